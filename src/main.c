@@ -1,0 +1,41 @@
+/*
+ * main: the deltaport command line. Parses the subcommand, maps results to
+ * exit codes, and is the only place that decides to exit (style.md 3.6).
+ */
+#include "log.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef DP_VERSION
+#define DP_VERSION "0.0.0"
+#endif
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: deltaport <command> [options]\n"
+            "commands:\n"
+            "  version     print the version of deltaport and of its libraries\n"
+            "  help        this text\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("deltaport %s (librdkafka %s)\n", DP_VERSION, rd_kafka_version_str());
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "deltaport: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

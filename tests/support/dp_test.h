@@ -1,0 +1,65 @@
+/*
+ * dp_test: the small layer every CUnit binary of deltaport shares.
+ *
+ * - dp_test_main() runs the suites a binary registers, prints CUnit's summary
+ *   and returns non-zero when anything failed (ctest reads the exit status).
+ * - DP_ASSERT_MSG() fails with a formatted "expected ... got ..." reason, so a
+ *   failure explains itself (style.md 18).
+ * - dp_test_timeout_scale() multiplies timeouts under valgrind
+ *   (DP_TEST_TIMEOUT_SCALE).
+ * - dp_test_skip() marks a test skipped with a reason; it never passes silently.
+ */
+#ifndef DP_TEST_H
+#define DP_TEST_H
+
+#include <CUnit/CUnit.h>
+#include <stdarg.h>
+
+typedef struct dp_test_case {
+    const char *name;
+    void (*fn)(void);
+} dp_test_case_t;
+
+typedef struct dp_test_suite {
+    const char *name;
+    int (*init)(void);
+    int (*cleanup)(void);
+    const dp_test_case_t *cases; /* terminated by {NULL, NULL} */
+} dp_test_suite_t;
+
+/* Runs every suite of `suites` (terminated by a zeroed entry). argv[1], when
+ * given, runs only the test of that name. Returns the process exit status. */
+int dp_test_main(int argc, char **argv, const dp_test_suite_t *suites);
+
+/* Records a failed assertion with a printf-formatted reason when cond is false.
+ * Returns cond, so tests can stop early: if (!DP_ASSERT_MSG(...)) return; */
+int dp_test_assert(int cond, int line, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define DP_ASSERT_MSG(cond, ...) dp_test_assert(!!(cond), __LINE__, __FILE__, __VA_ARGS__)
+#define DP_ASSERT_FATAL_MSG(cond, ...)                                                             \
+    do {                                                                                           \
+        if (!DP_ASSERT_MSG(cond, __VA_ARGS__))                                                     \
+            return;                                                                                \
+    } while (0)
+
+/* Marks the running test skipped (printed with the reason, counted by CUnit as
+ * a failure only if DP_TEST_NO_SKIP is set in the environment). */
+void dp_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Timeout multiplier from DP_TEST_TIMEOUT_SCALE (default 1). */
+int dp_test_timeout_scale(void);
+
+/* Milliseconds on the monotonic clock. */
+long long dp_test_now_ms(void);
+
+/* Sleeps `ms` milliseconds. */
+void dp_test_sleep_ms(long ms);
+
+/* Creates a fresh temporary directory under $TMPDIR (or /tmp) named after
+ * `tag`, writing its path into out. Returns 0 or -1. */
+int dp_test_tmpdir(const char *tag, char *out, size_t outlen);
+
+/* Removes a directory tree (best effort). */
+void dp_test_rmtree(const char *path);
+
+#endif
