@@ -1,0 +1,1 @@
+# target dbxemu_engine (static library implementing engine.h) is defined here.
