@@ -1,0 +1,1 @@
+target_sources(dpcore PRIVATE kafka.c)
