@@ -3,6 +3,7 @@
  * exit codes, and is the only place that decides to exit (style.md 3.6).
  */
 #include "log.h"
+#include "produce.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: deltaport <command> [options]\n"
             "commands:\n"
+            "  produce     generate realistic canonical events into a Kafka topic\n"
             "  version     print the version of deltaport and of its libraries\n"
             "  help        this text\n");
 }
@@ -31,6 +33,8 @@ int main(int argc, char **argv)
         printf("deltaport %s (librdkafka %s)\n", DP_VERSION, rd_kafka_version_str());
         return 0;
     }
+    if (strcmp(argv[1], "produce") == 0)
+        return dp_cmd_produce(argc - 1, argv + 1);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(stdout);
         return 0;

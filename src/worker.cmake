@@ -1,1 +1,2 @@
 target_sources(dpcore PRIVATE kafka.c)
+target_sources(dpcore PRIVATE produce.c)
