@@ -1,1 +1,4 @@
 # Tests of this area are added here (see tests/CMakeLists.txt).
+dp_add_test(NAME test_emu_engine LABEL unit
+            SOURCES unit/test_emu_engine.c unit/test_emu_engine_support.c
+            LIBS dbxemu_engine)

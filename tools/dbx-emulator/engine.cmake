@@ -1,1 +1,15 @@
-# target dbxemu_engine (static library implementing engine.h) is defined here.
+# dbxemu_engine: the emulator's Unity Catalog metadata, Volume storage, grants
+# and SQL on SQLite (engine.h). The HTTP side links it; tests/emulator_sql.cmake
+# tests it.
+add_library(dbxemu_engine STATIC
+  ${CMAKE_CURRENT_SOURCE_DIR}/engine.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/perms.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_lex.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_ident.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_perm.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_types.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_ddl.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_stub.c)
+target_include_directories(dbxemu_engine PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(dbxemu_engine PUBLIC PkgConfig::SQLITE PkgConfig::AVRO PkgConfig::JANSSON
+                      Threads::Threads)
