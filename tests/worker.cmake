@@ -1,3 +1,4 @@
 # Tests of the worker's own modules (kafka, router, batcher, loader, worker).
 dp_add_test(NAME test_router LABEL unit SOURCES unit/test_router.c LIBS dpcore)
 dp_add_test(NAME test_ddl LABEL unit SOURCES unit/test_ddl.c LIBS dpcore)
+dp_add_test(NAME test_flush LABEL unit SOURCES unit/test_flush.c LIBS dpcore)

@@ -1,0 +1,78 @@
+/*
+ * flush: one batch of the worker, from the first event to its load.
+ *
+ * A flush holds, per destination table and per Kafka partition, the staged
+ * Avro records (canonical body followed by the lineage fields _kafka_topic,
+ * _kafka_partition, _kafka_offset, _loaded_at) of every message consumed
+ * since the previous flush, and per partition the offset range it covers.
+ * Every consumed message becomes exactly one record: in its destination table
+ * or in event_errors. So a loaded flush lets the worker commit `last + 1` for
+ * each of its partitions.
+ *
+ * Records are kept per (table, partition) so that a revoked partition's
+ * records can be dropped from an open flush without touching the others
+ * (they were never loaded, the next owner reads them again).
+ *
+ * _loaded_at is pinned when the flush opens, so that every record of one
+ * flush carries the same value.
+ *
+ * Memory: every buffer draws on the flush's byte cap; dp_flush_add() returns
+ * DP_ETOOBIG past it and the worker pauses its partitions.
+ *
+ * Thread: the poll thread fills a flush; once cut it belongs to the loader
+ * thread, which only reads it.
+ */
+#ifndef DP_FLUSH_H
+#define DP_FLUSH_H
+
+#include "buf.h"
+#include "err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dp_flush dp_flush_t;
+
+/* Creates an empty flush whose records carry loaded_at_us and whose buffers
+ * may hold at most max_bytes in all. Returns new (dp_flush_destroy). */
+dp_flush_t *dp_flush_new(uint64_t seq, int64_t loaded_at_us, size_t max_bytes);
+
+void dp_flush_destroy(dp_flush_t *flush);
+
+/* Appends one record: body (an Avro record body of the table's schema, copied)
+ * followed by the lineage of (topic, partition, offset). table is copied.
+ * Returns 0, DP_ETOOBIG (byte cap reached; nothing was added) or DP_EINVAL
+ * (offset not above the partition's last offset). */
+int dp_flush_add(dp_flush_t *flush, const char *table, const char *topic, int32_t partition,
+                 int64_t offset, const void *body, size_t len, dp_err_t *err);
+
+/* Drops every record of (topic, partition) and its range. */
+void dp_flush_drop_partition(dp_flush_t *flush, const char *topic, int32_t partition);
+
+/* Sequence number given at creation. */
+uint64_t dp_flush_seq(const dp_flush_t *flush);
+/* Records in all tables; bytes buffered; the largest table's record count. */
+int64_t dp_flush_rows(const dp_flush_t *flush);
+size_t dp_flush_bytes(const dp_flush_t *flush);
+int64_t dp_flush_max_table_rows(const dp_flush_t *flush);
+int64_t dp_flush_loaded_at(const dp_flush_t *flush);
+
+/* Partitions covered (those with at least one record). */
+size_t dp_flush_nranges(const dp_flush_t *flush);
+/* The i-th range: borrowed topic, partition, first and last offset. Returns 0,
+ * or -1 when i is out of range or the partition holds no record. */
+int dp_flush_range(const dp_flush_t *flush, size_t i, const char **topic, int32_t *partition,
+                   int64_t *first, int64_t *last);
+
+/* Tables with at least one record. */
+size_t dp_flush_ntables(const dp_flush_t *flush);
+/* Name (borrowed) and record count of the i-th table, or NULL. */
+const char *dp_flush_table(const dp_flush_t *flush, size_t i, int64_t *rows);
+
+/* Visits the record buffers of table i, one call per partition that has
+ * records, in partition order: data is borrowed, n the number of records. */
+void dp_flush_table_records(const dp_flush_t *flush, size_t i,
+                            void (*visit)(void *ctx, const void *data, size_t len, int64_t n),
+                            void *ctx);
+
+#endif

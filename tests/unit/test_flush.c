@@ -1,0 +1,148 @@
+/*
+ * Unit tests of flush: records per (table, partition), ranges, drop, cap.
+ */
+#include "dp_test.h"
+#include "flush.h"
+
+#include <string.h>
+
+struct seen {
+    size_t bytes;
+    int64_t n;
+    int calls;
+};
+
+static void visit(void *ctx, const void *data, size_t len, int64_t n)
+{
+    struct seen *s = ctx;
+
+    (void)data;
+    s->bytes += len;
+    s->n += n;
+    s->calls++;
+}
+
+static int64_t table_rows(dp_flush_t *flush, const char *name)
+{
+    for (size_t i = 0; i < dp_flush_ntables(flush); i++) {
+        int64_t rows;
+        const char *t = dp_flush_table(flush, i, &rows);
+
+        if (strcmp(t, name) == 0)
+            return rows;
+    }
+    return -1;
+}
+
+static void test_flush_ranges_and_tables(void)
+{
+    dp_flush_t *flush = dp_flush_new(7, 1700000000000000LL, 1 << 20);
+    dp_err_t err;
+    const char *topic;
+    int32_t part;
+    int64_t first, last;
+    struct seen s = {0};
+    size_t found = 0;
+
+    for (int64_t off = 10; off < 20; off++) {
+        const char *table = off % 2 ? "evt_purchase" : "evt_otherevents";
+
+        DP_ASSERT_FATAL_MSG(dp_flush_add(flush, table, "events", 3, off, "abc", 3, &err) == 0,
+                            "add @%lld failed: %s", (long long)off, err.msg);
+    }
+    DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "event_errors", "events", 5, 100, "x", 1, &err) == 0,
+                        "add failed: %s", err.msg);
+    DP_ASSERT_MSG(dp_flush_add(flush, "evt_purchase", "events", 3, 15, "y", 1, &err) == DP_EINVAL,
+                  "an offset below the range must be refused");
+    DP_ASSERT_MSG(dp_flush_rows(flush) == 11, "expected 11 rows, got %lld",
+                  (long long)dp_flush_rows(flush));
+    DP_ASSERT_MSG(table_rows(flush, "evt_purchase") == 5, "evt_purchase: expected 5, got %lld",
+                  (long long)table_rows(flush, "evt_purchase"));
+    DP_ASSERT_MSG(dp_flush_max_table_rows(flush) == 5, "max table rows: expected 5, got %lld",
+                  (long long)dp_flush_max_table_rows(flush));
+    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
+        if (dp_flush_range(flush, i, &topic, &part, &first, &last) < 0)
+            continue;
+        found++;
+        if (part == 3)
+            DP_ASSERT_MSG(first == 10 && last == 19, "p3: expected 10..19, got %lld..%lld",
+                          (long long)first, (long long)last);
+        else
+            DP_ASSERT_MSG(part == 5 && first == 100 && last == 100, "p%d: got %lld..%lld",
+                          (int)part, (long long)first, (long long)last);
+    }
+    DP_ASSERT_MSG(found == 2, "expected 2 ranges, got %zu", found);
+    /* Each record = body (3 bytes) + topic (1+6) + partition (1) + offset (1) + loaded_at (8). */
+    for (size_t i = 0; i < dp_flush_ntables(flush); i++) {
+        if (strcmp(dp_flush_table(flush, i, NULL), "evt_otherevents") == 0)
+            dp_flush_table_records(flush, i, visit, &s);
+    }
+    DP_ASSERT_MSG(s.n == 5 && s.calls == 1, "expected 5 records in 1 buffer, got %lld in %d",
+                  (long long)s.n, s.calls);
+    DP_ASSERT_MSG(s.bytes == 5 * (3 + 7 + 1 + 1 + 8), "expected %d bytes, got %zu",
+                  5 * (3 + 7 + 1 + 1 + 8), s.bytes);
+    dp_flush_destroy(flush);
+}
+
+static void test_flush_drop_partition_keeps_others(void)
+{
+    dp_flush_t *flush = dp_flush_new(1, 0, 1 << 20);
+    dp_err_t err;
+    const char *topic;
+    int32_t part;
+    int64_t first, last;
+    size_t before;
+
+    dp_flush_add(flush, "evt_a", "t", 0, 1, "aa", 2, &err);
+    dp_flush_add(flush, "evt_a", "t", 1, 1, "bb", 2, &err);
+    dp_flush_add(flush, "evt_b", "t", 1, 2, "cc", 2, &err);
+    before = dp_flush_bytes(flush);
+    dp_flush_drop_partition(flush, "t", 1);
+    DP_ASSERT_MSG(dp_flush_rows(flush) == 1, "expected 1 row left, got %lld",
+                  (long long)dp_flush_rows(flush));
+    DP_ASSERT_MSG(dp_flush_bytes(flush) < before && dp_flush_bytes(flush) > 0,
+                  "bytes should shrink: %zu -> %zu", before, dp_flush_bytes(flush));
+    DP_ASSERT_MSG(table_rows(flush, "evt_b") == 0, "evt_b should be empty");
+    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
+        if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0)
+            DP_ASSERT_MSG(part == 0, "dropped partition 1 still has a range");
+    }
+    /* A dropped partition can start again from any offset. */
+    DP_ASSERT_MSG(dp_flush_add(flush, "evt_a", "t", 1, 0, "dd", 2, &err) == 0,
+                  "re-adding after a drop failed: %s", err.msg);
+    dp_flush_destroy(flush);
+}
+
+static void test_flush_byte_cap(void)
+{
+    dp_flush_t *flush = dp_flush_new(1, 0, 200);
+    dp_err_t err;
+    char body[64] = {0};
+    int added = 0, rc = 0;
+
+    for (int64_t off = 0; off < 100 && rc == 0; off++) {
+        rc = dp_flush_add(flush, "evt_a", "t", 0, off, body, sizeof(body), &err);
+        if (rc == 0)
+            added++;
+    }
+    DP_ASSERT_MSG(rc == DP_ETOOBIG, "expected DP_ETOOBIG, got %d", rc);
+    DP_ASSERT_MSG(added >= 1 && dp_flush_bytes(flush) <= 200, "added %d, bytes %zu", added,
+                  dp_flush_bytes(flush));
+    DP_ASSERT_MSG(dp_flush_rows(flush) == added, "rows %lld != added %d",
+                  (long long)dp_flush_rows(flush), added);
+    dp_flush_destroy(flush);
+}
+
+static const dp_test_case_t cases[] = {
+    {"test_flush_ranges_and_tables", test_flush_ranges_and_tables},
+    {"test_flush_drop_partition_keeps_others", test_flush_drop_partition_keeps_others},
+    {"test_flush_byte_cap", test_flush_byte_cap},
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    const dp_test_suite_t suites[] = {{"flush", NULL, NULL, cases}, {NULL, NULL, NULL, NULL}};
+
+    return dp_test_main(argc, argv, suites);
+}
