@@ -3,12 +3,7 @@
 # dbxemu_engine target (engine.cmake).
 add_executable(deltaport-dbx-emulator
   main.c server.c oauth.c oauth_http.c files.c statements.c faults.c reqlog.c admin.c)
-if(TARGET dbxemu_engine)
-  target_link_libraries(deltaport-dbx-emulator PRIVATE dbxemu_engine)
-else()
-  message(STATUS "deltaport: dbxemu_engine missing, the emulator uses emu_stub.c")
-  target_sources(deltaport-dbx-emulator PRIVATE emu_stub.c)
-endif()
+target_link_libraries(deltaport-dbx-emulator PRIVATE dbxemu_engine)
 target_include_directories(deltaport-dbx-emulator PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(deltaport-dbx-emulator PRIVATE PkgConfig::MHD PkgConfig::JANSSON
                       PkgConfig::OPENSSL Threads::Threads)
