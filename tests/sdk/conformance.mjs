@@ -406,6 +406,21 @@ async function main() {
     assert.equal(typeof r.status.error?.error_code, "string", `status.error.error_code: ${JSON.stringify(r.status)}`);
     assert.equal(typeof r.status.error?.message, "string", `status.error.message: ${JSON.stringify(r.status)}`);
     note(`${r.status.error.error_code}: ${r.status.error.message}`);
+    assert.match(r.status.error.message, /^\[TABLE_OR_VIEW_NOT_FOUND\]/, `message should start with the error class [TABLE_OR_VIEW_NOT_FOUND], as Databricks words it: ${r.status.error.message}`);
+  });
+  await step("request errors are REST errors: wait_timeout '3s' → 400, unknown statement id → 404", async () => {
+    const e1 = await expectApiError(
+      w.statementExecution.executeStatement({ warehouse_id: warehouseId, statement: "SELECT 1", wait_timeout: "3s" }),
+      400,
+      "wait_timeout 3s"
+    );
+    assert.equal(typeof e1.errorCode, "string");
+    const e2 = await expectApiError(
+      w.statementExecution.getStatement({ statement_id: "00000000-0000-0000-0000-000000000000" }),
+      404,
+      "getStatement of an unknown id"
+    );
+    note(`${e1.errorCode}: ${e1.message} / ${e2.errorCode}: ${e2.message}`);
   });
 
   // (c) files: mkdir, upload through apiClient.request with the SDK's ReadableStream.
@@ -528,7 +543,7 @@ async function main() {
         await w.statementExecution.cancelExecution({ statement_id: id });
       },
     });
-    assert.ok(["SUCCEEDED", "CANCELED"].includes(r.status.state), `state after cancel: ${r.status.state}`);
+    assert.ok(["SUCCEEDED", "CANCELED"].includes(r.status.state), `state after cancel: ${r.status.state} ${JSON.stringify(r.status.error ?? "")}`);
     note(`state after cancel: ${r.status.state}`);
   });
 
