@@ -25,6 +25,8 @@ const STEP_TIMEOUT_MS = 20_000;
 const START_TIMEOUT_MS = 15_000;
 const CLIENT_ID = "sdk-conformance-sp";
 const CLIENT_SECRET = "dose-" + randomBytes(12).toString("hex");
+const PAT = "dapi" + randomBytes(16).toString("hex");
+const PAT_PRINCIPAL = "sdk-conformance-user";
 
 const CATALOG = "main";
 const SCHEMA = "sdk_conf";
@@ -121,6 +123,7 @@ function startEmulator(bin) {
     "--port", "0",
     "--state-dir", stateDir,
     "--client", `${CLIENT_ID}:${CLIENT_SECRET}`,
+    "--pat", `${PAT}=${PAT_PRINCIPAL}`,
     "--request-log", logFile,
   ];
   // Own process group, so that stopping it also stops anything it started.
@@ -331,7 +334,17 @@ async function main() {
 
   // Runs one statement; polls getStatement while PENDING/RUNNING. Returns the
   // last StatementResponse (terminal state). Does not judge the state.
-  async function execute(statement, { wait = "30s", alwaysPoll = false, onSubmit } = {}) {
+  async function execute(statement, opts) {
+    return executeWith(w, statement, opts);
+  }
+  async function sqlWith(client, statement) {
+    const r = await executeWith(client, statement);
+    if (r.status.state !== "SUCCEEDED") {
+      throw new Error(`statement ${r.status.state}: ${statement}\n${JSON.stringify(r.status.error ?? r.status)}`);
+    }
+    return r;
+  }
+  async function executeWith(w, statement, { wait = "30s", alwaysPoll = false, onSubmit } = {}) {
     const req = { warehouse_id: warehouseId, statement, wait_timeout: wait };
     if (wait !== "0s") req.on_wait_timeout = "CONTINUE";
     let r = await w.statementExecution.executeStatement(req);
@@ -559,6 +572,18 @@ async function main() {
     await w.files.delete({ file_path: avroPath });
     await w.files.deleteDirectory({ directory_path: VOLUME_DIR });
     await expectApiError(listNames(VOLUME_DIR), 404, "list deleted directory");
+  });
+
+  await step("authType pat: a personal access token is accepted as Bearer", async () => {
+    const p = new WorkspaceClient({ host: em.url, authType: "pat", token: PAT, env: {}, retryTimeoutSeconds: 15 });
+    await sqlWith(p, `CREATE SCHEMA IF NOT EXISTS ${CATALOG}.${SCHEMA}`);
+    const bad = new WorkspaceClient({ host: em.url, authType: "pat", token: PAT + "x", env: {}, retryTimeoutSeconds: 15 });
+    const e = await expectApiError(
+      bad.statementExecution.executeStatement({ warehouse_id: warehouseId, statement: "SELECT 1", wait_timeout: "5s" }),
+      401,
+      "unknown personal access token"
+    );
+    note(`unknown token: ${e.errorCode}: ${e.message}`);
   });
 
   // (f) a wrong client secret is an error, not a hang.
