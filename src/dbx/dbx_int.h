@@ -1,0 +1,114 @@
+/*
+ * dbx_int: internals shared by the files of src/dbx/ only (style.md 4.2).
+ * Nothing outside src/dbx/ includes this header, except the unit tests of
+ * the pure helpers declared at the end.
+ *
+ * dp_dbx_call() is the one retry loop of the project: every Databricks call
+ * (token, files, statements) goes through it.
+ */
+#ifndef DP_DBX_INT_H
+#define DP_DBX_INT_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stddef.h>
+
+#include "dbx/files.h"
+#include "dbx/http.h"
+#include "err.h"
+#include "retry.h"
+
+struct dp_dbx_client {
+    CURL *curl;
+    char *host;                 /* scheme://authority, no trailing '/' */
+    char *ca_file;              /* NULL = system store */
+    long connect_timeout_ms;
+    long request_timeout_ms;
+    size_t max_response_bytes;
+    char *warehouse_id;
+    dp_retry_t *retry;
+    dp_dbx_auth_fn auth;
+    void *auth_ctx;
+    dp_dbx_liveness_fn liveness;
+    void *liveness_ctx;
+    long attempts;
+};
+
+/* One logical request; every pointer borrowed for the call. */
+typedef struct dp_dbx_request {
+    const char *method;       /* GET, HEAD, PUT, POST, DELETE */
+    const char *path;         /* already encoded, '/'-rooted, may carry "?query" */
+    const char *content_type; /* set when body is sent */
+    const void *body;         /* may be NULL with body_len 0 */
+    size_t body_len;
+    const char *auth_header;  /* fixed header line replacing client->auth (OAuth Basic) */
+    int idempotent;           /* 1: 500/502/504 are retried */
+    const long *accept;       /* extra final statuses (0-terminated), e.g. 409 */
+    const char *what;         /* "upload /Volumes/c/s/v/f", for logs and errors */
+    dp_retry_object_t object; /* for grant messages */
+    dp_dbx_liveness_fn liveness; /* overrides the client's while this call waits */
+    void *liveness_ctx;
+} dp_dbx_request_t;
+
+/* The final response. body is new (NUL-terminated), freed by
+ * dp_dbx_response_clear. */
+typedef struct dp_dbx_response {
+    long status;
+    char *body;
+    size_t body_len;
+    char request_id[128];
+    long retry_after_ms;      /* -1 when absent */
+    long long content_length; /* -1 when absent */
+    int attempts;
+    char error_code[64];      /* from a JSON error body, "" otherwise */
+    char message[384];
+} dp_dbx_response_t;
+
+/* Runs req with the client's retry policy: calls the credential callback
+ * before each attempt, and on 401 forces exactly one refresh then one retry.
+ * Returns 0 when the final status is 2xx or listed in req->accept (resp
+ * filled, caller clears it); otherwise the classified DP_E* code with err
+ * filled (resp holds the last response). Thread: the client's thread. */
+int dp_dbx_call(dp_dbx_client_t *client, const dp_dbx_request_t *req, dp_dbx_response_t *resp,
+                dp_err_t *err);
+
+/* Frees resp->body and zeroes resp. NULL is a no-op. */
+void dp_dbx_response_clear(dp_dbx_response_t *resp);
+
+/* Waits ms on the client's clock, calling fn (or, when NULL, the client's
+ * liveness callback) at least once a second. */
+void dp_dbx_wait(dp_dbx_client_t *client, dp_dbx_liveness_fn fn, void *ctx, long ms);
+
+/* ---------------------------------------------------------------------------
+ * Pure helpers (unit-tested)
+ * ------------------------------------------------------------------------- */
+
+/* Reads {"error_code","message"} (or OAuth's {"error","error_description"})
+ * from body into code and msg (both always NUL-terminated). Returns 0 when a
+ * code was found, -1 otherwise. */
+int dp_dbx_parse_error_body(const char *body, size_t len, char *code, size_t codelen, char *msg,
+                            size_t msglen);
+
+/* Percent-encodes a /Volumes/... path: unreserved characters and '/' are
+ * kept, every other byte becomes %XX. Rejects (DP_EINVAL) a path that is not
+ * absolute under /Volumes/<catalog>/<schema>/<volume>, has an empty, "." or
+ * ".." segment, or a control byte; DP_ETOOBIG when out is too small. */
+int dp_dbx_encode_path(const char *path, char *out, size_t outlen, dp_err_t *err);
+
+/* Fills object with the volume of a /Volumes/c/s/v/... path ("c.s.v" into
+ * name, size namelen). */
+void dp_dbx_volume_object(const char *path, dp_retry_access_t access, char *name, size_t namelen,
+                          dp_retry_object_t *object);
+
+/* Parses one page of a directory listing, calling fn per entry; copies
+ * next_page_token into next ("" when none). *stopped is 1 when fn asked to
+ * stop. Returns 0, DP_EINVAL (malformed) or DP_ETOOBIG. */
+int dp_dbx_files_parse_page(const char *body, size_t len, dp_dbx_files_list_fn fn, void *ctx,
+                            char *next, size_t nextlen, int *stopped, dp_err_t *err);
+
+/* Parses an OAuth token response. Returns 0 with token (NUL-terminated) and
+ * *expires_in (seconds, 3600 when absent), or DP_EINVAL / DP_ETOOBIG. */
+int dp_oauth_parse_token_response(const char *body, size_t len, char *token, size_t tokenlen,
+                                  long *expires_in, dp_err_t *err);
+
+#endif

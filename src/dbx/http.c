@@ -1,0 +1,501 @@
+/*
+ * dbx/http: the client handle, one HTTP attempt with libcurl, and the retry
+ * loop every Databricks call runs through (dp_dbx_call).
+ *
+ * Invariants: TLS peer and host verification are on for every https call
+ * (only the CA file is configurable); redirects are never followed, so a
+ * credential is only ever sent to the configured host; the credential line
+ * lives in a stack buffer that is wiped after each attempt and is never
+ * logged; a response body never grows past max_response_bytes.
+ */
+#include "dbx/dbx_int.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mem.h"
+
+#define AUTH_LINE_MAX 4096
+
+/* ---------------------------------------------------------------------------
+ * Client
+ * ------------------------------------------------------------------------- */
+
+static int check_host(const dp_dbx_config_t *cfg, dp_err_t *err)
+{
+    if (cfg->host == NULL || cfg->host[0] == '\0') {
+        return dp_err_set(err, DP_EINVAL, 0, "dbx: no workspace host configured");
+    }
+    if (strncmp(cfg->host, "https://", 8) == 0) {
+        return 0;
+    }
+    if (strncmp(cfg->host, "http://", 7) == 0) {
+        if (cfg->allow_insecure_http) {
+            return 0;
+        }
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "dbx: host %s is plain http; only https is allowed unless "
+                          "allow_insecure_http is set",
+                          cfg->host);
+    }
+    return dp_err_set(err, DP_EINVAL, 0, "dbx: host %s must start with https://", cfg->host);
+}
+
+dp_dbx_client_t *dp_dbx_client_new(const dp_dbx_config_t *cfg, dp_err_t *err)
+{
+    dp_dbx_client_t *client;
+    size_t n;
+
+    if (check_host(cfg, err) < 0) {
+        return NULL;
+    }
+    if (cfg->ca_file != NULL && access(cfg->ca_file, R_OK) != 0) {
+        dp_err_set(err, DP_EINVAL, 0, "dbx: CA file %s is not readable", cfg->ca_file);
+        return NULL;
+    }
+    client = dp_calloc(1, sizeof(*client));
+    client->host = dp_strdup(cfg->host);
+    n = strlen(client->host);
+    while (n > 0 && client->host[n - 1] == '/') {
+        client->host[--n] = '\0';
+    }
+    client->ca_file = cfg->ca_file ? dp_strdup(cfg->ca_file) : NULL;
+    client->warehouse_id = cfg->warehouse_id ? dp_strdup(cfg->warehouse_id) : NULL;
+    client->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
+    client->request_timeout_ms = cfg->request_timeout_ms > 0 ? cfg->request_timeout_ms : 300000;
+    client->max_response_bytes =
+        cfg->max_response_bytes > 0 ? cfg->max_response_bytes : (size_t)16 << 20;
+    client->retry = dp_retry_new(&cfg->retry, cfg->clock, cfg->retry_seed);
+    client->auth = cfg->auth;
+    client->auth_ctx = cfg->auth_ctx;
+    client->liveness = cfg->liveness;
+    client->liveness_ctx = cfg->liveness_ctx;
+    client->curl = curl_easy_init();
+    if (client->curl == NULL) {
+        dp_dbx_client_destroy(client);
+        dp_err_set(err, DP_EFAIL, 0, "dbx: curl_easy_init failed");
+        return NULL;
+    }
+    if (strncmp(client->host, "http://", 7) == 0) {
+        dp_log(DP_LOG_WARN, "dbx",
+               "allow_insecure_http: talking plain HTTP to %s; credentials are not protected "
+               "in transit (acceptable only for a local emulator)",
+               client->host);
+    }
+    return client;
+}
+
+void dp_dbx_client_destroy(dp_dbx_client_t *client)
+{
+    if (client == NULL) {
+        return;
+    }
+    if (client->curl != NULL) {
+        curl_easy_cleanup(client->curl);
+    }
+    dp_retry_destroy(client->retry);
+    free(client->host);
+    free(client->ca_file);
+    free(client->warehouse_id);
+    free(client);
+}
+
+long dp_dbx_client_attempts(const dp_dbx_client_t *client)
+{
+    return client->attempts;
+}
+
+void dp_dbx_response_clear(dp_dbx_response_t *resp)
+{
+    if (resp == NULL) {
+        return;
+    }
+    free(resp->body);
+    memset(resp, 0, sizeof(*resp));
+    resp->retry_after_ms = -1;
+    resp->content_length = -1;
+}
+
+void dp_dbx_wait(dp_dbx_client_t *client, dp_dbx_liveness_fn fn, void *ctx, long ms)
+{
+    if (fn == NULL) {
+        fn = client->liveness;
+        ctx = client->liveness_ctx;
+    }
+    while (ms > 0) {
+        long slice = ms > 1000 ? 1000 : ms;
+
+        if (fn != NULL) {
+            fn(ctx);
+        }
+        dp_retry_sleep_ms(client->retry, slice);
+        ms -= slice;
+    }
+    if (fn != NULL) {
+        fn(ctx);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Error bodies
+ * ------------------------------------------------------------------------- */
+
+int dp_dbx_parse_error_body(const char *body, size_t len, char *code, size_t codelen, char *msg,
+                            size_t msglen)
+{
+    json_t *root;
+    const char *c, *m;
+    int rc = -1;
+
+    code[0] = '\0';
+    msg[0] = '\0';
+    if (body == NULL || len == 0) {
+        return -1;
+    }
+    root = json_loadb(body, len, 0, NULL);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return -1;
+    }
+    c = json_string_value(json_object_get(root, "error_code"));
+    m = json_string_value(json_object_get(root, "message"));
+    if (c == NULL) {
+        c = json_string_value(json_object_get(root, "error"));
+        m = json_string_value(json_object_get(root, "error_description"));
+    }
+    if (c != NULL) {
+        snprintf(code, codelen, "%s", c);
+        rc = 0;
+    }
+    if (m != NULL) {
+        snprintf(msg, msglen, "%s", m);
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * One attempt
+ * ------------------------------------------------------------------------- */
+
+typedef struct attempt {
+    dp_dbx_response_t *resp;
+    size_t cap;
+    size_t max;
+    int too_big;
+    dp_dbx_liveness_fn liveness;
+    void *liveness_ctx;
+    long long last_beat_ms;
+} attempt_t;
+
+/* libcurl's progress callback: beats the caller's heartbeat while a long
+ * request (a 50 s statement wait, a large upload) is in flight. */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    attempt_t *a = userdata;
+    struct timespec ts;
+    long long now;
+
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (now - a->last_beat_ms >= 500) {
+        a->last_beat_ms = now;
+        a->liveness(a->liveness_ctx);
+    }
+    return 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    attempt_t *a = userdata;
+    dp_dbx_response_t *resp = a->resp;
+    size_t n = size * nmemb;
+
+    if (resp->body_len + n > a->max) {
+        a->too_big = 1;
+        return 0;
+    }
+    if (resp->body_len + n + 1 > a->cap) {
+        size_t cap = a->cap ? a->cap : 4096;
+
+        while (cap < resp->body_len + n + 1) {
+            cap *= 2;
+        }
+        resp->body = dp_realloc(resp->body, cap);
+        a->cap = cap;
+    }
+    memcpy(resp->body + resp->body_len, data, n);
+    resp->body_len += n;
+    resp->body[resp->body_len] = '\0';
+    return n;
+}
+
+/* Copies a header's value (trimmed) when line starts with name. */
+static int header_value(const char *line, size_t n, const char *name, char *out, size_t outlen)
+{
+    size_t k = strlen(name);
+
+    if (n <= k || strncasecmp(line, name, k) != 0 || line[k] != ':') {
+        return 0;
+    }
+    line += k + 1;
+    n -= k + 1;
+    while (n > 0 && (*line == ' ' || *line == '\t')) {
+        line++;
+        n--;
+    }
+    while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == '\n' || line[n - 1] == ' ')) {
+        n--;
+    }
+    snprintf(out, outlen, "%.*s", (int)n, line);
+    return 1;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    attempt_t *a = userdata;
+    size_t n = size * nmemb;
+    char value[128];
+
+    if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        /* a new response (after 100 Continue): forget the previous headers */
+        a->resp->request_id[0] = '\0';
+        a->resp->retry_after_ms = -1;
+    } else if (header_value(data, n, "Retry-After", value, sizeof(value))) {
+        a->resp->retry_after_ms = dp_retry_parse_retry_after(value, time(NULL));
+    } else if (header_value(data, n, "x-request-id", value, sizeof(value))) {
+        snprintf(a->resp->request_id, sizeof(a->resp->request_id), "%s", value);
+    }
+    return n;
+}
+
+static void set_method(CURL *curl, const dp_dbx_request_t *req)
+{
+    if (strcmp(req->method, "HEAD") == 0) {
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(req->method, "GET") != 0) {
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
+    }
+    if (req->body != NULL || strcmp(req->method, "POST") == 0 ||
+        strcmp(req->method, "PUT") == 0) {
+        /* POSTFIELDS sends the body from memory, so a retry resends it as is */
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
+    }
+}
+
+static void set_options(dp_dbx_client_t *client, const dp_dbx_request_t *req, const char *url,
+                        struct curl_slist *headers, attempt_t *a)
+{
+    CURL *curl = client->curl;
+
+    /* curl_easy_reset keeps live connections, so keep-alive survives */
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR,
+                     strncmp(client->host, "https://", 8) == 0 ? "https" : "http");
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (client->ca_file != NULL) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, client->ca_file);
+    }
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, client->connect_timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, client->request_timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "deltaport/" "0.1");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, a);
+    if (a->liveness != NULL) {
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, a);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    }
+    set_method(curl, req);
+}
+
+static struct curl_slist *build_headers(const dp_dbx_request_t *req, const char *auth_line)
+{
+    struct curl_slist *headers = NULL;
+    char ct[128];
+
+    /* no "Expect: 100-continue" round trip for large uploads */
+    headers = curl_slist_append(headers, "Expect:");
+    headers = curl_slist_append(headers, "Accept: application/json");
+    if (req->content_type != NULL) {
+        snprintf(ct, sizeof(ct), "Content-Type: %s", req->content_type);
+        headers = curl_slist_append(headers, ct);
+    }
+    if (auth_line != NULL && auth_line[0] != '\0') {
+        headers = curl_slist_append(headers, auth_line);
+    }
+    return headers;
+}
+
+/* Runs one attempt; returns the CURLcode. *too_big is set when the body
+ * passed the bound. */
+static int perform_once(dp_dbx_client_t *client, const dp_dbx_request_t *req,
+                        const char *auth_line, dp_dbx_response_t *resp, int *too_big)
+{
+    attempt_t a = {resp, 0, client->max_response_bytes, 0, NULL, NULL, 0};
+    struct curl_slist *headers = build_headers(req, auth_line);
+    char *url = dp_malloc(strlen(client->host) + strlen(req->path) + 1);
+    curl_off_t cl = -1;
+    CURLcode rc;
+
+    a.liveness = req->liveness ? req->liveness : client->liveness;
+    a.liveness_ctx = req->liveness ? req->liveness_ctx : client->liveness_ctx;
+    memcpy(url, client->host, strlen(client->host));
+    memcpy(url + strlen(client->host), req->path, strlen(req->path) + 1);
+    dp_dbx_response_clear(resp);
+    set_options(client, req, url, headers, &a);
+    client->attempts++;
+    rc = curl_easy_perform(client->curl);
+    curl_easy_getinfo(client->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (curl_easy_getinfo(client->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK) {
+        resp->content_length = (long long)cl;
+    }
+    /* the header list holds a copy of the credential line: wipe it */
+    for (struct curl_slist *h = headers; h != NULL; h = h->next) {
+        OPENSSL_cleanse(h->data, strlen(h->data));
+    }
+    curl_slist_free_all(headers);
+    free(url);
+    *too_big = a.too_big;
+    if (rc == CURLE_OK && resp->body_len > 0) {
+        dp_dbx_parse_error_body(resp->body, resp->body_len, resp->error_code,
+                                sizeof(resp->error_code), resp->message, sizeof(resp->message));
+    }
+    return (int)rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * The retry loop
+ * ------------------------------------------------------------------------- */
+
+static int accepted(const dp_dbx_request_t *req, long status)
+{
+    const long *s;
+
+    if (status >= 200 && status < 300) {
+        return 1;
+    }
+    for (s = req->accept; s != NULL && *s != 0; s++) {
+        if (*s == status) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int get_credential(dp_dbx_client_t *client, const dp_dbx_request_t *req,
+                          const char *rejected, char *line, size_t len, dp_err_t *err)
+{
+    int rc;
+
+    line[0] = '\0';
+    if (req->auth_header != NULL) {
+        snprintf(line, len, "%s", req->auth_header);
+        return 0;
+    }
+    if (client->auth == NULL) {
+        return 0;
+    }
+    rc = client->auth(client->auth_ctx, rejected, line, len, err);
+    if (rc < 0) {
+        dp_err_prefix(err, "%s: ", req->what ? req->what : "request");
+    }
+    return rc;
+}
+
+/* Classifies a failed attempt into err; returns 1 when retryable. */
+static int classify(const dp_dbx_request_t *req, const dp_dbx_response_t *resp, int curl_rc,
+                    int too_big, dp_err_t *err)
+{
+    dp_retry_outcome_t o;
+
+    if (too_big) {
+        dp_err_set(err, DP_ETOOBIG, 0, "%s: response body larger than the bound",
+                   req->what ? req->what : "request");
+        return 0;
+    }
+    memset(&o, 0, sizeof(o));
+    o.curl_code = curl_rc;
+    o.http_status = resp->status;
+    o.error_code = resp->error_code;
+    o.message = resp->message;
+    o.idempotent = req->idempotent;
+    o.what = req->what;
+    o.request_id = resp->request_id;
+    o.object = &req->object;
+    return dp_retry_classify(&o, err);
+}
+
+/* Logs and waits before the next attempt; returns DP_EAGAIN-coded err when
+ * the policy is exhausted. */
+static int backoff(dp_dbx_client_t *client, const dp_dbx_request_t *req, dp_retry_state_t *st,
+                   const dp_dbx_response_t *resp, dp_err_t *err)
+{
+    long delay = 0;
+
+    if (dp_retry_next(client->retry, st, resp->retry_after_ms, &delay) < 0) {
+        dp_err_prefix(err, "gave up after %d attempts: ", st->attempts);
+        return err ? err->code : DP_EAGAIN;
+    }
+    dp_log(DP_LOG_WARN, "dbx", "retrying in %ld ms (attempt %d of %d): %s", delay,
+           st->attempts + 1, dp_retry_policy(client->retry)->max_attempts,
+           err ? err->msg : "");
+    dp_dbx_wait(client, req->liveness, req->liveness_ctx, delay);
+    return 0;
+}
+
+int dp_dbx_call(dp_dbx_client_t *client, const dp_dbx_request_t *req, dp_dbx_response_t *resp,
+                dp_err_t *err)
+{
+    char line[AUTH_LINE_MAX], rejected[AUTH_LINE_MAX] = "";
+    int refreshed = 0, have_rejected = 0, too_big, curl_rc, rc;
+    dp_retry_state_t st;
+
+    dp_retry_begin(client->retry, &st);
+    for (;;) {
+        rc = get_credential(client, req, have_rejected ? rejected : NULL, line, sizeof(line), err);
+        if (rc < 0) {
+            break;
+        }
+        curl_rc = perform_once(client, req, line, resp, &too_big);
+        resp->attempts = st.attempts + 1;
+        if (curl_rc == CURLE_OK && accepted(req, resp->status)) {
+            dp_err_clear(err);
+            rc = 0;
+            break;
+        }
+        if (curl_rc == CURLE_OK && resp->status == 401 && client->auth != NULL &&
+            req->auth_header == NULL && !refreshed) {
+            /* the token may have expired early: one forced refresh, one retry */
+            refreshed = have_rejected = 1;
+            snprintf(rejected, sizeof(rejected), "%s", line);
+            st.attempts++;
+            continue;
+        }
+        rc = classify(req, resp, curl_rc, too_big, err) ? 0 : (err ? err->code : DP_EFAIL);
+        if (rc == 0 && (rc = backoff(client, req, &st, resp, err)) == 0) {
+            continue;
+        }
+        break;
+    }
+    OPENSSL_cleanse(line, sizeof(line));
+    OPENSSL_cleanse(rejected, sizeof(rejected));
+    return rc;
+}

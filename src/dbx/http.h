@@ -1,0 +1,66 @@
+/*
+ * dbx/http: the Databricks client handle and its HTTP transport.
+ *
+ * A dp_dbx_client_t owns one libcurl easy handle, reused for every call so
+ * that connections stay alive, plus the retry instance (retry.h) that
+ * decides what is tried again. Every call is TLS-verified for https; plain
+ * http is accepted only when the configuration says allow_insecure_http,
+ * and the client logs one warning when it is created that way. Response
+ * bodies are bounded; the Authorization header and tokens are never logged.
+ * One client is used by one thread at a time (the loader thread); the
+ * credential callback it calls may be shared (oauth.h is thread-safe).
+ */
+#ifndef DP_DBX_HTTP_H
+#define DP_DBX_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "retry.h"
+
+typedef struct dp_dbx_client dp_dbx_client_t;
+
+/* Credential callback, called before every attempt. Writes a whole header
+ * line ("Authorization: Bearer ...") into header (size len). rejected is
+ * NULL normally; after a 401 it is the header line that was refused, and the
+ * callback must then return a different credential (refresh) if it can.
+ * Returns 0 or a DP_E* code with err filled. Thread: any caller. */
+typedef int (*dp_dbx_auth_fn)(void *ctx, const char *rejected, char *header, size_t len,
+                              dp_err_t *err);
+
+/* Called while the client waits (between retries, while a statement runs),
+ * at least once a second, so the caller can beat its heartbeat. */
+typedef void (*dp_dbx_liveness_fn)(void *ctx);
+
+/* Client settings; strings are copied. Zero fields take the defaults. */
+typedef struct dp_dbx_config {
+    const char *host;            /* "https://adb-1.2.azuredatabricks.net" (required) */
+    int allow_insecure_http;     /* accept an http:// host (the local emulator) */
+    const char *ca_file;         /* PEM bundle for https, NULL = system store */
+    long connect_timeout_ms;     /* [10000] */
+    long request_timeout_ms;     /* whole transfer of one attempt [300000] */
+    size_t max_response_bytes;   /* [16 MiB]; larger bodies fail with DP_ETOOBIG */
+    const char *warehouse_id;    /* SQL warehouse for sql.h, may be NULL otherwise */
+    dp_retry_policy_t retry;     /* see retry.h */
+    uint64_t retry_seed;         /* 0 = seed from /dev/urandom */
+    const dp_retry_clock_t *clock; /* NULL = real monotonic clock and sleep */
+    dp_dbx_auth_fn auth;         /* NULL = unauthenticated (token endpoint) */
+    void *auth_ctx;
+    dp_dbx_liveness_fn liveness; /* may be NULL */
+    void *liveness_ctx;
+} dp_dbx_config_t;
+
+/* Creates a client. Fails with DP_EINVAL when host is missing, is not
+ * https:// (nor http:// with allow_insecure_http), or the CA file cannot be
+ * read. Returns new (free with dp_dbx_client_destroy) or NULL with err set.
+ * Thread: any. */
+dp_dbx_client_t *dp_dbx_client_new(const dp_dbx_config_t *cfg, dp_err_t *err);
+
+/* Frees the client; NULL is a no-op. */
+void dp_dbx_client_destroy(dp_dbx_client_t *client);
+
+/* Calls made by this client since creation (every attempt counts). */
+long dp_dbx_client_attempts(const dp_dbx_client_t *client);
+
+#endif
