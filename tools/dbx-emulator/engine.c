@@ -439,9 +439,9 @@ static int split_volume_path(const char *p, emu_name_t *n, const char **rest)
     return 0;
 }
 
-int emu_engine_volume_path(emu_engine_t *engine, const char *principal, const char *volume_path,
-                           emu_volume_access_t access, char *local, size_t locallen, char *msg,
-                           size_t msglen)
+int emu_volume_locked(emu_engine_t *engine, const char *principal, const char *volume_path,
+                      emu_volume_access_t access, char *local, size_t locallen, char *msg,
+                      size_t msglen, emu_name_t *vol)
 {
     emu_result_t res;
     emu_ctx_t cx;
@@ -461,20 +461,22 @@ int emu_engine_volume_path(emu_engine_t *engine, const char *principal, const ch
                  volume_path != NULL ? volume_path : "");
         return -400;
     }
-    pthread_mutex_lock(&engine->mu);
+    if (vol != NULL) {
+        *vol = n;
+    }
     if ((ex = emu_catalog_exists(&cx, n.c)) != 1) {
         snprintf(msg, msglen, "Catalog '%s' does not exist.", n.c);
-        rc = ex < 0 ? -500 : -404;
+        rc = -404;
         goto out;
     }
     if ((ex = emu_schema_exists(&cx, n.c, n.s)) != 1) {
         snprintf(msg, msglen, "Schema '%s.%s' does not exist.", n.c, n.s);
-        rc = ex < 0 ? -500 : -404;
+        rc = -404;
         goto out;
     }
     if ((ex = emu_volume_exists(&cx, &n)) != 1) {
         snprintf(msg, msglen, "Volume '%s.%s.%s' does not exist.", n.c, n.s, n.o);
-        rc = ex < 0 ? -500 : -404;
+        rc = -404;
         goto out;
     }
     if (!emu_allowed(engine, cx.principal,
@@ -492,7 +494,19 @@ int emu_engine_volume_path(emu_engine_t *engine, const char *principal, const ch
     }
     rc = 0;
 out:
-    pthread_mutex_unlock(&engine->mu);
     emu_result_clear(&res);
+    return rc;
+}
+
+int emu_engine_volume_path(emu_engine_t *engine, const char *principal, const char *volume_path,
+                           emu_volume_access_t access, char *local, size_t locallen, char *msg,
+                           size_t msglen)
+{
+    int rc;
+
+    pthread_mutex_lock(&engine->mu);
+    rc = emu_volume_locked(engine, principal, volume_path, access, local, locallen, msg, msglen,
+                           NULL);
+    pthread_mutex_unlock(&engine->mu);
     return rc;
 }

@@ -114,6 +114,12 @@ long long emu_now_ms(void);
 /* Writes a fresh random UUID (36 chars + NUL) into out (>= 37 bytes). */
 void emu_uuid(char *out);
 
+/* emu_engine_volume_path with the lock already held; vol (may be NULL) gets the volume's
+ * name once the path parsed. Same returns. */
+int emu_volume_locked(emu_engine_t *engine, const char *principal, const char *volume_path,
+                      emu_volume_access_t access, char *local, size_t locallen, char *msg,
+                      size_t msglen, emu_name_t *vol);
+
 /* ---- sql_ident.c: names ---- */
 
 /* 1 when s is a valid identifier: [a-z0-9_] (any case), 1..255 bytes. */

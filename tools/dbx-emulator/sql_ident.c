@@ -231,12 +231,15 @@ static void data_name(const char *id, char *out, size_t outlen)
     out[o] = '\0';
 }
 
-int emu_table_load(emu_ctx_t *cx, const emu_name_t *n, emu_table_t *t)
+int emu_table_load(emu_ctx_t *cx, const emu_name_t *name, emu_table_t *t)
 {
     sqlite3_stmt *st = NULL;
+    emu_name_t nm = *name; /* name may point into t */
+    const emu_name_t *n = &nm;
     int rc = -1, s;
 
     memset(t, 0, sizeof(*t));
+    t->name = nm;
     if (sqlite3_prepare_v2(cx->eng->db,
                            "SELECT id, owner, created_ms FROM emu_tables WHERE catalog = ?1 AND "
                            "schema = ?2 AND name = ?3",

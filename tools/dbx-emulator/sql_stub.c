@@ -6,10 +6,10 @@ static int nyi(emu_ctx_t *cx)
     return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] Not emulated yet: '%s'.",
                     emu_tk_peek(cx->tk)->raw);
 }
-int emu_sql_alter(emu_ctx_t *cx) { return nyi(cx); }
-int emu_sql_describe(emu_ctx_t *cx) { return nyi(cx); }
-int emu_sql_show(emu_ctx_t *cx) { return nyi(cx); }
+
+
+
 int emu_sql_insert(emu_ctx_t *cx) { return nyi(cx); }
 int emu_sql_merge(emu_ctx_t *cx) { return nyi(cx); }
 int emu_sql_select(emu_ctx_t *cx) { return nyi(cx); }
-int emu_sql_copy(emu_ctx_t *cx) { return nyi(cx); }
+
