@@ -220,12 +220,12 @@ static void test_emulator_faults_from_command_line(void)
         DP_ASSERT_MSG(0, "expected an emulator with --fault to start");
         return;
     }
-    DP_ASSERT_MSG(dp_emu_token(&other, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, token,
-                               sizeof(token)) < 0,
-                  "expected the first token request to hit the 503 fault");
-    DP_ASSERT_MSG(dp_emu_token(&other, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, token,
-                               sizeof(token)) == 0,
-                  "expected the second token request to succeed");
+    DP_ASSERT_MSG(
+        dp_emu_token(&other, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, token, sizeof(token)) < 0,
+        "expected the first token request to hit the 503 fault");
+    DP_ASSERT_MSG(
+        dp_emu_token(&other, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, token, sizeof(token)) == 0,
+        "expected the second token request to succeed");
     dp_emu_fixture_stop(&other);
     DP_ASSERT_MSG(other.exit_status == 0, "expected a clean exit, got %d", other.exit_status);
 }

@@ -9,7 +9,7 @@
 #include "dp_test.h"
 #include "emu_fixture.h"
 
-#define VOL "/api/2.0/fs/files/Volumes/main/files_t/v"
+#define VOL  "/api/2.0/fs/files/Volumes/main/files_t/v"
 #define DIRS "/api/2.0/fs/directories/Volumes/main/files_t/v"
 
 static dp_emu_fixture_t ef;
@@ -50,8 +50,8 @@ static long call(const char *method, const char *path, const char *data, size_t 
     long status = 0;
     char *tmp = NULL;
 
-    dp_emu_http(&ef, method, path, DP_EMU_PAT, data, len,
-                data ? "application/octet-stream" : NULL, &status, &tmp, NULL);
+    dp_emu_http(&ef, method, path, DP_EMU_PAT, data, len, data ? "application/octet-stream" : NULL,
+                &status, &tmp, NULL);
     if (body != NULL) {
         *body = tmp;
     } else {
@@ -226,8 +226,8 @@ static void test_emulator_files_directories(void)
     list = json_loads(body, 0, NULL);
     free(body);
     e = json_array_get(json_object_get(list, "contents"), 0);
-    DP_ASSERT_MSG(strcmp(str(e, "name"), "d2") == 0 && json_is_true(json_object_get(e,
-                                                                                    "is_directory")),
+    DP_ASSERT_MSG(strcmp(str(e, "name"), "d2") == 0 &&
+                      json_is_true(json_object_get(e, "is_directory")),
                   "expected d2 as a directory, got %s", str(e, "name"));
     json_decref(list);
     status = call("DELETE", DIRS "/d1", NULL, 0, NULL);
@@ -280,7 +280,8 @@ static void test_emulator_files_no_token_is_401(void)
 
 static const dp_test_case_t cases[] = {
     {"test_emulator_files_put_get_head_roundtrip", test_emulator_files_put_get_head_roundtrip},
-    {"test_emulator_files_overwrite_false_conflicts", test_emulator_files_overwrite_false_conflicts},
+    {"test_emulator_files_overwrite_false_conflicts",
+     test_emulator_files_overwrite_false_conflicts},
     {"test_emulator_files_range_download", test_emulator_files_range_download},
     {"test_emulator_files_list_pages_sorted", test_emulator_files_list_pages_sorted},
     {"test_emulator_files_delete_then_404", test_emulator_files_delete_then_404},

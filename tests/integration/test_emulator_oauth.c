@@ -39,8 +39,7 @@ static long get_json(dp_emu_fixture_t *f, const char *path, const char *bearer, 
 /* An authenticated probe: an unknown statement id answers 404 once auth passed. */
 static long probe(dp_emu_fixture_t *f, const char *bearer, json_t **out)
 {
-    return get_json(f, "/api/2.0/sql/statements/00000000-0000-0000-0000-000000000000", bearer,
-                    out);
+    return get_json(f, "/api/2.0/sql/statements/00000000-0000-0000-0000-000000000000", bearer, out);
 }
 
 static const char *str(const json_t *o, const char *key)
@@ -92,8 +91,8 @@ static void test_emulator_oauth_token_has_databricks_fields_and_works(void)
         dp_test_skip("emulator did not start");
         return;
     }
-    dp_emu_http_ex(&ef, "POST", "/oidc/v1/token", NULL, form, strlen(form), basic, &status,
-                   &body, NULL, NULL);
+    dp_emu_http_ex(&ef, "POST", "/oidc/v1/token", NULL, form, strlen(form), basic, &status, &body,
+                   NULL, NULL);
     tok = body ? json_loads(body, 0, NULL) : NULL;
     free(body);
     DP_ASSERT_FATAL_MSG(status == 200 && tok != NULL, "expected 200 with JSON, got %ld", status);
@@ -133,8 +132,8 @@ static void test_emulator_oauth_bad_secret_is_invalid_client(void)
                   "expected no token for a wrong secret");
     DP_ASSERT_MSG(dp_emu_token(&ef, "nobody", DP_EMU_CLIENT_SECRET, token, sizeof(token)) < 0,
                   "expected no token for an unknown client");
-    dp_emu_http_ex(&ef, "POST", "/oidc/v1/token", NULL, form, strlen(form), basic, &status,
-                   &body, NULL, NULL);
+    dp_emu_http_ex(&ef, "POST", "/oidc/v1/token", NULL, form, strlen(form), basic, &status, &body,
+                   NULL, NULL);
     err = body ? json_loads(body, 0, NULL) : NULL;
     free(body);
     DP_ASSERT_MSG(status == 401, "expected 401, got %ld", status);
@@ -177,9 +176,9 @@ static void test_emulator_oauth_admin_expiry_refuses_old_tokens(void)
         dp_test_skip("emulator did not start");
         return;
     }
-    DP_ASSERT_FATAL_MSG(dp_emu_token(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, token,
-                                     sizeof(token)) == 0,
-                        "expected a token");
+    DP_ASSERT_FATAL_MSG(
+        dp_emu_token(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, token, sizeof(token)) == 0,
+        "expected a token");
     DP_ASSERT_FATAL_MSG(dp_emu_http(&ef, "POST", "/_emulator/tokens/expire", NULL, "", 0, NULL,
                                     &status, NULL, NULL) == 0 &&
                             status == 200,
@@ -192,9 +191,9 @@ static void test_emulator_oauth_admin_expiry_refuses_old_tokens(void)
     status = probe(&ef, DP_EMU_PAT, &err);
     DP_ASSERT_MSG(status == 404, "expected PATs to survive token expiry, got %ld", status);
     json_decref(err);
-    DP_ASSERT_FATAL_MSG(dp_emu_token(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, fresh,
-                                     sizeof(fresh)) == 0,
-                        "expected a new token after expiry");
+    DP_ASSERT_FATAL_MSG(
+        dp_emu_token(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, fresh, sizeof(fresh)) == 0,
+        "expected a new token after expiry");
     status = probe(&ef, fresh, &err);
     DP_ASSERT_MSG(status == 404, "expected the new token to work, got %ld", status);
     json_decref(err);
@@ -213,9 +212,9 @@ static void test_emulator_oauth_token_ttl_expires(void)
         DP_ASSERT_MSG(0, "expected a second emulator to start");
         return;
     }
-    DP_ASSERT_FATAL_MSG(dp_emu_token(&short_ttl, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, token,
-                                     sizeof(token)) == 0,
-                        "expected a token");
+    DP_ASSERT_FATAL_MSG(
+        dp_emu_token(&short_ttl, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, token, sizeof(token)) == 0,
+        "expected a token");
     t0 = dp_test_now_ms();
     deadline = t0 + 10000LL * dp_test_timeout_scale();
     while (dp_test_now_ms() < deadline) {
@@ -228,8 +227,9 @@ static void test_emulator_oauth_token_ttl_expires(void)
         dp_test_sleep_ms(100);
     }
     DP_ASSERT_MSG(status == 401, "expected the 1 s token to expire within 10 s, last %ld", status);
-    DP_ASSERT_MSG(dp_test_now_ms() - t0 >= 900, "expected the token to live about 1 s, died at "
-                                                "%lld ms",
+    DP_ASSERT_MSG(dp_test_now_ms() - t0 >= 900,
+                  "expected the token to live about 1 s, died at "
+                  "%lld ms",
                   dp_test_now_ms() - t0);
     dp_emu_fixture_stop(&short_ttl);
     DP_ASSERT_MSG(short_ttl.exit_status == 0, "expected a clean exit, got %d",

@@ -61,8 +61,8 @@ static long submit(const char *statement, const char *wait, const char *extra, j
     char body[2048];
 
     snprintf(body, sizeof(body),
-             "{\"statement\":\"%s\",\"warehouse_id\":\"%s\",\"wait_timeout\":\"%s\"%s}",
-             statement, DP_EMU_WAREHOUSE, wait, extra ? extra : "");
+             "{\"statement\":\"%s\",\"warehouse_id\":\"%s\",\"wait_timeout\":\"%s\"%s}", statement,
+             DP_EMU_WAREHOUSE, wait, extra ? extra : "");
     return submit_raw(body, out);
 }
 
@@ -202,8 +202,8 @@ static void test_emulator_statements_ddl_manifest_has_no_columns(void)
     }
     manifest = json_object_get(r, "manifest");
     DP_ASSERT_MSG(strcmp(str(manifest, "format"), "JSON_ARRAY") == 0, "expected JSON_ARRAY");
-    DP_ASSERT_MSG(json_integer_value(json_object_get(json_object_get(manifest, "schema"),
-                                                     "column_count")) == 0,
+    DP_ASSERT_MSG(json_integer_value(
+                      json_object_get(json_object_get(manifest, "schema"), "column_count")) == 0,
                   "expected column_count 0 for DDL");
     DP_ASSERT_MSG(json_object_get(json_object_get(r, "result"), "data_array") == NULL,
                   "expected no data_array for DDL");
@@ -224,8 +224,8 @@ static void test_emulator_statements_query_returns_string_rows(void)
         return;
     }
     manifest = json_object_get(r, "manifest");
-    DP_ASSERT_MSG(json_integer_value(json_object_get(json_object_get(manifest, "schema"),
-                                                     "column_count")) == 2,
+    DP_ASSERT_MSG(json_integer_value(
+                      json_object_get(json_object_get(manifest, "schema"), "column_count")) == 2,
                   "expected 2 columns");
     DP_ASSERT_MSG(json_integer_value(json_object_get(manifest, "total_row_count")) == 2,
                   "expected total_row_count 2");
@@ -279,8 +279,9 @@ static void test_emulator_statements_pending_fault_delays(void)
     long long t0 = dp_test_now_ms();
 
     NEED_STARTED();
-    DP_ASSERT_FATAL_MSG(dp_emu_fault(&ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"pending\","
-                                          "\"seconds\":2,\"count\":1}") == 0,
+    DP_ASSERT_FATAL_MSG(dp_emu_fault(&ef,
+                                     "{\"endpoint\":\"statements.submit\",\"kind\":\"pending\","
+                                     "\"seconds\":2,\"count\":1}") == 0,
                         "expected the fault to be accepted");
     submit("CREATE SCHEMA IF NOT EXISTS main.cold", "0s", NULL, &r);
     DP_ASSERT_FATAL_MSG(strcmp(dp_emu_state(r), "PENDING") == 0, "expected PENDING, got %s",
@@ -335,8 +336,8 @@ static void test_emulator_statements_on_wait_timeout_cancel(void)
     NEED_STARTED();
     dp_emu_fault(&ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"pending\",\"seconds\":30,"
                       "\"count\":1}");
-    status = submit("CREATE SCHEMA IF NOT EXISTS main.owt", "5s", ",\"on_wait_timeout\":\"CANCEL\"",
-                    &r);
+    status =
+        submit("CREATE SCHEMA IF NOT EXISTS main.owt", "5s", ",\"on_wait_timeout\":\"CANCEL\"", &r);
     DP_ASSERT_MSG(status == 200 && strcmp(dp_emu_state(r), "CANCELED") == 0,
                   "expected 200 CANCELED after the 5 s wait, got %ld %s", status, dp_emu_state(r));
     get_statement(str(r, "statement_id"), NULL, &again);
@@ -360,8 +361,9 @@ static void test_emulator_statements_cancel_of_finished_stays_finished(void)
     dp_emu_http(&ef, "POST", path, DP_EMU_PAT, "", 0, NULL, &status, NULL, NULL);
     DP_ASSERT_MSG(status == 200, "expected 200 from cancel, got %ld", status);
     get_statement(str(r, "statement_id"), NULL, &after);
-    DP_ASSERT_MSG(strcmp(dp_emu_state(after), "SUCCEEDED") == 0, "expected SUCCEEDED to stay, "
-                                                                 "got %s",
+    DP_ASSERT_MSG(strcmp(dp_emu_state(after), "SUCCEEDED") == 0,
+                  "expected SUCCEEDED to stay, "
+                  "got %s",
                   dp_emu_state(after));
     json_decref(after);
     json_decref(r);

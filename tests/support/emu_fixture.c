@@ -182,8 +182,8 @@ int dp_emu_http(dp_emu_fixture_t *ef, const char *method, const char *path, cons
         snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
         headers[0] = ct;
     }
-    return dp_emu_http_ex(ef, method, path, bearer, body, len, headers, status, resp_body,
-                          resp_len, NULL);
+    return dp_emu_http_ex(ef, method, path, bearer, body, len, headers, status, resp_body, resp_len,
+                          NULL);
 }
 
 int dp_emu_token(dp_emu_fixture_t *ef, const char *client_id, const char *secret, char *token,

@@ -24,19 +24,19 @@
 
 #include "dp_proc.h"
 
-#define DP_EMU_CLIENT_ID "deltaport-test-sp"
+#define DP_EMU_CLIENT_ID     "deltaport-test-sp"
 #define DP_EMU_CLIENT_SECRET "deltaport-test-secret"
-#define DP_EMU_PAT "dapi-emulator-test-token"
-#define DP_EMU_WAREHOUSE "emulator-wh"
+#define DP_EMU_PAT           "dapi-emulator-test-token"
+#define DP_EMU_WAREHOUSE     "emulator-wh"
 
 typedef struct dp_emu_fixture {
     dp_proc_t proc;
-    char url[128];          /* "http://127.0.0.1:PORT" */
-    char dir[256];          /* temporary directory of this run */
-    char state_dir[300];    /* <dir>/state, the emulator's --state-dir */
-    char request_log[300];  /* <dir>/requests.log */
-    char stderr_log[300];   /* <dir>/emulator.stderr */
-    int exit_status;        /* set by stop: 0 after a clean SIGTERM exit */
+    char url[128];         /* "http://127.0.0.1:PORT" */
+    char dir[256];         /* temporary directory of this run */
+    char state_dir[300];   /* <dir>/state, the emulator's --state-dir */
+    char request_log[300]; /* <dir>/requests.log */
+    char stderr_log[300];  /* <dir>/emulator.stderr */
+    int exit_status;       /* set by stop: 0 after a clean SIGTERM exit */
 } dp_emu_fixture_t;
 
 /* Starts the emulator. extra_args is NULL-terminated and may be NULL.

@@ -27,8 +27,9 @@ static void test_emu_faults_count_is_consumed_then_stops(void)
     emu_fault_hit_t hit;
     int fired = 0, i;
 
-    DP_ASSERT_FATAL_MSG(emu_faults_add_json(f, "{\"endpoint\":\"files.*\",\"kind\":\"429\","
-                                               "\"count\":2,\"retry_after\":3}",
+    DP_ASSERT_FATAL_MSG(emu_faults_add_json(f,
+                                            "{\"endpoint\":\"files.*\",\"kind\":\"429\","
+                                            "\"count\":2,\"retry_after\":3}",
                                             NULL, 0) == 0,
                         "expected the rule to parse");
     DP_ASSERT_MSG(emu_faults_match(f, "statements.get", &hit) == 0,
@@ -82,8 +83,7 @@ static void test_emu_faults_statement_kinds_only_on_submit(void)
                   hit.kind);
     DP_ASSERT_MSG(emu_faults_match(f, "statements.submit", &hit) == 1 &&
                       hit.kind == EMU_FAULT_PENDING && hit.seconds == 2.0,
-                  "expected pending 2 s on submit, got kind %d seconds %g", hit.kind,
-                  hit.seconds);
+                  "expected pending 2 s on submit, got kind %d seconds %g", hit.kind, hit.seconds);
     DP_ASSERT_MSG(emu_faults_match(f, "files.upload", &hit) == 1 &&
                       hit.kind == EMU_FAULT_EXPIRE_TOKEN,
                   "expected expire_token on files.upload, got kind %d", hit.kind);
@@ -153,7 +153,8 @@ static const dp_test_case_t cases[] = {
      test_emu_faults_list_shows_remaining_and_clear_empties},
     {NULL, NULL}};
 
-static const dp_test_suite_t suites[] = {{"emu_faults", NULL, NULL, cases}, {NULL, NULL, NULL, NULL}};
+static const dp_test_suite_t suites[] = {{"emu_faults", NULL, NULL, cases},
+                                         {NULL, NULL, NULL, NULL}};
 
 int main(int argc, char **argv)
 {

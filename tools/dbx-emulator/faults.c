@@ -27,11 +27,20 @@ struct emu_faults {
     size_t n;
 };
 
-static const char *const ENDPOINTS[] = {
-    "oauth.token",      "files.upload",    "files.download",    "files.delete",
-    "files.list",       "files.mkdir",     "files.head",        "files.*",
-    "statements.submit", "statements.get", "statements.cancel", "statements.*",
-    "*",                NULL};
+static const char *const ENDPOINTS[] = {"oauth.token",
+                                        "files.upload",
+                                        "files.download",
+                                        "files.delete",
+                                        "files.list",
+                                        "files.mkdir",
+                                        "files.head",
+                                        "files.*",
+                                        "statements.submit",
+                                        "statements.get",
+                                        "statements.cancel",
+                                        "statements.*",
+                                        "*",
+                                        NULL};
 
 static const struct {
     const char *name;
@@ -149,8 +158,9 @@ static int parse_rule(const json_t *rule, rule_t *r, char *errbuf, size_t errlen
     if (opt_number(rule, "count", &count) < 0 || opt_number(rule, "rate", &rate) < 0 ||
         opt_number(rule, "retry_after", &retry_after) < 0 ||
         opt_number(rule, "seconds", &seconds) < 0 || rate > 1) {
-        snprintf(errbuf, errlen, "count, rate (0..1), retry_after and seconds must be "
-                                 "non-negative numbers");
+        snprintf(errbuf, errlen,
+                 "count, rate (0..1), retry_after and seconds must be "
+                 "non-negative numbers");
         return -1;
     }
     snprintf(r->endpoint, sizeof(r->endpoint), "%s", endpoint);
@@ -222,8 +232,8 @@ void emu_faults_clear(emu_faults_t *faults)
 
 static json_t *rule_to_json(const rule_t *r)
 {
-    json_t *o = json_pack("{s:s, s:s, s:f, s:I}", "endpoint", r->endpoint, "kind",
-                          r->hit.kind_name, "rate", r->rate, "fired", (json_int_t)r->fired);
+    json_t *o = json_pack("{s:s, s:s, s:f, s:I}", "endpoint", r->endpoint, "kind", r->hit.kind_name,
+                          "rate", r->rate, "fired", (json_int_t)r->fired);
 
     if (o == NULL) {
         return NULL;

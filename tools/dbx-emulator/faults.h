@@ -25,20 +25,20 @@ typedef enum {
     EMU_FAULT_429,
     EMU_FAULT_503,
     EMU_FAULT_500,
-    EMU_FAULT_DROP,         /* response truncated, connection closed */
-    EMU_FAULT_PENDING,      /* statement stays PENDING for `seconds` */
-    EMU_FAULT_FAILED,       /* statement FAILED with error_class, not executed */
-    EMU_FAULT_EXPIRE_TOKEN  /* this request's bearer token is treated as expired */
+    EMU_FAULT_DROP,        /* response truncated, connection closed */
+    EMU_FAULT_PENDING,     /* statement stays PENDING for `seconds` */
+    EMU_FAULT_FAILED,      /* statement FAILED with error_class, not executed */
+    EMU_FAULT_EXPIRE_TOKEN /* this request's bearer token is treated as expired */
 } emu_fault_kind_t;
 
 /* One applied fault, copied out of the table (no pointers into it). */
 typedef struct emu_fault_hit {
     emu_fault_kind_t kind;
-    char kind_name[16];      /* "429", "drop", ... for the request log */
-    int retry_after;         /* seconds; <= 0: no Retry-After header */
-    double seconds;          /* pending duration */
-    char error_class[128];   /* failed: e.g. "DELTA_FAILED_TO_MERGE_FIELDS" */
-    char error_code[64];     /* failed: status.error.error_code, default "BAD_REQUEST" */
+    char kind_name[16];    /* "429", "drop", ... for the request log */
+    int retry_after;       /* seconds; <= 0: no Retry-After header */
+    double seconds;        /* pending duration */
+    char error_class[128]; /* failed: e.g. "DELTA_FAILED_TO_MERGE_FIELDS" */
+    char error_code[64];   /* failed: status.error.error_code, default "BAD_REQUEST" */
 } emu_fault_hit_t;
 
 /* Creates an empty table whose PRNG starts from seed.

@@ -118,8 +118,7 @@ int emu_files_begin_upload(emu_req_t *req)
     const char *vpath = req->path + strlen("/api/2.0/fs/files");
     struct stat st;
 
-    if (map_path(req, vpath, EMU_VOLUME_WRITE, req->upload_local, sizeof(req->upload_local)) <
-        0) {
+    if (map_path(req, vpath, EMU_VOLUME_WRITE, req->upload_local, sizeof(req->upload_local)) < 0) {
         return -1;
     }
     req->upload_overwrite = parse_bool_arg(req, "overwrite", 1);
@@ -242,9 +241,9 @@ static void handle_download(emu_req_t *req, const char *local)
         return;
     }
     size = (unsigned long long)st.st_size;
-    ranged = strcmp(req->method, "GET") == 0 ? parse_range(emu_req_header(req, "Range"), size,
-                                                           &first, &last)
-                                             : 0;
+    ranged = strcmp(req->method, "GET") == 0
+                 ? parse_range(emu_req_header(req, "Range"), size, &first, &last)
+                 : 0;
     if (ranged < 0) {
         close(fd);
         emu_reply_error(req, 416, "INVALID_PARAMETER_VALUE", "Requested range not satisfiable.");
@@ -411,8 +410,9 @@ static void handle_list(emu_req_t *req, const char *vdir, const char *local)
     json_t *contents = NULL, *e;
 
     if (page < 0) {
-        emu_reply_error(req, 400, "INVALID_PARAMETER_VALUE", "page_size must be an integer "
-                                                             "between 0 and 1000.");
+        emu_reply_error(req, 400, "INVALID_PARAMETER_VALUE",
+                        "page_size must be an integer "
+                        "between 0 and 1000.");
         return;
     }
     if (token != NULL && token[0] != '\0' && hex_decode(token, after, sizeof(after)) < 0) {
@@ -466,8 +466,9 @@ static void handle_dir(emu_req_t *req, const char *vdir, const char *local)
     } else if (rmdir(local) == 0) {
         emu_reply_empty(req, 204);
     } else if (errno == ENOTEMPTY || errno == EEXIST) {
-        emu_reply_error(req, 409, "DIRECTORY_NOT_EMPTY", "The directory being deleted is not "
-                                                         "empty.");
+        emu_reply_error(req, 409, "DIRECTORY_NOT_EMPTY",
+                        "The directory being deleted is not "
+                        "empty.");
     } else {
         emu_reply_error(req, 404, "NOT_FOUND", "The directory being accessed is not found.");
     }

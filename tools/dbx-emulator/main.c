@@ -110,8 +110,7 @@ static int apply_option(options_t *o, const char *name, const char *v)
         o->seed = n;
     } else if (strcmp(name, "--max-upload-bytes") == 0 && parse_ull(v, ~0ull, &n) == 0) {
         o->max_upload = n;
-    } else if (strcmp(name, "--max-statements") == 0 && parse_ull(v, 10000000, &n) == 0 &&
-               n > 0) {
+    } else if (strcmp(name, "--max-statements") == 0 && parse_ull(v, 10000000, &n) == 0 && n > 0) {
         o->max_statements = (long)n;
     } else {
         return -1;

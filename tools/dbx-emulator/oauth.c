@@ -16,8 +16,8 @@
 #define PRUNE_AFTER_SECONDS 3600.0
 
 typedef struct cred {
-    char *key;       /* client id, or the PAT itself */
-    char *value;     /* secret, or the PAT's principal */
+    char *key;   /* client id, or the PAT itself */
+    char *value; /* secret, or the PAT's principal */
 } cred_t;
 
 typedef struct token {

@@ -33,9 +33,9 @@ void emu_oauth_handle_discovery(emu_req_t *req)
                   "grant_types_supported", "client_credentials", "authorization_code",
                   "refresh_token", "scopes_supported", "all-apis", "sql", "files", "openid",
                   "email", "offline_access", "token_endpoint_auth_methods_supported",
-                  "client_secret_basic", "client_secret_post", "none",
-                  "subject_types_supported", "public", "id_token_signing_alg_values_supported",
-                  "RS256", "code_challenge_methods_supported", "S256"));
+                  "client_secret_basic", "client_secret_post", "none", "subject_types_supported",
+                  "public", "id_token_signing_alg_values_supported", "RS256",
+                  "code_challenge_methods_supported", "S256"));
 }
 
 static int hexval(char c)
@@ -61,8 +61,7 @@ static void form_decode(const char *s, size_t len, char *out, size_t outlen)
         if (s[i] == '+') {
             out[o++] = ' ';
             i++;
-        } else if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
-                   hexval(s[i + 2]) >= 0) {
+        } else if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
             out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 3;
         } else {

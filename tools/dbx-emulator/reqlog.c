@@ -97,9 +97,9 @@ void emu_reqlog_write(emu_reqlog_t *log, const emu_reqlog_entry_t *e)
     }
     set_opt_string(o, "statement_id", e->statement_id);
     if (e->statement != NULL) {
-        json_object_set_new(o, "statement",
-                            json_stringn(e->statement,
-                                         utf8_prefix_len(e->statement, STATEMENT_PREFIX_CHARS)));
+        json_object_set_new(
+            o, "statement",
+            json_stringn(e->statement, utf8_prefix_len(e->statement, STATEMENT_PREFIX_CHARS)));
     }
     set_opt_string(o, "fault", e->fault);
     line = json_dumps(o, JSON_COMPACT);

@@ -23,8 +23,8 @@
 
 #include "statements.h"
 
-#define JSON_BODY_MAX (17u * 1024u * 1024u) /* statement text is capped at 16 MiB */
-#define SMALL_BODY_MAX (1024u * 1024u)
+#define JSON_BODY_MAX       (17u * 1024u * 1024u) /* statement text is capped at 16 MiB */
+#define SMALL_BODY_MAX      (1024u * 1024u)
 #define DROP_DECLARED_BYTES 256
 
 enum {
@@ -146,8 +146,7 @@ static void reply_fault(emu_req_t *req)
         emu_reply_error(req, 500, "INTERNAL_ERROR", "Internal error (emulator fault).");
         break;
     case EMU_FAULT_DROP:
-        resp = MHD_create_response_from_callback(DROP_DECLARED_BYTES, 64, drop_reader, NULL,
-                                                 NULL);
+        resp = MHD_create_response_from_callback(DROP_DECLARED_BYTES, 64, drop_reader, NULL, NULL);
         if (resp != NULL) {
             MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
         }
@@ -159,8 +158,8 @@ static void reply_fault(emu_req_t *req)
     default:
         return;
     }
-    if (req->resp != NULL && f->retry_after > 0 && (f->kind == EMU_FAULT_429 ||
-                                                    f->kind == EMU_FAULT_503)) {
+    if (req->resp != NULL && f->retry_after > 0 &&
+        (f->kind == EMU_FAULT_429 || f->kind == EMU_FAULT_503)) {
         snprintf(retry, sizeof(retry), "%d", f->retry_after);
         MHD_add_response_header(req->resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
     }
@@ -305,8 +304,8 @@ static void begin_request(emu_req_t *req)
     req->body_mode = EMU_BODY_DISCARD;
     switch (req->route) {
     case R_NONE:
-        emu_reply_error(req, 404, "ENDPOINT_NOT_FOUND", "No API found for '%s %s'",
-                        req->method, req->path);
+        emu_reply_error(req, 404, "ENDPOINT_NOT_FOUND", "No API found for '%s %s'", req->method,
+                        req->path);
         return;
     case R_DISCOVERY:
         return;
@@ -440,8 +439,8 @@ static void dispatch(emu_req_t *req)
         emu_statements_cancel(req, req->route_id);
         break;
     default:
-        emu_reply_error(req, 404, "ENDPOINT_NOT_FOUND", "No API found for '%s %s'",
-                        req->method, req->path);
+        emu_reply_error(req, 404, "ENDPOINT_NOT_FOUND", "No API found for '%s %s'", req->method,
+                        req->path);
     }
 }
 
@@ -579,12 +578,12 @@ int emu_server_start(emu_server_t *srv, unsigned short port, char *errbuf, size_
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    srv->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-            MHD_USE_ERROR_LOG,
-        port, NULL, NULL, access_handler, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)120, MHD_OPTION_END);
+    srv->daemon =
+        MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                             MHD_USE_POLL | MHD_USE_ERROR_LOG,
+                         port, NULL, NULL, access_handler, srv, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_completed,
+                         srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_END);
     if (srv->daemon == NULL) {
         snprintf(errbuf, errlen, "cannot listen on 127.0.0.1:%u", (unsigned)port);
         return -1;

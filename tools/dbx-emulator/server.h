@@ -32,10 +32,10 @@ typedef struct emu_statements emu_statements_t;
 /* Everything a handler may use; all members borrowed from main.c. */
 typedef struct emu_server {
     struct MHD_Daemon *daemon;
-    unsigned short port;          /* bound port, known once started */
-    char base_url[64];            /* "http://127.0.0.1:PORT" */
+    unsigned short port; /* bound port, known once started */
+    char base_url[64];   /* "http://127.0.0.1:PORT" */
     const char *state_dir;
-    char tmp_dir[PATH_MAX];       /* uploads are streamed here, then renamed */
+    char tmp_dir[PATH_MAX]; /* uploads are streamed here, then renamed */
     const char *warehouse_id;
     unsigned long long max_upload; /* bytes */
     emu_engine_t *engine;
@@ -51,17 +51,17 @@ typedef enum { EMU_BODY_NONE = 0, EMU_BODY_BUFFER, EMU_BODY_FILE, EMU_BODY_DISCA
 typedef struct emu_req {
     emu_server_t *srv;
     struct MHD_Connection *conn;
-    const char *method;      /* borrowed from MHD */
-    const char *path;        /* borrowed from MHD, already percent-decoded */
-    char endpoint[32];       /* fault/endpoint name, e.g. "files.upload" */
-    char principal[128];     /* authenticated principal, "" when none */
-    emu_fault_hit_t fault;   /* fault fired for this request (kind NONE otherwise) */
-    int route;               /* server.c's route number */
-    char route_id[64];       /* statement id taken from the path, if any */
-    long route_chunk;        /* chunk index taken from the path, if any */
+    const char *method;    /* borrowed from MHD */
+    const char *path;      /* borrowed from MHD, already percent-decoded */
+    char endpoint[32];     /* fault/endpoint name, e.g. "files.upload" */
+    char principal[128];   /* authenticated principal, "" when none */
+    emu_fault_hit_t fault; /* fault fired for this request (kind NONE otherwise) */
+    int route;             /* server.c's route number */
+    char route_id[64];     /* statement id taken from the path, if any */
+    long route_chunk;      /* chunk index taken from the path, if any */
     /* body */
     emu_body_t body_mode;
-    char *body;              /* NUL-terminated when buffered */
+    char *body; /* NUL-terminated when buffered */
     size_t body_len, body_cap, body_max;
     int body_too_big;
     int upload_fd;
@@ -76,7 +76,7 @@ typedef struct emu_req {
     int replied;
     /* request log extras */
     char statement_id[64];
-    char *statement_text;    /* new, first part of the statement, for the log */
+    char *statement_text; /* new, first part of the statement, for the log */
 } emu_req_t;
 
 /* Starts the daemon on 127.0.0.1:port (0 = any free port) and fills

@@ -20,12 +20,11 @@
 #include <time.h>
 
 #define STATEMENT_MAX_BYTES (16u * 1024u * 1024u) /* databricks-api.md section 1 */
-#define LOG_TEXT_BYTES 800
+#define LOG_TEXT_BYTES      800
 
 typedef enum { ST_PENDING = 0, ST_RUNNING, ST_SUCCEEDED, ST_FAILED, ST_CANCELED } st_state_t;
 
-static const char *const STATE_NAMES[] = {"PENDING", "RUNNING", "SUCCEEDED", "FAILED",
-                                          "CANCELED"};
+static const char *const STATE_NAMES[] = {"PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"};
 
 typedef struct stmt {
     char id[40];
@@ -35,7 +34,7 @@ typedef struct stmt {
     double pending_until;            /* monotonic seconds */
     emu_fault_hit_t fault;           /* kind FAILED: fail without executing */
     st_state_t state;
-    json_t *columns, *rows;          /* set once SUCCEEDED */
+    json_t *columns, *rows; /* set once SUCCEEDED */
     int truncated;
     long long byte_count;
     char error_code[64], sql_state[8];
@@ -123,8 +122,7 @@ static void evict(emu_statements_t *stmts)
     stmt_t *prev = NULL, *s = stmts->all_head;
 
     while (stmts->count > stmts->max_retained && s != NULL) {
-        if (!is_terminal(s->state) || s->in_queue || s->executing ||
-            s->waiters > 0) {
+        if (!is_terminal(s->state) || s->in_queue || s->executing || s->waiters > 0) {
             prev = s;
             s = s->next_all;
             continue;
@@ -230,8 +228,10 @@ static void run_one(emu_statements_t *stmts, stmt_t *s)
     int rc;
 
     if (s->fault.kind == EMU_FAULT_FAILED) {
-        snprintf(msg, sizeof(msg), "[%s] Emulated failure injected by the emulator's fault "
-                 "table.", s->fault.error_class);
+        snprintf(msg, sizeof(msg),
+                 "[%s] Emulated failure injected by the emulator's fault "
+                 "table.",
+                 s->fault.error_class);
         set_failed(s, s->fault.error_code, NULL, msg);
         return;
     }
@@ -240,8 +240,8 @@ static void run_one(emu_statements_t *stmts, stmt_t *s)
     pthread_cond_broadcast(&stmts->changed);
     pthread_mutex_unlock(&stmts->mu);
     memset(&res, 0, sizeof(res));
-    rc = emu_engine_execute(stmts->engine, s->principal, s->catalog, s->schema, s->text,
-                            s->params, &res);
+    rc = emu_engine_execute(stmts->engine, s->principal, s->catalog, s->schema, s->text, s->params,
+                            &res);
     pthread_mutex_lock(&stmts->mu);
     s->executing = 0;
     store_result(s, rc, &res);
@@ -345,8 +345,7 @@ void emu_statements_destroy(emu_statements_t *stmts)
 static json_t *result_json(const stmt_t *s)
 {
     return json_pack("{s:i, s:i, s:I, s:o}", "chunk_index", 0, "row_offset", 0, "row_count",
-                     (json_int_t)json_array_size(s->rows), "data_array",
-                     json_deep_copy(s->rows));
+                     (json_int_t)json_array_size(s->rows), "data_array", json_deep_copy(s->rows));
 }
 
 static json_t *manifest_json(const stmt_t *s)
@@ -377,8 +376,9 @@ static json_t *statement_json(const stmt_t *s)
     json_t *o;
 
     if (s->state == ST_FAILED) {
-        json_object_set_new(status, "error", json_pack("{s:s, s:s}", "error_code", s->error_code,
-                                                       "message", s->message ? s->message : ""));
+        json_object_set_new(status, "error",
+                            json_pack("{s:s, s:s}", "error_code", s->error_code, "message",
+                                      s->message ? s->message : ""));
         if (s->sql_state[0] != '\0') {
             json_object_set_new(status, "sql_state", json_string(s->sql_state));
         }
