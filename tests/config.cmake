@@ -1,1 +1,2 @@
 # Tests of this area are added here (see tests/CMakeLists.txt).
+dp_add_test(NAME test_config LABEL unit SOURCES unit/test_config.c LIBS dpcore)

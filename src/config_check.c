@@ -1,0 +1,270 @@
+/*
+ * config_check: the checks that span several keys (dp_config_finalize), the
+ * librdkafka passthrough (dp_config_apply_kafka), and the text helpers that
+ * describe what a key allows, shared by error messages and the docs.
+ *
+ * The kafka properties are validated by librdkafka itself: finalize applies
+ * them to a scratch rd_kafka_conf_t, so `config check` reports exactly the
+ * errstr that `run` would hit, after the kafka.properties.<key> path.
+ */
+#include "config_int.h"
+#include "mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------------- */
+/* Text helpers                                                              */
+/* ------------------------------------------------------------------------- */
+
+void dp_config_fmt_bytes(int64_t n, char *out, size_t outlen)
+{
+    static const char *const units[] = {"GiB", "MiB", "KiB"};
+    static const int shifts[] = {30, 20, 10};
+
+    for (int i = 0; i < 3; i++) {
+        int64_t unit = (int64_t)1 << shifts[i];
+        if (n >= unit && n % unit == 0) {
+            snprintf(out, outlen, "%lld%s", (long long)(n / unit), units[i]);
+            return;
+        }
+    }
+    snprintf(out, outlen, "%lld", (long long)n);
+}
+
+const char *dp_config_type_name(dp_config_type_t type)
+{
+    switch (type) {
+    case DP_CT_STRING:
+        return "string";
+    case DP_CT_INT:
+        return "integer";
+    case DP_CT_MS:
+        return "integer (ms)";
+    case DP_CT_SEC:
+        return "integer (s)";
+    case DP_CT_BYTES:
+        return "byte size";
+    case DP_CT_BOOL:
+        return "boolean";
+    case DP_CT_ENUM:
+        return "string (enum)";
+    case DP_CT_STRLIST:
+        return "array of strings";
+    case DP_CT_PROPS:
+        return "object (property -> value)";
+    case DP_CT_IDMAP:
+        return "object (topic -> integer)";
+    case DP_CT_SECRET:
+        return "secret";
+    }
+    return "?";
+}
+
+void dp_config_allowed_text(const dp_config_desc_t *desc, char *out, size_t outlen)
+{
+    char lo[32], hi[32];
+    size_t used;
+
+    out[0] = '\0';
+    if (desc->allowed_doc) {
+        snprintf(out, outlen, "%s", desc->allowed_doc);
+        return;
+    }
+    switch (desc->type) {
+    case DP_CT_INT:
+    case DP_CT_MS:
+    case DP_CT_SEC:
+        snprintf(out, outlen, "between %lld and %lld", (long long)desc->min, (long long)desc->max);
+        break;
+    case DP_CT_BYTES:
+        dp_config_fmt_bytes(desc->min, lo, sizeof(lo));
+        dp_config_fmt_bytes(desc->max, hi, sizeof(hi));
+        snprintf(out, outlen, "between %s and %s", lo, hi);
+        break;
+    case DP_CT_STRLIST:
+        snprintf(out, outlen, "%lld to %lld items", (long long)desc->min, (long long)desc->max);
+        break;
+    case DP_CT_IDMAP:
+        snprintf(out, outlen, "values between %lld and %lld", (long long)desc->min,
+                 (long long)desc->max);
+        break;
+    case DP_CT_ENUM:
+        used = (size_t)snprintf(out, outlen, "one of ");
+        for (int i = 0; desc->allowed[i] && used < outlen; i++) {
+            used += (size_t)snprintf(out + used, outlen - used, "%s%s", i ? ", " : "",
+                                     desc->allowed[i]);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* librdkafka passthrough                                                    */
+/* ------------------------------------------------------------------------- */
+
+static int apply_secret(const dp_config_t *cfg, const dp_config_desc_t *desc, rd_kafka_conf_t *conf,
+                        dp_err_t *err)
+{
+    const char *value = *(char *const *)dp_config_field(cfg, desc);
+    char errstr[512];
+
+    if (!value || !desc->kafka_property) {
+        return 0;
+    }
+    if (rd_kafka_conf_set(conf, desc->kafka_property, value, errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK) {
+        /* errstr may quote the value; the value is a secret, so it is not shown. */
+        return dp_err_set(err, DP_EINVAL, 0, "config: %s: librdkafka refused %s", desc->path,
+                          desc->kafka_property);
+    }
+    return 0;
+}
+
+int dp_config_apply_kafka(const dp_config_t *cfg, rd_kafka_conf_t *conf, dp_err_t *err)
+{
+    const dp_config_map_t *props = &cfg->kafka.properties;
+    char errstr[512];
+    int rc;
+
+    for (size_t i = 0; i < props->n; i++) {
+        if (rd_kafka_conf_set(conf, props->items[i].key, props->items[i].value, errstr,
+                              sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+            return dp_err_set(err, DP_EINVAL, 0, "config: kafka.properties.%s = \"%.80s\": %s",
+                              props->items[i].key, props->items[i].value, errstr);
+        }
+    }
+    for (size_t i = 0; i < dp_config_table_len; i++) {
+        if (dp_config_table[i].type == DP_CT_SECRET &&
+            (rc = apply_secret(cfg, &dp_config_table[i], conf, err)) < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int dp_config_kafka_apply_cb(rd_kafka_conf_t *conf, void *ctx, dp_err_t *err)
+{
+    return dp_config_apply_kafka((const dp_config_t *)ctx, conf, err);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Cross-key checks                                                          */
+/* ------------------------------------------------------------------------- */
+
+static void default_worker_id(dp_config_t *cfg)
+{
+    char host[256] = "";
+
+    if (cfg->worker.id) {
+        return;
+    }
+    if (gethostname(host, sizeof(host) - 1) != 0 || !host[0]) {
+        snprintf(host, sizeof(host), "deltaport");
+    }
+    cfg->worker.id = dp_strdup(host);
+}
+
+static void strip_trailing_slashes(char *url)
+{
+    size_t len = url ? strlen(url) : 0;
+
+    while (len > 0 && url[len - 1] == '/') {
+        url[--len] = '\0';
+    }
+}
+
+static int check_subscription(const dp_config_t *cfg, dp_err_t *err)
+{
+    const dp_config_map_t *ids = &cfg->schemas.fixed_writer_schema_ids;
+
+    if ((cfg->kafka.topics.n > 0) == (cfg->kafka.topic_regex != NULL)) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: kafka: set exactly one of kafka.topics and kafka.topic_regex");
+    }
+    for (size_t i = 0; i < ids->n && cfg->kafka.topics.n > 0; i++) {
+        size_t j = 0;
+        while (j < cfg->kafka.topics.n && strcmp(cfg->kafka.topics.items[j], ids->items[i].key)) {
+            j++;
+        }
+        if (j == cfg->kafka.topics.n) {
+            return dp_err_set(err, DP_EINVAL, 0,
+                              "config: schemas.fixed_writer_schema_ids.%s: topic is not in "
+                              "kafka.topics",
+                              ids->items[i].key);
+        }
+    }
+    return 0;
+}
+
+static int check_databricks(const dp_config_t *cfg, dp_err_t *err)
+{
+    const char *host = cfg->databricks.host;
+
+    if (!host) {
+        return dp_err_set(err, DP_EINVAL, 0, "config: databricks.host is required");
+    }
+    if (strncmp(host, "https://", 8) != 0 && !cfg->databricks.allow_insecure_http) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: databricks.host = \"%.80s\": must start with https:// "
+                          "(http:// only with databricks.allow_insecure_http: true)",
+                          host);
+    }
+    if (cfg->databricks.auth == DP_CONFIG_AUTH_OAUTH && !cfg->databricks.client_id) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: databricks.client_id is required with databricks.auth "
+                          "\"oauth\" (or set DELTAPORT_DATABRICKS_CLIENT_ID)");
+    }
+    if (cfg->databricks.auth == DP_CONFIG_AUTH_OAUTH && !cfg->databricks.client_secret) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: databricks.client_secret is not set: set "
+                          "DELTAPORT_DATABRICKS_CLIENT_SECRET or databricks.client_secret_file");
+    }
+    if (cfg->databricks.auth == DP_CONFIG_AUTH_PAT && !cfg->databricks.token) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: databricks.token is not set: set DELTAPORT_DATABRICKS_TOKEN "
+                          "or databricks.token_file");
+    }
+    return 0;
+}
+
+static int check_flush(const dp_config_t *cfg, dp_err_t *err)
+{
+    char budget[32], max[32];
+
+    if (cfg->flush.memory_budget_bytes < cfg->flush.max_bytes) {
+        dp_config_fmt_bytes(cfg->flush.memory_budget_bytes, budget, sizeof(budget));
+        dp_config_fmt_bytes(cfg->flush.max_bytes, max, sizeof(max));
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: flush.memory_budget_bytes = %s: must be at least "
+                          "flush.max_bytes (%s)",
+                          budget, max);
+    }
+    return 0;
+}
+
+static int check_kafka_properties(const dp_config_t *cfg, dp_err_t *err)
+{
+    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
+    int rc = dp_config_apply_kafka(cfg, scratch, err);
+
+    rd_kafka_conf_destroy(scratch);
+    return rc;
+}
+
+int dp_config_finalize(dp_config_t *cfg, dp_err_t *err)
+{
+    int rc;
+
+    default_worker_id(cfg);
+    strip_trailing_slashes(cfg->databricks.host);
+    if ((rc = dp_config_check_keys(cfg, err)) < 0 || (rc = check_subscription(cfg, err)) < 0 ||
+        (rc = check_databricks(cfg, err)) < 0 || (rc = check_flush(cfg, err)) < 0 ||
+        (rc = check_kafka_properties(cfg, err)) < 0) {
+        return rc;
+    }
+    return 0;
+}

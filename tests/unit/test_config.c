@@ -1,0 +1,630 @@
+/*
+ * Unit tests of the configuration module: the shipped examples load, every
+ * kind of error names the key, the value and what is allowed, secrets come
+ * only from the environment or *_file and never appear in a dump, the kafka
+ * properties go through librdkafka, and docs/CONFIGURATION.md is in sync
+ * with the table.
+ *
+ * Most cases patch tests/data/config/minimal.json (a valid file with only the
+ * required keys) with a small JSON object merged over it, so the JSON that
+ * breaks the rule sits next to the message expected.
+ */
+#include "cmd_config.h"
+#include "config.h"
+#include "dp_test.h"
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DATA   DP_SOURCE_DIR "/tests/data/config/"
+#define SECRET "S3cr3t-Value-For-Dump-Test"
+
+static char tmpdir[512];
+static dp_err_t err;
+
+static const char *const env_names[] = {
+    "DELTAPORT_KAFKA_BOOTSTRAP_SERVERS",
+    "DELTAPORT_KAFKA_SASL_PASSWORD",
+    "DELTAPORT_KAFKA_SSL_KEY_PASSWORD",
+    "DELTAPORT_KAFKA_SSL_KEYSTORE_PASSWORD",
+    "DELTAPORT_KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET",
+    "DELTAPORT_DATABRICKS_HOST",
+    "DELTAPORT_DATABRICKS_CLIENT_ID",
+    "DELTAPORT_DATABRICKS_CLIENT_SECRET",
+    "DELTAPORT_DATABRICKS_TOKEN",
+    "DELTAPORT_LOG_LEVEL",
+    NULL,
+};
+
+/* Every test starts from an environment with only the OAuth secret set. */
+static void reset_env(void)
+{
+    for (int i = 0; env_names[i]; i++) {
+        unsetenv(env_names[i]);
+    }
+    setenv("DELTAPORT_DATABRICKS_CLIENT_SECRET", SECRET, 1);
+    dp_err_clear(&err);
+}
+
+static int suite_init(void)
+{
+    return dp_test_tmpdir("config", tmpdir, sizeof(tmpdir));
+}
+
+static int suite_cleanup(void)
+{
+    dp_test_rmtree(tmpdir);
+    return 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "wb");
+
+    if (fp) {
+        fputs(text, fp);
+        fclose(fp);
+    }
+}
+
+/* Writes minimal.json with `patch` merged over it into a temp file; returns
+ * its path (static buffer). */
+static const char *patched(const char *patch)
+{
+    static char path[600];
+    json_error_t jerr;
+    json_t *base = json_load_file(DATA "minimal.json", 0, &jerr);
+    json_t *over = json_loads(patch, 0, &jerr);
+
+    DP_ASSERT_MSG(base && over, "bad test JSON: %s", jerr.text);
+    json_object_update_recursive(base, over);
+    snprintf(path, sizeof(path), "%s/patched.json", tmpdir);
+    json_dump_file(base, path, JSON_INDENT(2));
+    json_decref(base);
+    json_decref(over);
+    return path;
+}
+
+/* Loads minimal.json + patch, which must fail with DP_EINVAL and a message
+ * containing `want`. */
+static void expect_error(const char *patch, const char *want)
+{
+    dp_config_t *cfg = dp_config_load(patched(patch), &err);
+
+    DP_ASSERT_MSG(cfg == NULL, "expected an error containing '%s' for %s, got a config", want,
+                  patch);
+    DP_ASSERT_MSG(err.code == DP_EINVAL, "expected DP_EINVAL for %s, got %s (%s)", patch,
+                  dp_err_name(err.code), err.msg);
+    DP_ASSERT_MSG(strstr(err.msg, want) != NULL, "for %s: expected '%s' in the error, got '%s'",
+                  patch, want, err.msg);
+    dp_config_destroy(cfg);
+}
+
+static dp_config_t *expect_load(const char *path)
+{
+    dp_config_t *cfg = dp_config_load(path, &err);
+
+    DP_ASSERT_MSG(cfg != NULL, "expected %s to load, got %s: %s", path, dp_err_name(err.code),
+                  err.msg);
+    return cfg;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Valid files                                                               */
+/* ------------------------------------------------------------------------- */
+
+static void test_config_demo_loads(void)
+{
+    dp_config_t *cfg;
+
+    reset_env();
+    cfg = expect_load(DP_SOURCE_DIR "/config/demo.json");
+    if (!cfg) {
+        return;
+    }
+    DP_ASSERT_MSG(cfg->databricks.allow_insecure_http == 1, "expected allow_insecure_http");
+    DP_ASSERT_MSG(cfg->routing.threshold == 2000, "expected threshold 2000, got %lld",
+                  (long long)cfg->routing.threshold);
+    DP_ASSERT_MSG(cfg->flush.max_age_ms == 5000, "expected max_age_ms 5000, got %lld",
+                  (long long)cfg->flush.max_age_ms);
+    DP_ASSERT_MSG(cfg->flush.max_bytes == 16LL << 20, "expected 16MiB, got %lld",
+                  (long long)cfg->flush.max_bytes);
+    DP_ASSERT_MSG(cfg->kafka.properties.n == 4, "expected 4 kafka properties, got %zu",
+                  cfg->kafka.properties.n);
+    DP_ASSERT_MSG(cfg->kafka.properties.n > 0 &&
+                      strcmp(cfg->kafka.properties.items[0].key, "session.timeout.ms") == 0 &&
+                      strcmp(cfg->kafka.properties.items[0].value, "6000") == 0,
+                  "expected session.timeout.ms=6000 first");
+    DP_ASSERT_MSG(strcmp(cfg->routing.shared_table, "evt_otherevents") == 0, "got %s",
+                  cfg->routing.shared_table);
+    DP_ASSERT_MSG(cfg->worker.id && cfg->worker.id[0], "expected worker.id from the host name");
+    dp_config_destroy(cfg);
+}
+
+static void test_config_production_example_loads(void)
+{
+    dp_config_t *cfg;
+
+    reset_env();
+    cfg = expect_load(DP_SOURCE_DIR "/config/production.example.json");
+    if (!cfg) {
+        return;
+    }
+    DP_ASSERT_MSG(strncmp(cfg->databricks.host, "https://", 8) == 0, "got %s",
+                  cfg->databricks.host);
+    DP_ASSERT_MSG(cfg->databricks.auth == DP_CONFIG_AUTH_OAUTH, "expected oauth");
+    DP_ASSERT_MSG(cfg->databricks.client_secret &&
+                      strcmp(cfg->databricks.client_secret, SECRET) == 0,
+                  "expected the client secret from the environment");
+    DP_ASSERT_MSG(strcmp(cfg->databricks.volume, "deltaport_staging") == 0, "got %s",
+                  cfg->databricks.volume);
+    dp_config_destroy(cfg);
+}
+
+static void test_config_defaults_apply(void)
+{
+    dp_config_t *cfg;
+
+    reset_env();
+    cfg = expect_load(DATA "minimal.json");
+    if (!cfg) {
+        return;
+    }
+    DP_ASSERT_MSG(cfg->flush.max_events == 100000, "got %lld", (long long)cfg->flush.max_events);
+    DP_ASSERT_MSG(cfg->flush.max_bytes == 128LL << 20, "got %lld", (long long)cfg->flush.max_bytes);
+    DP_ASSERT_MSG(cfg->flush.memory_budget_bytes == 512LL << 20, "got %lld",
+                  (long long)cfg->flush.memory_budget_bytes);
+    DP_ASSERT_MSG(cfg->flush.max_age_ms == 5400000, "got %lld", (long long)cfg->flush.max_age_ms);
+    DP_ASSERT_MSG(strcmp(cfg->kafka.group_id, "deltaport") == 0, "got %s", cfg->kafka.group_id);
+    DP_ASSERT_MSG(cfg->kafka.initial_position == DP_CONFIG_START_EARLIEST, "expected earliest");
+    DP_ASSERT_MSG(cfg->routing.mode == 0 && cfg->routing.threshold == 10000 &&
+                      cfg->routing.window_days == 30,
+                  "expected threshold mode, 10000, 30 days");
+    DP_ASSERT_MSG(strcmp(cfg->http.listen, "0.0.0.0:9464") == 0, "got %s", cfg->http.listen);
+    DP_ASSERT_MSG(cfg->databricks.statement_wait_timeout_s == 30, "got %lld",
+                  (long long)cfg->databricks.statement_wait_timeout_s);
+    DP_ASSERT_MSG(cfg->log.level == 1, "expected info (1), got %d", cfg->log.level);
+    DP_ASSERT_MSG(cfg->databricks.ca_file == NULL && cfg->kafka.topic_regex == NULL,
+                  "expected optional strings unset");
+    dp_config_destroy(cfg);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Errors of the file                                                        */
+/* ------------------------------------------------------------------------- */
+
+static void test_config_duplicate_key_reports_line_and_column(void)
+{
+    dp_config_t *cfg;
+
+    reset_env();
+    cfg = dp_config_load(DATA "duplicate_key.json", &err);
+    DP_ASSERT_MSG(cfg == NULL && err.code == DP_EINVAL, "expected DP_EINVAL, got %s",
+                  dp_err_name(err.code));
+    DP_ASSERT_MSG(strstr(err.msg, "duplicate_key.json:5:") != NULL, "expected file:5:col, got '%s'",
+                  err.msg);
+    DP_ASSERT_MSG(strstr(err.msg, "duplicate object key") != NULL, "got '%s'", err.msg);
+    dp_config_destroy(cfg);
+}
+
+static void test_config_syntax_error_and_missing_file(void)
+{
+    dp_config_t *cfg;
+
+    reset_env();
+    cfg = dp_config_load(DATA "syntax_error.json", &err);
+    DP_ASSERT_MSG(cfg == NULL && strstr(err.msg, "syntax_error.json:4:") != NULL,
+                  "expected file:4:col, got '%s'", err.msg);
+    cfg = dp_config_load(DATA "not_an_object.json", &err);
+    DP_ASSERT_MSG(cfg == NULL && strstr(err.msg, "must be a JSON object") != NULL, "got '%s'",
+                  err.msg);
+    cfg = dp_config_load(DATA "no_such_file.json", &err);
+    DP_ASSERT_MSG(cfg == NULL && err.code == DP_EIO && strstr(err.msg, "no_such_file.json"),
+                  "expected DP_EIO naming the file, got %s '%s'", dp_err_name(err.code), err.msg);
+}
+
+static void test_config_unknown_key_lists_allowed_keys(void)
+{
+    reset_env();
+    expect_error("{\"databricks\": {\"hots\": \"x\"}}",
+                 "unknown key \"databricks.hots\"; allowed keys in databricks: host, "
+                 "allow_insecure_http, warehouse_id");
+    expect_error("{\"flush\": {\"max_age\": 5}}",
+                 "allowed keys in flush: max_events, max_bytes, max_age_ms, memory_budget_bytes");
+    expect_error("{\"kafak\": {}}", "unknown key \"kafak\"; allowed top-level keys: kafka, "
+                                    "schemas, routing, flush, databricks, http, log, worker");
+    expect_error("{\"flush\": 3}", "config: flush = 3: must be an object");
+}
+
+static void test_config_wrong_type(void)
+{
+    reset_env();
+    expect_error("{\"flush\": {\"max_events\": \"many\"}}",
+                 "config: flush.max_events = \"many\": must be an integer between 1 and 10000000");
+    expect_error("{\"flush\": {\"max_events\": 1.5}}",
+                 "flush.max_events = 1.5: must be an integer");
+    expect_error("{\"databricks\": {\"create_schema\": \"yes\"}}",
+                 "databricks.create_schema = \"yes\": must be true or false");
+    expect_error("{\"kafka\": {\"topics\": \"events\"}}",
+                 "kafka.topics = \"events\": must be an array of strings, 1 to 1000 items");
+    expect_error("{\"kafka\": {\"topics\": []}}", "kafka.topics = []: must be an array");
+    expect_error("{\"kafka\": {\"topics\": [\"a\", \"a\"]}}", "kafka.topics: lists \"a\" twice");
+    expect_error("{\"databricks\": {\"catalog\": \"\"}}",
+                 "databricks.catalog = \"\": must be a non-empty string");
+}
+
+static void test_config_out_of_range(void)
+{
+    reset_env();
+    expect_error("{\"flush\": {\"max_events\": 0}}",
+                 "config: flush.max_events = 0: must be between 1 and 10000000");
+    expect_error("{\"databricks\": {\"statement_wait_timeout_s\": 60}}",
+                 "databricks.statement_wait_timeout_s = 60: must be between 5 and 50");
+    expect_error("{\"flush\": {\"max_bytes\": \"1KiB\"}}",
+                 "flush.max_bytes = \"1KiB\": must be between 64KiB and 16GiB");
+    expect_error("{\"flush\": {\"max_bytes\": \"12XB\"}}",
+                 "flush.max_bytes = \"12XB\": must be a byte count");
+    expect_error("{\"schemas\": {\"fixed_writer_schema_ids\": {\"events\": 0}}}",
+                 "schemas.fixed_writer_schema_ids.events = 0: must be an integer between 1 and");
+}
+
+static void test_config_bad_enum(void)
+{
+    reset_env();
+    expect_error("{\"routing\": {\"mode\": \"tresh\"}}",
+                 "config: routing.mode = \"tresh\": must be one of threshold, per_event, single");
+    expect_error("{\"kafka\": {\"initial_position\": \"beginning\"}}",
+                 "must be one of earliest, latest");
+}
+
+static void test_config_identifiers_and_addresses(void)
+{
+    reset_env();
+    expect_error("{\"databricks\": {\"catalog\": \"Main\"}}",
+                 "databricks.catalog = \"Main\": must match ^[a-z_][a-z0-9_]*$");
+    expect_error("{\"routing\": {\"shared_table\": \"sync_runs\"}}",
+                 "is one of deltaport's system tables");
+    expect_error("{\"http\": {\"listen\": \"0.0.0.0:70000\"}}",
+                 "http.listen = \"0.0.0.0:70000\": must be \"host:port\"");
+    expect_error("{\"databricks\": {\"host\": \"dbc.cloud.databricks.com\"}}",
+                 "must be a URL starting with https://");
+    expect_error("{\"databricks\": {\"host\": \"https://dbc.example.com/sql?x=1\"}}",
+                 "with no path, query or spaces");
+    expect_error("{\"kafka\": {\"topics\": [\"bad topic\"]}}", "kafka.topics[0] = \"bad topic\"");
+}
+
+/* ------------------------------------------------------------------------- */
+/* Kafka passthrough                                                         */
+/* ------------------------------------------------------------------------- */
+
+static void test_config_rejects_owned_kafka_keys(void)
+{
+    reset_env();
+    expect_error("{\"kafka\": {\"properties\": {\"enable.auto.commit\": true}}}",
+                 "config: kafka.properties.enable.auto.commit: not allowed here: owned by "
+                 "deltaport");
+    expect_error("{\"kafka\": {\"properties\": {\"group.id\": \"g\"}}}", "set kafka.group_id");
+    expect_error("{\"kafka\": {\"properties\": {\"auto.offset.reset\": \"latest\"}}}",
+                 "set kafka.initial_position");
+    expect_error("{\"kafka\": {\"properties\": {\"partition.assignment.strategy\": \"range\"}}}",
+                 "cooperative-sticky");
+    expect_error("{\"kafka\": {\"properties\": {\"bootstrap.servers\": \"h:1\"}}}",
+                 "set kafka.bootstrap_servers");
+    expect_error("{\"kafka\": {\"properties\": {\"sasl.password\": \"pw\"}}}",
+                 "secret: set DELTAPORT_KAFKA_SASL_PASSWORD");
+    expect_error("{\"kafka\": {\"properties\": {\"linger.ms\": null}}}",
+                 "kafka.properties.linger.ms = null: must be a string, a number or a boolean");
+}
+
+static void test_config_bad_kafka_property_shows_librdkafka_error(void)
+{
+    reset_env();
+    expect_error("{\"kafka\": {\"properties\": {\"session.timeout.ms\": \"abc\"}}}",
+                 "config: kafka.properties.session.timeout.ms = \"abc\": Invalid value");
+    expect_error("{\"kafka\": {\"properties\": {\"no.such.property\": 1}}}",
+                 "config: kafka.properties.no.such.property = \"1\": No such configuration "
+                 "property");
+}
+
+static void test_config_apply_kafka_sets_properties_and_secrets(void)
+{
+    dp_config_t *cfg;
+    rd_kafka_conf_t *conf;
+    char value[64];
+    size_t len = sizeof(value);
+
+    reset_env();
+    setenv("DELTAPORT_KAFKA_SASL_PASSWORD", "kafka-pw", 1);
+    cfg = expect_load(DP_SOURCE_DIR "/config/demo.json");
+    if (!cfg) {
+        return;
+    }
+    conf = rd_kafka_conf_new();
+    DP_ASSERT_MSG(dp_config_kafka_apply_cb(conf, cfg, &err) == 0, "apply failed: %s", err.msg);
+    DP_ASSERT_MSG(rd_kafka_conf_get(conf, "fetch.wait.max.ms", value, &len) == RD_KAFKA_CONF_OK &&
+                      strcmp(value, "10") == 0,
+                  "expected fetch.wait.max.ms 10, got '%s'", value);
+    len = sizeof(value);
+    DP_ASSERT_MSG(rd_kafka_conf_get(conf, "sasl.password", value, &len) == RD_KAFKA_CONF_OK &&
+                      strcmp(value, "kafka-pw") == 0,
+                  "expected sasl.password from the environment");
+    rd_kafka_conf_destroy(conf);
+    dp_config_destroy(cfg);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Secrets and environment                                                   */
+/* ------------------------------------------------------------------------- */
+
+static void test_config_rejects_literal_secret(void)
+{
+    reset_env();
+    expect_error("{\"databricks\": {\"client_secret\": \"in-the-file\"}}",
+                 "config: databricks.client_secret: secrets are not accepted in the "
+                 "configuration file; set DELTAPORT_DATABRICKS_CLIENT_SECRET or "
+                 "databricks.client_secret_file");
+    DP_ASSERT_MSG(strstr(err.msg, "in-the-file") == NULL, "the secret leaked: %s", err.msg);
+    expect_error("{\"databricks\": {\"token\": \"dapi123\"}}", "set DELTAPORT_DATABRICKS_TOKEN");
+}
+
+static void test_config_env_override_wins(void)
+{
+    dp_config_t *cfg;
+
+    reset_env();
+    setenv("DELTAPORT_DATABRICKS_HOST", "http://127.0.0.1:41234/", 1);
+    setenv("DELTAPORT_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:39092", 1);
+    setenv("DELTAPORT_LOG_LEVEL", "debug", 1);
+    cfg = expect_load(DP_SOURCE_DIR "/config/demo.json");
+    if (cfg) {
+        DP_ASSERT_MSG(strcmp(cfg->databricks.host, "http://127.0.0.1:41234") == 0,
+                      "expected the env host without trailing slash, got %s", cfg->databricks.host);
+        DP_ASSERT_MSG(strcmp(cfg->kafka.bootstrap_servers, "127.0.0.1:39092") == 0, "got %s",
+                      cfg->kafka.bootstrap_servers);
+        DP_ASSERT_MSG(cfg->log.level == 0, "expected debug (0), got %d", cfg->log.level);
+    }
+    dp_config_destroy(cfg);
+    setenv("DELTAPORT_LOG_LEVEL", "loud", 1);
+    expect_error("{}", "config: log.level (from DELTAPORT_LOG_LEVEL) = \"loud\": must be one of");
+    unsetenv("DELTAPORT_LOG_LEVEL");
+    /* An http host without allow_insecure_http is refused even from env. */
+    expect_error("{}", "databricks.host = \"http://127.0.0.1:41234\": must start with https://");
+}
+
+static void test_config_secret_file_trailing_newline_stripped(void)
+{
+    char secret_path[600], patch[1024];
+    dp_config_t *cfg;
+
+    reset_env();
+    unsetenv("DELTAPORT_DATABRICKS_CLIENT_SECRET");
+    snprintf(secret_path, sizeof(secret_path), "%s/client_secret", tmpdir);
+    write_file(secret_path, "from-file\r\n");
+    snprintf(patch, sizeof(patch), "{\"databricks\": {\"client_secret_file\": \"%s\"}}",
+             secret_path);
+    cfg = expect_load(patched(patch));
+    DP_ASSERT_MSG(cfg && strcmp(cfg->databricks.client_secret, "from-file") == 0,
+                  "expected 'from-file' without CR LF, got '%s'",
+                  cfg ? cfg->databricks.client_secret : "(no config)");
+    dp_config_destroy(cfg);
+
+    /* The environment wins over the file. */
+    setenv("DELTAPORT_DATABRICKS_CLIENT_SECRET", "from-env", 1);
+    cfg = expect_load(patched(patch));
+    DP_ASSERT_MSG(cfg && strcmp(cfg->databricks.client_secret, "from-env") == 0,
+                  "expected the env secret to win");
+    dp_config_destroy(cfg);
+    unsetenv("DELTAPORT_DATABRICKS_CLIENT_SECRET");
+
+    write_file(secret_path, "\n");
+    expect_error(patch, "databricks.client_secret_file");
+    remove(secret_path);
+    cfg = dp_config_load(patched(patch), &err);
+    DP_ASSERT_MSG(!cfg && err.code == DP_EIO && strstr(err.msg, "cannot read"),
+                  "expected DP_EIO for a missing secret file, got %s '%s'", dp_err_name(err.code),
+                  err.msg);
+}
+
+static void test_config_finalize_cross_checks(void)
+{
+    reset_env();
+    expect_error("{\"kafka\": {\"topic_regex\": \"^events\\\\..*\"}}",
+                 "set exactly one of kafka.topics and kafka.topic_regex");
+    expect_error("{\"kafka\": {\"topics\": null}}", "kafka.topics = null: must be an array");
+    expect_error("{\"flush\": {\"memory_budget_bytes\": \"64MiB\"}}",
+                 "flush.memory_budget_bytes = 64MiB: must be at least flush.max_bytes (128MiB)");
+    expect_error("{\"databricks\": {\"host\": \"http://127.0.0.1:8080\"}}",
+                 "http:// only with databricks.allow_insecure_http: true");
+    expect_error("{\"databricks\": {\"auth\": \"pat\"}}",
+                 "databricks.token is not set: set DELTAPORT_DATABRICKS_TOKEN");
+    expect_error("{\"schemas\": {\"fixed_writer_schema_ids\": {\"orders\": 7}}}",
+                 "schemas.fixed_writer_schema_ids.orders: topic is not in kafka.topics");
+    unsetenv("DELTAPORT_DATABRICKS_CLIENT_SECRET");
+    expect_error("{}", "databricks.client_secret is not set");
+}
+
+static void test_config_required_keys(void)
+{
+    char path[600];
+    dp_config_t *cfg;
+
+    reset_env();
+    snprintf(path, sizeof(path), "%s/empty.json", tmpdir);
+    write_file(path, "{}");
+    cfg = dp_config_load(path, &err);
+    DP_ASSERT_MSG(!cfg && strstr(err.msg, "config: kafka.bootstrap_servers is required (in the "
+                                          "file, or set DELTAPORT_KAFKA_BOOTSTRAP_SERVERS)"),
+                  "got '%s'", err.msg);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Output                                                                    */
+/* ------------------------------------------------------------------------- */
+
+static void test_config_dump_masks_secrets(void)
+{
+    dp_config_t *cfg;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem;
+    json_t *root;
+    json_error_t jerr;
+
+    reset_env();
+    cfg = expect_load(DP_SOURCE_DIR "/config/demo.json");
+    if (!cfg) {
+        return;
+    }
+    mem = open_memstream(&buf, &len);
+    DP_ASSERT_MSG(dp_config_dump(cfg, mem) == 0, "dump failed");
+    fclose(mem);
+    DP_ASSERT_MSG(strstr(buf, SECRET) == NULL, "the secret appears in the dump:\n%s", buf);
+    root = json_loads(buf, 0, &jerr);
+    DP_ASSERT_MSG(root != NULL, "dump is not JSON: %s", jerr.text);
+    DP_ASSERT_MSG(strcmp(json_string_value(
+                             json_object_get(json_object_get(root, "databricks"), "client_secret")),
+                         "(set)") == 0,
+                  "expected client_secret (set)");
+    DP_ASSERT_MSG(
+        strcmp(json_string_value(json_object_get(json_object_get(root, "databricks"), "token")),
+               "(unset)") == 0,
+        "expected token (unset)");
+    DP_ASSERT_MSG(json_integer_value(
+                      json_object_get(json_object_get(root, "flush"), "max_bytes")) == 16LL << 20,
+                  "expected flush.max_bytes as bytes");
+    json_decref(root);
+    free(buf);
+    dp_config_destroy(cfg);
+}
+
+static char *read_all(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (!fp) {
+        return NULL;
+    }
+    fseek(fp, 0, SEEK_END);
+    n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    buf = calloc(1, (size_t)n + 1);
+    if (fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+        buf[0] = '\0';
+    }
+    fclose(fp);
+    return buf;
+}
+
+static void test_config_doc_in_sync(void)
+{
+    char *generated = NULL, *committed;
+    size_t len = 0;
+    FILE *mem = open_memstream(&generated, &len);
+
+    DP_ASSERT_MSG(dp_config_doc(mem) == 0, "doc failed");
+    fclose(mem);
+    committed = read_all(DP_SOURCE_DIR "/docs/CONFIGURATION.md");
+    if (!committed || strcmp(committed, generated) != 0) {
+        write_file(DP_BINARY_DIR "/CONFIGURATION.md.generated", generated);
+        DP_ASSERT_MSG(0,
+                      "docs/CONFIGURATION.md differs from the table; regenerate with "
+                      "`deltaport config doc > docs/CONFIGURATION.md` or copy %s",
+                      DP_BINARY_DIR "/CONFIGURATION.md.generated");
+    }
+    DP_ASSERT_MSG(strstr(generated, "| `flush.max_events` | integer | `100000` | between 1 and "
+                                    "10000000 |") != NULL,
+                  "expected a row for flush.max_events");
+    free(committed);
+    free(generated);
+}
+
+static int run_cmd(const char *a1, const char *a2, const char *a3, char **out, char **errout)
+{
+    char *argv[5] = {(char *)"config", (char *)a1, (char *)a2, (char *)a3, NULL};
+    int argc = 1 + (a1 != NULL) + (a2 != NULL) + (a3 != NULL);
+    size_t olen = 0, elen = 0;
+    FILE *o = open_memstream(out, &olen), *e = open_memstream(errout, &elen);
+    int rc = dp_cmd_config_io(argc, argv, o, e);
+
+    fclose(o);
+    fclose(e);
+    return rc;
+}
+
+static void test_config_cmd_exit_codes(void)
+{
+    char *out = NULL, *errout = NULL;
+    int rc;
+
+    reset_env();
+    rc = run_cmd("check", "--config", DP_SOURCE_DIR "/config/demo.json", &out, &errout);
+    DP_ASSERT_MSG(rc == 0 && strstr(out, "is valid"), "check: expected 0, got %d (%s)", rc, errout);
+    free(out);
+    free(errout);
+    rc = run_cmd("dump", "--config=" DP_SOURCE_DIR "/config/demo.json", NULL, &out, &errout);
+    DP_ASSERT_MSG(rc == 0 && strstr(out, "\"(set)\"") && !strstr(out, SECRET),
+                  "dump: expected 0 and a masked secret, got %d", rc);
+    free(out);
+    free(errout);
+    rc = run_cmd("check", "--config", DATA "duplicate_key.json", &out, &errout);
+    DP_ASSERT_MSG(rc == 1 && strstr(errout, "duplicate object key"),
+                  "invalid: expected 1 and the reason, got %d '%s'", rc, errout);
+    free(out);
+    free(errout);
+    rc = run_cmd("check", NULL, NULL, &out, &errout);
+    DP_ASSERT_MSG(rc == 2 && strstr(errout, "usage:"), "missing --config: expected 2, got %d", rc);
+    free(out);
+    free(errout);
+    rc = run_cmd("frobnicate", NULL, NULL, &out, &errout);
+    DP_ASSERT_MSG(rc == 2, "unknown subcommand: expected 2, got %d", rc);
+    free(out);
+    free(errout);
+    rc = run_cmd("doc", NULL, NULL, &out, &errout);
+    DP_ASSERT_MSG(rc == 0 && strncmp(out, "# deltaport configuration", 25) == 0,
+                  "doc: expected 0 and Markdown, got %d", rc);
+    free(out);
+    free(errout);
+}
+
+static const dp_test_case_t cases[] = {
+    {"test_config_demo_loads", test_config_demo_loads},
+    {"test_config_production_example_loads", test_config_production_example_loads},
+    {"test_config_defaults_apply", test_config_defaults_apply},
+    {"test_config_duplicate_key_reports_line_and_column",
+     test_config_duplicate_key_reports_line_and_column},
+    {"test_config_syntax_error_and_missing_file", test_config_syntax_error_and_missing_file},
+    {"test_config_unknown_key_lists_allowed_keys", test_config_unknown_key_lists_allowed_keys},
+    {"test_config_wrong_type", test_config_wrong_type},
+    {"test_config_out_of_range", test_config_out_of_range},
+    {"test_config_bad_enum", test_config_bad_enum},
+    {"test_config_identifiers_and_addresses", test_config_identifiers_and_addresses},
+    {"test_config_rejects_owned_kafka_keys", test_config_rejects_owned_kafka_keys},
+    {"test_config_bad_kafka_property_shows_librdkafka_error",
+     test_config_bad_kafka_property_shows_librdkafka_error},
+    {"test_config_apply_kafka_sets_properties_and_secrets",
+     test_config_apply_kafka_sets_properties_and_secrets},
+    {"test_config_rejects_literal_secret", test_config_rejects_literal_secret},
+    {"test_config_env_override_wins", test_config_env_override_wins},
+    {"test_config_secret_file_trailing_newline_stripped",
+     test_config_secret_file_trailing_newline_stripped},
+    {"test_config_finalize_cross_checks", test_config_finalize_cross_checks},
+    {"test_config_required_keys", test_config_required_keys},
+    {"test_config_dump_masks_secrets", test_config_dump_masks_secrets},
+    {"test_config_doc_in_sync", test_config_doc_in_sync},
+    {"test_config_cmd_exit_codes", test_config_cmd_exit_codes},
+    {NULL, NULL},
+};
+
+static const dp_test_suite_t suites[] = {
+    {"config", suite_init, suite_cleanup, cases},
+    {NULL, NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    return dp_test_main(argc, argv, suites);
+}
