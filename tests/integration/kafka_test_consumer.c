@@ -80,6 +80,8 @@ static rd_kafka_t *make_consumer(const opts_t *o)
                                "range", NULL, NULL};
 
     for (i = 0; kv[i]; i += 2) {
+        if (!dp_kafka_fixture_client_conf_applies(kv[i], 1))
+            continue;
         if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], errstr, sizeof(errstr)))
             goto fail;
     }

@@ -368,6 +368,72 @@ out:
     stop_and_check(&kf);
 }
 
+/* Commits one offset of topic/0 for group through consumer rk. */
+static rd_kafka_resp_err_t commit_offset(rd_kafka_t *rk, const char *topic, long long offset)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_resp_err_t err;
+
+    rd_kafka_topic_partition_list_add(list, topic, 0)->offset = offset;
+    err = rd_kafka_commit(rk, list, 0);
+    rd_kafka_topic_partition_list_destroy(list);
+    return err;
+}
+
+/* push_errors on OffsetCommit (api key 8) reaches rd_kafka_commit(); the stored offset is
+ * unchanged by the refused commit and taken by the next one. */
+static void test_kafka_mock_commit_error_pushed(void)
+{
+    const char *topics[] = {"oc:1", NULL};
+    dp_kafka_fixture_t kf;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_t *rk = NULL;
+    rd_kafka_resp_err_t err;
+    char errstr[512], reply[256];
+
+    if (!DP_ASSERT_MSG(dp_kafka_fixture_start(&kf, 3, topics) == 0, "expected the mock to start"))
+    {
+        rd_kafka_conf_destroy(conf);
+        return;
+    }
+    if (dp_kafka_fixture_conf(conf, &kf, 1, errstr, sizeof(errstr)) < 0 ||
+        rd_kafka_conf_set(conf, "group.id", "g-oc", errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr)) ||
+        !(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
+        rd_kafka_conf_destroy(conf);
+        DP_ASSERT_MSG(0, "expected a consumer, got %s", errstr);
+        goto out;
+    }
+    err = commit_offset(rk, "oc", 3);
+    DP_ASSERT_MSG(err == 0, "expected a first commit to succeed, got %s", rd_kafka_err2name(err));
+    dp_kafka_fixture_ctl(&kf, "push_errors 8 GROUP_AUTHORIZATION_FAILED", reply, sizeof(reply));
+    DP_ASSERT_MSG(strcmp(reply, "OK 1") == 0, "expected 'OK 1', got '%s'", reply);
+    err = commit_offset(rk, "oc", 5);
+    DP_ASSERT_MSG(err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED,
+                  "expected the pushed GROUP_AUTHORIZATION_FAILED from commit, got %s",
+                  rd_kafka_err2name(err));
+    parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, "oc", 0);
+    err = rd_kafka_committed(rk, parts, (int)scaled(10000));
+    DP_ASSERT_MSG(err == 0 && parts->elems[0].offset == 3,
+                  "expected committed offset 3 after the refused commit, got %s / %lld",
+                  rd_kafka_err2name(err), (long long)parts->elems[0].offset);
+    err = commit_offset(rk, "oc", 5);
+    DP_ASSERT_MSG(err == 0, "expected the next commit to succeed, got %s", rd_kafka_err2name(err));
+    err = rd_kafka_committed(rk, parts, (int)scaled(10000));
+    DP_ASSERT_MSG(err == 0 && parts->elems[0].offset == 5, "expected committed 5, got %lld",
+                  (long long)parts->elems[0].offset);
+out:
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    if (rk) {
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+    }
+    stop_and_check(&kf);
+}
+
 /* Every malformed command gets an ERR with a reason; the program keeps serving. Good
  * commands of every kind are accepted. */
 static void test_kafka_mock_control_commands(void)
@@ -537,6 +603,7 @@ static const dp_test_case_t cases[] = {
     {"test_kafka_mock_watermarks_exact", test_kafka_mock_watermarks_exact},
     {"test_kafka_mock_down_up_metadata", test_kafka_mock_down_up_metadata},
     {"test_kafka_mock_push_errors_take_effect", test_kafka_mock_push_errors_take_effect},
+    {"test_kafka_mock_commit_error_pushed", test_kafka_mock_commit_error_pushed},
     {"test_kafka_mock_control_commands", test_kafka_mock_control_commands},
     {"test_kafka_mock_ctl_subcommand_exit_codes", test_kafka_mock_ctl_subcommand_exit_codes},
     {"test_kafka_mock_quit_exits_cleanly", test_kafka_mock_quit_exits_cleanly},

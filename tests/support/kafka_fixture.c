@@ -40,10 +40,14 @@ const char *const *dp_kafka_fixture_client_conf(void)
     return client_conf;
 }
 
-int dp_kafka_fixture_client_conf_is_consumer_only(const char *key)
+int dp_kafka_fixture_client_conf_applies(const char *key, int consumer)
 {
-    return strcmp(key, "session.timeout.ms") == 0 || strcmp(key, "heartbeat.interval.ms") == 0 ||
-           strcmp(key, "fetch.wait.max.ms") == 0;
+    int consumer_only = strcmp(key, "session.timeout.ms") == 0 ||
+                        strcmp(key, "heartbeat.interval.ms") == 0 ||
+                        strcmp(key, "fetch.wait.max.ms") == 0;
+    int producer_only = strcmp(key, "retry.backoff.ms") == 0;
+
+    return consumer ? !producer_only : !consumer_only;
 }
 
 int dp_kafka_fixture_conf(struct rd_kafka_conf_s *conf, const dp_kafka_fixture_t *kf,
@@ -55,7 +59,7 @@ int dp_kafka_fixture_conf(struct rd_kafka_conf_s *conf, const dp_kafka_fixture_t
         RD_KAFKA_CONF_OK)
         return -1;
     for (i = 0; client_conf[i]; i += 2) {
-        if (!consumer && dp_kafka_fixture_client_conf_is_consumer_only(client_conf[i]))
+        if (!dp_kafka_fixture_client_conf_applies(client_conf[i], consumer))
             continue;
         if (rd_kafka_conf_set(conf, client_conf[i], client_conf[i + 1], errstr, errlen) !=
             RD_KAFKA_CONF_OK)

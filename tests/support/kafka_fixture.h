@@ -81,19 +81,19 @@ void dp_kafka_fixture_stop(dp_kafka_fixture_t *kf);
  *   fetch.wait.max.ms=10 (an empty fetch is held that long), reconnect.backoff.ms=10,
  *   reconnect.backoff.max.ms=500, topic.metadata.refresh.interval.ms=1000,
  *   retry.backoff.ms=50, socket.connection.setup.timeout.ms=5000.
- * session/heartbeat/fetch keys are consumer-only: a producer should skip them, see
- * dp_kafka_fixture_client_conf_is_consumer_only().
+ * session/heartbeat/fetch keys are consumer-only and retry.backoff.ms is producer-only
+ * (librdkafka warns about the others): filter with dp_kafka_fixture_client_conf_applies().
  */
 const char *const *dp_kafka_fixture_client_conf(void);
 
-/* 1 when key (from the list above) applies only to consumers. */
-int dp_kafka_fixture_client_conf_is_consumer_only(const char *key);
+/* 1 when key (from the list above) applies to a consumer (consumer=1) or a producer (0). */
+int dp_kafka_fixture_client_conf_applies(const char *key, int consumer);
 
 struct rd_kafka_conf_s;
 
 /*
- * Sets bootstrap.servers (kf's list) and the settings above on conf (an rd_kafka_conf_t *),
- * skipping consumer-only keys when consumer is 0. Returns 0 or -1 with errstr filled.
+ * Sets bootstrap.servers (kf's list) and the settings above that apply to a consumer
+ * (consumer=1) or a producer (0) on conf (an rd_kafka_conf_t *). Returns 0 or -1 with errstr filled.
  * Ownership: conf stays the caller's.
  */
 int dp_kafka_fixture_conf(struct rd_kafka_conf_s *conf, const dp_kafka_fixture_t *kf,
