@@ -1,0 +1,467 @@
+/*
+ * avrofile: Avro Object Container File writer for staged batches. See
+ * avrofile.h for the layout, the lineage fields and the memory bound.
+ *
+ * Invariant: out holds the header and every closed block; block holds the
+ * open block's raw records; out.len + worst_case(block) <= max_bytes at all
+ * times, so closing the block can never pass the cap.
+ */
+#include "avrofile.h"
+
+#include "buf.h"
+#include "mem.h"
+
+#include <avro.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define SYNC_SIZE 16
+/* count and size of a block header, at most one 10-byte varint each */
+#define BLOCK_HDR_MAX (2 * DP_BUF_LONG_MAX_BYTES)
+/* zlib's default trade-off; see docs/STAGING.md for the measurements. */
+#define DEFLATE_LEVEL 6
+/* Largest record and block_bytes: keeps every block within zlib's 32-bit
+ * avail_in/avail_out counters, worst case included. */
+#define RAW_MAX ((size_t)1 << 30)
+
+struct dp_avrofile {
+    char *schema;               /* staged schema JSON, owned */
+    dp_avrofile_codec_t codec;
+    size_t block_bytes;         /* close a block before it passes this */
+    size_t max_bytes;           /* cap on the whole file */
+    unsigned char sync[SYNC_SIZE];
+    dp_buf_t out;               /* header + closed blocks */
+    dp_buf_t block;             /* records of the open block, uncompressed */
+    uint64_t block_count;       /* records in the open block */
+    uint64_t count;             /* records in the file */
+    int finished;
+    int zs_ready;               /* zs was initialised by deflateInit2 */
+    z_stream zs;
+};
+
+static const char *const lineage_fields[] = {"_kafka_topic", "_kafka_partition", "_kafka_offset",
+                                             "_loaded_at"};
+
+/* ==== Staged schema ==== */
+
+static json_t *lineage_field(const char *name, const char *type, const char *logical)
+{
+    json_t *type_json = logical ? json_pack("{s:s, s:s}", "type", type, "logicalType", logical)
+                                : json_string(type);
+
+    return json_pack("{s:s, s:o}", "name", name, "type", type_json);
+}
+
+/* Checks root is a record with a fields array, none named like a lineage
+ * field; returns the fields array (borrowed) or NULL with err set. */
+static json_t *record_fields(json_t *root, dp_err_t *err)
+{
+    json_t *fields = json_object_get(root, "fields"), *field;
+    const char *type = json_string_value(json_object_get(root, "type"));
+    size_t i, j;
+
+    if (!json_is_object(root) || type == NULL || strcmp(type, "record") != 0 ||
+        !json_is_array(fields)) {
+        dp_err_set(err, DP_EINVAL, 0, "staged schema: the canonical schema is not a record");
+        return NULL;
+    }
+    json_array_foreach(fields, i, field)
+    {
+        const char *name = json_string_value(json_object_get(field, "name"));
+
+        for (j = 0; name && j < sizeof(lineage_fields) / sizeof(lineage_fields[0]); j++) {
+            if (strcmp(name, lineage_fields[j]) == 0) {
+                dp_err_set(err, DP_EINVAL, 0,
+                           "staged schema: canonical field %s clashes with a lineage field", name);
+                return NULL;
+            }
+        }
+    }
+    return fields;
+}
+
+/* Makes sure avro-c (and so any reader) accepts the schema text. */
+static int check_with_avro(const char *json, dp_err_t *err)
+{
+    avro_schema_t schema = NULL;
+
+    if (avro_schema_from_json_length(json, strlen(json), &schema) != 0) {
+        return dp_err_set(err, DP_EINVAL, 0, "staged schema: avro-c refuses it: %s",
+                          avro_strerror());
+    }
+    avro_schema_decref(schema);
+    return 0;
+}
+
+int dp_avrofile_staged_schema(const char *canonical_json, size_t len, char **out, dp_err_t *err)
+{
+    json_error_t jerr;
+    json_t *root = NULL, *fields;
+    char *text = NULL;
+    int rc = DP_EINVAL;
+
+    *out = NULL;
+    root = json_loadb(canonical_json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        dp_err_set(err, DP_EINVAL, 0, "staged schema: canonical schema line %d column %d: %s",
+                   jerr.line, jerr.column, jerr.text);
+        goto out;
+    }
+    if ((fields = record_fields(root, err)) == NULL) {
+        goto out;
+    }
+    json_array_append_new(fields, lineage_field("_kafka_topic", "string", NULL));
+    json_array_append_new(fields, lineage_field("_kafka_partition", "int", NULL));
+    json_array_append_new(fields, lineage_field("_kafka_offset", "long", NULL));
+    json_array_append_new(fields, lineage_field("_loaded_at", "long", "timestamp-micros"));
+    /* jansson keeps keys in insertion order, so the text is deterministic. */
+    text = json_dumps(root, JSON_COMPACT);
+    if (text == NULL) {
+        rc = dp_err_set(err, DP_EFAIL, 0, "staged schema: cannot serialize");
+        goto out;
+    }
+    if ((rc = check_with_avro(text, err)) < 0) {
+        goto out;
+    }
+    *out = dp_strdup(text);
+out:
+    free(text); /* jansson allocates with malloc unless told otherwise */
+    json_decref(root);
+    return rc;
+}
+
+int dp_avrofile_codec_parse(const char *name, dp_avrofile_codec_t *codec, dp_err_t *err)
+{
+    if (name && strcmp(name, "null") == 0) {
+        *codec = DP_AVROFILE_NULL;
+    } else if (name && strcmp(name, "deflate") == 0) {
+        *codec = DP_AVROFILE_DEFLATE;
+    } else {
+        return dp_err_set(err, DP_EINVAL, 0, "avro codec must be \"null\" or \"deflate\"");
+    }
+    return 0;
+}
+
+const char *dp_avrofile_codec_name(dp_avrofile_codec_t codec)
+{
+    return codec == DP_AVROFILE_DEFLATE ? "deflate" : "null";
+}
+
+/* ==== Container writing ==== */
+
+static int put_meta(dp_buf_t *out, const char *key, const char *value, dp_err_t *err)
+{
+    int rc;
+
+    if ((rc = dp_buf_put_bytes(out, key, strlen(key), err)) < 0) {
+        return rc;
+    }
+    return dp_buf_put_bytes(out, value, strlen(value), err);
+}
+
+static int write_header(dp_avrofile_t *f, dp_err_t *err)
+{
+    int rc;
+
+    dp_buf_reset(&f->out);
+    if ((rc = dp_buf_append(&f->out, "Obj\x01", 4, err)) < 0 ||
+        (rc = dp_buf_put_long(&f->out, 2, err)) < 0 ||
+        (rc = put_meta(&f->out, "avro.schema", f->schema, err)) < 0 ||
+        (rc = put_meta(&f->out, "avro.codec", dp_avrofile_codec_name(f->codec), err)) < 0 ||
+        (rc = dp_buf_put_long(&f->out, 0, err)) < 0 ||
+        (rc = dp_buf_append(&f->out, f->sync, SYNC_SIZE, err)) < 0) {
+        dp_err_prefix(err, "avro header: ");
+        return rc;
+    }
+    return 0;
+}
+
+/* Largest number of bytes a block of `raw` uncompressed bytes can take in
+ * the file, header and sync included. */
+static size_t block_worst(dp_avrofile_t *f, size_t raw)
+{
+    size_t payload = raw;
+
+    if (f->codec == DP_AVROFILE_DEFLATE) {
+        payload = deflateBound(&f->zs, (uLong)raw);
+    }
+    return BLOCK_HDR_MAX + payload + SYNC_SIZE;
+}
+
+/* Writes the block header and moves the payload, which was written
+ * BLOCK_HDR_MAX bytes into `dst`, right behind it; then the sync. Returns
+ * the block's length in the file. */
+static size_t frame_block(dp_avrofile_t *f, unsigned char *dst, size_t payload)
+{
+    unsigned char hdr[BLOCK_HDR_MAX];
+    size_t n = dp_buf_encode_long(hdr, (int64_t)f->block_count);
+
+    n += dp_buf_encode_long(hdr + n, (int64_t)payload);
+    memmove(dst + n, dst + BLOCK_HDR_MAX, payload);
+    memcpy(dst, hdr, n);
+    memcpy(dst + n + payload, f->sync, SYNC_SIZE);
+    return n + payload + SYNC_SIZE;
+}
+
+/* Compresses the open block into dst + BLOCK_HDR_MAX (room for
+ * deflateBound bytes); returns 0 and the compressed length. */
+static int deflate_block(dp_avrofile_t *f, unsigned char *dst, size_t room, size_t *zlen,
+                         dp_err_t *err)
+{
+    int zrc;
+
+    deflateReset(&f->zs);
+    f->zs.next_in = (Bytef *)dp_buf_data(&f->block);
+    f->zs.avail_in = (uInt)dp_buf_len(&f->block);
+    f->zs.next_out = dst + BLOCK_HDR_MAX;
+    f->zs.avail_out = (uInt)room;
+    zrc = deflate(&f->zs, Z_FINISH);
+    if (zrc != Z_STREAM_END) {
+        return dp_err_set(err, DP_EFAIL, 0, "avro block: deflate returned %d", zrc);
+    }
+    *zlen = room - f->zs.avail_out;
+    return 0;
+}
+
+/* Closes the open block into out. Space was guaranteed by the append check. */
+static int close_block(dp_avrofile_t *f, dp_err_t *err)
+{
+    size_t raw = dp_buf_len(&f->block), start = dp_buf_len(&f->out), worst, payload = raw;
+    unsigned char *dst;
+    int rc;
+
+    if (f->block_count == 0) {
+        return 0;
+    }
+    worst = block_worst(f, raw);
+    if ((dst = dp_buf_extend(&f->out, worst, err)) == NULL) {
+        return DP_ETOOBIG;
+    }
+    if (f->codec == DP_AVROFILE_DEFLATE) {
+        if ((rc = deflate_block(f, dst, worst - BLOCK_HDR_MAX - SYNC_SIZE, &payload, err)) < 0) {
+            dp_buf_truncate(&f->out, start);
+            return rc;
+        }
+    } else {
+        memcpy(dst + BLOCK_HDR_MAX, dp_buf_data(&f->block), raw);
+    }
+    dp_buf_truncate(&f->out, start + frame_block(f, dst, payload));
+    dp_buf_reset(&f->block);
+    f->block_count = 0;
+    return 0;
+}
+
+/* Encodes the lineage values behind the body at p; returns bytes written. */
+static size_t encode_lineage(unsigned char *p, const char *topic, size_t tlen, int32_t partition,
+                             int64_t offset, int64_t loaded_at_us)
+{
+    size_t n = dp_buf_encode_long(p, (int64_t)tlen);
+
+    memcpy(p + n, topic, tlen);
+    n += tlen;
+    n += dp_buf_encode_long(p + n, partition);
+    n += dp_buf_encode_long(p + n, offset);
+    n += dp_buf_encode_long(p + n, loaded_at_us);
+    return n;
+}
+
+/* Worst-case file size if a record of rec_max bytes were appended now. */
+static int check_room(dp_avrofile_t *f, size_t rec_max, int *close_first, dp_err_t *err)
+{
+    size_t open = dp_buf_len(&f->block), projected = dp_buf_len(&f->out);
+
+    /* A block holds records up to block_bytes, or one larger record. */
+    *close_first = f->block_count > 0 && (open >= f->block_bytes || rec_max > f->block_bytes - open);
+    if (rec_max > f->max_bytes || rec_max > RAW_MAX) {
+        return dp_err_set(err, DP_ETOOBIG, 0, "avro record of %zu bytes exceeds the cap %zu",
+                          rec_max, f->max_bytes < RAW_MAX ? f->max_bytes : (size_t)RAW_MAX);
+    }
+    if (*close_first) {
+        projected += block_worst(f, open);
+        open = 0;
+    }
+    projected += block_worst(f, open + rec_max);
+    if (projected > f->max_bytes) {
+        return dp_err_set(err, DP_ETOOBIG, 0,
+                          "avro file would reach %zu bytes, cap %zu (%llu records)", projected,
+                          f->max_bytes, (unsigned long long)f->count);
+    }
+    return 0;
+}
+
+/* Makes room in the open block for rec_max more bytes holding `records`
+ * records, closing the block first when it is full; sets *room, or returns
+ * DP_ETOOBIG/DP_EINVAL with nothing changed. The caller fills the room and
+ * truncates the block to what it used. */
+static int reserve_records(dp_avrofile_t *f, size_t rec_max, uint64_t records,
+                           unsigned char **room, dp_err_t *err)
+{
+    int rc, close_first;
+
+    if (f->finished) {
+        return dp_err_set(err, DP_EINVAL, 0, "avro append: file already finished");
+    }
+    if ((rc = check_room(f, rec_max, &close_first, err)) < 0 ||
+        (close_first && (rc = close_block(f, err)) < 0)) {
+        return rc;
+    }
+    /* Cannot fail: check_room counted the block at its worst case. */
+    if ((*room = dp_buf_extend(&f->block, rec_max, err)) == NULL) {
+        return DP_ETOOBIG;
+    }
+    f->block_count += records;
+    f->count += records;
+    return 0;
+}
+
+int dp_avrofile_append(dp_avrofile_t *f, const void *body, size_t len, const char *topic,
+                       int32_t partition, int64_t offset, int64_t loaded_at_us, dp_err_t *err)
+{
+    size_t tlen, start;
+    unsigned char *p;
+    int rc;
+
+    if (topic == NULL) {
+        return dp_err_set(err, DP_EINVAL, 0, "avro append: topic is missing");
+    }
+    tlen = strlen(topic);
+    if (len > RAW_MAX || tlen > RAW_MAX) {
+        return dp_err_set(err, DP_ETOOBIG, 0, "avro append: record too large");
+    }
+    /* 4 varints of at most 10 bytes: topic length, partition, offset, time */
+    if ((rc = reserve_records(f, len + tlen + 4 * DP_BUF_LONG_MAX_BYTES, 1, &p, err)) < 0) {
+        return rc;
+    }
+    start = (size_t)(p - dp_buf_data(&f->block)); /* the block may have been closed */
+    if (len) {
+        memcpy(p, body, len);
+    }
+    len += encode_lineage(p + len, topic, tlen, partition, offset, loaded_at_us);
+    dp_buf_truncate(&f->block, start + len);
+    return 0;
+}
+
+int dp_avrofile_append_encoded(dp_avrofile_t *f, const void *data, size_t len, uint64_t records,
+                               dp_err_t *err)
+{
+    unsigned char *p;
+    int rc;
+
+    if (records == 0 && len == 0) {
+        return 0;
+    }
+    if (records == 0 || len == 0) {
+        return dp_err_set(err, DP_EINVAL, 0, "avro append: %llu records in %zu bytes",
+                          (unsigned long long)records, len);
+    }
+    if ((rc = reserve_records(f, len, records, &p, err)) < 0) {
+        return rc;
+    }
+    memcpy(p, data, len);
+    return 0;
+}
+
+int dp_avrofile_finish(dp_avrofile_t *f, const void **data, size_t *len, dp_err_t *err)
+{
+    int rc;
+
+    if (!f->finished) {
+        if ((rc = close_block(f, err)) < 0) {
+            return rc;
+        }
+        f->finished = 1;
+    }
+    *data = dp_buf_data(&f->out);
+    *len = dp_buf_len(&f->out);
+    return 0;
+}
+
+void dp_avrofile_reset(dp_avrofile_t *f, const unsigned char sync[16])
+{
+    if (sync) {
+        memcpy(f->sync, sync, SYNC_SIZE);
+    }
+    dp_buf_reset(&f->block);
+    f->block_count = 0;
+    f->count = 0;
+    f->finished = 0;
+    /* Cannot fail: the same header fitted when the writer was created. */
+    write_header(f, NULL);
+}
+
+uint64_t dp_avrofile_count(const dp_avrofile_t *f)
+{
+    return f->count;
+}
+
+size_t dp_avrofile_size(const dp_avrofile_t *f)
+{
+    return dp_buf_len(&f->out) + dp_buf_len(&f->block);
+}
+
+static int check_args(const char *schema, dp_avrofile_codec_t codec, size_t block_bytes,
+                      const unsigned char *sync, dp_err_t *err)
+{
+    json_t *root;
+
+    if (schema == NULL || sync == NULL || block_bytes == 0 || block_bytes > RAW_MAX ||
+        (codec != DP_AVROFILE_NULL && codec != DP_AVROFILE_DEFLATE)) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "avro file: schema, sync, codec and a block size of 1 B..1 GiB are required");
+    }
+    if ((root = json_loads(schema, 0, NULL)) == NULL) {
+        return dp_err_set(err, DP_EINVAL, 0, "avro file: the staged schema is not JSON");
+    }
+    json_decref(root);
+    return 0;
+}
+
+dp_avrofile_t *dp_avrofile_new(const char *staged_schema_json, dp_avrofile_codec_t codec,
+                               size_t block_bytes, const unsigned char sync[16], size_t max_bytes,
+                               dp_err_t *err)
+{
+    dp_avrofile_t *f;
+
+    if (check_args(staged_schema_json, codec, block_bytes, sync, err) < 0) {
+        return NULL;
+    }
+    f = dp_calloc(1, sizeof(*f));
+    f->schema = dp_strdup(staged_schema_json);
+    f->codec = codec;
+    f->block_bytes = block_bytes;
+    f->max_bytes = max_bytes;
+    memcpy(f->sync, sync, SYNC_SIZE);
+    dp_buf_init(&f->out, max_bytes);
+    dp_buf_init(&f->block, max_bytes);
+    if (codec == DP_AVROFILE_DEFLATE) {
+        /* windowBits -15: raw RFC 1951 data, no zlib header, as Avro says. */
+        if (deflateInit2(&f->zs, DEFLATE_LEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+            dp_err_set(err, DP_EFAIL, 0, "avro file: deflateInit2 failed");
+            goto fail;
+        }
+        f->zs_ready = 1;
+    }
+    if (write_header(f, err) < 0) {
+        goto fail;
+    }
+    return f;
+fail:
+    dp_avrofile_destroy(f);
+    return NULL;
+}
+
+void dp_avrofile_destroy(dp_avrofile_t *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    if (f->zs_ready) {
+        deflateEnd(&f->zs);
+    }
+    dp_buf_free(&f->out);
+    dp_buf_free(&f->block);
+    free(f->schema);
+    free(f);
+}
