@@ -74,10 +74,20 @@ static rd_kafka_t *make_consumer(const opts_t *o)
     char errstr[512];
     rd_kafka_t *rk;
     size_t i;
-    const char *const own[] = {"bootstrap.servers", o->bootstrap, "group.id", o->group,
-                               "enable.auto.commit", "false", "enable.auto.offset.store", "false",
-                               "auto.offset.reset", "earliest", "partition.assignment.strategy",
-                               "range", NULL, NULL};
+    const char *const own[] = {"bootstrap.servers",
+                               o->bootstrap,
+                               "group.id",
+                               o->group,
+                               "enable.auto.commit",
+                               "false",
+                               "enable.auto.offset.store",
+                               "false",
+                               "auto.offset.reset",
+                               "earliest",
+                               "partition.assignment.strategy",
+                               "range",
+                               NULL,
+                               NULL};
 
     for (i = 0; kv[i]; i += 2) {
         if (!dp_kafka_fixture_client_conf_applies(kv[i], 1))
@@ -133,8 +143,8 @@ static int consume_loop(rd_kafka_t *rk, const opts_t *o)
             rd_kafka_message_destroy(m);
             continue;
         }
-        printf("MSG %d %lld %.*s %.*s\n", (int)m->partition, (long long)m->offset,
-               (int)m->key_len, m->key ? (const char *)m->key : "", (int)m->len,
+        printf("MSG %d %lld %.*s %.*s\n", (int)m->partition, (long long)m->offset, (int)m->key_len,
+               m->key ? (const char *)m->key : "", (int)m->len,
                m->payload ? (const char *)m->payload : "");
         count++;
         if (o->commit && commit_next(rk, m) < 0) {
@@ -156,17 +166,26 @@ static int parse_opts(int argc, char **argv, opts_t *o)
 
     while ((c = getopt(argc, argv, "b:g:t:n:c")) != -1) {
         switch (c) {
-        case 'b': o->bootstrap = optarg; break;
-        case 'g': o->group = optarg; break;
-        case 't': o->topic = optarg; break;
-        case 'c': o->commit = 1; break;
+        case 'b':
+            o->bootstrap = optarg;
+            break;
+        case 'g':
+            o->group = optarg;
+            break;
+        case 't':
+            o->topic = optarg;
+            break;
+        case 'c':
+            o->commit = 1;
+            break;
         case 'n':
             errno = 0;
             o->max = strtol(optarg, &end, 10);
             if (errno || *end || o->max < 0)
                 return -1;
             break;
-        default: return -1;
+        default:
+            return -1;
         }
     }
     return o->bootstrap && o->group && o->topic ? 0 : -1;

@@ -19,20 +19,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KCAT "/usr/bin/kcat"
-#define MAX_MSGS 512
+#define KCAT      "/usr/bin/kcat"
+#define MAX_MSGS  512
 #define MAX_PARTS 16
 
 /* What one consumer process has said so far. */
 typedef struct consumer {
     dp_proc_t proc;
-    int assigned[MAX_PARTS];  /* latest assignment: 1 for owned partitions */
-    int assign_cnt;           /* ASSIGNED lines seen */
+    int assigned[MAX_PARTS]; /* latest assignment: 1 for owned partitions */
+    int assign_cnt;          /* ASSIGNED lines seen */
     int msg_cnt;
     int part[MAX_MSGS];
     long long offset[MAX_MSGS];
     char value[MAX_MSGS][48];
-    int done;                 /* DONE line seen */
+    int done; /* DONE line seen */
 } consumer_t;
 
 static long scaled(long ms)
@@ -244,8 +244,8 @@ static void test_kafka_groups_split_then_takeover(void)
                   "expected 60 messages between A and B, got %d", a->msg_cnt + b->msg_cnt);
     na = count_prefix(a, "one-", &dups);
     nb = count_prefix(b, "one-", &dups);
-    DP_ASSERT_MSG(na + nb == 60 && dups == 0, "expected 60 distinct, got A=%d B=%d dups=%d", na,
-                  nb, dups);
+    DP_ASSERT_MSG(na + nb == 60 && dups == 0, "expected 60 distinct, got A=%d B=%d dups=%d", na, nb,
+                  dups);
     DP_ASSERT_MSG(na > 0 && nb > 0, "expected both to consume, got A=%d B=%d", na, nb);
     DP_ASSERT_MSG(msgs_in_owned(a, owned_a, "one-") && msgs_in_owned(b, owned_b, "one-"),
                   "expected each consumer to read only its own partitions");
@@ -327,8 +327,7 @@ static void test_kafka_groups_resume_at_committed_offset(void)
     DP_ASSERT_MSG(wait_until(&c2, 1, second_got_rest, 25000),
                   "expected consumer 2 to get the other 18 messages, got %d", c2->msg_cnt);
     pump(c2, 300); /* a repeat would show up right behind the rest */
-    DP_ASSERT_MSG(c2->msg_cnt == 18, "expected exactly 18 messages in run 2, got %d",
-                  c2->msg_cnt);
+    DP_ASSERT_MSG(c2->msg_cnt == 18, "expected exactly 18 messages in run 2, got %d", c2->msg_cnt);
     for (p = 0; p < 3; p++) {
         long long first = -1;
 
@@ -337,8 +336,8 @@ static void test_kafka_groups_resume_at_committed_offset(void)
                 first = c2->offset[i];
         }
         DP_ASSERT_MSG(first < 0 || first == next[p],
-                      "partition %d: expected run 2 to start at committed offset %lld, got %lld",
-                      p, next[p], first);
+                      "partition %d: expected run 2 to start at committed offset %lld, got %lld", p,
+                      next[p], first);
     }
     memset(seen, 0, sizeof(seen));
     for (i = 0; i < c1->msg_cnt + c2->msg_cnt; i++) {

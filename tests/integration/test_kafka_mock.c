@@ -170,8 +170,8 @@ static void test_kafka_mock_kcat_roundtrip(void)
     rc = sh(cmd, NULL, 0, 20000);
     DP_ASSERT_MSG(rc == 0, "expected kcat -P to exit 0, got %d", rc);
     snprintf(cmd, sizeof(cmd),
-             "%s -C -b %s -t rt -o beginning -e -q -f '%%k:%%s\\n' -X fetch.wait.max.ms=10",
-             KCAT, kf.bootstrap);
+             "%s -C -b %s -t rt -o beginning -e -q -f '%%k:%%s\\n' -X fetch.wait.max.ms=10", KCAT,
+             kf.bootstrap);
     rc = sh(cmd, out, 1 << 20, 20000);
     DP_ASSERT_MSG(rc == 0, "expected kcat -C to exit 0, got %d", rc);
     n = sorted_lines(out, lines, N + 8);
@@ -183,8 +183,7 @@ static void test_kafka_mock_kcat_roundtrip(void)
     qsort(expect, N, sizeof(*expect), cmp_str);
     for (i = 0; i < N && i < n; i++) {
         if (!DP_ASSERT_MSG(strcmp(lines[i], expect[i]) == 0,
-                           "expected message #%d (sorted) '%s', got '%s'", i, expect[i],
-                           lines[i]))
+                           "expected message #%d (sorted) '%s', got '%s'", i, expect[i], lines[i]))
             break;
     }
     n = dp_kafka_fixture_watermarks(&kf, "rt", low, high, 8, why, sizeof(why));
@@ -194,8 +193,7 @@ static void test_kafka_mock_kcat_roundtrip(void)
         nonempty += high[i] > 0;
     }
     DP_ASSERT_MSG(sum == N, "expected high watermarks to sum to %d, got %lld", N, sum);
-    DP_ASSERT_MSG(nonempty > 1, "expected keys spread over partitions, got %d non-empty",
-                  nonempty);
+    DP_ASSERT_MSG(nonempty > 1, "expected keys spread over partitions, got %d non-empty", nonempty);
     stop_and_check(&kf);
 out:
     free(out);
@@ -392,8 +390,7 @@ static void test_kafka_mock_commit_error_pushed(void)
     rd_kafka_resp_err_t err;
     char errstr[512], reply[256];
 
-    if (!DP_ASSERT_MSG(dp_kafka_fixture_start(&kf, 3, topics) == 0, "expected the mock to start"))
-    {
+    if (!DP_ASSERT_MSG(dp_kafka_fixture_start(&kf, 3, topics) == 0, "expected the mock to start")) {
         rd_kafka_conf_destroy(conf);
         return;
     }
@@ -487,8 +484,8 @@ static void test_kafka_mock_control_commands(void)
         rc = dp_kafka_fixture_ctl(&kf, cases[i].cmd, reply, sizeof(reply));
         DP_ASSERT_MSG(strncmp(reply, cases[i].reply_prefix, strlen(cases[i].reply_prefix)) == 0 &&
                           (rc == 0) == (strncmp(reply, "OK", 2) == 0),
-                      "command '%s': expected reply starting '%s', got '%s' (rc %d)",
-                      cases[i].cmd, cases[i].reply_prefix, reply, rc);
+                      "command '%s': expected reply starting '%s', got '%s' (rc %d)", cases[i].cmd,
+                      cases[i].reply_prefix, reply, rc);
     }
     if (longcmd) {
         memset(longcmd, 'a', 5999);
@@ -510,17 +507,17 @@ static void test_kafka_mock_ctl_subcommand_exit_codes(void)
     dp_kafka_fixture_t kf;
     char out[512], nosock[320];
     char *ping[] = {(char *)DP_KAFKA_MOCK_BIN, (char *)"ctl", kf.control, (char *)"ping", NULL};
-    char *wm[] = {(char *)DP_KAFKA_MOCK_BIN, (char *)"ctl", kf.control, (char *)"watermarks",
-                  (char *)"ctl", NULL};
-    char *bad[] = {(char *)DP_KAFKA_MOCK_BIN, (char *)"ctl", kf.control, (char *)"down",
-                   (char *)"99", NULL};
+    char *wm[] = {(char *)DP_KAFKA_MOCK_BIN, (char *)"ctl", kf.control,
+                  (char *)"watermarks",      (char *)"ctl", NULL};
+    char *bad[] = {
+        (char *)DP_KAFKA_MOCK_BIN, (char *)"ctl", kf.control, (char *)"down", (char *)"99", NULL};
     char *none[] = {(char *)DP_KAFKA_MOCK_BIN, (char *)"ctl", nosock, (char *)"ping", NULL};
     int rc;
 
     DP_ASSERT_FATAL_MSG(dp_kafka_fixture_start(&kf, 1, topics) == 0, "expected the mock to start");
     rc = dp_proc_run(ping, out, sizeof(out), scaled(10000));
-    DP_ASSERT_MSG(rc == 0 && strcmp(out, "OK\n") == 0, "expected exit 0 and 'OK', got %d '%s'",
-                  rc, out);
+    DP_ASSERT_MSG(rc == 0 && strcmp(out, "OK\n") == 0, "expected exit 0 and 'OK', got %d '%s'", rc,
+                  out);
     rc = dp_proc_run(wm, out, sizeof(out), scaled(10000));
     DP_ASSERT_MSG(rc == 0 && strcmp(out, "OK p0=0:0\n") == 0,
                   "expected exit 0 and 'OK p0=0:0', got %d '%s'", rc, out);
@@ -572,8 +569,8 @@ static void test_kafka_mock_retention_cap_visible(void)
     memset(value, 'v', SIZE);
     for (i = 0; i < N; i++) {
         while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("cap"), RD_KAFKA_V_PARTITION(0),
-                                 RD_KAFKA_V_VALUE(value, SIZE), RD_KAFKA_V_END) ==
-               RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                                 RD_KAFKA_V_VALUE(value, SIZE),
+                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(rk, 10);
         rd_kafka_poll(rk, 0);
     }
@@ -586,8 +583,8 @@ static void test_kafka_mock_retention_cap_visible(void)
     DP_ASSERT_MSG(n == 1 && low[0] > 0 && (high[0] - low[0]) * SIZE <= 6 * 1024 * 1024,
                   "expected a low watermark > 0 keeping about 5 MiB, got %lld:%lld",
                   n == 1 ? low[0] : -1, n == 1 ? high[0] : -1);
-    fprintf(stderr, "  7 MB produced: watermarks %lld:%lld (%lld messages kept)\n", low[0],
-            high[0], high[0] - low[0]);
+    fprintf(stderr, "  7 MB produced: watermarks %lld:%lld (%lld messages kept)\n", low[0], high[0],
+            high[0] - low[0]);
     DP_ASSERT_MSG(dp_kafka_fixture_low_watermarks_zero(&kf, "cap", why, sizeof(why)) < 0 &&
                       strstr(why, "partition 0"),
                   "expected low_watermarks_zero to name partition 0, got '%s'", why);

@@ -18,21 +18,30 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define KF_READY_MS 15000
-#define KF_CTL_MS 30000
+#define KF_READY_MS      15000
+#define KF_CTL_MS        30000
 #define KF_STOP_GRACE_MS 10000
-#define KF_MAX_ARGV 80
+#define KF_MAX_ARGV      80
 
 static const char *const client_conf[] = {
-    "session.timeout.ms", "6000",
-    "heartbeat.interval.ms", "1000",
-    "fetch.wait.max.ms", "10",
-    "reconnect.backoff.ms", "10",
-    "reconnect.backoff.max.ms", "500",
-    "topic.metadata.refresh.interval.ms", "1000",
-    "retry.backoff.ms", "50",
-    "socket.connection.setup.timeout.ms", "5000",
-    NULL, NULL,
+    "session.timeout.ms",
+    "6000",
+    "heartbeat.interval.ms",
+    "1000",
+    "fetch.wait.max.ms",
+    "10",
+    "reconnect.backoff.ms",
+    "10",
+    "reconnect.backoff.max.ms",
+    "500",
+    "topic.metadata.refresh.interval.ms",
+    "1000",
+    "retry.backoff.ms",
+    "50",
+    "socket.connection.setup.timeout.ms",
+    "5000",
+    NULL,
+    NULL,
 };
 
 const char *const *dp_kafka_fixture_client_conf(void)
@@ -50,8 +59,8 @@ int dp_kafka_fixture_client_conf_applies(const char *key, int consumer)
     return consumer ? !producer_only : !consumer_only;
 }
 
-int dp_kafka_fixture_conf(struct rd_kafka_conf_s *conf, const dp_kafka_fixture_t *kf,
-                          int consumer, char *errstr, size_t errlen)
+int dp_kafka_fixture_conf(struct rd_kafka_conf_s *conf, const dp_kafka_fixture_t *kf, int consumer,
+                          char *errstr, size_t errlen)
 {
     size_t i;
 
@@ -69,9 +78,8 @@ int dp_kafka_fixture_conf(struct rd_kafka_conf_s *conf, const dp_kafka_fixture_t
 }
 
 /* Builds the mock's argv in words[] (strings in store). Returns 0 or -1. */
-static int build_argv(dp_kafka_fixture_t *kf, int brokers, const char *const *topics,
-                      char **argv, char *brokers_buf, size_t brokers_len, char *bsfile,
-                      size_t bsfile_len)
+static int build_argv(dp_kafka_fixture_t *kf, int brokers, const char *const *topics, char **argv,
+                      char *brokers_buf, size_t brokers_len, char *bsfile, size_t bsfile_len)
 {
     int n = 0, i;
 

@@ -22,13 +22,13 @@
 #include "dp_proc.h"
 
 typedef struct dp_kafka_fixture {
-    dp_proc_t proc;        /* the deltaport-kafka-mock child */
-    char bootstrap[1024];  /* "127.0.0.1:port,127.0.0.1:port,..." */
-    char control[256];     /* control socket path, <dir>/ctl.sock */
-    char dir[256];         /* temporary directory (removed by stop) */
-    char log[320];         /* the child's stderr, <dir>/kafka-mock.log */
-    int started;           /* 1 between a successful start and stop */
-    int exit_status;       /* the child's exit status after stop, -1 before */
+    dp_proc_t proc;       /* the deltaport-kafka-mock child */
+    char bootstrap[1024]; /* "127.0.0.1:port,127.0.0.1:port,..." */
+    char control[256];    /* control socket path, <dir>/ctl.sock */
+    char dir[256];        /* temporary directory (removed by stop) */
+    char log[320];        /* the child's stderr, <dir>/kafka-mock.log */
+    int started;          /* 1 between a successful start and stop */
+    int exit_status;      /* the child's exit status after stop, -1 before */
 } dp_kafka_fixture_t;
 
 /*
@@ -93,10 +93,11 @@ struct rd_kafka_conf_s;
 
 /*
  * Sets bootstrap.servers (kf's list) and the settings above that apply to a consumer
- * (consumer=1) or a producer (0) on conf (an rd_kafka_conf_t *). Returns 0 or -1 with errstr filled.
+ * (consumer=1) or a producer (0) on conf (an rd_kafka_conf_t *).
+ * Returns 0 or -1 with errstr filled.
  * Ownership: conf stays the caller's.
  */
-int dp_kafka_fixture_conf(struct rd_kafka_conf_s *conf, const dp_kafka_fixture_t *kf,
-                          int consumer, char *errstr, size_t errlen);
+int dp_kafka_fixture_conf(struct rd_kafka_conf_s *conf, const dp_kafka_fixture_t *kf, int consumer,
+                          char *errstr, size_t errlen);
 
 #endif

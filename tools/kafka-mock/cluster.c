@@ -45,8 +45,7 @@ static void owner_log(const rd_kafka_t *rk, int level, const char *fac, const ch
     fprintf(stderr, "kafka-mock: rdkafka %d %s: %s\n", level, fac, buf);
 }
 
-static int conf_set_all(rd_kafka_conf_t *conf, const char *const *kv, char *errstr,
-                        size_t errlen)
+static int conf_set_all(rd_kafka_conf_t *conf, const char *const *kv, char *errstr, size_t errlen)
 {
     size_t i;
 
@@ -75,8 +74,8 @@ int km_cluster_create(km_t *km, int brokers, char *errstr, size_t errlen)
         return -1;
     }
     bs = rd_kafka_mock_cluster_bootstraps(km->mc);
-    if (!bs || (size_t)snprintf(km->bootstrap, sizeof(km->bootstrap), "%s", bs) >=
-                   sizeof(km->bootstrap)) {
+    if (!bs ||
+        (size_t)snprintf(km->bootstrap, sizeof(km->bootstrap), "%s", bs) >= sizeof(km->bootstrap)) {
         snprintf(errstr, errlen, "mock bootstrap list missing or too long");
         return -1;
     }
@@ -115,13 +114,20 @@ int km_topic_create(km_t *km, const char *name, int partitions, char *errstr, si
 static int client_get(km_t *km, char *errstr, size_t errlen)
 {
     /* Short reconnect backoff so that "up" after "down" is seen within a second. */
-    const char *const kv[] = {"bootstrap.servers", km->bootstrap,
-                              "allow.auto.create.topics", "false",
-                              "reconnect.backoff.ms", "10",
-                              "reconnect.backoff.max.ms", "200",
-                              "topic.metadata.refresh.interval.ms", "1000",
-                              "client.id", "deltaport-kafka-mock-ctl",
-                              NULL, NULL};
+    const char *const kv[] = {"bootstrap.servers",
+                              km->bootstrap,
+                              "allow.auto.create.topics",
+                              "false",
+                              "reconnect.backoff.ms",
+                              "10",
+                              "reconnect.backoff.max.ms",
+                              "200",
+                              "topic.metadata.refresh.interval.ms",
+                              "1000",
+                              "client.id",
+                              "deltaport-kafka-mock-ctl",
+                              NULL,
+                              NULL};
     rd_kafka_conf_t *conf;
 
     if (km->client)
@@ -177,8 +183,8 @@ static int partition_count(km_t *km, const char *topic, long long deadline, char
 
 /* Queries one partition, retrying transient errors (leader moved, reconnecting) until the
  * deadline. Returns the last error. */
-static rd_kafka_resp_err_t query_one(km_t *km, const char *topic, int partition,
-                                     long long deadline, int64_t *lo, int64_t *hi)
+static rd_kafka_resp_err_t query_one(km_t *km, const char *topic, int partition, long long deadline,
+                                     int64_t *lo, int64_t *hi)
 {
     rd_kafka_resp_err_t err;
 
@@ -212,8 +218,8 @@ int km_watermarks(km_t *km, const char *topic, char *out, size_t outlen)
             snprintf(out, outlen, "partition %d: %s", p, rd_kafka_err2name(err));
             return -1;
         }
-        n = snprintf(out + len, outlen - len, "%sp%d=%lld:%lld", p ? " " : "", p,
-                     (long long)lo, (long long)hi);
+        n = snprintf(out + len, outlen - len, "%sp%d=%lld:%lld", p ? " " : "", p, (long long)lo,
+                     (long long)hi);
         if (n < 0 || (size_t)n >= outlen - len) {
             snprintf(out, outlen, "reply too long (%d partitions)", cnt);
             return -1;

@@ -23,14 +23,14 @@
 typedef struct cmd_ctx {
     km_t *km;
     int argc;
-    char **argv;  /* argv[0] is the command word */
+    char **argv; /* argv[0] is the command word */
     char *reply;
     size_t replylen;
 } cmd_ctx_t;
 
 typedef struct cmd_def {
     const char *name;
-    int min_args;  /* words after the command word */
+    int min_args; /* words after the command word */
     int max_args;
     const char *usage;
     void (*fn)(cmd_ctx_t *ctx);
@@ -53,8 +53,7 @@ static void reply(cmd_ctx_t *ctx, const char *fmt, ...)
 
 /* Parses a whole-word decimal integer within [lo, hi]. Returns 0 or -1 (with an ERR reply
  * naming `what`). */
-static int parse_long(cmd_ctx_t *ctx, const char *s, const char *what, long lo, long hi,
-                      long *out)
+static int parse_long(cmd_ctx_t *ctx, const char *s, const char *what, long lo, long hi, long *out)
 {
     char *end = NULL;
     long v;
@@ -121,8 +120,9 @@ static int parse_error(cmd_ctx_t *ctx, const char *s, rd_kafka_resp_err_t *out)
             return 0;
         }
     }
-    reply(ctx, "ERR unknown error '%s': expected a librdkafka error name such as "
-               "NOT_LEADER_FOR_PARTITION or a known code",
+    reply(ctx,
+          "ERR unknown error '%s': expected a librdkafka error name such as "
+          "NOT_LEADER_FOR_PARTITION or a known code",
           s);
     return -1;
 }
@@ -310,8 +310,8 @@ static void cmd_leader(cmd_ctx_t *ctx)
     if (parse_long(ctx, ctx->argv[2], "partition", 0, INT32_MAX, &part) < 0 ||
         parse_broker(ctx, ctx->argv[3], 1, &broker) < 0)
         return;
-    reply_err(ctx, rd_kafka_mock_partition_set_leader(ctx->km->mc, ctx->argv[1],
-                                                      (int32_t)part, broker));
+    reply_err(ctx,
+              rd_kafka_mock_partition_set_leader(ctx->km->mc, ctx->argv[1], (int32_t)part, broker));
 }
 
 static void cmd_coordinator(cmd_ctx_t *ctx)
@@ -373,8 +373,7 @@ static void cmd_help(cmd_ctx_t *ctx)
     reply(ctx, "OK");
     for (i = 0; commands[i].name; i++) {
         len = strlen(ctx->reply);
-        snprintf(ctx->reply + len, ctx->replylen - len, "%s%s", i ? " | " : " ",
-                 commands[i].usage);
+        snprintf(ctx->reply + len, ctx->replylen - len, "%s%s", i ? " | " : " ", commands[i].usage);
     }
 }
 

@@ -19,19 +19,19 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <stddef.h>
 
-#define KM_LINE_MAX 4096  /* longest command or reply line, newline included */
-#define KM_MAX_ARGS 64    /* most whitespace-separated words in one command */
-#define KM_MAX_BROKERS 32  /* most brokers one program runs */
-#define KM_MAX_APIKEY 128  /* api keys tracked for per-broker error stacks (Kafka has < 100) */
-#define KM_REPLY_MAX 65536 /* longest reply line (watermarks of many partitions) */
+#define KM_LINE_MAX    4096  /* longest command or reply line, newline included */
+#define KM_MAX_ARGS    64    /* most whitespace-separated words in one command */
+#define KM_MAX_BROKERS 32    /* most brokers one program runs */
+#define KM_MAX_APIKEY  128   /* api keys tracked for per-broker error stacks (Kafka has < 100) */
+#define KM_REPLY_MAX   65536 /* longest reply line (watermarks of many partitions) */
 
 typedef struct km {
-    rd_kafka_t *owner;            /* owns the mock cluster; never connects anywhere */
-    rd_kafka_mock_cluster_t *mc;  /* borrowed from owner's lifetime, destroyed first */
-    rd_kafka_t *client;           /* consumer-type handle against the mock, NULL until used */
-    char bootstrap[1024];         /* "127.0.0.1:port,..." */
-    int brokers;                  /* broker count; broker ids are 1..brokers */
-    int quit;                     /* set by the quit command */
+    rd_kafka_t *owner;           /* owns the mock cluster; never connects anywhere */
+    rd_kafka_mock_cluster_t *mc; /* borrowed from owner's lifetime, destroyed first */
+    rd_kafka_t *client;          /* consumer-type handle against the mock, NULL until used */
+    char bootstrap[1024];        /* "127.0.0.1:port,..." */
+    int brokers;                 /* broker count; broker ids are 1..brokers */
+    int quit;                    /* set by the quit command */
     /* 1 once broker b got broker_push_errors for api key k: librdkafka 2.0.2 then serves
      * that broker's requests of k from its own stack only, ignoring cluster-wide errors. */
     unsigned char broker_stack[KM_MAX_BROKERS + 1][KM_MAX_APIKEY];

@@ -27,7 +27,7 @@
 typedef struct opts {
     int brokers;
     int topic_cnt;
-    char *topics[KM_MAX_TOPICS];  /* "NAME:PARTITIONS", borrowed from argv */
+    char *topics[KM_MAX_TOPICS]; /* "NAME:PARTITIONS", borrowed from argv */
     const char *bootstrap_file;
     const char *control;
 } opts_t;
@@ -101,8 +101,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         }
         if (strcmp(a, "--brokers") == 0) {
             if (parse_int(val, 1, KM_MAX_BROKERS, &v) < 0) {
-                fprintf(stderr, "kafka-mock: --brokers %s: expected 1..%d\n", val,
-                        KM_MAX_BROKERS);
+                fprintf(stderr, "kafka-mock: --brokers %s: expected 1..%d\n", val, KM_MAX_BROKERS);
                 return -1;
             }
             o->brokers = (int)v;

@@ -24,10 +24,10 @@
 #define KM_MAX_CONNS 32
 
 typedef struct conn {
-    int fd;                  /* -1 when the slot is free */
-    size_t len;              /* bytes buffered in buf */
-    int skipping;            /* 1 while dropping the rest of an overlong line */
-    char buf[KM_LINE_MAX];   /* received bytes not yet ending in a newline */
+    int fd;                /* -1 when the slot is free */
+    size_t len;            /* bytes buffered in buf */
+    int skipping;          /* 1 while dropping the rest of an overlong line */
+    char buf[KM_LINE_MAX]; /* received bytes not yet ending in a newline */
 } conn_t;
 
 typedef struct server {
@@ -46,8 +46,8 @@ int km_server_open(const char *path, char *errstr, size_t errlen)
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     if (strlen(path) >= sizeof(sa.sun_path)) {
-        snprintf(errstr, errlen, "control path longer than %zu bytes: %s",
-                 sizeof(sa.sun_path) - 1, path);
+        snprintf(errstr, errlen, "control path longer than %zu bytes: %s", sizeof(sa.sun_path) - 1,
+                 path);
         return -1;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
