@@ -7,4 +7,5 @@ target_sources(dpcore PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/validate.c
   ${CMAKE_CURRENT_LIST_DIR}/json_event.c)
 target_sources(dpcore PRIVATE ${CMAKE_CURRENT_LIST_DIR}/decode.c
-  ${CMAKE_CURRENT_LIST_DIR}/resolve.c)
+  ${CMAKE_CURRENT_LIST_DIR}/resolve.c
+  ${CMAKE_CURRENT_LIST_DIR}/cmd_validate.c)
