@@ -5,3 +5,6 @@ dp_add_test(NAME test_emu_engine LABEL unit
 dp_add_test(NAME test_emu_engine_copy LABEL unit
             SOURCES unit/test_emu_engine_copy.c unit/test_emu_engine_support.c
             LIBS dbxemu_engine)
+dp_add_test(NAME test_emu_engine_sql LABEL unit
+            SOURCES unit/test_emu_engine_sql.c unit/test_emu_engine_support.c
+            LIBS dbxemu_engine)

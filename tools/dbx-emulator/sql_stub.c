@@ -9,7 +9,7 @@ static int nyi(emu_ctx_t *cx)
 
 
 
-int emu_sql_insert(emu_ctx_t *cx) { return nyi(cx); }
+
 int emu_sql_merge(emu_ctx_t *cx) { return nyi(cx); }
-int emu_sql_select(emu_ctx_t *cx) { return nyi(cx); }
+
 
