@@ -560,6 +560,23 @@ async function main() {
     note(`state after cancel: ${r.status.state}`);
   });
 
+  await step("a 429 fault on getStatement (emulator admin API): the SDK retries and succeeds", async () => {
+    const rule = { endpoint: "statements.get", kind: "429", count: 1, retry_after: 1 };
+    const res = await fetch(`${em.url}/_emulator/faults`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(rule),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200, `POST /_emulator/faults: ${res.status} ${text}`);
+    const r = await sql(`CREATE SCHEMA IF NOT EXISTS ${CATALOG}.${SCHEMA}`, { wait: "0s", alwaysPoll: true });
+    const list = await (await fetch(`${em.url}/_emulator/faults`)).json();
+    const fired = (list.faults ?? []).filter((f) => f.endpoint === "statements.get").map((f) => f.fired);
+    assert.deepEqual(fired, [1], `the fault should have fired once: ${JSON.stringify(list)}`);
+    note(`${r.polls} getStatement call(s) as the SDK sees them`);
+    await fetch(`${em.url}/_emulator/faults`, { method: "DELETE" }).then((x) => x.text());
+  });
+
   // (e) delete.
   await step("files.delete removes the file: listing no longer has it, HEAD → 404", async () => {
     await w.files.delete({ file_path: jsonlPath });
