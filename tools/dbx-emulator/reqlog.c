@@ -59,10 +59,19 @@ static size_t utf8_prefix_len(const char *s, size_t chars)
     return i;
 }
 
+/* A JSON string for s; bytes that are not UTF-8 (a raw path) become a marker
+ * instead of losing the whole line. Returns new. */
+static json_t *safe_string(const char *s, size_t len)
+{
+    json_t *v = json_stringn(s, len);
+
+    return v != NULL ? v : json_string("(not UTF-8)");
+}
+
 static void set_opt_string(json_t *o, const char *key, const char *value)
 {
     if (value != NULL) {
-        json_object_set_new(o, key, json_string(value));
+        json_object_set_new(o, key, safe_string(value, strlen(value)));
     }
 }
 
@@ -87,11 +96,13 @@ void emu_reqlog_write(emu_reqlog_t *log, const emu_reqlog_entry_t *e)
         return;
     }
     format_ts(ts, sizeof(ts));
-    o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:I, s:I}", "ts", ts, "method",
-                  e->method ? e->method : "", "path", e->path ? e->path : "", "query",
-                  e->query ? e->query : "", "status", e->status, "principal",
-                  e->principal ? json_string(e->principal) : json_null(), "bytes_in",
-                  (json_int_t)e->bytes_in, "bytes_out", (json_int_t)e->bytes_out);
+    o = json_pack("{s:s, s:s, s:o, s:o, s:i, s:o, s:I, s:I}", "ts", ts, "method",
+                  e->method ? e->method : "", "path",
+                  safe_string(e->path ? e->path : "", strlen(e->path ? e->path : "")), "query",
+                  safe_string(e->query ? e->query : "", strlen(e->query ? e->query : "")), "status",
+                  e->status, "principal",
+                  e->principal ? safe_string(e->principal, strlen(e->principal)) : json_null(),
+                  "bytes_in", (json_int_t)e->bytes_in, "bytes_out", (json_int_t)e->bytes_out);
     if (o == NULL) {
         goto out;
     }
