@@ -244,27 +244,31 @@ static int set_strlist(dp_config_t *cfg, const dp_config_desc_t *desc, const jso
 }
 
 /* librdkafka takes every property as text; numbers and booleans are accepted
- * in the file for readability and turned into the text librdkafka parses. */
-static int prop_text(const json_t *value, char *out, size_t outlen)
+ * in the file for readability and turned into the text librdkafka parses.
+ * Returns new text (strings unbounded: PEM properties are long), or NULL. */
+static char *prop_text(const json_t *value)
 {
+    char num[64];
+
     if (json_is_string(value)) {
-        snprintf(out, outlen, "%s", json_string_value(value));
+        return dp_strdup(json_string_value(value));
     } else if (json_is_integer(value)) {
-        snprintf(out, outlen, "%lld", (long long)json_integer_value(value));
+        snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(value));
     } else if (json_is_real(value)) {
-        snprintf(out, outlen, "%.15g", json_real_value(value));
+        snprintf(num, sizeof(num), "%.15g", json_real_value(value));
     } else if (json_is_boolean(value)) {
-        snprintf(out, outlen, "%s", json_is_true(value) ? "true" : "false");
+        snprintf(num, sizeof(num), "%s", json_is_true(value) ? "true" : "false");
     } else {
-        return -1;
+        return NULL;
     }
-    return 0;
+    return dp_strdup(num);
 }
 
-static int map_entry(const dp_config_desc_t *desc, const char *key, const json_t *value, char *text,
-                     size_t textlen, int64_t *num, dp_err_t *err)
+/* Checks one entry of a map key and returns its text in *text (new). */
+static int map_entry(const dp_config_desc_t *desc, const char *key, const json_t *value,
+                     char **text, int64_t *num, dp_err_t *err)
 {
-    char shown[SHOW_MAX + 8];
+    char shown[SHOW_MAX + 8], digits[32];
     const char *why;
 
     show_json(value, shown, sizeof(shown));
@@ -275,14 +279,15 @@ static int map_entry(const dp_config_desc_t *desc, const char *key, const json_t
                               "config: %s.%s = %s: must be an integer between %lld and %lld",
                               desc->path, key, shown, (long long)desc->min, (long long)desc->max);
         }
-        snprintf(text, textlen, "%lld", (long long)*num);
+        snprintf(digits, sizeof(digits), "%lld", (long long)*num);
+        *text = dp_strdup(digits);
         return 0;
     }
     if ((why = dp_config_kafka_rejects(key)) != NULL) {
         return dp_err_set(err, DP_EINVAL, 0, "config: %s.%s: not allowed here: %s", desc->path, key,
                           why);
     }
-    if (prop_text(value, text, textlen) < 0) {
+    if ((*text = prop_text(value)) == NULL) {
         return dp_err_set(err, DP_EINVAL, 0,
                           "config: %s.%s = %s: must be a string, a number or a boolean", desc->path,
                           key, shown);
@@ -296,7 +301,7 @@ static int set_map(dp_config_t *cfg, const dp_config_desc_t *desc, const json_t 
     dp_config_map_t *map = dp_config_field(cfg, desc);
     const char *key;
     json_t *item;
-    char text[1024];
+    char *text = NULL;
     int64_t num = 0;
     int rc;
 
@@ -307,11 +312,11 @@ static int set_map(dp_config_t *cfg, const dp_config_desc_t *desc, const json_t 
     map->items = dp_calloc(json_object_size(value) + 1, sizeof(dp_config_pair_t));
     json_object_foreach((json_t *)value, key, item)
     {
-        if ((rc = map_entry(desc, key, item, text, sizeof(text), &num, err)) < 0) {
+        if ((rc = map_entry(desc, key, item, &text, &num, err)) < 0) {
             return rc;
         }
         map->items[map->n].key = dp_strdup(key);
-        map->items[map->n].value = dp_strdup(text);
+        map->items[map->n].value = text;
         map->items[map->n].num = num;
         map->n++;
     }
@@ -493,7 +498,7 @@ static int apply_env(dp_config_t *cfg, dp_err_t *err)
     for (size_t i = 0; i < dp_config_table_len; i++) {
         const dp_config_desc_t *desc = &dp_config_table[i];
         const char *value = desc->env ? getenv(desc->env) : NULL;
-        if (!value || !*value) {
+        if (!value || !*value || desc->type == DP_CT_SECRET) { /* secrets: resolve_secret */
             continue;
         }
         snprintf(label, sizeof(label), "%s (from %s)", desc->path, desc->env);

@@ -185,6 +185,18 @@ int dp_config_apply_kafka(const dp_config_t *cfg, rd_kafka_conf_t *conf, dp_err_
  */
 int dp_config_kafka_apply_cb(rd_kafka_conf_t *conf, void *ctx, dp_err_t *err);
 
+struct dp_kafka_opts;
+
+/*
+ * Fills the kafka module's options (kafka.h, dp_kafka_opts_t) from cfg:
+ * bootstrap servers, group, topics or regex, initial position, client id
+ * (worker.id, unless kafka.properties sets client.id) and
+ * dp_config_kafka_apply_cb with cfg as its context. Every
+ * pointer is borrowed from cfg, which must outlive dp_kafka_new().
+ * Thread: any.
+ */
+void dp_config_kafka_opts(const dp_config_t *cfg, struct dp_kafka_opts *opts);
+
 /*
  * Writes docs/CONFIGURATION.md (Markdown generated from the table).
  * Returns 0 or DP_EIO. Thread: any.

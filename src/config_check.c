@@ -8,6 +8,7 @@
  * errstr that `run` would hit, after the kafka.properties.<key> path.
  */
 #include "config_int.h"
+#include "kafka.h"
 #include "mem.h"
 
 #include <stdlib.h>
@@ -149,6 +150,27 @@ int dp_config_apply_kafka(const dp_config_t *cfg, rd_kafka_conf_t *conf, dp_err_
 int dp_config_kafka_apply_cb(rd_kafka_conf_t *conf, void *ctx, dp_err_t *err)
 {
     return dp_config_apply_kafka((const dp_config_t *)ctx, conf, err);
+}
+
+void dp_config_kafka_opts(const dp_config_t *cfg, dp_kafka_opts_t *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->bootstrap_servers = cfg->kafka.bootstrap_servers;
+    opts->group_id = cfg->kafka.group_id;
+    opts->topics = (const char *const *)cfg->kafka.topics.items;
+    opts->ntopics = cfg->kafka.topics.n;
+    opts->topic_regex = cfg->kafka.topic_regex;
+    opts->initial_position_latest = cfg->kafka.initial_position == DP_CONFIG_START_LATEST;
+    /* kafka.c sets client.id after the user's properties, so a client.id the
+     * user chose must not be replaced by the worker id. */
+    opts->client_id = cfg->worker.id;
+    for (size_t i = 0; i < cfg->kafka.properties.n; i++) {
+        if (strcmp(cfg->kafka.properties.items[i].key, "client.id") == 0) {
+            opts->client_id = NULL;
+        }
+    }
+    opts->apply_properties = dp_config_kafka_apply_cb;
+    opts->apply_ctx = (void *)cfg;
 }
 
 /* ------------------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include "cmd_config.h"
 #include "config.h"
 #include "dp_test.h"
+#include "kafka.h"
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -328,6 +329,64 @@ static void test_config_bad_kafka_property_shows_librdkafka_error(void)
                  "property");
 }
 
+static void test_config_kafka_property_values_kept_whole(void)
+{
+    char patch[4096], big[3001];
+    dp_config_t *cfg;
+
+    reset_env();
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    snprintf(patch, sizeof(patch),
+             "{\"kafka\": {\"properties\": {\"client.id\": \"%s\", \"check.crcs\": true,"
+             " \"queue.buffering.max.ms\": 0.5}}}",
+             big);
+    cfg = expect_load(patched(patch));
+    if (!cfg) {
+        return;
+    }
+    DP_ASSERT_MSG(cfg->kafka.properties.n == 3, "expected 3 properties, got %zu",
+                  cfg->kafka.properties.n);
+    DP_ASSERT_MSG(strlen(cfg->kafka.properties.items[0].value) == sizeof(big) - 1,
+                  "expected a %zu-byte value, got %zu", sizeof(big) - 1,
+                  strlen(cfg->kafka.properties.items[0].value));
+    DP_ASSERT_MSG(strcmp(cfg->kafka.properties.items[1].value, "true") == 0 &&
+                      strcmp(cfg->kafka.properties.items[2].value, "0.5") == 0,
+                  "expected \"true\" and \"0.5\", got \"%s\" and \"%s\"",
+                  cfg->kafka.properties.items[1].value, cfg->kafka.properties.items[2].value);
+    dp_config_destroy(cfg);
+}
+
+static void test_config_kafka_opts_from_config(void)
+{
+    dp_kafka_opts_t opts;
+    dp_config_t *cfg;
+
+    reset_env();
+    cfg = expect_load(patched("{\"kafka\": {\"initial_position\": \"latest\"},"
+                              " \"worker\": {\"id\": \"pod-7\"}}"));
+    if (!cfg) {
+        return;
+    }
+    dp_config_kafka_opts(cfg, &opts);
+    DP_ASSERT_MSG(strcmp(opts.bootstrap_servers, "127.0.0.1:9092") == 0 &&
+                      strcmp(opts.group_id, "deltaport") == 0 && opts.ntopics == 1 &&
+                      strcmp(opts.topics[0], "events") == 0 && opts.topic_regex == NULL,
+                  "unexpected subscription options");
+    DP_ASSERT_MSG(opts.initial_position_latest == 1, "expected latest");
+    DP_ASSERT_MSG(opts.client_id && strcmp(opts.client_id, "pod-7") == 0,
+                  "expected client id pod-7");
+    DP_ASSERT_MSG(opts.apply_properties == dp_config_kafka_apply_cb && opts.apply_ctx == cfg,
+                  "expected the config's apply callback");
+    dp_config_destroy(cfg);
+    cfg = expect_load(patched("{\"kafka\": {\"properties\": {\"client.id\": \"mine\"}}}"));
+    if (cfg) {
+        dp_config_kafka_opts(cfg, &opts);
+        DP_ASSERT_MSG(opts.client_id == NULL, "a user client.id must not be replaced");
+    }
+    dp_config_destroy(cfg);
+}
+
 static void test_config_apply_kafka_sets_properties_and_secrets(void)
 {
     dp_config_t *cfg;
@@ -443,6 +502,37 @@ static void test_config_finalize_cross_checks(void)
                  "schemas.fixed_writer_schema_ids.orders: topic is not in kafka.topics");
     unsetenv("DELTAPORT_DATABRICKS_CLIENT_SECRET");
     expect_error("{}", "databricks.client_secret is not set");
+}
+
+static void test_config_needs_topics_or_regex(void)
+{
+    char path[600];
+    dp_config_t *cfg;
+
+    reset_env();
+    snprintf(path, sizeof(path), "%s/no_topics.json", tmpdir);
+    write_file(path, "{\"kafka\": {\"bootstrap_servers\": \"h:9092\"},"
+                     " \"databricks\": {\"host\": \"https://h\", \"warehouse_id\": \"w\","
+                     " \"catalog\": \"c\", \"schema\": \"s\", \"client_id\": \"id\"}}");
+    cfg = dp_config_load(path, &err);
+    DP_ASSERT_MSG(!cfg && strstr(err.msg, "set exactly one of kafka.topics and kafka.topic_regex"),
+                  "expected the topics/regex error, got '%s'", err.msg);
+    dp_config_destroy(cfg);
+    write_file(path, "{\"kafka\": {\"bootstrap_servers\": \"h:9092\", \"topic_regex\": "
+                     "\"^events\\\\..*\"}, \"databricks\": {\"host\": \"https://h\","
+                     " \"warehouse_id\": \"w\", \"catalog\": \"c\", \"schema\": \"s\","
+                     " \"client_id\": \"id\"}}");
+    cfg = expect_load(path);
+    DP_ASSERT_MSG(cfg && strcmp(cfg->kafka.topic_regex, "^events\\..*") == 0 &&
+                      cfg->kafka.topics.n == 0,
+                  "expected the regex subscription, got '%s'", cfg ? cfg->kafka.topic_regex : "");
+    dp_config_destroy(cfg);
+    cfg = expect_load(patched("{\"kafka\": {\"topics\": [\"a.b\", \"c\"]},"
+                              " \"schemas\": {\"fixed_writer_schema_ids\": {\"c\": 42}}}"));
+    DP_ASSERT_MSG(cfg && cfg->kafka.topics.n == 2 && cfg->schemas.fixed_writer_schema_ids.n == 1 &&
+                      cfg->schemas.fixed_writer_schema_ids.items[0].num == 42,
+                  "expected 2 topics and c -> 42");
+    dp_config_destroy(cfg);
 }
 
 static void test_config_required_keys(void)
@@ -605,6 +695,8 @@ static const dp_test_case_t cases[] = {
     {"test_config_rejects_owned_kafka_keys", test_config_rejects_owned_kafka_keys},
     {"test_config_bad_kafka_property_shows_librdkafka_error",
      test_config_bad_kafka_property_shows_librdkafka_error},
+    {"test_config_kafka_property_values_kept_whole", test_config_kafka_property_values_kept_whole},
+    {"test_config_kafka_opts_from_config", test_config_kafka_opts_from_config},
     {"test_config_apply_kafka_sets_properties_and_secrets",
      test_config_apply_kafka_sets_properties_and_secrets},
     {"test_config_rejects_literal_secret", test_config_rejects_literal_secret},
@@ -612,6 +704,7 @@ static const dp_test_case_t cases[] = {
     {"test_config_secret_file_trailing_newline_stripped",
      test_config_secret_file_trailing_newline_stripped},
     {"test_config_finalize_cross_checks", test_config_finalize_cross_checks},
+    {"test_config_needs_topics_or_regex", test_config_needs_topics_or_regex},
     {"test_config_required_keys", test_config_required_keys},
     {"test_config_dump_masks_secrets", test_config_dump_masks_secrets},
     {"test_config_doc_in_sync", test_config_doc_in_sync},
