@@ -137,6 +137,66 @@ static void test_emu_engine_sql_errors(void)
     t_close(e, dir);
 }
 
+
+#define CLAIM_MERGE                                                                                \
+    "MERGE INTO claims AS t USING (VALUES (:p, :w, CAST(:ts AS TIMESTAMP))) AS s(part, worker, "    \
+    "at) ON t.part = s.part WHEN MATCHED AND t.worker <> s.worker THEN UPDATE SET worker = "        \
+    "s.worker, at = s.at WHEN NOT MATCHED THEN INSERT (part, worker, at) VALUES (s.part, "          \
+    "s.worker, s.at)"
+
+static void expect_merge(emu_engine_t *e, const char *params, const char *aff, const char *upd,
+                         const char *ins)
+{
+    emu_result_t res;
+    int rc = t_exec(e, NULL, CLAIM_MERGE, params, &res);
+
+    DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 0), aff) == 0 &&
+                      strcmp(t_cell(&res, 0, 1), upd) == 0 && strcmp(t_cell(&res, 0, 3), ins) == 0,
+                  "expected affected %s updated %s inserted %s, got rc %d '%s' [%s %s %s %s]", aff,
+                  upd, ins, rc, res.message, t_cell(&res, 0, 0), t_cell(&res, 0, 1),
+                  t_cell(&res, 0, 2), t_cell(&res, 0, 3));
+    DP_ASSERT_MSG(strcmp(t_colinfo(&res, 2, "name"), "num_deleted_rows") == 0,
+                  "expected num_deleted_rows, got %s", t_colinfo(&res, 2, "name"));
+    emu_result_clear(&res);
+}
+
+static void test_emu_engine_merge_upserts_claims(void)
+{
+    char dir[512];
+    emu_engine_t *e = t_open("emu_merge", NULL, dir);
+    emu_result_t res;
+    int rc;
+
+    DP_ASSERT_FATAL_MSG(e != NULL, "engine open");
+    t_ok(e, "CREATE TABLE claims (part STRING NOT NULL, worker STRING, at TIMESTAMP)");
+    expect_merge(e, "[{\"name\":\"p\",\"value\":\"orders-3\"},{\"name\":\"w\",\"value\":\"w1\"},"
+                    "{\"name\":\"ts\",\"value\":\"2026-11-24T06:00:00Z\"}]", "1", "0", "1");
+    expect_merge(e, "[{\"name\":\"p\",\"value\":\"orders-3\"},{\"name\":\"w\",\"value\":\"w2\"},"
+                    "{\"name\":\"ts\",\"value\":\"2026-11-24T07:00:00Z\"}]", "1", "1", "0");
+    expect_merge(e, "[{\"name\":\"p\",\"value\":\"orders-3\"},{\"name\":\"w\",\"value\":\"w2\"},"
+                    "{\"name\":\"ts\",\"value\":\"2026-11-24T08:00:00Z\"}]", "0", "0", "0");
+    rc = t_exec(e, NULL, "SELECT part, worker, at FROM claims", NULL, &res);
+    DP_ASSERT_MSG(rc == 0 && t_nrows(&res) == 1 && strcmp(t_cell(&res, 0, 1), "w2") == 0 &&
+                      strcmp(t_cell(&res, 0, 2), "2026-11-24T07:00:00.000000Z") == 0,
+                  "expected one claim by w2 at 07:00, got rc %d %zu rows %s %s", rc,
+                  t_nrows(&res), t_cell(&res, 0, 1), t_cell(&res, 0, 2));
+    emu_result_clear(&res);
+    rc = t_exec(e, NULL, "MERGE INTO claims USING (VALUES ('a', 'w'), ('b', 'w')) AS s(part, "
+                         "worker) ON claims.part = s.part WHEN MATCHED THEN UPDATE SET * "
+                         "WHEN NOT MATCHED THEN INSERT *", NULL, &res);
+    DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 3), "2") == 0,
+                  "expected INSERT * of 2 rows, got rc %d '%s' %s", rc, res.message,
+                  t_cell(&res, 0, 3));
+    emu_result_clear(&res);
+    fails_with(e, NULL, "MERGE INTO claims USING (VALUES ('a'), ('a')) AS s(part) ON "
+                        "claims.part = s.part WHEN MATCHED THEN DELETE", NULL,
+               "[DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE]", NULL);
+    t_ok(e, "CREATE TABLE empty_one");
+    fails_with(e, NULL, "MERGE INTO empty_one USING (VALUES (1)) AS s(a) ON empty_one.a = s.a "
+                        "WHEN NOT MATCHED THEN INSERT *", NULL, "[DELTA_SCHEMA_NOT_SET]", "KD008");
+    t_close(e, dir);
+}
+
 static const char k_perms[] =
     "{\"grants\":["
     "{\"principal\":\"sp-1\",\"privilege\":\"USE CATALOG\",\"on\":\"CATALOG main\"},"
@@ -197,6 +257,7 @@ static const dp_test_case_t k_cases[] = {
     {"test_emu_engine_insert_and_select_format_values",
      test_emu_engine_insert_and_select_format_values},
     {"test_emu_engine_sql_errors", test_emu_engine_sql_errors},
+    {"test_emu_engine_merge_upserts_claims", test_emu_engine_merge_upserts_claims},
     {"test_emu_engine_grants_inheritance_and_owner", test_emu_engine_grants_inheritance_and_owner},
     {NULL, NULL}};
 

@@ -17,7 +17,7 @@ add_library(dbxemu_engine STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_expr.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_select.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_dml.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/sql_stub.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_merge.c)
 target_include_directories(dbxemu_engine PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(dbxemu_engine PUBLIC PkgConfig::SQLITE PkgConfig::AVRO PkgConfig::JANSSON
                       Threads::Threads)
