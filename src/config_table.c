@@ -13,6 +13,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "router.h"
+#include "tablename.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -57,53 +58,40 @@ static const char *str_of(const dp_config_desc_t *desc, const dp_config_t *cfg)
     return *(char *const *)dp_config_field(cfg, desc);
 }
 
-/* Unity Catalog identifiers as tablename.h states them: lower case because UC
- * folds case, and no character that could leave a backquoted name. */
-static int ident_ok(const char *s)
-{
-    size_t len = strlen(s);
-
-    if (len == 0 || len > 255 || (s[0] >= '0' && s[0] <= '9')) {
-        return 0;
-    }
-    for (; *s; s++) {
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_')) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
+/* Unity Catalog identifiers: the one rule of tablename.c, so that a name the
+ * configuration accepts is a name the SQL side accepts. */
 static int check_ident(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_err_t *err)
 {
     const char *s = str_of(desc, cfg);
+    dp_err_t why;
+    int rc;
 
-    if (s && !ident_ok(s)) {
-        return dp_err_set(err, DP_EINVAL, 0,
-                          "config: %s = \"%.80s\": must match ^[a-z_][a-z0-9_]*$ "
-                          "(lower case, at most 255 bytes)",
-                          desc->path, s);
+    if (s && (rc = dp_tablename_check_identifier(s, &why)) < 0) {
+        return dp_err_set(err, rc, 0, "config: %s = \"%.80s\": %s (must match ^[a-z_][a-z0-9_]*$)",
+                          desc->path, s, why.msg);
     }
     return 0;
 }
 
 static int check_table(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_err_t *err)
 {
-    static const char *const system_tables[] = {"sync_runs", "event_errors", "event_stats",
-                                                "claims",    "incarnations", NULL};
     const char *s = str_of(desc, cfg);
     int rc;
 
     if ((rc = check_ident(desc, cfg, err)) < 0) {
         return rc;
     }
-    for (int i = 0; s && system_tables[i]; i++) {
-        if (strcmp(s, system_tables[i]) == 0) {
-            return dp_err_set(err, DP_EINVAL, 0,
-                              "config: %s = \"%s\": is one of deltaport's system tables "
-                              "(sync_runs, event_errors, event_stats, claims, incarnations)",
-                              desc->path, s);
+    if (s && dp_tablename_is_system(s)) {
+        const char *const *names = dp_tablename_system_tables();
+        char list[200];
+        size_t used = 0;
+        for (int i = 0; names[i] && used < sizeof(list); i++) {
+            used +=
+                (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", names[i]);
         }
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: %s = \"%s\": is one of deltaport's system tables (%s)",
+                          desc->path, s, list);
     }
     return 0;
 }

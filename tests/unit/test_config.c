@@ -284,9 +284,10 @@ static void test_config_identifiers_and_addresses(void)
 {
     reset_env();
     expect_error("{\"databricks\": {\"catalog\": \"Main\"}}",
-                 "databricks.catalog = \"Main\": must match ^[a-z_][a-z0-9_]*$");
+                 "databricks.catalog = \"Main\": identifier must start with [a-z_]");
     expect_error("{\"routing\": {\"shared_table\": \"sync_runs\"}}",
-                 "is one of deltaport's system tables");
+                 "routing.shared_table = \"sync_runs\": is one of deltaport's system tables "
+                 "(sync_runs, ");
     expect_error("{\"http\": {\"listen\": \"0.0.0.0:70000\"}}",
                  "http.listen = \"0.0.0.0:70000\": must be \"host:port\"");
     expect_error("{\"databricks\": {\"host\": \"dbc.cloud.databricks.com\"}}",
