@@ -556,7 +556,7 @@ int dp_dbx_sql_execute(dp_dbx_client_t *client, const char *statement,
     long interval;
     int rc;
 
-    memset(out, 0, sizeof(*out));
+    dp_dbx_sql_result_clear(out);
     memset(&run, 0, sizeof(run));
     run.client = client;
     run.out = out;

@@ -76,7 +76,8 @@ typedef enum {
 
 /* Runs statement on the client's warehouse in catalog/schema (either may be
  * NULL) and waits for a terminal state. params (nparams entries) may be
- * NULL; opts may be NULL. out is filled in every case (clear it after).
+ * NULL; opts may be NULL. out must be zeroed or hold an earlier result
+ * (it is cleared first); it is filled in every case (clear it after).
  * Returns 0 on SUCCEEDED or CLOSED; when FAILED, DP_EINVAL (data),
  * DP_EDENIED / DP_ENOTFOUND (set-up, message naming the object and grant),
  * DP_EAGAIN (transient, retryable) or DP_EFAIL; DP_ETIMEDOUT (retryable)
