@@ -9,3 +9,9 @@ target_sources(dpcore PRIVATE
 target_sources(dpcore PRIVATE ${CMAKE_CURRENT_LIST_DIR}/decode.c
   ${CMAKE_CURRENT_LIST_DIR}/resolve.c
   ${CMAKE_CURRENT_LIST_DIR}/cmd_validate.c)
+
+# Throughput benchmark of the decode paths (bench/decode_bench.c); run it from
+# a build without sanitizers: decode_bench [SCHEMAS_DIR] [SCALE].
+add_executable(decode_bench ${PROJECT_SOURCE_DIR}/bench/decode_bench.c)
+target_compile_definitions(decode_bench PRIVATE DP_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+target_link_libraries(decode_bench PRIVATE dpcore)

@@ -23,7 +23,7 @@ static int suite_init(void)
 {
     char path[1024];
     FILE *f;
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
 
     snprintf(path, sizeof(path), "%s/schemas/canonical_event.avsc", DP_SOURCE_DIR);
     if (!(f = fopen(path, "rb")))
@@ -127,7 +127,7 @@ static void test_avro_walk_extracts_fields_of_avro_c_encoding(void)
     size_t n = reference_event(buf, sizeof(buf));
     dp_avro_value_t f[DP_SCHEMA_MAX_FIELDS], sub[8], key, val;
     dp_avro_iter_t it;
-    dp_reject_t rej;
+    dp_reject_t rej = {DP_REJ_NONE, "", ""};
     int rc;
 
     DP_ASSERT_FATAL_MSG(n > 0, "avro-c failed to encode the reference event");
@@ -162,7 +162,7 @@ static void test_avro_walk_json_encoder_matches_avro_c_bytes(void)
     json_error_t jerr;
     json_t *root = json_loads(reference_json, 0, &jerr);
     dp_avro_buf_t out;
-    dp_reject_t rej;
+    dp_reject_t rej = {DP_REJ_NONE, "", ""};
     int rc;
 
     dp_avro_buf_init(&out, 1 << 16);
@@ -181,7 +181,7 @@ static void test_avro_walk_json_encoder_matches_avro_c_bytes(void)
 
 static void expect_reject(const void *buf, size_t len, dp_reject_code_t code, const char *path)
 {
-    dp_reject_t rej;
+    dp_reject_t rej = {DP_REJ_NONE, "", ""};
     int rc;
 
     memset(&rej, 0, sizeof(rej));
@@ -195,7 +195,7 @@ static void test_avro_walk_rejects_every_truncation(void)
 {
     char buf[4096], *copy;
     size_t n = reference_event(buf, sizeof(buf)), k;
-    dp_reject_t rej;
+    dp_reject_t rej = {DP_REJ_NONE, "", ""};
     int rc;
 
     DP_ASSERT_FATAL_MSG(n > 0, "no reference event");
@@ -309,10 +309,10 @@ static void test_avro_walk_bounds_zero_size_items(void)
 {
     const char *text = "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\","
                        "\"type\":{\"type\":\"array\",\"items\":\"null\"}}]}";
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
     dp_schema_t *s = dp_schema_parse(text, strlen(text), &err);
     dp_avro_buf_t b;
-    dp_reject_t rej;
+    dp_reject_t rej = {DP_REJ_NONE, "", ""};
     int rc;
 
     DP_ASSERT_FATAL_MSG(s != NULL, "schema: %s", err.msg);
@@ -336,7 +336,7 @@ static void test_avro_walk_survives_random_corruption(void)
     char ref[4096], *copy;
     size_t n = reference_event(ref, sizeof(ref));
     dp_avro_value_t f[DP_SCHEMA_MAX_FIELDS];
-    dp_reject_t rej;
+    dp_reject_t rej = {DP_REJ_NONE, "", ""};
     unsigned seed = 12345, rejected = 0, i;
     int rc;
 

@@ -19,7 +19,7 @@ static dp_decode_scratch_t scratch;
 
 static int suite_init(void)
 {
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
 
     dec = dp_decoder_open(DP_SOURCE_DIR "/schemas", &err);
     if (!dec)
@@ -40,7 +40,7 @@ static int encode(const dp_schema_t *schema, const char *json, dp_avro_buf_t *ou
 {
     json_error_t jerr;
     json_t *root = json_loads(json, 0, &jerr);
-    dp_reject_t rej;
+    dp_reject_t rej = {DP_REJ_NONE, "", ""};
     int rc;
 
     dp_avro_buf_init(out, 1 << 16);
@@ -73,7 +73,7 @@ static void test_decode_canonical_is_passed_through_without_copy(void)
 {
     dp_avro_buf_t body;
     dp_decoded_t out;
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
     uint8_t *msg;
     size_t len;
     int rc;
@@ -106,7 +106,7 @@ static void test_decode_canonical_is_passed_through_without_copy(void)
 
 static void test_decode_old_writer_schema_maps_by_name(void)
 {
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
     dp_schema_t *s2 = dp_schema_load_file(DP_SOURCE_DIR "/schemas/ids/2.avsc", &err);
     dp_avro_buf_t old, expect;
     dp_decoded_t out;
@@ -155,7 +155,7 @@ static void test_decode_old_writer_schema_maps_by_name(void)
 
 static void test_decode_old_writer_every_truncation_rejected(void)
 {
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
     dp_schema_t *s2 = dp_schema_load_file(DP_SOURCE_DIR "/schemas/ids/2.avsc", &err);
     dp_avro_buf_t old;
     dp_decoded_t out;
@@ -187,8 +187,8 @@ static void test_decode_json_input_and_raw_payload(void)
     dp_avro_value_t f[DP_SCHEMA_MAX_FIELDS];
     dp_avro_buf_t expect;
     dp_decoded_t out;
-    dp_reject_t rej;
-    dp_err_t err;
+    dp_reject_t rej = {DP_REJ_NONE, "", ""};
+    dp_err_t err = {DP_OK, 0, ""};
     int rc;
 
     if (encode(dp_decoder_canonical(dec), "{" BASE "}", &expect) < 0)
@@ -225,7 +225,7 @@ static void test_decode_json_timestamps_and_decimals(void)
     };
     char json[512];
     dp_decoded_t out;
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
     int64_t u;
     size_t i;
     int rc;
@@ -285,7 +285,7 @@ static void test_decode_json_rejections_name_code_and_path(void)
         {"", DP_REJ_FRAMING, "$"},
     };
     dp_decoded_t out;
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
     size_t i;
     int rc;
 
@@ -305,7 +305,7 @@ static void test_decode_json_rejections_name_code_and_path(void)
 static void expect_avro(const void *msg, size_t len, dp_reject_code_t code, const char *path)
 {
     dp_decoded_t out;
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
     int rc = dp_decode_message(dec, NULL, msg, len, &out, &scratch, &err);
 
     DP_ASSERT_MSG(rc == DP_EINVAL && out.reject.code == code && strcmp(out.reject.path, path) == 0,
@@ -360,7 +360,7 @@ static void test_decode_incompatible_and_evolved_writers(void)
     dp_schema_t *ws;
     dp_avro_buf_t body, expect;
     dp_decoded_t out;
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
     const char *why = NULL;
     uint8_t *msg;
     size_t len;

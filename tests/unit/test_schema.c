@@ -12,7 +12,7 @@
 static dp_schema_t *load(const char *rel)
 {
     char path[1024];
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
     dp_schema_t *s;
 
     snprintf(path, sizeof(path), "%s/%s", DP_SOURCE_DIR, rel);
@@ -83,7 +83,7 @@ static void test_schema_named_reference_and_recursion(void)
                        "{\"name\":\"v\",\"type\":{\"type\":\"fixed\",\"name\":\"F\",\"size\":2}},"
                        "{\"name\":\"w\",\"type\":\"t.F\"},"
                        "{\"name\":\"next\",\"type\":[\"null\",\"Node\"],\"default\":null}]}";
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
     dp_schema_t *s = dp_schema_parse(text, strlen(text), &err);
     int nb, vb, inner;
 
@@ -99,7 +99,7 @@ static void test_schema_named_reference_and_recursion(void)
 
 static void expect_error(const char *text, const char *needle)
 {
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
     dp_schema_t *s = dp_schema_parse(text, strlen(text), &err);
 
     DP_ASSERT_MSG(s == NULL, "expected '%s' to be refused", text);
@@ -135,7 +135,7 @@ static void test_schema_invalid_logical_type_is_ignored(void)
                        "{\"name\":\"b\",\"type\":{\"type\":\"bytes\",\"logicalType\":\"decimal\","
                        "\"precision\":4,\"scale\":9}},"
                        "{\"name\":\"c\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}}]}";
-    dp_err_t err;
+    dp_err_t err = {DP_OK, 0, ""};
     dp_schema_t *s = dp_schema_parse(text, strlen(text), &err);
 
     DP_ASSERT_FATAL_MSG(s != NULL, "expected the schema to compile, got %s", err.msg);
@@ -165,7 +165,7 @@ static void test_schema_equality_of_shipped_writer_schemas(void)
 
 static void test_schema_reject_names_are_stable(void)
 {
-    dp_reject_t rej;
+    dp_reject_t rej = {DP_REJ_NONE, "", ""};
 
     DP_ASSERT_MSG(strcmp(dp_reject_name(DP_REJ_BAD_CURRENCY), "BAD_CURRENCY") == 0, "got %s",
                   dp_reject_name(DP_REJ_BAD_CURRENCY));

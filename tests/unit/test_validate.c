@@ -71,7 +71,7 @@ static void test_validate_decimal_bytes_round_trip(void)
 static void test_validate_event_rules_name_field(void)
 {
     dp_event_view_t ev;
-    dp_reject_t rej;
+    dp_reject_t rej = {DP_REJ_NONE, "", ""};
     static const uint8_t big[8] = {0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
     memset(&ev, 0, sizeof(ev));
