@@ -1,7 +1,7 @@
 /*
  * avrofile_bench: append throughput of the staged-file writer.
  *
- *   avrofile_bench [records=1000000] [block_bytes=65536] [max_bytes=67108864]
+ *   avrofile_bench [records=1000000] [block_bytes=65536] [max_bytes=67108864] [level=1]
  *
  * Builds a pool of 4096 event bodies shaped like the canonical event (ids,
  * names, timestamps, a properties map and the producer's raw JSON, about
@@ -84,6 +84,8 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static int level = 1;
+
 static int run(dp_avrofile_codec_t codec, const dp_buf_t *pool, const size_t *off, long records,
                size_t block_bytes, size_t max_bytes)
 {
@@ -97,6 +99,11 @@ static int run(dp_avrofile_codec_t codec, const dp_buf_t *pool, const size_t *of
 
     if ((f = dp_avrofile_new(schema, codec, block_bytes, sync, max_bytes, &err)) == NULL) {
         fprintf(stderr, "new: %s\n", err.msg);
+        return 1;
+    }
+    if (codec == DP_AVROFILE_DEFLATE && dp_avrofile_set_deflate_level(f, level, &err) < 0) {
+        fprintf(stderr, "level: %s\n", err.msg);
+        dp_avrofile_destroy(f);
         return 1;
     }
     t0 = now_s();
@@ -135,14 +142,15 @@ int main(int argc, char **argv)
     dp_buf_t pool;
     int i, rc;
 
+    level = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 1;
     dp_buf_init(&pool, SIZE_MAX);
     for (i = 0; i < POOL; i++) {
         off[i] = dp_buf_len(&pool);
         make_body(&pool, i);
     }
     off[POOL] = dp_buf_len(&pool);
-    printf("pool: %d bodies, %.0f bytes on average; block_bytes %zu, max_bytes %zu\n", POOL,
-           (double)off[POOL] / POOL, block_bytes, max_bytes);
+    printf("pool: %d bodies, %.0f bytes on average; block_bytes %zu, max_bytes %zu, level %d\n",
+           POOL, (double)off[POOL] / POOL, block_bytes, max_bytes, level);
     rc = run(DP_AVROFILE_NULL, &pool, off, records, block_bytes, max_bytes) ||
          run(DP_AVROFILE_DEFLATE, &pool, off, records, block_bytes, max_bytes);
     dp_buf_free(&pool);

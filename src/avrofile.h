@@ -43,7 +43,7 @@
 
 typedef enum {
     DP_AVROFILE_NULL = 0,    /* records stored as they are */
-    DP_AVROFILE_DEFLATE = 1, /* raw deflate (zlib, windowBits -15), level 6 */
+    DP_AVROFILE_DEFLATE = 1, /* raw deflate (zlib, windowBits -15), level 1 by default */
 } dp_avrofile_codec_t;
 
 typedef struct dp_avrofile dp_avrofile_t;
@@ -116,6 +116,12 @@ int dp_avrofile_finish(dp_avrofile_t *f, const void **data, size_t *len, dp_err_
  * codec; sync (may be NULL to keep the current one) is the new file's sync
  * marker. Invalidates data returned by dp_avrofile_finish(). */
 void dp_avrofile_reset(dp_avrofile_t *f, const unsigned char sync[16]);
+
+/* Sets the zlib level (1 fastest .. 9 smallest; default 1) of a deflate
+ * writer that holds no record yet; it stays through resets. The level is
+ * part of what makes the bytes reproducible: a retry must use the same one.
+ * Returns 0 or DP_EINVAL. */
+int dp_avrofile_set_deflate_level(dp_avrofile_t *f, int level, dp_err_t *err);
 
 /* Records appended since creation or the last reset. */
 uint64_t dp_avrofile_count(const dp_avrofile_t *f);

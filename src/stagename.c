@@ -25,8 +25,7 @@ static int in_set(unsigned char c, const char *extra)
 
 /* Checks a NUL-terminated name of 1..max bytes drawn from [A-Za-z0-9] plus
  * the characters of `extra`. */
-static int check_name(const char *s, size_t max, const char *extra, const char *what,
-                      dp_err_t *err)
+static int check_name(const char *s, size_t max, const char *extra, const char *what, dp_err_t *err)
 {
     size_t len, i;
 
@@ -171,7 +170,8 @@ static int check_key(const char *key, dp_err_t *err)
     size_t i;
 
     for (i = 0; i < DP_STAGENAME_KEY_LEN; i++) {
-        if (key[i] == '\0' || !((key[i] >= '0' && key[i] <= '9') || (key[i] >= 'a' && key[i] <= 'f'))) {
+        if (key[i] == '\0' ||
+            !((key[i] >= '0' && key[i] <= '9') || (key[i] >= 'a' && key[i] <= 'f'))) {
             break;
         }
     }
@@ -197,15 +197,14 @@ int dp_stagename_path(const char *catalog, const char *schema, const char *volum
         }
     }
     if ((rc = check_incarnation(incarnation, err)) < 0 ||
-        (rc = (key ? check_key(key, err) : dp_err_set(err, DP_EINVAL, 0, "key is missing"))) <
-            0) {
+        (rc = (key ? check_key(key, err) : dp_err_set(err, DP_EINVAL, 0, "key is missing"))) < 0) {
         return rc;
     }
-    len = snprintf(NULL, 0, "/Volumes/%s/%s/%s/%s/%s/%s.avro", catalog, schema, volume,
-                   incarnation, table, key);
+    len = snprintf(NULL, 0, "/Volumes/%s/%s/%s/%s/%s/%s.avro", catalog, schema, volume, incarnation,
+                   table, key);
     if (len < 0 || (size_t)len >= outlen) {
-        return dp_err_set(err, DP_ETOOBIG, 0, "staged path needs %d bytes, buffer has %zu",
-                          len + 1, outlen);
+        return dp_err_set(err, DP_ETOOBIG, 0, "staged path needs %d bytes, buffer has %zu", len + 1,
+                          outlen);
     }
     snprintf(out, outlen, "/Volumes/%s/%s/%s/%s/%s/%s.avro", catalog, schema, volume, incarnation,
              table, key);

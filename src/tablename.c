@@ -47,8 +47,8 @@ static int check_chars(const char *name, size_t len, size_t max, int allow_under
         return dp_err_set(err, DP_EINVAL, 0, "%s is empty", what);
     }
     if (len > max) {
-        return dp_err_set(err, DP_EINVAL, 0, "%s is %zu bytes long, at most %zu allowed", what,
-                          len, max);
+        return dp_err_set(err, DP_EINVAL, 0, "%s is %zu bytes long, at most %zu allowed", what, len,
+                          max);
     }
     if (!is_lower(p[0]) && !(allow_underscore && p[0] == '_')) {
         describe_byte(p[0], desc, sizeof(desc));
@@ -95,8 +95,8 @@ int dp_tablename_check_identifier(const char *ident, dp_err_t *err)
         return dp_err_set(err, DP_EINVAL, 0, "identifier is missing");
     }
     /* strnlen bounds the scan; a longer string is reported as too long. */
-    return check_chars(ident, strnlen(ident, DP_TABLENAME_IDENT_MAX + 1), DP_TABLENAME_IDENT_MAX,
-                       1, "identifier", err);
+    return check_chars(ident, strnlen(ident, DP_TABLENAME_IDENT_MAX + 1), DP_TABLENAME_IDENT_MAX, 1,
+                       "identifier", err);
 }
 
 int dp_tablename_is_system(const char *name)

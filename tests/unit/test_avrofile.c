@@ -196,8 +196,8 @@ static int check_record(avro_value_t *rec, int i, size_t prop_len)
     return DP_ASSERT_MSG(strcmp(get_str(rec, "event_id"), id) == 0 && t == T0 + i &&
                              strcmp(get_str(rec, "_kafka_topic"), topic_of(i)) == 0 &&
                              part == i % 7 && off == 1000 + i && loaded == LOADED_AT &&
-                             disc == (i % 3 ? 1 : 0) && (disc == 0 || n == 3) &&
-                             prop != NULL && plen - 1 == (prop_len ? prop_len : strlen(id)),
+                             disc == (i % 3 ? 1 : 0) && (disc == 0 || n == 3) && prop != NULL &&
+                             plen - 1 == (prop_len ? prop_len : strlen(id)),
                          "record %d: got id %s time %lld topic %s part %lld off %lld loaded %lld "
                          "branch %d",
                          i, get_str(rec, "event_id"), (long long)t, get_str(rec, "_kafka_topic"),
@@ -253,9 +253,9 @@ static json_t *field_named(json_t *fields, const char *name)
 
 static void test_avrofile_staged_schema_appends_lineage(void)
 {
-    static const char *names[] = {"event_id",     "event_name",       "event_time",
-                                  "value",        "properties",       "_kafka_topic",
-                                  "_kafka_partition", "_kafka_offset", "_loaded_at"};
+    static const char *names[] = {"event_id",   "event_name",   "event_time",       "value",
+                                  "properties", "_kafka_topic", "_kafka_partition", "_kafka_offset",
+                                  "_loaded_at"};
     json_t *root = json_loads(staged_json, 0, NULL), *fields, *t, *dec;
     size_t i;
 
@@ -271,22 +271,22 @@ static void test_avrofile_staged_schema_appends_lineage(void)
                       got);
     }
     t = json_object_get(field_named(fields, "event_time"), "type");
-    DP_ASSERT_MSG(strcmp(json_string_value(json_object_get(t, "logicalType")),
-                         "timestamp-micros") == 0,
-                  "event_time lost its logicalType");
+    DP_ASSERT_MSG(
+        strcmp(json_string_value(json_object_get(t, "logicalType")), "timestamp-micros") == 0,
+        "event_time lost its logicalType");
     dec = json_array_get(json_object_get(field_named(fields, "value"), "type"), 1);
     DP_ASSERT_MSG(strcmp(json_string_value(json_object_get(dec, "logicalType")), "decimal") == 0 &&
                       json_integer_value(json_object_get(dec, "precision")) == 18 &&
                       json_integer_value(json_object_get(dec, "scale")) == 4,
                   "value lost decimal(18,4)");
     t = json_object_get(field_named(fields, "_loaded_at"), "type");
-    DP_ASSERT_MSG(strcmp(json_string_value(json_object_get(t, "logicalType")),
-                         "timestamp-micros") == 0,
-                  "_loaded_at must be timestamp-micros");
-    DP_ASSERT_MSG(strcmp(json_string_value(json_object_get(field_named(fields, "_kafka_partition"),
-                                                           "type")),
-                         "int") == 0,
-                  "_kafka_partition must be int");
+    DP_ASSERT_MSG(
+        strcmp(json_string_value(json_object_get(t, "logicalType")), "timestamp-micros") == 0,
+        "_loaded_at must be timestamp-micros");
+    DP_ASSERT_MSG(
+        strcmp(json_string_value(json_object_get(field_named(fields, "_kafka_partition"), "type")),
+               "int") == 0,
+        "_kafka_partition must be int");
     DP_ASSERT_MSG(json_is_null(json_object_get(field_named(fields, "value"), "default")) &&
                       json_object_get(root, "doc") != NULL,
                   "defaults and docs must be kept");
@@ -310,8 +310,8 @@ static void test_avrofile_staged_schema_refuses_bad_input(void)
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         rc = dp_avrofile_staged_schema(bad[i], strlen(bad[i]), &out, &err);
-        DP_ASSERT_MSG(rc == DP_EINVAL && out == NULL, "input %zu: expected DP_EINVAL, got %d",
-                      i, rc);
+        DP_ASSERT_MSG(rc == DP_EINVAL && out == NULL, "input %zu: expected DP_EINVAL, got %d", i,
+                      rc);
     }
 }
 
@@ -492,8 +492,10 @@ static void cap_is_enforced(dp_avrofile_codec_t codec)
     f = dp_avrofile_new(staged_json, codec, 1024, sync_a, max, &err);
     DP_ASSERT_FATAL_MSG(f != NULL, "new failed: %s", err.msg);
     n = append_records(f, 100000, 0, &rc, &err);
-    DP_ASSERT_MSG(rc == DP_ETOOBIG && n > 50, "%s: expected DP_ETOOBIG after >50 records, got %d "
-                  "after %d", dp_avrofile_codec_name(codec), rc, n);
+    DP_ASSERT_MSG(rc == DP_ETOOBIG && n > 50,
+                  "%s: expected DP_ETOOBIG after >50 records, got %d "
+                  "after %d",
+                  dp_avrofile_codec_name(codec), rc, n);
     size_before = dp_avrofile_size(f);
     rc = dp_avrofile_append(f, canonical_json, strlen(canonical_json), "t", 0, 0, 0, &err);
     DP_ASSERT_MSG(rc == DP_ETOOBIG && dp_avrofile_size(f) == size_before &&
@@ -502,8 +504,7 @@ static void cap_is_enforced(dp_avrofile_codec_t codec)
                   (unsigned long long)dp_avrofile_count(f), n);
     DP_ASSERT_FATAL_MSG(dp_avrofile_finish(f, &data, &len, &err) == 0, "finish: %s", err.msg);
     DP_ASSERT_MSG(len <= max, "file of %zu bytes passes the cap %zu", len, max);
-    DP_ASSERT_MSG(read_back(data, len, 0) == n, "expected the %d accepted records to read back",
-                  n);
+    DP_ASSERT_MSG(read_back(data, len, 0) == n, "expected the %d accepted records to read back", n);
     dp_avrofile_destroy(f);
 }
 
@@ -563,8 +564,9 @@ static void test_avrofile_append_encoded_runs(void)
         if (++in_run == 37 || i == 299) {
             rc = dp_avrofile_append_encoded(runs, dp_buf_data(&run), dp_buf_len(&run),
                                             (uint64_t)in_run, &err);
-            rc = rc ? rc : dp_avrofile_append_encoded(small, dp_buf_data(&run),
-                                                      dp_buf_len(&run), (uint64_t)in_run, &err);
+            rc = rc ? rc
+                    : dp_avrofile_append_encoded(small, dp_buf_data(&run), dp_buf_len(&run),
+                                                 (uint64_t)in_run, &err);
             DP_ASSERT_FATAL_MSG(rc == 0, "append_encoded: %s", err.msg);
             dp_buf_reset(&run);
             in_run = 0;
@@ -590,13 +592,43 @@ static void test_avrofile_append_encoded_runs(void)
     dp_avrofile_destroy(small);
 }
 
+static void test_avrofile_deflate_level_changes_bytes_not_records(void)
+{
+    dp_avrofile_t *fast, *small;
+    const void *d1, *d2;
+    size_t l1, l2;
+    dp_err_t err;
+    int rc;
+
+    fast = dp_avrofile_new(staged_json, DP_AVROFILE_DEFLATE, 65536, sync_a, 8 << 20, &err);
+    small = dp_avrofile_new(staged_json, DP_AVROFILE_DEFLATE, 65536, sync_a, 8 << 20, &err);
+    DP_ASSERT_FATAL_MSG(fast && small, "new failed: %s", err.msg);
+    DP_ASSERT_FATAL_MSG(dp_avrofile_set_deflate_level(small, 9, &err) == 0, "%s", err.msg);
+    append_records(fast, 1000, 0, &rc, &err);
+    append_records(small, 1000, 0, &rc, &err);
+    rc = dp_avrofile_set_deflate_level(small, 5, &err);
+    DP_ASSERT_MSG(rc == DP_EINVAL, "level change with records: expected DP_EINVAL, got %d", rc);
+    dp_avrofile_finish(fast, &d1, &l1, &err);
+    dp_avrofile_finish(small, &d2, &l2, &err);
+    DP_ASSERT_MSG(l2 < l1, "level 9 should be smaller than level 1: %zu vs %zu", l2, l1);
+    DP_ASSERT_MSG(read_back(d2, l2, 0) == 1000, "level 9 file must read back");
+    /* The level survives a reset and can be changed on an empty file. */
+    dp_avrofile_reset(small, NULL);
+    DP_ASSERT_MSG(dp_avrofile_set_deflate_level(small, 1, &err) == 0, "%s", err.msg);
+    append_records(small, 1000, 0, &rc, &err);
+    dp_avrofile_finish(small, &d2, &l2, &err);
+    DP_ASSERT_MSG(l2 == l1 && memcmp(d1, d2, l1) == 0, "back at level 1: bytes must match");
+    DP_ASSERT_MSG(dp_avrofile_set_deflate_level(small, 0, &err) == DP_EINVAL, "level 0 accepted");
+    dp_avrofile_destroy(fast);
+    dp_avrofile_destroy(small);
+}
+
 static void test_avrofile_new_refuses_bad_arguments(void)
 {
     dp_err_t err;
 
     dp_err_clear(&err);
-    DP_ASSERT_MSG(dp_avrofile_new(staged_json, DP_AVROFILE_NULL, 4096, sync_a, 100, &err) ==
-                          NULL &&
+    DP_ASSERT_MSG(dp_avrofile_new(staged_json, DP_AVROFILE_NULL, 4096, sync_a, 100, &err) == NULL &&
                       err.code == DP_ETOOBIG,
                   "a cap below the header size: expected DP_ETOOBIG, got %d", err.code);
     DP_ASSERT_MSG(dp_avrofile_new("{", DP_AVROFILE_NULL, 4096, sync_a, 1 << 20, &err) == NULL &&
@@ -606,8 +638,8 @@ static void test_avrofile_new_refuses_bad_arguments(void)
                           NULL &&
                       err.code == DP_EINVAL,
                   "zero block size: expected DP_EINVAL, got %d", err.code);
-    DP_ASSERT_MSG(dp_avrofile_new(staged_json, (dp_avrofile_codec_t)7, 10, sync_a, 1 << 20,
-                                  &err) == NULL,
+    DP_ASSERT_MSG(dp_avrofile_new(staged_json, (dp_avrofile_codec_t)7, 10, sync_a, 1 << 20, &err) ==
+                      NULL,
                   "unknown codec accepted");
 }
 
@@ -631,7 +663,8 @@ static const dp_test_case_t avrofile_cases[] = {
      test_avrofile_staged_schema_refuses_bad_input},
     {"test_avrofile_staged_schema_of_canonical_event",
      test_avrofile_staged_schema_of_canonical_event},
-    {"test_avrofile_null_codec_reads_back_in_avro_c", test_avrofile_null_codec_reads_back_in_avro_c},
+    {"test_avrofile_null_codec_reads_back_in_avro_c",
+     test_avrofile_null_codec_reads_back_in_avro_c},
     {"test_avrofile_deflate_reads_back_in_avro_c", test_avrofile_deflate_reads_back_in_avro_c},
     {"test_avrofile_header_carries_staged_schema", test_avrofile_header_carries_staged_schema},
     {"test_avrofile_same_input_same_bytes", test_avrofile_same_input_same_bytes},
@@ -639,6 +672,8 @@ static const dp_test_case_t avrofile_cases[] = {
      test_avrofile_cap_refuses_and_keeps_file_valid},
     {"test_avrofile_large_records_and_empty_file", test_avrofile_large_records_and_empty_file},
     {"test_avrofile_append_encoded_runs", test_avrofile_append_encoded_runs},
+    {"test_avrofile_deflate_level_changes_bytes_not_records",
+     test_avrofile_deflate_level_changes_bytes_not_records},
     {"test_avrofile_new_refuses_bad_arguments", test_avrofile_new_refuses_bad_arguments},
     {"test_avrofile_codec_names", test_avrofile_codec_names},
     {NULL, NULL},
@@ -646,8 +681,8 @@ static const dp_test_case_t avrofile_cases[] = {
 
 int main(int argc, char **argv)
 {
-    static const dp_test_suite_t suites[] = {{"avrofile", suite_init, suite_cleanup, avrofile_cases},
-                                             {NULL, NULL, NULL, NULL}};
+    static const dp_test_suite_t suites[] = {
+        {"avrofile", suite_init, suite_cleanup, avrofile_cases}, {NULL, NULL, NULL, NULL}};
 
     return dp_test_main(argc, argv, suites);
 }

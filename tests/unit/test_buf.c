@@ -141,11 +141,10 @@ static void test_buf_put_long_matches_spec_vectors(void)
         DP_ASSERT_MSG(dp_buf_long_size(vec[i].v) == dp_buf_len(&buf),
                       "long_size(%lld): expected %zu, got %zu", (long long)vec[i].v,
                       dp_buf_len(&buf), dp_buf_long_size(vec[i].v));
-        DP_ASSERT_MSG(dp_buf_read_long(dp_buf_data(&buf), dp_buf_len(&buf), &back, &used, &err) ==
-                              0 &&
-                          back == vec[i].v && used == dp_buf_len(&buf),
-                      "round trip of %lld: got %lld (%zu bytes)", (long long)vec[i].v,
-                      (long long)back, used);
+        DP_ASSERT_MSG(
+            dp_buf_read_long(dp_buf_data(&buf), dp_buf_len(&buf), &back, &used, &err) == 0 &&
+                back == vec[i].v && used == dp_buf_len(&buf),
+            "round trip of %lld: got %lld (%zu bytes)", (long long)vec[i].v, (long long)back, used);
     }
     dp_buf_reset(&buf);
     DP_ASSERT_FATAL_MSG(dp_buf_put_int(&buf, -3, &err) == 0, "%s", err.msg);
@@ -163,7 +162,10 @@ static void test_buf_put_bytes_is_length_then_bytes(void)
     memset(s, 'z', sizeof(s));
     dp_buf_init(&buf, 1024);
     DP_ASSERT_FATAL_MSG(dp_buf_put_bytes(&buf, "foo", 3, &err) == 0, "%s", err.msg);
-    DP_ASSERT_MSG(dp_buf_len(&buf) == 4 && memcmp(dp_buf_data(&buf), "\x06" "foo", 4) == 0,
+    DP_ASSERT_MSG(dp_buf_len(&buf) == 4 && memcmp(dp_buf_data(&buf),
+                                                  "\x06"
+                                                  "foo",
+                                                  4) == 0,
                   "expected 06 'foo', got %zu bytes", dp_buf_len(&buf));
     DP_ASSERT_FATAL_MSG(dp_buf_put_bytes(&buf, NULL, 0, &err) == 0, "%s", err.msg);
     DP_ASSERT_MSG(dp_buf_len(&buf) == 5 && dp_buf_data(&buf)[4] == 0, "empty string is 00");
@@ -178,8 +180,8 @@ static void test_buf_put_bytes_is_length_then_bytes(void)
 static void test_buf_read_long_rejects_truncated_and_overlong(void)
 {
     static const unsigned char trunc[] = {0x80, 0x80};
-    static const unsigned char overlong[] = {0x80, 0x80, 0x80, 0x80, 0x80,
-                                             0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+    static const unsigned char overlong[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                             0x80, 0x80, 0x80, 0x80, 0x01};
     dp_err_t err;
     int64_t v;
     size_t used;
@@ -207,7 +209,8 @@ static const dp_test_case_t buf_cases[] = {
 
 int main(int argc, char **argv)
 {
-    static const dp_test_suite_t suites[] = {{"buf", NULL, NULL, buf_cases}, {NULL, NULL, NULL, NULL}};
+    static const dp_test_suite_t suites[] = {{"buf", NULL, NULL, buf_cases},
+                                             {NULL, NULL, NULL, NULL}};
 
     return dp_test_main(argc, argv, suites);
 }

@@ -28,14 +28,14 @@ static void test_stagename_key_known_answer(void)
     char key[DP_STAGENAME_KEY_SIZE];
 
     if (key_of(two, 2, key) == 0) {
-        DP_ASSERT_MSG(strcmp(key, "e41bf5fb4fdeb1801d3e47f8dfe2f3aa40c1bc3e8a1b6063f19ca16a4b8f5ad7") ==
-                          0,
-                      "two ranges: got %s", key);
+        DP_ASSERT_MSG(
+            strcmp(key, "e41bf5fb4fdeb1801d3e47f8dfe2f3aa40c1bc3e8a1b6063f19ca16a4b8f5ad7") == 0,
+            "two ranges: got %s", key);
     }
     if (key_of(one, 1, key) == 0) {
-        DP_ASSERT_MSG(strcmp(key, "a2ebc046b1d0de8f0c18bcf22e6de0db7b2f145bd04a4c3bee4b42f1f424cd76") ==
-                          0,
-                      "one range: got %s", key);
+        DP_ASSERT_MSG(
+            strcmp(key, "a2ebc046b1d0de8f0c18bcf22e6de0db7b2f145bd04a4c3bee4b42f1f424cd76") == 0,
+            "one range: got %s", key);
     }
 }
 
@@ -105,9 +105,8 @@ static void test_stagename_key_has_no_ambiguity(void)
 static void test_stagename_key_refuses_bad_ranges(void)
 {
     const dp_range_t bad[] = {
-        {NULL, INC, 0, 0, 0},      {"", INC, 0, 0, 0},    {"a b", INC, 0, 0, 0},
-        {"t", NULL, 0, 0, 0},      {"t", "a/b", 0, 0, 0}, {"t", INC, -1, 0, 0},
-        {"t", INC, 0, -1, 5},      {"t", INC, 0, 9, 8},
+        {NULL, INC, 0, 0, 0},  {"", INC, 0, 0, 0},   {"a b", INC, 0, 0, 0}, {"t", NULL, 0, 0, 0},
+        {"t", "a/b", 0, 0, 0}, {"t", INC, -1, 0, 0}, {"t", INC, 0, -1, 5},  {"t", INC, 0, 9, 8},
     };
     const dp_range_t dup[] = {{"t", INC, 2, 0, 5}, {"u", INC, 2, 0, 5}, {"t", INC, 2, 6, 9}};
     char key[DP_STAGENAME_KEY_SIZE];

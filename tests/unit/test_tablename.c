@@ -32,16 +32,15 @@ static void test_tablename_accepts_snake_case(void)
     }
     memset(longest, 'a', DP_TABLENAME_EVENT_MAX);
     longest[DP_TABLENAME_EVENT_MAX] = '\0';
-    DP_ASSERT_MSG(map(longest, table, sizeof(table), &err) == 0, "100 chars refused: %s",
-                  err.msg);
+    DP_ASSERT_MSG(map(longest, table, sizeof(table), &err) == 0, "100 chars refused: %s", err.msg);
     DP_ASSERT_MSG(strlen(table) == 104, "expected a 104-byte table, got %zu", strlen(table));
 }
 
 static void test_tablename_refuses_everything_else(void)
 {
-    static const char *bad[] = {"",           "Purchase",  "add-to-cart", "1st",  "_x",
-                                "a b",        "évent",     "a;drop",      "a`b",  "x.y",
-                                "ORDER",      "a\tb",      "a'b",         "a\"b", "a/b"};
+    static const char *bad[] = {"",      "Purchase", "add-to-cart", "1st",  "_x",
+                                "a b",   "évent",    "a;drop",      "a`b",  "x.y",
+                                "ORDER", "a\tb",     "a'b",         "a\"b", "a/b"};
     char table[DP_TABLENAME_TABLE_SIZE] = "untouched";
     char toolong[DP_TABLENAME_EVENT_MAX + 2];
     dp_err_t err;
@@ -122,13 +121,13 @@ static void test_tablename_mapping_is_injective_and_avoids_system_tables(void)
     for (len = 1; len <= 3; len++) {
         for (i = 0; i < counts[len]; i++) {
             nth_name(i, len, name);
-            DP_ASSERT_FATAL_MSG(map(name, table, sizeof(table), &err) == 0, "%s refused: %s",
-                                name, err.msg);
+            DP_ASSERT_FATAL_MSG(map(name, table, sizeof(table), &err) == 0, "%s refused: %s", name,
+                                err.msg);
             /* Left inverse: stripping the prefix gives the name back. */
             DP_ASSERT_FATAL_MSG(strncmp(table, "evt_", 4) == 0 && strcmp(table + 4, name) == 0,
                                 "%s -> %s does not invert", name, table);
-            DP_ASSERT_FATAL_MSG(!dp_tablename_is_system(table), "%s reaches system table %s",
-                                name, table);
+            DP_ASSERT_FATAL_MSG(!dp_tablename_is_system(table), "%s reaches system table %s", name,
+                                table);
             DP_ASSERT_FATAL_MSG(dp_tablename_check_identifier(table, &err) == 0,
                                 "%s is not a valid identifier: %s", table, err.msg);
             tables[n++] = dp_strdup(table);
@@ -182,8 +181,8 @@ static void test_tablename_check_identifier_rules(void)
                       err.msg);
     }
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        DP_ASSERT_MSG(dp_tablename_check_identifier(bad[i], &err) == DP_EINVAL,
-                      "'%s' accepted", bad[i]);
+        DP_ASSERT_MSG(dp_tablename_check_identifier(bad[i], &err) == DP_EINVAL, "'%s' accepted",
+                      bad[i]);
     }
     memset(longest, 'z', DP_TABLENAME_IDENT_MAX);
     longest[DP_TABLENAME_IDENT_MAX] = '\0';
@@ -191,8 +190,7 @@ static void test_tablename_check_identifier_rules(void)
                   err.msg);
     longest[DP_TABLENAME_IDENT_MAX] = 'z';
     longest[DP_TABLENAME_IDENT_MAX + 1] = '\0';
-    DP_ASSERT_MSG(dp_tablename_check_identifier(longest, &err) == DP_EINVAL,
-                  "256 chars accepted");
+    DP_ASSERT_MSG(dp_tablename_check_identifier(longest, &err) == DP_EINVAL, "256 chars accepted");
     DP_ASSERT_MSG(dp_tablename_check_identifier(NULL, &err) == DP_EINVAL, "NULL accepted");
 }
 
@@ -203,9 +201,9 @@ static void test_tablename_qualified_quotes_checked_parts(void)
     dp_err_t err;
     int rc;
 
-    DP_ASSERT_FATAL_MSG(dp_tablename_qualified("main", "shop", "evt_purchase", out, sizeof(out),
-                                               &err) == 0,
-                        "%s", err.msg);
+    DP_ASSERT_FATAL_MSG(
+        dp_tablename_qualified("main", "shop", "evt_purchase", out, sizeof(out), &err) == 0, "%s",
+        err.msg);
     DP_ASSERT_MSG(strcmp(out, "`main`.`shop`.`evt_purchase`") == 0, "got %s", out);
     rc = dp_tablename_qualified("main", "shop`; DROP TABLE x; --", "t", out, sizeof(out), &err);
     DP_ASSERT_MSG(rc == DP_EINVAL && strncmp(err.msg, "schema: ", 8) == 0,
