@@ -179,7 +179,35 @@ static void test_emu_engine_copy_pattern_corrupt_and_mismatch(void)
     t_close(e, dir);
 }
 
+
+static void test_emu_engine_copy_json_lines(void)
+{
+    char dir[512], path[1024];
+    emu_engine_t *e = t_open("emu_copyjson", NULL, dir);
+    emu_result_t res;
+    int rc;
+
+    DP_ASSERT_FATAL_MSG(e != NULL, "engine open");
+    t_ok(e, "CREATE VOLUME stage");
+    t_ok(e, "CREATE TABLE errs (topic STRING, at TIMESTAMP)");
+    snprintf(path, sizeof(path), "%s/volumes/main/default/stage/e.json", dir);
+    t_write_file(path, "{\"topic\":\"orders\",\"at\":\"2026-11-24T06:41:55Z\"}\n"
+                       "{\"topic\":\"users\",\"partition\":3}\n");
+    expect_copy(e, "COPY INTO errs FROM '/Volumes/main/default/stage' FILEFORMAT = JSON "
+                   "FILES = ('e.json') COPY_OPTIONS ('mergeSchema' = 'true')", "2", "0");
+    rc = t_exec(e, NULL, "SELECT topic, at, partition FROM errs ORDER BY topic", NULL, &res);
+    DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 1), "2026-11-24T06:41:55.000000Z") == 0 &&
+                      strcmp(t_cell(&res, 1, 2), "3") == 0 &&
+                      strcmp(t_colinfo(&res, 2, "type_text"), "BIGINT") == 0,
+                  "expected the timestamp cast and a BIGINT partition, got rc %d '%s' %s %s %s",
+                  rc, res.message, t_cell(&res, 0, 1), t_cell(&res, 1, 2),
+                  t_colinfo(&res, 2, "type_text"));
+    emu_result_clear(&res);
+    t_close(e, dir);
+}
+
 static const dp_test_case_t k_cases[] = {
+    {"test_emu_engine_copy_json_lines", test_emu_engine_copy_json_lines},
     {"test_emu_engine_copy_infers_types_and_keeps_history",
      test_emu_engine_copy_infers_types_and_keeps_history},
     {"test_emu_engine_copy_pattern_corrupt_and_mismatch",

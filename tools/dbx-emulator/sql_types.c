@@ -727,5 +727,12 @@ json_t *emu_format_value(sqlite3_stmt *st, int i, emu_kind_t kind, int scale)
         return json_string(buf);
     }
     txt = (const char *)sqlite3_column_text(st, i);
-    return json_string(txt != NULL ? txt : "");
+    j = json_string(txt != NULL ? txt : "");
+    /* Text that is not UTF-8 cannot travel in JSON: shown as base64 of its bytes. */
+    if (j == NULL) {
+        b64 = emu_base64(sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
+        j = b64 != NULL ? json_string(b64) : json_null();
+        free(b64);
+    }
+    return j;
 }
