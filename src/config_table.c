@@ -493,6 +493,7 @@ const dp_config_desc_t dp_config_table[] = {
      .type = DP_CT_STRING,
      .offset = F(worker.id),
      .def_doc = "(host name)",
+     .env = "DELTAPORT_WORKER_ID",
      .check = check_worker_id,
      .allowed_doc = "1 to 253 of [A-Za-z0-9._-]",
      .doc = "Name of this worker in logs, sync_runs and claims (the pod name in Kubernetes)"},

@@ -1,0 +1,79 @@
+/*
+ * cmd_run: `deltaport run --config FILE` (see cmd_run.h). Loads and finalizes
+ * the configuration, sets the log level, runs the worker until a signal, and
+ * maps the outcome to an exit status. The signal handlers only set a flag.
+ */
+#include "cmd_run.h"
+
+#include "config.h"
+#include "log.h"
+#include "worker.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+int dp_cmd_run(int argc, char **argv)
+{
+    const char *path = NULL;
+    dp_config_t *cfg = NULL;
+    dp_worker_t *worker = NULL;
+    dp_worker_stats_t st;
+    struct sigaction sa;
+    dp_err_t err;
+    int rc = 1;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else {
+            fprintf(stderr, "usage: deltaport run --config FILE\n");
+            return 2;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "usage: deltaport run --config FILE\n");
+        return 2;
+    }
+    cfg = dp_config_load(path, &err);
+    if (!cfg || dp_config_finalize(cfg, &err) < 0) {
+        fprintf(stderr, "deltaport: %s\n", err.msg);
+        goto out;
+    }
+    dp_log_set_level((dp_log_level_t)cfg->log.level);
+    if (cfg->databricks.allow_insecure_http)
+        dp_log(DP_LOG_WARN, "main", "databricks.allow_insecure_http is set: plain HTTP allowed "
+               "(for the local emulator only)");
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    worker = dp_worker_new(cfg, &stop_flag, &err);
+    if (!worker) {
+        dp_log(DP_LOG_ERROR, "main", "cannot start the worker: %s", err.msg);
+        goto out;
+    }
+    if (dp_worker_run(worker, &err) < 0) {
+        dp_log(DP_LOG_ERROR, "main", "worker failed: %s", err.msg);
+        goto out;
+    }
+    dp_worker_stats(worker, &st);
+    dp_log(DP_LOG_INFO, "main", "stopped: consumed %llu, rows %llu, rejected %llu, flushes %llu, "
+           "committed %llu", (unsigned long long)st.consumed, (unsigned long long)st.rows,
+           (unsigned long long)st.rejected, (unsigned long long)st.flushes,
+           (unsigned long long)st.committed);
+    rc = 0;
+out:
+    dp_worker_destroy(worker);
+    dp_config_destroy(cfg);
+    return rc;
+}

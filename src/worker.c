@@ -1,0 +1,524 @@
+/*
+ * worker: the poll loop of one deltaport worker (see worker.h).
+ */
+#include "worker.h"
+
+#include "buf.h"
+#include "decode.h"
+#include "flush.h"
+#include "kafka.h"
+#include "loader.h"
+#include "log.h"
+#include "mem.h"
+#include "router.h"
+#include "sysrows.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HOUSEKEEP_EVERY 1024
+#define MAX_NAMES 100000
+#define ERROR_TABLE "event_errors"
+#define COMMIT_ATTEMPTS 5
+
+struct dp_worker {
+    const dp_config_t *cfg;
+    volatile sig_atomic_t *stop;
+    dp_kafka_t *kafka;
+    dp_decoder_t *dec;
+    dp_decode_scratch_t scratch;
+    dp_router_t *router;
+    dp_loader_t *loader;
+    dp_flush_t *open;
+    long long open_since_ms;     /* monotonic time of the open flush's first record */
+    uint64_t seq;
+    dp_buf_t errbody;            /* scratch for event_errors bodies */
+    rd_kafka_message_t **held;   /* messages not yet handled because the flush was full, */
+    size_t nheld, heldcap;       /* in arrival order: handled first after the next cut */
+    int budget_paused;
+    size_t flush_cap;            /* byte cap of one flush: half the memory budget */
+    dp_worker_stats_t stats;
+};
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Flush life cycle                                                          */
+/* ------------------------------------------------------------------------- */
+
+static void open_new_flush(dp_worker_t *w)
+{
+    w->open = dp_flush_new(++w->seq, wall_us(), w->flush_cap);
+    w->open_since_ms = 0;
+}
+
+struct stat_acc {
+    dp_loader_stat_t *items;
+    size_t n, cap;
+};
+
+static void take_stat(void *ctx, const char *name, int64_t count)
+{
+    struct stat_acc *acc = ctx;
+
+    if (acc->n == acc->cap) {
+        acc->cap = acc->cap ? acc->cap * 2 : 32;
+        acc->items = dp_realloc(acc->items, acc->cap * sizeof(*acc->items));
+    }
+    acc->items[acc->n].name = dp_strdup(name);
+    acc->items[acc->n].count = count;
+    acc->items[acc->n].table_exists = 0;
+    acc->n++;
+}
+
+/* Hands the open flush to the loader when it is idle. Returns 1 when cut. */
+static int cut(dp_worker_t *w, const char *why)
+{
+    struct stat_acc acc = {NULL, 0, 0};
+
+    if (dp_flush_rows(w->open) == 0 || dp_loader_busy(w->loader))
+        return 0;
+    dp_router_take_local(w->router, take_stat, &acc);
+    dp_log(DP_LOG_INFO, "worker", "flush %llu cut (%s): %lld rows, %zu bytes, %zu tables",
+           (unsigned long long)dp_flush_seq(w->open), why, (long long)dp_flush_rows(w->open),
+           dp_flush_bytes(w->open), dp_flush_ntables(w->open));
+    if (dp_loader_submit(w->loader, w->open, acc.items, acc.n) < 0) {
+        dp_loader_stats_free(acc.items, acc.n); /* not reached: busy was checked */
+        return 0;
+    }
+    open_new_flush(w);
+    return 1;
+}
+
+/* Commits last + 1 of every range of a loaded flush whose partition this
+ * worker still owns. Returns 0, or -1 when the commit failed. */
+static int commit_flush(dp_worker_t *w, dp_flush_t *flush)
+{
+    rd_kafka_topic_partition_list_t *owned = dp_kafka_assignment(w->kafka);
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    uint64_t messages = 0;
+    dp_err_t err;
+    int rc = 0;
+
+    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
+        const char *topic;
+        int32_t part;
+        int64_t first, last;
+
+        if (dp_flush_range(flush, i, &topic, &part, &first, &last) < 0)
+            continue;
+        if (!owned || !rd_kafka_topic_partition_list_find(owned, topic, part)) {
+            dp_log(DP_LOG_WARN, "worker", "%s [%d] @%lld..%lld loaded but no longer ours: not "
+                   "committed", topic, (int)part, (long long)first, (long long)last);
+            continue;
+        }
+        rd_kafka_topic_partition_list_add(list, topic, part)->offset = last + 1;
+        messages += (uint64_t)(last - first + 1);
+    }
+    for (int attempt = 1; list->cnt > 0; attempt++) {
+        rc = dp_kafka_commit(w->kafka, list, &err);
+        if (rc == 0 || !err.retryable || attempt == COMMIT_ATTEMPTS)
+            break;
+        dp_log(DP_LOG_WARN, "worker", "%s; retrying", err.msg);
+        nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);
+    }
+    if (rc < 0) {
+        dp_log(DP_LOG_ERROR, "worker", "flush %llu loaded but not committed: %s",
+               (unsigned long long)dp_flush_seq(flush), err.msg);
+    } else {
+        w->stats.committed += messages;
+        dp_log(DP_LOG_INFO, "worker", "flush %llu loaded and committed: %llu messages in %d "
+               "partitions", (unsigned long long)dp_flush_seq(flush),
+               (unsigned long long)messages, list->cnt);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    if (owned)
+        rd_kafka_topic_partition_list_destroy(owned);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Takes a loaded flush from the loader, commits it and retires its files. */
+static void finish_loaded(dp_worker_t *w)
+{
+    dp_loader_stat_t *stats = NULL;
+    size_t n = 0;
+    dp_flush_t *flush = dp_loader_take_done(w->loader, &stats, &n);
+
+    if (!flush)
+        return;
+    commit_flush(w, flush);
+    for (size_t i = 0; i < n; i++)
+        dp_router_add_shared(w->router, stats[i].name, stats[i].count);
+    dp_loader_stats_free(stats, n);
+    w->stats.flushes++;
+    dp_loader_retire(w->loader, flush);
+}
+
+/* Loads and commits everything held, waiting at most timeout_ms. */
+static void drain(dp_worker_t *w, long timeout_ms, const char *why)
+{
+    long long deadline = mono_ms() + timeout_ms;
+
+    for (int round = 0; round < 2; round++) {
+        long left = (long)(deadline - mono_ms());
+
+        if (dp_loader_busy(w->loader) && dp_loader_wait(w->loader, left > 0 ? left : 0) < 0) {
+            dp_log(DP_LOG_WARN, "worker", "%s: loading did not finish within %ld ms; what is not "
+                   "committed will be read again", why, timeout_ms);
+            return;
+        }
+        finish_loaded(w);
+        if (!cut(w, why))
+            break;
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Kafka hooks                                                               */
+/* ------------------------------------------------------------------------- */
+
+static void drop_held(dp_worker_t *w, const rd_kafka_topic_partition_list_t *parts)
+{
+    size_t keep = 0;
+
+    for (size_t i = 0; i < w->nheld; i++) {
+        rd_kafka_message_t *m = w->held[i];
+
+        if (rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition))
+            rd_kafka_message_destroy(m);
+        else
+            w->held[keep++] = m;
+    }
+    w->nheld = keep;
+}
+
+static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts, int lost)
+{
+    dp_worker_t *w = opaque;
+
+    drop_held(w, parts);
+    if (lost) {
+        for (int i = 0; i < parts->cnt; i++)
+            dp_flush_drop_partition(w->open, parts->elems[i].topic, parts->elems[i].partition);
+        return;
+    }
+    drain(w, (long)w->cfg->worker.shutdown_timeout_ms, "revoke");
+}
+
+static void on_partition_error(void *opaque, const char *topic, int32_t partition,
+                               rd_kafka_resp_err_t code, const char *reason)
+{
+    (void)opaque;
+    dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped: %s (%s); an operator must decide where it "
+           "resumes", topic, (int)partition, reason, rd_kafka_err2name(code));
+}
+
+/* ------------------------------------------------------------------------- */
+/* Messages                                                                  */
+/* ------------------------------------------------------------------------- */
+
+/* Appends the event_errors record of a rejected message. */
+static int add_error(dp_worker_t *w, const rd_kafka_message_t *msg, const char *code,
+                     const char *message, dp_err_t *err)
+{
+    dp_buf_reset(&w->errbody);
+    if (dp_sysrows_error(&w->errbody, code, message, msg->payload, msg->len,
+                         w->cfg->worker.id, err) < 0)
+        return DP_ETOOBIG;
+    return dp_flush_add(w->open, ERROR_TABLE, rd_kafka_topic_name(msg->rkt), msg->partition,
+                        msg->offset, dp_buf_data(&w->errbody), dp_buf_len(&w->errbody), err);
+}
+
+/* Handles one message. Returns 0, or DP_ETOOBIG when it did not fit in the
+ * open flush (the caller holds it and pauses). */
+static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
+{
+    const char *topic = rd_kafka_topic_name(msg->rkt);
+    const char *table = NULL;
+    dp_decoded_t dec;
+    dp_err_t err;
+    char reason[600];
+    int rc;
+
+    if (dp_decode_message(w->dec, topic, msg->payload, msg->len, &dec, &w->scratch, &err) < 0) {
+        snprintf(reason, sizeof(reason), "%s: %s", dec.reject.path, dec.reject.reason);
+        rc = add_error(w, msg, dp_reject_name(dec.reject.code), reason, &err);
+        if (rc == 0)
+            w->stats.rejected++;
+    } else if (dp_router_route(w->router, dec.ev.event_name.ptr, dec.ev.event_name.len, &table,
+                               &err) < 0) {
+        snprintf(reason, sizeof(reason), "$.event_name: %s", err.msg);
+        rc = add_error(w, msg, "BAD_EVENT_NAME", reason, &err);
+        if (rc == 0)
+            w->stats.rejected++;
+    } else {
+        rc = dp_flush_add(w->open, table, topic, msg->partition, msg->offset, dec.body,
+                          dec.body_len, &err);
+        if (rc == 0)
+            w->stats.rows++;
+    }
+    if (rc == DP_EINVAL) {
+        /* Offset not above what the flush holds: a redelivery after a seek. */
+        dp_log(DP_LOG_DEBUG, "worker", "%s", err.msg);
+        return 0;
+    }
+    if (rc == 0 && w->open_since_ms == 0)
+        w->open_since_ms = mono_ms();
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The loop                                                                  */
+/* ------------------------------------------------------------------------- */
+
+static void apply_shared_counts(dp_worker_t *w)
+{
+    size_t n = 0;
+    dp_loader_stat_t *shared = dp_loader_take_shared(w->loader, &n);
+
+    for (size_t i = 0; i < n; i++)
+        dp_router_apply_shared(w->router, shared[i].name, shared[i].count,
+                               shared[i].table_exists);
+    dp_loader_stats_free(shared, n);
+}
+
+static const char *flush_due(dp_worker_t *w)
+{
+    const dp_config_t *cfg = w->cfg;
+
+    if (dp_flush_rows(w->open) == 0)
+        return NULL;
+    if (dp_flush_max_table_rows(w->open) >= cfg->flush.max_events)
+        return "max_events";
+    if ((int64_t)dp_flush_bytes(w->open) >= cfg->flush.max_bytes)
+        return "max_bytes";
+    if (w->open_since_ms && mono_ms() - w->open_since_ms >= cfg->flush.max_age_ms)
+        return "max_age";
+    return NULL;
+}
+
+static void hold(dp_worker_t *w, rd_kafka_message_t *msg)
+{
+    if (w->nheld == w->heldcap) {
+        w->heldcap = w->heldcap ? w->heldcap * 2 : 64;
+        w->held = dp_realloc(w->held, w->heldcap * sizeof(*w->held));
+    }
+    w->held[w->nheld++] = msg;
+}
+
+/* Handles held messages in arrival order, so that no partition gets a gap. */
+static void replay_held(dp_worker_t *w)
+{
+    size_t done = 0;
+
+    while (done < w->nheld && handle(w, w->held[done]) != DP_ETOOBIG) {
+        rd_kafka_message_destroy(w->held[done]);
+        w->stats.consumed++;
+        done++;
+    }
+    if (done > 0) {
+        memmove(w->held, w->held + done, (w->nheld - done) * sizeof(*w->held));
+        w->nheld -= done;
+    }
+}
+
+static void housekeep(dp_worker_t *w)
+{
+    const char *why;
+
+    finish_loaded(w);
+    apply_shared_counts(w);
+    why = flush_due(w);
+    if (why)
+        cut(w, why);
+    replay_held(w);
+    if (w->budget_paused && !w->nheld && !dp_loader_busy(w->loader)) {
+        dp_kafka_resume_all(w->kafka);
+        w->budget_paused = 0;
+        dp_log(DP_LOG_INFO, "worker", "resumed consuming");
+    }
+}
+
+static void poll_once(dp_worker_t *w, int timeout_ms)
+{
+    rd_kafka_message_t *msg = dp_kafka_poll(w->kafka, timeout_ms);
+
+    if (!msg)
+        return;
+    if (w->nheld > 0 || handle(w, msg) == DP_ETOOBIG) {
+        hold(w, msg);
+        if (!w->budget_paused) {
+            dp_kafka_pause_all(w->kafka);
+            w->budget_paused = 1;
+            dp_log(DP_LOG_WARN, "worker", "flush full (%zu bytes) while the previous one loads: "
+                   "partitions paused", dp_flush_bytes(w->open));
+        }
+        return;
+    }
+    w->stats.consumed++;
+    rd_kafka_message_destroy(msg);
+}
+
+int dp_worker_run(dp_worker_t *w, dp_err_t *err)
+{
+    long long last_hk = mono_ms();
+
+    dp_log(DP_LOG_INFO, "worker", "worker %s running", w->cfg->worker.id);
+    while (!*w->stop) {
+        int n = 0;
+
+        while (!w->nheld && n < HOUSEKEEP_EVERY && !*w->stop) {
+            uint64_t before = w->stats.consumed;
+
+            poll_once(w, n == 0 ? 100 : 0);
+            if (w->stats.consumed == before)
+                break;
+            n++;
+        }
+        if (n == HOUSEKEEP_EVERY || w->nheld || mono_ms() - last_hk >= 50) {
+            housekeep(w);
+            last_hk = mono_ms();
+        }
+        if (w->nheld)
+            poll_once(w, 50); /* keep serving the group while paused */
+    }
+    dp_log(DP_LOG_INFO, "worker", "stopping: loading and committing what is held");
+    drain(w, (long)w->cfg->worker.shutdown_timeout_ms, "shutdown");
+    (void)err;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Construction                                                              */
+/* ------------------------------------------------------------------------- */
+
+static char *read_text(const char *path, dp_err_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    dp_buf_t buf;
+    char chunk[4096];
+    size_t n, len;
+    char *text;
+
+    if (!f) {
+        dp_err_set(err, DP_ENOTFOUND, 0, "cannot open %s", path);
+        return NULL;
+    }
+    dp_buf_init(&buf, 4 * 1024 * 1024);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (dp_buf_append(&buf, chunk, n, err) < 0) {
+            fclose(f);
+            dp_buf_free(&buf);
+            return NULL;
+        }
+    }
+    fclose(f);
+    dp_buf_append(&buf, "", 1, err);
+    text = (char *)dp_buf_detach(&buf, &len);
+    return text;
+}
+
+static int make_decoder(dp_worker_t *w, dp_err_t *err)
+{
+    const dp_config_t *cfg = w->cfg;
+
+    w->dec = dp_decoder_open(cfg->schemas.dir, err);
+    if (!w->dec)
+        return DP_EINVAL;
+    for (size_t i = 0; i < cfg->schemas.fixed_writer_schema_ids.n; i++) {
+        const dp_config_pair_t *p = &cfg->schemas.fixed_writer_schema_ids.items[i];
+
+        if (dp_decoder_set_topic_schema(w->dec, p->key, (uint32_t)p->num, err) < 0)
+            return DP_EINVAL;
+    }
+    dp_decode_scratch_init(&w->scratch, DP_DECODE_DEFAULT_MAX_MESSAGE * 2);
+    return 0;
+}
+
+static int make_loader(dp_worker_t *w, dp_err_t *err)
+{
+    char path[4096];
+    char *canonical;
+    dp_loader_opts_t lo;
+
+    snprintf(path, sizeof(path), "%s/canonical_event.avsc", w->cfg->schemas.dir);
+    canonical = read_text(path, err);
+    if (!canonical)
+        return DP_EINVAL;
+    lo.cfg = w->cfg;
+    lo.canonical_schema = canonical;
+    lo.incarnation = "i0"; /* one incarnation until incarnation ids are minted per topic */
+    lo.worker_id = w->cfg->worker.id;
+    w->loader = dp_loader_new(&lo, err);
+    free(canonical);
+    return w->loader ? 0 : DP_EINVAL;
+}
+
+static int make_kafka(dp_worker_t *w, dp_err_t *err)
+{
+    dp_kafka_hooks_t hooks = {w, NULL, on_revoke, on_partition_error};
+    dp_kafka_opts_t ko;
+
+    dp_config_kafka_opts(w->cfg, &ko);
+    w->kafka = dp_kafka_new(&ko, &hooks, err);
+    return w->kafka ? 0 : DP_EINVAL;
+}
+
+dp_worker_t *dp_worker_new(const dp_config_t *cfg, volatile sig_atomic_t *stop, dp_err_t *err)
+{
+    dp_worker_t *w = dp_calloc(1, sizeof(*w));
+
+    w->cfg = cfg;
+    w->stop = stop;
+    w->flush_cap = (size_t)(cfg->flush.memory_budget_bytes / 2);
+    if (w->flush_cap < (size_t)cfg->flush.max_bytes)
+        w->flush_cap = (size_t)cfg->flush.max_bytes;
+    dp_buf_init(&w->errbody, 2 * DP_SYSROWS_RAW_MAX);
+    w->router = dp_router_new((dp_route_mode_t)cfg->routing.mode, cfg->routing.threshold,
+                              cfg->routing.shared_table, cfg->routing.single_table, MAX_NAMES);
+    open_new_flush(w);
+    if (make_decoder(w, err) < 0 || make_loader(w, err) < 0 || make_kafka(w, err) < 0) {
+        dp_worker_destroy(w);
+        return NULL;
+    }
+    return w;
+}
+
+void dp_worker_stats(const dp_worker_t *w, dp_worker_stats_t *out)
+{
+    *out = w->stats;
+}
+
+void dp_worker_destroy(dp_worker_t *w)
+{
+    if (!w)
+        return;
+    dp_kafka_destroy(w->kafka); /* leaves the group; the revoke hook drains first */
+    for (size_t i = 0; i < w->nheld; i++)
+        rd_kafka_message_destroy(w->held[i]);
+    free(w->held);
+    dp_loader_destroy(w->loader);
+    dp_flush_destroy(w->open);
+    dp_router_destroy(w->router);
+    if (w->dec)
+        dp_decode_scratch_free(&w->scratch);
+    dp_decoder_destroy(w->dec);
+    dp_buf_free(&w->errbody);
+    free(w);
+}
