@@ -81,6 +81,19 @@ void dp_avro_cursor_init(dp_avro_cursor_t *cur, const dp_schema_t *schema, const
     cur->path[0] = path_root;
 }
 
+/* One-byte varints (values -64..63: union indices, short lengths) are the
+ * common case on the hot path; the loop handles the rest. */
+static inline int read_long(dp_avro_cursor_t *cur, int64_t *out)
+{
+    if (cur->p < cur->end && !(*cur->p & 0x80)) {
+        uint8_t b = *cur->p++;
+
+        *out = (int64_t)(b >> 1) ^ -(int64_t)(b & 1);
+        return 0;
+    }
+    return dp_avro_read_long(cur, out);
+}
+
 int dp_avro_read_long(dp_avro_cursor_t *cur, int64_t *out)
 {
     const uint8_t *p = cur->p;
@@ -109,7 +122,7 @@ static int read_blob(dp_avro_cursor_t *cur, const char *what, dp_avro_value_t *v
 {
     int64_t n;
 
-    if (dp_avro_read_long(cur, &n) < 0)
+    if (read_long(cur, &n) < 0)
         return DP_EINVAL;
     if (n < 0 || (uint64_t)n > (uint64_t)(cur->end - cur->p))
         return fail_length(cur, what, n);
@@ -122,6 +135,7 @@ static int read_blob(dp_avro_cursor_t *cur, const char *what, dp_avro_value_t *v
 int dp_utf8_valid(const uint8_t *s, size_t len)
 {
     size_t i = 0;
+    uint64_t w;
 
     while (i < len) {
         uint8_t c = s[i];
@@ -129,7 +143,15 @@ int dp_utf8_valid(const uint8_t *s, size_t len)
         size_t n, k;
 
         if (c < 0x80) {
-            i++;
+            /* ASCII runs, 8 bytes at a time. */
+            while (i + 8 <= len) {
+                memcpy(&w, s + i, 8);
+                if (w & 0x8080808080808080ULL)
+                    break;
+                i += 8;
+            }
+            if (i < len && s[i] < 0x80)
+                i++;
             continue;
         }
         if (c >= 0xc2 && c <= 0xdf)
@@ -214,13 +236,13 @@ static int read_block_header(dp_avro_cursor_t *cur, uint32_t items, int is_map, 
     uint64_t min = (uint64_t)s->nodes[items].minsize + (is_map ? 1 : 0);
     int64_t n, size;
 
-    if (dp_avro_read_long(cur, &n) < 0)
+    if (read_long(cur, &n) < 0)
         return DP_EINVAL;
     if (n < 0) {
         if (n == INT64_MIN)
             return fail(cur, DP_REJ_BAD_LENGTH, "block count out of range");
         n = -n;
-        if (dp_avro_read_long(cur, &size) < 0)
+        if (read_long(cur, &size) < 0)
             return DP_EINVAL;
         if (size < 0 || (uint64_t)size > (uint64_t)(cur->end - cur->p))
             return fail_length(cur, "block size", size);
@@ -280,12 +302,12 @@ static int read_scalar(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avr
         v->l = *cur->p++;
         return 0;
     case DP_AVRO_INT:
-        if (dp_avro_read_long(cur, &v->l) < 0)
+        if (read_long(cur, &v->l) < 0)
             return DP_EINVAL;
         if (v->l < INT32_MIN || v->l > INT32_MAX)
             return fail(cur, DP_REJ_BAD_VARINT, "int out of 32-bit range");
         return 0;
-    case DP_AVRO_LONG: return dp_avro_read_long(cur, &v->l);
+    case DP_AVRO_LONG: return read_long(cur, &v->l);
     case DP_AVRO_FLOAT:
     case DP_AVRO_DOUBLE:
         if (read_fixed_bytes(cur, nd->type == DP_AVRO_FLOAT ? 4 : 8, v) < 0)
@@ -301,7 +323,7 @@ static int read_scalar(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avr
         return 0;
     case DP_AVRO_FIXED: return read_fixed_bytes(cur, nd->n, v);
     case DP_AVRO_ENUM:
-        if (dp_avro_read_long(cur, &v->l) < 0)
+        if (read_long(cur, &v->l) < 0)
             return DP_EINVAL;
         if (v->l < 0 || v->l >= (int64_t)nd->n)
             return fail(cur, DP_REJ_BAD_TYPE, "enum index %lld, the enum has %u symbols",
@@ -339,7 +361,7 @@ int dp_avro_read_value(dp_avro_cursor_t *cur, uint32_t node, dp_avro_value_t *v)
     v->len = 0;
     v->raw = cur->p;
     if (nd->type == DP_AVRO_UNION) {
-        if (dp_avro_read_long(cur, &b) < 0)
+        if (read_long(cur, &b) < 0)
             return DP_EINVAL;
         if (b < 0 || b >= (int64_t)nd->n)
             return fail(cur, DP_REJ_BAD_UNION_BRANCH, "union branch %lld, the union has %u",

@@ -22,6 +22,7 @@ typedef struct enc {
     dp_reject_t *rej;
     int depth;
     int default_mode; /* Avro default rules: unions take branch 0 */
+    int unknown;      /* an object had keys its record does not hold */
     const char *path[DP_SCHEMA_MAX_DEPTH + 2];
 } enc_t;
 
@@ -365,6 +366,8 @@ static int encode_field(enc_t *e, const dp_schema_field_t *f, const json_t *v)
 
 static int encode_record(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
 {
+    const json_t *v;
+    size_t present = 0;
     uint32_t i;
 
     if (!json_is_object(j))
@@ -372,9 +375,13 @@ static int encode_record(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
     for (i = 0; i < nd->n; i++) {
         const dp_schema_field_t *f = &e->schema->fields[nd->first + i];
 
-        if (encode_field(e, f, json_object_get(j, f->name)) < 0)
+        v = json_object_get(j, f->name);
+        present += v != NULL;
+        if (encode_field(e, f, v) < 0)
             return DP_EINVAL;
     }
+    if (!e->default_mode && json_object_size(j) > present)
+        e->unknown = 1;
     return 0;
 }
 
@@ -509,14 +516,36 @@ static int find_unknown(enc_t *e, uint32_t rec, const json_t *j)
     return 0;
 }
 
+/* Encodes every top-level field; raw (may be NULL) replaces raw_payload. */
+static int encode_top(enc_t *e, const json_t *root, const json_t *raw, int raw_idx)
+{
+    const dp_schema_node_t *nd = &e->schema->nodes[0];
+    const json_t *v;
+    size_t present = 0;
+    uint32_t i;
+
+    e->depth = 1;
+    for (i = 0; i < nd->n; i++) {
+        const dp_schema_field_t *f = &e->schema->fields[nd->first + i];
+
+        v = json_object_get(root, f->name);
+        present += v != NULL;
+        if (encode_field(e, f, raw && (int)i == raw_idx ? raw : v) < 0)
+            return DP_EINVAL;
+    }
+    if (json_object_size(root) > present)
+        e->unknown = 1;
+    return 0;
+}
+
 int dp_json_event_encode(const dp_schema_t *schema, const json_t *root, const char *text,
                          size_t text_len, dp_avro_buf_t *out, dp_reject_t *rej)
 {
-    const dp_schema_node_t *nd = &schema->nodes[0];
+    const json_t *given;
+    size_t start = out->len;
     enc_t e;
-    json_t *raw = NULL;
+    json_t *raw;
     int raw_idx, rc;
-    uint32_t i;
 
     memset(&e, 0, sizeof(e));
     e.schema = schema;
@@ -525,21 +554,20 @@ int dp_json_event_encode(const dp_schema_t *schema, const json_t *root, const ch
     if (!json_is_object(root))
         return fail(&e, DP_REJ_BAD_JSON, "expected a JSON object, got %s", json_kind(root));
     raw_idx = dp_schema_field_index(schema, 0, "raw_payload");
-    if (find_unknown(&e, 0, root)) {
-        const json_t *given = json_object_get(root, "raw_payload");
-
-        if (raw_idx < 0 || !text || (given && !json_is_null(given)))
-            return fail(&e, DP_REJ_UNKNOWN_FIELD,
-                        "not a field of the schema (and raw_payload cannot keep it)");
-        raw = json_stringn_nocheck(text, text_len);
+    if ((rc = encode_top(&e, root, NULL, raw_idx)) < 0 || !e.unknown)
+        return rc;
+    /* Unknown keys: keep the original text in raw_payload when the schema
+     * has it and the producer did not set it; encode again with it. */
+    given = json_object_get(root, "raw_payload");
+    if (raw_idx < 0 || !text || (given && !json_is_null(given))) {
+        e.depth = 0;
+        find_unknown(&e, 0, root);
+        return fail(&e, DP_REJ_UNKNOWN_FIELD,
+                    "not a field of the schema (and raw_payload cannot keep it)");
     }
-    e.depth = 1;
-    rc = 0;
-    for (i = 0; i < nd->n && rc == 0; i++) {
-        const dp_schema_field_t *f = &schema->fields[nd->first + i];
-
-        rc = encode_field(&e, f, raw && (int)i == raw_idx ? raw : json_object_get(root, f->name));
-    }
+    out->len = start;
+    raw = json_stringn_nocheck(text, text_len);
+    rc = encode_top(&e, root, raw, raw_idx);
     json_decref(raw);
     return rc;
 }
