@@ -143,7 +143,7 @@ static int parse_denied(const char *message, char *out, size_t outlen)
     on = strstr(p, " on ");
     q1 = on ? strchr(on, '\'') : NULL;
     q2 = q1 ? strchr(q1 + 1, '\'') : NULL;
-    if (on == NULL || q2 == NULL || on - p > 64 || q1 - on > 32) {
+    if (on == NULL || q2 == NULL || q2 == q1 + 1 || on - p > 64 || q1 - on > 32) {
         return -1;
     }
     kind_end = q1;

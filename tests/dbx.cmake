@@ -4,6 +4,8 @@ dp_add_test(NAME test_retry LABEL unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/unit/te
             LIBS dpcore)
 dp_add_test(NAME test_dbx_parse LABEL unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/unit/test_dbx_parse.c
             LIBS dpcore)
+dp_add_test(NAME test_dbx_http LABEL unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/unit/test_dbx_http.c
+            LIBS dpcore)
 dp_add_test(NAME test_dbx_client LABEL integration TIMEOUT 240
             SOURCES ${CMAKE_CURRENT_LIST_DIR}/integration/test_dbx_client.c LIBS dpcore)
 if(TARGET test_dbx_client)

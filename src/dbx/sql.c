@@ -500,9 +500,10 @@ static int cancel_and_drain(sql_run_t *run, long *interval, dp_err_t *err)
     }
     rc = poll_until(run, dp_retry_now_ms(run->client->retry) + run->o.cancel_grace_ms, interval,
                     err);
-    if (rc < 0 || is_terminal(run->out->state)) {
+    if (rc < 0 || (is_terminal(run->out->state) && run->out->state != DP_DBX_SQL_CANCELED)) {
         return rc;
     }
+    /* cancelled by us, or still running: the caller retries the same load */
     return dp_err_set(err, DP_ETIMEDOUT, 1,
                       "statement %s did not finish within %ld ms (state %s); cancel requested, "
                       "it may still complete",
@@ -580,7 +581,9 @@ int dp_dbx_sql_execute(dp_dbx_client_t *client, const char *statement,
         rc = poll_until(&run, deadline, &interval, err);
     }
     if (rc == 0 && !is_terminal(out->state)) {
-        rc = cancel_and_drain(&run, &interval, err);
+        if ((rc = cancel_and_drain(&run, &interval, err)) < 0) {
+            return rc;
+        }
     }
     if (rc == 0) {
         rc = finish(&run, err);

@@ -5,9 +5,11 @@
  * polling, 429/503/500/drop handling, FAILED statements told apart as data
  * or set-up, bad credentials and PERMISSION_DENIED messages.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dbx/files.h"
 #include "dbx/http.h"
@@ -561,6 +563,186 @@ static void test_dbx_statement_named_parameters(void)
     dp_oauth_destroy(oauth);
 }
 
+static void test_dbx_statement_deadline_cancels_and_reports_timeout(void)
+{
+    dp_dbx_sql_result_t res = {0};
+    dp_dbx_sql_opts_t opts = {0};
+    dp_oauth_t *oauth;
+    dp_dbx_client_t *client;
+    int cancels;
+    dp_err_t err;
+    int rc;
+
+    NEED_STARTED();
+    oauth = new_oauth(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, NULL);
+    client = new_client(&ef, oauth, NULL);
+    dp_emu_fault(&ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"pending\",\"count\":1,"
+                      "\"seconds\":30}");
+    cancels = count_requests(&ef, "POST", "/api/2.0/sql/statements/*", 0);
+    opts.wait_timeout_s = 5;
+    opts.deadline_ms = 2000;
+    opts.cancel_grace_ms = 1500;
+    rc = dp_dbx_sql_execute(client, "SELECT 1", NULL, 0, NULL, NULL, &opts, &res, &err);
+    DP_ASSERT_MSG(rc == DP_ETIMEDOUT && err.retryable, "expected retryable DP_ETIMEDOUT, got %s: %s",
+                  dp_err_name(rc), err.msg);
+    DP_ASSERT_MSG(strstr(err.msg, res.statement_id) != NULL && res.statement_id[0] != '\0',
+                  "the timeout names the statement: %s", err.msg);
+    DP_ASSERT_MSG(count_requests(&ef, "POST", "/api/2.0/sql/statements/*", 0) - cancels == 1,
+                  "exactly one cancel request was sent");
+    dp_dbx_sql_result_clear(&res);
+    dp_dbx_client_destroy(client);
+    dp_oauth_destroy(oauth);
+}
+
+typedef struct token_thread {
+    dp_oauth_t *oauth;
+    int rc;
+    char token[512];
+} token_thread_t;
+
+static void *token_worker(void *arg)
+{
+    token_thread_t *t = arg;
+    dp_err_t err;
+
+    t->rc = dp_oauth_token(t->oauth, NULL, t->token, sizeof(t->token), &err);
+    return NULL;
+}
+
+static void test_dbx_concurrent_callers_fetch_one_token(void)
+{
+    token_thread_t t[8];
+    pthread_t th[8];
+    dp_oauth_t *oauth;
+    int i, before;
+
+    NEED_STARTED();
+    oauth = new_oauth(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, NULL);
+    before = count_requests(&ef, "POST", "/oidc/v1/token", 0);
+    for (i = 0; i < 8; i++) {
+        t[i].oauth = oauth;
+        t[i].rc = -99;
+        pthread_create(&th[i], NULL, token_worker, &t[i]);
+    }
+    for (i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+    }
+    for (i = 0; i < 8; i++) {
+        DP_ASSERT_MSG(t[i].rc == 0 && strcmp(t[i].token, t[0].token) == 0,
+                      "thread %d: rc %d, same token %d", i, t[i].rc,
+                      strcmp(t[i].token, t[0].token) == 0);
+    }
+    DP_ASSERT_MSG(count_requests(&ef, "POST", "/oidc/v1/token", 0) - before == 1 &&
+                      dp_oauth_fetches(oauth) == 1,
+                  "8 concurrent callers: one token request, got %ld", dp_oauth_fetches(oauth));
+    dp_oauth_destroy(oauth);
+}
+
+/* ---------------------------------------------------------------------------
+ * Permissions (a second emulator with a grants file)
+ * ------------------------------------------------------------------------- */
+
+static dp_emu_fixture_t pef;
+static int pstarted;
+static char grants_path[512];
+
+static int perms_init(void)
+{
+    static const char grants[] =
+        "{\"grants\":["
+        "{\"principal\":\"" DP_EMU_CLIENT_ID "\",\"privilege\":\"USE CATALOG\",\"on\":\"CATALOG main\"},"
+        "{\"principal\":\"" DP_EMU_CLIENT_ID "\",\"privilege\":\"USE SCHEMA\","
+        "\"on\":\"SCHEMA main.default\"},"
+        "{\"principal\":\"" DP_EMU_CLIENT_ID "\",\"privilege\":\"READ VOLUME\","
+        "\"on\":\"VOLUME main.default.locked\"}]}";
+    const char *args[] = {"--permissions", grants_path, NULL};
+    dp_dbx_sql_result_t res = {0};
+    dp_oauth_t *admin;
+    dp_dbx_client_t *client;
+    dp_err_t err;
+    FILE *fp;
+
+    snprintf(grants_path, sizeof(grants_path), "/tmp/dp-dbx-grants-%d.json", (int)getpid());
+    fp = fopen(grants_path, "w");
+    if (fp == NULL) {
+        return 0;
+    }
+    fputs(grants, fp);
+    fclose(fp);
+    pstarted = dp_emu_fixture_start(&pef, args) == 0;
+    if (!pstarted) {
+        return 0;
+    }
+    admin = new_oauth(&pef, NULL, NULL, DP_EMU_PAT);
+    client = new_client(&pef, admin, NULL);
+    if (run_sql(client, "CREATE VOLUME IF NOT EXISTS main.default.locked", &res, &err) != 0 ||
+        run_sql(client, "CREATE TABLE IF NOT EXISTS main.default.evt_locked (id BIGINT)", &res,
+                &err) != 0) {
+        fprintf(stderr, "perms set-up failed: %s\n", err.msg);
+        pstarted = 0;
+    }
+    dp_dbx_sql_result_clear(&res);
+    dp_dbx_client_destroy(client);
+    dp_oauth_destroy(admin);
+    return 0;
+}
+
+static int perms_cleanup(void)
+{
+    dp_emu_fixture_stop(&pef);
+    unlink(grants_path);
+    return 0;
+}
+
+static void test_dbx_permission_denied_names_object_and_grant(void)
+{
+    dp_dbx_sql_result_t res = {0};
+    dp_dbx_sql_opts_t opts = {0};
+    dp_oauth_t *oauth;
+    dp_dbx_client_t *client;
+    int before;
+    dp_err_t err;
+    int rc;
+
+    if (!pstarted) {
+        dp_test_skip("emulator with --permissions did not start");
+        return;
+    }
+    oauth = new_oauth(&pef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, NULL);
+    client = new_client(&pef, oauth, NULL);
+    before = count_requests(&pef, "PUT", "/api/2.0/fs/files*", 0);
+    rc = dp_dbx_files_upload(client, "/Volumes/main/default/locked/f.avro", "x", 1, 0, NULL, &err);
+    DP_ASSERT_MSG(rc == DP_EDENIED && !err.retryable, "upload without WRITE VOLUME: got %s (%s)",
+                  dp_err_name(rc), err.msg);
+    DP_ASSERT_MSG(strstr(err.msg, "WRITE VOLUME") != NULL &&
+                      strstr(err.msg, "main.default.locked") != NULL,
+                  "message names the grant and the volume: %s", err.msg);
+    DP_ASSERT_MSG(count_requests(&pef, "PUT", "/api/2.0/fs/files*", 0) - before == 1,
+                  "a permission error is not retried");
+
+    opts.wait_timeout_s = 5;
+    opts.object.kind = DP_RETRY_OBJ_TABLE;
+    opts.object.access = DP_RETRY_ACCESS_READ;
+    opts.object.name = "main.default.evt_locked";
+    rc = dp_dbx_sql_execute(client, "SELECT id FROM main.default.evt_locked", NULL, 0, "main",
+                            "default", &opts, &res, &err);
+    DP_ASSERT_MSG(rc == DP_EDENIED && dp_dbx_sql_failure_kind(&res) == DP_DBX_SQL_FAIL_SETUP,
+                  "SELECT without the grant: set-up DP_EDENIED, got %s class '%s' (%s)",
+                  dp_err_name(rc), res.error_class, err.msg);
+    DP_ASSERT_MSG(strstr(err.msg, "SELECT") != NULL &&
+                      strstr(err.msg, "main.default.evt_locked") != NULL,
+                  "message names the grant and the table: %s", err.msg);
+    dp_dbx_sql_result_clear(&res);
+    dp_dbx_client_destroy(client);
+    dp_oauth_destroy(oauth);
+}
+
+static const dp_test_case_t perm_cases[] = {
+    {"test_dbx_permission_denied_names_object_and_grant",
+     test_dbx_permission_denied_names_object_and_grant},
+    {NULL, NULL},
+};
+
 static const dp_test_case_t cases[] = {
     {"test_dbx_token_fetched_once_then_refreshed_after_expiry",
      test_dbx_token_fetched_once_then_refreshed_after_expiry},
@@ -578,12 +760,16 @@ static const dp_test_case_t cases[] = {
      test_dbx_statement_pending_is_polled_to_succeeded},
     {"test_dbx_failed_statement_data_vs_setup", test_dbx_failed_statement_data_vs_setup},
     {"test_dbx_statement_named_parameters", test_dbx_statement_named_parameters},
+    {"test_dbx_statement_deadline_cancels_and_reports_timeout",
+     test_dbx_statement_deadline_cancels_and_reports_timeout},
+    {"test_dbx_concurrent_callers_fetch_one_token", test_dbx_concurrent_callers_fetch_one_token},
     {NULL, NULL},
 };
 
 int main(int argc, char **argv)
 {
     const dp_test_suite_t suites[] = {{"dbx_client", suite_init, suite_cleanup, cases},
+                                      {"dbx_permissions", perms_init, perms_cleanup, perm_cases},
                                       {NULL, NULL, NULL, NULL}};
 
     return dp_test_main(argc, argv, suites);
