@@ -412,6 +412,28 @@ static void test_decode_incompatible_and_evolved_writers(void)
     dp_schema_destroy(ws);
 }
 
+static void test_decode_output_is_bounded_by_scratch(void)
+{
+    const char *json = "{" BASE ",\"context\":{\"user_agent\":\"Mozilla/5.0 (X11; Linux x86_64) long enough\"}}";
+    dp_decode_scratch_t small;
+    dp_decoded_t out;
+    dp_err_t err = {DP_OK, 0, ""};
+    int rc;
+
+    dp_decode_scratch_init(&small, 32);
+    rc = dp_decode_message(dec, NULL, json, strlen(json), &out, &small, &err);
+    DP_ASSERT_MSG(rc == DP_EINVAL && out.reject.code == DP_REJ_TOO_LARGE &&
+                      small.body.cap <= 32,
+                  "expected TOO_LARGE within a 32-byte scratch, got rc %d %s (cap %zu)", rc,
+                  err.msg, small.body.cap);
+    dp_decode_scratch_free(&small);
+    dp_decode_scratch_init(&small, 1 << 16);
+    rc = dp_decode_message(dec, NULL, json, strlen(json), &out, &small, &err);
+    DP_ASSERT_MSG(rc == 0 && out.body == small.body.data, "the same event fits 64 KiB: %s",
+                  err.msg);
+    dp_decode_scratch_free(&small);
+}
+
 static const dp_test_case_t cases[] = {
     {"test_decode_canonical_is_passed_through_without_copy",
      test_decode_canonical_is_passed_through_without_copy},
@@ -424,6 +446,7 @@ static const dp_test_case_t cases[] = {
      test_decode_json_rejections_name_code_and_path},
     {"test_decode_avro_rejections", test_decode_avro_rejections},
     {"test_decode_incompatible_and_evolved_writers", test_decode_incompatible_and_evolved_writers},
+    {"test_decode_output_is_bounded_by_scratch", test_decode_output_is_bounded_by_scratch},
     {NULL, NULL}};
 
 static const dp_test_suite_t suites[] = {{"decode", suite_init, suite_cleanup, cases},
