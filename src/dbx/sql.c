@@ -214,6 +214,15 @@ static void parse_status(json_t *status, dp_dbx_sql_result_t *out)
     dp_dbx_sql_error_class(out->message, out->error_class, sizeof(out->error_class));
 }
 
+/* next_chunk_index of a result chunk, 0 when absent. */
+static long next_chunk_of(json_t *chunk)
+{
+    json_t *next = json_object_get(chunk, "next_chunk_index");
+
+    return json_is_integer(next) && json_integer_value(next) > 0 ? (long)json_integer_value(next)
+                                                                  : 0;
+}
+
 int dp_dbx_sql_parse_response(const char *body, size_t len, dp_dbx_sql_result_t *out,
                               dp_err_t *err)
 {
@@ -236,6 +245,7 @@ int dp_dbx_sql_parse_response(const char *body, size_t len, dp_dbx_sql_result_t 
     if (json_is_array(rows)) {
         out->rows = json_incref(rows);
     }
+    out->next_chunk = next_chunk_of(json_object_get(root, "result"));
     json_decref(root);
     return 0;
 }
@@ -511,6 +521,46 @@ static int cancel_and_drain(sql_run_t *run, long *interval, dp_err_t *err)
                       dp_dbx_sql_state_name(run->out->state));
 }
 
+/* Appends the rows of the remaining result chunks (INLINE disposition). */
+static int fetch_chunks(sql_run_t *run, dp_err_t *err)
+{
+    dp_dbx_request_t req;
+    dp_dbx_response_t resp;
+    char path[320];
+    json_t *chunk, *rows;
+    int rc = 0, guard = 0;
+
+    while (rc == 0 && run->out->next_chunk > 0 && guard++ < 100000) {
+        snprintf(path, sizeof(path), "%s/result/chunks/%ld", run->path, run->out->next_chunk);
+        memset(&req, 0, sizeof(req));
+        memset(&resp, 0, sizeof(resp));
+        req.method = "GET";
+        req.path = path;
+        req.idempotent = 1;
+        req.what = run->what;
+        req.liveness = run->o.liveness;
+        req.liveness_ctx = run->o.liveness_ctx;
+        if ((rc = dp_dbx_call(run->client, &req, &resp, err)) < 0) {
+            break;
+        }
+        chunk = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL);
+        rows = json_object_get(chunk, "data_array");
+        if (!json_is_array(rows)) {
+            rc = dp_err_set(err, DP_EINVAL, 0, "%s: chunk %ld has no data_array", run->what,
+                            run->out->next_chunk);
+        } else {
+            if (run->out->rows == NULL) {
+                run->out->rows = json_array();
+            }
+            json_array_extend(run->out->rows, rows);
+            run->out->next_chunk = next_chunk_of(chunk);
+        }
+        json_decref(chunk);
+        dp_dbx_response_clear(&resp);
+    }
+    return rc;
+}
+
 /* Maps a terminal state to the return code and err. */
 static int finish(sql_run_t *run, dp_err_t *err)
 {
@@ -519,6 +569,8 @@ static int finish(sql_run_t *run, dp_err_t *err)
 
     switch (out->state) {
     case DP_DBX_SQL_SUCCEEDED:
+        dp_err_clear(err);
+        return fetch_chunks(run, err);
     case DP_DBX_SQL_CLOSED:
         dp_err_clear(err);
         return 0;

@@ -61,7 +61,8 @@ typedef struct dp_dbx_sql_result {
     char error_class[128];  /* "DELTA_FAILED_TO_MERGE_FIELDS" from "[...] text" */
     char message[1024];
     json_t *columns;        /* new: array of column-name strings, or NULL */
-    json_t *rows;           /* new: result.data_array (rows of strings/null), or NULL */
+    json_t *rows;           /* new: every row of every chunk (arrays of strings/null), or NULL */
+    long next_chunk;        /* internal: next chunk to fetch, 0 when none */
 } dp_dbx_sql_result_t;
 
 /* What a failed statement means for the loader (design.md "Load errors"). */

@@ -737,6 +737,61 @@ static void test_dbx_permission_denied_names_object_and_grant(void)
     dp_oauth_destroy(oauth);
 }
 
+/* ---------------------------------------------------------------------------
+ * Proactive refresh (a third emulator whose tokens live 4 s)
+ * ------------------------------------------------------------------------- */
+
+static dp_emu_fixture_t tef;
+static int tstarted;
+
+static int ttl_init(void)
+{
+    const char *args[] = {"--token-ttl", "4", NULL};
+
+    tstarted = dp_emu_fixture_start(&tef, args) == 0;
+    return 0;
+}
+
+static int ttl_cleanup(void)
+{
+    dp_emu_fixture_stop(&tef);
+    return 0;
+}
+
+static void test_dbx_token_refreshed_before_expiry_without_401(void)
+{
+    dp_oauth_t *oauth;
+    dp_dbx_client_t *client;
+    int exists;
+    dp_err_t err;
+
+    if (!tstarted) {
+        dp_test_skip("emulator with --token-ttl did not start");
+        return;
+    }
+    oauth = new_oauth(&tef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, NULL);
+    client = new_client(&tef, oauth, NULL);
+    DP_ASSERT_MSG(dp_dbx_files_head(client, VOLUME "/x", &exists, NULL, &err) != DP_EDENIED,
+                  "first call authenticates: %s", err.msg);
+    DP_ASSERT_MSG(dp_oauth_fetches(oauth) == 1, "one token so far");
+    /* margin 300 s is capped at half the 4 s lifetime: due after 2 s */
+    dp_test_sleep_ms(2500);
+    DP_ASSERT_MSG(dp_dbx_files_head(client, VOLUME "/x", &exists, NULL, &err) != DP_EDENIED,
+                  "second call authenticates: %s", err.msg);
+    DP_ASSERT_MSG(dp_oauth_fetches(oauth) == 2, "refreshed before expiry: %ld fetches",
+                  dp_oauth_fetches(oauth));
+    DP_ASSERT_MSG(count_requests(&tef, "HEAD", "/api/2.0/fs/files*", 401) == 0,
+                  "a proactive refresh means no 401");
+    dp_dbx_client_destroy(client);
+    dp_oauth_destroy(oauth);
+}
+
+static const dp_test_case_t ttl_cases[] = {
+    {"test_dbx_token_refreshed_before_expiry_without_401",
+     test_dbx_token_refreshed_before_expiry_without_401},
+    {NULL, NULL},
+};
+
 static const dp_test_case_t perm_cases[] = {
     {"test_dbx_permission_denied_names_object_and_grant",
      test_dbx_permission_denied_names_object_and_grant},
@@ -770,6 +825,7 @@ int main(int argc, char **argv)
 {
     const dp_test_suite_t suites[] = {{"dbx_client", suite_init, suite_cleanup, cases},
                                       {"dbx_permissions", perms_init, perms_cleanup, perm_cases},
+                                      {"dbx_token_ttl", ttl_init, ttl_cleanup, ttl_cases},
                                       {NULL, NULL, NULL, NULL}};
 
     return dp_test_main(argc, argv, suites);

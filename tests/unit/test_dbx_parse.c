@@ -292,6 +292,7 @@ static void test_dbx_sql_copy_counts(void)
                       n.num_inserted_rows == 1500 && n.num_skipped_corrupt_files == 0,
                   "expected 1500/1500/0, got %lld/%lld/%lld", n.num_affected_rows,
                   n.num_inserted_rows, n.num_skipped_corrupt_files);
+    DP_ASSERT_MSG(res.next_chunk == 0, "a single chunk leaves nothing to fetch");
     dp_dbx_sql_parse_response(positional, strlen(positional), &res, &err);
     DP_ASSERT_MSG(dp_dbx_sql_copy_counts(&res, &n, &err) == 0 && n.num_affected_rows == 7 &&
                       n.num_inserted_rows == 5 && n.num_skipped_corrupt_files == 1,
@@ -300,6 +301,21 @@ static void test_dbx_sql_copy_counts(void)
     DP_ASSERT_MSG(dp_dbx_sql_copy_counts(&res, &n, &err) == DP_EINVAL, "no row: DP_EINVAL");
     dp_dbx_sql_parse_response(badcell, strlen(badcell), &res, &err);
     DP_ASSERT_MSG(dp_dbx_sql_copy_counts(&res, &n, &err) == DP_EINVAL, "bad cell: DP_EINVAL");
+    dp_dbx_sql_result_clear(&res);
+}
+
+static void test_dbx_sql_parse_notes_more_chunks(void)
+{
+    const char *first = "{\"statement_id\":\"c\",\"status\":{\"state\":\"SUCCEEDED\"},"
+                        "\"manifest\":{\"total_chunk_count\":3},\"result\":{\"chunk_index\":0,"
+                        "\"data_array\":[[\"a\"]],\"next_chunk_index\":1,"
+                        "\"next_chunk_internal_link\":\"/api/2.0/sql/statements/c/result/chunks/1\"}}";
+    dp_dbx_sql_result_t res = {0};
+    dp_err_t err;
+
+    DP_ASSERT_MSG(dp_dbx_sql_parse_response(first, strlen(first), &res, &err) == 0 &&
+                      res.next_chunk == 1 && json_array_size(res.rows) == 1,
+                  "expected next chunk 1, got %ld", res.next_chunk);
     dp_dbx_sql_result_clear(&res);
 }
 
@@ -356,6 +372,7 @@ static const dp_test_case_t cases[] = {
     {"test_dbx_sql_parse_failed_with_error_class", test_dbx_sql_parse_failed_with_error_class},
     {"test_dbx_sql_error_class_extraction", test_dbx_sql_error_class_extraction},
     {"test_dbx_sql_copy_counts", test_dbx_sql_copy_counts},
+    {"test_dbx_sql_parse_notes_more_chunks", test_dbx_sql_parse_notes_more_chunks},
     {"test_dbx_sql_failure_kind", test_dbx_sql_failure_kind},
     {NULL, NULL},
 };
