@@ -49,9 +49,6 @@ int dp_cmd_run(int argc, char **argv)
         goto out;
     }
     dp_log_set_level((dp_log_level_t)cfg->log.level);
-    if (cfg->databricks.allow_insecure_http)
-        dp_log(DP_LOG_WARN, "main", "databricks.allow_insecure_http is set: plain HTTP allowed "
-               "(for the local emulator only)");
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);

@@ -5,30 +5,65 @@
 #include "cmd_config.h"
 #include "cmd_query.h"
 #include "cmd_run.h"
+#include "cmd_validate.h"
+#include "config.h"
+#include "mem.h"
 #include "log.h"
 #include "produce.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef DP_VERSION
 #define DP_VERSION "0.0.0"
 #endif
 
+/* `validate --config F ...` reads the schema directory from the
+ * configuration: rewritten as `validate --schemas DIR ...`. */
+static int cmd_validate(int argc, char **argv)
+{
+    char **args = dp_calloc((size_t)argc + 1, sizeof(char *));
+    dp_config_t *cfg = NULL;
+    dp_err_t err;
+    int n = 0, rc;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            dp_config_destroy(cfg);
+            cfg = dp_config_load(argv[++i], &err);
+            if (!cfg) {
+                fprintf(stderr, "deltaport: %s\n", err.msg);
+                free(args);
+                return 2;
+            }
+            args[n++] = "--schemas";
+            args[n++] = cfg->schemas.dir;
+        } else {
+            args[n++] = argv[i];
+        }
+    }
+    rc = dp_cmd_validate(n, args);
+    dp_config_destroy(cfg);
+    free(args);
+    return rc;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: deltaport <command> [options]\n"
             "commands:\n"
-            "  run --config FILE            run one worker until SIGTERM\n"
-            "  config dump|check --config FILE\n"
-            "                               print the effective configuration (secrets masked),\n"
-            "                               or only validate it\n"
-            "  config doc                   print docs/CONFIGURATION.md\n"
-            "  produce     generate realistic canonical events into a Kafka topic\n"
-            "  version     print the version of deltaport and of its libraries\n"
-            "  help        this text\n");
+            "  run --config FILE                  run one worker until SIGTERM\n"
+            "  validate [--config FILE | --schemas DIR] [--format json|avro-base64|auto] [FILE]\n"
+            "                                     report every invalid event of FILE (or stdin)\n"
+            "  produce --topic T ...              generate realistic canonical events (--help)\n"
+            "  query --config FILE [--tsv] SQL    run one statement on the configured warehouse\n"
+            "  config check|dump --config FILE    validate, or print with secrets masked\n"
+            "  config doc                         print docs/CONFIGURATION.md\n"
+            "  version                            versions of deltaport and librdkafka\n"
+            "  help                               this text\n");
 }
 
 int main(int argc, char **argv)
@@ -43,6 +78,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "run") == 0)
         return dp_cmd_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "validate") == 0)
+        return cmd_validate(argc - 1, argv + 1);
     if (strcmp(argv[1], "query") == 0)
         return dp_cmd_query(argc - 1, argv + 1);
     if (strcmp(argv[1], "config") == 0)
