@@ -34,6 +34,7 @@ const VOLUME_DIR = `/Volumes/${CATALOG}/${SCHEMA}/stage/in`;
 const TABLE = `${CATALOG}.${SCHEMA}.events`;
 
 // ---------------------------------------------------------------- harness ---
+process.exitCode = 1; // until the summary says otherwise
 let passed = 0;
 let failed = 0;
 let emulator = null; // { child, url, stderr: [], stateDir, logFile }
@@ -55,12 +56,15 @@ function withTimeout(promise, ms, what) {
 
 async function step(name, fn) {
   const t0 = Date.now();
+  if (finished) throw new Error("stopped"); // after the overall timeout: report nothing more
   try {
     await withTimeout(Promise.resolve().then(fn), STEP_TIMEOUT_MS, name);
+    if (finished) throw new Error("stopped");
     passed++;
     log(`PASS ${name} (${Date.now() - t0} ms)`);
     return true;
   } catch (e) {
+    if (finished) throw new Error("stopped");
     failed++;
     log(`FAIL ${name} (${Date.now() - t0} ms)`);
     log("     " + describeError(e).split("\n").join("\n     "));
@@ -138,6 +142,13 @@ function startEmulator(bin) {
     child.on("exit", (code, signal) => {
       em.exit = { code, signal };
       resolve(em.exit);
+    });
+    child.on("error", (e) => {
+      // spawn failed: there is no process, and no "exit" event may follow
+      if (em.exit === null && child.pid === undefined) {
+        em.exit = { code: null, signal: null, error: e.message };
+        resolve(em.exit);
+      }
     });
   });
   em.exited = exited;
@@ -624,8 +635,14 @@ async function main() {
 }
 
 // ---------------------------------------------------------------- runner ----
-async function finish(reason) {
-  if (finished) return;
+let finishing = null;
+function finish(reason) {
+  // Every caller waits for the one real finish (stop, report, summary).
+  if (!finishing) finishing = finishOnce(reason);
+  return finishing;
+}
+
+async function finishOnce(reason) {
   finished = true;
   if (reason) {
     failed++;
@@ -659,13 +676,21 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
     finish(`interrupted by ${sig}`).then(() => process.exit(1));
   });
 }
+for (const ev of ["uncaughtException", "unhandledRejection"]) {
+  process.on(ev, (e) => {
+    if (e && e.code === "EPIPE") process.exit(1); // our stdout is gone: nothing left to report
+    finish(`${ev}: ${describeError(e)}${e && e.stack ? "\n" + e.stack : ""}`).then(() => process.exit(1));
+  });
+}
 process.on("exit", () => {
   // last resort: never leave the emulator running
   if (emulator && emulator.exit === null) signalEmulator(emulator, "SIGKILL");
+  cleanupTmp();
 });
 
 main()
   .catch((e) => {
+    if (finished) return;
     failed++;
     log(`FAIL unexpected: ${describeError(e)}`);
     if (e && e.stack) log(e.stack);
