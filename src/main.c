@@ -11,6 +11,7 @@
 #include "log.h"
 #include "produce.h"
 
+#include <curl/curl.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +67,23 @@ static void usage(FILE *out)
             "  help                               this text\n");
 }
 
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    int rc;
+
+    /* libcurl's global state, before any thread starts. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "deltaport: libcurl failed to initialise\n");
+        return 1;
+    }
+    rc = dispatch(argc, argv);
+    curl_global_cleanup();
+    return rc;
+}
+
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);

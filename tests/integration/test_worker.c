@@ -1,0 +1,436 @@
+/*
+ * Integration tests of the worker (`deltaport run`) on the embedded Kafka
+ * (librdkafka's mock cluster) and the Databricks emulator, both real
+ * processes on loopback:
+ *   - valid and invalid events end in the right tables and in event_errors,
+ *     every produced record exactly once, offsets committed to the end;
+ *   - the event-stats threshold promotes a name for every worker of the group;
+ *   - a worker restarted after a clean stop resumes from its committed offsets;
+ *   - failed statements and refused uploads keep the offsets uncommitted and
+ *     the data is loaded once the fault clears.
+ */
+#define _GNU_SOURCE
+#include "dp_proc.h"
+#include "dp_test.h"
+#include "emu_fixture.h"
+#include "kafka_fixture.h"
+
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOPIC "events"
+#define PARTITIONS 8
+#define MAX_TABLES 64
+
+typedef struct env {
+    dp_kafka_fixture_t kf;
+    dp_emu_fixture_t ef;
+    char token[2048];
+    char config[400];
+    char group[64];
+    int up;
+} env_t;
+
+static long scaled(long ms)
+{
+    return ms * dp_test_timeout_scale();
+}
+
+static int write_config(env_t *env, long threshold, long max_events)
+{
+    FILE *f;
+
+    snprintf(env->config, sizeof(env->config), "%s/worker.json", env->ef.dir);
+    snprintf(env->group, sizeof(env->group), "g-%d", (int)getpid());
+    f = fopen(env->config, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "{\"kafka\": {\"bootstrap_servers\": \"%s\", \"topics\": [\"" TOPIC "\"],\n"
+            "  \"group_id\": \"%s\", \"properties\": {\"session.timeout.ms\": 6000,\n"
+            "  \"heartbeat.interval.ms\": 1000, \"fetch.wait.max.ms\": 10,\n"
+            "  \"reconnect.backoff.max.ms\": 500}},\n"
+            " \"schemas\": {\"dir\": \"%s/schemas\"},\n"
+            " \"routing\": {\"mode\": \"threshold\", \"threshold\": %ld, \"stats_refresh_s\": 10},\n"
+            " \"flush\": {\"max_events\": %ld, \"max_bytes\": \"8MiB\", \"max_age_ms\": 700,\n"
+            "  \"memory_budget_bytes\": \"64MiB\"},\n"
+            " \"databricks\": {\"host\": \"%s\", \"allow_insecure_http\": true,\n"
+            "  \"warehouse_id\": \"" DP_EMU_WAREHOUSE "\", \"catalog\": \"main\",\n"
+            "  \"schema\": \"wt\", \"volume\": \"staging\", \"create_schema\": true,\n"
+            "  \"auth\": \"oauth\", \"client_id\": \"" DP_EMU_CLIENT_ID "\",\n"
+            "  \"statement_wait_timeout_s\": 5, \"http_timeout_ms\": 30000},\n"
+            " \"log\": {\"level\": \"info\"},\n"
+            " \"worker\": {\"shutdown_timeout_ms\": 20000}}\n",
+            env->kf.bootstrap, env->group, DP_SOURCE_DIR, threshold, max_events, env->ef.url);
+    fclose(f);
+    return 0;
+}
+
+static int env_start(env_t *env, long threshold, long max_events)
+{
+    char topic[32];
+    const char *topics[] = {topic, NULL};
+
+    memset(env, 0, sizeof(*env));
+    snprintf(topic, sizeof(topic), TOPIC ":%d", PARTITIONS);
+    if (dp_kafka_fixture_start(&env->kf, 1, topics) < 0)
+        return -1;
+    if (dp_emu_fixture_start(&env->ef, NULL) < 0) {
+        dp_kafka_fixture_stop(&env->kf);
+        return -1;
+    }
+    env->up = 1;
+    setenv("DELTAPORT_DATABRICKS_CLIENT_SECRET", DP_EMU_CLIENT_SECRET, 1);
+    if (write_config(env, threshold, max_events) < 0 ||
+        dp_emu_token(&env->ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, env->token,
+                     sizeof(env->token)) < 0)
+        return -1;
+    return 0;
+}
+
+static void env_stop(env_t *env)
+{
+    if (!env->up)
+        return;
+    dp_emu_fixture_stop(&env->ef);
+    dp_kafka_fixture_stop(&env->kf);
+    env->up = 0;
+}
+
+static int produce(env_t *env, int count, int invalid_every, int seed)
+{
+    char n[16], inv[16], s[16], out[512];
+    char *argv[] = {DP_DELTAPORT_BIN, "produce", "--bootstrap", env->kf.bootstrap, "--topic",
+                    TOPIC, "--count", n, "--invalid-every", inv, "--seed", s, "--quiet", NULL};
+
+    snprintf(n, sizeof(n), "%d", count);
+    snprintf(inv, sizeof(inv), "%d", invalid_every);
+    snprintf(s, sizeof(s), "%d", seed);
+    return dp_proc_run(argv, out, sizeof(out), scaled(60000));
+}
+
+static int start_worker(env_t *env, dp_proc_t *proc, const char *id)
+{
+    char log[400];
+    char *argv[] = {DP_DELTAPORT_BIN, "run", "--config", env->config, NULL};
+
+    snprintf(log, sizeof(log), "%s/%s.log", env->ef.dir, id);
+    setenv("DELTAPORT_WORKER_ID", id, 1);
+    return dp_proc_start(proc, argv, 0, log);
+}
+
+/* Runs a query; returns the rows (new) or NULL when it did not succeed. */
+static json_t *rows_of(env_t *env, const char *sql)
+{
+    json_t *resp = NULL, *rows = NULL;
+
+    if (dp_emu_sql(&env->ef, env->token, sql, &resp) == 0 && resp &&
+        strcmp(dp_emu_state(resp), "SUCCEEDED") == 0) {
+        rows = json_object_get(json_object_get(resp, "result"), "data_array");
+        rows = rows ? json_incref(rows) : json_array();
+    }
+    json_decref(resp);
+    return rows;
+}
+
+static long long scalar(env_t *env, const char *sql)
+{
+    json_t *rows = rows_of(env, sql);
+    const char *v = rows ? json_string_value(json_array_get(json_array_get(rows, 0), 0)) : NULL;
+    long long n = v ? strtoll(v, NULL, 10) : -1;
+
+    json_decref(rows);
+    return n;
+}
+
+/* Waits until sync_runs accounts for `want` rows; returns what it saw. */
+static long long wait_loaded(env_t *env, long long want, long timeout_ms)
+{
+    long long deadline = dp_test_now_ms() + scaled(timeout_ms), n = -1;
+
+    while (dp_test_now_ms() < deadline) {
+        n = scalar(env, "SELECT COALESCE(SUM(rows), 0) FROM main.wt.sync_runs");
+        if (n >= want)
+            return n;
+        dp_test_sleep_ms(300);
+    }
+    return n;
+}
+
+static int file_contains(const char *path, const char *needle)
+{
+    char line[4096];
+    FILE *f = fopen(path, "r");
+    int found = 0;
+
+    if (!f)
+        return 0;
+    while (!found && fgets(line, sizeof(line), f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+static int wait_log(env_t *env, const char *id, const char *needle, long timeout_ms)
+{
+    char path[400];
+    long long deadline = dp_test_now_ms() + scaled(timeout_ms);
+
+    snprintf(path, sizeof(path), "%s/%s.log", env->ef.dir, id);
+    while (dp_test_now_ms() < deadline) {
+        if (file_contains(path, needle))
+            return 0;
+        dp_test_sleep_ms(200);
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The exactly-once check                                                    */
+/* ------------------------------------------------------------------------- */
+
+typedef struct tally {
+    long long high[PARTITIONS];
+    unsigned char *seen[PARTITIONS]; /* count per offset, saturating */
+    long long rows, dups, foreign;
+} tally_t;
+
+static void tally_table(env_t *env, tally_t *t, const char *table)
+{
+    char sql[256];
+    json_t *rows, *row;
+    size_t i;
+
+    snprintf(sql, sizeof(sql), "SELECT _kafka_partition, _kafka_offset FROM main.wt.%s", table);
+    rows = rows_of(env, sql);
+    json_array_foreach(rows, i, row)
+    {
+        long long p = strtoll(json_string_value(json_array_get(row, 0)), NULL, 10);
+        long long o = strtoll(json_string_value(json_array_get(row, 1)), NULL, 10);
+
+        t->rows++;
+        if (p < 0 || p >= PARTITIONS || o < 0 || o >= t->high[p]) {
+            t->foreign++;
+            continue;
+        }
+        if (t->seen[p][o] > 0)
+            t->dups++;
+        if (t->seen[p][o] < 255)
+            t->seen[p][o]++;
+    }
+    json_decref(rows);
+}
+
+/* Checks that every record the broker holds is in exactly one table (or in
+ * event_errors), and that the group committed every partition to its end.
+ * Returns the number of event_errors rows, or -1 after a failed assertion. */
+static long long check_exactly_once(env_t *env, long long produced)
+{
+    tally_t t;
+    long long low[PARTITIONS], missing = 0, errors = -1, total = 0;
+    char why[256];
+    json_t *tables, *row;
+    size_t i;
+    int n;
+
+    memset(&t, 0, sizeof(t));
+    n = dp_kafka_fixture_watermarks(&env->kf, TOPIC, low, t.high, PARTITIONS, why, sizeof(why));
+    if (!DP_ASSERT_MSG(n == PARTITIONS, "watermarks: %s", why))
+        return -1;
+    for (int p = 0; p < PARTITIONS; p++) {
+        DP_ASSERT_MSG(low[p] == 0, "the broker dropped records of partition %d (low %lld): "
+                      "not the worker's fault, but the test cannot check them", p, low[p]);
+        total += t.high[p];
+        t.seen[p] = calloc((size_t)t.high[p] + 1, 1);
+    }
+    DP_ASSERT_MSG(total == produced, "expected %lld records on the broker, got %lld", produced,
+                  total);
+    tables = rows_of(env, "SHOW TABLES IN main.wt");
+    json_array_foreach(tables, i, row)
+    {
+        const char *name = json_string_value(json_array_get(row, 1));
+
+        if (name && (strncmp(name, "evt_", 4) == 0 || strcmp(name, "event_errors") == 0))
+            tally_table(env, &t, name);
+    }
+    json_decref(tables);
+    for (int p = 0; p < PARTITIONS; p++) {
+        for (long long o = 0; o < t.high[p]; o++)
+            missing += t.seen[p][o] == 0;
+        free(t.seen[p]);
+    }
+    DP_ASSERT_MSG(missing == 0 && t.dups == 0 && t.foreign == 0,
+                  "expected every record exactly once: %lld missing, %lld duplicated, %lld "
+                  "unknown, %lld rows for %lld records", missing, t.dups, t.foreign, t.rows,
+                  total);
+    errors = scalar(env, "SELECT COUNT(*) FROM main.wt.event_errors");
+    return missing || t.dups || t.foreign ? -1 : errors;
+}
+
+/* Reads the group's committed offsets; returns how many partitions are
+ * committed exactly to their high watermark. */
+static int committed_to_end(env_t *env)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(PARTITIONS);
+    long long low[PARTITIONS], high[PARTITIONS];
+    char errstr[256];
+    rd_kafka_t *rk;
+    int ok = 0;
+
+    dp_kafka_fixture_watermarks(&env->kf, TOPIC, low, high, PARTITIONS, errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "bootstrap.servers", env->kf.bootstrap, errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "group.id", env->group, errstr, sizeof(errstr));
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        rd_kafka_topic_partition_list_destroy(parts);
+        return -1;
+    }
+    for (int p = 0; p < PARTITIONS; p++)
+        rd_kafka_topic_partition_list_add(parts, TOPIC, p);
+    if (rd_kafka_committed(rk, parts, (int)scaled(10000)) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int p = 0; p < PARTITIONS; p++)
+            ok += parts->elems[p].offset == high[p];
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_destroy(rk);
+    return ok;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Tests                                                                     */
+/* ------------------------------------------------------------------------- */
+
+static void test_worker_pool_loads_every_event_once_and_promotes_for_all(void)
+{
+    env_t env;
+    dp_proc_t w1, w2;
+    long long loaded, errors, shared;
+    int rc1, rc2;
+
+    if (!DP_ASSERT_MSG(env_start(&env, 150, 1000) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    start_worker(&env, &w1, "w1");
+    DP_ASSERT_MSG(wait_log(&env, "w1", "assigned " TOPIC, 20000) == 0, "w1 got no partitions");
+    start_worker(&env, &w2, "w2");
+    /* Cooperative rebalance: w1 gives up some partitions, w2 takes them. */
+    DP_ASSERT_MSG(wait_log(&env, "w2", "assigned " TOPIC, 30000) == 0, "w2 got no partitions");
+    DP_ASSERT_MSG(produce(&env, 4000, 100, 11) == 0, "produce failed");
+    loaded = wait_loaded(&env, 4000, 60000);
+    DP_ASSERT_MSG(loaded == 4000, "expected 4000 rows in sync_runs, got %lld", loaded);
+    dp_proc_signal(&w1, SIGTERM);
+    dp_proc_signal(&w2, SIGTERM);
+    rc1 = dp_proc_wait(&w1, scaled(30000));
+    rc2 = dp_proc_wait(&w2, scaled(30000));
+    DP_ASSERT_MSG(rc1 == 0 && rc2 == 0, "workers should exit 0 on SIGTERM, got %d and %d", rc1,
+                  rc2);
+    errors = check_exactly_once(&env, 4000);
+    DP_ASSERT_MSG(errors == 40, "expected 40 event_errors rows (every 100th event), got %lld",
+                  errors);
+    DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS,
+                  "expected all %d partitions committed to their end", PARTITIONS);
+    /* page_view is ~32% of 4000 events: over the threshold of 150 in both
+     * workers' shares, so both loaded files into its own table. */
+    DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(DISTINCT worker_id) FROM main.wt.sync_runs "
+                               "WHERE table_name = 'evt_page_view'") == 2,
+                  "expected evt_page_view loads from both workers");
+    DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents") > 0,
+                  "expected rare names in evt_otherevents");
+    /* Before promotion a worker sends at most threshold + 1 of a name to the
+     * shared table (its own count alone reaches it): 2 x 151 at most. */
+    shared = scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents "
+                          "WHERE event_name = 'page_view'");
+    DP_ASSERT_MSG(shared > 0 && shared <= 2 * 151,
+                  "expected 1..302 page_view rows in evt_otherevents, got %lld", shared);
+    dp_proc_stop(&w1, 1000);
+    dp_proc_stop(&w2, 1000);
+    env_stop(&env);
+}
+
+static void test_worker_restart_resumes_from_committed_offsets(void)
+{
+    env_t env;
+    dp_proc_t w;
+    long long loaded;
+    int rc;
+
+    if (!DP_ASSERT_MSG(env_start(&env, 10000, 500) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    DP_ASSERT_MSG(produce(&env, 1500, 0, 21) == 0, "produce failed");
+    start_worker(&env, &w, "r1");
+    loaded = wait_loaded(&env, 1500, 60000);
+    DP_ASSERT_MSG(loaded == 1500, "first run: expected 1500 loaded, got %lld", loaded);
+    dp_proc_signal(&w, SIGTERM);
+    rc = dp_proc_wait(&w, scaled(30000));
+    DP_ASSERT_MSG(rc == 0, "first run should exit 0 on SIGTERM, got %d", rc);
+    DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "offsets not committed after stop");
+    DP_ASSERT_MSG(produce(&env, 1000, 0, 22) == 0, "second produce failed");
+    start_worker(&env, &w, "r2");
+    loaded = wait_loaded(&env, 2500, 60000);
+    DP_ASSERT_MSG(loaded == 2500, "second run: expected 2500 loaded in all, got %lld", loaded);
+    dp_proc_signal(&w, SIGTERM);
+    dp_proc_wait(&w, scaled(30000));
+    DP_ASSERT_MSG(check_exactly_once(&env, 2500) == 0, "expected no event_errors rows");
+    dp_proc_stop(&w, 1000);
+    env_stop(&env);
+}
+
+static void test_worker_failed_loads_keep_offsets_until_the_fault_clears(void)
+{
+    env_t env;
+    dp_proc_t w;
+    long long loaded;
+    char path[400];
+
+    if (!DP_ASSERT_MSG(env_start(&env, 10000, 500) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    /* COPY INTO fails with a data-independent error 4 times, and uploads are
+     * refused more often than the client's own retries allow. */
+    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"files.upload\",\"kind\":\"500\","
+                                        "\"count\":8}") == 0, "fault not accepted");
+    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"failed\","
+                                        "\"error_class\":\"DELTA_CONCURRENT_APPEND\","
+                                        "\"count\":4}") == 0, "fault not accepted");
+    DP_ASSERT_MSG(produce(&env, 800, 50, 31) == 0, "produce failed");
+    start_worker(&env, &w, "f1");
+    DP_ASSERT_MSG(wait_log(&env, "f1", "load failed, data kept", 30000) == 0,
+                  "expected the worker to report a failed load");
+    DP_ASSERT_MSG(committed_to_end(&env) == 0, "offsets were committed while loads failed");
+    loaded = wait_loaded(&env, 800, 90000);
+    DP_ASSERT_MSG(loaded == 800, "expected 800 loaded after the faults cleared, got %lld", loaded);
+    dp_proc_signal(&w, SIGTERM);
+    dp_proc_wait(&w, scaled(30000));
+    DP_ASSERT_MSG(check_exactly_once(&env, 800) == 16, "expected 16 event_errors rows");
+    DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "offsets not committed after the load");
+    snprintf(path, sizeof(path), "%s/f1.log", env.ef.dir);
+    DP_ASSERT_MSG(!file_contains(path, DP_EMU_CLIENT_SECRET), "the client secret was logged");
+    dp_proc_stop(&w, 1000);
+    env_stop(&env);
+}
+
+static const dp_test_case_t cases[] = {
+    {"test_worker_pool_loads_every_event_once_and_promotes_for_all",
+     test_worker_pool_loads_every_event_once_and_promotes_for_all},
+    {"test_worker_restart_resumes_from_committed_offsets",
+     test_worker_restart_resumes_from_committed_offsets},
+    {"test_worker_failed_loads_keep_offsets_until_the_fault_clears",
+     test_worker_failed_loads_keep_offsets_until_the_fault_clears},
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    const dp_test_suite_t suites[] = {{"worker", NULL, NULL, cases}, {NULL, NULL, NULL, NULL}};
+
+    return dp_test_main(argc, argv, suites);
+}
