@@ -2,6 +2,7 @@
  * main: the deltaport command line. Parses the subcommand, maps results to
  * exit codes, and is the only place that decides to exit (style.md 3.6).
  */
+#include "cmd_check.h"
 #include "cmd_config.h"
 #include "cmd_query.h"
 #include "cmd_run.h"
@@ -95,6 +96,8 @@ static int dispatch(int argc, char **argv)
     }
     if (strcmp(argv[1], "run") == 0)
         return dp_cmd_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "check") == 0)
+        return dp_cmd_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "validate") == 0)
         return cmd_validate(argc - 1, argv + 1);
     if (strcmp(argv[1], "query") == 0)

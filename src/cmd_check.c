@@ -1,0 +1,889 @@
+/*
+ * cmd_check: the connection test (see cmd_check.h and docs/CHECK.md).
+ *
+ * Every check reports exactly one line through report(), which scrubs the
+ * configured secrets from the text before printing, so no error text from a
+ * library can leak one. A check whose prerequisite failed prints SKIP and
+ * counts as not passed. The Kafka checks and the Databricks checks are
+ * independent chains; within the Databricks chain each check needs the one
+ * before it, except that the table checks need the schema, not the volume.
+ *
+ * The checks touch the workspace only as the loader would: CREATE SCHEMA
+ * (when create_schema is set), CREATE VOLUME and CREATE TABLE sync_runs with
+ * IF NOT EXISTS, one small file uploaded and deleted under
+ * <volume>/_deltaport_check/ (the directory is kept), and a COPY INTO that
+ * names only that deleted file, so it loads nothing.
+ */
+#include "cmd_check.h"
+
+#include "config.h"
+#include "dbx/files.h"
+#include "dbx/oauth.h"
+#include "dbx/sql.h"
+#include "dbxconn.h"
+#include "ddl.h"
+#include "log.h"
+#include "retry.h"
+#include "sysrows.h"
+#include "tablename.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_MAX_LEN 2048
+#define KAFKA_TIMEOUT_MS 10000
+/* A cold SQL warehouse may take minutes to start; the check waits 5. */
+#define SQL_DEADLINE_MS 300000
+/* Retries per call: a wrong host should fail within seconds, not minutes. */
+#define CHECK_MAX_RETRIES 2
+#define CHECK_DIR "_deltaport_check"
+#define RUNS_TABLE "sync_runs"
+#define PATH_MAX_LEN (4 * DP_TABLENAME_IDENT_MAX + 600)
+
+typedef enum { ST_OK, ST_FAIL, ST_SKIP } status_t;
+
+typedef struct check {
+    dp_config_t *cfg;      /* owned */
+    dp_dbxconn_t conn;     /* owned */
+    const char *principal; /* borrowed from cfg, or a placeholder */
+    char dir[PATH_MAX_LEN];   /* /Volumes/c/s/v/_deltaport_check */
+    char file[300];           /* <worker>-<random>.txt */
+    char runs[DP_TABLENAME_QUALIFIED_SIZE];
+    int passed, failed, skipped;
+} check_t;
+
+/* ------------------------------------------------------------------------- */
+/* Output                                                                    */
+/* ------------------------------------------------------------------------- */
+
+/* Replaces every occurrence of secret in line (cap bytes) by "(secret)";
+ * what does not fit is cut off. */
+static void scrub(char *line, size_t cap, const char *secret)
+{
+    static const char mask[] = "(secret)";
+    const size_t mlen = sizeof(mask) - 1;
+    size_t slen = secret ? strlen(secret) : 0;
+    char *p, *from = line;
+
+    if (slen < 4)
+        return;
+    while ((p = strstr(from, secret)) != NULL) {
+        size_t at = (size_t)(p - line), tail = strlen(p + slen);
+
+        if (at + mlen >= cap) {
+            *p = '\0';
+            return;
+        }
+        if (at + mlen + tail >= cap)
+            tail = cap - 1 - at - mlen;
+        memmove(p + mlen, p + slen, tail);
+        memcpy(p, mask, mlen);
+        p[mlen + tail] = '\0';
+        from = p + mlen;
+    }
+}
+
+static void scrub_all(const check_t *ck, char *line, size_t cap)
+{
+    const dp_config_t *c = ck->cfg;
+
+    if (!c)
+        return;
+    scrub(line, cap, c->databricks.client_secret);
+    scrub(line, cap, c->databricks.token);
+    scrub(line, cap, c->kafka.sasl_password);
+    scrub(line, cap, c->kafka.ssl_key_password);
+    scrub(line, cap, c->kafka.ssl_keystore_password);
+    scrub(line, cap, c->kafka.sasl_oauthbearer_client_secret);
+}
+
+/* Prints one check line and counts it. Newlines in the text (Databricks
+ * messages carry some) become spaces, so one check is one line. */
+static void report(check_t *ck, status_t st, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void report(check_t *ck, status_t st, const char *what, const char *fmt, ...)
+{
+    static const char *const tags[] = {"OK  ", "FAIL", "SKIP"};
+    char line[LINE_MAX_LEN];
+    int n;
+    va_list ap;
+
+    n = snprintf(line, sizeof(line), "%s %s: ", tags[st], what);
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof(line))
+        vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    va_end(ap);
+    for (char *p = line; *p; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+    }
+    scrub_all(ck, line, sizeof(line));
+    printf("%s\n", line);
+    fflush(stdout);
+    if (st == ST_OK)
+        ck->passed++;
+    else if (st == ST_FAIL)
+        ck->failed++;
+    else
+        ck->skipped++;
+}
+
+static void skip(check_t *ck, const char *what, const char *needs)
+{
+    report(ck, ST_SKIP, what, "needs %s", needs);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Fixes                                                                     */
+/* ------------------------------------------------------------------------- */
+
+/* What a failed Databricks call should be fixed with: the grant it needs
+ * when Databricks names none, and the fix when the object is missing. */
+typedef struct fixspec {
+    const char *priv;     /* "WRITE VOLUME" */
+    const char *kind;     /* "VOLUME" */
+    const char *name;     /* "main.s.v" */
+    const char *notfound; /* fix text for DP_ENOTFOUND, may be NULL */
+} fixspec_t;
+
+/* Turns "PRIV on Kind name" (dp_retry_grant_message's sentence after "the
+ * principal lacks ") into a GRANT statement for the principal. */
+static int grant_from_sentence(const check_t *ck, const char *s, char *out, size_t outlen)
+{
+    const char *on = strstr(s, " on ");
+    const char *kind, *name;
+    char kbuf[32];
+    size_t k = 0;
+
+    if (!on)
+        return -1;
+    kind = on + 4;
+    name = strchr(kind, ' ');
+    if (!name || (size_t)(name - kind) >= sizeof(kbuf))
+        return -1;
+    for (; kind + k < name; k++)
+        kbuf[k] = (char)toupper((unsigned char)kind[k]);
+    kbuf[k] = '\0';
+    snprintf(out, outlen, "GRANT %.*s ON %s %s TO `%s`", (int)(on - s), s, kbuf, name + 1,
+             ck->principal);
+    return 0;
+}
+
+/* The GRANT that fixes a refused call: Databricks' own "does not have X on
+ * Kind 'name'" when the message has it, else the check's expectation. */
+static void grant_fix(const check_t *ck, const char *msg, const fixspec_t *fs, char *out,
+                      size_t outlen)
+{
+    static const char lacks[] = "the principal lacks ";
+    char sentence[512];
+
+    dp_retry_grant_message(NULL, msg, sentence, sizeof(sentence));
+    if (strncmp(sentence, lacks, sizeof(lacks) - 1) == 0 &&
+        grant_from_sentence(ck, sentence + sizeof(lacks) - 1, out, outlen) == 0)
+        return;
+    snprintf(out, outlen, "GRANT %s ON %s %s TO `%s`", fs->priv, fs->kind, fs->name,
+             ck->principal);
+}
+
+/* The fix of refused credentials. Static text. */
+static const char *cred_fix(const dp_config_t *c)
+{
+    return c->databricks.auth == DP_CONFIG_AUTH_PAT
+               ? "check the personal access token in DELTAPORT_DATABRICKS_TOKEN (or "
+                 "databricks.token_file)"
+               : "check databricks.client_id and the secret in DELTAPORT_DATABRICKS_CLIENT_SECRET "
+                 "(or databricks.client_secret_file)";
+}
+
+static int is_transport(int code)
+{
+    return code == DP_EIO || code == DP_ETIMEDOUT || code == DP_EAGAIN;
+}
+
+/* Reports a failed Databricks call of check `what`, choosing the fix from
+ * the error: a missing grant, a missing object, the credentials, the host. */
+static void fail_dbx(check_t *ck, const char *what, const dp_err_t *err, const fixspec_t *fs)
+{
+    const dp_config_t *c = ck->cfg;
+    char fix[768];
+
+    if (strstr(err->msg, "does not have ") || strstr(err->msg, "INSUFFICIENT_PERMISSIONS") ||
+        (err->code == DP_EDENIED && !strstr(err->msg, "UNAUTHENTICATED") &&
+         !strstr(err->msg, "HTTP 401"))) {
+        grant_fix(ck, err->msg, fs, fix, sizeof(fix));
+    } else if (err->code == DP_EDENIED) {
+        snprintf(fix, sizeof(fix), "%s", cred_fix(c));
+    } else if (err->code == DP_ENOTFOUND && fs->notfound) {
+        snprintf(fix, sizeof(fix), "%s", fs->notfound);
+    } else if (is_transport(err->code)) {
+        snprintf(fix, sizeof(fix),
+                 "check databricks.host (%s) and the network path to it; run check again if "
+                 "the workspace was busy",
+                 c->databricks.host);
+    } else {
+        snprintf(fix, sizeof(fix), "act on the message; docs/CHECK.md lists what each check needs");
+    }
+    report(ck, ST_FAIL, what, "%s; fix: %s", err->msg, fix);
+}
+
+/* ------------------------------------------------------------------------- */
+/* 1. Configuration                                                          */
+/* ------------------------------------------------------------------------- */
+
+static int check_config(check_t *ck, const char *path)
+{
+    dp_err_t err;
+
+    dp_err_clear(&err);
+    ck->cfg = dp_config_load(path, &err);
+    if (!ck->cfg || dp_config_finalize(ck->cfg, &err) < 0) {
+        report(ck, ST_FAIL, "configuration", "%s; fix: correct %s (docs/CONFIGURATION.md)",
+               err.msg, path);
+        return -1;
+    }
+    ck->principal = ck->cfg->databricks.auth == DP_CONFIG_AUTH_PAT ? "<the token's user>"
+                                                                   : ck->cfg->databricks.client_id;
+    report(ck, ST_OK, "configuration", "%s (worker %s, auth %s)", path, ck->cfg->worker.id,
+           ck->cfg->databricks.auth == DP_CONFIG_AUTH_PAT ? "personal access token"
+                                                           : "OAuth M2M");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* 2. Kafka                                                                  */
+/* ------------------------------------------------------------------------- */
+
+typedef struct kafka_errs {
+    char last[512]; /* librdkafka's last error text */
+} kafka_errs_t;
+
+static void kafka_error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+{
+    kafka_errs_t *ke = opaque;
+
+    (void)rk;
+    snprintf(ke->last, sizeof(ke->last), "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)code),
+             reason);
+}
+
+/* librdkafka's own log lines would interleave with the report; the error
+ * callback keeps what matters for the FAIL line. */
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    (void)level;
+    (void)fac;
+    (void)buf;
+}
+
+/* A consumer-type handle with the user's properties and no group.id: it can
+ * read metadata but never joins the group. Returns new or NULL (err). */
+static rd_kafka_t *kafka_open(const check_t *ck, kafka_errs_t *ke, dp_err_t *err)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_t *rk = NULL;
+    char errstr[512];
+
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", ck->cfg->kafka.bootstrap_servers, errstr,
+                          sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        dp_err_set(err, DP_EINVAL, 0, "kafka.bootstrap_servers: %s", errstr);
+        goto out;
+    }
+    if (dp_config_apply_kafka(ck->cfg, conf, err) < 0)
+        goto out;
+    rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    rd_kafka_conf_set_opaque(conf, ke);
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        dp_err_set(err, DP_EINVAL, 0, "rd_kafka_new: %s", errstr);
+        goto out;
+    }
+    conf = NULL; /* owned by rk now */
+out:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    return rk;
+}
+
+static const rd_kafka_metadata_topic_t *find_topic(const rd_kafka_metadata_t *md, const char *name)
+{
+    for (int i = 0; i < md->topic_cnt; i++) {
+        if (strcmp(md->topics[i].topic, name) == 0)
+            return &md->topics[i];
+    }
+    return NULL;
+}
+
+static void check_topic(check_t *ck, const rd_kafka_metadata_t *md, const char *name)
+{
+    const rd_kafka_metadata_topic_t *t = find_topic(md, name);
+    char what[300];
+
+    snprintf(what, sizeof(what), "kafka topic %s", name);
+    if (!t || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        report(ck, ST_FAIL, what,
+               "topic %s does not exist in the cluster; fix: create it, or correct kafka.topics",
+               name);
+    } else if (t->err) {
+        report(ck, ST_FAIL, what, "%s; fix: allow the client Describe and Read on topic %s",
+               rd_kafka_err2str(t->err), name);
+    } else {
+        report(ck, ST_OK, what, "%d partition%s", t->partition_cnt,
+               t->partition_cnt == 1 ? "" : "s");
+    }
+}
+
+/* Lists the topics topic_regex matches (internal "__" topics excluded). */
+static void check_regex(check_t *ck, const rd_kafka_metadata_t *md)
+{
+    const char *rx = ck->cfg->kafka.topic_regex;
+    char what[300], list[1024];
+    size_t len = 0;
+    int n = 0;
+    regex_t re;
+
+    snprintf(what, sizeof(what), "kafka topics %s", rx);
+    if (regcomp(&re, rx, REG_EXTENDED | REG_NOSUB) != 0) {
+        report(ck, ST_FAIL, what, "not a POSIX extended regular expression; fix: correct "
+                                  "kafka.topic_regex");
+        return;
+    }
+    list[0] = '\0';
+    for (int i = 0; i < md->topic_cnt; i++) {
+        const rd_kafka_metadata_topic_t *t = &md->topics[i];
+
+        if (strncmp(t->topic, "__", 2) == 0 || regexec(&re, t->topic, 0, NULL, 0) != 0)
+            continue;
+        if (len < sizeof(list))
+            len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s (%d)", n ? ", " : "",
+                                    t->topic, t->partition_cnt);
+        n++;
+    }
+    regfree(&re);
+    if (n == 0)
+        report(ck, ST_FAIL, what, "no topic matches; fix: create a matching topic, or correct "
+                                  "kafka.topic_regex");
+    else
+        report(ck, ST_OK, what, "%d matching: %s", n, list);
+}
+
+static void check_kafka(check_t *ck)
+{
+    kafka_errs_t ke;
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_t *rk = NULL;
+    rd_kafka_resp_err_t kerr;
+    dp_err_t err;
+
+    memset(&ke, 0, sizeof(ke));
+    dp_err_clear(&err);
+    rk = kafka_open(ck, &ke, &err);
+    if (!rk) {
+        report(ck, ST_FAIL, "kafka brokers", "%s; fix: correct kafka.properties", err.msg);
+        goto skip_topics;
+    }
+    kerr = rd_kafka_metadata(rk, 1, NULL, &md, KAFKA_TIMEOUT_MS);
+    rd_kafka_poll(rk, 0); /* serve the error callback */
+    if (kerr) {
+        report(ck, ST_FAIL, "kafka brokers",
+               "no metadata from %s within %d s: %s%s%s; fix: check kafka.bootstrap_servers and "
+               "the security settings in kafka.properties",
+               ck->cfg->kafka.bootstrap_servers, KAFKA_TIMEOUT_MS / 1000, rd_kafka_err2str(kerr),
+               ke.last[0] ? "; " : "", ke.last);
+        goto skip_topics;
+    }
+    report(ck, ST_OK, "kafka brokers", "%s answered: %d broker%s, %d topic%s",
+           ck->cfg->kafka.bootstrap_servers, md->broker_cnt, md->broker_cnt == 1 ? "" : "s",
+           md->topic_cnt, md->topic_cnt == 1 ? "" : "s");
+    if (ck->cfg->kafka.topic_regex)
+        check_regex(ck, md);
+    for (size_t i = 0; i < ck->cfg->kafka.topics.n; i++)
+        check_topic(ck, md, ck->cfg->kafka.topics.items[i]);
+    goto out;
+skip_topics:
+    if (ck->cfg->kafka.topic_regex)
+        skip(ck, "kafka topics", "kafka brokers");
+    for (size_t i = 0; i < ck->cfg->kafka.topics.n; i++) {
+        char what[300];
+
+        snprintf(what, sizeof(what), "kafka topic %s", ck->cfg->kafka.topics.items[i]);
+        skip(ck, what, "kafka brokers");
+    }
+out:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (rk)
+        rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
+/* ------------------------------------------------------------------------- */
+/* 3. Token, 4. warehouse                                                    */
+/* ------------------------------------------------------------------------- */
+
+static int check_token(check_t *ck)
+{
+    const dp_config_t *c = ck->cfg;
+    char token[8192];
+    dp_err_t err;
+    int rc;
+
+    dp_err_clear(&err);
+    /* The check reports; it does not wait out a long backoff. */
+    if (ck->cfg->databricks.max_retries > CHECK_MAX_RETRIES)
+        ck->cfg->databricks.max_retries = CHECK_MAX_RETRIES;
+    if (dp_dbxconn_open(&ck->conn, c, NULL, NULL, &err) < 0) {
+        report(ck, ST_FAIL, "databricks token", "%s; fix: check databricks.host and "
+                                                "databricks.auth", err.msg);
+        return -1;
+    }
+    rc = dp_oauth_token(ck->conn.oauth, NULL, token, sizeof(token), &err);
+    memset(token, 0, sizeof(token));
+    if (rc < 0) {
+        if (rc == DP_EDENIED)
+            report(ck, ST_FAIL, "databricks token", "%s; fix: %s", err.msg, cred_fix(c));
+        else
+            report(ck, ST_FAIL, "databricks token",
+                   "%s; fix: check databricks.host (%s): the workspace URL, "
+                   "https://<workspace>.cloud.databricks.com, reachable from here",
+                   err.msg, c->databricks.host);
+        return -1;
+    }
+    if (c->databricks.auth == DP_CONFIG_AUTH_PAT)
+        report(ck, ST_OK, "databricks token", "personal access token for %s (checked by the "
+                                              "next call)", c->databricks.host);
+    else
+        report(ck, ST_OK, "databricks token", "OAuth M2M token for client %s from %s",
+               c->databricks.client_id, c->databricks.host);
+    return 0;
+}
+
+/* Runs one statement to a final state; 0 only when it SUCCEEDED. res is
+ * zeroed first and must be cleared by the caller. */
+static int run_sql(check_t *ck, const char *sql, dp_dbx_sql_result_t *res, dp_err_t *err)
+{
+    dp_dbx_sql_opts_t opts;
+    int rc;
+
+    memset(&opts, 0, sizeof(opts));
+    memset(res, 0, sizeof(*res));
+    opts.wait_timeout_s = (int)ck->cfg->databricks.statement_wait_timeout_s;
+    opts.deadline_ms = SQL_DEADLINE_MS;
+    rc = dp_dbx_sql_execute(ck->conn.client, sql, NULL, 0, NULL, NULL, &opts, res, err);
+    if (rc == 0 && res->state != DP_DBX_SQL_SUCCEEDED)
+        rc = dp_err_set(err, DP_EFAIL, 0, "statement %s %s: %s", res->statement_id,
+                        dp_dbx_sql_state_name(res->state), res->message);
+    return rc;
+}
+
+/* The first cell of the first row, or NULL. Borrowed from res. */
+static const char *first_cell(const dp_dbx_sql_result_t *res)
+{
+    return json_string_value(json_array_get(json_array_get(res->rows, 0), 0));
+}
+
+static int check_warehouse(check_t *ck)
+{
+    const dp_config_t *c = ck->cfg;
+    dp_dbx_sql_result_t res;
+    dp_err_t err;
+    char notfound[512];
+    fixspec_t fs = {"USE CATALOG", "CATALOG", c->databricks.catalog, notfound};
+    const char *v;
+    int rc;
+
+    snprintf(notfound, sizeof(notfound),
+             "check databricks.warehouse_id (\"%s\"): the SQL warehouse's id, the last part of "
+             "its HTTP path /sql/1.0/warehouses/<id>, in the workspace %s",
+             c->databricks.warehouse_id, c->databricks.host);
+    dp_err_clear(&err);
+    rc = run_sql(ck, "SELECT 1", &res, &err);
+    v = first_cell(&res);
+    if (rc == 0 && (!v || strcmp(v, "1") != 0))
+        rc = dp_err_set(&err, DP_EFAIL, 0, "SELECT 1 answered %s", v ? v : "no row");
+    if (rc < 0 && err.code == DP_EDENIED && strstr(err.msg, "CAN USE"))
+        report(ck, ST_FAIL, "sql warehouse", "%s; fix: give %s CAN USE on SQL warehouse %s (the "
+                                             "warehouse's Permissions)",
+               err.msg, ck->principal, c->databricks.warehouse_id);
+    else if (rc < 0)
+        fail_dbx(ck, "sql warehouse", &err, &fs);
+    else
+        report(ck, ST_OK, "sql warehouse", "%s answered SELECT 1 (statement %s)",
+               c->databricks.warehouse_id, res.statement_id);
+    dp_dbx_sql_result_clear(&res);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* 5. Catalog and schema                                                     */
+/* ------------------------------------------------------------------------- */
+
+/* 1 when some row's first cell is name. */
+static int has_row(const dp_dbx_sql_result_t *res, const char *name)
+{
+    size_t i;
+    json_t *row;
+
+    json_array_foreach(res->rows, i, row)
+    {
+        const char *v = json_string_value(json_array_get(row, 0));
+
+        if (v && strcmp(v, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* SHOW SCHEMAS IN `c` (USE CATALOG); *exists says whether the schema is
+ * listed. */
+static int check_catalog(check_t *ck, int *exists)
+{
+    const dp_config_t *c = ck->cfg;
+    char sql[DP_TABLENAME_IDENT_MAX + 64], what[DP_TABLENAME_IDENT_MAX + 16];
+    dp_dbx_sql_result_t res;
+    dp_err_t err;
+    fixspec_t fs = {"USE CATALOG", "CATALOG", c->databricks.catalog, NULL};
+    int rc;
+
+    snprintf(what, sizeof(what), "catalog %s", c->databricks.catalog);
+    dp_err_clear(&err);
+    /* config.c checked the identifier with tablename's rule: no backquote. */
+    snprintf(sql, sizeof(sql), "SHOW SCHEMAS IN `%s`", c->databricks.catalog);
+    rc = run_sql(ck, sql, &res, &err);
+    if (rc < 0) {
+        fs.notfound = "check databricks.catalog: the catalog does not exist or the principal "
+                      "cannot see it";
+        fail_dbx(ck, what, &err, &fs);
+    } else {
+        *exists = has_row(&res, c->databricks.schema);
+        report(ck, ST_OK, what, "usable (USE CATALOG), %zu schema%s visible",
+               json_array_size(res.rows), json_array_size(res.rows) == 1 ? "" : "s");
+    }
+    dp_dbx_sql_result_clear(&res);
+    return rc;
+}
+
+/* Creates the schema when create_schema is set (as the loader does), then
+ * SHOW VOLUMES IN `c`.`s` proves USE SCHEMA. */
+static int check_schema(check_t *ck, int exists)
+{
+    const dp_config_t *c = ck->cfg;
+    char sql[2 * DP_TABLENAME_IDENT_MAX + 64], what[2 * DP_TABLENAME_IDENT_MAX + 16];
+    char name[2 * DP_TABLENAME_IDENT_MAX + 2];
+    dp_dbx_sql_result_t res;
+    dp_err_t err;
+    fixspec_t fs = {"CREATE SCHEMA", "CATALOG", c->databricks.catalog, NULL};
+    int rc;
+
+    snprintf(name, sizeof(name), "%s.%s", c->databricks.catalog, c->databricks.schema);
+    snprintf(what, sizeof(what), "schema %s", name);
+    dp_err_clear(&err);
+    memset(&res, 0, sizeof(res));
+    if (!exists && !c->databricks.create_schema) {
+        report(ck, ST_FAIL, what, "the schema does not exist; fix: CREATE SCHEMA %s, or set "
+                                  "databricks.create_schema to true and GRANT CREATE SCHEMA ON "
+                                  "CATALOG %s TO `%s`",
+               name, c->databricks.catalog, ck->principal);
+        return DP_ENOTFOUND;
+    }
+    if (c->databricks.create_schema) {
+        snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS `%s`.`%s`", c->databricks.catalog,
+                 c->databricks.schema);
+        if ((rc = run_sql(ck, sql, &res, &err)) < 0)
+            goto out;
+        dp_dbx_sql_result_clear(&res);
+    }
+    fs = (fixspec_t){"USE SCHEMA", "SCHEMA", name, NULL};
+    snprintf(sql, sizeof(sql), "SHOW VOLUMES IN `%s`.`%s`", c->databricks.catalog,
+             c->databricks.schema);
+    rc = run_sql(ck, sql, &res, &err);
+out:
+    if (rc < 0)
+        fail_dbx(ck, what, &err, &fs);
+    else
+        report(ck, ST_OK, what, "usable (USE SCHEMA)%s",
+               exists ? "" : ", created (CREATE SCHEMA IF NOT EXISTS)");
+    dp_dbx_sql_result_clear(&res);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* 6. Volume                                                                 */
+/* ------------------------------------------------------------------------- */
+
+static int check_volume(check_t *ck)
+{
+    const dp_config_t *c = ck->cfg;
+    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 64];
+    char what[DP_TABLENAME_QUALIFIED_SIZE + 16], name[DP_TABLENAME_QUALIFIED_SIZE];
+    char schema[2 * DP_TABLENAME_IDENT_MAX + 2];
+    dp_dbx_sql_result_t res;
+    dp_err_t err;
+    fixspec_t fs = {"CREATE VOLUME", "SCHEMA", schema, NULL};
+    int rc;
+
+    snprintf(schema, sizeof(schema), "%s.%s", c->databricks.catalog, c->databricks.schema);
+    snprintf(name, sizeof(name), "%s.%s", schema, c->databricks.volume);
+    snprintf(what, sizeof(what), "volume %s", name);
+    dp_err_clear(&err);
+    memset(&res, 0, sizeof(res));
+    rc = dp_tablename_qualified(c->databricks.catalog, c->databricks.schema, c->databricks.volume,
+                                q, sizeof(q), &err);
+    if (rc == 0) {
+        snprintf(sql, sizeof(sql), "CREATE VOLUME IF NOT EXISTS %s", q);
+        rc = run_sql(ck, sql, &res, &err);
+    }
+    if (rc < 0)
+        fail_dbx(ck, what, &err, &fs);
+    else
+        report(ck, ST_OK, what, "present or created (CREATE VOLUME IF NOT EXISTS)");
+    dp_dbx_sql_result_clear(&res);
+    return rc;
+}
+
+typedef struct list_ctx {
+    const char *name;
+    int found;
+} list_ctx_t;
+
+static int list_cb(void *ctx, const dp_dbx_file_entry_t *entry)
+{
+    list_ctx_t *lc = ctx;
+
+    if (!entry->is_directory && strcmp(entry->name, lc->name) == 0)
+        lc->found = 1;
+    return lc->found;
+}
+
+/* A name no other check run uses: <worker>-<16 hex digits>.txt. */
+static void random_name(const check_t *ck, char *out, size_t outlen)
+{
+    unsigned long long r = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32);
+    FILE *f = fopen("/dev/urandom", "rb");
+
+    if (f) {
+        if (fread(&r, sizeof(r), 1, f) != 1)
+            r ^= (unsigned long long)clock();
+        fclose(f);
+    }
+    snprintf(out, outlen, "%s-%016llx.txt", ck->cfg->worker.id, r);
+}
+
+/* mkdirs, upload (overwrite), list, delete under _deltaport_check/. */
+static int check_files(check_t *ck)
+{
+    const dp_config_t *c = ck->cfg;
+    char path[PATH_MAX_LEN + 320], body[400], what[DP_TABLENAME_QUALIFIED_SIZE + 32];
+    char vol[DP_TABLENAME_QUALIFIED_SIZE];
+    list_ctx_t lc = {ck->file, 0};
+    fixspec_t fs = {"WRITE VOLUME", "VOLUME", vol, "check databricks.volume"};
+    const char *step = "mkdirs";
+    dp_err_t err;
+    int rc, uploaded = 0;
+
+    snprintf(vol, sizeof(vol), "%s.%s.%s", c->databricks.catalog, c->databricks.schema,
+             c->databricks.volume);
+    snprintf(what, sizeof(what), "volume files %s", vol);
+    snprintf(ck->dir, sizeof(ck->dir), "/Volumes/%s/%s/%s/" CHECK_DIR, c->databricks.catalog,
+             c->databricks.schema, c->databricks.volume);
+    random_name(ck, ck->file, sizeof(ck->file));
+    snprintf(path, sizeof(path), "%s/%s", ck->dir, ck->file);
+    snprintf(body, sizeof(body), "deltaport check by worker %s\n", c->worker.id);
+    dp_err_clear(&err);
+    if ((rc = dp_dbx_files_mkdirs(ck->conn.client, ck->dir, &err)) < 0)
+        goto out;
+    step = "upload";
+    rc = dp_dbx_files_upload(ck->conn.client, path, body, strlen(body), 1, NULL, &err);
+    if (rc < 0)
+        goto out;
+    uploaded = 1;
+    step = "list";
+    fs.priv = "READ VOLUME";
+    if ((rc = dp_dbx_files_list(ck->conn.client, ck->dir, list_cb, &lc, &err)) < 0)
+        goto out;
+    if (!lc.found) {
+        rc = dp_err_set(&err, DP_EFAIL, 0, "%s was uploaded but is not listed", path);
+        goto out;
+    }
+    step = "delete";
+    fs.priv = "WRITE VOLUME";
+    rc = dp_dbx_files_delete(ck->conn.client, path, NULL, &err);
+    uploaded = rc < 0;
+out:
+    if (rc < 0) {
+        dp_err_prefix(&err, "%s: ", step);
+        fail_dbx(ck, what, &err, &fs);
+    } else {
+        report(ck, ST_OK, what, "mkdirs, upload, list and delete of %s work", path);
+    }
+    if (uploaded)
+        dp_dbx_files_delete(ck->conn.client, path, NULL, NULL);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* 7. Tables                                                                 */
+/* ------------------------------------------------------------------------- */
+
+/* CREATE TABLE IF NOT EXISTS sync_runs, exactly the loader's statement. */
+static int check_create_table(check_t *ck)
+{
+    const dp_config_t *c = ck->cfg;
+    char what[DP_TABLENAME_QUALIFIED_SIZE + 16], schema[2 * DP_TABLENAME_IDENT_MAX + 2];
+    dp_dbx_sql_result_t res;
+    dp_err_t err;
+    fixspec_t fs = {"CREATE TABLE", "SCHEMA", schema, NULL};
+    char *sql = NULL;
+    int rc;
+
+    snprintf(schema, sizeof(schema), "%s.%s", c->databricks.catalog, c->databricks.schema);
+    snprintf(what, sizeof(what), "table %s." RUNS_TABLE, schema);
+    memset(&res, 0, sizeof(res));
+    dp_err_clear(&err);
+    rc = dp_tablename_qualified(c->databricks.catalog, c->databricks.schema, RUNS_TABLE, ck->runs,
+                                sizeof(ck->runs), &err);
+    if (rc == 0 && !(sql = dp_ddl_create_table(ck->runs, dp_sysrows_sync_runs_schema, &err)))
+        rc = DP_EINVAL;
+    if (rc == 0)
+        rc = run_sql(ck, sql, &res, &err);
+    if (rc < 0)
+        fail_dbx(ck, what, &err, &fs);
+    else
+        report(ck, ST_OK, what, "present or created (CREATE TABLE IF NOT EXISTS, as the loader)");
+    dp_dbx_sql_result_clear(&res);
+    free(sql);
+    return rc;
+}
+
+static void check_select(check_t *ck, const char *what, const char *name)
+{
+    char sql[DP_TABLENAME_QUALIFIED_SIZE + 64];
+    dp_dbx_sql_result_t res;
+    dp_err_t err;
+    fixspec_t fs = {"SELECT", "TABLE", name, NULL};
+    const char *v;
+
+    dp_err_clear(&err);
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", ck->runs);
+    if (run_sql(ck, sql, &res, &err) < 0) {
+        fail_dbx(ck, what, &err, &fs);
+    } else {
+        v = first_cell(&res);
+        report(ck, ST_OK, what, "SELECT COUNT(*) = %s", v ? v : "?");
+    }
+    dp_dbx_sql_result_clear(&res);
+}
+
+/* MODIFY: a COPY INTO, with the loader's options, naming only the check's
+ * file, which is deleted by then: COPY INTO ignores missing FILES, so it
+ * loads and commits nothing, but the privileges (MODIFY and SELECT on the
+ * table, READ VOLUME) are checked first. */
+static void check_modify(check_t *ck, const char *what, const char *name)
+{
+    char sql[DP_TABLENAME_QUALIFIED_SIZE + PATH_MAX_LEN + 600];
+    dp_dbx_sql_result_t res;
+    dp_err_t err;
+    fixspec_t fs = {"MODIFY", "TABLE", name, NULL};
+
+    dp_err_clear(&err);
+    /* Only checked identifiers, the worker id ([A-Za-z0-9._-]) and hex. */
+    snprintf(sql, sizeof(sql),
+             "COPY INTO %s FROM '%s/' FILEFORMAT = AVRO FILES = ('%s') "
+             "FORMAT_OPTIONS ('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')",
+             ck->runs, ck->dir, ck->file);
+    if (run_sql(ck, sql, &res, &err) < 0)
+        fail_dbx(ck, what, &err, &fs);
+    else
+        report(ck, ST_OK, what, "COPY INTO naming no existing file succeeded (loads nothing)");
+    dp_dbx_sql_result_clear(&res);
+}
+
+static void check_tables(check_t *ck, int files_ok)
+{
+    const dp_config_t *c = ck->cfg;
+    char name[DP_TABLENAME_QUALIFIED_SIZE], sel[DP_TABLENAME_QUALIFIED_SIZE + 16];
+    char mod[DP_TABLENAME_QUALIFIED_SIZE + 16], tbl[DP_TABLENAME_QUALIFIED_SIZE + 16];
+
+    snprintf(name, sizeof(name), "%s.%s." RUNS_TABLE, c->databricks.catalog,
+             c->databricks.schema);
+    snprintf(tbl, sizeof(tbl), "table %s", name);
+    snprintf(sel, sizeof(sel), "select %s", name);
+    snprintf(mod, sizeof(mod), "modify %s", name);
+    if (check_create_table(ck) < 0) {
+        skip(ck, sel, tbl);
+        skip(ck, mod, tbl);
+        return;
+    }
+    check_select(ck, sel, name);
+    if (files_ok)
+        check_modify(ck, mod, name);
+    else
+        skip(ck, mod, "volume files");
+}
+
+/* ------------------------------------------------------------------------- */
+/* The command                                                               */
+/* ------------------------------------------------------------------------- */
+
+/* Token, warehouse, catalog, schema in a chain; then the volume and the
+ * tables, which both need only the schema (MODIFY also needs the files). */
+static void check_databricks(check_t *ck)
+{
+    static const char *const chain[] = {"databricks token", "sql warehouse", "catalog", "schema",
+                                        "volume", "volume files", "tables", NULL};
+    int exists = 0, failed_at = -1, files_ok = 0;
+
+    if (check_token(ck) < 0)
+        failed_at = 0;
+    else if (check_warehouse(ck) < 0)
+        failed_at = 1;
+    else if (check_catalog(ck, &exists) < 0)
+        failed_at = 2;
+    else if (check_schema(ck, exists) < 0)
+        failed_at = 3;
+    if (failed_at >= 0) {
+        for (int i = failed_at + 1; chain[i]; i++)
+            skip(ck, chain[i], chain[failed_at]);
+        return;
+    }
+    if (check_volume(ck) == 0)
+        files_ok = check_files(ck) == 0;
+    else
+        skip(ck, "volume files", "volume");
+    check_tables(ck, files_ok);
+}
+
+int dp_cmd_check(int argc, char **argv)
+{
+    check_t ck;
+    const char *path = NULL;
+
+    if (argc == 3 && strcmp(argv[1], "--config") == 0)
+        path = argv[2];
+    if (!path) {
+        fprintf(stderr, "usage: deltaport check --config FILE\n");
+        return 2;
+    }
+    memset(&ck, 0, sizeof(ck));
+    dp_log_set_level(DP_LOG_ERROR); /* the report is the output */
+    if (check_config(&ck, path) == 0) {
+        check_kafka(&ck);
+        check_databricks(&ck);
+    } else {
+        skip(&ck, "kafka", "the configuration");
+        skip(&ck, "databricks", "the configuration");
+    }
+    printf("%s: %d passed, %d failed, %d skipped\n", ck.failed || ck.skipped ? "FAILED" : "PASSED",
+           ck.passed, ck.failed, ck.skipped);
+    dp_dbxconn_close(&ck.conn);
+    dp_config_destroy(ck.cfg);
+    return ck.failed || ck.skipped ? 1 : 0;
+}
