@@ -74,7 +74,7 @@ echo "demo: $nworkers workers started in consumer group deltaport-demo"
 start=$(date +%s); loaded=0
 while :; do
   sleep 2
-  loaded=$(query "SELECT COALESCE(SUM(rows), 0) FROM sync_runs" 2>/dev/null || echo 0)
+  loaded=$(query "SELECT COALESCE(SUM(rows), 0) FROM sync_runs WHERE status = 'LOADED'" 2>/dev/null || echo 0)
   elapsed=$(( $(date +%s) - start ))
   printf 'demo: %6d s  loaded %7s / %d\n' "$elapsed" "${loaded:-0}" "$produced"
   [ "${loaded:-0}" -ge "$produced" ] && break

@@ -19,7 +19,8 @@ typedef struct part {
 } part_t;
 
 typedef struct slot {
-    dp_buf_t buf;
+    dp_buf_t buf;  /* records: body + lineage, concatenated */
+    dp_buf_t lens; /* uint32_t body length of each record, to walk them again */
     int64_t n;
 } slot_t;
 
@@ -58,8 +59,10 @@ void dp_flush_destroy(dp_flush_t *flush)
     if (!flush)
         return;
     for (size_t t = 0; t < flush->ntables; t++) {
-        for (size_t s = 0; s < flush->tables[t].nslots; s++)
+        for (size_t s = 0; s < flush->tables[t].nslots; s++) {
             dp_buf_free(&flush->tables[t].slots[s].buf);
+            dp_buf_free(&flush->tables[t].slots[s].lens);
+        }
         free(flush->tables[t].slots);
     }
     for (size_t p = 0; p < flush->nparts; p++)
@@ -128,6 +131,7 @@ static slot_t *table_slot(table_t *t, size_t part)
         t->slots = dp_realloc(t->slots, n * sizeof(*t->slots));
         for (size_t i = t->nslots; i < n; i++) {
             dp_buf_init(&t->slots[i].buf, SIZE_MAX);
+            dp_buf_init(&t->slots[i].lens, SIZE_MAX);
             t->slots[i].n = 0;
         }
         t->nslots = n;
@@ -135,10 +139,10 @@ static slot_t *table_slot(table_t *t, size_t part)
     return &t->slots[part];
 }
 
-static int put_lineage(dp_buf_t *buf, const char *topic, int32_t partition, int64_t offset,
-                       int64_t loaded_at, dp_err_t *err)
+int dp_flush_put_lineage(dp_buf_t *buf, const char *topic, size_t topic_len, int32_t partition,
+                         int64_t offset, int64_t loaded_at, dp_err_t *err)
 {
-    if (dp_buf_put_bytes(buf, topic, strlen(topic), err) < 0 ||
+    if (dp_buf_put_bytes(buf, topic, topic_len, err) < 0 ||
         dp_buf_put_int(buf, partition, err) < 0 || dp_buf_put_long(buf, offset, err) < 0 ||
         dp_buf_put_long(buf, loaded_at, err) < 0)
         return DP_ETOOBIG;
@@ -153,6 +157,7 @@ int dp_flush_add(dp_flush_t *flush, const char *table, const char *topic, int32_
     table_t *t;
     slot_t *s;
     size_t before, added;
+    uint32_t body_len = (uint32_t)len;
 
     if (p->last >= 0 && offset <= p->last)
         return dp_err_set(err, DP_EINVAL, 0, "flush: %s [%d] @%lld is not above @%lld", topic,
@@ -162,14 +167,16 @@ int dp_flush_add(dp_flush_t *flush, const char *table, const char *topic, int32_
         return DP_EINVAL;
     s = table_slot(t, pi);
     before = dp_buf_len(&s->buf);
-    if (flush->bytes + len + strlen(topic) + 32 > flush->max_bytes)
+    if (len > UINT32_MAX || flush->bytes + len + strlen(topic) + 36 > flush->max_bytes)
         return dp_err_set(err, DP_ETOOBIG, 1, "flush: byte cap of %zu reached", flush->max_bytes);
     if (dp_buf_append(&s->buf, body, len, err) < 0 ||
-        put_lineage(&s->buf, topic, partition, offset, flush->loaded_at, err) < 0) {
+        dp_flush_put_lineage(&s->buf, topic, strlen(topic), partition, offset, flush->loaded_at,
+                             err) < 0 ||
+        dp_buf_append(&s->lens, &body_len, sizeof(body_len), err) < 0) {
         dp_buf_truncate(&s->buf, before);
         return DP_ETOOBIG;
     }
-    added = dp_buf_len(&s->buf) - before;
+    added = dp_buf_len(&s->buf) - before + sizeof(body_len);
     flush->bytes += added;
     flush->rows++;
     s->n++;
@@ -192,10 +199,11 @@ void dp_flush_drop_partition(dp_flush_t *flush, const char *topic, int32_t parti
 
             if (pi >= t->nslots)
                 continue;
-            flush->bytes -= dp_buf_len(&t->slots[pi].buf);
+            flush->bytes -= dp_buf_len(&t->slots[pi].buf) + dp_buf_len(&t->slots[pi].lens);
             flush->rows -= t->slots[pi].n;
             t->rows -= t->slots[pi].n;
             dp_buf_free(&t->slots[pi].buf);
+            dp_buf_free(&t->slots[pi].lens);
             t->slots[pi].n = 0;
         }
         p->first = p->last = -1;
@@ -277,4 +285,63 @@ void dp_flush_table_records(const dp_flush_t *flush, size_t i,
         if (t->slots[s].n > 0)
             visit(ctx, dp_buf_data(&t->slots[s].buf), dp_buf_len(&t->slots[s].buf), t->slots[s].n);
     }
+}
+
+/* Reads the lineage behind a body: topic (string), partition (int), offset
+ * (long), loaded_at (long). Returns the bytes it spans, or 0 if malformed. */
+static size_t read_lineage(const unsigned char *p, size_t n, dp_flush_record_t *rec)
+{
+    int64_t v, tlen;
+    size_t used, at = 0;
+
+    if (dp_buf_read_long(p, n, &tlen, &used, NULL) < 0 || tlen < 0 || (size_t)tlen > n - used)
+        return 0;
+    rec->topic = (const char *)p + used;
+    rec->topic_len = (size_t)tlen;
+    at = used + (size_t)tlen;
+    if (dp_buf_read_long(p + at, n - at, &v, &used, NULL) < 0)
+        return 0;
+    rec->partition = (int32_t)v;
+    at += used;
+    if (dp_buf_read_long(p + at, n - at, &rec->offset, &used, NULL) < 0)
+        return 0;
+    at += used;
+    if (dp_buf_read_long(p + at, n - at, &v, &used, NULL) < 0)
+        return 0;
+    return at + used;
+}
+
+int dp_flush_table_each(const dp_flush_t *flush, size_t i,
+                        int (*visit)(void *ctx, const dp_flush_record_t *rec), void *ctx)
+{
+    const table_t *t;
+
+    if (i >= flush->ntables)
+        return 0;
+    t = &flush->tables[i];
+    for (size_t s = 0; s < t->nslots; s++) {
+        const unsigned char *p = dp_buf_data(&t->slots[s].buf);
+        const unsigned char *lens = dp_buf_data(&t->slots[s].lens);
+        size_t n = dp_buf_len(&t->slots[s].buf), at = 0;
+
+        for (int64_t r = 0; r < t->slots[s].n; r++) {
+            dp_flush_record_t rec;
+            uint32_t body_len;
+            size_t lin;
+            int rc;
+
+            memcpy(&body_len, lens + (size_t)r * sizeof(body_len), sizeof(body_len));
+            if (body_len > n - at)
+                return DP_EFAIL;
+            rec.body = p + at;
+            rec.body_len = body_len;
+            lin = read_lineage(p + at + body_len, n - at - body_len, &rec);
+            if (lin == 0)
+                return DP_EFAIL;
+            if ((rc = visit(ctx, &rec)) < 0)
+                return rc;
+            at += body_len + lin;
+        }
+    }
+    return 0;
 }

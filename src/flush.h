@@ -75,4 +75,25 @@ void dp_flush_table_records(const dp_flush_t *flush, size_t i,
                             void (*visit)(void *ctx, const void *data, size_t len, int64_t n),
                             void *ctx);
 
+/* Appends the lineage fields (topic, partition, offset, loaded_at) to buf.
+ * Returns 0 or DP_ETOOBIG. Thread: any. */
+int dp_flush_put_lineage(dp_buf_t *buf, const char *topic, size_t topic_len, int32_t partition,
+                         int64_t offset, int64_t loaded_at, dp_err_t *err);
+
+/* One record of a table, as dp_flush_table_each() gives it (all borrowed). */
+typedef struct dp_flush_record {
+    const void *body;       /* the table's record body, without lineage */
+    size_t body_len;
+    const char *topic;      /* not NUL-terminated */
+    size_t topic_len;
+    int32_t partition;
+    int64_t offset;
+} dp_flush_record_t;
+
+/* Visits every record of table i (the loader turns the rows of a table that
+ * Databricks refused into event_errors rows). Stops at the first negative
+ * return of visit and returns it; DP_EFAIL when a buffer is malformed. */
+int dp_flush_table_each(const dp_flush_t *flush, size_t i,
+                        int (*visit)(void *ctx, const dp_flush_record_t *rec), void *ctx);
+
 #endif

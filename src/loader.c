@@ -47,6 +47,9 @@ struct dp_loader {
     dp_loader_stat_t *job_stats;
     size_t job_n;
     int job_done;
+    char **rejected;                 /* tables of the job whose rows Databricks refused, */
+    char **rejected_why;             /* with its message: kept across retries of the job */
+    size_t nrejected;
     dp_flush_t **retire;             /* committed flushes whose files go */
     size_t nretire, retirecap;
     dp_loader_stat_t *shared;        /* latest group-wide counts */
@@ -100,9 +103,9 @@ void dp_loader_stats_free(dp_loader_stat_t *stats, size_t n)
 
 /* Runs one statement to a final state. Returns 0 when it SUCCEEDED; else a
  * DP_E* code with err naming the statement's purpose and Databricks' words. */
-static int run_sql(dp_loader_t *loader, const char *what, const char *sql,
-                   const dp_dbx_sql_param_t *params, size_t nparams, dp_dbx_sql_result_t *res,
-                   dp_err_t *err)
+static int run_sql(dp_loader_t *loader, const char *what, const dp_retry_object_t *obj,
+                   const char *sql, const dp_dbx_sql_param_t *params, size_t nparams,
+                   dp_dbx_sql_result_t *res, dp_err_t *err)
 {
     dp_dbx_sql_opts_t opts;
     dp_dbx_sql_result_t local;
@@ -114,6 +117,8 @@ static int run_sql(dp_loader_t *loader, const char *what, const char *sql,
     opts.wait_timeout_s = (int)loader->cfg->databricks.statement_wait_timeout_s;
     opts.liveness = beat;
     opts.liveness_ctx = loader;
+    if (obj)
+        opts.object = *obj;
     rc = dp_dbx_sql_execute(loader->client, sql, params, nparams, loader->cfg->databricks.catalog,
                             loader->cfg->databricks.schema, &opts, r, err);
     if (rc == 0 && r->state != DP_DBX_SQL_SUCCEEDED) {
@@ -180,7 +185,14 @@ static int ensure_table(dp_loader_t *loader, const char *table, dp_err_t *err)
     sql = dp_ddl_create_table(q, schema_of(loader, table), err);
     if (!sql)
         return DP_EINVAL;
-    rc = run_sql(loader, "create table", sql, NULL, 0, NULL, err);
+    {
+        char where[QUALIFIED_MAX];
+        dp_retry_object_t obj = {DP_RETRY_OBJ_SCHEMA, DP_RETRY_ACCESS_CREATE, where};
+
+        snprintf(where, sizeof(where), "%s.%s", loader->cfg->databricks.catalog,
+                 loader->cfg->databricks.schema);
+        rc = run_sql(loader, "create table", &obj, sql, NULL, 0, NULL, err);
+    }
     free(sql);
     if (rc == 0)
         remember(loader, key);
@@ -201,13 +213,13 @@ static int ensure_setup(dp_loader_t *loader, dp_err_t *err)
             return DP_EINVAL;
         snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS `%s`.`%s`",
                  cfg->databricks.catalog, cfg->databricks.schema);
-        if (run_sql(loader, "create schema", sql, NULL, 0, NULL, err) < 0)
+        if (run_sql(loader, "create schema", NULL, sql, NULL, 0, NULL, err) < 0)
             return DP_EFAIL;
     }
     if (qualified(loader, cfg->databricks.volume, q, err) < 0)
         return DP_EINVAL;
     snprintf(sql, sizeof(sql), "CREATE VOLUME IF NOT EXISTS %s", q);
-    if (run_sql(loader, "create volume", sql, NULL, 0, NULL, err) < 0)
+    if (run_sql(loader, "create volume", NULL, sql, NULL, 0, NULL, err) < 0)
         return DP_EFAIL;
     for (int i = 0; system[i]; i++) {
         if (ensure_table(loader, system[i], err) < 0)
@@ -297,7 +309,11 @@ static int copy_into(dp_loader_t *loader, const char *table, const char *path,
              "COPY INTO %s FROM '%.*s' FILEFORMAT = AVRO FILES = ('%s') "
              "FORMAT_OPTIONS ('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')",
              q, dirlen, path, file);
-    rc = run_sql(loader, "copy into", sql, NULL, 0, &res, err);
+    {
+        dp_retry_object_t obj = {DP_RETRY_OBJ_TABLE, DP_RETRY_ACCESS_WRITE, q};
+
+        rc = run_sql(loader, "copy into", &obj, sql, NULL, 0, &res, err);
+    }
     if (rc == 0 && dp_dbx_sql_copy_counts(&res, &counts, err) == 0)
         *inserted = counts.num_inserted_rows;
     dp_dbx_sql_result_clear(&res);
@@ -305,8 +321,10 @@ static int copy_into(dp_loader_t *loader, const char *table, const char *path,
 }
 
 /* Writes one table's container file, uploads it to path and loads it. The
- * records come from table ti of flush, or (flush NULL) from rows (nrows
- * encoded records). run (may be NULL) receives the file's numbers. */
+ * records come from table ti of flush (when flush is not NULL) followed by
+ * rows (nrows encoded records, when rows is not NULL). run (may be NULL)
+ * receives the file's numbers. A COPY INTO that Databricks refused because of
+ * the data returns DP_EINVAL. */
 static int stage_and_load(dp_loader_t *loader, const char *table, const char *key,
                           const dp_flush_t *flush, size_t ti, const dp_buf_t *rows, int64_t nrows,
                           dp_sysrows_run_t *run, char *path, dp_err_t *err)
@@ -319,33 +337,32 @@ static int stage_and_load(dp_loader_t *loader, const char *table, const char *ke
     long long inserted = 0;
     int rc;
 
-    if ((rc = ensure_table(loader, table, err)) < 0)
-        return rc;
-    if ((rc = dp_stagename_path(cfg->databricks.catalog, cfg->databricks.schema,
-                                cfg->databricks.volume, loader->incarnation, table, key, path,
-                                DP_STAGENAME_PATH_SIZE, err)) < 0)
-        return rc;
+    /* Only COPY INTO's own data refusal may return DP_EINVAL from here. */
+    if (ensure_table(loader, table, err) < 0 ||
+        dp_stagename_path(cfg->databricks.catalog, cfg->databricks.schema, cfg->databricks.volume,
+                          loader->incarnation, table, key, path, DP_STAGENAME_PATH_SIZE, err) < 0)
+        return DP_EFAIL;
     dp_stagename_sync(path, sync);
     file = dp_avrofile_new(schema_of(loader, table), DP_AVROFILE_DEFLATE, 64 * 1024, sync,
                            FILE_MAX, err);
     if (!file)
-        return DP_EINVAL;
+        return DP_EFAIL;
     {
         struct appender a = {file, 0, err};
 
         if (flush)
             dp_flush_table_records(flush, ti, append_records, &a);
-        else
+        if (rows && nrows > 0)
             append_records(&a, dp_buf_data(rows), dp_buf_len(rows), nrows);
-        rc = a.rc;
+        rc = a.rc < 0 ? DP_EFAIL : 0;
     }
-    if (rc == 0)
-        rc = dp_avrofile_finish(file, &data, &len, err);
-    if (rc == 0)
-        rc = upload(loader, path, data, len, err);
+    if (rc == 0 && dp_avrofile_finish(file, &data, &len, err) < 0)
+        rc = DP_EFAIL;
+    if (rc == 0 && upload(loader, path, data, len, err) < 0)
+        rc = DP_EFAIL;
     if (rc == 0)
         rc = copy_into(loader, table, path, &inserted, err);
-    if (rc == 0 && run) {
+    if ((rc == 0 || rc == DP_EINVAL) && run) {
         run->rows = (int64_t)dp_avrofile_count(file);
         run->bytes = (int64_t)len;
         run->inserted_rows = inserted;
@@ -396,19 +413,133 @@ static int load_stats(dp_loader_t *loader, const char *key, const dp_loader_stat
     return stage_and_load(loader, STATS_TABLE, key, NULL, 0, rows, (int64_t)n, NULL, path, err);
 }
 
+static const char *rejection_of(const dp_loader_t *loader, const char *table)
+{
+    for (size_t i = 0; i < loader->nrejected; i++) {
+        if (strcmp(loader->rejected[i], table) == 0)
+            return loader->rejected_why[i];
+    }
+    return NULL;
+}
+
+static void reject_table(dp_loader_t *loader, const char *table, const char *why)
+{
+    loader->rejected = dp_realloc(loader->rejected, (loader->nrejected + 1) * sizeof(char *));
+    loader->rejected_why =
+        dp_realloc(loader->rejected_why, (loader->nrejected + 1) * sizeof(char *));
+    loader->rejected[loader->nrejected] = dp_strdup(table);
+    loader->rejected_why[loader->nrejected] = dp_strdup(why);
+    loader->nrejected++;
+}
+
+static void clear_rejections(dp_loader_t *loader)
+{
+    for (size_t i = 0; i < loader->nrejected; i++) {
+        free(loader->rejected[i]);
+        free(loader->rejected_why[i]);
+    }
+    free(loader->rejected);
+    free(loader->rejected_why);
+    loader->rejected = loader->rejected_why = NULL;
+    loader->nrejected = 0;
+}
+
+struct rejecter {
+    dp_loader_t *loader;
+    dp_buf_t *out;      /* event_errors records */
+    dp_buf_t body;      /* scratch */
+    const char *why;
+    int64_t loaded_at;
+    int64_t n;
+    dp_err_t *err;
+};
+
+/* One refused row becomes one event_errors record with the row's lineage. */
+static int reject_row(void *ctx, const dp_flush_record_t *rec)
+{
+    struct rejecter *r = ctx;
+
+    dp_buf_reset(&r->body);
+    if (dp_sysrows_error(&r->body, "LOAD_REJECTED", r->why, rec->body, rec->body_len,
+                         r->loader->worker_id, r->err) < 0 ||
+        dp_buf_append(r->out, dp_buf_data(&r->body), dp_buf_len(&r->body), r->err) < 0 ||
+        dp_flush_put_lineage(r->out, rec->topic, rec->topic_len, rec->partition, rec->offset,
+                             r->loaded_at, r->err) < 0)
+        return DP_ETOOBIG;
+    r->n++;
+    return 0;
+}
+
+/* Loads every destination table of the flush. A table whose rows Databricks
+ * refuses (an error of the data) is remembered for the whole job, and its
+ * rows become event_errors records in extra; the flush goes on. */
+static int load_tables(dp_loader_t *loader, const dp_flush_t *flush, const char *key,
+                       dp_sysrows_run_t *run, dp_buf_t *runs, int64_t *nruns, dp_buf_t *extra,
+                       int64_t *nextra, dp_err_t *err)
+{
+    char path[DP_STAGENAME_PATH_SIZE];
+    size_t nt = dp_flush_ntables(flush);
+    int rc;
+
+    for (size_t ti = 0; ti < nt; ti++) {
+        int64_t n = 0;
+        const char *table = dp_flush_table(flush, ti, &n);
+        const char *why;
+
+        if (n == 0 || strcmp(table, ERRORS_TABLE) == 0)
+            continue;
+        run->started_at_us = wall_us();
+        run->status = "LOADED";
+        run->table = table;
+        run->file_path = path;
+        why = rejection_of(loader, table);
+        rc = why ? DP_EINVAL : stage_and_load(loader, table, key, flush, ti, NULL, 0, run, path, err);
+        if (rc == DP_EINVAL) {
+            struct rejecter r = {loader, extra, {0}, NULL, dp_flush_loaded_at(flush), 0, err};
+
+            if (!why) {
+                reject_table(loader, table, err->msg);
+                why = err->msg;
+                dp_log(DP_LOG_ERROR, "loader", "%s refused %lld rows; they go to event_errors: %s",
+                       table, (long long)n, why);
+            }
+            r.why = why;
+            dp_buf_init(&r.body, 2 * DP_SYSROWS_RAW_MAX);
+            rc = dp_flush_table_each(flush, ti, reject_row, &r);
+            dp_buf_free(&r.body);
+            *nextra += r.n;
+            run->status = "REJECTED";
+            run->rows = n;
+            run->bytes = 0;
+            run->inserted_rows = 0;
+        }
+        if (rc < 0)
+            return rc;
+        run->finished_at_us = wall_us();
+        if ((rc = dp_sysrows_run(runs, run, err)) < 0)
+            return rc;
+        (*nruns)++;
+        dp_log(DP_LOG_INFO, "loader", "%s: %lld rows staged, %lld inserted, %lld bytes (%s)",
+               table, (long long)run->rows, (long long)run->inserted_rows,
+               (long long)run->bytes, path);
+    }
+    return 0;
+}
+
 static int load_flush(dp_loader_t *loader, const dp_flush_t *flush, const dp_loader_stat_t *stats,
                       size_t nstats, dp_err_t *err)
 {
     char key[DP_STAGENAME_KEY_SIZE], path[DP_STAGENAME_PATH_SIZE];
-    size_t nt = dp_flush_ntables(flush);
+    size_t nt = dp_flush_ntables(flush), ei = (size_t)-1;
     dp_sysrows_run_t run;
-    dp_buf_t runs, rows;
+    dp_buf_t runs, rows, extra;
     char *ranges = NULL;
-    int64_t nruns = 0;
+    int64_t nruns = 0, nextra = 0, nerrors = 0;
     int rc;
 
     dp_buf_init(&runs, 64 * 1024 * 1024);
     dp_buf_init(&rows, 64 * 1024 * 1024);
+    dp_buf_init(&extra, SIZE_MAX);
     if ((rc = ensure_setup(loader, err)) < 0 || (rc = flush_key(loader, flush, key, err)) < 0)
         goto out;
     ranges = ranges_json(flush);
@@ -416,26 +547,30 @@ static int load_flush(dp_loader_t *loader, const dp_flush_t *flush, const dp_loa
     run.run_key = key;
     run.worker_id = loader->worker_id;
     run.ranges_json = ranges;
-    run.status = "LOADED";
     run.loaded_at_us = dp_flush_loaded_at(flush);
+    if ((rc = load_tables(loader, flush, key, &run, &runs, &nruns, &extra, &nextra, err)) < 0)
+        goto out;
+    /* event_errors after the tables: it also holds the rows they refused. */
     for (size_t ti = 0; ti < nt; ti++) {
-        int64_t n = 0;
-        const char *table = dp_flush_table(flush, ti, &n);
-
-        if (n == 0)
-            continue;
+        if (strcmp(dp_flush_table(flush, ti, &nerrors), ERRORS_TABLE) == 0) {
+            ei = ti;
+            break;
+        }
+    }
+    if (ei == (size_t)-1)
+        nerrors = 0;
+    if (nerrors + nextra > 0) {
         run.started_at_us = wall_us();
-        if ((rc = stage_and_load(loader, table, key, flush, ti, NULL, 0, &run, path, err)) < 0)
+        run.status = "LOADED";
+        run.table = ERRORS_TABLE;
+        run.file_path = path;
+        if ((rc = stage_and_load(loader, ERRORS_TABLE, key, ei == (size_t)-1 ? NULL : flush, ei,
+                                 &extra, nextra, &run, path, err)) < 0)
             goto out;
         run.finished_at_us = wall_us();
-        run.table = table;
-        run.file_path = path;
         if ((rc = dp_sysrows_run(&runs, &run, err)) < 0)
             goto out;
         nruns++;
-        dp_log(DP_LOG_INFO, "loader", "%s: %lld rows staged, %lld inserted, %lld bytes (%s)",
-               table, (long long)run.rows, (long long)run.inserted_rows, (long long)run.bytes,
-               path);
     }
     if ((rc = load_stats(loader, key, stats, nstats, dp_flush_loaded_at(flush), &rows, err)) < 0)
         goto out;
@@ -445,6 +580,7 @@ out:
     free(ranges);
     dp_buf_free(&runs);
     dp_buf_free(&rows);
+    dp_buf_free(&extra);
     return rc;
 }
 
@@ -517,7 +653,7 @@ static void refresh_stats(dp_loader_t *loader)
     strftime(since, sizeof(since), "%Y-%m-%d", &tm);
     snprintf(sql, sizeof(sql), "SELECT event_name, CAST(SUM(events) AS BIGINT) FROM %s "
              "WHERE stat_day >= :since GROUP BY event_name", q);
-    if (run_sql(loader, "read event_stats", sql, &param, 1, &res, &err) < 0) {
+    if (run_sql(loader, "read event_stats", NULL, sql, &param, 1, &res, &err) < 0) {
         dp_log(DP_LOG_WARN, "loader", "%s", err.msg);
         dp_dbx_sql_result_clear(&res);
         return;
@@ -537,7 +673,7 @@ static void refresh_stats(dp_loader_t *loader)
     dp_dbx_sql_result_clear(&res);
     snprintf(sql, sizeof(sql), "SHOW TABLES IN `%s`.`%s`", cfg->databricks.catalog,
              cfg->databricks.schema);
-    if (run_sql(loader, "list tables", sql, NULL, 0, &tables, &err) == 0)
+    if (run_sql(loader, "list tables", NULL, sql, NULL, 0, &tables, &err) == 0)
         mark_tables(tables.rows, stats, n);
     else
         dp_log(DP_LOG_DEBUG, "loader", "%s", err.msg);
@@ -679,6 +815,7 @@ void dp_loader_destroy(dp_loader_t *loader)
     free(loader->retire);
     dp_flush_destroy(loader->job);
     dp_loader_stats_free(loader->job_stats, loader->job_n);
+    clear_rejections(loader);
     dp_loader_stats_free(loader->shared, loader->nshared);
     for (size_t i = 0; i < loader->nknown; i++)
         free(loader->known[i]);
@@ -700,6 +837,7 @@ int dp_loader_submit(dp_loader_t *loader, dp_flush_t *flush, dp_loader_stat_t *s
         pthread_mutex_unlock(&loader->mu);
         return DP_EAGAIN;
     }
+    clear_rejections(loader);
     loader->job = flush;
     loader->job_stats = stats;
     loader->job_n = n;

@@ -152,7 +152,8 @@ static long long wait_loaded(env_t *env, long long want, long timeout_ms)
     long long deadline = dp_test_now_ms() + scaled(timeout_ms), n = -1;
 
     while (dp_test_now_ms() < deadline) {
-        n = scalar(env, "SELECT COALESCE(SUM(rows), 0) FROM main.wt.sync_runs");
+        n = scalar(env, "SELECT COALESCE(SUM(rows), 0) FROM main.wt.sync_runs "
+                        "WHERE status = 'LOADED'");
         if (n >= want)
             return n;
         dp_test_sleep_ms(300);
@@ -418,7 +419,52 @@ static void test_worker_failed_loads_keep_offsets_until_the_fault_clears(void)
     env_stop(&env);
 }
 
+static void test_worker_rows_refused_by_databricks_go_to_event_errors(void)
+{
+    env_t env;
+    dp_proc_t w;
+    json_t *resp = NULL;
+    long long loaded, errors, refused, otherevents;
+
+    if (!DP_ASSERT_MSG(env_start(&env, 1000000, 500) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    /* A table someone created with an incompatible type: COPY INTO with
+     * mergeSchema fails with an error of the data for its rows. */
+    dp_emu_sql(&env.ef, env.token, "CREATE SCHEMA IF NOT EXISTS main.wt", &resp);
+    json_decref(resp);
+    resp = NULL;
+    dp_emu_sql(&env.ef, env.token,
+               "CREATE TABLE main.wt.evt_otherevents (event_id STRING, event_time STRING)", &resp);
+    DP_ASSERT_MSG(resp && strcmp(dp_emu_state(resp), "SUCCEEDED") == 0,
+                  "could not pre-create the conflicting table");
+    json_decref(resp);
+    DP_ASSERT_MSG(produce(&env, 600, 100, 41) == 0, "produce failed");
+    start_worker(&env, &w, "x1");
+    loaded = wait_loaded(&env, 600, 60000);
+    DP_ASSERT_MSG(loaded == 600, "expected 600 rows accounted in sync_runs, got %lld", loaded);
+    dp_proc_signal(&w, SIGTERM);
+    dp_proc_wait(&w, scaled(30000));
+    otherevents = scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents");
+    refused = scalar(&env, "SELECT COUNT(*) FROM main.wt.event_errors "
+                           "WHERE error_code = 'LOAD_REJECTED'");
+    errors = check_exactly_once(&env, 600);
+    DP_ASSERT_MSG(otherevents == 0, "the refused table should hold no rows, got %lld", otherevents);
+    DP_ASSERT_MSG(refused == 594 && errors == 600,
+                  "expected the 594 valid rows refused + 6 invalid in event_errors, got %lld "
+                  "refused of %lld", refused, errors);
+    DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.sync_runs "
+                               "WHERE status = 'REJECTED'") >= 1,
+                  "expected a REJECTED sync_runs row");
+    DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "offsets not committed");
+    dp_proc_stop(&w, 1000);
+    env_stop(&env);
+}
+
 static const dp_test_case_t cases[] = {
+    {"test_worker_rows_refused_by_databricks_go_to_event_errors",
+     test_worker_rows_refused_by_databricks_go_to_event_errors},
     {"test_worker_pool_loads_every_event_once_and_promotes_for_all",
      test_worker_pool_loads_every_event_once_and_promotes_for_all},
     {"test_worker_restart_resumes_from_committed_offsets",

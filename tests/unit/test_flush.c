@@ -133,7 +133,43 @@ static void test_flush_byte_cap(void)
     dp_flush_destroy(flush);
 }
 
+struct walked {
+    int n;
+    int64_t offsets[8];
+    int ok;
+};
+
+static int walk(void *ctx, const dp_flush_record_t *rec)
+{
+    struct walked *w = ctx;
+
+    if (w->n < 8)
+        w->offsets[w->n] = rec->offset;
+    w->ok &= rec->body_len == 4 && memcmp(rec->body, "body", 4) == 0 && rec->topic_len == 6 &&
+             memcmp(rec->topic, "events", 6) == 0 && rec->partition == 2;
+    w->n++;
+    return 0;
+}
+
+static void test_flush_table_each_walks_records_with_lineage(void)
+{
+    dp_flush_t *flush = dp_flush_new(1, 1700000000000000LL, 1 << 20);
+    struct walked w = {0, {0}, 1};
+    dp_err_t err;
+
+    for (int64_t off = 300; off < 303; off++)
+        dp_flush_add(flush, "evt_a", "events", 2, off, "body", 4, &err);
+    DP_ASSERT_FATAL_MSG(dp_flush_ntables(flush) == 1, "expected one table");
+    DP_ASSERT_MSG(dp_flush_table_each(flush, 0, walk, &w) == 0, "walk failed");
+    DP_ASSERT_MSG(w.n == 3 && w.ok, "expected 3 well-formed records, got %d (ok %d)", w.n, w.ok);
+    DP_ASSERT_MSG(w.offsets[0] == 300 && w.offsets[2] == 302, "offsets %lld..%lld",
+                  (long long)w.offsets[0], (long long)w.offsets[2]);
+    dp_flush_destroy(flush);
+}
+
 static const dp_test_case_t cases[] = {
+    {"test_flush_table_each_walks_records_with_lineage",
+     test_flush_table_each_walks_records_with_lineage},
     {"test_flush_ranges_and_tables", test_flush_ranges_and_tables},
     {"test_flush_drop_partition_keeps_others", test_flush_drop_partition_keeps_others},
     {"test_flush_byte_cap", test_flush_byte_cap},
