@@ -1,3 +1,7 @@
 target_sources(dpcore PRIVATE kafka.c ddl.c router.c flush.c sysrows.c loader.c worker.c cmd_run.c dbxconn.c cmd_query.c)
 target_sources(dpcore PRIVATE produce.c)
 target_sources(dpcore PRIVATE cmd_check.c)
+
+# The poll-thread path alone (bench/poll_bench.c, bench/worker_speed.sh); not a test.
+add_executable(poll_bench ${PROJECT_SOURCE_DIR}/bench/poll_bench.c)
+target_link_libraries(poll_bench PRIVATE dpcore)
