@@ -38,25 +38,30 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINE_MAX_LEN 2048
+#define LINE_MAX_LEN     2048
 #define KAFKA_TIMEOUT_MS 10000
 /* A cold SQL warehouse may take minutes to start; the check waits 5. */
 #define SQL_DEADLINE_MS 300000
 /* Retries per call: a wrong host should fail within seconds, not minutes. */
 #define CHECK_MAX_RETRIES 2
-#define CHECK_DIR "_deltaport_check"
-#define RUNS_TABLE "sync_runs"
-#define PATH_MAX_LEN (4 * DP_TABLENAME_IDENT_MAX + 600)
+#define CHECK_DIR         "_deltaport_check"
+#define RUNS_TABLE        "sync_runs"
+#define PATH_MAX_LEN      (4 * DP_TABLENAME_IDENT_MAX + 600)
+#define NAME_LEN          (3 * DP_TABLENAME_IDENT_MAX + 3)
+#define WHAT_LEN          (NAME_LEN + 32)
 
 typedef enum { ST_OK, ST_FAIL, ST_SKIP } status_t;
 
 typedef struct check {
-    dp_config_t *cfg;      /* owned */
-    dp_dbxconn_t conn;     /* owned */
-    const char *principal; /* borrowed from cfg, or a placeholder */
-    char dir[PATH_MAX_LEN];   /* /Volumes/c/s/v/_deltaport_check */
-    char file[300];           /* <worker>-<random>.txt */
-    char runs[DP_TABLENAME_QUALIFIED_SIZE];
+    dp_config_t *cfg;                       /* owned */
+    dp_dbxconn_t conn;                      /* owned */
+    const char *principal;                  /* borrowed from cfg, or a placeholder */
+    char dir[PATH_MAX_LEN];                 /* /Volumes/c/s/v/_deltaport_check */
+    char file[300];                         /* <worker>-<random>.txt */
+    char runs[DP_TABLENAME_QUALIFIED_SIZE]; /* `c`.`s`.`sync_runs` for SQL */
+    char schema[NAME_LEN];                  /* c.s, for messages */
+    char volume[NAME_LEN];                  /* c.s.v */
+    char table[NAME_LEN];                   /* c.s.sync_runs */
     int passed, failed, skipped;
 } check_t;
 
@@ -189,8 +194,7 @@ static void grant_fix(const check_t *ck, const char *msg, const fixspec_t *fs, c
     if (strncmp(sentence, lacks, sizeof(lacks) - 1) == 0 &&
         grant_from_sentence(ck, sentence + sizeof(lacks) - 1, out, outlen) == 0)
         return;
-    snprintf(out, outlen, "GRANT %s ON %s %s TO `%s`", fs->priv, fs->kind, fs->name,
-             ck->principal);
+    snprintf(out, outlen, "GRANT %s ON %s %s TO `%s`", fs->priv, fs->kind, fs->name, ck->principal);
 }
 
 /* The fix of refused credentials. Static text. */
@@ -217,8 +221,11 @@ static void fail_dbx(check_t *ck, const char *what, const dp_err_t *err, const f
 
     if (strstr(err->msg, "does not have ") || strstr(err->msg, "INSUFFICIENT_PERMISSIONS") ||
         (err->code == DP_EDENIED && !strstr(err->msg, "UNAUTHENTICATED") &&
-         !strstr(err->msg, "HTTP 401"))) {
+         !strstr(err->msg, "HTTP 401") && !strstr(err->msg, "CAN USE"))) {
         grant_fix(ck, err->msg, fs, fix, sizeof(fix));
+    } else if (err->code == DP_EDENIED && strstr(err->msg, "CAN USE")) {
+        snprintf(fix, sizeof(fix), "give %s CAN USE on SQL warehouse %s (its Permissions)",
+                 ck->principal, c->databricks.warehouse_id);
     } else if (err->code == DP_EDENIED) {
         snprintf(fix, sizeof(fix), "%s", cred_fix(c));
     } else if (err->code == DP_ENOTFOUND && fs->notfound) {
@@ -245,15 +252,18 @@ static int check_config(check_t *ck, const char *path)
     dp_err_clear(&err);
     ck->cfg = dp_config_load(path, &err);
     if (!ck->cfg || dp_config_finalize(ck->cfg, &err) < 0) {
-        report(ck, ST_FAIL, "configuration", "%s; fix: correct %s (docs/CONFIGURATION.md)",
-               err.msg, path);
+        report(ck, ST_FAIL, "configuration", "%s; fix: correct %s (docs/CONFIGURATION.md)", err.msg,
+               path);
         return -1;
     }
     ck->principal = ck->cfg->databricks.auth == DP_CONFIG_AUTH_PAT ? "<the token's user>"
                                                                    : ck->cfg->databricks.client_id;
+    snprintf(ck->schema, sizeof(ck->schema), "%s.%s", ck->cfg->databricks.catalog,
+             ck->cfg->databricks.schema);
+    snprintf(ck->volume, sizeof(ck->volume), "%s.%s", ck->schema, ck->cfg->databricks.volume);
+    snprintf(ck->table, sizeof(ck->table), "%s." RUNS_TABLE, ck->schema);
     report(ck, ST_OK, "configuration", "%s (worker %s, auth %s)", path, ck->cfg->worker.id,
-           ck->cfg->databricks.auth == DP_CONFIG_AUTH_PAT ? "personal access token"
-                                                           : "OAuth M2M");
+           ck->cfg->databricks.auth == DP_CONFIG_AUTH_PAT ? "personal access token" : "OAuth M2M");
     return 0;
 }
 
@@ -261,17 +271,13 @@ static int check_config(check_t *ck, const char *path)
 /* 2. Kafka                                                                  */
 /* ------------------------------------------------------------------------- */
 
-typedef struct kafka_errs {
-    char last[512]; /* librdkafka's last error text */
-} kafka_errs_t;
+#define KAFKA_ERR_LEN 512
 
+/* Keeps librdkafka's last error text (opaque: char[KAFKA_ERR_LEN]). */
 static void kafka_error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
 {
-    kafka_errs_t *ke = opaque;
-
     (void)rk;
-    snprintf(ke->last, sizeof(ke->last), "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)code),
-             reason);
+    snprintf(opaque, KAFKA_ERR_LEN, "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)code), reason);
 }
 
 /* librdkafka's own log lines would interleave with the report; the error
@@ -286,7 +292,7 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const
 
 /* A consumer-type handle with the user's properties and no group.id: it can
  * read metadata but never joins the group. Returns new or NULL (err). */
-static rd_kafka_t *kafka_open(const check_t *ck, kafka_errs_t *ke, dp_err_t *err)
+static rd_kafka_t *kafka_open(const check_t *ck, char *last, dp_err_t *err)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_t *rk = NULL;
@@ -301,7 +307,7 @@ static rd_kafka_t *kafka_open(const check_t *ck, kafka_errs_t *ke, dp_err_t *err
         goto out;
     rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
-    rd_kafka_conf_set_opaque(conf, ke);
+    rd_kafka_conf_set_opaque(conf, last);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (!rk) {
         dp_err_set(err, DP_EINVAL, 0, "rd_kafka_new: %s", errstr);
@@ -353,8 +359,7 @@ static void check_regex(check_t *ck, const rd_kafka_metadata_t *md)
 
     snprintf(what, sizeof(what), "kafka topics %s", rx);
     if (regcomp(&re, rx, REG_EXTENDED | REG_NOSUB) != 0) {
-        report(ck, ST_FAIL, what, "not a POSIX extended regular expression; fix: correct "
-                                  "kafka.topic_regex");
+        report(ck, ST_FAIL, what, "not a POSIX regular expression; fix: kafka.topic_regex");
         return;
     }
     list[0] = '\0';
@@ -370,23 +375,22 @@ static void check_regex(check_t *ck, const rd_kafka_metadata_t *md)
     }
     regfree(&re);
     if (n == 0)
-        report(ck, ST_FAIL, what, "no topic matches; fix: create a matching topic, or correct "
-                                  "kafka.topic_regex");
+        report(ck, ST_FAIL, what,
+               "no topic matches; fix: create one, or correct kafka.topic_regex");
     else
         report(ck, ST_OK, what, "%d matching: %s", n, list);
 }
 
 static void check_kafka(check_t *ck)
 {
-    kafka_errs_t ke;
+    char last[KAFKA_ERR_LEN] = "";
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_t *rk = NULL;
     rd_kafka_resp_err_t kerr;
     dp_err_t err;
 
-    memset(&ke, 0, sizeof(ke));
     dp_err_clear(&err);
-    rk = kafka_open(ck, &ke, &err);
+    rk = kafka_open(ck, last, &err);
     if (!rk) {
         report(ck, ST_FAIL, "kafka brokers", "%s; fix: correct kafka.properties", err.msg);
         goto skip_topics;
@@ -398,7 +402,7 @@ static void check_kafka(check_t *ck)
                "no metadata from %s within %d s: %s%s%s; fix: check kafka.bootstrap_servers and "
                "the security settings in kafka.properties",
                ck->cfg->kafka.bootstrap_servers, KAFKA_TIMEOUT_MS / 1000, rd_kafka_err2str(kerr),
-               ke.last[0] ? "; " : "", ke.last);
+               last[0] ? "; " : "", last);
         goto skip_topics;
     }
     report(ck, ST_OK, "kafka brokers", "%s answered: %d broker%s, %d topic%s",
@@ -410,14 +414,7 @@ static void check_kafka(check_t *ck)
         check_topic(ck, md, ck->cfg->kafka.topics.items[i]);
     goto out;
 skip_topics:
-    if (ck->cfg->kafka.topic_regex)
-        skip(ck, "kafka topics", "kafka brokers");
-    for (size_t i = 0; i < ck->cfg->kafka.topics.n; i++) {
-        char what[300];
-
-        snprintf(what, sizeof(what), "kafka topic %s", ck->cfg->kafka.topics.items[i]);
-        skip(ck, what, "kafka brokers");
-    }
+    skip(ck, "kafka topics", "kafka brokers");
 out:
     if (md)
         rd_kafka_metadata_destroy(md);
@@ -441,8 +438,7 @@ static int check_token(check_t *ck)
     if (ck->cfg->databricks.max_retries > CHECK_MAX_RETRIES)
         ck->cfg->databricks.max_retries = CHECK_MAX_RETRIES;
     if (dp_dbxconn_open(&ck->conn, c, NULL, NULL, &err) < 0) {
-        report(ck, ST_FAIL, "databricks token", "%s; fix: check databricks.host and "
-                                                "databricks.auth", err.msg);
+        report(ck, ST_FAIL, "databricks token", "%s; fix: check databricks.host and auth", err.msg);
         return -1;
     }
     rc = dp_oauth_token(ck->conn.oauth, NULL, token, sizeof(token), &err);
@@ -458,8 +454,8 @@ static int check_token(check_t *ck)
         return -1;
     }
     if (c->databricks.auth == DP_CONFIG_AUTH_PAT)
-        report(ck, ST_OK, "databricks token", "personal access token for %s (checked by the "
-                                              "next call)", c->databricks.host);
+        report(ck, ST_OK, "databricks token", "personal access token for %s (used next)",
+               c->databricks.host);
     else
         report(ck, ST_OK, "databricks token", "OAuth M2M token for client %s from %s",
                c->databricks.client_id, c->databricks.host);
@@ -484,6 +480,9 @@ static int run_sql(check_t *ck, const char *sql, dp_dbx_sql_result_t *res, dp_er
     return rc;
 }
 
+static int sql_step(check_t *ck, const char *what, const char *sql, const fixspec_t *fs,
+                    const char *ok, dp_dbx_sql_result_t *keep);
+
 /* The first cell of the first row, or NULL. Borrowed from res. */
 static const char *first_cell(const dp_dbx_sql_result_t *res)
 {
@@ -494,8 +493,7 @@ static int check_warehouse(check_t *ck)
 {
     const dp_config_t *c = ck->cfg;
     dp_dbx_sql_result_t res;
-    dp_err_t err;
-    char notfound[512];
+    char notfound[512], ok[256];
     fixspec_t fs = {"USE CATALOG", "CATALOG", c->databricks.catalog, notfound};
     const char *v;
     int rc;
@@ -504,21 +502,37 @@ static int check_warehouse(check_t *ck)
              "check databricks.warehouse_id (\"%s\"): the SQL warehouse's id, the last part of "
              "its HTTP path /sql/1.0/warehouses/<id>, in the workspace %s",
              c->databricks.warehouse_id, c->databricks.host);
-    dp_err_clear(&err);
-    rc = run_sql(ck, "SELECT 1", &res, &err);
-    v = first_cell(&res);
-    if (rc == 0 && (!v || strcmp(v, "1") != 0))
-        rc = dp_err_set(&err, DP_EFAIL, 0, "SELECT 1 answered %s", v ? v : "no row");
-    if (rc < 0 && err.code == DP_EDENIED && strstr(err.msg, "CAN USE"))
-        report(ck, ST_FAIL, "sql warehouse", "%s; fix: give %s CAN USE on SQL warehouse %s (the "
-                                             "warehouse's Permissions)",
-               err.msg, ck->principal, c->databricks.warehouse_id);
-    else if (rc < 0)
-        fail_dbx(ck, "sql warehouse", &err, &fs);
-    else
-        report(ck, ST_OK, "sql warehouse", "%s answered SELECT 1 (statement %s)",
-               c->databricks.warehouse_id, res.statement_id);
+    rc = sql_step(ck, "sql warehouse", "SELECT 1", &fs, NULL, &res);
+    if (rc == 0) {
+        v = first_cell(&res);
+        snprintf(ok, sizeof(ok), "%s answered SELECT 1 with %s (statement %s)",
+                 c->databricks.warehouse_id, v ? v : "no row", res.statement_id);
+        report(ck, v && strcmp(v, "1") == 0 ? ST_OK : ST_FAIL, "sql warehouse", "%s", ok);
+        rc = v && strcmp(v, "1") == 0 ? 0 : DP_EFAIL;
+    }
     dp_dbx_sql_result_clear(&res);
+    return rc;
+}
+
+/* One SQL check: runs sql and reports FAIL (fix from fs) or, when ok is not
+ * NULL, OK with ok as the detail. keep (may be NULL) receives the result,
+ * to be cleared by the caller. Returns 0 or the DP_E* code. */
+static int sql_step(check_t *ck, const char *what, const char *sql, const fixspec_t *fs,
+                    const char *ok, dp_dbx_sql_result_t *keep)
+{
+    dp_dbx_sql_result_t local;
+    dp_dbx_sql_result_t *res = keep ? keep : &local;
+    dp_err_t err;
+    int rc;
+
+    dp_err_clear(&err);
+    rc = run_sql(ck, sql, res, &err);
+    if (rc < 0)
+        fail_dbx(ck, what, &err, fs);
+    else if (ok)
+        report(ck, ST_OK, what, "%s", ok);
+    if (!keep)
+        dp_dbx_sql_result_clear(&local);
     return rc;
 }
 
@@ -543,29 +557,23 @@ static int has_row(const dp_dbx_sql_result_t *res, const char *name)
 }
 
 /* SHOW SCHEMAS IN `c` (USE CATALOG); *exists says whether the schema is
- * listed. */
+ * listed. Identifiers passed tablename's rule in config.c: no backquote. */
 static int check_catalog(check_t *ck, int *exists)
 {
-    const dp_config_t *c = ck->cfg;
-    char sql[DP_TABLENAME_IDENT_MAX + 64], what[DP_TABLENAME_IDENT_MAX + 16];
+    const char *c = ck->cfg->databricks.catalog;
+    char sql[NAME_LEN + 64], what[WHAT_LEN];
     dp_dbx_sql_result_t res;
-    dp_err_t err;
-    fixspec_t fs = {"USE CATALOG", "CATALOG", c->databricks.catalog, NULL};
+    fixspec_t fs = {"USE CATALOG", "CATALOG", c,
+                    "check databricks.catalog: the catalog does not exist or is not visible"};
     int rc;
 
-    snprintf(what, sizeof(what), "catalog %s", c->databricks.catalog);
-    dp_err_clear(&err);
-    /* config.c checked the identifier with tablename's rule: no backquote. */
-    snprintf(sql, sizeof(sql), "SHOW SCHEMAS IN `%s`", c->databricks.catalog);
-    rc = run_sql(ck, sql, &res, &err);
-    if (rc < 0) {
-        fs.notfound = "check databricks.catalog: the catalog does not exist or the principal "
-                      "cannot see it";
-        fail_dbx(ck, what, &err, &fs);
-    } else {
-        *exists = has_row(&res, c->databricks.schema);
-        report(ck, ST_OK, what, "usable (USE CATALOG), %zu schema%s visible",
-               json_array_size(res.rows), json_array_size(res.rows) == 1 ? "" : "s");
+    snprintf(what, sizeof(what), "catalog %s", c);
+    snprintf(sql, sizeof(sql), "SHOW SCHEMAS IN `%s`", c);
+    rc = sql_step(ck, what, sql, &fs, NULL, &res);
+    if (rc == 0) {
+        *exists = has_row(&res, ck->cfg->databricks.schema);
+        report(ck, ST_OK, what, "usable (USE CATALOG), %zu schema(s) visible",
+               json_array_size(res.rows));
     }
     dp_dbx_sql_result_clear(&res);
     return rc;
@@ -576,43 +584,30 @@ static int check_catalog(check_t *ck, int *exists)
 static int check_schema(check_t *ck, int exists)
 {
     const dp_config_t *c = ck->cfg;
-    char sql[2 * DP_TABLENAME_IDENT_MAX + 64], what[2 * DP_TABLENAME_IDENT_MAX + 16];
-    char name[2 * DP_TABLENAME_IDENT_MAX + 2];
-    dp_dbx_sql_result_t res;
-    dp_err_t err;
-    fixspec_t fs = {"CREATE SCHEMA", "CATALOG", c->databricks.catalog, NULL};
-    int rc;
+    char sql[NAME_LEN + 64], what[WHAT_LEN];
+    fixspec_t create = {"CREATE SCHEMA", "CATALOG", c->databricks.catalog, NULL};
+    fixspec_t use = {"USE SCHEMA", "SCHEMA", ck->schema, NULL};
 
-    snprintf(name, sizeof(name), "%s.%s", c->databricks.catalog, c->databricks.schema);
-    snprintf(what, sizeof(what), "schema %s", name);
-    dp_err_clear(&err);
-    memset(&res, 0, sizeof(res));
+    snprintf(what, sizeof(what), "schema %s", ck->schema);
     if (!exists && !c->databricks.create_schema) {
-        report(ck, ST_FAIL, what, "the schema does not exist; fix: CREATE SCHEMA %s, or set "
-                                  "databricks.create_schema to true and GRANT CREATE SCHEMA ON "
-                                  "CATALOG %s TO `%s`",
-               name, c->databricks.catalog, ck->principal);
+        report(ck, ST_FAIL, what,
+               "the schema does not exist; fix: CREATE SCHEMA %s, or set "
+               "databricks.create_schema to true and GRANT CREATE SCHEMA ON CATALOG %s TO `%s`",
+               ck->schema, c->databricks.catalog, ck->principal);
         return DP_ENOTFOUND;
     }
     if (c->databricks.create_schema) {
         snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS `%s`.`%s`", c->databricks.catalog,
                  c->databricks.schema);
-        if ((rc = run_sql(ck, sql, &res, &err)) < 0)
-            goto out;
-        dp_dbx_sql_result_clear(&res);
+        if (sql_step(ck, what, sql, &create, NULL, NULL) < 0)
+            return DP_EFAIL;
     }
-    fs = (fixspec_t){"USE SCHEMA", "SCHEMA", name, NULL};
     snprintf(sql, sizeof(sql), "SHOW VOLUMES IN `%s`.`%s`", c->databricks.catalog,
              c->databricks.schema);
-    rc = run_sql(ck, sql, &res, &err);
-out:
-    if (rc < 0)
-        fail_dbx(ck, what, &err, &fs);
-    else
-        report(ck, ST_OK, what, "usable (USE SCHEMA)%s",
-               exists ? "" : ", created (CREATE SCHEMA IF NOT EXISTS)");
-    dp_dbx_sql_result_clear(&res);
-    return rc;
+    return sql_step(ck, what, sql, &use,
+                    exists ? "usable (USE SCHEMA)"
+                           : "usable (USE SCHEMA), created (CREATE SCHEMA IF NOT EXISTS)",
+                    NULL);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -622,31 +617,18 @@ out:
 static int check_volume(check_t *ck)
 {
     const dp_config_t *c = ck->cfg;
-    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 64];
-    char what[DP_TABLENAME_QUALIFIED_SIZE + 16], name[DP_TABLENAME_QUALIFIED_SIZE];
-    char schema[2 * DP_TABLENAME_IDENT_MAX + 2];
-    dp_dbx_sql_result_t res;
+    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 64], what[WHAT_LEN];
+    fixspec_t fs = {"CREATE VOLUME", "SCHEMA", ck->schema, NULL};
     dp_err_t err;
-    fixspec_t fs = {"CREATE VOLUME", "SCHEMA", schema, NULL};
-    int rc;
 
-    snprintf(schema, sizeof(schema), "%s.%s", c->databricks.catalog, c->databricks.schema);
-    snprintf(name, sizeof(name), "%s.%s", schema, c->databricks.volume);
-    snprintf(what, sizeof(what), "volume %s", name);
-    dp_err_clear(&err);
-    memset(&res, 0, sizeof(res));
-    rc = dp_tablename_qualified(c->databricks.catalog, c->databricks.schema, c->databricks.volume,
-                                q, sizeof(q), &err);
-    if (rc == 0) {
-        snprintf(sql, sizeof(sql), "CREATE VOLUME IF NOT EXISTS %s", q);
-        rc = run_sql(ck, sql, &res, &err);
-    }
-    if (rc < 0)
+    snprintf(what, sizeof(what), "volume %s", ck->volume);
+    if (dp_tablename_qualified(c->databricks.catalog, c->databricks.schema, c->databricks.volume, q,
+                               sizeof(q), &err) < 0) {
         fail_dbx(ck, what, &err, &fs);
-    else
-        report(ck, ST_OK, what, "present or created (CREATE VOLUME IF NOT EXISTS)");
-    dp_dbx_sql_result_clear(&res);
-    return rc;
+        return DP_EINVAL;
+    }
+    snprintf(sql, sizeof(sql), "CREATE VOLUME IF NOT EXISTS %s", q);
+    return sql_step(ck, what, sql, &fs, "present or created (CREATE VOLUME IF NOT EXISTS)", NULL);
 }
 
 typedef struct list_ctx {
@@ -681,17 +663,14 @@ static void random_name(const check_t *ck, char *out, size_t outlen)
 static int check_files(check_t *ck)
 {
     const dp_config_t *c = ck->cfg;
-    char path[PATH_MAX_LEN + 320], body[400], what[DP_TABLENAME_QUALIFIED_SIZE + 32];
-    char vol[DP_TABLENAME_QUALIFIED_SIZE];
+    char path[PATH_MAX_LEN + 320], body[400], what[WHAT_LEN];
     list_ctx_t lc = {ck->file, 0};
-    fixspec_t fs = {"WRITE VOLUME", "VOLUME", vol, "check databricks.volume"};
+    fixspec_t fs = {"WRITE VOLUME", "VOLUME", ck->volume, "check databricks.volume"};
     const char *step = "mkdirs";
     dp_err_t err;
     int rc, uploaded = 0;
 
-    snprintf(vol, sizeof(vol), "%s.%s.%s", c->databricks.catalog, c->databricks.schema,
-             c->databricks.volume);
-    snprintf(what, sizeof(what), "volume files %s", vol);
+    snprintf(what, sizeof(what), "volume files %s", ck->volume);
     snprintf(ck->dir, sizeof(ck->dir), "/Volumes/%s/%s/%s/" CHECK_DIR, c->databricks.catalog,
              c->databricks.schema, c->databricks.volume);
     random_name(ck, ck->file, sizeof(ck->file));
@@ -734,48 +713,37 @@ out:
 /* ------------------------------------------------------------------------- */
 
 /* CREATE TABLE IF NOT EXISTS sync_runs, exactly the loader's statement. */
-static int check_create_table(check_t *ck)
+static int check_create_table(check_t *ck, const char *what)
 {
     const dp_config_t *c = ck->cfg;
-    char what[DP_TABLENAME_QUALIFIED_SIZE + 16], schema[2 * DP_TABLENAME_IDENT_MAX + 2];
-    dp_dbx_sql_result_t res;
+    fixspec_t fs = {"CREATE TABLE", "SCHEMA", ck->schema, NULL};
     dp_err_t err;
-    fixspec_t fs = {"CREATE TABLE", "SCHEMA", schema, NULL};
     char *sql = NULL;
     int rc;
 
-    snprintf(schema, sizeof(schema), "%s.%s", c->databricks.catalog, c->databricks.schema);
-    snprintf(what, sizeof(what), "table %s." RUNS_TABLE, schema);
-    memset(&res, 0, sizeof(res));
     dp_err_clear(&err);
     rc = dp_tablename_qualified(c->databricks.catalog, c->databricks.schema, RUNS_TABLE, ck->runs,
                                 sizeof(ck->runs), &err);
     if (rc == 0 && !(sql = dp_ddl_create_table(ck->runs, dp_sysrows_sync_runs_schema, &err)))
         rc = DP_EINVAL;
-    if (rc == 0)
-        rc = run_sql(ck, sql, &res, &err);
     if (rc < 0)
         fail_dbx(ck, what, &err, &fs);
     else
-        report(ck, ST_OK, what, "present or created (CREATE TABLE IF NOT EXISTS, as the loader)");
-    dp_dbx_sql_result_clear(&res);
+        rc = sql_step(ck, what, sql, &fs,
+                      "present or created (CREATE TABLE IF NOT EXISTS, as the loader)", NULL);
     free(sql);
     return rc;
 }
 
-static void check_select(check_t *ck, const char *what, const char *name)
+static void check_select(check_t *ck, const char *what)
 {
     char sql[DP_TABLENAME_QUALIFIED_SIZE + 64];
     dp_dbx_sql_result_t res;
-    dp_err_t err;
-    fixspec_t fs = {"SELECT", "TABLE", name, NULL};
+    fixspec_t fs = {"SELECT", "TABLE", ck->table, NULL};
     const char *v;
 
-    dp_err_clear(&err);
     snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", ck->runs);
-    if (run_sql(ck, sql, &res, &err) < 0) {
-        fail_dbx(ck, what, &err, &fs);
-    } else {
+    if (sql_step(ck, what, sql, &fs, NULL, &res) == 0) {
         v = first_cell(&res);
         report(ck, ST_OK, what, "SELECT COUNT(*) = %s", v ? v : "?");
     }
@@ -786,45 +754,35 @@ static void check_select(check_t *ck, const char *what, const char *name)
  * file, which is deleted by then: COPY INTO ignores missing FILES, so it
  * loads and commits nothing, but the privileges (MODIFY and SELECT on the
  * table, READ VOLUME) are checked first. */
-static void check_modify(check_t *ck, const char *what, const char *name)
+static void check_modify(check_t *ck, const char *what)
 {
     char sql[DP_TABLENAME_QUALIFIED_SIZE + PATH_MAX_LEN + 600];
-    dp_dbx_sql_result_t res;
-    dp_err_t err;
-    fixspec_t fs = {"MODIFY", "TABLE", name, NULL};
+    fixspec_t fs = {"MODIFY", "TABLE", ck->table, NULL};
 
-    dp_err_clear(&err);
     /* Only checked identifiers, the worker id ([A-Za-z0-9._-]) and hex. */
     snprintf(sql, sizeof(sql),
              "COPY INTO %s FROM '%s/' FILEFORMAT = AVRO FILES = ('%s') "
              "FORMAT_OPTIONS ('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')",
              ck->runs, ck->dir, ck->file);
-    if (run_sql(ck, sql, &res, &err) < 0)
-        fail_dbx(ck, what, &err, &fs);
-    else
-        report(ck, ST_OK, what, "COPY INTO naming no existing file succeeded (loads nothing)");
-    dp_dbx_sql_result_clear(&res);
+    sql_step(ck, what, sql, &fs, "COPY INTO naming no existing file succeeded (loads nothing)",
+             NULL);
 }
 
 static void check_tables(check_t *ck, int files_ok)
 {
-    const dp_config_t *c = ck->cfg;
-    char name[DP_TABLENAME_QUALIFIED_SIZE], sel[DP_TABLENAME_QUALIFIED_SIZE + 16];
-    char mod[DP_TABLENAME_QUALIFIED_SIZE + 16], tbl[DP_TABLENAME_QUALIFIED_SIZE + 16];
+    char sel[WHAT_LEN], mod[WHAT_LEN], tbl[WHAT_LEN];
 
-    snprintf(name, sizeof(name), "%s.%s." RUNS_TABLE, c->databricks.catalog,
-             c->databricks.schema);
-    snprintf(tbl, sizeof(tbl), "table %s", name);
-    snprintf(sel, sizeof(sel), "select %s", name);
-    snprintf(mod, sizeof(mod), "modify %s", name);
-    if (check_create_table(ck) < 0) {
+    snprintf(tbl, sizeof(tbl), "table %s", ck->table);
+    snprintf(sel, sizeof(sel), "select %s", ck->table);
+    snprintf(mod, sizeof(mod), "modify %s", ck->table);
+    if (check_create_table(ck, tbl) < 0) {
         skip(ck, sel, tbl);
         skip(ck, mod, tbl);
         return;
     }
-    check_select(ck, sel, name);
+    check_select(ck, sel);
     if (files_ok)
-        check_modify(ck, mod, name);
+        check_modify(ck, mod);
     else
         skip(ck, mod, "volume files");
 }
@@ -838,7 +796,7 @@ static void check_tables(check_t *ck, int files_ok)
 static void check_databricks(check_t *ck)
 {
     static const char *const chain[] = {"databricks token", "sql warehouse", "catalog", "schema",
-                                        "volume", "volume files", "tables", NULL};
+                                        "volume",           "volume files",  "tables",  NULL};
     int exists = 0, failed_at = -1, files_ok = 0;
 
     if (check_token(ck) < 0)
