@@ -9,16 +9,53 @@
 #include "log.h"
 #include "worker.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Leaving the group and stopping threads after the drain. */
+#define SHUTDOWN_GRACE_MS 5000
 
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
 {
+    static const char msg[] = "{\"level\":\"warn\",\"module\":\"main\",\"msg\":\"second "
+                              "signal: exiting at once; what is not committed is read again\"}\n";
+    ssize_t r;
+
     (void)sig;
+    if (stop_flag) {
+        /* Async-signal-safe: write and _exit only. Nothing is lost: offsets
+         * are committed only after loads. */
+        r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        (void)r;
+        _exit(1);
+    }
     stop_flag = 1;
+}
+
+/* The shutdown deadline: once a stop was asked for, the process exits after
+ * worker.shutdown_timeout_ms plus a grace for leaving the group, whatever
+ * is still running (an HTTP call, a COPY INTO). Exiting without committing
+ * loses nothing: the next owner reads those offsets again. */
+static void *watchdog(void *arg)
+{
+    long long limit_ms = *(const long long *)arg;
+    struct timespec tick = {0, 100 * 1000000L};
+    long long waited = 0;
+
+    while (!stop_flag)
+        nanosleep(&tick, NULL);
+    for (waited = 0; waited < limit_ms; waited += 100)
+        nanosleep(&tick, NULL);
+    dp_log(DP_LOG_ERROR, "main", "shutdown deadline of %lld ms passed: exiting without "
+           "committing what is still loading", limit_ms);
+    _exit(0);
+    return NULL;
 }
 
 int dp_cmd_run(int argc, char **argv)
@@ -26,6 +63,8 @@ int dp_cmd_run(int argc, char **argv)
     const char *path = NULL;
     dp_config_t *cfg = NULL;
     dp_worker_t *worker = NULL;
+    static long long deadline_ms; /* read by the watchdog thread */
+    pthread_t wd;
     dp_worker_stats_t st;
     struct sigaction sa;
     dp_err_t err;
@@ -59,6 +98,9 @@ int dp_cmd_run(int argc, char **argv)
         dp_log(DP_LOG_ERROR, "main", "cannot start the worker: %s", err.msg);
         goto out;
     }
+    deadline_ms = cfg->worker.shutdown_timeout_ms + SHUTDOWN_GRACE_MS;
+    if (pthread_create(&wd, NULL, watchdog, &deadline_ms) == 0)
+        pthread_detach(wd);
     if (dp_worker_run(worker, &err) < 0) {
         dp_log(DP_LOG_ERROR, "main", "worker failed: %s", err.msg);
         goto out;

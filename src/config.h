@@ -86,6 +86,16 @@ typedef struct dp_config {
     struct {
         char *dir;                               /* schemas.dir */
         dp_config_map_t fixed_writer_schema_ids; /* topic -> schema id */
+        char *registry_url;                      /* schemas.registry_url (or NULL) */
+        int registry_allow_insecure_http;
+        char *registry_user;             /* basic auth user (or NULL) */
+        char *registry_password;         /* secret */
+        char *registry_password_file;
+        char *registry_ca_file;          /* NULL: the system CA bundle */
+        int64_t registry_timeout_ms;     /* one HTTP attempt */
+        int64_t registry_retry_ms;       /* a failed id is not asked again sooner */
+        int64_t registry_not_found_ttl_ms; /* how long a 404 is remembered */
+        int64_t registry_cache_max;      /* ids remembered by the client */
     } schemas;
     struct {
         int mode; /* dp_route_mode_t: threshold, per_event, single */

@@ -174,6 +174,62 @@ static int check_url(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_er
     return 0;
 }
 
+/* Schema Registry URL: http(s)://host[:port][/path] (a path prefix is allowed
+ * for registries behind a proxy); plain http only with
+ * schemas.registry_allow_insecure_http. */
+static int check_registry_url(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_err_t *err)
+{
+    const char *s = str_of(desc, cfg), *rest;
+
+    if (!s) {
+        return 0;
+    }
+    if (strncmp(s, "https://", 8) == 0) {
+        rest = s + 8;
+    } else if (strncmp(s, "http://", 7) == 0 && cfg->schemas.registry_allow_insecure_http) {
+        rest = s + 7;
+    } else {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: %s = \"%.80s\": must start with https:// (http:// only with "
+                          "schemas.registry_allow_insecure_http)",
+                          desc->path, s);
+    }
+    if (!*rest || *rest == '/' || !only_chars(rest, ".-:[]_/~%")) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: %s = \"%.80s\": must be scheme://host[:port][/path] with no "
+                          "query or spaces",
+                          desc->path, s);
+    }
+    return 0;
+}
+
+/* Basic auth needs both halves, and a registry to talk to. */
+static int check_registry_user(const dp_config_desc_t *desc, const dp_config_t *cfg,
+                               dp_err_t *err)
+{
+    const char *user = str_of(desc, cfg);
+
+    if (user && strchr(user, ':')) {
+        return dp_err_set(err, DP_EINVAL, 0, "config: %s: must not contain ':' (HTTP Basic)",
+                          desc->path);
+    }
+    if (user && !cfg->schemas.registry_password) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: %s is set but schemas.registry_password is not: set "
+                          "DELTAPORT_SCHEMA_REGISTRY_PASSWORD or schemas.registry_password_file",
+                          desc->path);
+    }
+    if (!user && cfg->schemas.registry_password) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: schemas.registry_password is set but %s is not", desc->path);
+    }
+    if (user && !cfg->schemas.registry_url) {
+        return dp_err_set(err, DP_EINVAL, 0, "config: %s is set but schemas.registry_url is not",
+                          desc->path);
+    }
+    return 0;
+}
+
 static int check_listen(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_err_t *err)
 {
     const char *s = str_of(desc, cfg), *colon = s ? strrchr(s, ':') : NULL;
@@ -301,6 +357,65 @@ const dp_config_desc_t dp_config_table[] = {
      .check = check_topic_map,
      .doc = "Topic -> schema id, for topics carrying plain (unframed) Avro written with that "
             "schema"},
+    {.path = "schemas.registry_url",
+     .type = DP_CT_STRING,
+     .offset = F(schemas.registry_url),
+     .env = "DELTAPORT_SCHEMA_REGISTRY_URL",
+     .check = check_registry_url,
+     .allowed_doc = "https://host[:port][/path] (http:// with registry_allow_insecure_http)",
+     .def_doc = "(none: only schemas/ids)",
+     .doc = "Confluent-compatible Schema Registry asked for writer schema ids not in "
+            "schemas/ids (docs/SCHEMA_REGISTRY.md)"},
+    {.path = "schemas.registry_allow_insecure_http",
+     .type = DP_CT_BOOL,
+     .offset = F(schemas.registry_allow_insecure_http),
+     .def = "false",
+     .doc = "Accept an http:// registry URL (a local registry only); logged as a warning"},
+    {.path = "schemas.registry_user",
+     .type = DP_CT_STRING,
+     .offset = F(schemas.registry_user),
+     .env = "DELTAPORT_SCHEMA_REGISTRY_USER",
+     .check = check_registry_user,
+     .doc = "HTTP Basic user of the registry (Confluent Cloud: the API key)"},
+    SECRET("schemas.registry_password", schemas.registry_password,
+           "DELTAPORT_SCHEMA_REGISTRY_PASSWORD", NULL,
+           "HTTP Basic password of the registry (Confluent Cloud: the API secret)"),
+    {.path = "schemas.registry_ca_file",
+     .type = DP_CT_STRING,
+     .offset = F(schemas.registry_ca_file),
+     .def_doc = "(system CA bundle)",
+     .doc = "PEM file of CA certificates to trust for the registry"},
+    {.path = "schemas.registry_timeout_ms",
+     .type = DP_CT_MS,
+     .offset = F(schemas.registry_timeout_ms),
+     .def = "5000",
+     .min = 100,
+     .max = 60000,
+     .doc = "Timeout of one registry request (the poll thread waits at most about twice this)"},
+    {.path = "schemas.registry_retry_ms",
+     .type = DP_CT_MS,
+     .offset = F(schemas.registry_retry_ms),
+     .def = "5000",
+     .min = 100,
+     .max = 600000,
+     .doc = "After a failed lookup (outage, 5xx, auth), the id is not asked again sooner; its "
+            "messages are held meanwhile"},
+    {.path = "schemas.registry_not_found_ttl_ms",
+     .type = DP_CT_MS,
+     .offset = F(schemas.registry_not_found_ttl_ms),
+     .def = "60000",
+     .min = 0,
+     .max = 86400000,
+     .doc = "How long an id the registry does not know (404, 40403) is remembered before it is "
+            "asked again"},
+    {.path = "schemas.registry_cache_max",
+     .type = DP_CT_INT,
+     .offset = F(schemas.registry_cache_max),
+     .def = "10000",
+     .min = 16,
+     .max = 1000000,
+     .doc = "Schema ids (found or not) the registry client remembers; the least recently used "
+            "is forgotten first"},
 
     /* routing */
     {.path = "routing.mode",

@@ -12,6 +12,7 @@
 #include "mem.h"
 #include "router.h"
 #include "sysrows.h"
+#include "registry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ struct dp_worker {
     volatile sig_atomic_t *stop;
     dp_kafka_t *kafka;
     dp_decoder_t *dec;
+    dp_registry_t *registry;     /* NULL without schemas.registry_url */
     dp_decode_scratch_t scratch;
     dp_router_t *router;
     dp_loader_t *loader;
@@ -38,6 +40,7 @@ struct dp_worker {
     rd_kafka_message_t **held;   /* messages not yet handled because the flush was full, */
     size_t nheld, heldcap;       /* in arrival order: handled first after the next cut */
     int budget_paused;
+    int closing;                 /* the shutdown drain ran: revokes no longer wait */
     size_t flush_cap;            /* byte cap of one flush: half the memory budget */
     dp_worker_stats_t stats;
 };
@@ -213,6 +216,8 @@ static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts
     dp_worker_t *w = opaque;
 
     drop_held(w, parts);
+    if (w->closing)
+        return; /* leaving after the shutdown drain: what it left is read again */
     if (lost) {
         for (int i = 0; i < parts->cnt; i++)
             dp_flush_drop_partition(w->open, parts->elems[i].topic, parts->elems[i].partition);
@@ -245,8 +250,31 @@ static int add_error(dp_worker_t *w, const rd_kafka_message_t *msg, const char *
                         msg->offset, dp_buf_data(&w->errbody), dp_buf_len(&w->errbody), err);
 }
 
+/* Decodes a message; a schema id that is not loaded is asked from the
+ * registry, added to the decoder, and the message decoded again. Returns 0,
+ * DP_EINVAL (rejected: dec->reject), or DP_EAGAIN when the registry is
+ * unavailable: the message is valid as far as we know, so it is held, never
+ * rejected (docs/SCHEMA_REGISTRY.md). */
+static int decode(dp_worker_t *w, const char *topic, const rd_kafka_message_t *msg,
+                  dp_decoded_t *dec, dp_err_t *err)
+{
+    int rc = dp_decode_message(w->dec, topic, msg->payload, msg->len, dec, &w->scratch, err);
+
+    if (rc == 0 || !w->registry || dec->reject.code != DP_REJ_UNKNOWN_SCHEMA_ID)
+        return rc;
+    rc = dp_registry_load_into(w->registry, w->dec, dec->schema_id, err);
+    if (rc == DP_EAGAIN)
+        return rc;
+    if (rc == 0)
+        return dp_decode_message(w->dec, topic, msg->payload, msg->len, dec, &w->scratch, err);
+    dp_reject_set(&dec->reject, rc == DP_ENOTFOUND ? DP_REJ_UNKNOWN_SCHEMA_ID
+                  : DP_REJ_INCOMPATIBLE_SCHEMA, "$", "%s", err->msg);
+    return DP_EINVAL;
+}
+
 /* Handles one message. Returns 0, or DP_ETOOBIG when it did not fit in the
- * open flush (the caller holds it and pauses). */
+ * open flush, or DP_EAGAIN when its writer schema is unavailable (the caller
+ * holds it and pauses). */
 static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
 {
     const char *topic = rd_kafka_topic_name(msg->rkt);
@@ -256,7 +284,9 @@ static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
     char reason[600];
     int rc;
 
-    if (dp_decode_message(w->dec, topic, msg->payload, msg->len, &dec, &w->scratch, &err) < 0) {
+    if ((rc = decode(w, topic, msg, &dec, &err)) == DP_EAGAIN)
+        return rc;
+    if (rc < 0) {
         snprintf(reason, sizeof(reason), "%s: %s", dec.reject.path, dec.reject.reason);
         rc = add_error(w, msg, dp_reject_name(dec.reject.code), reason, &err);
         if (rc == 0)
@@ -322,12 +352,18 @@ static void hold(dp_worker_t *w, rd_kafka_message_t *msg)
     w->held[w->nheld++] = msg;
 }
 
+/* 1 for handle()'s "keep the message for later" answers. */
+static int must_hold(int rc)
+{
+    return rc == DP_ETOOBIG || rc == DP_EAGAIN;
+}
+
 /* Handles held messages in arrival order, so that no partition gets a gap. */
 static void replay_held(dp_worker_t *w)
 {
     size_t done = 0;
 
-    while (done < w->nheld && handle(w, w->held[done]) != DP_ETOOBIG) {
+    while (done < w->nheld && !must_hold(handle(w, w->held[done]))) {
         rd_kafka_message_destroy(w->held[done]);
         w->stats.consumed++;
         done++;
@@ -361,13 +397,13 @@ static void poll_once(dp_worker_t *w, int timeout_ms)
 
     if (!msg)
         return;
-    if (w->nheld > 0 || handle(w, msg) == DP_ETOOBIG) {
+    if (w->nheld > 0 || must_hold(handle(w, msg))) {
         hold(w, msg);
         if (!w->budget_paused) {
             dp_kafka_pause_all(w->kafka);
             w->budget_paused = 1;
-            dp_log(DP_LOG_WARN, "worker", "flush full (%zu bytes) while the previous one loads: "
-                   "partitions paused", dp_flush_bytes(w->open));
+            dp_log(DP_LOG_WARN, "worker", "flush full (%zu bytes) while the previous one loads, "
+                   "or a writer schema unavailable: partitions paused", dp_flush_bytes(w->open));
         }
         return;
     }
@@ -400,6 +436,7 @@ int dp_worker_run(dp_worker_t *w, dp_err_t *err)
     }
     dp_log(DP_LOG_INFO, "worker", "stopping: loading and committing what is held");
     drain(w, (long)w->cfg->worker.shutdown_timeout_ms, "shutdown");
+    w->closing = 1;
     (void)err;
     return 0;
 }
@@ -440,6 +477,9 @@ static int make_decoder(dp_worker_t *w, dp_err_t *err)
 
     w->dec = dp_decoder_open(cfg->schemas.dir, err);
     if (!w->dec)
+        return DP_EINVAL;
+    w->registry = dp_registry_from_config(cfg, err);
+    if (!w->registry && err->code != DP_OK)
         return DP_EINVAL;
     for (size_t i = 0; i < cfg->schemas.fixed_writer_schema_ids.n; i++) {
         const dp_config_pair_t *p = &cfg->schemas.fixed_writer_schema_ids.items[i];
@@ -519,6 +559,7 @@ void dp_worker_destroy(dp_worker_t *w)
     if (w->dec)
         dp_decode_scratch_free(&w->scratch);
     dp_decoder_destroy(w->dec);
+    dp_registry_destroy(w->registry);
     dp_buf_free(&w->errbody);
     free(w);
 }

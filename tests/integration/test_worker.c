@@ -34,6 +34,9 @@ typedef struct env {
     int up;
 } env_t;
 
+/* worker.shutdown_timeout_ms of the configurations written from now on. */
+static long g_shutdown_ms = 20000;
+
 static long scaled(long ms)
 {
     return ms * dp_test_timeout_scale();
@@ -63,8 +66,9 @@ static int write_config(env_t *env, long threshold, long max_events)
             "  \"auth\": \"oauth\", \"client_id\": \"" DP_EMU_CLIENT_ID "\",\n"
             "  \"statement_wait_timeout_s\": 5, \"http_timeout_ms\": 30000},\n"
             " \"log\": {\"level\": \"info\"},\n"
-            " \"worker\": {\"shutdown_timeout_ms\": 20000}}\n",
-            env->kf.bootstrap, env->group, DP_SOURCE_DIR, threshold, max_events, env->ef.url);
+            " \"worker\": {\"shutdown_timeout_ms\": %ld}}\n",
+            env->kf.bootstrap, env->group, DP_SOURCE_DIR, threshold, max_events, env->ef.url,
+            g_shutdown_ms);
     fclose(f);
     return 0;
 }
@@ -462,7 +466,68 @@ static void test_worker_rows_refused_by_databricks_go_to_event_errors(void)
     env_stop(&env);
 }
 
+static void test_worker_sigterm_deadline_and_second_signal_lose_nothing(void)
+{
+    env_t env;
+    dp_proc_t w;
+    long long t0, loaded;
+    long status = 0;
+    char *body = NULL;
+    size_t len = 0;
+    int rc;
+
+    g_shutdown_ms = 2000;
+    rc = env_start(&env, 10000, 200);
+    g_shutdown_ms = 20000;
+    if (!DP_ASSERT_MSG(rc == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    /* Databricks answers 503 to every statement: loads never finish. */
+    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"503\"}") == 0,
+                  "fault not accepted");
+    DP_ASSERT_MSG(produce(&env, 400, 0, 51) == 0, "produce failed");
+    start_worker(&env, &w, "s1");
+    DP_ASSERT_MSG(wait_log(&env, "s1", "cut (", 30000) == 0, "no flush was cut");
+    t0 = dp_test_now_ms();
+    dp_proc_signal(&w, SIGTERM);
+    rc = dp_proc_wait(&w, scaled(20000));
+    DP_ASSERT_MSG(rc == 0, "SIGTERM past the deadline should exit 0, got %d", rc);
+    DP_ASSERT_MSG(dp_test_now_ms() - t0 < 2000 + 5000 + 3000,
+                  "exit took %lld ms, deadline 2000 + 5000 grace", dp_test_now_ms() - t0);
+    DP_ASSERT_MSG(committed_to_end(&env) == 0, "offsets committed though nothing loaded");
+
+    /* Second signal: exits at once. */
+    start_worker(&env, &w, "s2");
+    DP_ASSERT_MSG(wait_log(&env, "s2", "cut (", 30000) == 0, "no flush was cut");
+    dp_proc_signal(&w, SIGTERM);
+    dp_test_sleep_ms(200);
+    t0 = dp_test_now_ms();
+    dp_proc_signal(&w, SIGTERM);
+    rc = dp_proc_wait(&w, scaled(5000));
+    DP_ASSERT_MSG(rc == 1 && dp_test_now_ms() - t0 < 2000,
+                  "a second SIGTERM should exit 1 at once, got %d after %lld ms", rc,
+                  dp_test_now_ms() - t0);
+
+    /* The fault clears; a new worker loads everything exactly once. */
+    DP_ASSERT_MSG(dp_emu_http(&env.ef, "DELETE", "/_emulator/faults", NULL, NULL, 0, NULL, &status,
+                              &body, &len) == 0 && status / 100 == 2,
+                  "clearing the faults failed: %ld", status);
+    free(body);
+    start_worker(&env, &w, "s3");
+    loaded = wait_loaded(&env, 400, 60000);
+    DP_ASSERT_MSG(loaded == 400, "expected 400 loaded after the fault cleared, got %lld", loaded);
+    dp_proc_signal(&w, SIGTERM);
+    DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
+    DP_ASSERT_MSG(check_exactly_once(&env, 400) == 0, "expected no event_errors rows");
+    DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "offsets not committed after the load");
+    dp_proc_stop(&w, 1000);
+    env_stop(&env);
+}
+
 static const dp_test_case_t cases[] = {
+    {"test_worker_sigterm_deadline_and_second_signal_lose_nothing",
+     test_worker_sigterm_deadline_and_second_signal_lose_nothing},
     {"test_worker_rows_refused_by_databricks_go_to_event_errors",
      test_worker_rows_refused_by_databricks_go_to_event_errors},
     {"test_worker_pool_loads_every_event_once_and_promotes_for_all",
