@@ -58,6 +58,7 @@ static void usage(FILE *out)
             "usage: deltaport <command> [options]\n"
             "commands:\n"
             "  run --config FILE                  run one worker until SIGTERM\n"
+            "  check --config FILE                test Kafka, credentials, warehouse, grants\n"
             "  validate [--config FILE | --schemas DIR] [--format json|avro-base64|auto] [FILE]\n"
             "                                     report every invalid event of FILE (or stdin)\n"
             "  produce --topic T ...              generate realistic canonical events (--help)\n"
