@@ -197,9 +197,6 @@ static enum MHD_Result api(app_t *app, struct MHD_Connection *conn, const char *
     long id;
 
     if (strcmp(method, "GET") == 0 && strncmp(url, "/schemas/ids/", 13) == 0) {
-        pthread_mutex_lock(&app->lock);
-        app->schema_id_gets++;
-        pthread_mutex_unlock(&app->lock);
         if (parse_long(url + 13, &id) < 0) {
             return reply_error(conn, 404, 40403, "Schema not found");
         }
@@ -251,13 +248,15 @@ static int authorized(app_t *app, struct MHD_Connection *conn)
     return ok;
 }
 
-/* Returns the status of an injected fault for this request, or 0. */
-static int take_fault(app_t *app, long *delay_ms)
+/* Counts the request (is_id_get: a GET /schemas/ids/..., answered or not)
+ * and returns the status of an injected fault for it, or 0. */
+static int take_fault(app_t *app, int is_id_get, long *delay_ms)
 {
     int status = 0;
 
     pthread_mutex_lock(&app->lock);
     app->requests++;
+    app->schema_id_gets += is_id_get;
     *delay_ms = app->delay_ms;
     if (app->fault_status != 0 && app->fault_count != 0) {
         status = app->fault_status;
@@ -285,7 +284,9 @@ static enum MHD_Result dispatch(app_t *app, struct MHD_Connection *conn, const c
     }
     if (strncmp(url, "/_admin/", 8) == 0) {
         ret = admin(app, conn, method, url, body);
-    } else if ((fault = take_fault(app, &delay)) != 0) {
+    } else if ((fault = take_fault(app, strcmp(method, "GET") == 0 &&
+                                         strncmp(url, "/schemas/ids/", 13) == 0,
+                                     &delay)) != 0) {
         ret = reply_error(conn, fault, fault * 100 + 1, "Injected fault");
     } else if (!authorized(app, conn)) {
         ret = reply_error(conn, 401, 401, "Unauthorized");

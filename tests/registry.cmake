@@ -1,0 +1,18 @@
+# Tests of the Schema Registry client (src/registry.c), the fake registry
+# (tools/schema-registry), schema resolution of evolved writers, table
+# evolution and interoperability with other Avro producers.
+target_sources(dptest PRIVATE support/registry_fixture.c)
+target_compile_definitions(dptest PUBLIC
+  DP_SCHEMA_REGISTRY_BIN="$<TARGET_FILE:deltaport-schema-registry>")
+
+dp_add_test(NAME test_registry LABEL unit SOURCES unit/test_registry.c LIBS dpcore)
+dp_add_test(NAME test_registry_resolve LABEL unit SOURCES unit/test_registry_resolve.c LIBS dpcore)
+dp_add_test(NAME test_registry_client LABEL integration TIMEOUT 120
+            SOURCES integration/test_registry_client.c LIBS dpcore)
+foreach(_t test_registry_client)
+  if(TARGET ${_t})
+    add_dependencies(${_t} deltaport-schema-registry deltaport-dbx-emulator deltaport-kafka-mock
+                     deltaport)
+  endif()
+endforeach()
+
