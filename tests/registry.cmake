@@ -16,3 +16,9 @@ foreach(_t test_registry_client)
   endif()
 endforeach()
 
+dp_add_test(NAME test_registry_worker LABEL integration TIMEOUT 300
+            SOURCES integration/test_registry_worker.c LIBS dpcore PkgConfig::RDKAFKA)
+if(TARGET test_registry_worker)
+  add_dependencies(test_registry_worker deltaport-schema-registry deltaport-dbx-emulator
+                   deltaport-kafka-mock deltaport)
+endif()
