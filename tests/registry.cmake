@@ -22,3 +22,17 @@ if(TARGET test_registry_worker)
   add_dependencies(test_registry_worker deltaport-schema-registry deltaport-dbx-emulator
                    deltaport-kafka-mock deltaport)
 endif()
+
+# Interop: python3-confluent-kafka's AvroProducer and kcat (JSON) against the
+# fake registry and the embedded Kafka, loaded by the real worker. Fails (never
+# skips) when /usr/bin/python3 lacks the modules: run scripts/setup.sh.
+if(NOT DP_VALGRIND)
+  add_test(NAME test_registry_interop
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/interop/test_interop.py
+                   --deltaport $<TARGET_FILE:deltaport>
+                   --kafka-mock $<TARGET_FILE:deltaport-kafka-mock>
+                   --emulator $<TARGET_FILE:deltaport-dbx-emulator>
+                   --registry $<TARGET_FILE:deltaport-schema-registry>
+                   --source ${PROJECT_SOURCE_DIR})
+  set_tests_properties(test_registry_interop PROPERTIES LABELS integration TIMEOUT 180)
+endif()
