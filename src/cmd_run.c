@@ -6,7 +6,11 @@
 #include "cmd_run.h"
 
 #include "config.h"
+#include "health.h"
+#include "httpd.h"
+#include "kstats.h"
 #include "log.h"
+#include "metrics.h"
 #include "worker.h"
 
 #include <pthread.h>
@@ -36,6 +40,7 @@ static void on_signal(int sig)
         _exit(1);
     }
     stop_flag = 1;
+    dp_health_stopping(); /* /readyz fails from now on (lock-free atomic store) */
 }
 
 /* The shutdown deadline: once a stop was asked for, the process exits after
@@ -63,6 +68,7 @@ int dp_cmd_run(int argc, char **argv)
     const char *path = NULL;
     dp_config_t *cfg = NULL;
     dp_worker_t *worker = NULL;
+    dp_httpd_t *httpd = NULL;
     static long long deadline_ms; /* read by the watchdog thread */
     pthread_t wd;
     dp_worker_stats_t st;
@@ -93,11 +99,23 @@ int dp_cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    dp_metrics_reset();
+    dp_metrics_set(DP_MG_BUFFER_LIMIT_BYTES, cfg->flush.memory_budget_bytes);
+    dp_health_init(cfg->http.liveness_max_age_ms);
+    /* Not fatal: the data path never depends on the metrics port. In a pod
+     * the port is always free; where several workers share a host (the demo,
+     * tests) only the first gets it. Without it the liveness probe fails,
+     * which names the cause in the pod's events. */
+    httpd = dp_httpd_start(cfg->http.listen, &err);
+    if (!httpd)
+        dp_log(DP_LOG_ERROR, "main", "%s: /metrics, /healthz and /readyz are unavailable",
+               err.msg);
     worker = dp_worker_new(cfg, &stop_flag, &err);
     if (!worker) {
         dp_log(DP_LOG_ERROR, "main", "cannot start the worker: %s", err.msg);
         goto out;
     }
+    dp_health_set_ready(1);
     deadline_ms = cfg->worker.shutdown_timeout_ms + SHUTDOWN_GRACE_MS;
     if (pthread_create(&wd, NULL, watchdog, &deadline_ms) == 0)
         pthread_detach(wd);
@@ -112,7 +130,10 @@ int dp_cmd_run(int argc, char **argv)
            (unsigned long long)st.committed);
     rc = 0;
 out:
+    dp_health_stopping();
     dp_worker_destroy(worker);
+    dp_httpd_stop(httpd);
+    dp_kstats_reset();
     dp_config_destroy(cfg);
     return rc;
 }

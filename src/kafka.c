@@ -10,6 +10,7 @@
  */
 #include "kafka.h"
 
+#include "kstats.h"
 #include "log.h"
 #include "mem.h"
 
@@ -135,6 +136,7 @@ static void do_assign(dp_kafka_t *kafka, rd_kafka_topic_partition_list_t *parts)
 {
     if (parts->cnt > 0) {
         set_start_positions(kafka, parts);
+        dp_kstats_committed(parts);
         if (kafka->hooks.on_assign)
             kafka->hooks.on_assign(kafka->hooks.opaque, parts);
     }
@@ -320,6 +322,7 @@ rd_kafka_message_t *dp_kafka_poll(dp_kafka_t *kafka, int timeout_ms)
 {
     rd_kafka_message_t *msg = rd_kafka_consumer_poll(kafka->rk, timeout_ms);
 
+    dp_kstats_on_poll(kafka->rk, msg, kafka->paused, kafka->errored);
     if (!msg || !msg->err)
         return msg;
     if (msg->rkt && msg->partition >= 0 && msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)

@@ -9,8 +9,10 @@
 #include "dbx/files.h"
 #include "dbx/sql.h"
 #include "ddl.h"
+#include "health.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "stagename.h"
 #include "sysrows.h"
 #include "tablename.h"
@@ -88,6 +90,7 @@ static void beat(void *ctx)
     dp_loader_t *loader = ctx;
 
     atomic_store(&loader->heartbeat_ms, mono_ms());
+    dp_health_beat(DP_HEALTH_LOADER);
 }
 
 void dp_loader_stats_free(dp_loader_stat_t *stats, size_t n)
@@ -334,7 +337,7 @@ static int stage_and_load(dp_loader_t *loader, const char *table, const char *ke
     dp_avrofile_t *file = NULL;
     const void *data;
     size_t len;
-    long long inserted = 0;
+    long long inserted = 0, t0;
     int rc;
 
     /* Only COPY INTO's own data refusal may return DP_EINVAL from here. */
@@ -358,10 +361,18 @@ static int stage_and_load(dp_loader_t *loader, const char *table, const char *ke
     }
     if (rc == 0 && dp_avrofile_finish(file, &data, &len, err) < 0)
         rc = DP_EFAIL;
+    t0 = mono_ms();
     if (rc == 0 && upload(loader, path, data, len, err) < 0)
         rc = DP_EFAIL;
     if (rc == 0)
+        dp_metrics_observe(DP_MH_UPLOAD_SECONDS, (double)(mono_ms() - t0) / 1000.0);
+    t0 = mono_ms();
+    if (rc == 0)
         rc = copy_into(loader, table, path, &inserted, err);
+    if (rc == 0)
+        dp_metrics_observe(DP_MH_COPY_INTO_SECONDS, (double)(mono_ms() - t0) / 1000.0);
+    if (rc == 0)
+        dp_metrics_rows_loaded(table, inserted);
     if ((rc == 0 || rc == DP_EINVAL) && run) {
         run->rows = (int64_t)dp_avrofile_count(file);
         run->bytes = (int64_t)len;
@@ -708,6 +719,7 @@ static void wait_locked(dp_loader_t *loader, long ms)
 static void report_failure(dp_loader_t *loader, const dp_err_t *err, long backoff_ms)
 {
     atomic_fetch_add(&loader->failures, 1);
+    dp_metrics_retry(err->code);
     if (strcmp(loader->last_error, err->msg) != 0) {
         dp_log(DP_LOG_ERROR, "loader", "load failed, data kept, retrying (next in %ld ms): %s",
                backoff_ms, err->msg);
@@ -725,6 +737,8 @@ static void *loader_main(void *arg)
     pthread_mutex_lock(&loader->mu);
     while (!loader->stop) {
         beat(loader);
+        if (loader->conn.oauth)
+            dp_metrics_raise(DP_MC_TOKEN_FETCHES, (uint64_t)dp_oauth_fetches(loader->conn.oauth));
         if (loader->nretire > 0) {
             dp_flush_t *flush = loader->retire[--loader->nretire];
 
@@ -736,6 +750,7 @@ static void *loader_main(void *arg)
             dp_flush_t *job = loader->job;
             dp_err_t err;
             int rc;
+            long long started = mono_ms();
 
             pthread_mutex_unlock(&loader->mu);
             rc = load_flush(loader, job, loader->job_stats, loader->job_n, &err);
@@ -745,6 +760,8 @@ static void *loader_main(void *arg)
                 loader->last_error[0] = '\0';
                 backoff = 0;
                 atomic_fetch_add(&loader->loaded, 1);
+                dp_metrics_observe(DP_MH_FLUSH_SECONDS, (double)(mono_ms() - started) / 1000.0);
+                dp_metrics_set(DP_MG_LAST_LOAD_SUCCESS_MS, wall_us() / 1000);
                 pthread_cond_broadcast(&loader->cv);
             } else {
                 backoff = backoff ? backoff * 2 : 1000;
@@ -842,6 +859,8 @@ int dp_loader_submit(dp_loader_t *loader, dp_flush_t *flush, dp_loader_stat_t *s
     loader->job_stats = stats;
     loader->job_n = n;
     loader->job_done = 0;
+    dp_metrics_set(DP_MG_LOADER_BUSY, 1);
+    dp_metrics_set(DP_MG_BUFFER_LOADING_BYTES, (int64_t)dp_flush_bytes(flush));
     pthread_cond_broadcast(&loader->cv);
     pthread_mutex_unlock(&loader->mu);
     return 0;
@@ -870,6 +889,8 @@ dp_flush_t *dp_loader_take_done(dp_loader_t *loader, dp_loader_stat_t **stats, s
         loader->job_stats = NULL;
         loader->job_n = 0;
         loader->job_done = 0;
+        dp_metrics_set(DP_MG_LOADER_BUSY, 0);
+        dp_metrics_set(DP_MG_BUFFER_LOADING_BYTES, 0);
     }
     pthread_mutex_unlock(&loader->mu);
     return flush;
@@ -881,9 +902,11 @@ int dp_loader_wait(dp_loader_t *loader, long timeout_ms)
     int done;
 
     pthread_mutex_lock(&loader->mu);
-    while (loader->job && !loader->job_done && mono_ms() < deadline)
+    while (loader->job && !loader->job_done && mono_ms() < deadline) {
+        dp_health_beat(DP_HEALTH_POLL); /* the poll thread waits here in a drain */
         wait_locked(loader, (long)(deadline - mono_ms()) < 200 ? (long)(deadline - mono_ms())
                                                                 : 200);
+    }
     done = !loader->job || loader->job_done;
     pthread_mutex_unlock(&loader->mu);
     return done ? 0 : DP_ETIMEDOUT;

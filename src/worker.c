@@ -7,9 +7,11 @@
 #include "decode.h"
 #include "flush.h"
 #include "kafka.h"
+#include "kstats.h"
 #include "loader.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 #include "router.h"
 #include "sysrows.h"
 #include "registry.h"
@@ -106,6 +108,7 @@ static int cut(dp_worker_t *w, const char *why)
         return 0;
     }
     open_new_flush(w);
+    dp_metrics_flush_cut(why);
     return 1;
 }
 
@@ -142,10 +145,13 @@ static int commit_flush(dp_worker_t *w, dp_flush_t *flush)
         nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);
     }
     if (rc < 0) {
+        dp_metrics_add(DP_MC_COMMIT_FAILURES, 1);
         dp_log(DP_LOG_ERROR, "worker", "flush %llu loaded but not committed: %s",
                (unsigned long long)dp_flush_seq(flush), err.msg);
     } else {
         w->stats.committed += messages;
+        dp_metrics_add(DP_MC_COMMITS, 1);
+        dp_kstats_committed(list);
         dp_log(DP_LOG_INFO, "worker", "flush %llu loaded and committed: %llu messages in %d "
                "partitions", (unsigned long long)dp_flush_seq(flush),
                (unsigned long long)messages, list->cnt);
@@ -170,6 +176,7 @@ static void finish_loaded(dp_worker_t *w)
         dp_router_add_shared(w->router, stats[i].name, stats[i].count);
     dp_loader_stats_free(stats, n);
     w->stats.flushes++;
+    dp_metrics_add(DP_MC_FLUSHES_LOADED, 1);
     dp_loader_retire(w->loader, flush);
 }
 
@@ -291,12 +298,16 @@ static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
         rc = add_error(w, msg, dp_reject_name(dec.reject.code), reason, &err);
         if (rc == 0)
             w->stats.rejected++;
+        if (rc == 0)
+            dp_metrics_reject(dec.reject.code);
     } else if (dp_router_route(w->router, dec.ev.event_name.ptr, dec.ev.event_name.len, &table,
                                &err) < 0) {
         snprintf(reason, sizeof(reason), "$.event_name: %s", err.msg);
         rc = add_error(w, msg, "BAD_EVENT_NAME", reason, &err);
         if (rc == 0)
             w->stats.rejected++;
+        if (rc == 0)
+            dp_metrics_reject(DP_REJ_BAD_EVENT_NAME);
     } else {
         rc = dp_flush_add(w->open, table, topic, msg->partition, msg->offset, dec.body,
                           dec.body_len, &err);
@@ -380,6 +391,7 @@ static void housekeep(dp_worker_t *w)
 
     finish_loaded(w);
     apply_shared_counts(w);
+    dp_metrics_set(DP_MG_BUFFER_OPEN_BYTES, (int64_t)dp_flush_bytes(w->open));
     why = flush_due(w);
     if (why)
         cut(w, why);
