@@ -9,6 +9,7 @@ pkgs=(
   librdkafka-dev libavro-dev libcurl4-openssl-dev libjansson-dev libssl-dev
   libmicrohttpd-dev libsqlite3-dev libcunit1-dev
   kcat valgrind sqlite3 ca-certificates
+  golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev
   python3-confluent-kafka python3-avro python3-requests
 )
 

@@ -5,3 +5,20 @@ target_sources(dptest PRIVATE support/prom_check.c)
 dp_add_test(NAME test_metrics LABEL unit SOURCES unit/test_metrics.c LIBS dpcore)
 dp_add_test(NAME test_httpd LABEL integration SOURCES integration/test_httpd.c
             LIBS dpcore TIMEOUT 180)
+
+# Container image and Helm chart. The Go tools are built once per build tree
+# (a ctest fixture, cached in helm-tools/go-cache); without golang-go the
+# fixture fails with a message saying what to install.
+set(DP_HELM_TOOLS ${CMAKE_CURRENT_BINARY_DIR}/helm-tools)
+add_test(NAME helm_tools_build
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/helm/build_tools.sh ${PROJECT_SOURCE_DIR} ${DP_HELM_TOOLS})
+set_tests_properties(helm_tools_build PROPERTIES FIXTURES_SETUP helm_tools LABELS integration
+                     TIMEOUT 300)
+add_test(NAME test_helm_chart
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/helm/check_chart.sh ${PROJECT_SOURCE_DIR}
+                 ${DP_HELM_TOOLS} $<TARGET_FILE:deltaport>)
+set_tests_properties(test_helm_chart PROPERTIES FIXTURES_REQUIRED helm_tools LABELS integration
+                     TIMEOUT 120)
+add_test(NAME test_dockerfile
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/helm/check_dockerfile.sh ${PROJECT_SOURCE_DIR})
+set_tests_properties(test_dockerfile PROPERTIES LABELS integration TIMEOUT 60)
