@@ -11,12 +11,14 @@
 #include "ddl.h"
 #include "health.h"
 #include "log.h"
+#include "manifest.h"
 #include "mem.h"
 #include "metrics.h"
 #include "stagename.h"
 #include "sysrows.h"
 #include "tablename.h"
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -323,14 +325,32 @@ static int copy_into(dp_loader_t *loader, const char *table, const char *path,
     return rc;
 }
 
+/* COPY INTO of one staged file (inserted may be NULL). DP_EINVAL when
+ * Databricks refused the data. */
+static int load_staged(dp_loader_t *loader, const char *table, const char *path,
+                       long long *inserted, dp_err_t *err)
+{
+    long long n = 0, t0 = mono_ms();
+    int rc = copy_into(loader, table, path, &n, err);
+
+    if (inserted)
+        *inserted = n;
+    if (rc == 0)
+        dp_metrics_observe(DP_MH_COPY_INTO_SECONDS, (double)(mono_ms() - t0) / 1000.0);
+    if (rc == 0)
+        dp_metrics_rows_loaded(table, n);
+    return rc;
+}
+
 /* Writes one table's container file, uploads it to path and loads it. The
  * records come from table ti of flush (when flush is not NULL) followed by
- * rows (nrows encoded records, when rows is not NULL). run (may be NULL)
+ * rows (nrows encoded records, when rows is not NULL). With stage_only the
+ * file is only uploaded (load_staged() loads it later). run (may be NULL)
  * receives the file's numbers. A COPY INTO that Databricks refused because of
  * the data returns DP_EINVAL. */
 static int stage_and_load(dp_loader_t *loader, const char *table, const char *key,
                           const dp_flush_t *flush, size_t ti, const dp_buf_t *rows, int64_t nrows,
-                          dp_sysrows_run_t *run, char *path, dp_err_t *err)
+                          int stage_only, dp_sysrows_run_t *run, char *path, dp_err_t *err)
 {
     const dp_config_t *cfg = loader->cfg;
     unsigned char sync[16];
@@ -366,13 +386,8 @@ static int stage_and_load(dp_loader_t *loader, const char *table, const char *ke
         rc = DP_EFAIL;
     if (rc == 0)
         dp_metrics_observe(DP_MH_UPLOAD_SECONDS, (double)(mono_ms() - t0) / 1000.0);
-    t0 = mono_ms();
-    if (rc == 0)
-        rc = copy_into(loader, table, path, &inserted, err);
-    if (rc == 0)
-        dp_metrics_observe(DP_MH_COPY_INTO_SECONDS, (double)(mono_ms() - t0) / 1000.0);
-    if (rc == 0)
-        dp_metrics_rows_loaded(table, inserted);
+    if (rc == 0 && !stage_only)
+        rc = load_staged(loader, table, path, &inserted, err);
     if ((rc == 0 || rc == DP_EINVAL) && run) {
         run->rows = (int64_t)dp_avrofile_count(file);
         run->bytes = (int64_t)len;
@@ -405,23 +420,6 @@ static char *ranges_json(const dp_flush_t *flush)
     text = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
     return text;
-}
-
-static int load_stats(dp_loader_t *loader, const char *key, const dp_loader_stat_t *stats,
-                      size_t n, int64_t loaded_at, dp_buf_t *rows, dp_err_t *err)
-{
-    char path[DP_STAGENAME_PATH_SIZE];
-    int32_t day = (int32_t)(loaded_at / 1000000 / 86400);
-
-    if (n == 0)
-        return 0;
-    dp_buf_reset(rows);
-    for (size_t i = 0; i < n; i++) {
-        if (dp_sysrows_stat(rows, key, loader->worker_id, stats[i].name, day, stats[i].count,
-                            loaded_at, err) < 0)
-            return DP_ETOOBIG;
-    }
-    return stage_and_load(loader, STATS_TABLE, key, NULL, 0, rows, (int64_t)n, NULL, path, err);
 }
 
 static const char *rejection_of(const dp_loader_t *loader, const char *table)
@@ -481,71 +479,164 @@ static int reject_row(void *ctx, const dp_flush_record_t *rec)
     return 0;
 }
 
-/* Loads every destination table of the flush. A table whose rows Databricks
- * refuses (an error of the data) is remembered for the whole job, and its
- * rows become event_errors records in extra; the flush goes on. */
-static int load_tables(dp_loader_t *loader, const dp_flush_t *flush, const char *key,
-                       dp_sysrows_run_t *run, dp_buf_t *runs, int64_t *nruns, dp_buf_t *extra,
-                       int64_t *nextra, dp_err_t *err)
+/* Stages every file of the flush (destination tables, event_errors,
+ * event_stats) and lists them in the manifest m. Nothing is loaded yet. */
+static int stage_flush(dp_loader_t *loader, const dp_flush_t *flush, const char *key,
+                       const dp_loader_stat_t *stats, size_t nstats, dp_manifest_t *m,
+                       dp_buf_t *rows, dp_err_t *err)
 {
     char path[DP_STAGENAME_PATH_SIZE];
-    size_t nt = dp_flush_ntables(flush);
+    int64_t loaded_at = dp_flush_loaded_at(flush);
+    int32_t day = (int32_t)(loaded_at / 1000000 / 86400);
+    dp_sysrows_run_t run;
     int rc;
 
-    for (size_t ti = 0; ti < nt; ti++) {
+    for (size_t ti = 0; ti < dp_flush_ntables(flush); ti++) {
         int64_t n = 0;
         const char *table = dp_flush_table(flush, ti, &n);
-        const char *why;
 
-        if (n == 0 || strcmp(table, ERRORS_TABLE) == 0)
+        if (n == 0)
             continue;
-        run->started_at_us = wall_us();
-        run->status = "LOADED";
-        run->table = table;
-        run->file_path = path;
-        why = rejection_of(loader, table);
-        rc = why ? DP_EINVAL : stage_and_load(loader, table, key, flush, ti, NULL, 0, run, path, err);
-        if (rc == DP_EINVAL) {
-            struct rejecter r = {loader, extra, {0}, NULL, dp_flush_loaded_at(flush), 0, err};
+        memset(&run, 0, sizeof(run));
+        if ((rc = stage_and_load(loader, table, key, flush, ti, NULL, 0, 1, &run, path, err)) < 0)
+            return rc;
+        dp_manifest_add_file(m, table, path, run.rows, run.bytes);
+    }
+    if (nstats == 0)
+        return 0;
+    dp_buf_reset(rows);
+    for (size_t i = 0; i < nstats; i++) {
+        if (dp_sysrows_stat(rows, key, loader->worker_id, stats[i].name, day, stats[i].count,
+                            loaded_at, err) < 0)
+            return DP_ETOOBIG;
+    }
+    memset(&run, 0, sizeof(run));
+    if ((rc = stage_and_load(loader, STATS_TABLE, key, NULL, 0, rows, (int64_t)nstats, 1, &run,
+                             path, err)) < 0)
+        return rc;
+    dp_manifest_add_file(m, STATS_TABLE, path, run.rows, run.bytes);
+    return 0;
+}
 
+static size_t table_index(const dp_flush_t *flush, const char *table)
+{
+    for (size_t ti = 0; ti < dp_flush_ntables(flush); ti++) {
+        if (strcmp(dp_flush_table(flush, ti, NULL), table) == 0)
+            return ti;
+    }
+    return (size_t)-1;
+}
+
+/* Turns the rows of a table Databricks refused into event_errors records. */
+static int reject_rows(dp_loader_t *loader, const dp_flush_t *flush, const char *table,
+                       const char *why, dp_buf_t *extra, int64_t *nextra, dp_err_t *err)
+{
+    struct rejecter r = {loader, extra, {0}, why, dp_flush_loaded_at(flush), 0, err};
+    size_t ti = table_index(flush, table);
+    int rc;
+
+    if (ti == (size_t)-1)
+        return DP_EFAIL;
+    dp_buf_init(&r.body, 2 * DP_SYSROWS_RAW_MAX);
+    rc = dp_flush_table_each(flush, ti, reject_row, &r);
+    dp_buf_free(&r.body);
+    *nextra += r.n;
+    return rc;
+}
+
+/* Loads the staged files of the manifest, in its order. A destination table
+ * whose rows Databricks refuses (an error of the data) is remembered for the
+ * whole job and its rows become event_errors records in extra; the flush
+ * goes on. */
+static int load_files(dp_loader_t *loader, const dp_flush_t *flush, const dp_manifest_t *m,
+                      dp_sysrows_run_t *run, dp_buf_t *runs, int64_t *nruns, dp_buf_t *extra,
+                      int64_t *nextra, dp_err_t *err)
+{
+    int rc;
+
+    for (size_t i = 0; i < m->nfiles; i++) {
+        const dp_manifest_file_t *f = &m->files[i];
+        const char *why = rejection_of(loader, f->table);
+        int system = dp_tablename_is_system(f->table);
+        long long inserted = 0;
+
+        run->started_at_us = wall_us();
+        run->table = f->table;
+        run->file_path = f->path;
+        run->rows = f->rows;
+        run->bytes = f->bytes;
+        run->status = "LOADED";
+        rc = why ? DP_EINVAL : load_staged(loader, f->table, f->path, &inserted, err);
+        if (rc == DP_EINVAL && !system) {
             if (!why) {
-                reject_table(loader, table, err->msg);
+                reject_table(loader, f->table, err->msg);
                 why = err->msg;
-                dp_log(DP_LOG_ERROR, "loader", "%s refused %lld rows; they go to event_errors: %s",
-                       table, (long long)n, why);
+                dp_log(DP_LOG_ERROR, "loader", "%s refused %lld rows; they go to event_errors: "
+                       "%s", f->table, (long long)f->rows, why);
             }
-            r.why = why;
-            dp_buf_init(&r.body, 2 * DP_SYSROWS_RAW_MAX);
-            rc = dp_flush_table_each(flush, ti, reject_row, &r);
-            dp_buf_free(&r.body);
-            *nextra += r.n;
+            rc = reject_rows(loader, flush, f->table, why, extra, nextra, err);
             run->status = "REJECTED";
-            run->rows = n;
-            run->bytes = 0;
-            run->inserted_rows = 0;
+        } else if (rc == DP_EINVAL) {
+            rc = DP_EFAIL; /* our own rows refused in a system table: retry, never drop */
         }
         if (rc < 0)
             return rc;
+        run->inserted_rows = inserted;
         run->finished_at_us = wall_us();
-        if ((rc = dp_sysrows_run(runs, run, err)) < 0)
-            return rc;
-        (*nruns)++;
+        /* sync_runs counts event rows: the counts file is not one. */
+        if (strcmp(f->table, STATS_TABLE) != 0) {
+            if ((rc = dp_sysrows_run(runs, run, err)) < 0)
+                return rc;
+            (*nruns)++;
+        }
         dp_log(DP_LOG_INFO, "loader", "%s: %lld rows staged, %lld inserted, %lld bytes (%s)",
-               table, (long long)run->rows, (long long)run->inserted_rows,
-               (long long)run->bytes, path);
+               f->table, (long long)f->rows, inserted, (long long)f->bytes, f->path);
     }
     return 0;
 }
 
+/* The key of the extra event_errors file of a flush whose table was refused:
+ * hex SHA-256 of "<key>/rejected", deterministic like the key itself. */
+static void rejected_key(const char *key, char out[DP_STAGENAME_KEY_SIZE])
+{
+    unsigned char md[32];
+    char text[DP_STAGENAME_KEY_SIZE + 16];
+    unsigned int mdlen = 0;
+
+    snprintf(text, sizeof(text), "%s/rejected", key);
+    EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL);
+    for (unsigned int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static dp_manifest_t *manifest_of(dp_loader_t *loader, const dp_flush_t *flush, const char *key)
+{
+    dp_manifest_t *m = dp_manifest_new(key, loader->incarnation, loader->worker_id,
+                                       dp_flush_loaded_at(flush));
+
+    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
+        const char *topic;
+        int32_t part;
+        int64_t first, last;
+
+        if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0)
+            dp_manifest_add_range(m, topic, part, first, last);
+    }
+    return m;
+}
+
+/* Stage every file, write the manifest, then load: from the manifest on,
+ * whoever owns these partitions next finishes this flush instead of cutting
+ * its offsets again (manifest.h). */
 static int load_flush(dp_loader_t *loader, const dp_flush_t *flush, const dp_loader_stat_t *stats,
                       size_t nstats, dp_err_t *err)
 {
-    char key[DP_STAGENAME_KEY_SIZE], path[DP_STAGENAME_PATH_SIZE];
-    size_t nt = dp_flush_ntables(flush), ei = (size_t)-1;
+    char key[DP_STAGENAME_KEY_SIZE], key2[DP_STAGENAME_KEY_SIZE], path[DP_STAGENAME_PATH_SIZE];
+    dp_manifest_t *m = NULL;
     dp_sysrows_run_t run;
     dp_buf_t runs, rows, extra;
     char *ranges = NULL;
-    int64_t nruns = 0, nextra = 0, nerrors = 0;
+    int64_t nruns = 0, nextra = 0;
     int rc;
 
     dp_buf_init(&runs, 64 * 1024 * 1024);
@@ -553,41 +644,36 @@ static int load_flush(dp_loader_t *loader, const dp_flush_t *flush, const dp_loa
     dp_buf_init(&extra, SIZE_MAX);
     if ((rc = ensure_setup(loader, err)) < 0 || (rc = flush_key(loader, flush, key, err)) < 0)
         goto out;
+    m = manifest_of(loader, flush, key);
+    if ((rc = stage_flush(loader, flush, key, stats, nstats, m, &rows, err)) < 0 ||
+        (rc = dp_manifest_write(loader->client, loader->cfg, m, err)) < 0)
+        goto out;
     ranges = ranges_json(flush);
     memset(&run, 0, sizeof(run));
     run.run_key = key;
     run.worker_id = loader->worker_id;
     run.ranges_json = ranges;
     run.loaded_at_us = dp_flush_loaded_at(flush);
-    if ((rc = load_tables(loader, flush, key, &run, &runs, &nruns, &extra, &nextra, err)) < 0)
+    if ((rc = load_files(loader, flush, m, &run, &runs, &nruns, &extra, &nextra, err)) < 0)
         goto out;
-    /* event_errors after the tables: it also holds the rows they refused. */
-    for (size_t ti = 0; ti < nt; ti++) {
-        if (strcmp(dp_flush_table(flush, ti, &nerrors), ERRORS_TABLE) == 0) {
-            ei = ti;
-            break;
-        }
-    }
-    if (ei == (size_t)-1)
-        nerrors = 0;
-    if (nerrors + nextra > 0) {
+    if (nextra > 0) {
+        rejected_key(key, key2);
         run.started_at_us = wall_us();
         run.status = "LOADED";
         run.table = ERRORS_TABLE;
         run.file_path = path;
-        if ((rc = stage_and_load(loader, ERRORS_TABLE, key, ei == (size_t)-1 ? NULL : flush, ei,
-                                 &extra, nextra, &run, path, err)) < 0)
+        if ((rc = stage_and_load(loader, ERRORS_TABLE, key2, NULL, 0, &extra, nextra, 0, &run,
+                                 path, err)) < 0)
             goto out;
         run.finished_at_us = wall_us();
         if ((rc = dp_sysrows_run(&runs, &run, err)) < 0)
             goto out;
         nruns++;
     }
-    if ((rc = load_stats(loader, key, stats, nstats, dp_flush_loaded_at(flush), &rows, err)) < 0)
-        goto out;
     /* sync_runs last: it is the ledger of what the flush loaded. */
-    rc = stage_and_load(loader, RUNS_TABLE, key, NULL, 0, &runs, nruns, NULL, path, err);
+    rc = stage_and_load(loader, RUNS_TABLE, key, NULL, 0, &runs, nruns, 0, NULL, path, err);
 out:
+    dp_manifest_destroy(m);
     free(ranges);
     dp_buf_free(&runs);
     dp_buf_free(&rows);
@@ -595,25 +681,31 @@ out:
     return rc;
 }
 
-/* Deletes the staged files of a committed flush (best effort: a file left
- * behind costs storage, never correctness). */
+/* Deletes the manifest, then the staged files of a committed flush (best
+ * effort: a file left behind costs storage, never correctness). */
 static void retire_files(dp_loader_t *loader, const dp_flush_t *flush)
 {
     const dp_config_t *cfg = loader->cfg;
-    const char *extra[] = {STATS_TABLE, RUNS_TABLE};
-    char key[DP_STAGENAME_KEY_SIZE], path[DP_STAGENAME_PATH_SIZE];
+    const char *extra[] = {STATS_TABLE, RUNS_TABLE, ERRORS_TABLE};
+    char key[DP_STAGENAME_KEY_SIZE], key2[DP_STAGENAME_KEY_SIZE], path[DP_STAGENAME_PATH_SIZE];
     size_t nt = dp_flush_ntables(flush);
+    dp_manifest_t *m;
     dp_err_t err;
 
     if (flush_key(loader, flush, key, &err) < 0)
         return;
-    for (size_t i = 0; i < nt + 2; i++) {
+    m = manifest_of(loader, flush, key);
+    if (dp_manifest_delete(loader->client, cfg, m, &err) < 0)
+        dp_log(DP_LOG_WARN, "loader", "deleting the manifest of %s: %s", key, err.msg);
+    dp_manifest_destroy(m);
+    rejected_key(key, key2);
+    for (size_t i = 0; i < nt + 3; i++) {
         const char *table = i < nt ? dp_flush_table(flush, i, NULL) : extra[i - nt];
         int absent = 0;
 
         if (dp_stagename_path(cfg->databricks.catalog, cfg->databricks.schema,
-                              cfg->databricks.volume, loader->incarnation, table, key, path,
-                              sizeof(path), &err) < 0)
+                              cfg->databricks.volume, loader->incarnation, table,
+                              i == nt + 2 ? key2 : key, path, sizeof(path), &err) < 0)
             continue;
         if (dp_dbx_files_delete(loader->client, path, &absent, &err) < 0)
             dp_log(DP_LOG_WARN, "loader", "deleting %s: %s", path, err.msg);

@@ -9,6 +9,7 @@
 #include "kafka.h"
 #include "kstats.h"
 #include "loader.h"
+#include "recover.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
@@ -24,7 +25,6 @@
 #define HOUSEKEEP_EVERY 1024
 #define MAX_NAMES 100000
 #define ERROR_TABLE "event_errors"
-#define COMMIT_ATTEMPTS 5
 
 struct dp_worker {
     const dp_config_t *cfg;
@@ -43,6 +43,8 @@ struct dp_worker {
     size_t nheld, heldcap;       /* in arrival order: handled first after the next cut */
     int budget_paused;
     int closing;                 /* the shutdown drain ran: revokes no longer wait */
+    dp_flush_t *loaded;          /* loaded, its commit to be retried after polling */
+    dp_recover_t *recover;       /* finishes other workers' flushes on assignment */
     size_t flush_cap;            /* byte cap of one flush: half the memory budget */
     dp_worker_stats_t stats;
 };
@@ -97,7 +99,7 @@ static int cut(dp_worker_t *w, const char *why)
 {
     struct stat_acc acc = {NULL, 0, 0};
 
-    if (dp_flush_rows(w->open) == 0 || dp_loader_busy(w->loader))
+    if (w->loaded || dp_flush_rows(w->open) == 0 || dp_loader_busy(w->loader))
         return 0;
     dp_router_take_local(w->router, take_stat, &acc);
     dp_log(DP_LOG_INFO, "worker", "flush %llu cut (%s): %lld rows, %zu bytes, %zu tables",
@@ -113,8 +115,11 @@ static int cut(dp_worker_t *w, const char *why)
 }
 
 /* Commits last + 1 of every range of a loaded flush whose partition this
- * worker still owns. Returns 0, or -1 when the commit failed. */
-static int commit_flush(dp_worker_t *w, dp_flush_t *flush)
+ * worker still owns, trying up to `attempts` times. Returns 0 (committed),
+ * 1 (a retryable failure: the caller tries again after polling, since the
+ * mock and real brokers answer REBALANCE_IN_PROGRESS until this member has
+ * taken part in the rebalance), or -1 (a permanent failure). */
+static int commit_flush(dp_worker_t *w, dp_flush_t *flush, int attempts, int *all_ours)
 {
     rd_kafka_topic_partition_list_t *owned = dp_kafka_assignment(w->kafka);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
@@ -130,6 +135,7 @@ static int commit_flush(dp_worker_t *w, dp_flush_t *flush)
         if (dp_flush_range(flush, i, &topic, &part, &first, &last) < 0)
             continue;
         if (!owned || !rd_kafka_topic_partition_list_find(owned, topic, part)) {
+            *all_ours = 0;
             dp_log(DP_LOG_WARN, "worker", "%s [%d] @%lld..%lld loaded but no longer ours: not "
                    "committed", topic, (int)part, (long long)first, (long long)last);
             continue;
@@ -139,12 +145,16 @@ static int commit_flush(dp_worker_t *w, dp_flush_t *flush)
     }
     for (int attempt = 1; list->cnt > 0; attempt++) {
         rc = dp_kafka_commit(w->kafka, list, &err);
-        if (rc == 0 || !err.retryable || attempt == COMMIT_ATTEMPTS)
+        if (rc == 0 || !err.retryable || attempt >= attempts)
             break;
         dp_log(DP_LOG_WARN, "worker", "%s; retrying", err.msg);
         nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);
     }
-    if (rc < 0) {
+    if (rc < 0 && err.retryable) {
+        dp_log(DP_LOG_WARN, "worker", "flush %llu loaded, commit postponed: %s",
+               (unsigned long long)dp_flush_seq(flush), err.msg);
+        rc = 1;
+    } else if (rc < 0) {
         dp_metrics_add(DP_MC_COMMIT_FAILURES, 1);
         dp_log(DP_LOG_ERROR, "worker", "flush %llu loaded but not committed: %s",
                (unsigned long long)dp_flush_seq(flush), err.msg);
@@ -159,44 +169,81 @@ static int commit_flush(dp_worker_t *w, dp_flush_t *flush)
     rd_kafka_topic_partition_list_destroy(list);
     if (owned)
         rd_kafka_topic_partition_list_destroy(owned);
-    return rc < 0 ? -1 : 0;
+    return rc < 0 ? -1 : rc;
 }
 
 /* Takes a loaded flush from the loader, commits it and retires its files. */
-static void finish_loaded(dp_worker_t *w)
+/* Deletes a committed flush's manifest and files, unless some of its
+ * partitions belong to other workers now: they finish (a no-op) and commit
+ * it themselves, and the manifest must stay until then. */
+static void retire(dp_worker_t *w, dp_flush_t *flush, int all_ours)
+{
+    if (all_ours) {
+        dp_loader_retire(w->loader, flush);
+        return;
+    }
+    dp_log(DP_LOG_INFO, "worker", "flush %llu: manifest kept for the partitions' new owners",
+           (unsigned long long)dp_flush_seq(flush));
+    dp_flush_destroy(flush);
+}
+
+static void finish_loaded(dp_worker_t *w, int attempts)
 {
     dp_loader_stat_t *stats = NULL;
     size_t n = 0;
-    dp_flush_t *flush = dp_loader_take_done(w->loader, &stats, &n);
+    dp_flush_t *flush = w->loaded;
+    int all_ours = 1;
 
+    if (flush) {
+        if (commit_flush(w, flush, attempts, &all_ours) > 0)
+            return;
+        w->loaded = NULL;
+        retire(w, flush, all_ours);
+        return;
+    }
+    flush = dp_loader_take_done(w->loader, &stats, &n);
     if (!flush)
         return;
-    commit_flush(w, flush);
+    if (commit_flush(w, flush, attempts, &all_ours) > 0)
+        w->loaded = flush; /* loaded, not yet committed: kept until it is */
     for (size_t i = 0; i < n; i++)
         dp_router_add_shared(w->router, stats[i].name, stats[i].count);
     dp_loader_stats_free(stats, n);
     w->stats.flushes++;
     dp_metrics_add(DP_MC_FLUSHES_LOADED, 1);
-    dp_loader_retire(w->loader, flush);
+    if (!w->loaded)
+        retire(w, flush, all_ours);
 }
 
-/* Loads and commits everything held, waiting at most timeout_ms. */
-static void drain(dp_worker_t *w, long timeout_ms, const char *why)
+static void poll_hold(dp_worker_t *w, int timeout_ms);
+
+/* Loads and commits everything held, waiting at most timeout_ms. With
+ * can_poll (not inside a rebalance callback) it keeps polling while it waits,
+ * so that the group's rebalances complete and commits are accepted; what it
+ * polls meanwhile is held, not committed, and read again by the next owner. */
+static void drain(dp_worker_t *w, long timeout_ms, const char *why, int can_poll)
 {
     long long deadline = mono_ms() + timeout_ms;
 
-    for (int round = 0; round < 2; round++) {
-        long left = (long)(deadline - mono_ms());
-
-        if (dp_loader_busy(w->loader) && dp_loader_wait(w->loader, left > 0 ? left : 0) < 0) {
-            dp_log(DP_LOG_WARN, "worker", "%s: loading did not finish within %ld ms; what is not "
-                   "committed will be read again", why, timeout_ms);
-            return;
+    while (mono_ms() < deadline) {
+        if (dp_loader_busy(w->loader) && !w->loaded) {
+            dp_loader_wait(w->loader, 100);
+            if (can_poll)
+                poll_hold(w, 0);
+            if (dp_loader_busy(w->loader))
+                continue;
         }
-        finish_loaded(w);
+        finish_loaded(w, can_poll ? 1 : 3);
+        if (w->loaded) {
+            if (can_poll)
+                poll_hold(w, 100);
+            continue;
+        }
         if (!cut(w, why))
-            break;
+            return;
     }
+    dp_log(DP_LOG_WARN, "worker", "%s: loading and committing did not finish within %ld ms; "
+           "what is not committed will be read again", why, timeout_ms);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -230,7 +277,40 @@ static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts
             dp_flush_drop_partition(w->open, parts->elems[i].topic, parts->elems[i].partition);
         return;
     }
-    drain(w, (long)w->cfg->worker.shutdown_timeout_ms, "revoke");
+    drain(w, (long)w->cfg->worker.shutdown_timeout_ms, "revoke", 0);
+}
+
+/* Before newly assigned partitions are consumed: finish every flush left
+ * pending on them (by a worker that crashed or lost them), start after it,
+ * and commit that start. Retried until it succeeds or the worker stops:
+ * consuming from the committed offset instead would cut those offsets again
+ * under other file names. */
+static void on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
+{
+    dp_worker_t *w = opaque;
+    rd_kafka_topic_partition_list_t *before = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_topic_partition_list_t *moved = rd_kafka_topic_partition_list_new(parts->cnt);
+    long backoff = 1000;
+    int completed = 0;
+    dp_err_t err;
+
+    while (dp_recover_assign(w->recover, parts, &completed, &err) < 0 && !*w->stop) {
+        dp_log(DP_LOG_ERROR, "worker", "finishing pending flushes failed, retrying in %ld ms: %s",
+               backoff, err.msg);
+        nanosleep(&(struct timespec){backoff / 1000, (backoff % 1000) * 1000000L}, NULL);
+        backoff = backoff < 30000 ? backoff * 2 : 30000;
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        if (parts->elems[i].offset >= 0 && parts->elems[i].offset != before->elems[i].offset)
+            rd_kafka_topic_partition_list_add(moved, parts->elems[i].topic,
+                                              parts->elems[i].partition)->offset =
+                parts->elems[i].offset;
+    }
+    if (moved->cnt > 0 && dp_kafka_commit(w->kafka, moved, &err) < 0)
+        dp_log(DP_LOG_WARN, "worker", "committing the end of %d finished flush(es): %s (the "
+               "consumer starts there anyway)", completed, err.msg);
+    rd_kafka_topic_partition_list_destroy(moved);
+    rd_kafka_topic_partition_list_destroy(before);
 }
 
 static void on_partition_error(void *opaque, const char *topic, int32_t partition,
@@ -369,6 +449,21 @@ static int must_hold(int rc)
     return rc == DP_ETOOBIG || rc == DP_EAGAIN;
 }
 
+/* Polls once while draining: a message is held, never handled, and the
+ * partitions pause so that few arrive. */
+static void poll_hold(dp_worker_t *w, int timeout_ms)
+{
+    rd_kafka_message_t *msg = dp_kafka_poll(w->kafka, timeout_ms);
+
+    if (!msg)
+        return;
+    hold(w, msg);
+    if (!w->budget_paused) {
+        dp_kafka_pause_all(w->kafka);
+        w->budget_paused = 1;
+    }
+}
+
 /* Handles held messages in arrival order, so that no partition gets a gap. */
 static void replay_held(dp_worker_t *w)
 {
@@ -389,7 +484,7 @@ static void housekeep(dp_worker_t *w)
 {
     const char *why;
 
-    finish_loaded(w);
+    finish_loaded(w, 1);
     apply_shared_counts(w);
     dp_metrics_set(DP_MG_BUFFER_OPEN_BYTES, (int64_t)dp_flush_bytes(w->open));
     why = flush_due(w);
@@ -447,7 +542,7 @@ int dp_worker_run(dp_worker_t *w, dp_err_t *err)
             poll_once(w, 50); /* keep serving the group while paused */
     }
     dp_log(DP_LOG_INFO, "worker", "stopping: loading and committing what is held");
-    drain(w, (long)w->cfg->worker.shutdown_timeout_ms, "shutdown");
+    drain(w, (long)w->cfg->worker.shutdown_timeout_ms, "shutdown", 1);
     w->closing = 1;
     (void)err;
     return 0;
@@ -518,13 +613,19 @@ static int make_loader(dp_worker_t *w, dp_err_t *err)
     lo.incarnation = "i0"; /* one incarnation until incarnation ids are minted per topic */
     lo.worker_id = w->cfg->worker.id;
     w->loader = dp_loader_new(&lo, err);
+    if (w->loader)
+        w->recover = dp_recover_new(w->cfg, lo.incarnation, lo.worker_id, err);
+    if (w->loader && !w->recover) {
+        free(canonical);
+        return DP_EINVAL;
+    }
     free(canonical);
     return w->loader ? 0 : DP_EINVAL;
 }
 
 static int make_kafka(dp_worker_t *w, dp_err_t *err)
 {
-    dp_kafka_hooks_t hooks = {w, NULL, on_revoke, on_partition_error};
+    dp_kafka_hooks_t hooks = {w, on_assign, on_revoke, on_partition_error};
     dp_kafka_opts_t ko;
 
     dp_config_kafka_opts(w->cfg, &ko);
@@ -566,6 +667,8 @@ void dp_worker_destroy(dp_worker_t *w)
         rd_kafka_message_destroy(w->held[i]);
     free(w->held);
     dp_loader_destroy(w->loader);
+    dp_flush_destroy(w->loaded);
+    dp_recover_destroy(w->recover);
     dp_flush_destroy(w->open);
     dp_router_destroy(w->router);
     if (w->dec)

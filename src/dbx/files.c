@@ -259,6 +259,34 @@ int dp_dbx_files_head(dp_dbx_client_t *client, const char *path, int *exists, lo
     return rc;
 }
 
+int dp_dbx_files_download(dp_dbx_client_t *client, const char *path, char **data, size_t *len,
+                          int *exists, dp_err_t *err)
+{
+    static const long accept_404[] = {404, 0};
+    dp_dbx_response_t resp = {0};
+    fs_call_t *c = dp_calloc(1, sizeof(*c));
+    int rc = fs_prepare(c, "GET", FS_FILES, path, NULL, "download", DP_RETRY_ACCESS_READ, err);
+
+    *data = NULL;
+    *len = 0;
+    *exists = 0;
+    if (rc == 0) {
+        c->req.accept = accept_404;
+        rc = dp_dbx_call(client, &c->req, &resp, err);
+    }
+    if (rc == 0 && resp.status != 404) {
+        *exists = 1;
+        *data = dp_malloc(resp.body_len + 1);
+        if (resp.body_len)
+            memcpy(*data, resp.body, resp.body_len);
+        (*data)[resp.body_len] = '\0';
+        *len = resp.body_len;
+    }
+    dp_dbx_response_clear(&resp);
+    free(c);
+    return rc;
+}
+
 /* ---------------------------------------------------------------------------
  * Listing
  * ------------------------------------------------------------------------- */

@@ -56,4 +56,11 @@ int dp_dbx_files_list(dp_dbx_client_t *client, const char *dir_path, dp_dbx_file
 int dp_dbx_files_head(dp_dbx_client_t *client, const char *path, int *exists, long long *size,
                       dp_err_t *err);
 
+/* Downloads a file (GET /api/2.0/fs/files{path}). On success *exists says
+ * whether it was there; when it was, *data is new memory (caller frees; NUL
+ * appended after *len bytes). 404 is success with *exists = 0. Bounded by the
+ * client's max_response_bytes. Thread: the client's thread. */
+int dp_dbx_files_download(dp_dbx_client_t *client, const char *path, char **data, size_t *len,
+                          int *exists, dp_err_t *err);
+
 #endif

@@ -179,6 +179,20 @@ static int file_contains(const char *path, const char *needle)
     return found;
 }
 
+/* Waits until the emulator's request log has a line containing needle,
+ * polling often: the caller acts on the worker right after. */
+static int wait_request(env_t *env, const char *needle, long timeout_ms)
+{
+    long long deadline = dp_test_now_ms() + scaled(timeout_ms);
+
+    while (dp_test_now_ms() < deadline) {
+        if (file_contains(env->ef.request_log, needle))
+            return 0;
+        dp_test_sleep_ms(5);
+    }
+    return -1;
+}
+
 static int wait_log(env_t *env, const char *id, const char *needle, long timeout_ms)
 {
     char path[400];
@@ -525,7 +539,53 @@ static void test_worker_sigterm_deadline_and_second_signal_lose_nothing(void)
     env_stop(&env);
 }
 
+static void test_worker_killed_after_copy_is_finished_by_the_next_owner(void)
+{
+    env_t env;
+    dp_proc_t w;
+    long long loaded;
+    long status = 0;
+    char *body = NULL, path[400];
+    size_t len = 0;
+
+    /* Threshold 10: many tables, so the first flush runs many COPY INTO. */
+    if (!DP_ASSERT_MSG(env_start(&env, 10, 100000) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    DP_ASSERT_MSG(produce(&env, 300, 0, 61) == 0, "produce failed");
+    start_worker(&env, &w, "k1");
+    /* The manifest is the last thing written before COPY INTO starts: freeze
+     * the worker the moment it appears, then kill it, so that its flush is
+     * left between its loads and its commit. */
+    DP_ASSERT_MSG(wait_request(&env, "/_manifests/", 60000) == 0, "no manifest was written");
+    dp_proc_signal(&w, SIGSTOP);
+    dp_proc_signal(&w, SIGKILL);
+    dp_proc_wait(&w, scaled(10000));
+    DP_ASSERT_MSG(committed_to_end(&env) == 0, "the flush was committed before the kill: the "
+                  "test did not hit the window it is about");
+    /* More events, so that cutting the old offsets again would give other
+     * file names (and load them twice). */
+    DP_ASSERT_MSG(produce(&env, 200, 0, 62) == 0, "second produce failed");
+    DP_ASSERT_MSG(dp_emu_http(&env.ef, "DELETE", "/_emulator/faults", NULL, NULL, 0, NULL, &status,
+                              &body, &len) == 0 && status / 100 == 2, "clearing faults failed");
+    free(body);
+    start_worker(&env, &w, "k2");
+    loaded = wait_loaded(&env, 500, 90000);
+    DP_ASSERT_MSG(loaded == 500, "expected 500 loaded, got %lld", loaded);
+    dp_proc_signal(&w, SIGTERM);
+    DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
+    snprintf(path, sizeof(path), "%s/k2.log", env.ef.dir);
+    DP_ASSERT_MSG(file_contains(path, "completed flush"), "k2 did not finish k1's flush");
+    DP_ASSERT_MSG(check_exactly_once(&env, 500) == 0, "expected every record exactly once");
+    DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "offsets not committed to the end");
+    dp_proc_stop(&w, 1000);
+    env_stop(&env);
+}
+
 static const dp_test_case_t cases[] = {
+    {"test_worker_killed_after_copy_is_finished_by_the_next_owner",
+     test_worker_killed_after_copy_is_finished_by_the_next_owner},
     {"test_worker_sigterm_deadline_and_second_signal_lose_nothing",
      test_worker_sigterm_deadline_and_second_signal_lose_nothing},
     {"test_worker_rows_refused_by_databricks_go_to_event_errors",

@@ -1,0 +1,272 @@
+/*
+ * recover: completes pending manifests of newly assigned partitions (see
+ * recover.h).
+ */
+#include "recover.h"
+
+#include "avrofile.h"
+#include "dbx/files.h"
+#include "dbx/sql.h"
+#include "dbxconn.h"
+#include "log.h"
+#include "manifest.h"
+#include "mem.h"
+#include "stagename.h"
+#include "sysrows.h"
+#include "tablename.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_PENDING 4096
+
+struct dp_recover {
+    const dp_config_t *cfg;
+    char *incarnation;
+    char *worker_id;
+    dp_dbxconn_t conn;
+};
+
+typedef struct pending {
+    int64_t first, last;
+    char key[DP_STAGENAME_KEY_SIZE];
+} pending_t;
+
+typedef struct pending_list {
+    pending_t *items;
+    size_t n;
+} pending_list_t;
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+dp_recover_t *dp_recover_new(const dp_config_t *cfg, const char *incarnation,
+                             const char *worker_id, dp_err_t *err)
+{
+    dp_recover_t *r = dp_calloc(1, sizeof(*r));
+
+    r->cfg = cfg;
+    r->incarnation = dp_strdup(incarnation);
+    r->worker_id = dp_strdup(worker_id);
+    if (dp_dbxconn_open(&r->conn, cfg, NULL, NULL, err) < 0) {
+        dp_recover_destroy(r);
+        return NULL;
+    }
+    return r;
+}
+
+void dp_recover_destroy(dp_recover_t *r)
+{
+    if (!r)
+        return;
+    dp_dbxconn_close(&r->conn);
+    free(r->incarnation);
+    free(r->worker_id);
+    free(r);
+}
+
+static void add_pending(void *ctx, int64_t first, int64_t last, const char *key)
+{
+    pending_list_t *pl = ctx;
+
+    if (pl->n == MAX_PENDING)
+        return;
+    pl->items = dp_realloc(pl->items, (pl->n + 1) * sizeof(*pl->items));
+    pl->items[pl->n].first = first;
+    pl->items[pl->n].last = last;
+    snprintf(pl->items[pl->n].key, DP_STAGENAME_KEY_SIZE, "%s", key);
+    pl->n++;
+}
+
+static int by_first(const void *a, const void *b)
+{
+    const pending_t *x = a, *y = b;
+
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* COPY INTO the file's table; *inserted gets num_inserted_rows. */
+static int copy_file(dp_recover_t *r, const dp_manifest_file_t *f, long long *inserted,
+                     dp_err_t *err)
+{
+    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 1600];
+    const char *file = strrchr(f->path, '/');
+    dp_dbx_sql_opts_t opts;
+    dp_dbx_sql_result_t res;
+    dp_dbx_copy_counts_t counts;
+    int rc;
+
+    if (!file || dp_tablename_qualified(r->cfg->databricks.catalog, r->cfg->databricks.schema,
+                                        f->table, q, sizeof(q), err) < 0)
+        return dp_err_set(err, DP_EINVAL, 0, "recover: bad file entry %s", f->path);
+    /* Only a checked identifier and a checked Volume path reach this text. */
+    snprintf(sql, sizeof(sql),
+             "COPY INTO %s FROM '%.*s' FILEFORMAT = AVRO FILES = ('%s') "
+             "FORMAT_OPTIONS ('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')",
+             q, (int)(file + 1 - f->path), f->path, file + 1);
+    memset(&opts, 0, sizeof(opts));
+    opts.wait_timeout_s = (int)r->cfg->databricks.statement_wait_timeout_s;
+    memset(&res, 0, sizeof(res));
+    rc = dp_dbx_sql_execute(r->conn.client, sql, NULL, 0, r->cfg->databricks.catalog,
+                            r->cfg->databricks.schema, &opts, &res, err);
+    if (rc == 0 && res.state != DP_DBX_SQL_SUCCEEDED)
+        rc = dp_err_set(err, DP_EFAIL, 1, "recover: COPY INTO %s: %s", q, res.message);
+    if (rc == 0 && dp_dbx_sql_copy_counts(&res, &counts, err) == 0)
+        *inserted = counts.num_inserted_rows;
+    dp_dbx_sql_result_clear(&res);
+    return rc;
+}
+
+/* Stages and loads the sync_runs rows of a completed manifest at the same
+ * path the original worker would have used (COPY INTO skips it if that one
+ * got there first). */
+static int load_runs(dp_recover_t *r, const dp_manifest_t *m, const long long *inserted,
+                     dp_err_t *err)
+{
+    char path[DP_STAGENAME_PATH_SIZE];
+    unsigned char sync[16];
+    dp_avrofile_t *file = NULL;
+    dp_manifest_file_t mf;
+    dp_sysrows_run_t run;
+    dp_buf_t rows;
+    const void *data;
+    size_t len;
+    int64_t n = 0;
+    long long ins = 0;
+    int exists, rc;
+
+    dp_buf_init(&rows, 64 * 1024 * 1024);
+    memset(&run, 0, sizeof(run));
+    run.run_key = m->key;
+    run.worker_id = r->worker_id;
+    run.ranges_json = "[]";
+    run.status = "LOADED";
+    run.loaded_at_us = m->loaded_at;
+    run.started_at_us = run.finished_at_us = wall_us();
+    for (size_t i = 0; i < m->nfiles; i++) {
+        if (strcmp(m->files[i].table, "event_stats") == 0)
+            continue;
+        run.table = m->files[i].table;
+        run.file_path = m->files[i].path;
+        run.rows = m->files[i].rows;
+        run.bytes = m->files[i].bytes;
+        run.inserted_rows = inserted[i];
+        if ((rc = dp_sysrows_run(&rows, &run, err)) < 0)
+            goto out;
+        n++;
+    }
+    rc = dp_stagename_path(r->cfg->databricks.catalog, r->cfg->databricks.schema,
+                           r->cfg->databricks.volume, m->incarnation, "sync_runs", m->key, path,
+                           sizeof(path), err);
+    if (rc < 0)
+        goto out;
+    dp_stagename_sync(path, sync);
+    file = dp_avrofile_new(dp_sysrows_sync_runs_schema, DP_AVROFILE_DEFLATE, 64 * 1024, sync,
+                           (size_t)1 << 30, err);
+    if (!file) {
+        rc = DP_EFAIL;
+        goto out;
+    }
+    if ((rc = dp_avrofile_append_encoded(file, dp_buf_data(&rows), dp_buf_len(&rows),
+                                         (uint64_t)n, err)) < 0 ||
+        (rc = dp_avrofile_finish(file, &data, &len, err)) < 0 ||
+        (rc = dp_dbx_files_upload(r->conn.client, path, data, len, 1, &exists, err)) < 0)
+        goto out;
+    mf.table = "sync_runs";
+    mf.path = path;
+    rc = copy_file(r, &mf, &ins, err);
+out:
+    dp_avrofile_destroy(file);
+    dp_buf_free(&rows);
+    return rc;
+}
+
+/* Reads and finishes one manifest. *m receives it (new; NULL when it does
+ * not exist: the flush never reached COPY INTO, nothing to do). */
+static int complete(dp_recover_t *r, const char *key, dp_manifest_t **m, dp_err_t *err)
+{
+    long long *inserted = NULL;
+    int rc = dp_manifest_read(r->conn.client, r->cfg, r->incarnation, key, m, err);
+
+    if (rc < 0 || !*m)
+        return rc;
+    inserted = dp_calloc((*m)->nfiles + 1, sizeof(*inserted));
+    for (size_t i = 0; i < (*m)->nfiles && rc == 0; i++)
+        rc = copy_file(r, &(*m)->files[i], &inserted[i], err);
+    if (rc == 0)
+        rc = load_runs(r, *m, inserted, err);
+    if (rc == 0)
+        dp_log(DP_LOG_INFO, "recover", "completed flush %.16s of worker %s: %zu files, %zu ranges",
+               key, (*m)->worker_id, (*m)->nfiles, (*m)->nranges);
+    free(inserted);
+    return rc;
+}
+
+/* Moves the start of every assigned partition the manifest covers past its
+ * range (the whole manifest was loaded, whichever index entry led here). */
+static void advance(rd_kafka_topic_partition_list_t *parts, const dp_manifest_t *m)
+{
+    for (size_t k = 0; k < m->nranges; k++) {
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+            parts, m->ranges[k].topic, m->ranges[k].partition);
+        int64_t next = m->ranges[k].last + 1;
+
+        if (!tp || tp->offset == RD_KAFKA_OFFSET_END)
+            continue;
+        if (tp->offset == RD_KAFKA_OFFSET_BEGINNING || tp->offset < next) {
+            dp_log(DP_LOG_INFO, "recover", "%s [%d] starts at @%lld, after a finished flush",
+                   tp->topic, (int)tp->partition, (long long)next);
+            tp->offset = next;
+        }
+    }
+}
+
+static int seen(const pending_list_t *pl, size_t upto, const char *key)
+{
+    for (size_t i = 0; i < upto; i++) {
+        if (strcmp(pl->items[i].key, key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int dp_recover_assign(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, int *completed,
+                      dp_err_t *err)
+{
+    pending_list_t pl = {NULL, 0};
+    int rc = 0;
+
+    *completed = 0;
+    for (int i = 0; i < parts->cnt && rc == 0; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        int64_t from = tp->offset == RD_KAFKA_OFFSET_BEGINNING ? 0 : tp->offset;
+
+        if (from >= 0)
+            rc = dp_manifest_pending(r->conn.client, r->cfg, r->incarnation, tp->topic,
+                                     tp->partition, from, add_pending, &pl, err);
+    }
+    /* In offset order, so that each partition's chain is finished from its
+     * start; a manifest listed by several partitions is finished once. */
+    if (pl.n > 1)
+        qsort(pl.items, pl.n, sizeof(*pl.items), by_first);
+    for (size_t k = 0; rc == 0 && k < pl.n; k++) {
+        dp_manifest_t *m = NULL;
+
+        if (seen(&pl, k, pl.items[k].key))
+            continue;
+        rc = complete(r, pl.items[k].key, &m, err);
+        if (rc == 0 && m) {
+            advance(parts, m);
+            (*completed)++;
+        }
+        dp_manifest_destroy(m);
+    }
+    free(pl.items);
+    return rc;
+}
