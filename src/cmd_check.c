@@ -38,32 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINE_MAX_LEN     2048
-#define KAFKA_TIMEOUT_MS 10000
-/* A cold SQL warehouse may take minutes to start; the check waits 5. */
-#define SQL_DEADLINE_MS 300000
-/* Retries per call: a wrong host should fail within seconds, not minutes. */
-#define CHECK_MAX_RETRIES 2
-#define CHECK_DIR         "_deltaport_check"
-#define RUNS_TABLE        "sync_runs"
-#define PATH_MAX_LEN      (4 * DP_TABLENAME_IDENT_MAX + 600)
-#define NAME_LEN          (3 * DP_TABLENAME_IDENT_MAX + 3)
-#define WHAT_LEN          (NAME_LEN + 32)
+#include "cmd_check_int.h"
 
-typedef enum { ST_OK, ST_FAIL, ST_SKIP } status_t;
-
-typedef struct check {
-    dp_config_t *cfg;                       /* owned */
-    dp_dbxconn_t conn;                      /* owned */
-    const char *principal;                  /* borrowed from cfg, or a placeholder */
-    char dir[PATH_MAX_LEN];                 /* /Volumes/c/s/v/_deltaport_check */
-    char file[300];                         /* <worker>-<random>.txt */
-    char runs[DP_TABLENAME_QUALIFIED_SIZE]; /* `c`.`s`.`sync_runs` for SQL */
-    char schema[NAME_LEN];                  /* c.s, for messages */
-    char volume[NAME_LEN];                  /* c.s.v */
-    char table[NAME_LEN];                   /* c.s.sync_runs */
-    int passed, failed, skipped;
-} check_t;
 
 /* ------------------------------------------------------------------------- */
 /* Output                                                                    */
@@ -112,9 +88,7 @@ static void scrub_all(const check_t *ck, char *line, size_t cap)
 
 /* Prints one check line and counts it. Newlines in the text (Databricks
  * messages carry some) become spaces, so one check is one line. */
-static void report(check_t *ck, status_t st, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void report(check_t *ck, status_t st, const char *what, const char *fmt, ...)
+void dp_check__report(check_t *ck, status_t st, const char *what, const char *fmt, ...)
 {
     static const char *const tags[] = {"OK  ", "FAIL", "SKIP"};
     char line[LINE_MAX_LEN];
@@ -141,9 +115,9 @@ static void report(check_t *ck, status_t st, const char *what, const char *fmt, 
         ck->skipped++;
 }
 
-static void skip(check_t *ck, const char *what, const char *needs)
+void dp_check__skip(check_t *ck, const char *what, const char *needs)
 {
-    report(ck, ST_SKIP, what, "needs %s", needs);
+    dp_check__report(ck, ST_SKIP, what, "needs %s", needs);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -238,7 +212,7 @@ static void fail_dbx(check_t *ck, const char *what, const dp_err_t *err, const f
     } else {
         snprintf(fix, sizeof(fix), "act on the message; docs/CHECK.md lists what each check needs");
     }
-    report(ck, ST_FAIL, what, "%s; fix: %s", err->msg, fix);
+    dp_check__report(ck, ST_FAIL, what, "%s; fix: %s", err->msg, fix);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -252,7 +226,7 @@ static int check_config(check_t *ck, const char *path)
     dp_err_clear(&err);
     ck->cfg = dp_config_load(path, &err);
     if (!ck->cfg || dp_config_finalize(ck->cfg, &err) < 0) {
-        report(ck, ST_FAIL, "configuration", "%s; fix: correct %s (docs/CONFIGURATION.md)", err.msg,
+        dp_check__report(ck, ST_FAIL, "configuration", "%s; fix: correct %s (docs/CONFIGURATION.md)", err.msg,
                path);
         return -1;
     }
@@ -262,164 +236,9 @@ static int check_config(check_t *ck, const char *path)
              ck->cfg->databricks.schema);
     snprintf(ck->volume, sizeof(ck->volume), "%s.%s", ck->schema, ck->cfg->databricks.volume);
     snprintf(ck->table, sizeof(ck->table), "%s." RUNS_TABLE, ck->schema);
-    report(ck, ST_OK, "configuration", "%s (worker %s, auth %s)", path, ck->cfg->worker.id,
+    dp_check__report(ck, ST_OK, "configuration", "%s (worker %s, auth %s)", path, ck->cfg->worker.id,
            ck->cfg->databricks.auth == DP_CONFIG_AUTH_PAT ? "personal access token" : "OAuth M2M");
     return 0;
-}
-
-/* ------------------------------------------------------------------------- */
-/* 2. Kafka                                                                  */
-/* ------------------------------------------------------------------------- */
-
-#define KAFKA_ERR_LEN 512
-
-/* Keeps librdkafka's last error text (opaque: char[KAFKA_ERR_LEN]). */
-static void kafka_error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
-{
-    (void)rk;
-    snprintf(opaque, KAFKA_ERR_LEN, "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)code), reason);
-}
-
-/* librdkafka's own log lines would interleave with the report; the error
- * callback keeps what matters for the FAIL line. */
-static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    (void)level;
-    (void)fac;
-    (void)buf;
-}
-
-/* A consumer-type handle with the user's properties and no group.id: it can
- * read metadata but never joins the group. Returns new or NULL (err). */
-static rd_kafka_t *kafka_open(const check_t *ck, char *last, dp_err_t *err)
-{
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_t *rk = NULL;
-    char errstr[512];
-
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", ck->cfg->kafka.bootstrap_servers, errstr,
-                          sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-        dp_err_set(err, DP_EINVAL, 0, "kafka.bootstrap_servers: %s", errstr);
-        goto out;
-    }
-    if (dp_config_apply_kafka(ck->cfg, conf, err) < 0)
-        goto out;
-    rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
-    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
-    rd_kafka_conf_set_opaque(conf, last);
-    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        dp_err_set(err, DP_EINVAL, 0, "rd_kafka_new: %s", errstr);
-        goto out;
-    }
-    conf = NULL; /* owned by rk now */
-out:
-    if (conf)
-        rd_kafka_conf_destroy(conf);
-    return rk;
-}
-
-static const rd_kafka_metadata_topic_t *find_topic(const rd_kafka_metadata_t *md, const char *name)
-{
-    for (int i = 0; i < md->topic_cnt; i++) {
-        if (strcmp(md->topics[i].topic, name) == 0)
-            return &md->topics[i];
-    }
-    return NULL;
-}
-
-static void check_topic(check_t *ck, const rd_kafka_metadata_t *md, const char *name)
-{
-    const rd_kafka_metadata_topic_t *t = find_topic(md, name);
-    char what[300];
-
-    snprintf(what, sizeof(what), "kafka topic %s", name);
-    if (!t || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        report(ck, ST_FAIL, what,
-               "topic %s does not exist in the cluster; fix: create it, or correct kafka.topics",
-               name);
-    } else if (t->err) {
-        report(ck, ST_FAIL, what, "%s; fix: allow the client Describe and Read on topic %s",
-               rd_kafka_err2str(t->err), name);
-    } else {
-        report(ck, ST_OK, what, "%d partition%s", t->partition_cnt,
-               t->partition_cnt == 1 ? "" : "s");
-    }
-}
-
-/* Lists the topics topic_regex matches (internal "__" topics excluded). */
-static void check_regex(check_t *ck, const rd_kafka_metadata_t *md)
-{
-    const char *rx = ck->cfg->kafka.topic_regex;
-    char what[300], list[1024];
-    size_t len = 0;
-    int n = 0;
-    regex_t re;
-
-    snprintf(what, sizeof(what), "kafka topics %s", rx);
-    if (regcomp(&re, rx, REG_EXTENDED | REG_NOSUB) != 0) {
-        report(ck, ST_FAIL, what, "not a POSIX regular expression; fix: kafka.topic_regex");
-        return;
-    }
-    list[0] = '\0';
-    for (int i = 0; i < md->topic_cnt; i++) {
-        const rd_kafka_metadata_topic_t *t = &md->topics[i];
-
-        if (strncmp(t->topic, "__", 2) == 0 || regexec(&re, t->topic, 0, NULL, 0) != 0)
-            continue;
-        if (len < sizeof(list))
-            len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s (%d)", n ? ", " : "",
-                                    t->topic, t->partition_cnt);
-        n++;
-    }
-    regfree(&re);
-    if (n == 0)
-        report(ck, ST_FAIL, what,
-               "no topic matches; fix: create one, or correct kafka.topic_regex");
-    else
-        report(ck, ST_OK, what, "%d matching: %s", n, list);
-}
-
-static void check_kafka(check_t *ck)
-{
-    char last[KAFKA_ERR_LEN] = "";
-    const rd_kafka_metadata_t *md = NULL;
-    rd_kafka_t *rk = NULL;
-    rd_kafka_resp_err_t kerr;
-    dp_err_t err;
-
-    dp_err_clear(&err);
-    rk = kafka_open(ck, last, &err);
-    if (!rk) {
-        report(ck, ST_FAIL, "kafka brokers", "%s; fix: correct kafka.properties", err.msg);
-        goto skip_topics;
-    }
-    kerr = rd_kafka_metadata(rk, 1, NULL, &md, KAFKA_TIMEOUT_MS);
-    rd_kafka_poll(rk, 0); /* serve the error callback */
-    if (kerr) {
-        report(ck, ST_FAIL, "kafka brokers",
-               "no metadata from %s within %d s: %s%s%s; fix: check kafka.bootstrap_servers and "
-               "the security settings in kafka.properties",
-               ck->cfg->kafka.bootstrap_servers, KAFKA_TIMEOUT_MS / 1000, rd_kafka_err2str(kerr),
-               last[0] ? "; " : "", last);
-        goto skip_topics;
-    }
-    report(ck, ST_OK, "kafka brokers", "%s answered: %d broker%s, %d topic%s",
-           ck->cfg->kafka.bootstrap_servers, md->broker_cnt, md->broker_cnt == 1 ? "" : "s",
-           md->topic_cnt, md->topic_cnt == 1 ? "" : "s");
-    if (ck->cfg->kafka.topic_regex)
-        check_regex(ck, md);
-    for (size_t i = 0; i < ck->cfg->kafka.topics.n; i++)
-        check_topic(ck, md, ck->cfg->kafka.topics.items[i]);
-    goto out;
-skip_topics:
-    skip(ck, "kafka topics", "kafka brokers");
-out:
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    if (rk)
-        rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -438,26 +257,26 @@ static int check_token(check_t *ck)
     if (ck->cfg->databricks.max_retries > CHECK_MAX_RETRIES)
         ck->cfg->databricks.max_retries = CHECK_MAX_RETRIES;
     if (dp_dbxconn_open(&ck->conn, c, NULL, NULL, &err) < 0) {
-        report(ck, ST_FAIL, "databricks token", "%s; fix: check databricks.host and auth", err.msg);
+        dp_check__report(ck, ST_FAIL, "databricks token", "%s; fix: check databricks.host and auth", err.msg);
         return -1;
     }
     rc = dp_oauth_token(ck->conn.oauth, NULL, token, sizeof(token), &err);
     memset(token, 0, sizeof(token));
     if (rc < 0) {
         if (rc == DP_EDENIED)
-            report(ck, ST_FAIL, "databricks token", "%s; fix: %s", err.msg, cred_fix(c));
+            dp_check__report(ck, ST_FAIL, "databricks token", "%s; fix: %s", err.msg, cred_fix(c));
         else
-            report(ck, ST_FAIL, "databricks token",
+            dp_check__report(ck, ST_FAIL, "databricks token",
                    "%s; fix: check databricks.host (%s): the workspace URL, "
                    "https://<workspace>.cloud.databricks.com, reachable from here",
                    err.msg, c->databricks.host);
         return -1;
     }
     if (c->databricks.auth == DP_CONFIG_AUTH_PAT)
-        report(ck, ST_OK, "databricks token", "personal access token for %s (used next)",
+        dp_check__report(ck, ST_OK, "databricks token", "personal access token for %s (used next)",
                c->databricks.host);
     else
-        report(ck, ST_OK, "databricks token", "OAuth M2M token for client %s from %s",
+        dp_check__report(ck, ST_OK, "databricks token", "OAuth M2M token for client %s from %s",
                c->databricks.client_id, c->databricks.host);
     return 0;
 }
@@ -507,7 +326,7 @@ static int check_warehouse(check_t *ck)
         v = first_cell(&res);
         snprintf(ok, sizeof(ok), "%s answered SELECT 1 with %s (statement %s)",
                  c->databricks.warehouse_id, v ? v : "no row", res.statement_id);
-        report(ck, v && strcmp(v, "1") == 0 ? ST_OK : ST_FAIL, "sql warehouse", "%s", ok);
+        dp_check__report(ck, v && strcmp(v, "1") == 0 ? ST_OK : ST_FAIL, "sql warehouse", "%s", ok);
         rc = v && strcmp(v, "1") == 0 ? 0 : DP_EFAIL;
     }
     dp_dbx_sql_result_clear(&res);
@@ -530,7 +349,7 @@ static int sql_step(check_t *ck, const char *what, const char *sql, const fixspe
     if (rc < 0)
         fail_dbx(ck, what, &err, fs);
     else if (ok)
-        report(ck, ST_OK, what, "%s", ok);
+        dp_check__report(ck, ST_OK, what, "%s", ok);
     if (!keep)
         dp_dbx_sql_result_clear(&local);
     return rc;
@@ -572,7 +391,7 @@ static int check_catalog(check_t *ck, int *exists)
     rc = sql_step(ck, what, sql, &fs, NULL, &res);
     if (rc == 0) {
         *exists = has_row(&res, ck->cfg->databricks.schema);
-        report(ck, ST_OK, what, "usable (USE CATALOG), %zu schema(s) visible",
+        dp_check__report(ck, ST_OK, what, "usable (USE CATALOG), %zu schema(s) visible",
                json_array_size(res.rows));
     }
     dp_dbx_sql_result_clear(&res);
@@ -590,7 +409,7 @@ static int check_schema(check_t *ck, int exists)
 
     snprintf(what, sizeof(what), "schema %s", ck->schema);
     if (!exists && !c->databricks.create_schema) {
-        report(ck, ST_FAIL, what,
+        dp_check__report(ck, ST_FAIL, what,
                "the schema does not exist; fix: CREATE SCHEMA %s, or set "
                "databricks.create_schema to true and GRANT CREATE SCHEMA ON CATALOG %s TO `%s`",
                ck->schema, c->databricks.catalog, ck->principal);
@@ -701,7 +520,7 @@ out:
         dp_err_prefix(&err, "%s: ", step);
         fail_dbx(ck, what, &err, &fs);
     } else {
-        report(ck, ST_OK, what, "mkdirs, upload, list and delete of %s work", path);
+        dp_check__report(ck, ST_OK, what, "mkdirs, upload, list and delete of %s work", path);
     }
     if (uploaded)
         dp_dbx_files_delete(ck->conn.client, path, NULL, NULL);
@@ -745,7 +564,7 @@ static void check_select(check_t *ck, const char *what)
     snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", ck->runs);
     if (sql_step(ck, what, sql, &fs, NULL, &res) == 0) {
         v = first_cell(&res);
-        report(ck, ST_OK, what, "SELECT COUNT(*) = %s", v ? v : "?");
+        dp_check__report(ck, ST_OK, what, "SELECT COUNT(*) = %s", v ? v : "?");
     }
     dp_dbx_sql_result_clear(&res);
 }
@@ -776,15 +595,15 @@ static void check_tables(check_t *ck, int files_ok)
     snprintf(sel, sizeof(sel), "select %s", ck->table);
     snprintf(mod, sizeof(mod), "modify %s", ck->table);
     if (check_create_table(ck, tbl) < 0) {
-        skip(ck, sel, tbl);
-        skip(ck, mod, tbl);
+        dp_check__skip(ck, sel, tbl);
+        dp_check__skip(ck, mod, tbl);
         return;
     }
     check_select(ck, sel);
     if (files_ok)
         check_modify(ck, mod);
     else
-        skip(ck, mod, "volume files");
+        dp_check__skip(ck, mod, "volume files");
 }
 
 /* ------------------------------------------------------------------------- */
@@ -809,13 +628,13 @@ static void check_databricks(check_t *ck)
         failed_at = 3;
     if (failed_at >= 0) {
         for (int i = failed_at + 1; chain[i]; i++)
-            skip(ck, chain[i], chain[failed_at]);
+            dp_check__skip(ck, chain[i], chain[failed_at]);
         return;
     }
     if (check_volume(ck) == 0)
         files_ok = check_files(ck) == 0;
     else
-        skip(ck, "volume files", "volume");
+        dp_check__skip(ck, "volume files", "volume");
     check_tables(ck, files_ok);
 }
 
@@ -833,11 +652,11 @@ int dp_cmd_check(int argc, char **argv)
     memset(&ck, 0, sizeof(ck));
     dp_log_set_level(DP_LOG_ERROR); /* the report is the output */
     if (check_config(&ck, path) == 0) {
-        check_kafka(&ck);
+        dp_check__kafka(&ck);
         check_databricks(&ck);
     } else {
-        skip(&ck, "kafka", "the configuration");
-        skip(&ck, "databricks", "the configuration");
+        dp_check__skip(&ck, "kafka", "the configuration");
+        dp_check__skip(&ck, "databricks", "the configuration");
     }
     printf("%s: %d passed, %d failed, %d skipped\n", ck.failed || ck.skipped ? "FAILED" : "PASSED",
            ck.passed, ck.failed, ck.skipped);

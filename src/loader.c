@@ -1,792 +1,36 @@
 /*
- * loader: loads cut flushes into Databricks on its own thread (see loader.h).
+ * loader: the loader thread and its API (see loader.h); the loading itself is
+ * in loader_load.c.
  */
-#include "loader.h"
+#include "loader_int.h"
 
 #include "avrofile.h"
-#include "buf.h"
-#include "dbxconn.h"
-#include "dbx/files.h"
-#include "dbx/sql.h"
-#include "ddl.h"
+#include "clock.h"
 #include "health.h"
 #include "log.h"
-#include "manifest.h"
 #include "mem.h"
 #include "metrics.h"
-#include "stagename.h"
 #include "sysrows.h"
-#include "tablename.h"
 
-#include <openssl/evp.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define ERRORS_TABLE "event_errors"
-#define RUNS_TABLE "sync_runs"
-#define STATS_TABLE "event_stats"
-#define FILE_MAX ((size_t)1 << 31)
-#define BACKOFF_MAX_MS 30000
-#define QUALIFIED_MAX DP_TABLENAME_QUALIFIED_SIZE
-
-struct dp_loader {
-    const dp_config_t *cfg;
-    char *staged_schema;  /* canonical + lineage */
-    char *errors_schema;  /* event_errors body + lineage */
-    char *incarnation;
-    char *worker_id;
-    dp_dbxconn_t conn;
-    dp_dbx_client_t *client;         /* borrowed from conn */
-
-    pthread_t thread;
-    int started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;
-    dp_flush_t *job;                 /* submitted, being loaded or loaded */
-    dp_loader_stat_t *job_stats;
-    size_t job_n;
-    int job_done;
-    char **rejected;                 /* tables of the job whose rows Databricks refused, */
-    char **rejected_why;             /* with its message: kept across retries of the job */
-    size_t nrejected;
-    dp_flush_t **retire;             /* committed flushes whose files go */
-    size_t nretire, retirecap;
-    dp_loader_stat_t *shared;        /* latest group-wide counts */
-    size_t nshared;
-    int shared_new;
-
-    /* Loader thread only. */
-    int setup_done;
-    char **known;                    /* tables created and directories made */
-    size_t nknown, knowncap;
-    long long next_stats_ms;
-    char last_error[DP_ERR_MSG_MAX];
-
-    _Atomic long long heartbeat_ms;
-    _Atomic uint64_t loaded, failures;
-};
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void beat(void *ctx)
+void dp_loader__beat(void *ctx)
 {
     dp_loader_t *loader = ctx;
 
-    atomic_store(&loader->heartbeat_ms, mono_ms());
+    atomic_store(&loader->heartbeat_ms, dp_clock_mono_ms());
     dp_health_beat(DP_HEALTH_LOADER);
 }
+
 
 void dp_loader_stats_free(dp_loader_stat_t *stats, size_t n)
 {
     for (size_t i = 0; stats && i < n; i++)
         free(stats[i].name);
     free(stats);
-}
-
-/* ------------------------------------------------------------------------- */
-/* Statements                                                                */
-/* ------------------------------------------------------------------------- */
-
-/* Runs one statement to a final state. Returns 0 when it SUCCEEDED; else a
- * DP_E* code with err naming the statement's purpose and Databricks' words. */
-static int run_sql(dp_loader_t *loader, const char *what, const dp_retry_object_t *obj,
-                   const char *sql, const dp_dbx_sql_param_t *params, size_t nparams,
-                   dp_dbx_sql_result_t *res, dp_err_t *err)
-{
-    dp_dbx_sql_opts_t opts;
-    dp_dbx_sql_result_t local;
-    dp_dbx_sql_result_t *r = res ? res : &local;
-    int rc;
-
-    memset(&opts, 0, sizeof(opts));
-    memset(r, 0, sizeof(*r));
-    opts.wait_timeout_s = (int)loader->cfg->databricks.statement_wait_timeout_s;
-    opts.liveness = beat;
-    opts.liveness_ctx = loader;
-    if (obj)
-        opts.object = *obj;
-    rc = dp_dbx_sql_execute(loader->client, sql, params, nparams, loader->cfg->databricks.catalog,
-                            loader->cfg->databricks.schema, &opts, r, err);
-    if (rc == 0 && r->state != DP_DBX_SQL_SUCCEEDED) {
-        dp_dbx_sql_failure_t kind = dp_dbx_sql_failure_kind(r);
-
-        rc = dp_err_set(err, kind == DP_DBX_SQL_FAIL_DATA ? DP_EINVAL : DP_EFAIL,
-                        kind == DP_DBX_SQL_FAIL_TRANSIENT, "%s: statement %s %s: %s", what,
-                        r->statement_id, dp_dbx_sql_state_name(r->state), r->message);
-    } else if (rc < 0) {
-        dp_err_prefix(err, "%s: ", what);
-    }
-    if (!res)
-        dp_dbx_sql_result_clear(&local);
-    return rc;
-}
-
-static int qualified(dp_loader_t *loader, const char *table, char *out, dp_err_t *err)
-{
-    return dp_tablename_qualified(loader->cfg->databricks.catalog, loader->cfg->databricks.schema,
-                                  table, out, QUALIFIED_MAX, err);
-}
-
-static int known(dp_loader_t *loader, const char *key)
-{
-    for (size_t i = 0; i < loader->nknown; i++) {
-        if (strcmp(loader->known[i], key) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-static void remember(dp_loader_t *loader, const char *key)
-{
-    if (loader->nknown == loader->knowncap) {
-        loader->knowncap = loader->knowncap ? loader->knowncap * 2 : 32;
-        loader->known = dp_realloc(loader->known, loader->knowncap * sizeof(char *));
-    }
-    loader->known[loader->nknown++] = dp_strdup(key);
-}
-
-static const char *schema_of(dp_loader_t *loader, const char *table)
-{
-    if (strcmp(table, ERRORS_TABLE) == 0)
-        return loader->errors_schema;
-    if (strcmp(table, RUNS_TABLE) == 0)
-        return dp_sysrows_sync_runs_schema;
-    if (strcmp(table, STATS_TABLE) == 0)
-        return dp_sysrows_event_stats_schema;
-    return loader->staged_schema;
-}
-
-/* CREATE TABLE IF NOT EXISTS with explicit columns, once per table. */
-static int ensure_table(dp_loader_t *loader, const char *table, dp_err_t *err)
-{
-    char q[QUALIFIED_MAX], key[QUALIFIED_MAX + 8];
-    char *sql;
-    int rc;
-
-    snprintf(key, sizeof(key), "table:%s", table);
-    if (known(loader, key))
-        return 0;
-    if (qualified(loader, table, q, err) < 0)
-        return DP_EINVAL;
-    sql = dp_ddl_create_table(q, schema_of(loader, table), err);
-    if (!sql)
-        return DP_EINVAL;
-    {
-        char where[QUALIFIED_MAX];
-        dp_retry_object_t obj = {DP_RETRY_OBJ_SCHEMA, DP_RETRY_ACCESS_CREATE, where};
-
-        snprintf(where, sizeof(where), "%s.%s", loader->cfg->databricks.catalog,
-                 loader->cfg->databricks.schema);
-        rc = run_sql(loader, "create table", &obj, sql, NULL, 0, NULL, err);
-    }
-    free(sql);
-    if (rc == 0)
-        remember(loader, key);
-    return rc;
-}
-
-static int ensure_setup(dp_loader_t *loader, dp_err_t *err)
-{
-    const dp_config_t *cfg = loader->cfg;
-    char sql[QUALIFIED_MAX * 2], q[QUALIFIED_MAX];
-    const char *system[] = {ERRORS_TABLE, RUNS_TABLE, STATS_TABLE, NULL};
-
-    if (loader->setup_done)
-        return 0;
-    if (cfg->databricks.create_schema) {
-        if (dp_tablename_check_identifier(cfg->databricks.catalog, err) < 0 ||
-            dp_tablename_check_identifier(cfg->databricks.schema, err) < 0)
-            return DP_EINVAL;
-        snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS `%s`.`%s`",
-                 cfg->databricks.catalog, cfg->databricks.schema);
-        if (run_sql(loader, "create schema", NULL, sql, NULL, 0, NULL, err) < 0)
-            return DP_EFAIL;
-    }
-    if (qualified(loader, cfg->databricks.volume, q, err) < 0)
-        return DP_EINVAL;
-    snprintf(sql, sizeof(sql), "CREATE VOLUME IF NOT EXISTS %s", q);
-    if (run_sql(loader, "create volume", NULL, sql, NULL, 0, NULL, err) < 0)
-        return DP_EFAIL;
-    for (int i = 0; system[i]; i++) {
-        if (ensure_table(loader, system[i], err) < 0)
-            return DP_EFAIL;
-    }
-    loader->setup_done = 1;
-    return 0;
-}
-
-/* ------------------------------------------------------------------------- */
-/* Staging and COPY INTO                                                     */
-/* ------------------------------------------------------------------------- */
-
-/* The flush key: a hash of its sorted offset ranges (stagename.h). */
-static int flush_key(dp_loader_t *loader, const dp_flush_t *flush, char key[DP_STAGENAME_KEY_SIZE],
-                     dp_err_t *err)
-{
-    size_t n = dp_flush_nranges(flush), k = 0;
-    dp_range_t *ranges = dp_calloc(n ? n : 1, sizeof(*ranges));
-    int rc;
-
-    for (size_t i = 0; i < n; i++) {
-        dp_range_t *r = &ranges[k];
-
-        if (dp_flush_range(flush, i, &r->topic, &r->partition, &r->first, &r->last) == 0) {
-            r->incarnation = loader->incarnation;
-            k++;
-        }
-    }
-    rc = dp_stagename_key(ranges, k, key, err);
-    free(ranges);
-    return rc;
-}
-
-struct appender {
-    dp_avrofile_t *file;
-    int rc;
-    dp_err_t *err;
-};
-
-static void append_records(void *ctx, const void *data, size_t len, int64_t n)
-{
-    struct appender *a = ctx;
-
-    if (a->rc == 0)
-        a->rc = dp_avrofile_append_encoded(a->file, data, len, (uint64_t)n, a->err);
-}
-
-/* Uploads data to path (creating its directory once). */
-static int upload(dp_loader_t *loader, const char *path, const void *data, size_t len,
-                  dp_err_t *err)
-{
-    char dir[DP_STAGENAME_PATH_SIZE + 8];
-    char *slash;
-    int exists = 0;
-
-    snprintf(dir, sizeof(dir), "dir:%s", path);
-    slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    if (!known(loader, dir)) {
-        if (dp_dbx_files_mkdirs(loader->client, dir + 4, err) < 0)
-            return DP_EFAIL;
-        remember(loader, dir);
-    }
-    beat(loader);
-    /* Overwrite: the name depends only on the offset ranges, so a retry of
-     * the same flush writes the same rows; COPY INTO skips what it loaded. */
-    return dp_dbx_files_upload(loader->client, path, data, len, 1, &exists, err);
-}
-
-/* COPY INTO table from the directory of path, naming only its file. */
-static int copy_into(dp_loader_t *loader, const char *table, const char *path,
-                     long long *inserted, dp_err_t *err)
-{
-    char q[QUALIFIED_MAX], sql[QUALIFIED_MAX + DP_STAGENAME_PATH_SIZE + 256];
-    const char *file = strrchr(path, '/') + 1;
-    int dirlen = (int)(file - path);
-    dp_dbx_sql_result_t res;
-    dp_dbx_copy_counts_t counts;
-    int rc;
-
-    if (qualified(loader, table, q, err) < 0)
-        return DP_EINVAL;
-    /* Only checked identifiers and the hex key reach this text. */
-    snprintf(sql, sizeof(sql),
-             "COPY INTO %s FROM '%.*s' FILEFORMAT = AVRO FILES = ('%s') "
-             "FORMAT_OPTIONS ('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')",
-             q, dirlen, path, file);
-    {
-        dp_retry_object_t obj = {DP_RETRY_OBJ_TABLE, DP_RETRY_ACCESS_WRITE, q};
-
-        rc = run_sql(loader, "copy into", &obj, sql, NULL, 0, &res, err);
-    }
-    if (rc == 0 && dp_dbx_sql_copy_counts(&res, &counts, err) == 0)
-        *inserted = counts.num_inserted_rows;
-    dp_dbx_sql_result_clear(&res);
-    return rc;
-}
-
-/* COPY INTO of one staged file (inserted may be NULL). DP_EINVAL when
- * Databricks refused the data. */
-static int load_staged(dp_loader_t *loader, const char *table, const char *path,
-                       long long *inserted, dp_err_t *err)
-{
-    long long n = 0, t0 = mono_ms();
-    int rc = copy_into(loader, table, path, &n, err);
-
-    if (inserted)
-        *inserted = n;
-    if (rc == 0)
-        dp_metrics_observe(DP_MH_COPY_INTO_SECONDS, (double)(mono_ms() - t0) / 1000.0);
-    if (rc == 0)
-        dp_metrics_rows_loaded(table, n);
-    return rc;
-}
-
-/* Writes one table's container file, uploads it to path and loads it. The
- * records come from table ti of flush (when flush is not NULL) followed by
- * rows (nrows encoded records, when rows is not NULL). With stage_only the
- * file is only uploaded (load_staged() loads it later). run (may be NULL)
- * receives the file's numbers. A COPY INTO that Databricks refused because of
- * the data returns DP_EINVAL. */
-static int stage_and_load(dp_loader_t *loader, const char *table, const char *key,
-                          const dp_flush_t *flush, size_t ti, const dp_buf_t *rows, int64_t nrows,
-                          int stage_only, dp_sysrows_run_t *run, char *path, dp_err_t *err)
-{
-    const dp_config_t *cfg = loader->cfg;
-    unsigned char sync[16];
-    dp_avrofile_t *file = NULL;
-    const void *data;
-    size_t len;
-    long long inserted = 0, t0;
-    int rc;
-
-    /* Only COPY INTO's own data refusal may return DP_EINVAL from here. */
-    if (ensure_table(loader, table, err) < 0 ||
-        dp_stagename_path(cfg->databricks.catalog, cfg->databricks.schema, cfg->databricks.volume,
-                          loader->incarnation, table, key, path, DP_STAGENAME_PATH_SIZE, err) < 0)
-        return DP_EFAIL;
-    dp_stagename_sync(path, sync);
-    file = dp_avrofile_new(schema_of(loader, table), DP_AVROFILE_DEFLATE, 64 * 1024, sync,
-                           FILE_MAX, err);
-    if (!file)
-        return DP_EFAIL;
-    {
-        struct appender a = {file, 0, err};
-
-        if (flush)
-            dp_flush_table_records(flush, ti, append_records, &a);
-        if (rows && nrows > 0)
-            append_records(&a, dp_buf_data(rows), dp_buf_len(rows), nrows);
-        rc = a.rc < 0 ? DP_EFAIL : 0;
-    }
-    if (rc == 0 && dp_avrofile_finish(file, &data, &len, err) < 0)
-        rc = DP_EFAIL;
-    t0 = mono_ms();
-    if (rc == 0 && upload(loader, path, data, len, err) < 0)
-        rc = DP_EFAIL;
-    if (rc == 0)
-        dp_metrics_observe(DP_MH_UPLOAD_SECONDS, (double)(mono_ms() - t0) / 1000.0);
-    if (rc == 0 && !stage_only)
-        rc = load_staged(loader, table, path, &inserted, err);
-    if ((rc == 0 || rc == DP_EINVAL) && run) {
-        run->rows = (int64_t)dp_avrofile_count(file);
-        run->bytes = (int64_t)len;
-        run->inserted_rows = inserted;
-    }
-    dp_avrofile_destroy(file);
-    return rc;
-}
-
-/* ------------------------------------------------------------------------- */
-/* One flush                                                                 */
-/* ------------------------------------------------------------------------- */
-
-/* The flush's ranges as JSON for sync_runs: [{"topic","partition","first","last"}]. */
-static char *ranges_json(const dp_flush_t *flush)
-{
-    json_t *arr = json_array();
-    char *text;
-
-    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
-        const char *topic;
-        int32_t part;
-        int64_t first, last;
-
-        if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0)
-            json_array_append_new(arr, json_pack("{s:s,s:i,s:I,s:I}", "topic", topic, "partition",
-                                                 (int)part, "first", (json_int_t)first, "last",
-                                                 (json_int_t)last));
-    }
-    text = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    return text;
-}
-
-static const char *rejection_of(const dp_loader_t *loader, const char *table)
-{
-    for (size_t i = 0; i < loader->nrejected; i++) {
-        if (strcmp(loader->rejected[i], table) == 0)
-            return loader->rejected_why[i];
-    }
-    return NULL;
-}
-
-static void reject_table(dp_loader_t *loader, const char *table, const char *why)
-{
-    loader->rejected = dp_realloc(loader->rejected, (loader->nrejected + 1) * sizeof(char *));
-    loader->rejected_why =
-        dp_realloc(loader->rejected_why, (loader->nrejected + 1) * sizeof(char *));
-    loader->rejected[loader->nrejected] = dp_strdup(table);
-    loader->rejected_why[loader->nrejected] = dp_strdup(why);
-    loader->nrejected++;
-}
-
-static void clear_rejections(dp_loader_t *loader)
-{
-    for (size_t i = 0; i < loader->nrejected; i++) {
-        free(loader->rejected[i]);
-        free(loader->rejected_why[i]);
-    }
-    free(loader->rejected);
-    free(loader->rejected_why);
-    loader->rejected = loader->rejected_why = NULL;
-    loader->nrejected = 0;
-}
-
-struct rejecter {
-    dp_loader_t *loader;
-    dp_buf_t *out;      /* event_errors records */
-    dp_buf_t body;      /* scratch */
-    const char *why;
-    int64_t loaded_at;
-    int64_t n;
-    dp_err_t *err;
-};
-
-/* One refused row becomes one event_errors record with the row's lineage. */
-static int reject_row(void *ctx, const dp_flush_record_t *rec)
-{
-    struct rejecter *r = ctx;
-
-    dp_buf_reset(&r->body);
-    if (dp_sysrows_error(&r->body, "LOAD_REJECTED", r->why, rec->body, rec->body_len,
-                         r->loader->worker_id, r->err) < 0 ||
-        dp_buf_append(r->out, dp_buf_data(&r->body), dp_buf_len(&r->body), r->err) < 0 ||
-        dp_flush_put_lineage(r->out, rec->topic, rec->topic_len, rec->partition, rec->offset,
-                             r->loaded_at, r->err) < 0)
-        return DP_ETOOBIG;
-    r->n++;
-    return 0;
-}
-
-/* Stages every file of the flush (destination tables, event_errors,
- * event_stats) and lists them in the manifest m. Nothing is loaded yet. */
-static int stage_flush(dp_loader_t *loader, const dp_flush_t *flush, const char *key,
-                       const dp_loader_stat_t *stats, size_t nstats, dp_manifest_t *m,
-                       dp_buf_t *rows, dp_err_t *err)
-{
-    char path[DP_STAGENAME_PATH_SIZE];
-    int64_t loaded_at = dp_flush_loaded_at(flush);
-    int32_t day = (int32_t)(loaded_at / 1000000 / 86400);
-    dp_sysrows_run_t run;
-    int rc;
-
-    for (size_t ti = 0; ti < dp_flush_ntables(flush); ti++) {
-        int64_t n = 0;
-        const char *table = dp_flush_table(flush, ti, &n);
-
-        if (n == 0)
-            continue;
-        memset(&run, 0, sizeof(run));
-        if ((rc = stage_and_load(loader, table, key, flush, ti, NULL, 0, 1, &run, path, err)) < 0)
-            return rc;
-        dp_manifest_add_file(m, table, path, run.rows, run.bytes);
-    }
-    if (nstats == 0)
-        return 0;
-    dp_buf_reset(rows);
-    for (size_t i = 0; i < nstats; i++) {
-        if (dp_sysrows_stat(rows, key, loader->worker_id, stats[i].name, day, stats[i].count,
-                            loaded_at, err) < 0)
-            return DP_ETOOBIG;
-    }
-    memset(&run, 0, sizeof(run));
-    if ((rc = stage_and_load(loader, STATS_TABLE, key, NULL, 0, rows, (int64_t)nstats, 1, &run,
-                             path, err)) < 0)
-        return rc;
-    dp_manifest_add_file(m, STATS_TABLE, path, run.rows, run.bytes);
-    return 0;
-}
-
-static size_t table_index(const dp_flush_t *flush, const char *table)
-{
-    for (size_t ti = 0; ti < dp_flush_ntables(flush); ti++) {
-        if (strcmp(dp_flush_table(flush, ti, NULL), table) == 0)
-            return ti;
-    }
-    return (size_t)-1;
-}
-
-/* Turns the rows of a table Databricks refused into event_errors records. */
-static int reject_rows(dp_loader_t *loader, const dp_flush_t *flush, const char *table,
-                       const char *why, dp_buf_t *extra, int64_t *nextra, dp_err_t *err)
-{
-    struct rejecter r = {loader, extra, {0}, why, dp_flush_loaded_at(flush), 0, err};
-    size_t ti = table_index(flush, table);
-    int rc;
-
-    if (ti == (size_t)-1)
-        return DP_EFAIL;
-    dp_buf_init(&r.body, 2 * DP_SYSROWS_RAW_MAX);
-    rc = dp_flush_table_each(flush, ti, reject_row, &r);
-    dp_buf_free(&r.body);
-    *nextra += r.n;
-    return rc;
-}
-
-/* Loads the staged files of the manifest, in its order. A destination table
- * whose rows Databricks refuses (an error of the data) is remembered for the
- * whole job and its rows become event_errors records in extra; the flush
- * goes on. */
-static int load_files(dp_loader_t *loader, const dp_flush_t *flush, const dp_manifest_t *m,
-                      dp_sysrows_run_t *run, dp_buf_t *runs, int64_t *nruns, dp_buf_t *extra,
-                      int64_t *nextra, dp_err_t *err)
-{
-    int rc;
-
-    for (size_t i = 0; i < m->nfiles; i++) {
-        const dp_manifest_file_t *f = &m->files[i];
-        const char *why = rejection_of(loader, f->table);
-        int system = dp_tablename_is_system(f->table);
-        long long inserted = 0;
-
-        run->started_at_us = wall_us();
-        run->table = f->table;
-        run->file_path = f->path;
-        run->rows = f->rows;
-        run->bytes = f->bytes;
-        run->status = "LOADED";
-        rc = why ? DP_EINVAL : load_staged(loader, f->table, f->path, &inserted, err);
-        if (rc == DP_EINVAL && !system) {
-            if (!why) {
-                reject_table(loader, f->table, err->msg);
-                why = err->msg;
-                dp_log(DP_LOG_ERROR, "loader", "%s refused %lld rows; they go to event_errors: "
-                       "%s", f->table, (long long)f->rows, why);
-            }
-            rc = reject_rows(loader, flush, f->table, why, extra, nextra, err);
-            run->status = "REJECTED";
-        } else if (rc == DP_EINVAL) {
-            rc = DP_EFAIL; /* our own rows refused in a system table: retry, never drop */
-        }
-        if (rc < 0)
-            return rc;
-        run->inserted_rows = inserted;
-        run->finished_at_us = wall_us();
-        /* sync_runs counts event rows: the counts file is not one. */
-        if (strcmp(f->table, STATS_TABLE) != 0) {
-            if ((rc = dp_sysrows_run(runs, run, err)) < 0)
-                return rc;
-            (*nruns)++;
-        }
-        dp_log(DP_LOG_INFO, "loader", "%s: %lld rows staged, %lld inserted, %lld bytes (%s)",
-               f->table, (long long)f->rows, inserted, (long long)f->bytes, f->path);
-    }
-    return 0;
-}
-
-/* The key of the extra event_errors file of a flush whose table was refused:
- * hex SHA-256 of "<key>/rejected", deterministic like the key itself. */
-static void rejected_key(const char *key, char out[DP_STAGENAME_KEY_SIZE])
-{
-    unsigned char md[32];
-    char text[DP_STAGENAME_KEY_SIZE + 16];
-    unsigned int mdlen = 0;
-
-    snprintf(text, sizeof(text), "%s/rejected", key);
-    EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-static dp_manifest_t *manifest_of(dp_loader_t *loader, const dp_flush_t *flush, const char *key)
-{
-    dp_manifest_t *m = dp_manifest_new(key, loader->incarnation, loader->worker_id,
-                                       dp_flush_loaded_at(flush));
-
-    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
-        const char *topic;
-        int32_t part;
-        int64_t first, last;
-
-        if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0)
-            dp_manifest_add_range(m, topic, part, first, last);
-    }
-    return m;
-}
-
-/* Stage every file, write the manifest, then load: from the manifest on,
- * whoever owns these partitions next finishes this flush instead of cutting
- * its offsets again (manifest.h). */
-static int load_flush(dp_loader_t *loader, const dp_flush_t *flush, const dp_loader_stat_t *stats,
-                      size_t nstats, dp_err_t *err)
-{
-    char key[DP_STAGENAME_KEY_SIZE], key2[DP_STAGENAME_KEY_SIZE], path[DP_STAGENAME_PATH_SIZE];
-    dp_manifest_t *m = NULL;
-    dp_sysrows_run_t run;
-    dp_buf_t runs, rows, extra;
-    char *ranges = NULL;
-    int64_t nruns = 0, nextra = 0;
-    int rc;
-
-    dp_buf_init(&runs, 64 * 1024 * 1024);
-    dp_buf_init(&rows, 64 * 1024 * 1024);
-    dp_buf_init(&extra, SIZE_MAX);
-    if ((rc = ensure_setup(loader, err)) < 0 || (rc = flush_key(loader, flush, key, err)) < 0)
-        goto out;
-    m = manifest_of(loader, flush, key);
-    if ((rc = stage_flush(loader, flush, key, stats, nstats, m, &rows, err)) < 0 ||
-        (rc = dp_manifest_write(loader->client, loader->cfg, m, err)) < 0)
-        goto out;
-    ranges = ranges_json(flush);
-    memset(&run, 0, sizeof(run));
-    run.run_key = key;
-    run.worker_id = loader->worker_id;
-    run.ranges_json = ranges;
-    run.loaded_at_us = dp_flush_loaded_at(flush);
-    if ((rc = load_files(loader, flush, m, &run, &runs, &nruns, &extra, &nextra, err)) < 0)
-        goto out;
-    if (nextra > 0) {
-        rejected_key(key, key2);
-        run.started_at_us = wall_us();
-        run.status = "LOADED";
-        run.table = ERRORS_TABLE;
-        run.file_path = path;
-        if ((rc = stage_and_load(loader, ERRORS_TABLE, key2, NULL, 0, &extra, nextra, 0, &run,
-                                 path, err)) < 0)
-            goto out;
-        run.finished_at_us = wall_us();
-        if ((rc = dp_sysrows_run(&runs, &run, err)) < 0)
-            goto out;
-        nruns++;
-    }
-    /* sync_runs last: it is the ledger of what the flush loaded. */
-    rc = stage_and_load(loader, RUNS_TABLE, key, NULL, 0, &runs, nruns, 0, NULL, path, err);
-out:
-    dp_manifest_destroy(m);
-    free(ranges);
-    dp_buf_free(&runs);
-    dp_buf_free(&rows);
-    dp_buf_free(&extra);
-    return rc;
-}
-
-/* Deletes the manifest, then the staged files of a committed flush (best
- * effort: a file left behind costs storage, never correctness). */
-static void retire_files(dp_loader_t *loader, const dp_flush_t *flush)
-{
-    const dp_config_t *cfg = loader->cfg;
-    const char *extra[] = {STATS_TABLE, RUNS_TABLE, ERRORS_TABLE};
-    char key[DP_STAGENAME_KEY_SIZE], key2[DP_STAGENAME_KEY_SIZE], path[DP_STAGENAME_PATH_SIZE];
-    size_t nt = dp_flush_ntables(flush);
-    dp_manifest_t *m;
-    dp_err_t err;
-
-    if (flush_key(loader, flush, key, &err) < 0)
-        return;
-    m = manifest_of(loader, flush, key);
-    if (dp_manifest_delete(loader->client, cfg, m, &err) < 0)
-        dp_log(DP_LOG_WARN, "loader", "deleting the manifest of %s: %s", key, err.msg);
-    dp_manifest_destroy(m);
-    rejected_key(key, key2);
-    for (size_t i = 0; i < nt + 3; i++) {
-        const char *table = i < nt ? dp_flush_table(flush, i, NULL) : extra[i - nt];
-        int absent = 0;
-
-        if (dp_stagename_path(cfg->databricks.catalog, cfg->databricks.schema,
-                              cfg->databricks.volume, loader->incarnation, table,
-                              i == nt + 2 ? key2 : key, path, sizeof(path), &err) < 0)
-            continue;
-        if (dp_dbx_files_delete(loader->client, path, &absent, &err) < 0)
-            dp_log(DP_LOG_WARN, "loader", "deleting %s: %s", path, err.msg);
-    }
-}
-
-/* ------------------------------------------------------------------------- */
-/* Group-wide event counts                                                   */
-/* ------------------------------------------------------------------------- */
-
-static void mark_tables(json_t *rows, dp_loader_stat_t *stats, size_t n)
-{
-    size_t i;
-    json_t *row;
-
-    json_array_foreach(rows, i, row)
-    {
-        /* SHOW TABLES: database, tableName, isTemporary. */
-        const char *name = json_string_value(json_array_get(row, 1));
-
-        if (!name || strncmp(name, DP_TABLENAME_PREFIX, strlen(DP_TABLENAME_PREFIX)) != 0)
-            continue;
-        for (size_t k = 0; k < n; k++) {
-            if (strcmp(stats[k].name, name + strlen(DP_TABLENAME_PREFIX)) == 0)
-                stats[k].table_exists = 1;
-        }
-    }
-}
-
-/* Reads event_stats within the window and the existing evt_ tables; hands
- * the result to the poll thread. A failure is logged and retried later. */
-static void refresh_stats(dp_loader_t *loader)
-{
-    const dp_config_t *cfg = loader->cfg;
-    char q[QUALIFIED_MAX], sql[QUALIFIED_MAX + 200], since[16];
-    time_t t = time(NULL) - (time_t)cfg->routing.window_days * 86400;
-    dp_dbx_sql_param_t param = {"since", since, "DATE"};
-    dp_dbx_sql_result_t res, tables;
-    dp_loader_stat_t *stats = NULL;
-    size_t n = 0, i;
-    json_t *row;
-    struct tm tm;
-    dp_err_t err;
-
-    if (!loader->setup_done || qualified(loader, STATS_TABLE, q, &err) < 0)
-        return;
-    gmtime_r(&t, &tm);
-    strftime(since, sizeof(since), "%Y-%m-%d", &tm);
-    snprintf(sql, sizeof(sql), "SELECT event_name, CAST(SUM(events) AS BIGINT) FROM %s "
-             "WHERE stat_day >= :since GROUP BY event_name", q);
-    if (run_sql(loader, "read event_stats", NULL, sql, &param, 1, &res, &err) < 0) {
-        dp_log(DP_LOG_WARN, "loader", "%s", err.msg);
-        dp_dbx_sql_result_clear(&res);
-        return;
-    }
-    stats = dp_calloc(json_array_size(res.rows) + 1, sizeof(*stats));
-    json_array_foreach(res.rows, i, row)
-    {
-        const char *name = json_string_value(json_array_get(row, 0));
-        const char *count = json_string_value(json_array_get(row, 1));
-
-        if (!name || !count)
-            continue;
-        stats[n].name = dp_strdup(name);
-        stats[n].count = strtoll(count, NULL, 10);
-        n++;
-    }
-    dp_dbx_sql_result_clear(&res);
-    snprintf(sql, sizeof(sql), "SHOW TABLES IN `%s`.`%s`", cfg->databricks.catalog,
-             cfg->databricks.schema);
-    if (run_sql(loader, "list tables", NULL, sql, NULL, 0, &tables, &err) == 0)
-        mark_tables(tables.rows, stats, n);
-    else
-        dp_log(DP_LOG_DEBUG, "loader", "%s", err.msg);
-    dp_dbx_sql_result_clear(&tables);
-    pthread_mutex_lock(&loader->mu);
-    dp_loader_stats_free(loader->shared, loader->nshared);
-    loader->shared = stats;
-    loader->nshared = n;
-    loader->shared_new = 1;
-    pthread_mutex_unlock(&loader->mu);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -828,32 +72,32 @@ static void *loader_main(void *arg)
 
     pthread_mutex_lock(&loader->mu);
     while (!loader->stop) {
-        beat(loader);
+        dp_loader__beat(loader);
         if (loader->conn.oauth)
             dp_metrics_raise(DP_MC_TOKEN_FETCHES, (uint64_t)dp_oauth_fetches(loader->conn.oauth));
         if (loader->nretire > 0) {
             dp_flush_t *flush = loader->retire[--loader->nretire];
 
             pthread_mutex_unlock(&loader->mu);
-            retire_files(loader, flush);
+            dp_loader__retire_files(loader, flush);
             dp_flush_destroy(flush);
             pthread_mutex_lock(&loader->mu);
         } else if (loader->job && !loader->job_done) {
             dp_flush_t *job = loader->job;
             dp_err_t err;
             int rc;
-            long long started = mono_ms();
+            long long started = dp_clock_mono_ms();
 
             pthread_mutex_unlock(&loader->mu);
-            rc = load_flush(loader, job, loader->job_stats, loader->job_n, &err);
+            rc = dp_loader__load_flush(loader, job, loader->job_stats, loader->job_n, &err);
             pthread_mutex_lock(&loader->mu);
             if (rc == 0) {
                 loader->job_done = 1;
                 loader->last_error[0] = '\0';
                 backoff = 0;
                 atomic_fetch_add(&loader->loaded, 1);
-                dp_metrics_observe(DP_MH_FLUSH_SECONDS, (double)(mono_ms() - started) / 1000.0);
-                dp_metrics_set(DP_MG_LAST_LOAD_SUCCESS_MS, wall_us() / 1000);
+                dp_metrics_observe(DP_MH_FLUSH_SECONDS, (double)(dp_clock_mono_ms() - started) / 1000.0);
+                dp_metrics_set(DP_MG_LAST_LOAD_SUCCESS_MS, dp_clock_wall_us() / 1000);
                 pthread_cond_broadcast(&loader->cv);
             } else {
                 backoff = backoff ? backoff * 2 : 1000;
@@ -862,10 +106,10 @@ static void *loader_main(void *arg)
                 report_failure(loader, &err, backoff);
                 wait_locked(loader, backoff);
             }
-        } else if (mono_ms() >= loader->next_stats_ms && loader->setup_done) {
-            loader->next_stats_ms = mono_ms() + loader->cfg->routing.stats_refresh_s * 1000;
+        } else if (dp_clock_mono_ms() >= loader->next_stats_ms && loader->setup_done) {
+            loader->next_stats_ms = dp_clock_mono_ms() + loader->cfg->routing.stats_refresh_s * 1000;
             pthread_mutex_unlock(&loader->mu);
-            refresh_stats(loader);
+            dp_loader__refresh_stats(loader);
             pthread_mutex_lock(&loader->mu);
         } else {
             wait_locked(loader, 500);
@@ -888,13 +132,13 @@ dp_loader_t *dp_loader_new(const dp_loader_opts_t *opts, dp_err_t *err)
     loader->worker_id = dp_strdup(opts->worker_id);
     pthread_mutex_init(&loader->mu, NULL);
     pthread_cond_init(&loader->cv, NULL);
-    atomic_store(&loader->heartbeat_ms, mono_ms());
+    atomic_store(&loader->heartbeat_ms, dp_clock_mono_ms());
     if (dp_avrofile_staged_schema(opts->canonical_schema, strlen(opts->canonical_schema),
                                   &loader->staged_schema, err) < 0 ||
         dp_avrofile_staged_schema(dp_sysrows_event_errors_schema,
                                   strlen(dp_sysrows_event_errors_schema), &loader->errors_schema,
                                   err) < 0 ||
-        dp_dbxconn_open(&loader->conn, loader->cfg, beat, loader, err) < 0)
+        dp_dbxconn_open(&loader->conn, loader->cfg, dp_loader__beat, loader, err) < 0)
         goto fail;
     loader->client = loader->conn.client;
     if (pthread_create(&loader->thread, NULL, loader_main, loader) != 0) {
@@ -924,7 +168,7 @@ void dp_loader_destroy(dp_loader_t *loader)
     free(loader->retire);
     dp_flush_destroy(loader->job);
     dp_loader_stats_free(loader->job_stats, loader->job_n);
-    clear_rejections(loader);
+    dp_loader__clear_rejections(loader);
     dp_loader_stats_free(loader->shared, loader->nshared);
     for (size_t i = 0; i < loader->nknown; i++)
         free(loader->known[i]);
@@ -946,7 +190,7 @@ int dp_loader_submit(dp_loader_t *loader, dp_flush_t *flush, dp_loader_stat_t *s
         pthread_mutex_unlock(&loader->mu);
         return DP_EAGAIN;
     }
-    clear_rejections(loader);
+    dp_loader__clear_rejections(loader);
     loader->job = flush;
     loader->job_stats = stats;
     loader->job_n = n;
@@ -990,13 +234,13 @@ dp_flush_t *dp_loader_take_done(dp_loader_t *loader, dp_loader_stat_t **stats, s
 
 int dp_loader_wait(dp_loader_t *loader, long timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = dp_clock_mono_ms() + timeout_ms;
     int done;
 
     pthread_mutex_lock(&loader->mu);
-    while (loader->job && !loader->job_done && mono_ms() < deadline) {
+    while (loader->job && !loader->job_done && dp_clock_mono_ms() < deadline) {
         dp_health_beat(DP_HEALTH_POLL); /* the poll thread waits here in a drain */
-        wait_locked(loader, (long)(deadline - mono_ms()) < 200 ? (long)(deadline - mono_ms())
+        wait_locked(loader, (long)(deadline - dp_clock_mono_ms()) < 200 ? (long)(deadline - dp_clock_mono_ms())
                                                                 : 200);
     }
     done = !loader->job || loader->job_done;
@@ -1035,7 +279,7 @@ dp_loader_stat_t *dp_loader_take_shared(dp_loader_t *loader, size_t *n)
 
 long long dp_loader_heartbeat_age_ms(dp_loader_t *loader)
 {
-    return mono_ms() - atomic_load(&loader->heartbeat_ms);
+    return dp_clock_mono_ms() - atomic_load(&loader->heartbeat_ms);
 }
 
 uint64_t dp_loader_loaded(dp_loader_t *loader)

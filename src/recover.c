@@ -5,6 +5,7 @@
 #include "recover.h"
 
 #include "avrofile.h"
+#include "clock.h"
 #include "dbx/files.h"
 #include "dbx/sql.h"
 #include "dbxconn.h"
@@ -37,14 +38,6 @@ typedef struct pending_list {
     pending_t *items;
     size_t n;
 } pending_list_t;
-
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 dp_recover_t *dp_recover_new(const dp_config_t *cfg, const char *incarnation,
                              const char *worker_id, dp_err_t *err)
@@ -148,7 +141,7 @@ static int load_runs(dp_recover_t *r, const dp_manifest_t *m, const long long *i
     run.ranges_json = "[]";
     run.status = "LOADED";
     run.loaded_at_us = m->loaded_at;
-    run.started_at_us = run.finished_at_us = wall_us();
+    run.started_at_us = run.finished_at_us = dp_clock_wall_us();
     for (size_t i = 0; i < m->nfiles; i++) {
         if (strcmp(m->files[i].table, "event_stats") == 0)
             continue;

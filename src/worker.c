@@ -4,6 +4,7 @@
 #include "worker.h"
 
 #include "buf.h"
+#include "clock.h"
 #include "decode.h"
 #include "flush.h"
 #include "kafka.h"
@@ -49,29 +50,13 @@ struct dp_worker {
     dp_worker_stats_t stats;
 };
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ------------------------------------------------------------------------- */
 /* Flush life cycle                                                          */
 /* ------------------------------------------------------------------------- */
 
 static void open_new_flush(dp_worker_t *w)
 {
-    w->open = dp_flush_new(++w->seq, wall_us(), w->flush_cap);
+    w->open = dp_flush_new(++w->seq, dp_clock_wall_us(), w->flush_cap);
     w->open_since_ms = 0;
 }
 
@@ -223,9 +208,9 @@ static void poll_hold(dp_worker_t *w, int timeout_ms);
  * polls meanwhile is held, not committed, and read again by the next owner. */
 static void drain(dp_worker_t *w, long timeout_ms, const char *why, int can_poll)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = dp_clock_mono_ms() + timeout_ms;
 
-    while (mono_ms() < deadline) {
+    while (dp_clock_mono_ms() < deadline) {
         if (dp_loader_busy(w->loader) && !w->loaded) {
             dp_loader_wait(w->loader, 100);
             if (can_poll)
@@ -400,7 +385,7 @@ static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
         return 0;
     }
     if (rc == 0 && w->open_since_ms == 0)
-        w->open_since_ms = mono_ms();
+        w->open_since_ms = dp_clock_mono_ms();
     return rc;
 }
 
@@ -429,7 +414,7 @@ static const char *flush_due(dp_worker_t *w)
         return "max_events";
     if ((int64_t)dp_flush_bytes(w->open) >= cfg->flush.max_bytes)
         return "max_bytes";
-    if (w->open_since_ms && mono_ms() - w->open_since_ms >= cfg->flush.max_age_ms)
+    if (w->open_since_ms && dp_clock_mono_ms() - w->open_since_ms >= cfg->flush.max_age_ms)
         return "max_age";
     return NULL;
 }
@@ -520,7 +505,7 @@ static void poll_once(dp_worker_t *w, int timeout_ms)
 
 int dp_worker_run(dp_worker_t *w, dp_err_t *err)
 {
-    long long last_hk = mono_ms();
+    long long last_hk = dp_clock_mono_ms();
 
     dp_log(DP_LOG_INFO, "worker", "worker %s running", w->cfg->worker.id);
     while (!*w->stop) {
@@ -534,9 +519,9 @@ int dp_worker_run(dp_worker_t *w, dp_err_t *err)
                 break;
             n++;
         }
-        if (n == HOUSEKEEP_EVERY || w->nheld || mono_ms() - last_hk >= 50) {
+        if (n == HOUSEKEEP_EVERY || w->nheld || dp_clock_mono_ms() - last_hk >= 50) {
             housekeep(w);
-            last_hk = mono_ms();
+            last_hk = dp_clock_mono_ms();
         }
         if (w->nheld)
             poll_once(w, 50); /* keep serving the group while paused */

@@ -1,0 +1,16 @@
+/*
+ * clock: the two clocks every module reads, in one place.
+ * Thread: any.
+ */
+#ifndef DP_CLOCK_H
+#define DP_CLOCK_H
+
+#include <stdint.h>
+
+/* Milliseconds on the monotonic clock (durations, deadlines). */
+long long dp_clock_mono_ms(void);
+
+/* Microseconds since the epoch on the wall clock (timestamps in rows). */
+int64_t dp_clock_wall_us(void);
+
+#endif
