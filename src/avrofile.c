@@ -322,7 +322,7 @@ int dp_avrofile_append(dp_avrofile_t *f, const void *body, size_t len, const cha
                        int32_t partition, int64_t offset, int64_t loaded_at_us, dp_err_t *err)
 {
     size_t tlen, start;
-    unsigned char *p;
+    unsigned char *p = NULL;
     int rc;
 
     if (topic == NULL) {
@@ -348,7 +348,7 @@ int dp_avrofile_append(dp_avrofile_t *f, const void *body, size_t len, const cha
 int dp_avrofile_append_encoded(dp_avrofile_t *f, const void *data, size_t len, uint64_t records,
                                dp_err_t *err)
 {
-    unsigned char *p;
+    unsigned char *p = NULL;
     int rc;
 
     if (records == 0 && len == 0) {
