@@ -158,9 +158,10 @@ static int commit_flush(dp_worker_t *w, dp_flush_t *flush, int attempts, int *al
 }
 
 /* Takes a loaded flush from the loader, commits it and retires its files. */
-/* Deletes a committed flush's manifest and files, unless some of its
- * partitions belong to other workers now: they finish (a no-op) and commit
- * it themselves, and the manifest must stay until then. */
+/* Deletes a committed flush's manifest and files, unless it was not
+ * committed whole (some partitions belong to other workers now, or the group
+ * refused the commit): their owners finish it (a no-op) and commit it
+ * themselves, and the manifest must stay until then. */
 static void retire(dp_worker_t *w, dp_flush_t *flush, int all_ours)
 {
     if (all_ours) {
@@ -177,27 +178,29 @@ static void finish_loaded(dp_worker_t *w, int attempts)
     dp_loader_stat_t *stats = NULL;
     size_t n = 0;
     dp_flush_t *flush = w->loaded;
-    int all_ours = 1;
+    int all_ours = 1, rc;
 
     if (flush) {
-        if (commit_flush(w, flush, attempts, &all_ours) > 0)
+        if ((rc = commit_flush(w, flush, attempts, &all_ours)) > 0)
             return;
         w->loaded = NULL;
-        retire(w, flush, all_ours);
+        retire(w, flush, rc == 0 && all_ours);
         return;
     }
     flush = dp_loader_take_done(w->loader, &stats, &n);
     if (!flush)
         return;
-    if (commit_flush(w, flush, attempts, &all_ours) > 0)
+    if ((rc = commit_flush(w, flush, attempts, &all_ours)) > 0)
         w->loaded = flush; /* loaded, not yet committed: kept until it is */
     for (size_t i = 0; i < n; i++)
         dp_router_add_shared(w->router, stats[i].name, stats[i].count);
     dp_loader_stats_free(stats, n);
     w->stats.flushes++;
     dp_metrics_add(DP_MC_FLUSHES_LOADED, 1);
+    /* A refused commit (the group moved on) keeps the manifest: the next
+     * owner finishes this flush instead of cutting its offsets again. */
     if (!w->loaded)
-        retire(w, flush, all_ours);
+        retire(w, flush, rc == 0 && all_ours);
 }
 
 static void poll_hold(dp_worker_t *w, int timeout_ms);

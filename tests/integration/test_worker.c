@@ -583,7 +583,46 @@ static void test_worker_killed_after_copy_is_finished_by_the_next_owner(void)
     env_stop(&env);
 }
 
+static void test_worker_refused_commit_keeps_the_manifest_for_the_next_owner(void)
+{
+    env_t env;
+    dp_proc_t w;
+    long long loaded;
+    char reply[256], path[400];
+
+    if (!DP_ASSERT_MSG(env_start(&env, 1000000, 100000) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    DP_ASSERT_MSG(produce(&env, 300, 0, 71) == 0, "produce failed");
+    /* The group refuses the first commits (OffsetCommit is API key 8): the
+     * flush is loaded but its offsets stay where they were. */
+    DP_ASSERT_MSG(dp_kafka_fixture_ctl(&env.kf, "push_errors 8 ILLEGAL_GENERATION "
+                                       "ILLEGAL_GENERATION ILLEGAL_GENERATION", reply,
+                                       sizeof(reply)) == 0, "push_errors: %s", reply);
+    start_worker(&env, &w, "c1");
+    DP_ASSERT_MSG(wait_log(&env, "c1", "loaded but not committed", 60000) == 0,
+                  "the commit was not refused");
+    dp_kafka_fixture_ctl(&env.kf, "clear_errors 8", reply, sizeof(reply));
+    dp_proc_signal(&w, SIGTERM);
+    dp_proc_wait(&w, scaled(30000));
+    DP_ASSERT_MSG(produce(&env, 200, 0, 72) == 0, "second produce failed");
+    start_worker(&env, &w, "c2");
+    loaded = wait_loaded(&env, 500, 90000);
+    DP_ASSERT_MSG(loaded == 500, "expected 500 loaded, got %lld", loaded);
+    dp_proc_signal(&w, SIGTERM);
+    DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
+    snprintf(path, sizeof(path), "%s/c2.log", env.ef.dir);
+    DP_ASSERT_MSG(file_contains(path, "completed flush"), "c2 did not finish c1's flush");
+    DP_ASSERT_MSG(check_exactly_once(&env, 500) == 0, "expected every record exactly once");
+    DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "offsets not committed to the end");
+    dp_proc_stop(&w, 1000);
+    env_stop(&env);
+}
+
 static const dp_test_case_t cases[] = {
+    {"test_worker_refused_commit_keeps_the_manifest_for_the_next_owner",
+     test_worker_refused_commit_keeps_the_manifest_for_the_next_owner},
     {"test_worker_killed_after_copy_is_finished_by_the_next_owner",
      test_worker_killed_after_copy_is_finished_by_the_next_owner},
     {"test_worker_sigterm_deadline_and_second_signal_lose_nothing",
