@@ -178,3 +178,23 @@ char *dp_ddl_create_table(const char *qualified, const char *schema_json, dp_err
     free(cols);
     return sql;
 }
+
+char *dp_ddl_copy_into(const char *qualified, const char *path, dp_err_t *err)
+{
+    static const char fmt[] = "COPY INTO %s FROM '%.*s' FILEFORMAT = AVRO FILES = ('%s') "
+                              "FORMAT_OPTIONS ('mergeSchema' = 'true') "
+                              "COPY_OPTIONS ('mergeSchema' = 'true')";
+    const char *file = strrchr(path, '/');
+    size_t n, plen = strlen(path);
+    char *sql;
+
+    if (strncmp(path, "/Volumes/", 9) != 0 || !file || file[1] == '\0' || strstr(path, "..") ||
+        strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") != plen) {
+        dp_err_set(err, DP_EINVAL, 0, "ddl: '%.80s' is not a staging Volume file path", path);
+        return NULL;
+    }
+    n = sizeof(fmt) + strlen(qualified) + 2 * plen;
+    sql = dp_malloc(n);
+    snprintf(sql, n, fmt, qualified, (int)(file + 1 - path), path, file + 1);
+    return sql;
+}

@@ -224,25 +224,20 @@ static int upload(dp_loader_t *loader, const char *path, const void *data, size_
 static int copy_into(dp_loader_t *loader, const char *table, const char *path,
                      long long *inserted, dp_err_t *err)
 {
-    char q[QUALIFIED_MAX], sql[QUALIFIED_MAX + DP_STAGENAME_PATH_SIZE + 256];
-    const char *file = strrchr(path, '/') + 1;
-    int dirlen = (int)(file - path);
+    char q[QUALIFIED_MAX];
     dp_dbx_sql_result_t res;
     dp_dbx_copy_counts_t counts;
+    char *sql;
     int rc;
 
-    if (qualified(loader, table, q, err) < 0)
-        return DP_EINVAL;
-    /* Only checked identifiers and the hex key reach this text. */
-    snprintf(sql, sizeof(sql),
-             "COPY INTO %s FROM '%.*s' FILEFORMAT = AVRO FILES = ('%s') "
-             "FORMAT_OPTIONS ('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')",
-             q, dirlen, path, file);
+    if (qualified(loader, table, q, err) < 0 || !(sql = dp_ddl_copy_into(q, path, err)))
+        return DP_EFAIL;
     {
         dp_retry_object_t obj = {DP_RETRY_OBJ_TABLE, DP_RETRY_ACCESS_WRITE, q};
 
         rc = run_sql(loader, "copy into", &obj, sql, NULL, 0, &res, err);
     }
+    free(sql);
     if (rc == 0 && dp_dbx_sql_copy_counts(&res, &counts, err) == 0)
         *inserted = counts.num_inserted_rows;
     dp_dbx_sql_result_clear(&res);

@@ -9,6 +9,7 @@
 #include "dbx/files.h"
 #include "dbx/sql.h"
 #include "dbxconn.h"
+#include "ddl.h"
 #include "log.h"
 #include "manifest.h"
 #include "mem.h"
@@ -88,26 +89,23 @@ static int by_first(const void *a, const void *b)
 static int copy_file(dp_recover_t *r, const dp_manifest_file_t *f, long long *inserted,
                      dp_err_t *err)
 {
-    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 1600];
-    const char *file = strrchr(f->path, '/');
+    char q[DP_TABLENAME_QUALIFIED_SIZE];
     dp_dbx_sql_opts_t opts;
     dp_dbx_sql_result_t res;
     dp_dbx_copy_counts_t counts;
+    char *sql;
     int rc;
 
-    if (!file || dp_tablename_qualified(r->cfg->databricks.catalog, r->cfg->databricks.schema,
-                                        f->table, q, sizeof(q), err) < 0)
-        return dp_err_set(err, DP_EINVAL, 0, "recover: bad file entry %s", f->path);
-    /* Only a checked identifier and a checked Volume path reach this text. */
-    snprintf(sql, sizeof(sql),
-             "COPY INTO %s FROM '%.*s' FILEFORMAT = AVRO FILES = ('%s') "
-             "FORMAT_OPTIONS ('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')",
-             q, (int)(file + 1 - f->path), f->path, file + 1);
+    if (dp_tablename_qualified(r->cfg->databricks.catalog, r->cfg->databricks.schema, f->table, q,
+                               sizeof(q), err) < 0 ||
+        !(sql = dp_ddl_copy_into(q, f->path, err)))
+        return DP_EINVAL;
     memset(&opts, 0, sizeof(opts));
     opts.wait_timeout_s = (int)r->cfg->databricks.statement_wait_timeout_s;
     memset(&res, 0, sizeof(res));
     rc = dp_dbx_sql_execute(r->conn.client, sql, NULL, 0, r->cfg->databricks.catalog,
                             r->cfg->databricks.schema, &opts, &res, err);
+    free(sql);
     if (rc == 0 && res.state != DP_DBX_SQL_SUCCEEDED)
         rc = dp_err_set(err, DP_EFAIL, 1, "recover: COPY INTO %s: %s", q, res.message);
     if (rc == 0 && dp_dbx_sql_copy_counts(&res, &counts, err) == 0)

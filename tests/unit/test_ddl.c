@@ -86,7 +86,28 @@ static void test_ddl_create_table_and_rejections(void)
     }
 }
 
+static void test_ddl_copy_into_text_and_refusals(void)
+{
+    const char *bad[] = {"/Volumes/c/s/v/i0/t/x'); DROP TABLE t; --.avro", "/tmp/x.avro",
+                         "/Volumes/c/s/v/../../x.avro", "/Volumes/c/s/v/i0/t/", NULL};
+    dp_err_t err;
+    char *sql = dp_ddl_copy_into("`main`.`s`.`evt_a`", "/Volumes/main/s/v/i0/evt_a/ab12.avro", &err);
+
+    DP_ASSERT_FATAL_MSG(sql != NULL, "expected SQL, got: %s", err.msg);
+    DP_ASSERT_MSG(strcmp(sql, "COPY INTO `main`.`s`.`evt_a` FROM '/Volumes/main/s/v/i0/evt_a/' "
+                              "FILEFORMAT = AVRO FILES = ('ab12.avro') FORMAT_OPTIONS "
+                              "('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')") == 0,
+                  "got: %s", sql);
+    free(sql);
+    for (int i = 0; bad[i]; i++) {
+        sql = dp_ddl_copy_into("`main`.`s`.`evt_a`", bad[i], &err);
+        DP_ASSERT_MSG(sql == NULL && err.code == DP_EINVAL, "path %d should be refused", i);
+        free(sql);
+    }
+}
+
 static const dp_test_case_t cases[] = {
+    {"test_ddl_copy_into_text_and_refusals", test_ddl_copy_into_text_and_refusals},
     {"test_ddl_canonical_schema_columns", test_ddl_canonical_schema_columns},
     {"test_ddl_create_table_and_rejections", test_ddl_create_table_and_rejections},
     {NULL, NULL},
