@@ -491,3 +491,23 @@ int dp_avro_buf_put_blob(dp_avro_buf_t *buf, const void *data, size_t len)
         return DP_ETOOBIG;
     return dp_avro_buf_put(buf, data, len);
 }
+
+int dp_avro_buf_put_real(dp_avro_buf_t *buf, double d, int as_float)
+{
+    uint8_t b[8];
+    uint64_t u = 0;
+    uint32_t u32;
+    float f;
+    int n = as_float ? 4 : 8;
+
+    if (as_float) {
+        f = (float)d;
+        memcpy(&u32, &f, 4);
+        u = u32;
+    } else {
+        memcpy(&u, &d, 8);
+    }
+    for (int i = 0; i < n; i++)
+        b[i] = (uint8_t)(u >> (8 * i));
+    return dp_avro_buf_put(buf, b, (size_t)n);
+}

@@ -106,5 +106,8 @@ static inline void dp_avro_buf_reset(dp_avro_buf_t *buf)
 int dp_avro_buf_put(dp_avro_buf_t *buf, const void *data, size_t len);
 int dp_avro_buf_put_long(dp_avro_buf_t *buf, int64_t v);
 int dp_avro_buf_put_blob(dp_avro_buf_t *buf, const void *data, size_t len);
+/* Appends d as an Avro float (4 bytes, when as_float) or double (8 bytes),
+ * little-endian IEEE 754. Returns what dp_avro_buf_put returns. */
+int dp_avro_buf_put_real(dp_avro_buf_t *buf, double d, int as_float);
 
 #endif

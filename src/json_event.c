@@ -246,26 +246,9 @@ static int encode_long(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
 
 static int encode_float(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
 {
-    uint8_t b[8];
-    uint64_t u = 0;
-    uint32_t u32;
-    double d;
-    float f;
-    int i, n = nd->type == DP_AVRO_FLOAT ? 4 : 8;
-
     if (!json_is_number(j))
         return fail(e, DP_REJ_BAD_TYPE, "expected a number, got %s", json_kind(j));
-    d = json_number_value(j);
-    if (n == 4) {
-        f = (float)d;
-        memcpy(&u32, &f, 4);
-        u = u32;
-    } else {
-        memcpy(&u, &d, 8);
-    }
-    for (i = 0; i < n; i++)
-        b[i] = (uint8_t)(u >> (8 * i));
-    return put(e, dp_avro_buf_put(e->out, b, (size_t)n));
+    return put(e, dp_avro_buf_put_real(e->out, json_number_value(j), nd->type == DP_AVRO_FLOAT));
 }
 
 static int encode_bytes(enc_t *e, const dp_schema_node_t *nd, const json_t *j)

@@ -405,26 +405,12 @@ static int run_items(rt_t *r, const conv_t *cv, dp_avro_cursor_t *cur)
 static int run_number(rt_t *r, const conv_t *cv, dp_avro_cursor_t *cur)
 {
     dp_avro_value_t v;
-    uint8_t b[8];
-    uint64_t u = 0;
-    uint32_t u32;
     double d;
-    float f;
-    int i, n = cv->op == CV_TO_FLOAT ? 4 : 8;
 
     if (dp_avro_read_value(cur, cv->wnode, &v) < 0)
         return DP_EINVAL;
     d = r->w->ws->nodes[cv->wnode].type == DP_AVRO_FLOAT ? v.d : (double)v.l;
-    if (n == 4) {
-        f = (float)d;
-        memcpy(&u32, &f, 4);
-        u = u32;
-    } else {
-        memcpy(&u, &d, 8);
-    }
-    for (i = 0; i < n; i++)
-        b[i] = (uint8_t)(u >> (8 * i));
-    return rt_put(r, dp_avro_buf_put(r->out, b, (size_t)n));
+    return rt_put(r, dp_avro_buf_put_real(r->out, d, cv->op == CV_TO_FLOAT));
 }
 
 static int run_conv(rt_t *r, uint32_t ci, dp_avro_cursor_t *cur)

@@ -190,27 +190,15 @@ static int produce_framed(env_t *env, const char *schema, uint32_t id, const cha
     return rc;
 }
 
+/* Queries as the test's principal. */
 static json_t *rows_of(env_t *env, const char *sql)
 {
-    json_t *resp = NULL, *rows = NULL;
-
-    if (dp_emu_sql(&env->ef, env->token, sql, &resp) == 0 && resp &&
-        strcmp(dp_emu_state(resp), "SUCCEEDED") == 0) {
-        rows = json_object_get(json_object_get(resp, "result"), "data_array");
-        rows = rows ? json_incref(rows) : json_array();
-    }
-    json_decref(resp);
-    return rows;
+    return dp_emu_rows(&env->ef, env->token, sql);
 }
 
 static long long scalar(env_t *env, const char *sql)
 {
-    json_t *rows = rows_of(env, sql);
-    const char *v = rows ? json_string_value(json_array_get(json_array_get(rows, 0), 0)) : NULL;
-    long long n = v ? strtoll(v, NULL, 10) : -1;
-
-    json_decref(rows);
-    return n;
+    return dp_emu_scalar(&env->ef, env->token, sql);
 }
 
 static long long loaded_reg(env_t *env)

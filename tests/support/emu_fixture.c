@@ -292,3 +292,26 @@ int dp_emu_fault(dp_emu_fixture_t *ef, const char *json)
     json_decref(j);
     return rc;
 }
+
+json_t *dp_emu_rows(dp_emu_fixture_t *ef, const char *token, const char *statement)
+{
+    json_t *resp = NULL, *rows = NULL;
+
+    if (dp_emu_sql(ef, token, statement, &resp) == 0 && resp &&
+        strcmp(dp_emu_state(resp), "SUCCEEDED") == 0) {
+        rows = json_object_get(json_object_get(resp, "result"), "data_array");
+        rows = rows ? json_incref(rows) : json_array();
+    }
+    json_decref(resp);
+    return rows;
+}
+
+long long dp_emu_scalar(dp_emu_fixture_t *ef, const char *token, const char *statement)
+{
+    json_t *rows = dp_emu_rows(ef, token, statement);
+    const char *v = rows ? json_string_value(json_array_get(json_array_get(rows, 0), 0)) : NULL;
+    long long n = v ? strtoll(v, NULL, 10) : -1;
+
+    json_decref(rows);
+    return n;
+}

@@ -75,6 +75,14 @@ int dp_emu_token(dp_emu_fixture_t *ef, const char *client_id, const char *secret
  * (SUCCEEDED, FAILED or CANCELED: check status.state), -1 otherwise. */
 int dp_emu_sql(dp_emu_fixture_t *ef, const char *token, const char *statement, json_t **resp);
 
+/* Runs statement with dp_emu_sql(); returns its rows (result.data_array, new
+ * ref, an empty array when it has none), or NULL when it did not succeed. */
+json_t *dp_emu_rows(dp_emu_fixture_t *ef, const char *token, const char *statement);
+
+/* The first cell of the statement's result as a number, or -1 when the
+ * statement failed or returned no value. */
+long long dp_emu_scalar(dp_emu_fixture_t *ef, const char *token, const char *statement);
+
 /* Adds a fault with POST /_emulator/faults. Returns 0 or -1. */
 int dp_emu_fault(dp_emu_fixture_t *ef, const char *json);
 
