@@ -16,6 +16,7 @@ typedef struct part {
     char *topic;
     int32_t partition;
     int64_t first, last; /* -1 when the partition holds no record */
+    int64_t epoch;       /* the worker's claim epoch when cut (claims.h), or 0 */
 } part_t;
 
 typedef struct slot {
@@ -42,6 +43,7 @@ struct dp_flush {
     size_t last_part;
     table_t *tables;
     size_t ntables, tablecap;
+    int fenced; /* the loader found a newer claim that never saw its manifest */
 };
 
 dp_flush_t *dp_flush_new(uint64_t seq, int64_t loaded_at_us, size_t max_bytes)
@@ -256,6 +258,29 @@ int dp_flush_range(const dp_flush_t *flush, size_t i, const char **topic, int32_
     *first = flush->parts[i].first;
     *last = flush->parts[i].last;
     return 0;
+}
+
+void dp_flush_set_epoch(dp_flush_t *flush, const char *topic, int32_t partition, int64_t epoch)
+{
+    for (size_t i = 0; i < flush->nparts; i++) {
+        if (flush->parts[i].partition == partition && strcmp(flush->parts[i].topic, topic) == 0)
+            flush->parts[i].epoch = epoch;
+    }
+}
+
+int64_t dp_flush_range_epoch(const dp_flush_t *flush, size_t i)
+{
+    return i < flush->nparts ? flush->parts[i].epoch : 0;
+}
+
+void dp_flush_set_fenced(dp_flush_t *flush, int fenced)
+{
+    flush->fenced = fenced;
+}
+
+int dp_flush_fenced(const dp_flush_t *flush)
+{
+    return flush->fenced;
 }
 
 size_t dp_flush_ntables(const dp_flush_t *flush)

@@ -64,6 +64,18 @@ size_t dp_flush_nranges(const dp_flush_t *flush);
 int dp_flush_range(const dp_flush_t *flush, size_t i, const char **topic, int32_t *partition,
                    int64_t *first, int64_t *last);
 
+/* The claim epoch of every range of (topic, partition) (claims.h), set by
+ * the poll thread when it cuts the flush; and the i-th range's (0 when not
+ * set). */
+void dp_flush_set_epoch(dp_flush_t *flush, const char *topic, int32_t partition, int64_t epoch);
+int64_t dp_flush_range_epoch(const dp_flush_t *flush, size_t i);
+
+/* Set by the loader when it refused to load the flush because a newer claim
+ * on one of its partitions never saw its manifest (claims.h): the worker
+ * must not commit it and reads its still-owned partitions again. */
+void dp_flush_set_fenced(dp_flush_t *flush, int fenced);
+int dp_flush_fenced(const dp_flush_t *flush);
+
 /* Tables with at least one record. */
 size_t dp_flush_ntables(const dp_flush_t *flush);
 /* Name (borrowed) and record count of the i-th table, or NULL. */

@@ -318,6 +318,32 @@ static void partition_failed(dp_kafka_t *kafka, rd_kafka_message_t *msg)
                                         rd_kafka_message_errstr(msg));
 }
 
+int dp_kafka_seek(dp_kafka_t *kafka, const char *topic, int32_t partition, int64_t offset,
+                  dp_err_t *err)
+{
+    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_error_t *error;
+    int rc = 0;
+
+    rd_kafka_topic_partition_list_add(one, topic, partition)->offset = offset;
+    /* Timeout 0: 2.0.2 passes the timeout in the wrong unit (librdkafka
+     * #4230), so any wait is a few milliseconds and may report a time-out
+     * while the seek proceeds. */
+    error = rd_kafka_seek_partitions(kafka->rk, one, 0);
+    if (error) {
+        rc = dp_err_set(err, DP_EFAIL, 1, "seek %s [%d] to @%lld: %s", topic, (int)partition,
+                        (long long)offset, rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    } else if (one->elems[0].err && one->elems[0].err != RD_KAFKA_RESP_ERR__TIMED_OUT &&
+               one->elems[0].err != RD_KAFKA_RESP_ERR__IN_PROGRESS) {
+        /* __IN_PROGRESS: a logical offset (beginning) is being looked up. */
+        rc = dp_err_set(err, DP_EFAIL, 1, "seek %s [%d] to @%lld: %s", topic, (int)partition,
+                        (long long)offset, rd_kafka_err2str(one->elems[0].err));
+    }
+    rd_kafka_topic_partition_list_destroy(one);
+    return rc;
+}
+
 rd_kafka_message_t *dp_kafka_poll(dp_kafka_t *kafka, int timeout_ms)
 {
     rd_kafka_message_t *msg = rd_kafka_consumer_poll(kafka->rk, timeout_ms);
@@ -422,6 +448,38 @@ static void set_paused(dp_kafka_t *kafka, int pause)
         rd_kafka_resume_partitions(kafka->rk, assigned);
     }
     rd_kafka_topic_partition_list_destroy(assigned);
+}
+
+static void pause_one(dp_kafka_t *kafka, const char *topic, int32_t partition, int pause)
+{
+    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+
+    rd_kafka_topic_partition_list_add(one, topic, partition);
+    if (pause)
+        rd_kafka_pause_partitions(kafka->rk, one);
+    else
+        rd_kafka_resume_partitions(kafka->rk, one);
+    rd_kafka_topic_partition_list_destroy(one);
+}
+
+void dp_kafka_hold(dp_kafka_t *kafka, const char *topic, int32_t partition)
+{
+    /* The errored set has exactly the semantics wanted: paused whatever the
+     * global state, and handled on revoke and re-assign. */
+    if (list_has(kafka->errored, topic, partition))
+        return;
+    list_add_unique(kafka->errored, topic, partition);
+    if (!kafka->paused)
+        pause_one(kafka, topic, partition, 1);
+}
+
+void dp_kafka_release(dp_kafka_t *kafka, const char *topic, int32_t partition)
+{
+    if (!list_has(kafka->errored, topic, partition))
+        return;
+    list_remove(kafka->errored, topic, partition);
+    if (!kafka->paused)
+        pause_one(kafka, topic, partition, 0); /* only what we paused (librdkafka #4636) */
 }
 
 void dp_kafka_pause_all(dp_kafka_t *kafka)

@@ -83,6 +83,19 @@ rd_kafka_message_t *dp_kafka_poll(dp_kafka_t *kafka, int timeout_ms);
  * progress, coordinator moving) or DP_EFAIL. */
 int dp_kafka_commit(dp_kafka_t *kafka, rd_kafka_topic_partition_list_t *parts, dp_err_t *err);
 
+/* Moves an assigned partition's position back to offset (asynchronously:
+ * librdkafka 2.0.2's seek waits 1000x shorter than asked, so it is asked not
+ * to wait; the caller drops what arrives before the seek takes effect).
+ * Returns 0 or DP_EFAIL. */
+int dp_kafka_seek(dp_kafka_t *kafka, const char *topic, int32_t partition, int64_t offset,
+                  dp_err_t *err);
+
+/* Holds one assigned partition paused until released (a partition whose
+ * claim could not be taken yet), independently of pause_all/resume_all; the
+ * hold is re-applied correctly across rebalances like the rest. */
+void dp_kafka_hold(dp_kafka_t *kafka, const char *topic, int32_t partition);
+void dp_kafka_release(dp_kafka_t *kafka, const char *topic, int32_t partition);
+
 /* Pauses / resumes every assigned partition (the worker's backpressure).
  * The "paused by us" state survives rebalances: partitions assigned while
  * paused start paused. */

@@ -63,9 +63,10 @@ struct dp_loader {
 /* Marks the loader thread alive (heartbeat, /healthz). Thread: loader. */
 void dp_loader__beat(void *ctx);
 
-/* Loads one flush: stage, manifest, COPY INTO, event_stats, sync_runs.
- * Returns 0 or a DP_E* code (the job is retried). Thread: loader. */
-int dp_loader__load_flush(dp_loader_t *loader, const dp_flush_t *flush,
+/* Loads one flush: stage, manifest, claims check, COPY INTO, event_stats,
+ * ledger, sync_runs. Returns 0 (loaded, or fenced: dp_flush_fenced() then
+ * says so) or a DP_E* code (the job is retried). Thread: loader. */
+int dp_loader__load_flush(dp_loader_t *loader, dp_flush_t *flush,
                           const dp_loader_stat_t *stats, size_t nstats, dp_err_t *err);
 
 /* Deletes a committed flush's manifest and staged files (best effort). */

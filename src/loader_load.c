@@ -7,6 +7,7 @@
 
 #include "avrofile.h"
 #include "buf.h"
+#include "claims.h"
 #include "clock.h"
 #include "dbx/files.h"
 #include "dbx/sql.h"
@@ -96,6 +97,8 @@ static const char *schema_of(dp_loader_t *loader, const char *table)
         return dp_sysrows_sync_runs_schema;
     if (strcmp(table, STATS_TABLE) == 0)
         return dp_sysrows_event_stats_schema;
+    if (strcmp(table, DP_LEDGER_TABLE) == 0)
+        return dp_claims_ledger_schema;
     return loader->staged_schema;
 }
 
@@ -154,6 +157,9 @@ static int ensure_setup(dp_loader_t *loader, dp_err_t *err)
         if (ensure_table(loader, system[i], err) < 0)
             return DP_EFAIL;
     }
+    if (dp_claims_setup(loader->client, cfg, err) < 0)
+        return DP_EFAIL;
+    remember(loader, "table:" DP_LEDGER_TABLE);
     loader->setup_done = 1;
     return 0;
 }
@@ -175,6 +181,7 @@ static int flush_key(dp_loader_t *loader, const dp_flush_t *flush, char key[DP_S
 
         if (dp_flush_range(flush, i, &r->topic, &r->partition, &r->first, &r->last) == 0) {
             r->incarnation = loader->incarnation;
+            r->epoch = dp_flush_range_epoch(flush, i);
             k++;
         }
     }
@@ -539,16 +546,52 @@ static dp_manifest_t *manifest_of(dp_loader_t *loader, const dp_flush_t *flush, 
         int64_t first, last;
 
         if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0)
-            dp_manifest_add_range(m, topic, part, first, last);
+            dp_manifest_add_range(m, topic, part, first, last, dp_flush_range_epoch(flush, i));
     }
     return m;
+}
+
+/* After the manifest is written: may this worker load it? A partition of
+ * the flush may have moved while it was staged (this worker stalled past its
+ * session timeout, or a revoke's drain ran out of time): then the new owner's
+ * claim decides (claims.h). Returns 0 (load it), 1 (fenced: nobody loads it;
+ * the flush is marked and the caller reports success so the worker learns it),
+ * or a DP_E* code (not known yet or Databricks failed: the job is retried). */
+static int may_load(dp_loader_t *loader, dp_flush_t *flush, const dp_manifest_t *m,
+                    dp_err_t *err)
+{
+    dp_claims_verdict_t verdict = DP_CLAIMS_UNDECIDED;
+    char why[512];
+    int rc = 0;
+
+    for (int attempt = 0; attempt < 40; attempt++) {
+        if ((rc = dp_claims_judge(loader->client, loader->cfg, m, &verdict, why, sizeof(why),
+                                  err)) < 0)
+            return rc;
+        if (verdict != DP_CLAIMS_UNDECIDED)
+            break;
+        dp_loader__beat(loader);
+        nanosleep(&(struct timespec){0, 250 * 1000000L}, NULL);
+    }
+    if (verdict == DP_CLAIMS_VALID)
+        return 0;
+    if (verdict == DP_CLAIMS_UNDECIDED)
+        return dp_err_set(err, DP_EAGAIN, 1, "flush %.16s: %s", m->key, why);
+    dp_log(DP_LOG_WARN, "loader", "flush %.16s fenced, not loaded (its partitions are read "
+           "again by their owners): %s", m->key, why);
+    dp_metrics_add(DP_MC_FLUSHES_FENCED, 1);
+    if (dp_manifest_delete(loader->client, loader->cfg, m, err) < 0)
+        dp_log(DP_LOG_WARN, "loader", "deleting fenced manifest %.16s: %s (it stays void)",
+               m->key, err->msg);
+    dp_flush_set_fenced(flush, 1);
+    return 1;
 }
 
 /* Stage every file, write the manifest, then load: from the manifest on,
  * whoever owns these partitions next finishes this flush instead of cutting
  * its offsets again (manifest.h). */
-int dp_loader__load_flush(dp_loader_t *loader, const dp_flush_t *flush, const dp_loader_stat_t *stats,
-                      size_t nstats, dp_err_t *err)
+int dp_loader__load_flush(dp_loader_t *loader, dp_flush_t *flush, const dp_loader_stat_t *stats,
+                          size_t nstats, dp_err_t *err)
 {
     char key[DP_STAGENAME_KEY_SIZE], key2[DP_STAGENAME_KEY_SIZE], path[DP_STAGENAME_PATH_SIZE];
     dp_manifest_t *m = NULL;
@@ -565,7 +608,8 @@ int dp_loader__load_flush(dp_loader_t *loader, const dp_flush_t *flush, const dp
         goto out;
     m = manifest_of(loader, flush, key);
     if ((rc = stage_flush(loader, flush, key, stats, nstats, m, &rows, err)) < 0 ||
-        (rc = dp_manifest_write(loader->client, loader->cfg, m, err)) < 0)
+        (rc = dp_manifest_write(loader->client, loader->cfg, m, err)) < 0 ||
+        (rc = may_load(loader, flush, m, err)) != 0)
         goto out;
     ranges = ranges_json(flush);
     memset(&run, 0, sizeof(run));
@@ -589,7 +633,13 @@ int dp_loader__load_flush(dp_loader_t *loader, const dp_flush_t *flush, const dp
             goto out;
         nruns++;
     }
-    /* sync_runs last: it is the ledger of what the flush loaded. */
+    /* The ledger of the offsets loaded (claims.h), then sync_runs, the
+     * record of the files: both after every table. */
+    dp_buf_reset(&rows);
+    if ((rc = dp_claims_ledger_rows(&rows, m, err)) < 0 ||
+        (rc = stage_and_load(loader, DP_LEDGER_TABLE, key, NULL, 0, &rows, rc, 0, NULL, path,
+                             err)) < 0)
+        goto out;
     rc = stage_and_load(loader, RUNS_TABLE, key, NULL, 0, &runs, nruns, 0, NULL, path, err);
 out:
     dp_manifest_destroy(m);
@@ -597,7 +647,7 @@ out:
     dp_buf_free(&runs);
     dp_buf_free(&rows);
     dp_buf_free(&extra);
-    return rc;
+    return rc > 0 ? 0 : rc;
 }
 
 /* Deletes the manifest, then the staged files of a committed flush (best
@@ -605,7 +655,7 @@ out:
 void dp_loader__retire_files(dp_loader_t *loader, const dp_flush_t *flush)
 {
     const dp_config_t *cfg = loader->cfg;
-    const char *extra[] = {STATS_TABLE, RUNS_TABLE, ERRORS_TABLE};
+    const char *extra[] = {STATS_TABLE, RUNS_TABLE, DP_LEDGER_TABLE, ERRORS_TABLE};
     char key[DP_STAGENAME_KEY_SIZE], key2[DP_STAGENAME_KEY_SIZE], path[DP_STAGENAME_PATH_SIZE];
     size_t nt = dp_flush_ntables(flush);
     dp_manifest_t *m;
@@ -618,13 +668,13 @@ void dp_loader__retire_files(dp_loader_t *loader, const dp_flush_t *flush)
         dp_log(DP_LOG_WARN, "loader", "deleting the manifest of %s: %s", key, err.msg);
     dp_manifest_destroy(m);
     rejected_key(key, key2);
-    for (size_t i = 0; i < nt + 3; i++) {
+    for (size_t i = 0; i < nt + 4; i++) {
         const char *table = i < nt ? dp_flush_table(flush, i, NULL) : extra[i - nt];
         int absent = 0;
 
         if (dp_stagename_path(cfg->databricks.catalog, cfg->databricks.schema,
                               cfg->databricks.volume, loader->incarnation, table,
-                              i == nt + 2 ? key2 : key, path, sizeof(path), &err) < 0)
+                              i == nt + 3 ? key2 : key, path, sizeof(path), &err) < 0)
             continue;
         if (dp_dbx_files_delete(loader->client, path, &absent, &err) < 0)
             dp_log(DP_LOG_WARN, "loader", "deleting %s: %s", path, err.msg);

@@ -36,6 +36,7 @@ void dp_manifest_destroy(dp_manifest_t *m)
         free(m->ranges[i].topic);
     for (size_t i = 0; i < m->nfiles; i++) {
         free(m->files[i].table);
+        free(m->files[i].table_id);
         free(m->files[i].path);
     }
     free(m->ranges);
@@ -46,7 +47,7 @@ void dp_manifest_destroy(dp_manifest_t *m)
 }
 
 void dp_manifest_add_range(dp_manifest_t *m, const char *topic, int32_t partition, int64_t first,
-                           int64_t last)
+                           int64_t last, int64_t epoch)
 {
     dp_manifest_range_t *r;
 
@@ -56,6 +57,15 @@ void dp_manifest_add_range(dp_manifest_t *m, const char *topic, int32_t partitio
     r->partition = partition;
     r->first = first;
     r->last = last;
+    r->epoch = epoch;
+}
+
+void dp_manifest_set_table_id(dp_manifest_t *m, size_t i, const char *table_id)
+{
+    if (i >= m->nfiles)
+        return;
+    free(m->files[i].table_id);
+    m->files[i].table_id = table_id ? dp_strdup(table_id) : NULL;
 }
 
 void dp_manifest_add_file(dp_manifest_t *m, const char *table, const char *path, int64_t rows,
@@ -66,6 +76,7 @@ void dp_manifest_add_file(dp_manifest_t *m, const char *table, const char *path,
     m->files = dp_realloc(m->files, (m->nfiles + 1) * sizeof(*m->files));
     f = &m->files[m->nfiles++];
     f->table = dp_strdup(table);
+    f->table_id = NULL;
     f->path = dp_strdup(path);
     f->rows = rows;
     f->bytes = bytes;
@@ -77,15 +88,21 @@ char *dp_manifest_to_json(const dp_manifest_t *m)
     char *text;
 
     for (size_t i = 0; i < m->nranges; i++)
-        json_array_append_new(ranges, json_pack("{s:s,s:i,s:I,s:I}", "topic", m->ranges[i].topic,
-                                                "partition", (int)m->ranges[i].partition,
-                                                "first", (json_int_t)m->ranges[i].first, "last",
-                                                (json_int_t)m->ranges[i].last));
-    for (size_t i = 0; i < m->nfiles; i++)
-        json_array_append_new(files, json_pack("{s:s,s:s,s:I,s:I}", "table", m->files[i].table,
-                                               "path", m->files[i].path, "rows",
-                                               (json_int_t)m->files[i].rows, "bytes",
-                                               (json_int_t)m->files[i].bytes));
+        json_array_append_new(ranges, json_pack("{s:s,s:i,s:I,s:I,s:I}", "topic",
+                                                m->ranges[i].topic, "partition",
+                                                (int)m->ranges[i].partition, "first",
+                                                (json_int_t)m->ranges[i].first, "last",
+                                                (json_int_t)m->ranges[i].last, "epoch",
+                                                (json_int_t)m->ranges[i].epoch));
+    for (size_t i = 0; i < m->nfiles; i++) {
+        json_t *f = json_pack("{s:s,s:s,s:I,s:I}", "table", m->files[i].table, "path",
+                              m->files[i].path, "rows", (json_int_t)m->files[i].rows, "bytes",
+                              (json_int_t)m->files[i].bytes);
+
+        if (m->files[i].table_id)
+            json_object_set_new(f, "table_id", json_string(m->files[i].table_id));
+        json_array_append_new(files, f);
+    }
     json_object_set_new(root, "version", json_integer(1));
     json_object_set_new(root, "key", json_string(m->key));
     json_object_set_new(root, "incarnation", json_string(m->incarnation));
@@ -124,26 +141,30 @@ static int parse_parts(dp_manifest_t *m, json_t *ranges, json_t *files, dp_err_t
     {
         const char *topic = json_string_value(json_object_get(v, "topic"));
         json_t *p = json_object_get(v, "partition"), *f = json_object_get(v, "first"),
-               *l = json_object_get(v, "last");
+               *l = json_object_get(v, "last"), *e = json_object_get(v, "epoch");
 
         if (!topic || !json_is_integer(p) || !json_is_integer(f) || !json_is_integer(l) ||
             json_integer_value(p) < 0 || json_integer_value(p) > INT32_MAX ||
-            json_integer_value(f) < 0 || json_integer_value(l) < json_integer_value(f))
+            json_integer_value(f) < 0 || json_integer_value(l) < json_integer_value(f) ||
+            (e && (!json_is_integer(e) || json_integer_value(e) < 0)))
             return bad(err, "a range is malformed");
         dp_manifest_add_range(m, topic, (int32_t)json_integer_value(p), json_integer_value(f),
-                              json_integer_value(l));
+                              json_integer_value(l), e ? json_integer_value(e) : 0);
     }
     json_array_foreach(files, i, v)
     {
         const char *table = json_string_value(json_object_get(v, "table"));
         const char *path = json_string_value(json_object_get(v, "path"));
         json_t *rows = json_object_get(v, "rows"), *bytes = json_object_get(v, "bytes");
+        json_t *id = json_object_get(v, "table_id");
 
-        if (!table || !path || !json_is_integer(rows) || !json_is_integer(bytes))
+        if (!table || !path || !json_is_integer(rows) || !json_is_integer(bytes) ||
+            (id && !json_is_string(id)))
             return bad(err, "a file is malformed");
         if (check_file(table, path, err) < 0)
             return DP_EINVAL;
         dp_manifest_add_file(m, table, path, json_integer_value(rows), json_integer_value(bytes));
+        dp_manifest_set_table_id(m, m->nfiles - 1, json_string_value(id));
     }
     return 0;
 }

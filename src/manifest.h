@@ -6,8 +6,11 @@
  *
  *   /Volumes/<c>/<s>/<v>/<inc>/_manifests/<key>.json
  *       {"version":1,"key","incarnation","worker_id","loaded_at",
- *        "ranges":[{"topic","partition","first","last"}],
- *        "files":[{"table","path","rows","bytes"}]}
+ *        "ranges":[{"topic","partition","first","last","epoch"}],
+ *        "files":[{"table","table_id","path","rows","bytes"}]}
+ *       epoch: the writer's claim on the partition (claims.h), which decides
+ *       whether the manifest may be loaded; table_id: the Delta table id the
+ *       file is meant for (a recreated table has another one).
  *   /Volumes/<c>/<s>/<v>/<inc>/_index/<topic>/<partition>/<first>-<last>-<key>
  *       one empty entry per range (offsets zero-padded to 20 digits), so a
  *       worker lists the flushes of one partition without reading the others.
@@ -33,10 +36,12 @@ typedef struct dp_manifest_range {
     char *topic;
     int32_t partition;
     int64_t first, last;
+    int64_t epoch; /* the writer's claim epoch on the partition (claims.h); 0 when unknown */
 } dp_manifest_range_t;
 
 typedef struct dp_manifest_file {
     char *table;
+    char *table_id; /* the destination's Delta table id when written, or NULL (H5) */
     char *path;
     int64_t rows;
     int64_t bytes;
@@ -58,11 +63,13 @@ dp_manifest_t *dp_manifest_new(const char *key, const char *incarnation, const c
                                int64_t loaded_at);
 void dp_manifest_destroy(dp_manifest_t *m);
 
-/* Appends a range / a file (strings copied). */
+/* Appends a range / a file (strings copied; table_id may be NULL). */
 void dp_manifest_add_range(dp_manifest_t *m, const char *topic, int32_t partition, int64_t first,
-                           int64_t last);
+                           int64_t last, int64_t epoch);
 void dp_manifest_add_file(dp_manifest_t *m, const char *table, const char *path, int64_t rows,
                           int64_t bytes);
+/* Sets the table id of the i-th file (copied; NULL clears it). */
+void dp_manifest_set_table_id(dp_manifest_t *m, size_t i, const char *table_id);
 
 /* JSON text of m (new, caller frees), and back. from_json returns new or NULL
  * with err (DP_EINVAL: not a manifest, or a field out of range). */

@@ -328,6 +328,10 @@ static int render_counters(dp_buf_t *out, dp_err_t *err)
          "OAuth M2M tokens fetched (first token and refreshes)."},
         {DP_MC_LABEL_OVERFLOW, "deltaport_metrics_label_overflow_total",
          "Label values folded into \"other\" or dropped because a label set was full."},
+        {DP_MC_FLUSHES_FENCED, "deltaport_flushes_fenced_total",
+         "Flushes not loaded because a newer claim on one of their partitions never saw them."},
+        {DP_MC_OFFSET_REPAIRS, "deltaport_offset_regressions_repaired_total",
+         "Partitions whose committed offset was below the Databricks ledger when assigned."},
     };
 
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {

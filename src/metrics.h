@@ -45,6 +45,8 @@ typedef enum {
     DP_MC_COMMIT_FAILURES,       /* deltaport_kafka_commit_failures_total */
     DP_MC_TOKEN_FETCHES,         /* deltaport_oauth_token_fetches_total */
     DP_MC_LABEL_OVERFLOW,        /* deltaport_metrics_label_overflow_total */
+    DP_MC_FLUSHES_FENCED,        /* deltaport_flushes_fenced_total */
+    DP_MC_OFFSET_REPAIRS,        /* deltaport_offset_regressions_repaired_total */
     DP_MC_COUNT_
 } dp_metrics_counter_t;
 

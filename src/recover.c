@@ -5,6 +5,7 @@
 #include "recover.h"
 
 #include "avrofile.h"
+#include "claims.h"
 #include "clock.h"
 #include "dbx/files.h"
 #include "dbx/sql.h"
@@ -28,6 +29,7 @@ struct dp_recover {
     char *incarnation;
     char *worker_id;
     dp_dbxconn_t conn;
+    int setup_done;
 };
 
 typedef struct pending {
@@ -38,6 +40,7 @@ typedef struct pending {
 typedef struct pending_list {
     pending_t *items;
     size_t n;
+    dp_buf_t *seen; /* the keys listed for the current partition, comma-separated */
 } pending_list_t;
 
 dp_recover_t *dp_recover_new(const dp_config_t *cfg, const char *incarnation,
@@ -69,6 +72,11 @@ static void add_pending(void *ctx, int64_t first, int64_t last, const char *key)
 {
     pending_list_t *pl = ctx;
 
+    if (pl->seen) {
+        if (dp_buf_len(pl->seen) > 0)
+            dp_buf_append(pl->seen, ",", 1, NULL);
+        dp_buf_append(pl->seen, key, strlen(key), NULL);
+    }
     if (pl->n == MAX_PENDING)
         return;
     pl->items = dp_realloc(pl->items, (pl->n + 1) * sizeof(*pl->items));
@@ -114,25 +122,58 @@ static int copy_file(dp_recover_t *r, const dp_manifest_file_t *f, long long *in
     return rc;
 }
 
-/* Stages and loads the sync_runs rows of a completed manifest at the same
- * path the original worker would have used (COPY INTO skips it if that one
- * got there first). */
-static int load_runs(dp_recover_t *r, const dp_manifest_t *m, const long long *inserted,
-                     dp_err_t *err)
+/* Stages rows (n records of schema) at the path the original worker used
+ * for (table, m->key) and loads them: COPY INTO skips the file if that
+ * worker's load got there first. */
+static int stage_rows(dp_recover_t *r, const dp_manifest_t *m, const char *table,
+                      const char *schema, const dp_buf_t *rows, int64_t n, dp_err_t *err)
 {
     char path[DP_STAGENAME_PATH_SIZE];
     unsigned char sync[16];
     dp_avrofile_t *file = NULL;
     dp_manifest_file_t mf;
-    dp_sysrows_run_t run;
-    dp_buf_t rows;
     const void *data;
     size_t len;
-    int64_t n = 0;
     long long ins = 0;
     int exists, rc;
 
+    rc = dp_stagename_path(r->cfg->databricks.catalog, r->cfg->databricks.schema,
+                           r->cfg->databricks.volume, m->incarnation, table, m->key, path,
+                           sizeof(path), err);
+    if (rc < 0)
+        return rc;
+    dp_stagename_sync(path, sync);
+    file = dp_avrofile_new(schema, DP_AVROFILE_DEFLATE, 64 * 1024, sync, (size_t)1 << 30, err);
+    if (!file)
+        return DP_EFAIL;
+    if ((rc = dp_avrofile_append_encoded(file, dp_buf_data(rows), dp_buf_len(rows), (uint64_t)n,
+                                         err)) < 0 ||
+        (rc = dp_avrofile_finish(file, &data, &len, err)) < 0 ||
+        (rc = dp_dbx_files_upload(r->conn.client, path, data, len, 1, &exists, err)) < 0)
+        goto out;
+    memset(&mf, 0, sizeof(mf));
+    mf.table = (char *)table;
+    mf.path = path;
+    rc = copy_file(r, &mf, &ins, err);
+out:
+    dp_avrofile_destroy(file);
+    return rc;
+}
+
+/* Loads the ledger and sync_runs rows of a completed manifest. */
+static int load_runs(dp_recover_t *r, const dp_manifest_t *m, const long long *inserted,
+                     dp_err_t *err)
+{
+    dp_sysrows_run_t run;
+    dp_buf_t rows;
+    int64_t n = 0;
+    int rc;
+
     dp_buf_init(&rows, 64 * 1024 * 1024);
+    if ((rc = dp_claims_ledger_rows(&rows, m, err)) < 0 ||
+        (rc = stage_rows(r, m, DP_LEDGER_TABLE, dp_claims_ledger_schema, &rows, rc, err)) < 0)
+        goto out;
+    dp_buf_reset(&rows);
     memset(&run, 0, sizeof(run));
     run.run_key = m->key;
     run.worker_id = r->worker_id;
@@ -152,41 +193,50 @@ static int load_runs(dp_recover_t *r, const dp_manifest_t *m, const long long *i
             goto out;
         n++;
     }
-    rc = dp_stagename_path(r->cfg->databricks.catalog, r->cfg->databricks.schema,
-                           r->cfg->databricks.volume, m->incarnation, "sync_runs", m->key, path,
-                           sizeof(path), err);
-    if (rc < 0)
-        goto out;
-    dp_stagename_sync(path, sync);
-    file = dp_avrofile_new(dp_sysrows_sync_runs_schema, DP_AVROFILE_DEFLATE, 64 * 1024, sync,
-                           (size_t)1 << 30, err);
-    if (!file) {
-        rc = DP_EFAIL;
-        goto out;
-    }
-    if ((rc = dp_avrofile_append_encoded(file, dp_buf_data(&rows), dp_buf_len(&rows),
-                                         (uint64_t)n, err)) < 0 ||
-        (rc = dp_avrofile_finish(file, &data, &len, err)) < 0 ||
-        (rc = dp_dbx_files_upload(r->conn.client, path, data, len, 1, &exists, err)) < 0)
-        goto out;
-    mf.table = "sync_runs";
-    mf.path = path;
-    rc = copy_file(r, &mf, &ins, err);
+    rc = stage_rows(r, m, "sync_runs", dp_sysrows_sync_runs_schema, &rows, n, err);
 out:
-    dp_avrofile_destroy(file);
     dp_buf_free(&rows);
     return rc;
 }
 
-/* Reads and finishes one manifest. *m receives it (new; NULL when it does
- * not exist: the flush never reached COPY INTO, nothing to do). */
+/* Asks the claims whether m may be loaded, waiting a little for a claim that
+ * is being published (claims.h). */
+static int judge(dp_recover_t *r, const dp_manifest_t *m, dp_claims_verdict_t *verdict,
+                 dp_err_t *err)
+{
+    char why[512];
+    int rc = 0;
+
+    for (int attempt = 0; attempt < 60; attempt++) {
+        if ((rc = dp_claims_judge(r->conn.client, r->cfg, m, verdict, why, sizeof(why), err)) < 0)
+            return rc;
+        if (*verdict != DP_CLAIMS_UNDECIDED)
+            break;
+        nanosleep(&(struct timespec){0, 250 * 1000000L}, NULL);
+    }
+    if (*verdict == DP_CLAIMS_UNDECIDED)
+        return dp_err_set(err, DP_EAGAIN, 1, "recover: flush %.16s: %s", m->key, why);
+    if (*verdict == DP_CLAIMS_VOID)
+        dp_log(DP_LOG_INFO, "recover", "flush %.16s of worker %s is void, not loaded: %s", m->key,
+               m->worker_id, why);
+    return 0;
+}
+
+/* Reads, judges and finishes one manifest. *m receives it (new; NULL when it
+ * does not exist, or is void: nothing to do). */
 static int complete(dp_recover_t *r, const char *key, dp_manifest_t **m, dp_err_t *err)
 {
+    dp_claims_verdict_t verdict;
     long long *inserted = NULL;
     int rc = dp_manifest_read(r->conn.client, r->cfg, r->incarnation, key, m, err);
 
     if (rc < 0 || !*m)
         return rc;
+    if ((rc = judge(r, *m, &verdict, err)) < 0 || verdict == DP_CLAIMS_VOID) {
+        dp_manifest_destroy(*m);
+        *m = NULL;
+        return rc;
+    }
     inserted = dp_calloc((*m)->nfiles + 1, sizeof(*inserted));
     for (size_t i = 0; i < (*m)->nfiles && rc == 0; i++)
         rc = copy_file(r, &(*m)->files[i], &inserted[i], err);
@@ -218,7 +268,7 @@ static void advance(rd_kafka_topic_partition_list_t *parts, const dp_manifest_t 
     }
 }
 
-static int seen(const pending_list_t *pl, size_t upto, const char *key)
+static int seen_before(const pending_list_t *pl, size_t upto, const char *key)
 {
     for (size_t i = 0; i < upto; i++) {
         if (strcmp(pl->items[i].key, key) == 0)
@@ -227,20 +277,115 @@ static int seen(const pending_list_t *pl, size_t upto, const char *key)
     return 0;
 }
 
-int dp_recover_assign(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, int *completed,
-                      dp_err_t *err)
+/* The start of tp after the ledger (H3): a committed offset below what
+ * Databricks holds regressed (a stale member's commit, an operator reset,
+ * offsets expired): start after the ledger and say so. */
+static void apply_ledger(rd_kafka_topic_partition_t *tp, int64_t through, int *repaired)
 {
-    pending_list_t pl = {NULL, 0};
+    int64_t next = through + 1;
+
+    if (through < 0)
+        return;
+    if (tp->offset >= 0 && tp->offset >= next)
+        return;
+    if (tp->offset >= 0)
+        dp_log(DP_LOG_WARN, "recover", "%s [%d]: committed offset @%lld is below what Databricks "
+               "holds (loaded through @%lld): starting at @%lld and committing it (repaired)",
+               tp->topic, (int)tp->partition, (long long)tp->offset, (long long)through,
+               (long long)next);
+    else
+        dp_log(DP_LOG_WARN, "recover", "%s [%d]: no committed offset, but Databricks holds it "
+               "loaded through @%lld: starting at @%lld", tp->topic, (int)tp->partition,
+               (long long)through, (long long)next);
+    tp->offset = next;
+    (*repaired)++;
+}
+
+/* Claims the partitions of one topic (indexes idx[0..n) of parts), reads the
+ * ledger, lists their pending manifests into pl and publishes what it saw. */
+static int claim_topic(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, const int *idx,
+                       size_t n, int64_t *epochs, pending_list_t *pl, int *repaired, dp_err_t *err)
+{
+    const char *topic = parts->elems[idx[0]].topic;
+    int32_t *ps = dp_calloc(n, sizeof(*ps));
+    int64_t *through = dp_calloc(n, sizeof(*through)), *floor = dp_calloc(n, sizeof(*floor));
+    char **seen = dp_calloc(n, sizeof(*seen));
+    int *won = dp_calloc(n, sizeof(*won));
+    int64_t epoch = 0;
+    dp_buf_t keys;
+    int rc;
+
+    dp_buf_init(&keys, SIZE_MAX);
+    for (size_t i = 0; i < n; i++)
+        ps[i] = parts->elems[idx[i]].partition;
+    if ((rc = dp_claims_take(r->conn.client, r->cfg, r->incarnation, topic, ps, n, r->worker_id,
+                             &epoch, err)) < 0 ||
+        (rc = dp_claims_ledger(r->conn.client, r->cfg, r->incarnation, topic, ps, n, through,
+                               err)) < 0)
+        goto out;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[idx[i]];
+
+        epochs[idx[i]] = epoch;
+        apply_ledger(tp, through[i], repaired);
+        floor[i] = tp->offset == RD_KAFKA_OFFSET_BEGINNING ? 0 : tp->offset;
+        dp_buf_reset(&keys);
+        pl->seen = &keys;
+        /* An unknown start (latest) lists every entry: each one it sees is
+         * in seen, so none of them is voided by this claim. */
+        rc = dp_manifest_pending(r->conn.client, r->cfg, r->incarnation, topic, tp->partition,
+                                 floor[i] >= 0 ? floor[i] : 0, add_pending, pl, err);
+        pl->seen = NULL;
+        dp_buf_append(&keys, "", 1, NULL);
+        seen[i] = dp_strdup((const char *)dp_buf_data(&keys));
+    }
+    if (rc == 0)
+        rc = dp_claims_publish(r->conn.client, r->cfg, r->incarnation, topic, ps, floor, seen, n,
+                               epoch, won, err);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (!won[i])
+            dp_log(DP_LOG_WARN, "recover", "%s [%d]: claim %lld was superseded before it was "
+                   "published; another worker owns the partition now", topic, (int)ps[i],
+                   (long long)epoch);
+    }
+    dp_log(DP_LOG_INFO, "recover", "claimed %zu partition(s) of %s at epoch %lld", n, topic,
+           (long long)epoch);
+out:
+    for (size_t i = 0; i < n; i++)
+        free(seen[i]);
+    free(seen);
+    free(won);
+    free(ps);
+    free(through);
+    free(floor);
+    dp_buf_free(&keys);
+    return rc;
+}
+
+int dp_recover_assign(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, int64_t *epochs,
+                      int *completed, int *repaired, dp_err_t *err)
+{
+    pending_list_t pl = {NULL, 0, NULL};
+    int *idx = dp_calloc((size_t)parts->cnt + 1, sizeof(*idx));
+    char *done = dp_calloc((size_t)parts->cnt + 1, 1);
     int rc = 0;
 
-    *completed = 0;
+    *completed = *repaired = 0;
+    if (!r->setup_done && (rc = dp_claims_setup(r->conn.client, r->cfg, err)) == 0)
+        r->setup_done = 1;
+    /* Per topic: claim, ledger, list, publish (claims.h). */
     for (int i = 0; i < parts->cnt && rc == 0; i++) {
-        rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        int64_t from = tp->offset == RD_KAFKA_OFFSET_BEGINNING ? 0 : tp->offset;
+        size_t n = 0;
 
-        if (from >= 0)
-            rc = dp_manifest_pending(r->conn.client, r->cfg, r->incarnation, tp->topic,
-                                     tp->partition, from, add_pending, &pl, err);
+        if (done[i])
+            continue;
+        for (int j = i; j < parts->cnt; j++) {
+            if (!done[j] && strcmp(parts->elems[j].topic, parts->elems[i].topic) == 0) {
+                idx[n++] = j;
+                done[j] = 1;
+            }
+        }
+        rc = claim_topic(r, parts, idx, n, epochs, &pl, repaired, err);
     }
     /* In offset order, so that each partition's chain is finished from its
      * start; a manifest listed by several partitions is finished once. */
@@ -249,7 +394,7 @@ int dp_recover_assign(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, i
     for (size_t k = 0; rc == 0 && k < pl.n; k++) {
         dp_manifest_t *m = NULL;
 
-        if (seen(&pl, k, pl.items[k].key))
+        if (seen_before(&pl, k, pl.items[k].key))
             continue;
         rc = complete(r, pl.items[k].key, &m, err);
         if (rc == 0 && m) {
@@ -259,5 +404,7 @@ int dp_recover_assign(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, i
         dp_manifest_destroy(m);
     }
     free(pl.items);
+    free(idx);
+    free(done);
     return rc;
 }

@@ -113,6 +113,10 @@ static void serialize(const dp_range_t *sorted, size_t n, dp_buf_t *buf)
         put_be(buf, (uint32_t)sorted[i].partition, 4);
         put_be(buf, (uint64_t)sorted[i].first, 8);
         put_be(buf, (uint64_t)sorted[i].last, 8);
+        /* A flush of the same offsets under a newer claim is another flush:
+         * its files must not reuse the names of one that was fenced. */
+        if (sorted[i].epoch != 0)
+            put_be(buf, (uint64_t)sorted[i].epoch, 8);
     }
 }
 

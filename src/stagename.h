@@ -50,6 +50,7 @@ typedef struct dp_range {
     int32_t partition;
     int64_t first;
     int64_t last;
+    int64_t epoch; /* the writer's claim epoch (claims.h); 0 is left out of the hash */
 } dp_range_t;
 
 /*

@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const char *const system_tables[] = {
-    "sync_runs", "event_errors", "event_stats", "claims", "incarnations", NULL,
+    "sync_runs", "event_errors", "event_stats", "claims", "incarnations", "ledger", NULL,
 };
 
 static int is_lower(unsigned char c)

@@ -10,7 +10,7 @@
  *   than echo untrusted text.
  * - The mapping is injective (a fixed prefix followed by the name itself), so
  *   two event names never share a table, and no event name reaches a system
- *   table (sync_runs, event_errors, event_stats, claims, incarnations): none
+ *   table (sync_runs, event_errors, event_stats, claims, incarnations, ledger): none
  *   of them starts with "evt_".
  * - Identifiers from configuration (catalog, schema, volume, table) match
  *   ^[a-z_][a-z0-9_]*$ and are 1..DP_TABLENAME_IDENT_MAX bytes (Unity

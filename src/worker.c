@@ -22,10 +22,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define HOUSEKEEP_EVERY 1024
 #define MAX_NAMES 100000
 #define ERROR_TABLE "event_errors"
+
+/* A partition this worker owns: its claim epoch (claims.h) and, after a
+ * fenced flush was rewound, the offset the partition must restart at. */
+typedef struct owned {
+    char *topic;
+    int32_t partition;
+    int64_t epoch;
+    int64_t expect; /* -1, or: drop its messages below this offset (after a seek) */
+    int unclaimed;  /* assigned while Databricks could not take its claim: held
+                     * paused, its messages dropped, claimed again from start */
+    int64_t start;  /* the assigned start position, for the deferred claim */
+} owned_t;
 
 struct dp_worker {
     const dp_config_t *cfg;
@@ -47,8 +60,54 @@ struct dp_worker {
     dp_flush_t *loaded;          /* loaded, its commit to be retried after polling */
     dp_recover_t *recover;       /* finishes other workers' flushes on assignment */
     size_t flush_cap;            /* byte cap of one flush: half the memory budget */
+    owned_t *owned;              /* assigned partitions with their claims */
+    size_t nowned;
+    int nunclaimed;              /* owned partitions still to be claimed */
+    long long next_claim_ms;     /* when to try their claims again */
+    long claim_backoff_ms;
     dp_worker_stats_t stats;
 };
+
+/* ------------------------------------------------------------------------- */
+/* Owned partitions                                                          */
+/* ------------------------------------------------------------------------- */
+
+static owned_t *find_owned(dp_worker_t *w, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < w->nowned; i++) {
+        if (w->owned[i].partition == partition && strcmp(w->owned[i].topic, topic) == 0)
+            return &w->owned[i];
+    }
+    return NULL;
+}
+
+static void set_owned(dp_worker_t *w, const char *topic, int32_t partition, int64_t epoch)
+{
+    owned_t *o = find_owned(w, topic, partition);
+
+    if (!o) {
+        w->owned = dp_realloc(w->owned, (w->nowned + 1) * sizeof(*w->owned));
+        o = &w->owned[w->nowned++];
+        o->topic = dp_strdup(topic);
+        o->partition = partition;
+    }
+    o->epoch = epoch;
+    o->expect = -1;
+    o->unclaimed = 0;
+    o->start = -1;
+}
+
+static void drop_owned(dp_worker_t *w, const char *topic, int32_t partition)
+{
+    owned_t *o = find_owned(w, topic, partition);
+
+    if (!o)
+        return;
+    if (o->unclaimed)
+        w->nunclaimed--;
+    free(o->topic);
+    *o = w->owned[--w->nowned];
+}
 
 /* ------------------------------------------------------------------------- */
 /* Flush life cycle                                                          */
@@ -86,6 +145,16 @@ static int cut(dp_worker_t *w, const char *why)
 
     if (w->loaded || dp_flush_rows(w->open) == 0 || dp_loader_busy(w->loader))
         return 0;
+    for (size_t i = 0; i < dp_flush_nranges(w->open); i++) {
+        const char *topic;
+        int32_t part;
+        int64_t first, last;
+        const owned_t *o;
+
+        if (dp_flush_range(w->open, i, &topic, &part, &first, &last) == 0 &&
+            (o = find_owned(w, topic, part)) != NULL)
+            dp_flush_set_epoch(w->open, topic, part, o->epoch);
+    }
     dp_router_take_local(w->router, take_stat, &acc);
     dp_log(DP_LOG_INFO, "worker", "flush %llu cut (%s): %lld rows, %zu bytes, %zu tables",
            (unsigned long long)dp_flush_seq(w->open), why, (long long)dp_flush_rows(w->open),
@@ -173,6 +242,44 @@ static void retire(dp_worker_t *w, dp_flush_t *flush, int all_ours)
     dp_flush_destroy(flush);
 }
 
+static void drop_held(dp_worker_t *w, const rd_kafka_topic_partition_list_t *parts);
+
+/* A flush the loader fenced (a newer claim on one of its partitions never saw
+ * its manifest, claims.h) is not committed. Each of its partitions this
+ * worker still owns under the same claim is read again from the flush's
+ * first offset; a partition claimed since (by anyone, this worker included)
+ * already starts where its claim's recovery put it. */
+static void rewind_fenced(dp_worker_t *w, dp_flush_t *flush)
+{
+    rd_kafka_topic_partition_list_t *again = rd_kafka_topic_partition_list_new(4);
+
+    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
+        const char *topic;
+        int32_t part;
+        int64_t first, last;
+        owned_t *o;
+        dp_err_t err;
+
+        if (dp_flush_range(flush, i, &topic, &part, &first, &last) < 0 ||
+            !(o = find_owned(w, topic, part)) || o->epoch != dp_flush_range_epoch(flush, i))
+            continue;
+        dp_flush_drop_partition(w->open, topic, part);
+        rd_kafka_topic_partition_list_add(again, topic, part);
+        if (dp_kafka_seek(w->kafka, topic, part, first, &err) < 0) {
+            /* Without the seek the partition would skip the flush's offsets:
+             * stop instead; the next owner reads them. */
+            dp_log(DP_LOG_ERROR, "worker", "%s; exiting so that the next owner reads them",
+                   err.msg);
+            _exit(1);
+        }
+        o->expect = first;
+        dp_log(DP_LOG_WARN, "worker", "%s [%d]: flush %llu fenced, reading again from @%lld",
+               topic, (int)part, (unsigned long long)dp_flush_seq(flush), (long long)first);
+    }
+    drop_held(w, again);
+    rd_kafka_topic_partition_list_destroy(again);
+}
+
 static void finish_loaded(dp_worker_t *w, int attempts)
 {
     dp_loader_stat_t *stats = NULL;
@@ -190,6 +297,12 @@ static void finish_loaded(dp_worker_t *w, int attempts)
     flush = dp_loader_take_done(w->loader, &stats, &n);
     if (!flush)
         return;
+    if (dp_flush_fenced(flush)) {
+        rewind_fenced(w, flush);
+        dp_loader_stats_free(stats, n);
+        dp_flush_destroy(flush);
+        return;
+    }
     if ((rc = commit_flush(w, flush, attempts, &all_ours)) > 0)
         w->loaded = flush; /* loaded, not yet committed: kept until it is */
     for (size_t i = 0; i < n; i++)
@@ -242,6 +355,9 @@ static void drop_held(dp_worker_t *w, const rd_kafka_topic_partition_list_t *par
 {
     size_t keep = 0;
 
+    if (parts->cnt == 0)
+        return;
+
     for (size_t i = 0; i < w->nheld; i++) {
         rd_kafka_message_t *m = w->held[i];
 
@@ -258,47 +374,142 @@ static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts
     dp_worker_t *w = opaque;
 
     drop_held(w, parts);
-    if (w->closing)
-        return; /* leaving after the shutdown drain: what it left is read again */
-    if (lost) {
+    if (w->closing) {
+        /* leaving after the shutdown drain: what it left is read again */
+    } else if (lost) {
         for (int i = 0; i < parts->cnt; i++)
             dp_flush_drop_partition(w->open, parts->elems[i].topic, parts->elems[i].partition);
-        return;
+    } else {
+        drain(w, (long)w->cfg->worker.shutdown_timeout_ms, "revoke", 0);
+        /* A drain that ran out of time leaves the partitions' events in the
+         * open flush; the next owner reads them again. */
+        for (int i = 0; i < parts->cnt; i++)
+            dp_flush_drop_partition(w->open, parts->elems[i].topic, parts->elems[i].partition);
     }
-    drain(w, (long)w->cfg->worker.shutdown_timeout_ms, "revoke", 0);
+    for (int i = 0; i < parts->cnt; i++)
+        drop_owned(w, parts->elems[i].topic, parts->elems[i].partition);
 }
 
-/* Before newly assigned partitions are consumed: finish every flush left
- * pending on them (by a worker that crashed or lost them), start after it,
- * and commit that start. Retried until it succeeds or the worker stops:
- * consuming from the committed offset instead would cut those offsets again
- * under other file names. */
-static void on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
+/* Claims parts (recover.h), then commits the starts that moved. Returns 0,
+ * or a DP_E* code with parts' offsets unchanged. */
+static int claim(dp_worker_t *w, rd_kafka_topic_partition_list_t *parts, int64_t *epochs,
+                 dp_err_t *err)
 {
-    dp_worker_t *w = opaque;
     rd_kafka_topic_partition_list_t *before = rd_kafka_topic_partition_list_copy(parts);
-    rd_kafka_topic_partition_list_t *moved = rd_kafka_topic_partition_list_new(parts->cnt);
-    long backoff = 1000;
-    int completed = 0;
-    dp_err_t err;
+    rd_kafka_topic_partition_list_t *moved;
+    int completed = 0, repaired = 0;
+    dp_err_t cerr;
 
-    while (dp_recover_assign(w->recover, parts, &completed, &err) < 0 && !*w->stop) {
-        dp_log(DP_LOG_ERROR, "worker", "finishing pending flushes failed, retrying in %ld ms: %s",
-               backoff, err.msg);
-        nanosleep(&(struct timespec){backoff / 1000, (backoff % 1000) * 1000000L}, NULL);
-        backoff = backoff < 30000 ? backoff * 2 : 30000;
+    if (dp_recover_assign(w->recover, parts, epochs, &completed, &repaired, err) < 0) {
+        for (int i = 0; i < parts->cnt; i++)
+            parts->elems[i].offset = before->elems[i].offset;
+        rd_kafka_topic_partition_list_destroy(before);
+        return DP_EFAIL;
     }
+    if (repaired > 0)
+        dp_metrics_add(DP_MC_OFFSET_REPAIRS, (uint64_t)repaired);
+    moved = rd_kafka_topic_partition_list_new(parts->cnt);
     for (int i = 0; i < parts->cnt; i++) {
         if (parts->elems[i].offset >= 0 && parts->elems[i].offset != before->elems[i].offset)
             rd_kafka_topic_partition_list_add(moved, parts->elems[i].topic,
                                               parts->elems[i].partition)->offset =
                 parts->elems[i].offset;
     }
-    if (moved->cnt > 0 && dp_kafka_commit(w->kafka, moved, &err) < 0)
-        dp_log(DP_LOG_WARN, "worker", "committing the end of %d finished flush(es): %s (the "
-               "consumer starts there anyway)", completed, err.msg);
+    /* Only forward: a start is never below the committed offset. */
+    if (moved->cnt > 0 && dp_kafka_commit(w->kafka, moved, &cerr) < 0)
+        dp_log(DP_LOG_WARN, "worker", "committing the start of %d partition(s) after %d finished "
+               "flush(es): %s (the consumer starts there anyway)", moved->cnt, completed,
+               cerr.msg);
     rd_kafka_topic_partition_list_destroy(moved);
     rd_kafka_topic_partition_list_destroy(before);
+    return 0;
+}
+
+/* Before newly assigned partitions are consumed: take their claims, finish
+ * every flush left pending on them (by a worker that crashed or lost them),
+ * start after it and commit that start. When Databricks cannot be reached,
+ * the partitions are assigned anyway but held paused, and claimed again from
+ * the poll loop (claim_deferred): the callback must not block the group, and
+ * consuming from the committed offset instead would cut those offsets again
+ * under other file names. */
+static void on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
+{
+    dp_worker_t *w = opaque;
+    int64_t *epochs = dp_calloc((size_t)parts->cnt + 1, sizeof(*epochs));
+    dp_err_t err;
+    int rc = claim(w, parts, epochs, &err);
+
+    for (int i = 0; i < parts->cnt; i++) {
+        owned_t *o;
+
+        set_owned(w, parts->elems[i].topic, parts->elems[i].partition, epochs[i]);
+        if (rc == 0)
+            continue;
+        o = find_owned(w, parts->elems[i].topic, parts->elems[i].partition);
+        o->unclaimed = 1;
+        o->start = parts->elems[i].offset;
+        w->nunclaimed++;
+    }
+    if (rc < 0) {
+        w->claim_backoff_ms = 1000;
+        w->next_claim_ms = dp_clock_mono_ms() + w->claim_backoff_ms;
+        dp_log(DP_LOG_ERROR, "worker", "claiming %d partition(s) failed; they stay paused and are "
+               "claimed again in %ld ms: %s", parts->cnt, w->claim_backoff_ms, err.msg);
+    }
+    free(epochs);
+}
+
+/* Holds unclaimed partitions paused, and retries their claims with backoff;
+ * a claimed partition is sought to its start and released. */
+static void claim_deferred(dp_worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *parts;
+    int64_t *epochs;
+    dp_err_t err;
+
+    for (size_t i = 0; i < w->nowned; i++) {
+        if (w->owned[i].unclaimed)
+            dp_kafka_hold(w->kafka, w->owned[i].topic, w->owned[i].partition);
+    }
+    if (dp_clock_mono_ms() < w->next_claim_ms)
+        return;
+    parts = rd_kafka_topic_partition_list_new(w->nunclaimed);
+    for (size_t i = 0; i < w->nowned; i++) {
+        if (w->owned[i].unclaimed)
+            rd_kafka_topic_partition_list_add(parts, w->owned[i].topic,
+                                              w->owned[i].partition)->offset = w->owned[i].start;
+    }
+    epochs = dp_calloc((size_t)parts->cnt + 1, sizeof(*epochs));
+    if (claim(w, parts, epochs, &err) < 0) {
+        w->claim_backoff_ms = w->claim_backoff_ms < 30000 ? w->claim_backoff_ms * 2 : 30000;
+        w->next_claim_ms = dp_clock_mono_ms() + w->claim_backoff_ms;
+        dp_log(DP_LOG_ERROR, "worker", "claiming %d partition(s) failed again; next try in %ld "
+               "ms: %s", parts->cnt, w->claim_backoff_ms, err.msg);
+    } else {
+        for (int i = 0; i < parts->cnt; i++) {
+            const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            owned_t *o = find_owned(w, tp->topic, tp->partition);
+            int64_t at = tp->offset == RD_KAFKA_OFFSET_BEGINNING ? RD_KAFKA_OFFSET_BEGINNING
+                                                                 : tp->offset;
+
+            o->epoch = epochs[i];
+            o->unclaimed = 0;
+            w->nunclaimed--;
+            dp_flush_drop_partition(w->open, tp->topic, tp->partition);
+            if (dp_kafka_seek(w->kafka, tp->topic, tp->partition, at, &err) < 0) {
+                dp_log(DP_LOG_ERROR, "worker", "%s; exiting so that the next owner reads it",
+                       err.msg);
+                _exit(1);
+            }
+            o->expect = tp->offset >= 0 ? tp->offset : -1;
+            dp_kafka_release(w->kafka, tp->topic, tp->partition);
+            dp_log(DP_LOG_INFO, "worker", "%s [%d] claimed (epoch %lld), consuming from @%lld",
+                   tp->topic, (int)tp->partition, (long long)o->epoch, (long long)tp->offset);
+        }
+        drop_held(w, parts);
+    }
+    free(epochs);
+    rd_kafka_topic_partition_list_destroy(parts);
 }
 
 static void on_partition_error(void *opaque, const char *topic, int32_t partition,
@@ -347,6 +558,26 @@ static int decode(dp_worker_t *w, const char *topic, const rd_kafka_message_t *m
     return DP_EINVAL;
 }
 
+/* After a partition was sought (rewind_fenced, claim_deferred), drop what
+ * arrives below the sought offset (librdkafka's version barrier drops what
+ * was fetched before the seek; this guards the rest), and everything of a
+ * partition not claimed yet. Returns 1 when msg is dropped. */
+static int rewinding(dp_worker_t *w, const char *topic, const rd_kafka_message_t *msg)
+{
+    owned_t *o = find_owned(w, topic, msg->partition);
+
+    if (!o)
+        return 0;
+    if (o->unclaimed)
+        return 1;
+    if (o->expect < 0)
+        return 0;
+    if (msg->offset < o->expect)
+        return 1;
+    o->expect = -1;
+    return 0;
+}
+
 /* Handles one message. Returns 0, or DP_ETOOBIG when it did not fit in the
  * open flush, or DP_EAGAIN when its writer schema is unavailable (the caller
  * holds it and pauses). */
@@ -358,6 +589,9 @@ static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
     dp_err_t err;
     char reason[600];
     int rc;
+
+    if (w->nowned && rewinding(w, topic, msg))
+        return 0;
 
     if ((rc = decode(w, topic, msg, &dec, &err)) == DP_EAGAIN)
         return rc;
@@ -472,6 +706,8 @@ static void housekeep(dp_worker_t *w)
 {
     const char *why;
 
+    if (w->nunclaimed > 0)
+        claim_deferred(w);
     finish_loaded(w, 1);
     apply_shared_counts(w);
     dp_metrics_set(DP_MG_BUFFER_OPEN_BYTES, (int64_t)dp_flush_bytes(w->open));
@@ -664,5 +900,8 @@ void dp_worker_destroy(dp_worker_t *w)
     dp_decoder_destroy(w->dec);
     dp_registry_destroy(w->registry);
     dp_buf_free(&w->errbody);
+    for (size_t i = 0; i < w->nowned; i++)
+        free(w->owned[i].topic);
+    free(w->owned);
     free(w);
 }

@@ -313,6 +313,23 @@ static void assert_no_secret(const char *what, const char *text)
                       what);
 }
 
+/* Waits until the file at path contains text. Returns 0, or -1 on timeout. */
+static int wait_text(const char *path, const char *text, long timeout_ms)
+{
+    long long deadline = dp_test_now_ms() + timeout_ms * dp_test_timeout_scale();
+
+    while (dp_test_now_ms() < deadline) {
+        char *log = slurp(path);
+        int found = log && strstr(log, text);
+
+        free(log);
+        if (found)
+            return 0;
+        dp_test_sleep_ms(100);
+    }
+    return -1;
+}
+
 static void test_worker_metrics_probes_and_secret_free_logs(void)
 {
     env_t env;
@@ -332,15 +349,17 @@ static void test_worker_metrics_probes_and_secret_free_logs(void)
     argv[3] = env.config;
     /* A failed statement (a retried load) and a rejected token (a forced
      * refresh) take the worker through the paths that handle credentials. */
+    DP_ASSERT_FATAL_MSG(dp_proc_start(&worker, argv, 0, env.log) == 0, "expected the worker");
+    port = worker_port(env.log, 20000);
+    if (!DP_ASSERT_MSG(port > 0, "expected the worker to log its HTTP port"))
+        goto out;
+    /* Once the partitions are claimed (the claims use statements too). */
+    DP_ASSERT_MSG(wait_text(env.log, "claimed ", 30000) == 0, "expected the partitions claimed");
     DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"failed\","
                                         "\"count\":1}") == 0 &&
                       dp_emu_fault(&env.ef, "{\"endpoint\":\"files.upload\","
                                             "\"kind\":\"expire_token\",\"count\":1}") == 0,
                   "expected the emulator to take the faults");
-    DP_ASSERT_FATAL_MSG(dp_proc_start(&worker, argv, 0, env.log) == 0, "expected the worker");
-    port = worker_port(env.log, 20000);
-    if (!DP_ASSERT_MSG(port > 0, "expected the worker to log its HTTP port"))
-        goto out;
     DP_ASSERT_MSG(produce(&env, 300, 30) == 0, "expected 300 events produced");
     scrape = wait_settled(port, 300, 10, 60000);
     if (!DP_ASSERT_MSG(scrape != NULL, "expected 300 consumed, 10 rejected, lags 0 and commits"))

@@ -400,6 +400,8 @@ static void test_worker_failed_loads_keep_offsets_until_the_fault_clears(void)
         env_stop(&env);
         return;
     }
+    start_worker(&env, &w, "f1");
+    DP_ASSERT_MSG(wait_log(&env, "f1", "claimed ", 30000) == 0, "no partition was claimed");
     /* COPY INTO fails with a data-independent error 4 times, and uploads are
      * refused more often than the client's own retries allow. */
     DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"files.upload\",\"kind\":\"500\","
@@ -408,7 +410,6 @@ static void test_worker_failed_loads_keep_offsets_until_the_fault_clears(void)
                                         "\"error_class\":\"DELTA_CONCURRENT_APPEND\","
                                         "\"count\":4}") == 0, "fault not accepted");
     DP_ASSERT_MSG(produce(&env, 800, 50, 31) == 0, "produce failed");
-    start_worker(&env, &w, "f1");
     DP_ASSERT_MSG(wait_log(&env, "f1", "load failed, data kept", 30000) == 0,
                   "expected the worker to report a failed load");
     DP_ASSERT_MSG(committed_to_end(&env) == 0, "offsets were committed while loads failed");
@@ -467,14 +468,23 @@ static void test_worker_rows_refused_by_databricks_go_to_event_errors(void)
     env_stop(&env);
 }
 
+static void clear_faults(env_t *env)
+{
+    long status = 0;
+    char *body = NULL;
+    size_t len = 0;
+
+    DP_ASSERT_MSG(dp_emu_http(&env->ef, "DELETE", "/_emulator/faults", NULL, NULL, 0, NULL,
+                              &status, &body, &len) == 0 && status / 100 == 2,
+                  "clearing the faults failed: %ld", status);
+    free(body);
+}
+
 static void test_worker_sigterm_deadline_and_second_signal_lose_nothing(void)
 {
     env_t env;
     dp_proc_t w;
     long long t0, loaded;
-    long status = 0;
-    char *body = NULL;
-    size_t len = 0;
     int rc;
 
     g_shutdown_ms = 2000;
@@ -484,11 +494,13 @@ static void test_worker_sigterm_deadline_and_second_signal_lose_nothing(void)
         env_stop(&env);
         return;
     }
-    /* Databricks answers 503 to every statement: loads never finish. */
+    /* Once its partitions are claimed, Databricks answers 503 to every
+     * statement: loads never finish. */
+    start_worker(&env, &w, "s1");
+    DP_ASSERT_MSG(wait_log(&env, "s1", "claimed ", 30000) == 0, "no partition was claimed");
     DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"503\"}") == 0,
                   "fault not accepted");
     DP_ASSERT_MSG(produce(&env, 400, 0, 51) == 0, "produce failed");
-    start_worker(&env, &w, "s1");
     DP_ASSERT_MSG(wait_log(&env, "s1", "cut (", 30000) == 0, "no flush was cut");
     t0 = dp_test_now_ms();
     dp_proc_signal(&w, SIGTERM);
@@ -498,8 +510,15 @@ static void test_worker_sigterm_deadline_and_second_signal_lose_nothing(void)
                   "exit took %lld ms, deadline 2000 + 5000 grace", dp_test_now_ms() - t0);
     DP_ASSERT_MSG(committed_to_end(&env) == 0, "offsets committed though nothing loaded");
 
-    /* Second signal: exits at once. */
+    /* Second signal: exits at once. s2 claims while Databricks works, then
+     * the fault returns; it finishes s1's flush (if s1 wrote its manifest)
+     * and cuts the new events. */
+    clear_faults(&env);
+    DP_ASSERT_MSG(produce(&env, 200, 0, 52) == 0, "produce failed");
     start_worker(&env, &w, "s2");
+    DP_ASSERT_MSG(wait_log(&env, "s2", "claimed ", 30000) == 0, "no partition was claimed");
+    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"503\"}") == 0,
+                  "fault not accepted");
     DP_ASSERT_MSG(wait_log(&env, "s2", "cut (", 30000) == 0, "no flush was cut");
     dp_proc_signal(&w, SIGTERM);
     dp_test_sleep_ms(200);
@@ -511,16 +530,13 @@ static void test_worker_sigterm_deadline_and_second_signal_lose_nothing(void)
                   dp_test_now_ms() - t0);
 
     /* The fault clears; a new worker loads everything exactly once. */
-    DP_ASSERT_MSG(dp_emu_http(&env.ef, "DELETE", "/_emulator/faults", NULL, NULL, 0, NULL, &status,
-                              &body, &len) == 0 && status / 100 == 2,
-                  "clearing the faults failed: %ld", status);
-    free(body);
+    clear_faults(&env);
     start_worker(&env, &w, "s3");
-    loaded = wait_loaded(&env, 400, 60000);
-    DP_ASSERT_MSG(loaded == 400, "expected 400 loaded after the fault cleared, got %lld", loaded);
+    loaded = wait_loaded(&env, 600, 60000);
+    DP_ASSERT_MSG(loaded == 600, "expected 600 loaded after the fault cleared, got %lld", loaded);
     dp_proc_signal(&w, SIGTERM);
     DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
-    DP_ASSERT_MSG(check_exactly_once(&env, 400) == 0, "expected no event_errors rows");
+    DP_ASSERT_MSG(check_exactly_once(&env, 600) == 0, "expected no event_errors rows");
     DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "offsets not committed after the load");
     dp_proc_stop(&w, 1000);
     env_stop(&env);
@@ -600,14 +616,101 @@ static void test_worker_refused_commit_keeps_the_manifest_for_the_next_owner(voi
     dp_proc_signal(&w, SIGTERM);
     DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
     snprintf(path, sizeof(path), "%s/c2.log", env.ef.dir);
-    DP_ASSERT_MSG(file_contains(path, "completed flush"), "c2 did not finish c1's flush");
+    /* c1's flush is loaded (the ledger shows it) though no offset was
+     * committed: c2 starts after the ledger instead of loading it again. */
+    DP_ASSERT_MSG(file_contains(path, "Databricks holds it loaded through"),
+                  "c2 did not start after the ledger");
     DP_ASSERT_MSG(check_exactly_once(&env, 500) == 0, "expected every record exactly once");
     DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "offsets not committed to the end");
     dp_proc_stop(&w, 1000);
     env_stop(&env);
 }
 
+
+/* H1: a worker stopped (SIGSTOP) past its session timeout while a flush was
+ * staged wakes up after another worker took its partitions over. It must not
+ * load that flush: the new owner's claim never saw its manifest, so the
+ * flush is fenced, and every record is still loaded exactly once. */
+static void test_worker_zombie_flush_is_fenced(void)
+{
+    env_t env;
+    dp_proc_t z, w;
+    long long loaded;
+    char path[400];
+
+    if (!DP_ASSERT_MSG(env_start(&env, 1000000, 100000) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    start_worker(&env, &z, "z1");
+    DP_ASSERT_MSG(wait_log(&env, "z1", "claimed ", 30000) == 0, "no partition was claimed");
+    /* Every upload is refused: z1's flush stays staged, before its manifest. */
+    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"files.upload\",\"kind\":\"503\"}") == 0,
+                  "fault not accepted");
+    DP_ASSERT_MSG(produce(&env, 300, 0, 81) == 0, "produce failed");
+    DP_ASSERT_MSG(wait_log(&env, "z1", "TEMPORARILY_UNAVAILABLE", 30000) == 0,
+                  "z1 did not try to load");
+    dp_proc_signal(&z, SIGSTOP);
+    clear_faults(&env);
+    /* w takes the partitions over once z1's session (6 s) expires. */
+    start_worker(&env, &w, "w1");
+    loaded = wait_loaded(&env, 300, 90000);
+    DP_ASSERT_MSG(loaded == 300, "expected 300 loaded by w1, got %lld", loaded);
+    /* z1 wakes up: its upload now succeeds, its manifest is written, and the
+     * claims fence it. */
+    dp_proc_signal(&z, SIGCONT);
+    DP_ASSERT_MSG(wait_log(&env, "z1", "fenced, not loaded", 60000) == 0,
+                  "z1's flush was not fenced");
+    dp_test_sleep_ms(2000);
+    DP_ASSERT_MSG(check_exactly_once(&env, 300) == 0, "expected every record exactly once");
+    dp_proc_signal(&z, SIGTERM);
+    dp_proc_signal(&w, SIGTERM);
+    dp_proc_wait(&z, scaled(30000));
+    dp_proc_wait(&w, scaled(30000));
+    DP_ASSERT_MSG(check_exactly_once(&env, 300) == 0, "expected every record exactly once");
+    DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "offsets not committed to the end");
+    snprintf(path, sizeof(path), "%s/w1.log", env.ef.dir);
+    DP_ASSERT_MSG(!file_contains(path, "fenced"), "w1's own flushes were fenced");
+    dp_proc_stop(&z, 1000);
+    dp_proc_stop(&w, 1000);
+    env_stop(&env);
+}
+
+/* Databricks is down when the partitions are assigned: the worker cannot
+ * take their claims, so it holds them paused (staying in the group) and
+ * claims them again later; then it loads everything exactly once. */
+static void test_worker_claims_wait_for_databricks(void)
+{
+    env_t env;
+    dp_proc_t w;
+    long long loaded;
+
+    if (!DP_ASSERT_MSG(env_start(&env, 1000000, 100000) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"503\","
+                                        "\"count\":40}") == 0, "fault not accepted");
+    DP_ASSERT_MSG(produce(&env, 200, 0, 91) == 0, "produce failed");
+    start_worker(&env, &w, "d1");
+    DP_ASSERT_MSG(wait_log(&env, "d1", "they stay paused", 60000) == 0,
+                  "the worker did not hold its unclaimed partitions");
+    DP_ASSERT_MSG(committed_to_end(&env) == 0, "offsets committed before any claim");
+    loaded = wait_loaded(&env, 200, 120000);
+    DP_ASSERT_MSG(loaded == 200, "expected 200 loaded once Databricks answered, got %lld", loaded);
+    DP_ASSERT_MSG(wait_log(&env, "d1", "claimed (epoch", 1000) == 0,
+                  "the partitions were not claimed from the poll loop");
+    dp_proc_signal(&w, SIGTERM);
+    DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
+    DP_ASSERT_MSG(check_exactly_once(&env, 200) == 0, "expected every record exactly once");
+    DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "offsets not committed to the end");
+    dp_proc_stop(&w, 1000);
+    env_stop(&env);
+}
+
 static const dp_test_case_t cases[] = {
+    {"test_worker_claims_wait_for_databricks", test_worker_claims_wait_for_databricks},
+    {"test_worker_zombie_flush_is_fenced", test_worker_zombie_flush_is_fenced},
     {"test_worker_refused_commit_keeps_the_manifest_for_the_next_owner",
      test_worker_refused_commit_keeps_the_manifest_for_the_next_owner},
     {"test_worker_killed_after_copy_is_finished_by_the_next_owner",

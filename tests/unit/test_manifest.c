@@ -16,10 +16,11 @@ static void test_manifest_json_round_trip(void)
     dp_err_t err;
     char *text;
 
-    dp_manifest_add_range(m, "events", 3, 100, 199);
-    dp_manifest_add_range(m, "events", 7, 0, 41);
+    dp_manifest_add_range(m, "events", 3, 100, 199, 4);
+    dp_manifest_add_range(m, "events", 7, 0, 41, 4);
     dp_manifest_add_file(m, "evt_purchase", "/Volumes/main/s/v/i0/evt_purchase/" KEY ".avro", 12,
                          3456);
+    dp_manifest_set_table_id(m, 0, "5b1c2f7e-0000-4000-8000-00000000abcd");
     text = dp_manifest_to_json(m);
     back = dp_manifest_from_json(text, strlen(text), &err);
     DP_ASSERT_FATAL_MSG(back != NULL, "round trip failed: %s", err.msg);
@@ -28,8 +29,12 @@ static void test_manifest_json_round_trip(void)
                   "header fields changed: %s %s %lld", back->key, back->worker_id,
                   (long long)back->loaded_at);
     DP_ASSERT_MSG(back->nranges == 2 && back->ranges[1].partition == 7 &&
-                      back->ranges[0].first == 100 && back->ranges[0].last == 199,
+                      back->ranges[0].first == 100 && back->ranges[0].last == 199 &&
+                      back->ranges[0].epoch == 4 && back->ranges[1].epoch == 4,
                   "ranges changed (%zu)", back->nranges);
+    DP_ASSERT_MSG(back->files[0].table_id &&
+                      strcmp(back->files[0].table_id, "5b1c2f7e-0000-4000-8000-00000000abcd") == 0,
+                  "table id lost: %s", back->files[0].table_id ? back->files[0].table_id : "NULL");
     DP_ASSERT_MSG(back->nfiles == 1 && back->files[0].rows == 12 && back->files[0].bytes == 3456 &&
                       strcmp(back->files[0].table, "evt_purchase") == 0,
                   "files changed (%zu)", back->nfiles);

@@ -23,8 +23,8 @@ static int key_of(const dp_range_t *r, size_t n, char *out)
 
 static void test_stagename_key_known_answer(void)
 {
-    const dp_range_t two[] = {{"orders", INC, 3, 1842, 1999}, {"clicks", INC, 0, 0, 41}};
-    const dp_range_t one[] = {{"t", "inc1", 0, 0, 0}};
+    const dp_range_t two[] = {{"orders", INC, 3, 1842, 1999, 0}, {"clicks", INC, 0, 0, 41, 0}};
+    const dp_range_t one[] = {{"t", "inc1", 0, 0, 0, 0}};
     char key[DP_STAGENAME_KEY_SIZE];
 
     if (key_of(two, 2, key) == 0) {
@@ -41,10 +41,10 @@ static void test_stagename_key_known_answer(void)
 
 static void test_stagename_key_ignores_order(void)
 {
-    dp_range_t r[4] = {{"orders", INC, 3, 100, 200},
-                       {"orders", INC, 1, 5, 9},
-                       {"clicks", INC, 7, 0, 0},
-                       {"orders", "other-inc", 1, 5, 9}};
+    dp_range_t r[4] = {{"orders", INC, 3, 100, 200, 0},
+                       {"orders", INC, 1, 5, 9, 0},
+                       {"clicks", INC, 7, 0, 0, 0},
+                       {"orders", "other-inc", 1, 5, 9, 0}};
     const dp_range_t before = r[0];
     char k1[DP_STAGENAME_KEY_SIZE], k2[DP_STAGENAME_KEY_SIZE];
     dp_range_t tmp;
@@ -65,12 +65,12 @@ static void test_stagename_key_ignores_order(void)
 
 static void test_stagename_key_changes_with_every_field(void)
 {
-    const dp_range_t base = {"orders", INC, 3, 100, 200};
-    dp_range_t v[6];
+    const dp_range_t base = {"orders", INC, 3, 100, 200, 0};
+    dp_range_t v[7];
     char kb[DP_STAGENAME_KEY_SIZE], kv[DP_STAGENAME_KEY_SIZE];
     size_t i;
 
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < 7; i++) {
         v[i] = base;
     }
     v[0].topic = "orderz";
@@ -79,8 +79,9 @@ static void test_stagename_key_changes_with_every_field(void)
     v[3].first = 101;
     v[4].last = 201;
     v[5].partition = 3 + 256; /* differs only in a higher byte */
+    v[6].epoch = 2;           /* the same offsets under a newer claim */
     key_of(&base, 1, kb);
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < 7; i++) {
         key_of(&v[i], 1, kv);
         DP_ASSERT_MSG(strcmp(kb, kv) != 0, "variant %zu has the base key %s", i, kb);
     }
@@ -88,10 +89,10 @@ static void test_stagename_key_changes_with_every_field(void)
 
 static void test_stagename_key_has_no_ambiguity(void)
 {
-    const dp_range_t ab_c[] = {{"ab", "c", 0, 1, 2}};
-    const dp_range_t a_bc[] = {{"a", "bc", 0, 1, 2}};
-    const dp_range_t split[] = {{"t", "i", 0, 1, 2}, {"t", "i", 1, 3, 4}};
-    const dp_range_t first_only[] = {{"t", "i", 0, 1, 2}};
+    const dp_range_t ab_c[] = {{"ab", "c", 0, 1, 2, 0}};
+    const dp_range_t a_bc[] = {{"a", "bc", 0, 1, 2, 0}};
+    const dp_range_t split[] = {{"t", "i", 0, 1, 2, 0}, {"t", "i", 1, 3, 4, 0}};
+    const dp_range_t first_only[] = {{"t", "i", 0, 1, 2, 0}};
     char k1[DP_STAGENAME_KEY_SIZE], k2[DP_STAGENAME_KEY_SIZE];
 
     key_of(ab_c, 1, k1);
@@ -105,10 +106,10 @@ static void test_stagename_key_has_no_ambiguity(void)
 static void test_stagename_key_refuses_bad_ranges(void)
 {
     const dp_range_t bad[] = {
-        {NULL, INC, 0, 0, 0},  {"", INC, 0, 0, 0},   {"a b", INC, 0, 0, 0}, {"t", NULL, 0, 0, 0},
-        {"t", "a/b", 0, 0, 0}, {"t", INC, -1, 0, 0}, {"t", INC, 0, -1, 5},  {"t", INC, 0, 9, 8},
+        {NULL, INC, 0, 0, 0, 0},  {"", INC, 0, 0, 0, 0},   {"a b", INC, 0, 0, 0, 0}, {"t", NULL, 0, 0, 0, 0},
+        {"t", "a/b", 0, 0, 0, 0}, {"t", INC, -1, 0, 0, 0}, {"t", INC, 0, -1, 5, 0},  {"t", INC, 0, 9, 8, 0},
     };
-    const dp_range_t dup[] = {{"t", INC, 2, 0, 5}, {"u", INC, 2, 0, 5}, {"t", INC, 2, 6, 9}};
+    const dp_range_t dup[] = {{"t", INC, 2, 0, 5, 0}, {"u", INC, 2, 0, 5, 0}, {"t", INC, 2, 6, 9, 0}};
     char key[DP_STAGENAME_KEY_SIZE];
     dp_err_t err;
     size_t i;

@@ -1,0 +1,98 @@
+/*
+ * claims: who owns a partition, recorded in Databricks, so that a worker
+ * that stalled past its session timeout (a "zombie") cannot load a flush for
+ * partitions that moved (hole H1 of docs/DELIVERY.md), and the ledger of what
+ * was loaded (H3).
+ *
+ *   <c>.<s>.claims   one row per (incarnation, topic, kpartition, epoch):
+ *                    member, claimed_at_us, floor_offset, seen.
+ *   <c>.<s>.ledger   one row per loaded range: incarnation, topic,
+ *                    kpartition, first_offset, last_offset, epoch, run_key,
+ *                    worker_id, _loaded_at (staged and loaded by COPY INTO
+ *                    with the flush, like sync_runs).
+ *
+ * The handshake. A worker that is assigned partitions first *takes* a claim:
+ * one new row per partition with an epoch above every epoch of the topic
+ * (MERGE, insert-if-absent; a lost race is retried with a higher epoch).
+ * Then it lists the partition's pending manifests and *publishes* what it
+ * saw: floor_offset (where the partition was loaded through: the larger of
+ * the committed offset and the ledger, plus one) and seen (the keys of the
+ * pending manifests it listed). A flusher writes its manifest, which carries
+ * the epoch it held for each partition, and then *judges* it:
+ *
+ *   a manifest M is VOID when some partition r of M has a published claim
+ *   newer than M's epoch for r that did not see M (M's key is not in seen)
+ *   and whose floor is not past M's range of r. Such a claimant re-cuts
+ *   those offsets, so nobody may load M. Otherwise M is VALID: every newer
+ *   claimant saw it and finishes it, or had loaded past it.
+ *
+ * A newer claim that is not published yet makes the verdict UNDECIDED (ask
+ * again shortly). One that is not published but is itself superseded by a
+ * later claim is *abandoned* (its seen set to "!", compare-and-set against
+ * its publication, so exactly one of the two wins): its owner never cut
+ * anything, and if it tries to publish later it learns it lost. Every reader
+ * (the flusher itself and every worker finishing pending manifests) applies
+ * the same rule, so a verdict never changes once given.
+ *
+ * Values travel as statement parameters; the numbers are formatted by us.
+ * Thread: the caller's, with a dbx client of that thread.
+ */
+#ifndef DP_CLAIMS_H
+#define DP_CLAIMS_H
+
+#include "buf.h"
+#include "config.h"
+#include "dbx/http.h"
+#include "err.h"
+#include "manifest.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_CLAIMS_TABLE "claims"
+#define DP_LEDGER_TABLE "ledger"
+
+typedef enum {
+    DP_CLAIMS_VALID = 0,
+    DP_CLAIMS_VOID = 1,
+    DP_CLAIMS_UNDECIDED = 2,
+} dp_claims_verdict_t;
+
+/* Avro schema of the ledger rows (JSON text, static). */
+extern const char dp_claims_ledger_schema[];
+
+/* CREATE SCHEMA (when configured) and the claims and ledger tables, IF NOT
+ * EXISTS. Returns 0 or a DP_E* code. */
+int dp_claims_setup(dp_dbx_client_t *client, const dp_config_t *cfg, dp_err_t *err);
+
+/* Takes a claim on parts[0..n) of topic for member: *epoch receives the new
+ * epoch (the same for all of them). Returns 0 or a DP_E* code. */
+int dp_claims_take(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
+                   const char *topic, const int32_t *parts, size_t n, const char *member,
+                   int64_t *epoch, dp_err_t *err);
+
+/* Publishes floor[i] and seen[i] (comma-separated manifest keys, "" for
+ * none) of the claim (parts[i], epoch). won[i] is 1, or 0 when that claim was
+ * abandoned by a reader because a later claim exists: the partition is
+ * somebody else's. Returns 0 or a DP_E* code. */
+int dp_claims_publish(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
+                      const char *topic, const int32_t *parts, const int64_t *floor,
+                      char *const *seen, size_t n, int64_t epoch, int *won, dp_err_t *err);
+
+/* Reads the ledger: through[i] receives the last offset of parts[i] loaded
+ * in this incarnation, or -1. Returns 0 or a DP_E* code. */
+int dp_claims_ledger(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
+                     const char *topic, const int32_t *parts, size_t n, int64_t *through,
+                     dp_err_t *err);
+
+/* Judges manifest m (see above). why receives, for VOID and UNDECIDED, the
+ * partition and claim that decided. Returns 0 with *verdict set, or a DP_E*
+ * code. */
+int dp_claims_judge(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_manifest_t *m,
+                    dp_claims_verdict_t *verdict, char *why, size_t whylen, dp_err_t *err);
+
+/* Appends the ledger rows of m (one per range) to out as Avro record bodies
+ * of dp_claims_ledger_schema. Returns the number of rows, or DP_ETOOBIG. */
+int dp_claims_ledger_rows(dp_buf_t *out, const dp_manifest_t *m, dp_err_t *err);
+
+#endif
