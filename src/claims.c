@@ -11,6 +11,8 @@
 #include "mem.h"
 #include "tablename.h"
 
+#include <openssl/rand.h>
+
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -32,6 +34,13 @@ static const char claims_schema[] =
     "{\"name\":\"floor_offset\",\"type\":" NULLABLE("long") "},"
     "{\"name\":\"seen\",\"type\":" NULLABLE("string") "}]}";
 
+static const char incarnations_schema[] =
+    "{\"type\":\"record\",\"name\":\"Incarnation\",\"namespace\":\"io.deltaport\",\"fields\":["
+    "{\"name\":\"group_id\",\"type\":\"string\"},"
+    "{\"name\":\"seq\",\"type\":\"long\"},"
+    "{\"name\":\"incarnation\",\"type\":\"string\"},"
+    "{\"name\":\"created_at_us\",\"type\":\"long\"}]}";
+
 const char dp_claims_ledger_schema[] =
     "{\"type\":\"record\",\"name\":\"LedgerRange\",\"namespace\":\"io.deltaport\",\"fields\":["
     "{\"name\":\"incarnation\",\"type\":\"string\"},"
@@ -40,6 +49,7 @@ const char dp_claims_ledger_schema[] =
     "{\"name\":\"first_offset\",\"type\":\"long\"},"
     "{\"name\":\"last_offset\",\"type\":\"long\"},"
     "{\"name\":\"epoch\",\"type\":\"long\"},"
+    "{\"name\":\"last_fp\",\"type\":\"long\"},"
     "{\"name\":\"run_key\",\"type\":\"string\"},"
     "{\"name\":\"worker_id\",\"type\":\"string\"},"
     "{\"name\":\"_loaded_at\",\"type\":" TS "}]}";
@@ -107,8 +117,8 @@ static long long cell_ll(json_t *row, size_t i, long long dflt)
 int dp_claims_setup(dp_dbx_client_t *client, const dp_config_t *cfg, dp_err_t *err)
 {
     char q[DP_TABLENAME_QUALIFIED_SIZE], sql[2 * DP_TABLENAME_QUALIFIED_SIZE];
-    const char *tables[] = {DP_CLAIMS_TABLE, DP_LEDGER_TABLE};
-    const char *schemas[] = {claims_schema, dp_claims_ledger_schema};
+    const char *tables[] = {DP_CLAIMS_TABLE, DP_LEDGER_TABLE, DP_INCARNATIONS_TABLE};
+    const char *schemas[] = {claims_schema, dp_claims_ledger_schema, incarnations_schema};
 
     if (cfg->databricks.create_schema) {
         if (dp_tablename_check_identifier(cfg->databricks.catalog, err) < 0 ||
@@ -119,7 +129,7 @@ int dp_claims_setup(dp_dbx_client_t *client, const dp_config_t *cfg, dp_err_t *e
         if (exec(client, cfg, "create schema", sql, NULL, 0, NULL, err) < 0)
             return DP_EFAIL;
     }
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < 3; i++) {
         char *ddl;
         int rc;
 
@@ -284,6 +294,30 @@ int dp_claims_ledger(dp_dbx_client_t *client, const dp_config_t *cfg, const char
     return 0;
 }
 
+int dp_claims_ledger_fp(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
+                        const char *topic, int32_t partition, int64_t last, int64_t *fp,
+                        dp_err_t *err)
+{
+    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 240], p[16], l[24];
+    dp_dbx_sql_param_t params[] = {{"inc", incarnation, "STRING"}, {"topic", topic, "STRING"},
+                                   {"p", p, "INT"}, {"last", l, "BIGINT"}};
+    dp_dbx_sql_result_t res;
+    int rc;
+
+    *fp = -1;
+    if (qualified(cfg, DP_LEDGER_TABLE, q, err) < 0)
+        return DP_EINVAL;
+    snprintf(p, sizeof(p), "%d", (int)partition);
+    snprintf(l, sizeof(l), "%" PRId64, last);
+    snprintf(sql, sizeof(sql), "SELECT last_fp FROM %s WHERE incarnation = :inc AND topic = :topic "
+             "AND kpartition = CAST(:p AS INT) AND last_offset = CAST(:last AS BIGINT) LIMIT 1", q);
+    if ((rc = exec(client, cfg, "read the ledger", sql, params, 4, &res, err)) < 0)
+        return rc;
+    *fp = cell_ll(json_array_get(res.rows, 0), 0, -1);
+    dp_dbx_sql_result_clear(&res);
+    return 0;
+}
+
 /* Marks the unpublished claim (p, epoch) abandoned, unless it was published
  * meanwhile. *won = 1 when the mark took. */
 static int abandon(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
@@ -418,9 +452,123 @@ int dp_claims_ledger_rows(dp_buf_t *out, const dp_manifest_t *m, dp_err_t *err)
         if (put_str(out, m->incarnation, err) < 0 || put_str(out, r->topic, err) < 0 ||
             dp_buf_put_int(out, r->partition, err) < 0 || dp_buf_put_long(out, r->first, err) < 0 ||
             dp_buf_put_long(out, r->last, err) < 0 || dp_buf_put_long(out, r->epoch, err) < 0 ||
+            dp_buf_put_long(out, (int64_t)r->fp, err) < 0 ||
             put_str(out, m->key, err) < 0 || put_str(out, m->worker_id, err) < 0 ||
             dp_buf_put_long(out, m->loaded_at, err) < 0)
             return DP_ETOOBIG;
     }
     return (int)m->nranges;
+}
+
+/* The newest incarnation of group: *seq (0 when none) and out. */
+static int newest(dp_dbx_client_t *client, const dp_config_t *cfg, const char *q,
+                  const char *group, int64_t *seq, char out[DP_CLAIMS_INCARNATION_SIZE],
+                  dp_err_t *err)
+{
+    char sql[DP_TABLENAME_QUALIFIED_SIZE + 160];
+    dp_dbx_sql_param_t params[] = {{"g", group, "STRING"}};
+    dp_dbx_sql_result_t res;
+    json_t *row;
+    const char *inc;
+    int rc;
+
+    snprintf(sql, sizeof(sql), "SELECT seq, incarnation FROM %s WHERE group_id = :g ORDER BY "
+             "seq DESC LIMIT 1", q);
+    if ((rc = exec(client, cfg, "read the incarnation", sql, params, 1, &res, err)) < 0)
+        return rc;
+    row = json_array_get(res.rows, 0);
+    *seq = row ? cell_ll(row, 0, 0) : 0;
+    inc = json_string_value(json_array_get(row, 1));
+    snprintf(out, DP_CLAIMS_INCARNATION_SIZE, "%s", inc ? inc : "");
+    dp_dbx_sql_result_clear(&res);
+    return 0;
+}
+
+int dp_claims_incarnation(dp_dbx_client_t *client, const dp_config_t *cfg, const char *group,
+                          int mint, char out[DP_CLAIMS_INCARNATION_SIZE], dp_err_t *err)
+{
+    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 400];
+    char uuid[DP_CLAIMS_INCARNATION_SIZE], seqs[24], now[24];
+    unsigned char b[16];
+    int64_t seq = 0;
+    int rc;
+
+    if (qualified(cfg, DP_INCARNATIONS_TABLE, q, err) < 0)
+        return DP_EINVAL;
+    if ((rc = newest(client, cfg, q, group, &seq, out, err)) < 0)
+        return rc;
+    if (seq > 0 && !mint)
+        return 0;
+    if (RAND_bytes(b, sizeof(b)) != 1)
+        return dp_err_set(err, DP_EFAIL, 0, "claims: no random bytes for an incarnation id");
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
+             "%02x", b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+             b[12], b[13], b[14], b[15]);
+    snprintf(seqs, sizeof(seqs), "%" PRId64, seq + 1);
+    snprintf(now, sizeof(now), "%lld", (long long)dp_clock_wall_us());
+    {
+        dp_dbx_sql_param_t params[] = {{"g", group, "STRING"}, {"seq", seqs, "BIGINT"},
+                                       {"inc", uuid, "STRING"}, {"now", now, "BIGINT"}};
+
+        snprintf(sql, sizeof(sql),
+                 "MERGE INTO %s AS t USING (VALUES (:g, CAST(:seq AS BIGINT), :inc, "
+                 "CAST(:now AS BIGINT))) AS s(group_id, seq, incarnation, created_at_us) "
+                 "ON t.group_id = s.group_id AND t.seq = s.seq WHEN NOT MATCHED THEN INSERT "
+                 "(group_id, seq, incarnation, created_at_us) VALUES (s.group_id, s.seq, "
+                 "s.incarnation, s.created_at_us)", q);
+        if ((rc = exec(client, cfg, "mint an incarnation", sql, params, 4, NULL, err)) < 0)
+            return rc;
+    }
+    /* Whoever inserted first: read what won. */
+    if ((rc = newest(client, cfg, q, group, &seq, out, err)) < 0)
+        return rc;
+    if (seq == 0 || !out[0])
+        return dp_err_set(err, DP_EFAIL, 1, "claims: the incarnation of %s did not stick", group);
+    dp_log(DP_LOG_INFO, "claims", "group %s: incarnation %s (number %lld)%s", group, out,
+           (long long)seq, strcmp(out, uuid) == 0 ? ", minted" : "");
+    return 0;
+}
+
+int dp_claims_table_id(dp_dbx_client_t *client, const dp_config_t *cfg, const char *table,
+                       char out[DP_CLAIMS_TABLE_ID_SIZE], dp_err_t *err)
+{
+    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 32];
+    dp_dbx_sql_opts_t opts;
+    dp_dbx_sql_result_t res;
+    json_t *col;
+    size_t i;
+    int rc;
+
+    out[0] = '\0';
+    if (qualified(cfg, table, q, err) < 0)
+        return DP_EINVAL;
+    snprintf(sql, sizeof(sql), "DESCRIBE DETAIL %s", q);
+    memset(&opts, 0, sizeof(opts));
+    memset(&res, 0, sizeof(res));
+    opts.wait_timeout_s = (int)cfg->databricks.statement_wait_timeout_s;
+    if ((rc = dp_dbx_sql_execute(client, sql, NULL, 0, cfg->databricks.catalog,
+                                 cfg->databricks.schema, &opts, &res, err)) < 0)
+        return rc;
+    if (res.state != DP_DBX_SQL_SUCCEEDED) {
+        /* A missing table has no id; anything else is an error. */
+        rc = strstr(res.message, "TABLE_OR_VIEW_NOT_FOUND")
+                 ? 0
+                 : dp_err_set(err, DP_EFAIL, dp_dbx_sql_failure_kind(&res) ==
+                                                 DP_DBX_SQL_FAIL_TRANSIENT,
+                              "claims: describe %s: %s", q, res.message);
+        dp_dbx_sql_result_clear(&res);
+        return rc;
+    }
+    json_array_foreach(res.columns, i, col)
+    {
+        const char *v;
+
+        if (json_is_string(col) && strcmp(json_string_value(col), "id") == 0 &&
+            (v = json_string_value(json_array_get(json_array_get(res.rows, 0), i))))
+            snprintf(out, DP_CLAIMS_TABLE_ID_SIZE, "%s", v);
+    }
+    dp_dbx_sql_result_clear(&res);
+    return 0;
 }

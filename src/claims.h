@@ -7,9 +7,11 @@
  *   <c>.<s>.claims   one row per (incarnation, topic, kpartition, epoch):
  *                    member, claimed_at_us, floor_offset, seen.
  *   <c>.<s>.ledger   one row per loaded range: incarnation, topic,
- *                    kpartition, first_offset, last_offset, epoch, run_key,
+ *                    kpartition, first_offset, last_offset, epoch, last_fp
+ *                    (fingerprint of the message at last_offset), run_key,
  *                    worker_id, _loaded_at (staged and loaded by COPY INTO
  *                    with the flush, like sync_runs).
+ *   <c>.<s>.incarnations  one row per incarnation of a consumer group.
  *
  * The handshake. A worker that is assigned partitions first *takes* a claim:
  * one new row per partition with an epoch above every epoch of the topic
@@ -51,6 +53,7 @@
 
 #define DP_CLAIMS_TABLE "claims"
 #define DP_LEDGER_TABLE "ledger"
+#define DP_INCARNATIONS_TABLE "incarnations"
 
 typedef enum {
     DP_CLAIMS_VALID = 0,
@@ -85,11 +88,38 @@ int dp_claims_ledger(dp_dbx_client_t *client, const dp_config_t *cfg, const char
                      const char *topic, const int32_t *parts, size_t n, int64_t *through,
                      dp_err_t *err);
 
+/* The fingerprint of the message at `last` of (topic, partition) in the
+ * ledger: *fp, or -1 when no ledger range ends there. Returns 0 or DP_E*. */
+int dp_claims_ledger_fp(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
+                        const char *topic, int32_t partition, int64_t last, int64_t *fp,
+                        dp_err_t *err);
+
 /* Judges manifest m (see above). why receives, for VOID and UNDECIDED, the
  * partition and claim that decided. Returns 0 with *verdict set, or a DP_E*
  * code. */
 int dp_claims_judge(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_manifest_t *m,
                     dp_claims_verdict_t *verdict, char *why, size_t whylen, dp_err_t *err);
+
+/* The pool's incarnation for consumer group `group`: the newest row of the
+ * incarnations table (group_id, seq, incarnation, created_at_us). With mint,
+ * or when the group has none, a new one (a random UUID) is added first; of
+ * two workers minting at once, the first insert wins and both read it.
+ * out receives it (DP_CLAIMS_INCARNATION_SIZE bytes). Returns 0 or a DP_E*
+ * code. Every staged name, manifest, claim, ledger row and commit of the
+ * pool carries it: a deleted and recreated topic, after `deltaport
+ * incarnation new`, never reuses an old name or an old offset. */
+#define DP_CLAIMS_INCARNATION_SIZE 40
+int dp_claims_incarnation(dp_dbx_client_t *client, const dp_config_t *cfg, const char *group,
+                          int mint, char out[DP_CLAIMS_INCARNATION_SIZE], dp_err_t *err);
+
+/* The Delta table id of table (DESCRIBE DETAIL) into out, or "" when the
+ * table does not exist. Manifests record it per file, and a replay refuses to
+ * load a file into a table that was dropped and recreated since (its load
+ * history is gone, so the file would load a second time: H5). Returns 0 or a
+ * DP_E* code. */
+#define DP_CLAIMS_TABLE_ID_SIZE 64
+int dp_claims_table_id(dp_dbx_client_t *client, const dp_config_t *cfg, const char *table,
+                       char out[DP_CLAIMS_TABLE_ID_SIZE], dp_err_t *err);
 
 /* Appends the ledger rows of m (one per range) to out as Avro record bodies
  * of dp_claims_ledger_schema. Returns the number of rows, or DP_ETOOBIG. */

@@ -17,6 +17,7 @@ typedef struct part {
     int32_t partition;
     int64_t first, last; /* -1 when the partition holds no record */
     int64_t epoch;       /* the worker's claim epoch when cut (claims.h), or 0 */
+    uint32_t last_fp;    /* fingerprint of the message at `last` (dp_flush_set_last_fp) */
 } part_t;
 
 typedef struct slot {
@@ -271,6 +272,17 @@ void dp_flush_set_epoch(dp_flush_t *flush, const char *topic, int32_t partition,
 int64_t dp_flush_range_epoch(const dp_flush_t *flush, size_t i)
 {
     return i < flush->nparts ? flush->parts[i].epoch : 0;
+}
+
+void dp_flush_set_last_fp(dp_flush_t *flush, uint32_t fp)
+{
+    if (flush->last_part < flush->nparts)
+        flush->parts[flush->last_part].last_fp = fp;
+}
+
+uint32_t dp_flush_range_fp(const dp_flush_t *flush, size_t i)
+{
+    return i < flush->nparts ? flush->parts[i].last_fp : 0;
 }
 
 void dp_flush_set_fenced(dp_flush_t *flush, int fenced)

@@ -70,6 +70,12 @@ int dp_flush_range(const dp_flush_t *flush, size_t i, const char **topic, int32_
 void dp_flush_set_epoch(dp_flush_t *flush, const char *topic, int32_t partition, int64_t epoch);
 int64_t dp_flush_range_epoch(const dp_flush_t *flush, size_t i);
 
+/* The fingerprint (dp_flush_fingerprint) of the message just added by
+ * dp_flush_add (its partition's last offset); and the i-th range's. Kept so
+ * that a later owner can tell the log it reads is the one that was loaded. */
+void dp_flush_set_last_fp(dp_flush_t *flush, uint32_t fp);
+uint32_t dp_flush_range_fp(const dp_flush_t *flush, size_t i);
+
 /* Set by the loader when it refused to load the flush because a newer claim
  * on one of its partitions never saw its manifest (claims.h): the worker
  * must not commit it and reads its still-owned partitions again. */

@@ -14,6 +14,8 @@
 #include "log.h"
 #include "mem.h"
 
+#include <zlib.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,7 @@ struct dp_kafka {
     int paused;                                 /* dp_kafka_pause_all in force */
     rd_kafka_topic_partition_list_t *stale;     /* revoked while paused: flag still set */
     rd_kafka_topic_partition_list_t *errored;   /* paused because they cannot be consumed */
+    char *incarnation;                          /* sent as "inc=<id>" with every commit */
 };
 
 const char *const dp_kafka_owned_keys[] = {
@@ -89,8 +92,23 @@ static int is_cooperative(rd_kafka_t *rk)
 /* Rebalance                                                                 */
 /* ------------------------------------------------------------------------- */
 
+/* 1 when tp's commit metadata names an incarnation other than ours
+ * ("inc=<id>[;...]"; commits by other tools have none and are trusted). */
+static int foreign_incarnation(const dp_kafka_t *kafka, const rd_kafka_topic_partition_t *tp)
+{
+    const char *md = tp->metadata;
+    size_t n = tp->metadata_size, len;
+
+    if (!kafka->incarnation || !md || n < 4 || memcmp(md, "inc=", 4) != 0)
+        return 0;
+    len = strlen(kafka->incarnation);
+    return n - 4 < len || memcmp(md + 4, kafka->incarnation, len) != 0 ||
+           (n - 4 > len && md[4 + len] != ';');
+}
+
 /* Sets each element's .offset to its committed offset, or to the initial
- * position when the group never committed it. */
+ * position when the group never committed it (or committed it in another
+ * incarnation: then the beginning). */
 static void set_start_positions(dp_kafka_t *kafka, rd_kafka_topic_partition_list_t *parts)
 {
     rd_kafka_resp_err_t rerr = rd_kafka_committed(kafka->rk, parts, 10000);
@@ -101,6 +119,17 @@ static void set_start_positions(dp_kafka_t *kafka, rd_kafka_topic_partition_list
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
 
+        if (tp->offset >= 0 && foreign_incarnation(kafka, tp)) {
+            /* A commit of another incarnation: an offset into the log of a
+             * topic that was deleted since (or a replaced cluster). The new
+             * log is read from its beginning. */
+            dp_log(DP_LOG_WARN, "kafka", "%s [%d]: committed offset @%lld belongs to another "
+                   "incarnation (%.*s), not %s: ignored, reading from the beginning", tp->topic,
+                   (int)tp->partition, (long long)tp->offset, (int)tp->metadata_size,
+                   (const char *)tp->metadata, kafka->incarnation);
+            tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+            continue;
+        }
         if (tp->offset < 0)
             tp->offset = kafka->initial_latest ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
     }
@@ -318,6 +347,24 @@ static void partition_failed(dp_kafka_t *kafka, rd_kafka_message_t *msg)
                                         rd_kafka_message_errstr(msg));
 }
 
+uint32_t dp_kafka_fingerprint(const rd_kafka_message_t *msg)
+{
+    unsigned char lens[8];
+    uLong crc = crc32(0L, Z_NULL, 0);
+    uint32_t kl = (uint32_t)msg->key_len, vl = (uint32_t)msg->len;
+
+    for (int i = 0; i < 4; i++) {
+        lens[i] = (unsigned char)(kl >> (8 * i));
+        lens[4 + i] = (unsigned char)(vl >> (8 * i));
+    }
+    crc = crc32(crc, lens, sizeof(lens));
+    if (msg->key && kl)
+        crc = crc32(crc, msg->key, kl);
+    if (msg->payload && vl)
+        crc = crc32(crc, msg->payload, vl);
+    return (uint32_t)crc;
+}
+
 int dp_kafka_seek(dp_kafka_t *kafka, const char *topic, int32_t partition, int64_t offset,
                   dp_err_t *err)
 {
@@ -406,8 +453,24 @@ int dp_kafka_commit(dp_kafka_t *kafka, rd_kafka_topic_partition_list_t *parts, d
 
     if (!parts || parts->cnt == 0)
         return 0;
-    for (int i = 0; i < parts->cnt; i++)
-        parts->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+
+        tp->err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (kafka->incarnation) {
+            /* "inc=<id>", then ";" and what the caller put there (the
+             * fingerprint of the last message loaded). */
+            size_t extra = tp->metadata ? tp->metadata_size : 0;
+            size_t len = strlen(kafka->incarnation) + 4 + (extra ? extra + 1 : 0);
+            char *md = dp_malloc(len + 1);
+
+            snprintf(md, len + 1, "inc=%s%s%.*s", kafka->incarnation, extra ? ";" : "",
+                     (int)extra, extra ? (const char *)tp->metadata : "");
+            free(tp->metadata); /* the list owns it (rd_kafka_topic_partition_list_destroy) */
+            tp->metadata = md;
+            tp->metadata_size = len;
+        }
+    }
     rerr = rd_kafka_commit_queue(kafka->rk, parts, NULL, commit_cb, &ctx);
     if (!rerr)
         rerr = ctx.err;
@@ -460,6 +523,12 @@ static void pause_one(dp_kafka_t *kafka, const char *topic, int32_t partition, i
     else
         rd_kafka_resume_partitions(kafka->rk, one);
     rd_kafka_topic_partition_list_destroy(one);
+}
+
+void dp_kafka_set_incarnation(dp_kafka_t *kafka, const char *incarnation)
+{
+    free(kafka->incarnation);
+    kafka->incarnation = incarnation ? dp_strdup(incarnation) : NULL;
 }
 
 void dp_kafka_hold(dp_kafka_t *kafka, const char *topic, int32_t partition)
@@ -527,5 +596,6 @@ void dp_kafka_destroy(dp_kafka_t *kafka)
         rd_kafka_topic_partition_list_destroy(kafka->stale);
     if (kafka->errored)
         rd_kafka_topic_partition_list_destroy(kafka->errored);
+    free(kafka->incarnation);
     free(kafka);
 }

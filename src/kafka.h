@@ -90,6 +90,12 @@ int dp_kafka_commit(dp_kafka_t *kafka, rd_kafka_topic_partition_list_t *parts, d
 int dp_kafka_seek(dp_kafka_t *kafka, const char *topic, int32_t partition, int64_t offset,
                   dp_err_t *err);
 
+/* The pool's incarnation (claims.h): every commit carries "inc=<id>" as
+ * metadata, and a committed offset whose metadata names another incarnation
+ * is ignored on assignment (the partition starts at its beginning).
+ * Copied; call before the first poll. */
+void dp_kafka_set_incarnation(dp_kafka_t *kafka, const char *incarnation);
+
 /* Holds one assigned partition paused until released (a partition whose
  * claim could not be taken yet), independently of pause_all/resume_all; the
  * hold is re-applied correctly across rebalances like the rest. */
@@ -109,6 +115,12 @@ rd_kafka_topic_partition_list_t *dp_kafka_assignment(dp_kafka_t *kafka);
 /* Leaves the group (runs the revoke hook) and destroys the handle. NULL is a
  * no-op. */
 void dp_kafka_destroy(dp_kafka_t *kafka);
+
+/* A fingerprint of a message: CRC-32 of its key and value (with their
+ * lengths). Stored with what was loaded, so that a later owner can check
+ * that the message before its start is still the one loaded (a recreated
+ * topic has other messages at the same offsets). Thread: any. */
+uint32_t dp_kafka_fingerprint(const rd_kafka_message_t *msg);
 
 /* The underlying handle, borrowed (for watermark queries and metrics). */
 rd_kafka_t *dp_kafka_handle(dp_kafka_t *kafka);

@@ -173,6 +173,13 @@ void dp_loader_destroy(dp_loader_t *loader)
     for (size_t i = 0; i < loader->nknown; i++)
         free(loader->known[i]);
     free(loader->known);
+    for (size_t i = 0; i < loader->nids; i++) {
+        free(loader->id_table[i]);
+        free(loader->id_value[i]);
+    }
+    free(loader->id_table);
+    free(loader->id_value);
+    free(loader->id_at);
     dp_dbxconn_close(&loader->conn);
     free(loader->staged_schema);
     free(loader->errors_schema);

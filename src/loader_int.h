@@ -52,6 +52,9 @@ struct dp_loader {
     /* Loader thread only. */
     int setup_done;
     char **known;                    /* tables created and directories made */
+    char **id_table, **id_value;     /* Delta table ids (manifests, H5), */
+    long long *id_at;                /* read at most once a minute per table */
+    size_t nids;
     size_t nknown, knowncap;
     long long next_stats_ms;
     char last_error[DP_ERR_MSG_MAX];

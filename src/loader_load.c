@@ -405,8 +405,42 @@ static int reject_row(void *ctx, const dp_flush_record_t *rec)
     return 0;
 }
 
+/* The Delta table id of table for the manifest (H5), re-read at most once a
+ * minute; NULL when it cannot be read (the manifest then has none). */
+static const char *table_id_of(dp_loader_t *loader, const char *table)
+{
+    char id[DP_CLAIMS_TABLE_ID_SIZE];
+    long long now = dp_clock_mono_ms();
+    size_t i;
+    dp_err_t err;
+
+    for (i = 0; i < loader->nids; i++) {
+        if (strcmp(loader->id_table[i], table) == 0)
+            break;
+    }
+    if (i < loader->nids && now - loader->id_at[i] < 60000)
+        return loader->id_value[i];
+    if (dp_claims_table_id(loader->client, loader->cfg, table, id, &err) < 0 || !id[0]) {
+        dp_log(DP_LOG_DEBUG, "loader", "no table id for %s: %s", table, err.msg);
+        return NULL;
+    }
+    if (i == loader->nids) {
+        loader->id_table = dp_realloc(loader->id_table, (i + 1) * sizeof(char *));
+        loader->id_value = dp_realloc(loader->id_value, (i + 1) * sizeof(char *));
+        loader->id_at = dp_realloc(loader->id_at, (i + 1) * sizeof(long long));
+        loader->id_table[i] = dp_strdup(table);
+        loader->id_value[i] = NULL;
+        loader->nids++;
+    }
+    free(loader->id_value[i]);
+    loader->id_value[i] = dp_strdup(id);
+    loader->id_at[i] = now;
+    return loader->id_value[i];
+}
+
 /* Stages every file of the flush (destination tables, event_errors,
- * event_stats) and lists them in the manifest m. Nothing is loaded yet. */
+ * event_stats) and lists them in the manifest m, with their tables' ids.
+ * Nothing is loaded yet. */
 static int stage_flush(dp_loader_t *loader, const dp_flush_t *flush, const char *key,
                        const dp_loader_stat_t *stats, size_t nstats, dp_manifest_t *m,
                        dp_buf_t *rows, dp_err_t *err)
@@ -427,6 +461,7 @@ static int stage_flush(dp_loader_t *loader, const dp_flush_t *flush, const char 
         if ((rc = stage_and_load(loader, table, key, flush, ti, NULL, 0, 1, &run, path, err)) < 0)
             return rc;
         dp_manifest_add_file(m, table, path, run.rows, run.bytes);
+        dp_manifest_set_table_id(m, m->nfiles - 1, table_id_of(loader, table));
     }
     if (nstats == 0)
         return 0;
@@ -545,8 +580,10 @@ static dp_manifest_t *manifest_of(dp_loader_t *loader, const dp_flush_t *flush, 
         int32_t part;
         int64_t first, last;
 
-        if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0)
+        if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0) {
             dp_manifest_add_range(m, topic, part, first, last, dp_flush_range_epoch(flush, i));
+            m->ranges[m->nranges - 1].fp = dp_flush_range_fp(flush, i);
+        }
     }
     return m;
 }

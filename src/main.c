@@ -4,6 +4,7 @@
  */
 #include "cmd_check.h"
 #include "cmd_config.h"
+#include "cmd_incarnation.h"
 #include "cmd_query.h"
 #include "cmd_run.h"
 #include "cmd_validate.h"
@@ -63,6 +64,8 @@ static void usage(FILE *out)
             "                                     report every invalid event of FILE (or stdin)\n"
             "  produce --topic T ...              generate realistic canonical events (--help)\n"
             "  query --config FILE [--tsv] SQL    run one statement on the configured warehouse\n"
+            "  incarnation show|new --config FILE print, or mint after a topic was recreated,\n"
+            "                                     the pool's incarnation (docs/DELIVERY.md)\n"
             "  config check|dump --config FILE    validate, or print with secrets masked\n"
             "  config doc                         print docs/CONFIGURATION.md\n"
             "  version                            versions of deltaport and librdkafka\n"
@@ -103,6 +106,8 @@ static int dispatch(int argc, char **argv)
         return cmd_validate(argc - 1, argv + 1);
     if (strcmp(argv[1], "query") == 0)
         return dp_cmd_query(argc - 1, argv + 1);
+    if (strcmp(argv[1], "incarnation") == 0)
+        return dp_cmd_incarnation(argc - 1, argv + 1);
     if (strcmp(argv[1], "config") == 0)
         return dp_cmd_config(argc - 1, argv + 1);
     if (strcmp(argv[1], "produce") == 0)

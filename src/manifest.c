@@ -58,6 +58,7 @@ void dp_manifest_add_range(dp_manifest_t *m, const char *topic, int32_t partitio
     r->first = first;
     r->last = last;
     r->epoch = epoch;
+    r->fp = 0;
 }
 
 void dp_manifest_set_table_id(dp_manifest_t *m, size_t i, const char *table_id)
@@ -88,12 +89,13 @@ char *dp_manifest_to_json(const dp_manifest_t *m)
     char *text;
 
     for (size_t i = 0; i < m->nranges; i++)
-        json_array_append_new(ranges, json_pack("{s:s,s:i,s:I,s:I,s:I}", "topic",
+        json_array_append_new(ranges, json_pack("{s:s,s:i,s:I,s:I,s:I,s:I}", "topic",
                                                 m->ranges[i].topic, "partition",
                                                 (int)m->ranges[i].partition, "first",
                                                 (json_int_t)m->ranges[i].first, "last",
                                                 (json_int_t)m->ranges[i].last, "epoch",
-                                                (json_int_t)m->ranges[i].epoch));
+                                                (json_int_t)m->ranges[i].epoch, "fp",
+                                                (json_int_t)m->ranges[i].fp));
     for (size_t i = 0; i < m->nfiles; i++) {
         json_t *f = json_pack("{s:s,s:s,s:I,s:I}", "table", m->files[i].table, "path",
                               m->files[i].path, "rows", (json_int_t)m->files[i].rows, "bytes",
@@ -141,15 +143,19 @@ static int parse_parts(dp_manifest_t *m, json_t *ranges, json_t *files, dp_err_t
     {
         const char *topic = json_string_value(json_object_get(v, "topic"));
         json_t *p = json_object_get(v, "partition"), *f = json_object_get(v, "first"),
-               *l = json_object_get(v, "last"), *e = json_object_get(v, "epoch");
+               *l = json_object_get(v, "last"), *e = json_object_get(v, "epoch"),
+               *fp = json_object_get(v, "fp");
 
         if (!topic || !json_is_integer(p) || !json_is_integer(f) || !json_is_integer(l) ||
             json_integer_value(p) < 0 || json_integer_value(p) > INT32_MAX ||
             json_integer_value(f) < 0 || json_integer_value(l) < json_integer_value(f) ||
-            (e && (!json_is_integer(e) || json_integer_value(e) < 0)))
+            (e && (!json_is_integer(e) || json_integer_value(e) < 0)) ||
+            (fp && (!json_is_integer(fp) || json_integer_value(fp) < 0 ||
+                    json_integer_value(fp) > (json_int_t)UINT32_MAX)))
             return bad(err, "a range is malformed");
         dp_manifest_add_range(m, topic, (int32_t)json_integer_value(p), json_integer_value(f),
                               json_integer_value(l), e ? json_integer_value(e) : 0);
+        m->ranges[m->nranges - 1].fp = fp ? (uint32_t)json_integer_value(fp) : 0;
     }
     json_array_foreach(files, i, v)
     {

@@ -6,7 +6,7 @@
  *
  *   /Volumes/<c>/<s>/<v>/<inc>/_manifests/<key>.json
  *       {"version":1,"key","incarnation","worker_id","loaded_at",
- *        "ranges":[{"topic","partition","first","last","epoch"}],
+ *        "ranges":[{"topic","partition","first","last","epoch","fp"}],
  *        "files":[{"table","table_id","path","rows","bytes"}]}
  *       epoch: the writer's claim on the partition (claims.h), which decides
  *       whether the manifest may be loaded; table_id: the Delta table id the
@@ -37,6 +37,7 @@ typedef struct dp_manifest_range {
     int32_t partition;
     int64_t first, last;
     int64_t epoch; /* the writer's claim epoch on the partition (claims.h); 0 when unknown */
+    uint32_t fp;   /* fingerprint of the message at `last` (dp_kafka_fingerprint), 0 unknown */
 } dp_manifest_range_t;
 
 typedef struct dp_manifest_file {

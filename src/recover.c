@@ -222,6 +222,31 @@ static int judge(dp_recover_t *r, const dp_manifest_t *m, dp_claims_verdict_t *v
     return 0;
 }
 
+/* H5: a file is replayed only into the table it was staged for. A table
+ * dropped and recreated since has lost its COPY INTO history, so the replay
+ * would load rows a second time: refuse, and say so (the partitions wait). */
+static int same_tables(dp_recover_t *r, const dp_manifest_t *m, dp_err_t *err)
+{
+    char id[DP_CLAIMS_TABLE_ID_SIZE];
+    int rc;
+
+    for (size_t i = 0; i < m->nfiles; i++) {
+        const dp_manifest_file_t *f = &m->files[i];
+
+        if (!f->table_id || !f->table_id[0])
+            continue;
+        if ((rc = dp_claims_table_id(r->conn.client, r->cfg, f->table, id, err)) < 0)
+            return rc;
+        if (id[0] && strcmp(id, f->table_id) != 0)
+            return dp_err_set(err, DP_EFAIL, 0, "recover: table %s was dropped and recreated "
+                              "since flush %.16s was staged for it (table id %s, now %s): "
+                              "finishing that flush could load its rows twice, so its partitions "
+                              "wait for an operator (docs/DELIVERY.md)", f->table, m->key,
+                              f->table_id, id);
+    }
+    return 0;
+}
+
 /* Reads, judges and finishes one manifest. *m receives it (new; NULL when it
  * does not exist, or is void: nothing to do). */
 static int complete(dp_recover_t *r, const char *key, dp_manifest_t **m, dp_err_t *err)
@@ -232,7 +257,8 @@ static int complete(dp_recover_t *r, const char *key, dp_manifest_t **m, dp_err_
 
     if (rc < 0 || !*m)
         return rc;
-    if ((rc = judge(r, *m, &verdict, err)) < 0 || verdict == DP_CLAIMS_VOID) {
+    if ((rc = judge(r, *m, &verdict, err)) < 0 || verdict == DP_CLAIMS_VOID ||
+        (rc = same_tables(r, *m, err)) < 0) {
         dp_manifest_destroy(*m);
         *m = NULL;
         return rc;
@@ -251,7 +277,8 @@ static int complete(dp_recover_t *r, const char *key, dp_manifest_t **m, dp_err_
 
 /* Moves the start of every assigned partition the manifest covers past its
  * range (the whole manifest was loaded, whichever index entry led here). */
-static void advance(rd_kafka_topic_partition_list_t *parts, const dp_manifest_t *m)
+static void advance(rd_kafka_topic_partition_list_t *parts, const dp_manifest_t *m,
+                    int64_t *anchors)
 {
     for (size_t k = 0; k < m->nranges; k++) {
         rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
@@ -260,6 +287,8 @@ static void advance(rd_kafka_topic_partition_list_t *parts, const dp_manifest_t 
 
         if (!tp || tp->offset == RD_KAFKA_OFFSET_END)
             continue;
+        if (m->ranges[k].fp && tp->offset <= next)
+            anchors[tp - parts->elems] = m->ranges[k].fp; /* for a start at next */
         if (tp->offset == RD_KAFKA_OFFSET_BEGINNING || tp->offset < next) {
             dp_log(DP_LOG_INFO, "recover", "%s [%d] starts at @%lld, after a finished flush",
                    tp->topic, (int)tp->partition, (long long)next);
@@ -304,7 +333,8 @@ static void apply_ledger(rd_kafka_topic_partition_t *tp, int64_t through, int *r
 /* Claims the partitions of one topic (indexes idx[0..n) of parts), reads the
  * ledger, lists their pending manifests into pl and publishes what it saw. */
 static int claim_topic(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, const int *idx,
-                       size_t n, int64_t *epochs, pending_list_t *pl, int *repaired, dp_err_t *err)
+                       size_t n, int64_t *epochs, int64_t *through_all, pending_list_t *pl,
+                       int *repaired, dp_err_t *err)
 {
     const char *topic = parts->elems[idx[0]].topic;
     int32_t *ps = dp_calloc(n, sizeof(*ps));
@@ -327,6 +357,7 @@ static int claim_topic(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, 
         rd_kafka_topic_partition_t *tp = &parts->elems[idx[i]];
 
         epochs[idx[i]] = epoch;
+        through_all[idx[i]] = through[i];
         apply_ledger(tp, through[i], repaired);
         floor[i] = tp->offset == RD_KAFKA_OFFSET_BEGINNING ? 0 : tp->offset;
         dp_buf_reset(&keys);
@@ -362,14 +393,63 @@ out:
     return rc;
 }
 
+/* The fingerprint of the message at `last` in tp's commit metadata
+ * ("inc=..;fp=<last>:<hex>"), or -1. */
+static int64_t committed_fp(const rd_kafka_topic_partition_t *tp, int64_t last)
+{
+    char md[128];
+    const char *f;
+    long long at;
+    unsigned fp;
+
+    if (!tp->metadata || tp->metadata_size == 0 || tp->metadata_size >= sizeof(md))
+        return -1;
+    memcpy(md, tp->metadata, tp->metadata_size);
+    md[tp->metadata_size] = '\0';
+    f = strstr(md, "fp=");
+    if (!f || sscanf(f, "fp=%lld:%x", &at, &fp) != 2 || at != last)
+        return -1;
+    return (int64_t)fp;
+}
+
+/* anchors[i]: the fingerprint of the message just before parts[i]'s start
+ * (from a finished manifest, the commit metadata or the ledger), or -1. */
+static int find_anchors(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts,
+                        const int64_t *through, int64_t *anchors, dp_err_t *err)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        int rc;
+
+        if (tp->offset <= 0) {
+            anchors[i] = -1;
+            continue;
+        }
+        if (anchors[i] >= 0)
+            continue; /* a finished manifest ends there */
+        if ((anchors[i] = committed_fp(tp, tp->offset - 1)) >= 0)
+            continue;
+        if (through[i] == tp->offset - 1 &&
+            (rc = dp_claims_ledger_fp(r->conn.client, r->cfg, r->incarnation, tp->topic,
+                                      tp->partition, through[i], &anchors[i], err)) < 0)
+            return rc;
+        if (anchors[i] == 0)
+            anchors[i] = -1; /* written before fingerprints existed */
+    }
+    return 0;
+}
+
 int dp_recover_assign(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, int64_t *epochs,
-                      int *completed, int *repaired, dp_err_t *err)
+                      int64_t *anchors, int *completed, int *repaired, dp_err_t *err)
 {
     pending_list_t pl = {NULL, 0, NULL};
     int *idx = dp_calloc((size_t)parts->cnt + 1, sizeof(*idx));
     char *done = dp_calloc((size_t)parts->cnt + 1, 1);
+    int64_t *through = dp_calloc((size_t)parts->cnt + 1, sizeof(*through));
     int rc = 0;
 
+    for (int i = 0; i < parts->cnt; i++)
+        anchors[i] = through[i] = -1;
     *completed = *repaired = 0;
     if (!r->setup_done && (rc = dp_claims_setup(r->conn.client, r->cfg, err)) == 0)
         r->setup_done = 1;
@@ -385,7 +465,7 @@ int dp_recover_assign(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, i
                 done[j] = 1;
             }
         }
-        rc = claim_topic(r, parts, idx, n, epochs, &pl, repaired, err);
+        rc = claim_topic(r, parts, idx, n, epochs, through, &pl, repaired, err);
     }
     /* In offset order, so that each partition's chain is finished from its
      * start; a manifest listed by several partitions is finished once. */
@@ -398,13 +478,16 @@ int dp_recover_assign(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, i
             continue;
         rc = complete(r, pl.items[k].key, &m, err);
         if (rc == 0 && m) {
-            advance(parts, m);
+            advance(parts, m, anchors);
             (*completed)++;
         }
         dp_manifest_destroy(m);
     }
+    if (rc == 0)
+        rc = find_anchors(r, parts, through, anchors, err);
     free(pl.items);
     free(idx);
     free(done);
+    free(through);
     return rc;
 }

@@ -40,8 +40,10 @@ void dp_recover_destroy(dp_recover_t *r);
  * one). Elements at RD_KAFKA_OFFSET_END stay there unless the ledger knows
  * the partition; BEGINNING counts as 0. Returns 0, or a DP_E* code when
  * Databricks failed (retry later: nothing was skipped). Sets *completed to
- * the number of manifests it finished. */
+ * the number of manifests it finished. anchors[i] receives the fingerprint of
+ * the message at the new start - 1 as it was loaded (dp_kafka_fingerprint),
+ * or -1 when unknown: the caller checks that the log still holds it there. */
 int dp_recover_assign(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, int64_t *epochs,
-                      int *completed, int *repaired, dp_err_t *err);
+                      int64_t *anchors, int *completed, int *repaired, dp_err_t *err);
 
 #endif

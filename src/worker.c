@@ -4,6 +4,8 @@
 #include "worker.h"
 
 #include "buf.h"
+#include "claims.h"
+#include "dbxconn.h"
 #include "clock.h"
 #include "decode.h"
 #include "flush.h"
@@ -38,6 +40,9 @@ typedef struct owned {
     int unclaimed;  /* assigned while Databricks could not take its claim: held
                      * paused, its messages dropped, claimed again from start */
     int64_t start;  /* the assigned start position, for the deferred claim */
+    int64_t verify_off; /* -1, or the offset whose message must match verify_fp */
+    uint32_t verify_fp; /* its fingerprint as loaded (the log was not replaced) */
+    int stopped;    /* the log does not hold what was loaded: held, never read */
 } owned_t;
 
 struct dp_worker {
@@ -60,8 +65,10 @@ struct dp_worker {
     dp_flush_t *loaded;          /* loaded, its commit to be retried after polling */
     dp_recover_t *recover;       /* finishes other workers' flushes on assignment */
     size_t flush_cap;            /* byte cap of one flush: half the memory budget */
+    char incarnation[DP_CLAIMS_INCARNATION_SIZE]; /* the pool's (claims.h) */
     owned_t *owned;              /* assigned partitions with their claims */
     size_t nowned;
+    rd_kafka_topic_partition_list_t *starts; /* claimed starts whose commit failed */
     int nunclaimed;              /* owned partitions still to be claimed */
     long long next_claim_ms;     /* when to try their claims again */
     long claim_backoff_ms;
@@ -95,6 +102,24 @@ static void set_owned(dp_worker_t *w, const char *topic, int32_t partition, int6
     o->expect = -1;
     o->unclaimed = 0;
     o->start = -1;
+    o->verify_off = -1;
+    o->verify_fp = 0;
+    o->stopped = 0;
+}
+
+/* Starts tp one message early when the fingerprint of the message before its
+ * start is known: the first message delivered is checked (rewinding()) and
+ * dropped, and a log that holds another message there (a recreated topic) is
+ * stopped instead of read. */
+static void anchor(dp_worker_t *w, rd_kafka_topic_partition_t *tp, int64_t fp)
+{
+    owned_t *o = find_owned(w, tp->topic, tp->partition);
+
+    if (!o || fp < 0 || tp->offset <= 0)
+        return;
+    o->verify_off = tp->offset - 1;
+    o->verify_fp = (uint32_t)fp;
+    tp->offset = o->verify_off;
 }
 
 static void drop_owned(dp_worker_t *w, const char *topic, int32_t partition)
@@ -194,7 +219,16 @@ static int commit_flush(dp_worker_t *w, dp_flush_t *flush, int attempts, int *al
                    "committed", topic, (int)part, (long long)first, (long long)last);
             continue;
         }
-        rd_kafka_topic_partition_list_add(list, topic, part)->offset = last + 1;
+        {
+            rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(list, topic, part);
+            char md[48];
+            int n = snprintf(md, sizeof(md), "fp=%lld:%08x", (long long)last,
+                             (unsigned)dp_flush_range_fp(flush, i));
+
+            tp->offset = last + 1;
+            tp->metadata = dp_strdup(md); /* owned by the list */
+            tp->metadata_size = (size_t)n;
+        }
         messages += (uint64_t)(last - first + 1);
     }
     for (int attempt = 1; list->cnt > 0; attempt++) {
@@ -215,6 +249,11 @@ static int commit_flush(dp_worker_t *w, dp_flush_t *flush, int attempts, int *al
     } else {
         w->stats.committed += messages;
         dp_metrics_add(DP_MC_COMMITS, 1);
+        /* Past any claimed start still waiting for its commit: never commit
+         * that one later (commits only go forward). */
+        for (int i = 0; w->starts && i < list->cnt; i++)
+            rd_kafka_topic_partition_list_del(w->starts, list->elems[i].topic,
+                                              list->elems[i].partition);
         dp_kstats_committed(list);
         dp_log(DP_LOG_INFO, "worker", "flush %llu loaded and committed: %llu messages in %d "
                "partitions", (unsigned long long)dp_flush_seq(flush),
@@ -393,14 +432,14 @@ static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts
 /* Claims parts (recover.h), then commits the starts that moved. Returns 0,
  * or a DP_E* code with parts' offsets unchanged. */
 static int claim(dp_worker_t *w, rd_kafka_topic_partition_list_t *parts, int64_t *epochs,
-                 dp_err_t *err)
+                 int64_t *anchors, dp_err_t *err)
 {
     rd_kafka_topic_partition_list_t *before = rd_kafka_topic_partition_list_copy(parts);
     rd_kafka_topic_partition_list_t *moved;
     int completed = 0, repaired = 0;
     dp_err_t cerr;
 
-    if (dp_recover_assign(w->recover, parts, epochs, &completed, &repaired, err) < 0) {
+    if (dp_recover_assign(w->recover, parts, epochs, anchors, &completed, &repaired, err) < 0) {
         for (int i = 0; i < parts->cnt; i++)
             parts->elems[i].offset = before->elems[i].offset;
         rd_kafka_topic_partition_list_destroy(before);
@@ -415,11 +454,24 @@ static int claim(dp_worker_t *w, rd_kafka_topic_partition_list_t *parts, int64_t
                                               parts->elems[i].partition)->offset =
                 parts->elems[i].offset;
     }
-    /* Only forward: a start is never below the committed offset. */
-    if (moved->cnt > 0 && dp_kafka_commit(w->kafka, moved, &cerr) < 0)
+    /* Only forward: a start is never below the committed offset. A failure
+     * (the group is still rebalancing) is retried from the poll loop. */
+    if (moved->cnt > 0 && dp_kafka_commit(w->kafka, moved, &cerr) < 0) {
         dp_log(DP_LOG_WARN, "worker", "committing the start of %d partition(s) after %d finished "
-               "flush(es): %s (the consumer starts there anyway)", moved->cnt, completed,
-               cerr.msg);
+               "flush(es): %s (the consumer starts there anyway; retried)", moved->cnt,
+               completed, cerr.msg);
+        if (!w->starts)
+            w->starts = rd_kafka_topic_partition_list_new(moved->cnt);
+        for (int i = 0; i < moved->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+                w->starts, moved->elems[i].topic, moved->elems[i].partition);
+
+            if (!tp)
+                tp = rd_kafka_topic_partition_list_add(w->starts, moved->elems[i].topic,
+                                                       moved->elems[i].partition);
+            tp->offset = moved->elems[i].offset;
+        }
+    }
     rd_kafka_topic_partition_list_destroy(moved);
     rd_kafka_topic_partition_list_destroy(before);
     return 0;
@@ -436,15 +488,18 @@ static void on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
 {
     dp_worker_t *w = opaque;
     int64_t *epochs = dp_calloc((size_t)parts->cnt + 1, sizeof(*epochs));
+    int64_t *anchors = dp_calloc((size_t)parts->cnt + 1, sizeof(*anchors));
     dp_err_t err;
-    int rc = claim(w, parts, epochs, &err);
+    int rc = claim(w, parts, epochs, anchors, &err);
 
     for (int i = 0; i < parts->cnt; i++) {
         owned_t *o;
 
         set_owned(w, parts->elems[i].topic, parts->elems[i].partition, epochs[i]);
-        if (rc == 0)
+        if (rc == 0) {
+            anchor(w, &parts->elems[i], anchors[i]);
             continue;
+        }
         o = find_owned(w, parts->elems[i].topic, parts->elems[i].partition);
         o->unclaimed = 1;
         o->start = parts->elems[i].offset;
@@ -457,6 +512,7 @@ static void on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
                "claimed again in %ld ms: %s", parts->cnt, w->claim_backoff_ms, err.msg);
     }
     free(epochs);
+    free(anchors);
 }
 
 /* Holds unclaimed partitions paused, and retries their claims with backoff;
@@ -464,7 +520,7 @@ static void on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
 static void claim_deferred(dp_worker_t *w)
 {
     rd_kafka_topic_partition_list_t *parts;
-    int64_t *epochs;
+    int64_t *epochs, *anchors;
     dp_err_t err;
 
     for (size_t i = 0; i < w->nowned; i++) {
@@ -480,21 +536,23 @@ static void claim_deferred(dp_worker_t *w)
                                               w->owned[i].partition)->offset = w->owned[i].start;
     }
     epochs = dp_calloc((size_t)parts->cnt + 1, sizeof(*epochs));
-    if (claim(w, parts, epochs, &err) < 0) {
+    anchors = dp_calloc((size_t)parts->cnt + 1, sizeof(*anchors));
+    if (claim(w, parts, epochs, anchors, &err) < 0) {
         w->claim_backoff_ms = w->claim_backoff_ms < 30000 ? w->claim_backoff_ms * 2 : 30000;
         w->next_claim_ms = dp_clock_mono_ms() + w->claim_backoff_ms;
         dp_log(DP_LOG_ERROR, "worker", "claiming %d partition(s) failed again; next try in %ld "
                "ms: %s", parts->cnt, w->claim_backoff_ms, err.msg);
     } else {
         for (int i = 0; i < parts->cnt; i++) {
-            const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            rd_kafka_topic_partition_t *tp = &parts->elems[i];
             owned_t *o = find_owned(w, tp->topic, tp->partition);
-            int64_t at = tp->offset == RD_KAFKA_OFFSET_BEGINNING ? RD_KAFKA_OFFSET_BEGINNING
-                                                                 : tp->offset;
+            int64_t at;
 
             o->epoch = epochs[i];
             o->unclaimed = 0;
             w->nunclaimed--;
+            anchor(w, tp, anchors[i]);
+            at = tp->offset;
             dp_flush_drop_partition(w->open, tp->topic, tp->partition);
             if (dp_kafka_seek(w->kafka, tp->topic, tp->partition, at, &err) < 0) {
                 dp_log(DP_LOG_ERROR, "worker", "%s; exiting so that the next owner reads it",
@@ -509,6 +567,7 @@ static void claim_deferred(dp_worker_t *w)
         drop_held(w, parts);
     }
     free(epochs);
+    free(anchors);
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
@@ -516,8 +575,11 @@ static void on_partition_error(void *opaque, const char *topic, int32_t partitio
                                rd_kafka_resp_err_t code, const char *reason)
 {
     (void)opaque;
-    dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped: %s (%s); an operator must decide where it "
-           "resumes", topic, (int)partition, reason, rd_kafka_err2name(code));
+    dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped: %s (%s). Its start is outside the log: "
+           "the topic was recreated or truncated, or offsets were reset. Nothing is skipped: "
+           "the partition waits for an operator (after a recreation: `deltaport incarnation "
+           "new`, then restart the pool; docs/DELIVERY.md)", topic, (int)partition, reason,
+           rd_kafka_err2name(code));
 }
 
 /* ------------------------------------------------------------------------- */
@@ -568,8 +630,32 @@ static int rewinding(dp_worker_t *w, const char *topic, const rd_kafka_message_t
 
     if (!o)
         return 0;
-    if (o->unclaimed)
+    if (o->unclaimed || o->stopped)
         return 1;
+    if (o->verify_off >= 0) {
+        if (msg->offset < o->verify_off)
+            return 1;
+        if (msg->offset == o->verify_off) {
+            uint32_t fp = dp_kafka_fingerprint(msg);
+
+            o->verify_off = -1;
+            if (fp == o->verify_fp)
+                return 1; /* the message loaded there: the log is the same; drop it */
+            o->stopped = 1;
+            dp_kafka_hold(w->kafka, topic, msg->partition);
+            dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped: the message at @%lld is not the one "
+                   "loaded there (fingerprint %08x, loaded %08x): the topic was deleted and "
+                   "recreated, or its log replaced. Nothing is read from it: after a recreation "
+                   "run `deltaport incarnation new`, then restart the pool (docs/DELIVERY.md)",
+                   topic, (int)msg->partition, (long long)msg->offset, (unsigned)fp,
+                   (unsigned)o->verify_fp);
+            return 1;
+        }
+        dp_log(DP_LOG_WARN, "worker", "%s [%d]: @%lld, the message before the start, is gone "
+               "(compaction or retention): the log cannot be checked; reading from @%lld", topic,
+               (int)msg->partition, (long long)o->verify_off, (long long)msg->offset);
+        o->verify_off = -1;
+    }
     if (o->expect < 0)
         return 0;
     if (msg->offset < o->expect)
@@ -621,6 +707,8 @@ static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
         dp_log(DP_LOG_DEBUG, "worker", "%s", err.msg);
         return 0;
     }
+    if (rc == 0)
+        dp_flush_set_last_fp(w->open, dp_kafka_fingerprint(msg));
     if (rc == 0 && w->open_since_ms == 0)
         w->open_since_ms = dp_clock_mono_ms();
     return rc;
@@ -702,10 +790,34 @@ static void replay_held(dp_worker_t *w)
     }
 }
 
+/* Commits the claimed starts whose commit failed, for the partitions still
+ * owned and not committed past since (a later flush's commit covers them). */
+static void commit_starts(dp_worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(w->starts->cnt);
+    dp_err_t err;
+
+    for (int i = 0; i < w->starts->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &w->starts->elems[i];
+
+        if (find_owned(w, tp->topic, tp->partition))
+            rd_kafka_topic_partition_list_add(list, tp->topic, tp->partition)->offset = tp->offset;
+    }
+    if (list->cnt == 0 || dp_kafka_commit(w->kafka, list, &err) == 0) {
+        rd_kafka_topic_partition_list_destroy(w->starts);
+        w->starts = NULL;
+    } else {
+        dp_log(DP_LOG_DEBUG, "worker", "committing claimed starts: %s", err.msg);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
 static void housekeep(dp_worker_t *w)
 {
     const char *why;
 
+    if (w->starts && !w->loaded)
+        commit_starts(w);
     if (w->nunclaimed > 0)
         claim_deferred(w);
     finish_loaded(w, 1);
@@ -822,19 +934,48 @@ static int make_decoder(dp_worker_t *w, dp_err_t *err)
     return 0;
 }
 
+/* The pool's incarnation (claims.h), read or minted once at start. While
+ * Databricks cannot answer, it waits (the worker is not ready yet) until
+ * stopped. */
+static int resolve_incarnation(dp_worker_t *w, dp_err_t *err)
+{
+    dp_dbxconn_t conn = {NULL, NULL};
+    long backoff = 1000;
+    int rc;
+
+    if ((rc = dp_dbxconn_open(&conn, w->cfg, NULL, NULL, err)) < 0)
+        return rc;
+    while ((rc = dp_claims_setup(conn.client, w->cfg, err)) < 0 ||
+           (rc = dp_claims_incarnation(conn.client, w->cfg, w->cfg->kafka.group_id, 0,
+                                       w->incarnation, err)) < 0) {
+        if (*w->stop || rc == DP_EINVAL)
+            break;
+        dp_log(DP_LOG_ERROR, "worker", "reading the pool's incarnation failed, retrying in %ld "
+               "ms: %s", backoff, err->msg);
+        nanosleep(&(struct timespec){backoff / 1000, (backoff % 1000) * 1000000L}, NULL);
+        backoff = backoff < 30000 ? backoff * 2 : 30000;
+    }
+    dp_dbxconn_close(&conn);
+    if (rc == 0)
+        dp_log(DP_LOG_INFO, "worker", "incarnation %s", w->incarnation);
+    return rc;
+}
+
 static int make_loader(dp_worker_t *w, dp_err_t *err)
 {
     char path[4096];
     char *canonical;
     dp_loader_opts_t lo;
 
+    if (resolve_incarnation(w, err) < 0)
+        return DP_EINVAL;
     snprintf(path, sizeof(path), "%s/canonical_event.avsc", w->cfg->schemas.dir);
     canonical = read_text(path, err);
     if (!canonical)
         return DP_EINVAL;
     lo.cfg = w->cfg;
     lo.canonical_schema = canonical;
-    lo.incarnation = "i0"; /* one incarnation until incarnation ids are minted per topic */
+    lo.incarnation = w->incarnation;
     lo.worker_id = w->cfg->worker.id;
     w->loader = dp_loader_new(&lo, err);
     if (w->loader)
@@ -854,6 +995,8 @@ static int make_kafka(dp_worker_t *w, dp_err_t *err)
 
     dp_config_kafka_opts(w->cfg, &ko);
     w->kafka = dp_kafka_new(&ko, &hooks, err);
+    if (w->kafka)
+        dp_kafka_set_incarnation(w->kafka, w->incarnation);
     return w->kafka ? 0 : DP_EINVAL;
 }
 
@@ -903,5 +1046,7 @@ void dp_worker_destroy(dp_worker_t *w)
     for (size_t i = 0; i < w->nowned; i++)
         free(w->owned[i].topic);
     free(w->owned);
+    if (w->starts)
+        rd_kafka_topic_partition_list_destroy(w->starts);
     free(w);
 }

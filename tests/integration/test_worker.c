@@ -307,6 +307,58 @@ static int committed_to_end(env_t *env)
     return ok;
 }
 
+
+/* Commits offset (with commit metadata md) for partition p of the group, as
+ * a stale member of the group would have. The group must be empty. */
+static int commit_stale(env_t *env, int p, long long offset, const char *md)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_t *tp;
+    char errstr[256];
+    rd_kafka_t *rk;
+    int rc;
+
+    rd_kafka_conf_set(conf, "bootstrap.servers", env->kf.bootstrap, errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "group.id", env->group, errstr, sizeof(errstr));
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        rd_kafka_topic_partition_list_destroy(parts);
+        return -1;
+    }
+    tp = rd_kafka_topic_partition_list_add(parts, TOPIC, p);
+    tp->offset = offset;
+    tp->metadata = strdup(md);
+    tp->metadata_size = strlen(md);
+    /* The group may still be settling after its last member left. */
+    for (int attempt = 0; attempt < 30; attempt++) {
+        rd_kafka_resp_err_t rerr = rd_kafka_commit(rk, parts, 0);
+
+        rc = rerr == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+        if (rc == 0)
+            break;
+        fprintf(stderr, "commit_stale: %s, retrying\n", rd_kafka_err2str(rerr));
+        dp_test_sleep_ms(500);
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+/* `deltaport incarnation show|new`: out receives the id. */
+static int incarnation(env_t *env, const char *verb, char *out, size_t outlen)
+{
+    char *argv[] = {DP_DELTAPORT_BIN, "incarnation", (char *)verb, "--config", env->config, NULL};
+    char *nl;
+
+    if (dp_proc_run(argv, out, outlen, scaled(30000)) != 0)
+        return -1;
+    if ((nl = strchr(out, '\n')))
+        *nl = '\0';
+    return out[0] ? 0 : -1;
+}
+
 /* ------------------------------------------------------------------------- */
 /* Tests                                                                     */
 /* ------------------------------------------------------------------------- */
@@ -689,10 +741,13 @@ static void test_worker_claims_wait_for_databricks(void)
         env_stop(&env);
         return;
     }
-    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"503\","
-                                        "\"count\":40}") == 0, "fault not accepted");
     DP_ASSERT_MSG(produce(&env, 200, 0, 91) == 0, "produce failed");
     start_worker(&env, &w, "d1");
+    /* Databricks goes away once the worker has its incarnation, before the
+     * group assigns it the partitions (joining takes seconds on the mock). */
+    DP_ASSERT_MSG(wait_log(&env, "d1", "incarnation ", 30000) == 0, "no incarnation");
+    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"503\","
+                                        "\"count\":40}") == 0, "fault not accepted");
     DP_ASSERT_MSG(wait_log(&env, "d1", "they stay paused", 60000) == 0,
                   "the worker did not hold its unclaimed partitions");
     DP_ASSERT_MSG(committed_to_end(&env) == 0, "offsets committed before any claim");
@@ -708,7 +763,129 @@ static void test_worker_claims_wait_for_databricks(void)
     env_stop(&env);
 }
 
+/* H4: the topic is deleted and recreated (a fresh mock cluster: 2.0.2 has no
+ * topic ids, and the mock cannot delete a topic). Stale offsets of the old
+ * log are committed above and below the new end. Offsets past the new end
+ * (a stale commit, or the ledger of the old log) stop the partitions with an
+ * error instead of skipping; after `deltaport incarnation new` the new log is
+ * read from its beginning: no record skipped, none loaded twice. */
+static void test_worker_recreated_topic_skips_nothing(void)
+{
+    char topic[32], inc_a[128], inc_b[128], md[160], path[400];
+    const char *topics[] = {topic, NULL};
+    env_t env;
+    dp_proc_t w;
+    long long loaded;
+
+    if (!DP_ASSERT_MSG(env_start(&env, 1000000, 100000) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    DP_ASSERT_MSG(produce(&env, 200, 0, 101) == 0, "produce failed");
+    start_worker(&env, &w, "r1");
+    loaded = wait_loaded(&env, 200, 90000);
+    DP_ASSERT_MSG(loaded == 200, "expected 200 loaded from the first log, got %lld", loaded);
+    dp_proc_signal(&w, SIGTERM);
+    DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
+    DP_ASSERT_FATAL_MSG(incarnation(&env, "show", inc_a, sizeof(inc_a)) == 0, "no incarnation");
+
+    /* The topic comes back empty, and 400 new records arrive: more than the
+     * old log held, so the old ledger's starts fall inside the new log. */
+    dp_kafka_fixture_stop(&env.kf);
+    snprintf(topic, sizeof(topic), TOPIC ":%d", PARTITIONS);
+    DP_ASSERT_FATAL_MSG(dp_kafka_fixture_start(&env.kf, 1, topics) == 0, "no second cluster");
+    DP_ASSERT_FATAL_MSG(write_config(&env, 1000000, 100000) == 0, "config not written");
+    DP_ASSERT_MSG(produce(&env, 400, 0, 102) == 0, "produce failed");
+    /* Stale commits of a member of the old log, with its fingerprints: one
+     * past the new end, one inside it. (The 2.0.2 mock refuses commits from
+     * outside a group once the group exists: both are made now.) */
+    snprintf(md, sizeof(md), "inc=%s;fp=99999:00c0ffee", inc_a);
+    DP_ASSERT_MSG(commit_stale(&env, 0, 100000, md) == 0, "stale commit above the end failed");
+    snprintf(md, sizeof(md), "inc=%s;fp=4:0badf00d", inc_a);
+    DP_ASSERT_MSG(commit_stale(&env, 1, 5, md) == 0, "stale commit below the end failed");
+
+    /* Same incarnation: a start past the new end (the stale commit, or the
+     * ledger of the old log) or a message before the start that is not the
+     * one loaded: every partition stops with an error, nothing is loaded. */
+    start_worker(&env, &w, "r2");
+    DP_ASSERT_MSG(wait_log(&env, "r2", "Its start is outside the log", 60000) == 0,
+                  "a partition past the new end was not stopped with an error");
+    DP_ASSERT_MSG(wait_log(&env, "r2", "is not the one loaded there", 30000) == 0,
+                  "a partition inside the new log was not stopped by its fingerprint");
+    dp_test_sleep_ms(3000);
+    loaded = scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents");
+    DP_ASSERT_MSG(loaded == 200, "records of the new log were loaded before the operator "
+                  "decided: %lld rows", loaded);
+    dp_proc_signal(&w, SIGTERM);
+    DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
+
+    /* The operator mints a new incarnation: the stale commits belong to the
+     * old one, and the new log is read from its beginning. */
+    DP_ASSERT_FATAL_MSG(incarnation(&env, "new", inc_b, sizeof(inc_b)) == 0, "no new incarnation");
+    DP_ASSERT_MSG(strcmp(inc_a, inc_b) != 0, "the new incarnation is the old one: %s", inc_b);
+    start_worker(&env, &w, "r3");
+    loaded = wait_loaded(&env, 600, 90000);
+    DP_ASSERT_MSG(loaded == 600, "expected 200 + 400 loaded, got %lld", loaded);
+    dp_proc_signal(&w, SIGTERM);
+    DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
+    DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents") == 600 &&
+                      scalar(&env, "SELECT COUNT(DISTINCT event_id) FROM main.wt.evt_otherevents") == 600,
+                  "expected 600 rows with 600 distinct event ids");
+    snprintf(md, sizeof(md), "SELECT SUM(last_offset - first_offset + 1) FROM main.wt.ledger WHERE "
+             "incarnation = '%s'", inc_b);
+    DP_ASSERT_MSG(scalar(&env, md) == 400, "expected the new log's 400 offsets in the ledger");
+    DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "offsets not committed to the end");
+    snprintf(path, sizeof(path), "%s/r3.log", env.ef.dir);
+    DP_ASSERT_MSG(file_contains(path, "belongs to another incarnation"),
+                  "r3 did not ignore the stale commits");
+    dp_proc_stop(&w, 1000);
+    env_stop(&env);
+}
+
+/* H5: a worker dies after its manifest was written; the destination table is
+ * then dropped and recreated (its COPY INTO history is gone). The next owner
+ * must not replay the flush into the new table (that could load its rows
+ * twice): it says so, and the partitions wait. */
+static void test_worker_recreated_table_is_not_replayed(void)
+{
+    env_t env;
+    dp_proc_t w;
+    json_t *r;
+    char path[400];
+
+    if (!DP_ASSERT_MSG(env_start(&env, 1000000, 100000) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    DP_ASSERT_MSG(produce(&env, 200, 0, 111) == 0, "produce failed");
+    start_worker(&env, &w, "t1");
+    DP_ASSERT_MSG(wait_request(&env, "/_manifests/", 60000) == 0, "no manifest was written");
+    dp_proc_signal(&w, SIGSTOP);
+    dp_proc_signal(&w, SIGKILL);
+    dp_proc_wait(&w, scaled(10000));
+    DP_ASSERT_MSG(committed_to_end(&env) == 0, "the flush was committed before the kill");
+    r = rows_of(&env, "DROP TABLE main.wt.evt_otherevents");
+    json_decref(r);
+    r = rows_of(&env, "CREATE TABLE main.wt.evt_otherevents (event_id STRING)");
+    json_decref(r);
+    start_worker(&env, &w, "t2");
+    DP_ASSERT_MSG(wait_log(&env, "t2", "was dropped and recreated", 60000) == 0,
+                  "the recreated table was not detected");
+    dp_test_sleep_ms(2000);
+    DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents") == 0,
+                  "the flush was replayed into the recreated table");
+    DP_ASSERT_MSG(committed_to_end(&env) == 0, "offsets were committed past the held flush");
+    dp_proc_signal(&w, SIGTERM);
+    DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
+    snprintf(path, sizeof(path), "%s/t2.log", env.ef.dir);
+    DP_ASSERT_MSG(file_contains(path, "stay paused"), "t2 did not hold the partitions");
+    dp_proc_stop(&w, 1000);
+    env_stop(&env);
+}
+
 static const dp_test_case_t cases[] = {
+    {"test_worker_recreated_table_is_not_replayed", test_worker_recreated_table_is_not_replayed},
+    {"test_worker_recreated_topic_skips_nothing", test_worker_recreated_topic_skips_nothing},
     {"test_worker_claims_wait_for_databricks", test_worker_claims_wait_for_databricks},
     {"test_worker_zombie_flush_is_fenced", test_worker_zombie_flush_is_fenced},
     {"test_worker_refused_commit_keeps_the_manifest_for_the_next_owner",
