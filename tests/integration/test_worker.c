@@ -883,7 +883,42 @@ static void test_worker_recreated_table_is_not_replayed(void)
     env_stop(&env);
 }
 
+/* librdkafka #4381 (fixed in 2.3.0): closing a cooperative-sticky consumer
+ * before its first assignment could crash. SIGTERM right after start, while
+ * the group join is still in flight, must exit 0 with nothing lost. */
+static void test_worker_sigterm_before_first_assignment(void)
+{
+    env_t env;
+    dp_proc_t w;
+    int rc;
+
+    if (!DP_ASSERT_MSG(env_start(&env, 1000000, 100000) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    DP_ASSERT_MSG(produce(&env, 50, 0, 121) == 0, "produce failed");
+    for (int round = 0; round < 3; round++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "e%d", round);
+        start_worker(&env, &w, id);
+        DP_ASSERT_MSG(wait_log(&env, id, "incarnation ", 30000) == 0, "no incarnation");
+        dp_proc_signal(&w, SIGTERM);
+        rc = dp_proc_wait(&w, scaled(20000));
+        DP_ASSERT_MSG(rc == 0, "round %d: SIGTERM before the first assignment exited %d", round,
+                      rc);
+    }
+    start_worker(&env, &w, "e9");
+    DP_ASSERT_MSG(wait_loaded(&env, 50, 60000) == 50, "the events were not loaded afterwards");
+    dp_proc_signal(&w, SIGTERM);
+    DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
+    DP_ASSERT_MSG(check_exactly_once(&env, 50) == 0, "expected every record exactly once");
+    dp_proc_stop(&w, 1000);
+    env_stop(&env);
+}
+
 static const dp_test_case_t cases[] = {
+    {"test_worker_sigterm_before_first_assignment", test_worker_sigterm_before_first_assignment},
     {"test_worker_recreated_table_is_not_replayed", test_worker_recreated_table_is_not_replayed},
     {"test_worker_recreated_topic_skips_nothing", test_worker_recreated_topic_skips_nothing},
     {"test_worker_claims_wait_for_databricks", test_worker_claims_wait_for_databricks},
