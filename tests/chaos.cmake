@@ -1,0 +1,15 @@
+# The chaos test's short form (issue 4 item 7): 3 workers under SIGKILLs,
+# SIGSTOP zombies, emulator and broker faults and commit errors, then every
+# produced record exactly once (scripts/chaos.sh; the long form is run by hand
+# with scripts/chaos-repeat.sh). It uses this build tree's binaries.
+add_test(NAME test_chaos_short COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/chaos.sh)
+set_tests_properties(test_chaos_short PROPERTIES LABELS integration TIMEOUT 330
+                     ENVIRONMENT "CHAOS_BIN=${PROJECT_BINARY_DIR};CHAOS_FORM=short")
+if(DP_SANITIZE)
+  # As dp_add_test: the leak check at a worker's SIGTERM exit is part of it
+  # (chaos.sh fails on any sanitizer report in the logs).
+  set_property(TEST test_chaos_short APPEND PROPERTY ENVIRONMENT
+    "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0"
+    "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0"
+    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+endif()
