@@ -14,21 +14,26 @@
 # The arguments override the form's numbers; the form keeps its time budget.
 #
 # Disruptions (one per round, drawn with bash's RANDOM seeded by CHAOS_SEED,
-# printed at the start, so the same sequence of actions can be replayed):
+# printed at the start: the same seed replays the same actions and victims;
+# the moments still depend on the logs):
 #   kill          SIGKILL of a random worker at a random moment, restarted
-#   kill_load     SIGKILL right after the worker logs a loaded file ("loader ...
-#                 rows staged"): between its COPY INTO and its commit
-#   kill_recover  kill_load, then SIGKILL of the worker that logs "recover ...
-#                 completed flush" for the orphaned manifest: during completion
-#   stop          SIGSTOP past session.timeout.ms (6 s), then SIGCONT: a zombie,
-#                 half of the times stopped right after it cut a flush
+#   kill_load     SIGKILL of the first worker to log a loaded file ("loader ...
+#                 rows staged"): between its COPY INTOs and its commit
+#   kill_recover  the same while every statement is held 250 ms in the emulator,
+#                 so the kill lands between two COPY INTOs of a flush; then
+#                 SIGKILL of the worker that logs "recover ... completed flush"
+#                 (or "is void") for it: during manifest completion
+#   stop          SIGSTOP past session.timeout.ms (6 s), then SIGCONT: a zombie;
+#                 half of the times the first worker to cut a flush, stopped
+#                 while its upload is refused (before its manifest, H1)
 #   emu           an emulator fault rule (429 + Retry-After, 503, 500, dropped
 #                 connection, pending statement, FAILED, expired token) on for a
 #                 few seconds, then removed (POST/DELETE /_emulator/faults)
 #   broker        one broker down for a few seconds, then up
 #   rtt           latency on every broker for a few seconds
 #   commit        REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION pushed on OffsetCommit
-# A kill of a worker counts against the rounds: kill_recover is two kills.
+# Kills never outnumber rounds (kill_recover is two kills): past that, a round
+# draws another kind of disruption.
 #
 # Environment:
 #   CHAOS_FORM=short|long   see above
