@@ -12,6 +12,7 @@
  */
 #include "decode.h"
 #include "flush.h"
+#include "kafka.h"
 #include "router.h"
 
 #include <librdkafka/rdkafka.h>
@@ -119,6 +120,8 @@ int main(int argc, char **argv)
                 dp_flush_add(flush, table, argv[2], m->partition, m->offset, d.body, d.body_len,
                              &err);
             }
+            /* As the worker: the fingerprint of every message (docs/DELIVERY.md). */
+            dp_flush_set_last_fp(flush, dp_kafka_fingerprint(m));
             if (dp_flush_bytes(flush) > ((size_t)64 << 20)) {
                 dp_flush_destroy(flush);
                 flush = dp_flush_new(1, 0, (size_t)1 << 30);

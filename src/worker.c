@@ -69,6 +69,7 @@ struct dp_worker {
     owned_t *owned;              /* assigned partitions with their claims */
     size_t nowned;
     rd_kafka_topic_partition_list_t *starts; /* claimed starts whose commit failed */
+    uint64_t postponed;          /* seq of the flush whose postponed commit was logged */
     int nunclaimed;              /* owned partitions still to be claimed */
     long long next_claim_ms;     /* when to try their claims again */
     long claim_backoff_ms;
@@ -239,8 +240,12 @@ static int commit_flush(dp_worker_t *w, dp_flush_t *flush, int attempts, int *al
         nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);
     }
     if (rc < 0 && err.retryable) {
-        dp_log(DP_LOG_WARN, "worker", "flush %llu loaded, commit postponed: %s",
-               (unsigned long long)dp_flush_seq(flush), err.msg);
+        /* Retried every housekeeping pass while the group rebalances: said
+         * once per flush, then at debug level. */
+        dp_log(w->postponed == dp_flush_seq(flush) ? DP_LOG_DEBUG : DP_LOG_WARN, "worker",
+               "flush %llu loaded, commit postponed: %s", (unsigned long long)dp_flush_seq(flush),
+               err.msg);
+        w->postponed = dp_flush_seq(flush);
         rc = 1;
     } else if (rc < 0) {
         dp_metrics_add(DP_MC_COMMIT_FAILURES, 1);
@@ -408,6 +413,8 @@ static void drop_held(dp_worker_t *w, const rd_kafka_topic_partition_list_t *par
     w->nheld = keep;
 }
 
+static void commit_starts(dp_worker_t *w);
+
 static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts, int lost)
 {
     dp_worker_t *w = opaque;
@@ -419,6 +426,8 @@ static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts
         for (int i = 0; i < parts->cnt; i++)
             dp_flush_drop_partition(w->open, parts->elems[i].topic, parts->elems[i].partition);
     } else {
+        if (w->starts)
+            commit_starts(w); /* before the partitions go */
         drain(w, (long)w->cfg->worker.shutdown_timeout_ms, "revoke", 0);
         /* A drain that ran out of time leaves the partitions' events in the
          * open flush; the next owner reads them again. */
@@ -879,6 +888,11 @@ int dp_worker_run(dp_worker_t *w, dp_err_t *err)
     }
     dp_log(DP_LOG_INFO, "worker", "stopping: loading and committing what is held");
     drain(w, (long)w->cfg->worker.shutdown_timeout_ms, "shutdown", 1);
+    for (int i = 0; i < 10 && w->starts; i++) {
+        commit_starts(w);
+        if (w->starts)
+            poll_hold(w, 100); /* let a rebalance in progress complete */
+    }
     w->closing = 1;
     (void)err;
     return 0;
