@@ -5,10 +5,10 @@
 
 #include "buf.h"
 #include "clock.h"
-#include "dbx/sql.h"
 #include "ddl.h"
 #include "log.h"
 #include "mem.h"
+#include "stmt.h"
 #include "tablename.h"
 
 #include <openssl/rand.h>
@@ -21,9 +21,9 @@
 
 #define TS "{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}"
 #define NULLABLE(t) "[\"null\",\"" t "\"]"
+#define NULLABLE_TS "[\"null\"," TS "]"
 
-/* The claims table's columns, as an Avro record for dp_ddl_create_table(). */
-static const char claims_schema[] =
+const char dp_claims_schema[] =
     "{\"type\":\"record\",\"name\":\"Claim\",\"namespace\":\"io.deltaport\",\"fields\":["
     "{\"name\":\"incarnation\",\"type\":\"string\"},"
     "{\"name\":\"topic\",\"type\":\"string\"},"
@@ -34,7 +34,7 @@ static const char claims_schema[] =
     "{\"name\":\"floor_offset\",\"type\":" NULLABLE("long") "},"
     "{\"name\":\"seen\",\"type\":" NULLABLE("string") "}]}";
 
-static const char incarnations_schema[] =
+const char dp_claims_incarnations_schema[] =
     "{\"type\":\"record\",\"name\":\"Incarnation\",\"namespace\":\"io.deltaport\",\"fields\":["
     "{\"name\":\"group_id\",\"type\":\"string\"},"
     "{\"name\":\"seq\",\"type\":\"long\"},"
@@ -42,14 +42,20 @@ static const char incarnations_schema[] =
     "{\"name\":\"created_at_us\",\"type\":\"long\"}]}";
 
 const char dp_claims_ledger_schema[] =
-    "{\"type\":\"record\",\"name\":\"LedgerRange\",\"namespace\":\"io.deltaport\",\"fields\":["
+    "{\"type\":\"record\",\"name\":\"LedgerRow\",\"namespace\":\"io.deltaport\",\"fields\":["
+    "{\"name\":\"kind\",\"type\":\"string\"},"
     "{\"name\":\"incarnation\",\"type\":\"string\"},"
-    "{\"name\":\"topic\",\"type\":\"string\"},"
-    "{\"name\":\"kpartition\",\"type\":\"int\"},"
-    "{\"name\":\"first_offset\",\"type\":\"long\"},"
-    "{\"name\":\"last_offset\",\"type\":\"long\"},"
-    "{\"name\":\"epoch\",\"type\":\"long\"},"
-    "{\"name\":\"last_fp\",\"type\":\"long\"},"
+    "{\"name\":\"topic\",\"type\":" NULLABLE("string") "},"
+    "{\"name\":\"kpartition\",\"type\":" NULLABLE("int") "},"
+    "{\"name\":\"first_offset\",\"type\":" NULLABLE("long") "},"
+    "{\"name\":\"last_offset\",\"type\":" NULLABLE("long") "},"
+    "{\"name\":\"epoch\",\"type\":" NULLABLE("long") "},"
+    "{\"name\":\"last_fp\",\"type\":" NULLABLE("long") "},"
+    "{\"name\":\"ts_min\",\"type\":" NULLABLE_TS "},"
+    "{\"name\":\"ts_max\",\"type\":" NULLABLE_TS "},"
+    "{\"name\":\"event_name\",\"type\":" NULLABLE("string") "},"
+    "{\"name\":\"stat_day\",\"type\":[\"null\",{\"type\":\"int\",\"logicalType\":\"date\"}]},"
+    "{\"name\":\"events\",\"type\":" NULLABLE("long") "},"
     "{\"name\":\"run_key\",\"type\":\"string\"},"
     "{\"name\":\"worker_id\",\"type\":\"string\"},"
     "{\"name\":\"_loaded_at\",\"type\":" TS "}]}";
@@ -57,30 +63,18 @@ const char dp_claims_ledger_schema[] =
 /* What an abandoned claim's seen is set to (never a manifest key). */
 #define ABANDONED "!"
 
-/* Runs one statement to SUCCEEDED; res (may be NULL) receives the result,
- * which the caller clears. */
-static int exec(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
-                const char *sql, const dp_dbx_sql_param_t *params, size_t nparams,
-                dp_dbx_sql_result_t *res, dp_err_t *err)
+static int run(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
+               const char *sql, const dp_dbx_sql_param_t *params, size_t nparams,
+               dp_dbx_sql_result_t *res, dp_err_t *err)
 {
-    dp_dbx_sql_opts_t opts;
-    dp_dbx_sql_result_t local;
-    dp_dbx_sql_result_t *r = res ? res : &local;
-    int rc;
+    dp_stmt_t s;
 
-    memset(&opts, 0, sizeof(opts));
-    memset(r, 0, sizeof(*r));
-    opts.wait_timeout_s = (int)cfg->databricks.statement_wait_timeout_s;
-    rc = dp_dbx_sql_execute(client, sql, params, nparams, cfg->databricks.catalog,
-                            cfg->databricks.schema, &opts, r, err);
-    if (rc == 0 && r->state != DP_DBX_SQL_SUCCEEDED)
-        rc = dp_err_set(err, DP_EFAIL, dp_dbx_sql_failure_kind(r) == DP_DBX_SQL_FAIL_TRANSIENT,
-                        "claims: %s: %s %s", what, dp_dbx_sql_state_name(r->state), r->message);
-    else if (rc < 0)
-        dp_err_prefix(err, "claims: %s: ", what);
-    if (!res || rc < 0)
-        dp_dbx_sql_result_clear(r);
-    return rc;
+    memset(&s, 0, sizeof(s));
+    s.what = what;
+    s.sql = sql;
+    s.params = params;
+    s.nparams = nparams;
+    return dp_stmt_run(client, cfg, &s, res, err);
 }
 
 static int qualified(const dp_config_t *cfg, const char *table, char *out, dp_err_t *err)
@@ -89,60 +83,32 @@ static int qualified(const dp_config_t *cfg, const char *table, char *out, dp_er
                                   DP_TABLENAME_QUALIFIED_SIZE, err);
 }
 
-/* The value of column `name` in the first row of a DML result, or -1. */
-static long long count_of(const dp_dbx_sql_result_t *res, const char *name)
+int dp_claims_setup_incarnations(dp_dbx_client_t *client, const dp_config_t *cfg,
+                                 dp_err_t *err)
 {
-    size_t i;
-    json_t *col;
-
-    json_array_foreach(res->columns, i, col)
-    {
-        const char *v;
-
-        if (!json_is_string(col) || strcmp(json_string_value(col), name) != 0)
-            continue;
-        v = json_string_value(json_array_get(json_array_get(res->rows, 0), i));
-        return v ? strtoll(v, NULL, 10) : -1;
-    }
-    return -1;
-}
-
-static long long cell_ll(json_t *row, size_t i, long long dflt)
-{
-    const char *v = json_string_value(json_array_get(row, i));
-
-    return v ? strtoll(v, NULL, 10) : dflt;
-}
-
-int dp_claims_setup(dp_dbx_client_t *client, const dp_config_t *cfg, dp_err_t *err)
-{
-    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[2 * DP_TABLENAME_QUALIFIED_SIZE];
-    const char *tables[] = {DP_CLAIMS_TABLE, DP_LEDGER_TABLE, DP_INCARNATIONS_TABLE};
-    const char *schemas[] = {claims_schema, dp_claims_ledger_schema, incarnations_schema};
+    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 40];
+    char *ddl;
+    int rc;
 
     if (cfg->databricks.create_schema) {
-        if (dp_tablename_check_identifier(cfg->databricks.catalog, err) < 0 ||
-            dp_tablename_check_identifier(cfg->databricks.schema, err) < 0)
+        if (dp_tablename_schema_qualified(cfg->databricks.catalog, cfg->databricks.schema, q,
+                                          sizeof(q), err) < 0)
             return DP_EINVAL;
-        snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS `%s`.`%s`",
-                 cfg->databricks.catalog, cfg->databricks.schema);
-        if (exec(client, cfg, "create schema", sql, NULL, 0, NULL, err) < 0)
-            return DP_EFAIL;
+        snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", q);
+        if ((rc = dp_stmt_exec(client, cfg, "create schema", sql, NULL, err)) < 0)
+            return rc == DP_EINVAL ? DP_EFAIL : rc;
     }
-    for (size_t i = 0; i < 3; i++) {
-        char *ddl;
-        int rc;
-
-        if (qualified(cfg, tables[i], q, err) < 0 ||
-            !(ddl = dp_ddl_create_table(q, schemas[i], err)))
-            return DP_EINVAL;
-        rc = exec(client, cfg, "create table", ddl, NULL, 0, NULL, err);
-        free(ddl);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    if (qualified(cfg, DP_INCARNATIONS_TABLE, q, err) < 0 ||
+        !(ddl = dp_ddl_create_table(q, dp_claims_incarnations_schema, err)))
+        return DP_EINVAL;
+    rc = dp_stmt_exec(client, cfg, "create table", ddl, NULL, err);
+    free(ddl);
+    return rc == DP_EINVAL ? DP_EFAIL : rc;
 }
+
+/* ------------------------------------------------------------------------- */
+/* Take                                                                      */
+/* ------------------------------------------------------------------------- */
 
 /* The largest epoch of any claim on topic, or 0. */
 static int max_epoch(dp_dbx_client_t *client, const dp_config_t *cfg, const char *q,
@@ -154,180 +120,297 @@ static int max_epoch(dp_dbx_client_t *client, const dp_config_t *cfg, const char
 
     snprintf(sql, sizeof(sql), "SELECT MAX(epoch) FROM %s WHERE incarnation = :inc AND "
              "topic = :topic", q);
-    if ((rc = exec(client, cfg, "read epochs", sql, params, 2, &res, err)) < 0)
-        return rc;
-    *out = cell_ll(json_array_get(res.rows, 0), 0, 0);
+    if ((rc = run(client, cfg, "claims: read epochs", sql, params, 2, &res, err)) == 0)
+        *out = dp_stmt_cell_ll(&res, 0, 0, 0);
     dp_dbx_sql_result_clear(&res);
-    return 0;
+    return rc;
+}
+
+/* [{"kpartition":p},...] of the parts still to take (epochs[i] < 0). */
+static char *take_rows(const int32_t *parts, const int64_t *epochs, size_t n)
+{
+    json_t *arr = json_array();
+    char *text;
+
+    for (size_t i = 0; i < n; i++) {
+        if (epochs[i] < 0)
+            json_array_append_new(arr, json_pack("{s:i}", "kpartition", (int)parts[i]));
+    }
+    text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return text;
 }
 
 int dp_claims_take(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
                    const char *topic, const int32_t *parts, size_t n, const char *member,
-                   int64_t *epoch, dp_err_t *err)
+                   int64_t *epochs, dp_err_t *err)
 {
-    char q[DP_TABLENAME_QUALIFIED_SIZE], now[24];
-    dp_dbx_sql_param_t params[] = {{"inc", incarnation, "STRING"}, {"topic", topic, "STRING"},
-                                   {"member", member, "STRING"}, {"now", now, "BIGINT"}};
-    dp_buf_t sql;
+    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[2 * DP_TABLENAME_QUALIFIED_SIZE + 900];
+    char now[24], e[24];
+    char *rows = NULL;
+    size_t left = n;
     int rc = 0;
 
     if (n == 0)
         return 0;
     if (qualified(cfg, DP_CLAIMS_TABLE, q, err) < 0)
         return DP_EINVAL;
-    dp_buf_init(&sql, SIZE_MAX);
-    for (int attempt = 0; attempt < 8; attempt++) {
+    for (size_t i = 0; i < n; i++)
+        epochs[i] = -1;
+    for (int attempt = 0; left > 0 && attempt < 8; attempt++) {
+        dp_dbx_sql_param_t params[] = {{"inc", incarnation, "STRING"}, {"topic", topic, "STRING"},
+                                       {"member", member, "STRING"}, {"now", now, "BIGINT"},
+                                       {"e", e, "BIGINT"}, {"rows", NULL, "STRING"}};
         dp_dbx_sql_result_t res;
         int64_t top = 0;
-        char row[160];
-        long long inserted;
 
         if ((rc = max_epoch(client, cfg, q, params, &top, err)) < 0)
             break;
-        *epoch = top + 1;
+        snprintf(e, sizeof(e), "%" PRId64, top + 1);
         snprintf(now, sizeof(now), "%lld", (long long)dp_clock_wall_us());
-        dp_buf_reset(&sql);
-        dp_buf_append(&sql, "MERGE INTO ", 11, NULL);
-        dp_buf_append(&sql, q, strlen(q), NULL);
-        dp_buf_append(&sql, " AS t USING (VALUES ", 20, NULL);
-        for (size_t i = 0; i < n; i++) {
-            int len = snprintf(row, sizeof(row), "%s(:inc, :topic, %d, %" PRId64 ", :member, "
-                               ":now)", i ? ", " : "", (int)parts[i], *epoch);
-
-            dp_buf_append(&sql, row, (size_t)len, NULL);
-        }
+        free(rows);
+        rows = take_rows(parts, epochs, n);
+        params[5].value = rows;
+        snprintf(sql, sizeof(sql),
+                 "MERGE INTO %s AS t USING (SELECT :inc AS incarnation, :topic AS topic, "
+                 "r.kpartition AS kpartition, CAST(:e AS BIGINT) AS epoch, :member AS member, "
+                 "CAST(:now AS BIGINT) AS claimed_at_us FROM inline(from_json(:rows, "
+                 "'ARRAY<STRUCT<kpartition:INT>>')) AS r) AS s "
+                 "ON t.incarnation = s.incarnation AND t.topic = s.topic AND "
+                 "t.kpartition = s.kpartition AND t.epoch = s.epoch "
+                 "WHEN NOT MATCHED THEN INSERT (incarnation, topic, kpartition, epoch, member, "
+                 "claimed_at_us) VALUES (s.incarnation, s.topic, s.kpartition, s.epoch, s.member, "
+                 "s.claimed_at_us)", q);
+        if ((rc = run(client, cfg, "claims: take claims", sql, params, 6, NULL, err)) < 0)
+            break;
+        /* A MERGE reports only totals: read the rows back to learn which
+         * partitions this worker won (never infer it from the counts). */
+        snprintf(sql, sizeof(sql), "SELECT kpartition, member, claimed_at_us FROM %s WHERE "
+                 "incarnation = :inc AND topic = :topic AND epoch = CAST(:e AS BIGINT)", q);
         {
-            static const char tail[] =
-                ") AS s(incarnation, topic, kpartition, epoch, member, claimed_at_us) "
-                "ON t.incarnation = s.incarnation AND t.topic = s.topic AND "
-                "t.kpartition = s.kpartition AND t.epoch = s.epoch "
-                "WHEN NOT MATCHED THEN INSERT (incarnation, topic, kpartition, epoch, member, "
-                "claimed_at_us) VALUES (s.incarnation, s.topic, s.kpartition, s.epoch, s.member, "
-                "s.claimed_at_us)";
+            dp_dbx_sql_param_t rb[] = {params[0], params[1], params[4]};
 
-            dp_buf_append(&sql, tail, sizeof(tail), NULL); /* with its NUL */
+            rc = run(client, cfg, "claims: read claims back", sql, rb, 3, &res, err);
         }
-        if ((rc = exec(client, cfg, "take claims", (const char *)dp_buf_data(&sql), params, 4, &res, err)) < 0)
-            break;
-        inserted = count_of(&res, "num_inserted_rows");
+        for (size_t k = 0; rc == 0 && k < dp_stmt_nrows(&res); k++) {
+            long long p = dp_stmt_cell_ll(&res, k, 0, -1);
+            const char *who = dp_stmt_cell(&res, k, 1);
+            const char *at = dp_stmt_cell(&res, k, 2);
+
+            if (!who || strcmp(who, member) != 0 || !at || strcmp(at, now) != 0)
+                continue;
+            for (size_t i = 0; i < n; i++) {
+                if (parts[i] == p && epochs[i] < 0) {
+                    epochs[i] = top + 1;
+                    left--;
+                }
+            }
+        }
         dp_dbx_sql_result_clear(&res);
-        if (inserted == (long long)n)
+        if (rc < 0)
             break;
-        /* Another worker took the same epoch for one of these partitions in
-         * the meantime (a zombie rejoining): go above it. The rows we did
-         * insert stay, superseded by the next epoch. */
-        dp_log(DP_LOG_WARN, "claims", "claim epoch %" PRId64 " on %s raced another member "
-               "(%lld of %zu inserted); taking the next", *epoch, topic, inserted, n);
-        rc = dp_err_set(err, DP_EAGAIN, 1, "claims: could not take a claim on %s", topic);
+        if (left > 0)
+            dp_log(DP_LOG_INFO, "claims", "%s: %zu claim(s) at epoch %lld lost to another "
+                   "worker; taking them at a higher epoch", topic, left, (long long)(top + 1));
     }
-    dp_buf_free(&sql);
+    free(rows);
+    if (rc == 0 && left > 0)
+        rc = dp_err_set(err, DP_EFAIL, 1, "claims: %s: %zu partition(s) could not be claimed "
+                        "after 8 rounds of races", topic, left);
     return rc;
 }
+
+/* ------------------------------------------------------------------------- */
+/* Publish                                                                   */
+/* ------------------------------------------------------------------------- */
 
 int dp_claims_publish(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
-                      const char *topic, const int32_t *parts, const int64_t *floor,
-                      char *const *seen, size_t n, int64_t epoch, int *won, dp_err_t *err)
+                      const char *topic, dp_claims_pub_t *pubs, size_t n, dp_err_t *err)
 {
-    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 640];
-    int rc = 0;
+    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 900], emin[24];
+    json_t *arr = json_array();
+    char *rows;
+    int64_t lo = INT64_MAX;
+    dp_dbx_sql_result_t res;
+    int rc;
 
-    if (qualified(cfg, DP_CLAIMS_TABLE, q, err) < 0)
-        return DP_EINVAL;
-    /* One statement per partition: the compare-and-set must say which won. */
-    snprintf(sql, sizeof(sql),
-             "MERGE INTO %s AS t USING (VALUES (:inc, :topic, CAST(:p AS INT), CAST(:e AS BIGINT), "
-             "CAST(:floor AS BIGINT), :seen)) AS s(incarnation, topic, kpartition, epoch, "
-             "floor_offset, seen) ON t.incarnation = s.incarnation AND t.topic = s.topic AND "
-             "t.kpartition = s.kpartition AND t.epoch = s.epoch "
-             "WHEN MATCHED AND t.seen IS NULL THEN UPDATE SET floor_offset = s.floor_offset, "
-             "seen = s.seen", q);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        char p[16], e[24], f[24];
-        dp_dbx_sql_param_t params[] = {{"inc", incarnation, "STRING"},
-                                       {"topic", topic, "STRING"},
-                                       {"p", p, "INT"},
-                                       {"e", e, "BIGINT"},
-                                       {"floor", f, "BIGINT"},
-                                       {"seen", seen[i], "STRING"}};
-        dp_dbx_sql_result_t res;
-
-        snprintf(p, sizeof(p), "%d", (int)parts[i]);
-        snprintf(e, sizeof(e), "%" PRId64, epoch);
-        snprintf(f, sizeof(f), "%" PRId64, floor[i]);
-        if ((rc = exec(client, cfg, "publish claim", sql, params, 6, &res, err)) < 0)
-            break;
-        won[i] = count_of(&res, "num_updated_rows") == 1;
-        dp_dbx_sql_result_clear(&res);
+    if (n == 0) {
+        json_decref(arr);
+        return 0;
     }
+    if (qualified(cfg, DP_CLAIMS_TABLE, q, err) < 0) {
+        json_decref(arr);
+        return DP_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, json_pack("{s:i,s:I,s:I,s:s}", "kpartition",
+                                             (int)pubs[i].partition, "epoch",
+                                             (json_int_t)pubs[i].epoch, "floor_offset",
+                                             (json_int_t)pubs[i].floor, "seen", pubs[i].seen));
+        pubs[i].won = 0;
+        if (pubs[i].epoch < lo)
+            lo = pubs[i].epoch;
+    }
+    rows = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    snprintf(emin, sizeof(emin), "%" PRId64, lo);
+    {
+        dp_dbx_sql_param_t params[] = {{"inc", incarnation, "STRING"}, {"topic", topic, "STRING"},
+                                       {"rows", rows, "STRING"}, {"emin", emin, "BIGINT"}};
+
+        snprintf(sql, sizeof(sql),
+                 "MERGE INTO %s AS t USING (SELECT :inc AS incarnation, :topic AS topic, "
+                 "r.kpartition AS kpartition, r.epoch AS epoch, r.floor_offset AS floor_offset, "
+                 "r.seen AS seen FROM inline(from_json(:rows, 'ARRAY<STRUCT<kpartition:INT,"
+                 "epoch:BIGINT,floor_offset:BIGINT,seen:STRING>>')) AS r) AS s "
+                 "ON t.incarnation = s.incarnation AND t.topic = s.topic AND "
+                 "t.kpartition = s.kpartition AND t.epoch = s.epoch "
+                 "WHEN MATCHED AND t.seen IS NULL THEN UPDATE SET floor_offset = s.floor_offset, "
+                 "seen = s.seen", q);
+        rc = run(client, cfg, "claims: publish claims", sql, params, 3, NULL, err);
+        /* Compare-and-set: read back which publications took. */
+        snprintf(sql, sizeof(sql), "SELECT kpartition, epoch, seen FROM %s WHERE incarnation = "
+                 ":inc AND topic = :topic AND epoch >= CAST(:emin AS BIGINT)", q);
+        if (rc == 0) {
+            dp_dbx_sql_param_t rb[] = {params[0], params[1], params[3]};
+
+            rc = run(client, cfg, "claims: read publications back", sql, rb, 3, &res, err);
+            for (size_t k = 0; rc == 0 && k < dp_stmt_nrows(&res); k++) {
+                long long p = dp_stmt_cell_ll(&res, k, 0, -1), ep = dp_stmt_cell_ll(&res, k, 1, -1);
+                const char *seen = dp_stmt_cell(&res, k, 2);
+
+                for (size_t i = 0; seen && i < n; i++) {
+                    if (pubs[i].partition == p && pubs[i].epoch == ep)
+                        pubs[i].won = strcmp(seen, pubs[i].seen) == 0;
+                }
+            }
+            dp_dbx_sql_result_clear(&res);
+        }
+    }
+    free(rows);
     return rc;
 }
+
+/* ------------------------------------------------------------------------- */
+/* Ledger                                                                    */
+/* ------------------------------------------------------------------------- */
 
 int dp_claims_ledger(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
                      const char *topic, const int32_t *parts, size_t n, int64_t *through,
-                     dp_err_t *err)
+                     int64_t *fp, dp_err_t *err)
 {
-    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 200];
+    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 300];
     dp_dbx_sql_param_t params[] = {{"inc", incarnation, "STRING"}, {"topic", topic, "STRING"}};
     dp_dbx_sql_result_t res;
-    json_t *row;
-    size_t k;
     int rc;
 
     for (size_t i = 0; i < n; i++)
-        through[i] = -1;
+        through[i] = fp[i] = -1;
     if (qualified(cfg, DP_LEDGER_TABLE, q, err) < 0)
         return DP_EINVAL;
-    snprintf(sql, sizeof(sql), "SELECT kpartition, MAX(last_offset) FROM %s WHERE incarnation = "
-             ":inc AND topic = :topic GROUP BY kpartition", q);
-    if ((rc = exec(client, cfg, "read the ledger", sql, params, 2, &res, err)) < 0)
-        return rc;
-    json_array_foreach(res.rows, k, row)
-    {
-        long long p = cell_ll(row, 0, -1), last = cell_ll(row, 1, -1);
+    snprintf(sql, sizeof(sql), "SELECT kpartition, MAX(last_offset), MAX_BY(last_fp, "
+             "last_offset) FROM %s WHERE kind = 'range' AND incarnation = :inc AND "
+             "topic = :topic GROUP BY kpartition", q);
+    if ((rc = run(client, cfg, "claims: read the ledger", sql, params, 2, &res, err)) == 0) {
+        for (size_t k = 0; k < dp_stmt_nrows(&res); k++) {
+            long long p = dp_stmt_cell_ll(&res, k, 0, -1);
 
-        for (size_t i = 0; i < n; i++) {
-            if (parts[i] == p)
-                through[i] = last;
+            for (size_t i = 0; i < n; i++) {
+                if (parts[i] != p)
+                    continue;
+                through[i] = dp_stmt_cell_ll(&res, k, 1, -1);
+                fp[i] = dp_stmt_cell_ll(&res, k, 2, -1);
+                if (fp[i] == 0)
+                    fp[i] = -1; /* written before fingerprints existed */
+            }
         }
     }
     dp_dbx_sql_result_clear(&res);
-    return 0;
+    return rc;
 }
 
-int dp_claims_ledger_fp(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
-                        const char *topic, int32_t partition, int64_t last, int64_t *fp,
-                        dp_err_t *err)
+static int put_str(dp_buf_t *out, const char *s, dp_err_t *err)
 {
-    char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 240], p[16], l[24];
-    dp_dbx_sql_param_t params[] = {{"inc", incarnation, "STRING"}, {"topic", topic, "STRING"},
-                                   {"p", p, "INT"}, {"last", l, "BIGINT"}};
-    dp_dbx_sql_result_t res;
-    int rc;
+    return dp_buf_put_bytes(out, s, strlen(s), err);
+}
 
-    *fp = -1;
-    if (qualified(cfg, DP_LEDGER_TABLE, q, err) < 0)
-        return DP_EINVAL;
-    snprintf(p, sizeof(p), "%d", (int)partition);
-    snprintf(l, sizeof(l), "%" PRId64, last);
-    snprintf(sql, sizeof(sql), "SELECT last_fp FROM %s WHERE incarnation = :inc AND topic = :topic "
-             "AND kpartition = CAST(:p AS INT) AND last_offset = CAST(:last AS BIGINT) LIMIT 1", q);
-    if ((rc = exec(client, cfg, "read the ledger", sql, params, 4, &res, err)) < 0)
-        return rc;
-    *fp = cell_ll(json_array_get(res.rows, 0), 0, -1);
-    dp_dbx_sql_result_clear(&res);
+/* A union ["null", long] holding v. */
+static int put_opt_long(dp_buf_t *out, int64_t v, dp_err_t *err)
+{
+    return dp_buf_put_long(out, 1, err) < 0 ? DP_ETOOBIG : dp_buf_put_long(out, v, err);
+}
+
+static int put_opt_str(dp_buf_t *out, const char *s, dp_err_t *err)
+{
+    return dp_buf_put_long(out, 1, err) < 0 ? DP_ETOOBIG : put_str(out, s, err);
+}
+
+static int put_null(dp_buf_t *out, dp_err_t *err)
+{
+    return dp_buf_put_long(out, 0, err);
+}
+
+/* The fields after the kind-specific ones. */
+static int put_tail(dp_buf_t *out, const dp_manifest_t *m, dp_err_t *err)
+{
+    if (put_str(out, m->key, err) < 0 || put_str(out, m->worker_id, err) < 0 ||
+        dp_buf_put_long(out, m->loaded_at, err) < 0)
+        return DP_ETOOBIG;
     return 0;
 }
+
+int dp_claims_ledger_rows(dp_buf_t *out, const dp_manifest_t *m, dp_err_t *err)
+{
+    for (size_t i = 0; i < m->nranges; i++) {
+        const dp_manifest_range_t *r = &m->ranges[i];
+        int ts = r->ts_max > 0;
+
+        if (put_str(out, "range", err) < 0 || put_str(out, m->incarnation, err) < 0 ||
+            put_opt_str(out, r->topic, err) < 0 ||
+            dp_buf_put_long(out, 1, err) < 0 || dp_buf_put_int(out, r->partition, err) < 0 ||
+            put_opt_long(out, r->first, err) < 0 || put_opt_long(out, r->last, err) < 0 ||
+            put_opt_long(out, r->epoch, err) < 0 || put_opt_long(out, (int64_t)r->fp, err) < 0 ||
+            (ts ? put_opt_long(out, r->ts_min, err) : put_null(out, err)) < 0 ||
+            (ts ? put_opt_long(out, r->ts_max, err) : put_null(out, err)) < 0 ||
+            put_null(out, err) < 0 || put_null(out, err) < 0 || put_null(out, err) < 0 ||
+            put_tail(out, m, err) < 0)
+            return DP_ETOOBIG;
+    }
+    for (size_t i = 0; i < m->ncounts; i++) {
+        const dp_manifest_count_t *c = &m->counts[i];
+
+        if (put_str(out, "count", err) < 0 || put_str(out, m->incarnation, err) < 0 ||
+            put_null(out, err) < 0 || put_null(out, err) < 0 || put_null(out, err) < 0 ||
+            put_null(out, err) < 0 || put_null(out, err) < 0 || put_null(out, err) < 0 ||
+            put_null(out, err) < 0 || put_null(out, err) < 0 ||
+            put_opt_str(out, c->name, err) < 0 || dp_buf_put_long(out, 1, err) < 0 ||
+            dp_buf_put_int(out, c->day, err) < 0 || put_opt_long(out, c->count, err) < 0 ||
+            put_tail(out, m, err) < 0)
+            return DP_ETOOBIG;
+    }
+    return (int)(m->nranges + m->ncounts);
+}
+
+void dp_claims_counts_sql(const char *qualified_name, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "SELECT event_name, CAST(SUM(events) AS BIGINT) FROM %s WHERE "
+             "kind = 'count' AND stat_day >= :since GROUP BY event_name", qualified_name);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Judge                                                                     */
+/* ------------------------------------------------------------------------- */
 
 /* Marks the unpublished claim (p, epoch) abandoned, unless it was published
  * meanwhile. *won = 1 when the mark took. */
 static int abandon(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
                    const char *topic, int32_t p, int64_t epoch, int *won, dp_err_t *err)
 {
-    int64_t floor = -1;
-    char *seen[] = {ABANDONED};
+    dp_claims_pub_t pub = {p, epoch, -1, ABANDONED, 0};
+    int rc = dp_claims_publish(client, cfg, incarnation, topic, &pub, 1, err);
 
-    return dp_claims_publish(client, cfg, incarnation, topic, &p, &floor, seen, 1, epoch, won,
-                             err);
+    *won = pub.won;
+    return rc;
 }
 
 /* Whether seen (comma-separated keys) lists key. */
@@ -342,24 +425,26 @@ static int lists(const char *seen, const char *key)
     return 0;
 }
 
-/* Judges the ranges of m on one topic against rows (kpartition, epoch,
- * floor_offset, seen ordered by kpartition, epoch). */
+/* Judges the ranges of m on one topic against res (kpartition, epoch,
+ * floor_offset, seen ordered by kpartition, epoch). Sets *abandoned when it
+ * abandoned a claim (the rows are then stale). */
 static int judge_topic(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_manifest_t *m,
-                       const char *topic, json_t *rows, dp_claims_verdict_t *verdict, char *why,
-                       size_t whylen, dp_err_t *err)
+                       const char *topic, const dp_dbx_sql_result_t *res,
+                       dp_claims_verdict_t *verdict, char *why, size_t whylen, int *abandoned,
+                       dp_err_t *err)
 {
+    size_t nrows = dp_stmt_nrows(res);
+
     for (size_t i = 0; i < m->nranges; i++) {
         const dp_manifest_range_t *r = &m->ranges[i];
-        size_t nrows = json_array_size(rows);
 
         if (strcmp(r->topic, topic) != 0)
             continue;
         for (size_t k = 0; k < nrows; k++) {
-            json_t *row = json_array_get(rows, k), *next = json_array_get(rows, k + 1);
-            long long p = cell_ll(row, 0, -1), epoch = cell_ll(row, 1, 0);
-            long long floor = cell_ll(row, 2, -1);
-            const char *seen = json_string_value(json_array_get(row, 3));
-            int latest = !next || cell_ll(next, 0, -1) != p;
+            long long p = dp_stmt_cell_ll(res, k, 0, -1), epoch = dp_stmt_cell_ll(res, k, 1, 0);
+            long long floor = dp_stmt_cell_ll(res, k, 2, -1);
+            const char *seen = dp_stmt_cell(res, k, 3);
+            int latest = k + 1 == nrows || dp_stmt_cell_ll(res, k + 1, 0, -1) != p;
             int won = 0;
 
             if (p != r->partition || epoch <= r->epoch)
@@ -377,6 +462,7 @@ static int judge_topic(dp_dbx_client_t *client, const dp_config_t *cfg, const dp
 
                 if (rc < 0)
                     return rc;
+                *abandoned = 1;
                 dp_log(DP_LOG_INFO, "claims", "%s [%d]: claim %lld was superseded before it was "
                        "published: %s", topic, (int)p, epoch, won ? "abandoned" : "published "
                        "meanwhile");
@@ -399,66 +485,97 @@ static int judge_topic(dp_dbx_client_t *client, const dp_config_t *cfg, const dp
     return 0;
 }
 
-int dp_claims_judge(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_manifest_t *m,
-                    dp_claims_verdict_t *verdict, char *why, size_t whylen, dp_err_t *err)
+/* The distinct topics of ms, borrowed, into topics (capacity cap). */
+static size_t topics_of(const dp_manifest_t *const *ms, size_t n, const char **topics,
+                        size_t cap)
+{
+    size_t nt = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        for (size_t r = 0; r < ms[i]->nranges; r++) {
+            size_t k = 0;
+
+            while (k < nt && strcmp(topics[k], ms[i]->ranges[r].topic) != 0)
+                k++;
+            if (k == nt && nt < cap)
+                topics[nt++] = ms[i]->ranges[r].topic;
+        }
+    }
+    return nt;
+}
+
+int dp_claims_judge_many(dp_dbx_client_t *client, const dp_config_t *cfg,
+                         const dp_manifest_t *const *ms, size_t n,
+                         dp_claims_verdict_t *verdicts, char **why, size_t whylen,
+                         dp_err_t *err)
 {
     char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 240];
+    const char *topics[64];
+    char scratch[512];
+    size_t nt;
     int rc = 0;
 
-    *verdict = DP_CLAIMS_VALID;
-    why[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        verdicts[i] = DP_CLAIMS_VALID;
+        if (why)
+            why[i][0] = '\0';
+    }
+    if (n == 0)
+        return 0;
     if (qualified(cfg, DP_CLAIMS_TABLE, q, err) < 0)
         return DP_EINVAL;
+    nt = topics_of(ms, n, topics, sizeof(topics) / sizeof(topics[0]));
     snprintf(sql, sizeof(sql), "SELECT kpartition, epoch, floor_offset, seen FROM %s WHERE "
              "incarnation = :inc AND topic = :topic AND epoch > CAST(:emin AS BIGINT) "
              "ORDER BY kpartition, epoch", q);
-    for (size_t i = 0; i < m->nranges && rc == 0 && *verdict == DP_CLAIMS_VALID; i++) {
-        const char *topic = m->ranges[i].topic;
-        int64_t emin = m->ranges[i].epoch;
-        int done = 0;
+    for (size_t t = 0; t < nt && rc == 0; t++) {
+        int64_t emin = INT64_MAX;
+        int abandoned = 1;
         char e[24];
-        dp_dbx_sql_param_t params[] = {{"inc", m->incarnation, "STRING"},
-                                       {"topic", topic, "STRING"},
-                                       {"emin", e, "BIGINT"}};
-        dp_dbx_sql_result_t res;
+        const char *inc = NULL;
 
-        for (size_t j = 0; j < i; j++)
-            done |= strcmp(m->ranges[j].topic, topic) == 0;
-        if (done)
-            continue; /* this topic was judged with its first range */
-        for (size_t j = i; j < m->nranges; j++) {
-            if (strcmp(m->ranges[j].topic, topic) == 0 && m->ranges[j].epoch < emin)
-                emin = m->ranges[j].epoch;
+        for (size_t i = 0; i < n; i++) {
+            for (size_t r = 0; r < ms[i]->nranges; r++) {
+                if (strcmp(ms[i]->ranges[r].topic, topics[t]) == 0 &&
+                    ms[i]->ranges[r].epoch < emin) {
+                    emin = ms[i]->ranges[r].epoch;
+                    inc = ms[i]->incarnation;
+                }
+            }
         }
         snprintf(e, sizeof(e), "%" PRId64, emin);
-        if ((rc = exec(client, cfg, "read claims", sql, params, 3, &res, err)) < 0)
-            break;
-        rc = judge_topic(client, cfg, m, topic, res.rows, verdict, why, whylen, err);
-        dp_dbx_sql_result_clear(&res);
+        /* An abandonment changes the rows: read them again (rare). */
+        for (int pass = 0; abandoned && pass < 4 && rc == 0; pass++) {
+            dp_dbx_sql_param_t params[] = {{"inc", inc, "STRING"}, {"topic", topics[t], "STRING"},
+                                           {"emin", e, "BIGINT"}};
+            dp_dbx_sql_result_t res;
+
+            abandoned = 0;
+            if ((rc = run(client, cfg, "claims: read claims", sql, params, 3, &res, err)) == 0) {
+                for (size_t i = 0; i < n && rc == 0; i++) {
+                    if (verdicts[i] == DP_CLAIMS_VOID)
+                        continue;
+                    verdicts[i] = DP_CLAIMS_VALID;
+                    rc = judge_topic(client, cfg, ms[i], topics[t], &res, &verdicts[i],
+                                     why ? why[i] : scratch, why ? whylen : sizeof(scratch),
+                                     &abandoned, err);
+                }
+            }
+            dp_dbx_sql_result_clear(&res);
+        }
     }
     return rc;
 }
 
-static int put_str(dp_buf_t *out, const char *s, dp_err_t *err)
+int dp_claims_judge(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_manifest_t *m,
+                    dp_claims_verdict_t *verdict, char *why, size_t whylen, dp_err_t *err)
 {
-    return dp_buf_put_bytes(out, s, strlen(s), err);
+    return dp_claims_judge_many(client, cfg, &m, 1, verdict, &why, whylen, err);
 }
 
-int dp_claims_ledger_rows(dp_buf_t *out, const dp_manifest_t *m, dp_err_t *err)
-{
-    for (size_t i = 0; i < m->nranges; i++) {
-        const dp_manifest_range_t *r = &m->ranges[i];
-
-        if (put_str(out, m->incarnation, err) < 0 || put_str(out, r->topic, err) < 0 ||
-            dp_buf_put_int(out, r->partition, err) < 0 || dp_buf_put_long(out, r->first, err) < 0 ||
-            dp_buf_put_long(out, r->last, err) < 0 || dp_buf_put_long(out, r->epoch, err) < 0 ||
-            dp_buf_put_long(out, (int64_t)r->fp, err) < 0 ||
-            put_str(out, m->key, err) < 0 || put_str(out, m->worker_id, err) < 0 ||
-            dp_buf_put_long(out, m->loaded_at, err) < 0)
-            return DP_ETOOBIG;
-    }
-    return (int)m->nranges;
-}
+/* ------------------------------------------------------------------------- */
+/* Incarnations and table ids                                                */
+/* ------------------------------------------------------------------------- */
 
 /* The newest incarnation of group: *seq (0 when none) and out. */
 static int newest(dp_dbx_client_t *client, const dp_config_t *cfg, const char *q,
@@ -468,20 +585,18 @@ static int newest(dp_dbx_client_t *client, const dp_config_t *cfg, const char *q
     char sql[DP_TABLENAME_QUALIFIED_SIZE + 160];
     dp_dbx_sql_param_t params[] = {{"g", group, "STRING"}};
     dp_dbx_sql_result_t res;
-    json_t *row;
     const char *inc;
     int rc;
 
     snprintf(sql, sizeof(sql), "SELECT seq, incarnation FROM %s WHERE group_id = :g ORDER BY "
              "seq DESC LIMIT 1", q);
-    if ((rc = exec(client, cfg, "read the incarnation", sql, params, 1, &res, err)) < 0)
-        return rc;
-    row = json_array_get(res.rows, 0);
-    *seq = row ? cell_ll(row, 0, 0) : 0;
-    inc = json_string_value(json_array_get(row, 1));
-    snprintf(out, DP_CLAIMS_INCARNATION_SIZE, "%s", inc ? inc : "");
+    if ((rc = run(client, cfg, "claims: read the incarnation", sql, params, 1, &res, err)) == 0) {
+        *seq = dp_stmt_cell_ll(&res, 0, 0, 0);
+        inc = dp_stmt_cell(&res, 0, 1);
+        snprintf(out, DP_CLAIMS_INCARNATION_SIZE, "%s", inc ? inc : "");
+    }
     dp_dbx_sql_result_clear(&res);
-    return 0;
+    return rc;
 }
 
 int dp_claims_incarnation(dp_dbx_client_t *client, const dp_config_t *cfg, const char *group,
@@ -518,7 +633,7 @@ int dp_claims_incarnation(dp_dbx_client_t *client, const dp_config_t *cfg, const
                  "ON t.group_id = s.group_id AND t.seq = s.seq WHEN NOT MATCHED THEN INSERT "
                  "(group_id, seq, incarnation, created_at_us) VALUES (s.group_id, s.seq, "
                  "s.incarnation, s.created_at_us)", q);
-        if ((rc = exec(client, cfg, "mint an incarnation", sql, params, 4, NULL, err)) < 0)
+        if ((rc = run(client, cfg, "claims: mint an incarnation", sql, params, 4, NULL, err)) < 0)
             return rc;
     }
     /* Whoever inserted first: read what won. */
@@ -535,40 +650,28 @@ int dp_claims_table_id(dp_dbx_client_t *client, const dp_config_t *cfg, const ch
                        char out[DP_CLAIMS_TABLE_ID_SIZE], dp_err_t *err)
 {
     char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 32];
-    dp_dbx_sql_opts_t opts;
     dp_dbx_sql_result_t res;
-    json_t *col;
     size_t i;
+    json_t *col;
     int rc;
 
     out[0] = '\0';
     if (qualified(cfg, table, q, err) < 0)
         return DP_EINVAL;
     snprintf(sql, sizeof(sql), "DESCRIBE DETAIL %s", q);
-    memset(&opts, 0, sizeof(opts));
-    memset(&res, 0, sizeof(res));
-    opts.wait_timeout_s = (int)cfg->databricks.statement_wait_timeout_s;
-    if ((rc = dp_dbx_sql_execute(client, sql, NULL, 0, cfg->databricks.catalog,
-                                 cfg->databricks.schema, &opts, &res, err)) < 0)
-        return rc;
-    if (res.state != DP_DBX_SQL_SUCCEEDED) {
-        /* A missing table has no id; anything else is an error. */
-        rc = strstr(res.message, "TABLE_OR_VIEW_NOT_FOUND")
-                 ? 0
-                 : dp_err_set(err, DP_EFAIL, dp_dbx_sql_failure_kind(&res) ==
-                                                 DP_DBX_SQL_FAIL_TRANSIENT,
-                              "claims: describe %s: %s", q, res.message);
-        dp_dbx_sql_result_clear(&res);
-        return rc;
-    }
-    json_array_foreach(res.columns, i, col)
-    {
-        const char *v;
+    rc = dp_stmt_exec(client, cfg, "claims: describe", sql, &res, err);
+    if (rc < 0 && res.state != DP_DBX_SQL_SUCCEEDED && strstr(res.message, "TABLE_OR_VIEW_NOT_FOUND"))
+        rc = 0; /* a missing table has no id */
+    else if (rc == 0) {
+        json_array_foreach(res.columns, i, col)
+        {
+            const char *v;
 
-        if (json_is_string(col) && strcmp(json_string_value(col), "id") == 0 &&
-            (v = json_string_value(json_array_get(json_array_get(res.rows, 0), i))))
-            snprintf(out, DP_CLAIMS_TABLE_ID_SIZE, "%s", v);
+            if (json_is_string(col) && strcmp(json_string_value(col), "id") == 0 &&
+                (v = dp_stmt_cell(&res, 0, i)))
+                snprintf(out, DP_CLAIMS_TABLE_ID_SIZE, "%s", v);
+        }
     }
     dp_dbx_sql_result_clear(&res);
-    return 0;
+    return rc;
 }

@@ -6,21 +6,26 @@
  *
  *   <c>.<s>.claims   one row per (incarnation, topic, kpartition, epoch):
  *                    member, claimed_at_us, floor_offset, seen.
- *   <c>.<s>.ledger   one row per loaded range: incarnation, topic,
- *                    kpartition, first_offset, last_offset, epoch, last_fp
- *                    (fingerprint of the message at last_offset), run_key,
- *                    worker_id, _loaded_at (staged and loaded by COPY INTO
- *                    with the flush, like sync_runs).
+ *   <c>.<s>.ledger   what each flush loaded, staged and loaded by COPY INTO
+ *                    with the flush's bookkeeping: one row of kind 'range'
+ *                    per partition range (first_offset, last_offset, epoch,
+ *                    last_fp: the fingerprint of the message at last_offset,
+ *                    ts_min/ts_max: its records' timestamps) and one row of
+ *                    kind 'count' per event name (event_name, stat_day,
+ *                    events: the counts behind the routing threshold).
  *   <c>.<s>.incarnations  one row per incarnation of a consumer group.
  *
  * The handshake. A worker that is assigned partitions first *takes* a claim:
  * one new row per partition with an epoch above every epoch of the topic
- * (MERGE, insert-if-absent; a lost race is retried with a higher epoch).
- * Then it lists the partition's pending manifests and *publishes* what it
- * saw: floor_offset (where the partition was loaded through: the larger of
- * the committed offset and the ledger, plus one) and seen (the keys of the
- * pending manifests it listed). A flusher writes its manifest, which carries
- * the epoch it held for each partition, and then *judges* it:
+ * (one MERGE, insert-if-absent, for the whole assignment of a topic; the rows
+ * are read back to learn which partitions this worker won, and a lost race is
+ * retried with a higher epoch). Then it reads the pending manifests and
+ * *publishes*, again in one MERGE for the topic, what it saw: floor_offset
+ * (where the partition was loaded through: the larger of the committed
+ * offset and the ledger, plus one) and seen (the keys of the pending
+ * manifests it read that cover the partition). A flusher writes its
+ * manifest, which carries the epoch it held for each partition, and then
+ * *judges* it:
  *
  *   a manifest M is VOID when some partition r of M has a published claim
  *   newer than M's epoch for r that did not see M (M's key is not in seen)
@@ -36,7 +41,13 @@
  * (the flusher itself and every worker finishing pending manifests) applies
  * the same rule, so a verdict never changes once given.
  *
- * Values travel as statement parameters; the numbers are formatted by us.
+ * Round trips: per topic of an assignment, a take costs 3 statements (the
+ * highest epoch, the MERGE, the read-back) and a publication 2, whatever the
+ * number of partitions; a judgement costs 1 statement per topic of the
+ * manifests judged together.
+ *
+ * Values travel as statement parameters (a set of rows as one JSON string,
+ * expanded by inline(from_json(...))); the numbers are formatted by us.
  * Thread: the caller's, with a dbx client of that thread.
  */
 #ifndef DP_CLAIMS_H
@@ -61,42 +72,61 @@ typedef enum {
     DP_CLAIMS_UNDECIDED = 2,
 } dp_claims_verdict_t;
 
-/* Avro schema of the ledger rows (JSON text, static). */
+/* Avro schemas of the claims, ledger and incarnations tables (JSON text,
+ * static). */
+extern const char dp_claims_schema[];
 extern const char dp_claims_ledger_schema[];
+extern const char dp_claims_incarnations_schema[];
 
-/* CREATE SCHEMA (when configured) and the claims and ledger tables, IF NOT
- * EXISTS. Returns 0 or a DP_E* code. */
-int dp_claims_setup(dp_dbx_client_t *client, const dp_config_t *cfg, dp_err_t *err);
+/* Creates the schema (when configured) and the incarnations table, IF NOT
+ * EXISTS: what must exist before the pool's incarnation is read (the other
+ * system tables are made by loadops, which needs the incarnation). Returns 0
+ * or a DP_E* code (DP_EINVAL: a bad identifier in the configuration). */
+int dp_claims_setup_incarnations(dp_dbx_client_t *client, const dp_config_t *cfg,
+                                 dp_err_t *err);
 
-/* Takes a claim on parts[0..n) of topic for member: *epoch receives the new
- * epoch (the same for all of them). Returns 0 or a DP_E* code. */
+/* Takes a claim on parts[0..n) of topic for member. epochs[i] receives the
+ * epoch won for parts[i] (the same for all unless a race was lost for some).
+ * Returns 0 or a DP_E* code. */
 int dp_claims_take(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
                    const char *topic, const int32_t *parts, size_t n, const char *member,
-                   int64_t *epoch, dp_err_t *err);
+                   int64_t *epochs, dp_err_t *err);
 
-/* Publishes floor[i] and seen[i] (comma-separated manifest keys, "" for
- * none) of the claim (parts[i], epoch). won[i] is 1, or 0 when that claim was
- * abandoned by a reader because a later claim exists: the partition is
- * somebody else's. Returns 0 or a DP_E* code. */
+/* One partition's publication: its claim (partition, epoch), the floor and
+ * the seen list (comma-separated manifest keys, "" for none; borrowed). won
+ * is set by dp_claims_publish: 1, or 0 when that claim was abandoned by a
+ * reader because a later claim exists (the partition is somebody else's). */
+typedef struct dp_claims_pub {
+    int32_t partition;
+    int64_t epoch;
+    int64_t floor;
+    const char *seen;
+    int won;
+} dp_claims_pub_t;
+
+/* Publishes pubs[0..n) of topic in one statement and reads them back.
+ * Returns 0 or a DP_E* code. */
 int dp_claims_publish(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
-                      const char *topic, const int32_t *parts, const int64_t *floor,
-                      char *const *seen, size_t n, int64_t epoch, int *won, dp_err_t *err);
+                      const char *topic, dp_claims_pub_t *pubs, size_t n, dp_err_t *err);
 
-/* Reads the ledger: through[i] receives the last offset of parts[i] loaded
- * in this incarnation, or -1. Returns 0 or a DP_E* code. */
+/* Reads the ledger of a topic in one statement: for parts[i], through[i]
+ * receives the last offset loaded in this incarnation (-1 when none) and
+ * fp[i] the fingerprint of the message there (-1 when unknown). Returns 0 or
+ * a DP_E* code. */
 int dp_claims_ledger(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
                      const char *topic, const int32_t *parts, size_t n, int64_t *through,
-                     dp_err_t *err);
+                     int64_t *fp, dp_err_t *err);
 
-/* The fingerprint of the message at `last` of (topic, partition) in the
- * ledger: *fp, or -1 when no ledger range ends there. Returns 0 or DP_E*. */
-int dp_claims_ledger_fp(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
-                        const char *topic, int32_t partition, int64_t last, int64_t *fp,
-                        dp_err_t *err);
+/* Judges manifests ms[0..n) (see above) with one statement per topic they
+ * cover: verdicts[i] receives the verdict of ms[i]; why (may be NULL, an
+ * array of n buffers of whylen bytes) receives, for VOID and UNDECIDED, the
+ * partition and claim that decided. Returns 0 or a DP_E* code. */
+int dp_claims_judge_many(dp_dbx_client_t *client, const dp_config_t *cfg,
+                         const dp_manifest_t *const *ms, size_t n,
+                         dp_claims_verdict_t *verdicts, char **why, size_t whylen,
+                         dp_err_t *err);
 
-/* Judges manifest m (see above). why receives, for VOID and UNDECIDED, the
- * partition and claim that decided. Returns 0 with *verdict set, or a DP_E*
- * code. */
+/* dp_claims_judge_many() for one manifest. */
 int dp_claims_judge(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_manifest_t *m,
                     dp_claims_verdict_t *verdict, char *why, size_t whylen, dp_err_t *err);
 
@@ -121,8 +151,15 @@ int dp_claims_incarnation(dp_dbx_client_t *client, const dp_config_t *cfg, const
 int dp_claims_table_id(dp_dbx_client_t *client, const dp_config_t *cfg, const char *table,
                        char out[DP_CLAIMS_TABLE_ID_SIZE], dp_err_t *err);
 
-/* Appends the ledger rows of m (one per range) to out as Avro record bodies
- * of dp_claims_ledger_schema. Returns the number of rows, or DP_ETOOBIG. */
+/* Appends the ledger rows of m to out as Avro record bodies of
+ * dp_claims_ledger_schema: one 'range' row per range and one 'count' row per
+ * event count of m. Returns the number of rows, or DP_ETOOBIG. */
 int dp_claims_ledger_rows(dp_buf_t *out, const dp_manifest_t *m, dp_err_t *err);
+
+/* The SQL that reads the shared event counts (kind 'count' rows of the
+ * ledger) since :since (a DATE parameter), grouped by event name, for
+ * dp_loader's refresh; qualified is the ledger's qualified name. Writes into
+ * out (outlen bytes). */
+void dp_claims_counts_sql(const char *qualified, char *out, size_t outlen);
 
 #endif

@@ -35,7 +35,7 @@ int dp_cmd_incarnation(int argc, char **argv)
     cfg = dp_config_load(path, &err);
     if (!cfg || dp_config_finalize(cfg, &err) < 0 ||
         dp_dbxconn_open(&conn, cfg, NULL, NULL, &err) < 0 ||
-        dp_claims_setup(conn.client, cfg, &err) < 0 ||
+        dp_claims_setup_incarnations(conn.client, cfg, &err) < 0 ||
         dp_claims_incarnation(conn.client, cfg, cfg->kafka.group_id, strcmp(verb, "new") == 0,
                               inc, &err) < 0) {
         fprintf(stderr, "deltaport: %s\n", err.msg);

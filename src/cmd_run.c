@@ -46,7 +46,9 @@ static void on_signal(int sig)
 /* The shutdown deadline: once a stop was asked for, the process exits after
  * worker.shutdown_timeout_ms plus a grace for leaving the group, whatever
  * is still running (an HTTP call, a COPY INTO). Exiting without committing
- * loses nothing: the next owner reads those offsets again. */
+ * loses nothing: the next owner reads those offsets again. The exit status
+ * is 3, so that a supervisor can tell a forced stop from a clean one. */
+#define EXIT_FORCED 3
 static void *watchdog(void *arg)
 {
     long long limit_ms = *(const long long *)arg;
@@ -59,7 +61,7 @@ static void *watchdog(void *arg)
         nanosleep(&tick, NULL);
     dp_log(DP_LOG_ERROR, "main", "shutdown deadline of %lld ms passed: exiting without "
            "committing what is still loading", limit_ms);
-    _exit(0);
+    _exit(EXIT_FORCED);
     return NULL;
 }
 

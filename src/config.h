@@ -55,6 +55,8 @@ typedef struct dp_config_map {
 
 /* kafka.initial_position */
 enum { DP_CONFIG_START_EARLIEST = 0, DP_CONFIG_START_LATEST = 1 };
+/* kafka.on_retention_gap */
+enum { DP_CONFIG_GAP_RECORD = 0, DP_CONFIG_GAP_STOP = 1 };
 /* databricks.auth */
 enum { DP_CONFIG_AUTH_OAUTH = 0, DP_CONFIG_AUTH_PAT = 1 };
 
@@ -73,6 +75,7 @@ typedef struct dp_config {
         char *topic_regex;          /* kafka.topic_regex (or NULL) */
         char *group_id;             /* kafka.group_id */
         int initial_position;       /* DP_CONFIG_START_* */
+        int on_retention_gap;       /* DP_CONFIG_GAP_* */
         dp_config_map_t properties; /* kafka.properties, verbatim */
         char *sasl_password;        /* secret -> sasl.password */
         char *sasl_password_file;
@@ -128,6 +131,7 @@ typedef struct dp_config {
         int64_t http_timeout_ms;
         int64_t statement_wait_timeout_s;
         int64_t max_retries;
+        int64_t max_concurrent_statements; /* lanes of the dbxpool */
         char *ca_file; /* NULL: the system CA bundle */
     } databricks;
     struct {

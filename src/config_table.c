@@ -28,6 +28,7 @@
 /* The enum fields hold indexes into these lists; keep them in step with the
  * enums the other modules use. */
 static const char *const start_values[] = {"earliest", "latest", NULL};
+static const char *const gap_values[] = {"record", "stop", NULL};
 static const char *const route_values[] = {"threshold", "per_event", "single", NULL};
 static const char *const auth_values[] = {"oauth", "pat", NULL};
 static const char *const level_values[] = {"debug", "info", "warn", "error", NULL};
@@ -326,6 +327,15 @@ const dp_config_desc_t dp_config_table[] = {
      .allowed = start_values,
      .doc = "Where a partition without a committed offset starts; other out-of-range "
             "positions are errors, never silent resets"},
+    {.path = "kafka.on_retention_gap",
+     .type = DP_CT_ENUM,
+     .offset = F(kafka.on_retention_gap),
+     .def = "record",
+     .allowed = gap_values,
+     .doc = "When a partition's start lies below the broker's low watermark (retention removed "
+            "records before they were loaded): record the lost range in sync_runs, log an "
+            "error and the metric deltaport_records_lost_to_retention_total, and go on from "
+            "the low watermark; or stop the partition"},
     {.path = "kafka.properties",
      .type = DP_CT_PROPS,
      .offset = F(kafka.properties),
@@ -576,6 +586,15 @@ const dp_config_desc_t dp_config_table[] = {
      .min = 0,
      .max = 100,
      .doc = "Retries of one call before the flush is kept and the partitions pause"},
+    {.path = "databricks.max_concurrent_statements",
+     .type = DP_CT_INT,
+     .offset = F(databricks.max_concurrent_statements),
+     .def = "4",
+     .min = 1,
+     .max = 64,
+     .doc = "Statements and Files calls one worker runs at once (the uploads and COPY INTOs of "
+            "a flush's tables, the files of flushes it finishes); warehouses queue what "
+            "exceeds their concurrency"},
     {.path = "databricks.ca_file",
      .type = DP_CT_STRING,
      .offset = F(databricks.ca_file),

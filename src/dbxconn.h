@@ -21,6 +21,13 @@ typedef struct dp_dbxconn {
 int dp_dbxconn_open(dp_dbxconn_t *conn, const dp_config_t *cfg, dp_dbx_liveness_fn liveness,
                     void *liveness_ctx, dp_err_t *err);
 
+/* Another client with conn's credential (the OAuth token cache is shared and
+ * thread-safe), for another thread. Returns new (dp_dbx_client_destroy,
+ * before conn is closed) or NULL with err. */
+dp_dbx_client_t *dp_dbxconn_new_client(const dp_dbxconn_t *conn, const dp_config_t *cfg,
+                                       dp_dbx_liveness_fn liveness, void *liveness_ctx,
+                                       dp_err_t *err);
+
 /* Releases what conn holds; safe on an empty conn. */
 void dp_dbxconn_close(dp_dbxconn_t *conn);
 

@@ -65,24 +65,38 @@ static void report_failure(dp_loader_t *loader, const dp_err_t *err, long backof
     }
 }
 
+/* Retires every committed flush queued so far, in one batch (called with mu
+ * held, only while no flush is waiting to load: deletes never delay a load). */
+static void retire_queued(dp_loader_t *loader)
+{
+    dp_flush_t **batch = loader->retire;
+    size_t n = loader->nretire;
+
+    loader->retire = NULL;
+    loader->nretire = loader->retirecap = 0;
+    pthread_mutex_unlock(&loader->mu);
+    dp_loader__retire_files(loader, batch, n);
+    for (size_t i = 0; i < n; i++)
+        dp_flush_destroy(batch[i]);
+    free(batch);
+    pthread_mutex_lock(&loader->mu);
+}
+
+/* The backoff before attempt number `failures` + 1 (jittered, capped). */
+static long next_backoff(dp_loader_t *loader, int failures)
+{
+    return dp_retry_next_delay(loader->retry, failures, -1) + 500;
+}
+
 static void *loader_main(void *arg)
 {
     dp_loader_t *loader = arg;
-    long backoff = 0;
+    int failures = 0;
 
     pthread_mutex_lock(&loader->mu);
     while (!loader->stop) {
         dp_loader__beat(loader);
-        if (loader->conn.oauth)
-            dp_metrics_raise(DP_MC_TOKEN_FETCHES, (uint64_t)dp_oauth_fetches(loader->conn.oauth));
-        if (loader->nretire > 0) {
-            dp_flush_t *flush = loader->retire[--loader->nretire];
-
-            pthread_mutex_unlock(&loader->mu);
-            dp_loader__retire_files(loader, flush);
-            dp_flush_destroy(flush);
-            pthread_mutex_lock(&loader->mu);
-        } else if (loader->job && !loader->job_done) {
+        if (loader->job && !loader->job_done) {
             dp_flush_t *job = loader->job;
             dp_err_t err;
             int rc;
@@ -94,23 +108,32 @@ static void *loader_main(void *arg)
             if (rc == 0) {
                 loader->job_done = 1;
                 loader->last_error[0] = '\0';
-                backoff = 0;
+                failures = 0;
                 atomic_fetch_add(&loader->loaded, 1);
-                dp_metrics_observe(DP_MH_FLUSH_SECONDS, (double)(dp_clock_mono_ms() - started) / 1000.0);
+                dp_metrics_observe(DP_MH_FLUSH_SECONDS,
+                                   (double)(dp_clock_mono_ms() - started) / 1000.0);
                 dp_metrics_set(DP_MG_LAST_LOAD_SUCCESS_MS, dp_clock_wall_us() / 1000);
                 pthread_cond_broadcast(&loader->cv);
             } else {
-                backoff = backoff ? backoff * 2 : 1000;
-                if (backoff > BACKOFF_MAX_MS)
-                    backoff = BACKOFF_MAX_MS;
+                long backoff = next_backoff(loader, ++failures);
+
                 report_failure(loader, &err, backoff);
                 wait_locked(loader, backoff);
             }
-        } else if (dp_clock_mono_ms() >= loader->next_stats_ms && loader->setup_done) {
-            loader->next_stats_ms = dp_clock_mono_ms() + loader->cfg->routing.stats_refresh_s * 1000;
+        } else if (dp_clock_mono_ms() >= loader->next_stats_ms) {
+            int rc;
+
             pthread_mutex_unlock(&loader->mu);
-            dp_loader__refresh_stats(loader);
+            rc = dp_loader__refresh_stats(loader);
             pthread_mutex_lock(&loader->mu);
+            /* Until the first read succeeds the poll thread routes nothing:
+             * retry it soon; afterwards, every stats_refresh_s. */
+            loader->next_stats_ms = dp_clock_mono_ms() +
+                                    (rc == 0 || loader->shared_known
+                                         ? loader->cfg->routing.stats_refresh_s * 1000
+                                         : next_backoff(loader, 1));
+        } else if (loader->nretire > 0) {
+            retire_queued(loader);
         } else {
             wait_locked(loader, 500);
         }
@@ -130,17 +153,14 @@ dp_loader_t *dp_loader_new(const dp_loader_opts_t *opts, dp_err_t *err)
     loader->cfg = opts->cfg;
     loader->incarnation = dp_strdup(opts->incarnation);
     loader->worker_id = dp_strdup(opts->worker_id);
+    loader->ops = opts->ops;
+    loader->retry = dp_retry_new(NULL, NULL, 0);
     pthread_mutex_init(&loader->mu, NULL);
     pthread_cond_init(&loader->cv, NULL);
     atomic_store(&loader->heartbeat_ms, dp_clock_mono_ms());
-    if (dp_avrofile_staged_schema(opts->canonical_schema, strlen(opts->canonical_schema),
-                                  &loader->staged_schema, err) < 0 ||
-        dp_avrofile_staged_schema(dp_sysrows_event_errors_schema,
-                                  strlen(dp_sysrows_event_errors_schema), &loader->errors_schema,
-                                  err) < 0 ||
-        dp_dbxconn_open(&loader->conn, loader->cfg, dp_loader__beat, loader, err) < 0)
+    loader->client = dp_dbxconn_new_client(opts->conn, loader->cfg, dp_loader__beat, loader, err);
+    if (!loader->client)
         goto fail;
-    loader->client = loader->conn.client;
     if (pthread_create(&loader->thread, NULL, loader_main, loader) != 0) {
         dp_err_set(err, DP_EFAIL, 0, "loader: cannot start its thread");
         goto fail;
@@ -168,21 +188,10 @@ void dp_loader_destroy(dp_loader_t *loader)
     free(loader->retire);
     dp_flush_destroy(loader->job);
     dp_loader_stats_free(loader->job_stats, loader->job_n);
-    dp_loader__clear_rejections(loader);
+    dp_loader__clear_prog(loader);
     dp_loader_stats_free(loader->shared, loader->nshared);
-    for (size_t i = 0; i < loader->nknown; i++)
-        free(loader->known[i]);
-    free(loader->known);
-    for (size_t i = 0; i < loader->nids; i++) {
-        free(loader->id_table[i]);
-        free(loader->id_value[i]);
-    }
-    free(loader->id_table);
-    free(loader->id_value);
-    free(loader->id_at);
-    dp_dbxconn_close(&loader->conn);
-    free(loader->staged_schema);
-    free(loader->errors_schema);
+    dp_dbx_client_destroy(loader->client);
+    dp_retry_destroy(loader->retry);
     free(loader->incarnation);
     free(loader->worker_id);
     pthread_cond_destroy(&loader->cv);
@@ -197,7 +206,6 @@ int dp_loader_submit(dp_loader_t *loader, dp_flush_t *flush, dp_loader_stat_t *s
         pthread_mutex_unlock(&loader->mu);
         return DP_EAGAIN;
     }
-    dp_loader__clear_rejections(loader);
     loader->job = flush;
     loader->job_stats = stats;
     loader->job_n = n;
@@ -253,6 +261,16 @@ int dp_loader_wait(dp_loader_t *loader, long timeout_ms)
     done = !loader->job || loader->job_done;
     pthread_mutex_unlock(&loader->mu);
     return done ? 0 : DP_ETIMEDOUT;
+}
+
+int dp_loader_counts_known(dp_loader_t *loader)
+{
+    int known;
+
+    pthread_mutex_lock(&loader->mu);
+    known = loader->shared_known;
+    pthread_mutex_unlock(&loader->mu);
+    return known;
 }
 
 void dp_loader_retire(dp_loader_t *loader, dp_flush_t *flush)

@@ -1,24 +1,23 @@
 /*
  * loader: the worker's loader thread. It takes one cut flush at a time and
- * loads it into Databricks:
- *   1. once: CREATE SCHEMA (when configured), CREATE VOLUME and the system
- *      tables (event_errors, sync_runs, event_stats) IF NOT EXISTS, with columns;
- *   2. per table of the flush: CREATE TABLE IF NOT EXISTS (first use), write
- *      the Avro container file, upload it with the Files API to
- *      /Volumes/<c>/<s>/<v>/<incarnation>/<table>/<key>.avro, COPY INTO the
- *      table (wait, then poll to a final state);
- *   3. the flush's event_stats rows, then its sync_runs rows, the same way.
- * The staged file names depend only on the flush's offset ranges, so a retry
- * of the same flush is a no-op for what COPY INTO already loaded.
+ * loads it into Databricks (loader_load.c gives the steps): its tables'
+ * files staged with the Files API under
+ * /Volumes/<c>/<s>/<v>/<incarnation>/<table>/<key>.avro, the manifest, the
+ * claims check, one COPY INTO per table (concurrently, on the dbxpool's
+ * lanes), then the ledger and sync_runs rows. The staged file names depend
+ * only on the flush's offset ranges, so a retry of the same flush is a no-op
+ * for what COPY INTO already loaded.
  *
  * A failed load is retried with backoff until it succeeds or the loader is
  * stopped; nothing is dropped. Set-up errors (missing grant, warehouse,
  * credentials) are logged once per distinct message with the object and the
  * grant. Once the worker has committed a loaded flush, dp_loader_retire()
- * deletes its staged files.
+ * queues its files for deletion, which runs when no flush is loading.
  *
- * It also re-reads the group-wide event counts (event_stats within the
- * window) and the existing evt_ tables every stats_refresh_s for the router.
+ * At start, and then every routing.stats_refresh_s, it reads the group-wide
+ * event counts (the ledger's counts within the window) and the existing evt_
+ * tables for the router; dp_loader_counts_known() tells the poll thread when
+ * the first read arrived, so that no event is routed before it.
  *
  * Thread: dp_loader_* functions are called from the poll thread; the work
  * runs on the loader's own thread, which beats a heartbeat while it waits on
@@ -44,11 +43,15 @@ typedef struct dp_loader_stat {
     int table_exists;
 } dp_loader_stat_t;
 
+typedef struct dp_loadops dp_loadops_t;
+typedef struct dp_dbxconn dp_dbxconn_t;
+
 typedef struct dp_loader_opts {
     const dp_config_t *cfg;          /* borrowed for the loader's life */
-    const char *canonical_schema;    /* canonical schema JSON text, copied */
     const char *incarnation;         /* copied */
     const char *worker_id;           /* copied */
+    dp_loadops_t *ops;               /* borrowed for the loader's life */
+    const dp_dbxconn_t *conn;        /* the worker's credential, borrowed */
 } dp_loader_opts_t;
 
 /* Creates the Databricks client and starts the thread. Returns new
@@ -85,6 +88,9 @@ void dp_loader_retire(dp_loader_t *loader, dp_flush_t *flush);
 dp_loader_stat_t *dp_loader_take_shared(dp_loader_t *loader, size_t *n);
 
 void dp_loader_stats_free(dp_loader_stat_t *stats, size_t n);
+
+/* 1 once the first read of the group-wide counts succeeded. Thread: any. */
+int dp_loader_counts_known(dp_loader_t *loader);
 
 /* Milliseconds since the loader thread last showed it is alive (for
  * /healthz). Thread: any. */

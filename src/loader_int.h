@@ -9,27 +9,56 @@
 #include "loader.h"
 
 #include "dbxconn.h"
+#include "loadops.h"
+#include "retry.h"
+#include "manifest.h"
+#include "stagename.h"
+#include "tablename.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define ERRORS_TABLE "event_errors"
-#define RUNS_TABLE "sync_runs"
-#define STATS_TABLE "event_stats"
-#define FILE_MAX ((size_t)1 << 31)
+#define STATS_TABLE DP_LEDGER_TABLE
 #define BACKOFF_MAX_MS 30000
 #define QUALIFIED_MAX DP_TABLENAME_QUALIFIED_SIZE
 
+/* One staged file of the job's flush, and how far its load got (kept across
+ * retries of the job, so that a retry redoes only what failed). */
+typedef struct dp_loader_file {
+    const char *table;               /* borrowed from the flush */
+    size_t ti;                       /* table index in the flush */
+    char path[DP_STAGENAME_PATH_SIZE];
+    int64_t rows, bytes;
+    long long inserted;
+    int staged, copied, refused;
+    char *refused_why;               /* owned */
+    int64_t started_us, finished_us;
+    dp_dbx_counts_t cost;
+} dp_loader_file_t;
+
+/* The progress of the job (reset for each new job). */
+typedef struct dp_loader_prog {
+    int ready;                       /* key, manifest and files set up */
+    uint64_t seq;                    /* of the flush it belongs to */
+    char key[DP_STAGENAME_KEY_SIZE];
+    dp_manifest_t *m;                /* owned; its files added once all are staged */
+    dp_loader_file_t *files;         /* owned */
+    size_t nfiles;
+    int manifest_written, judged, extra_done, bookkept;
+    dp_loader_file_t extra;          /* rejected rows as event_errors */
+    int64_t started_us;
+    dp_dbx_counts_t cost;            /* calls of the job so far */
+} dp_loader_prog_t;
+
 struct dp_loader {
     const dp_config_t *cfg;
-    char *staged_schema;  /* canonical + lineage */
-    char *errors_schema;  /* event_errors body + lineage */
     char *incarnation;
     char *worker_id;
-    dp_dbxconn_t conn;
-    dp_dbx_client_t *client;         /* borrowed from conn */
+    dp_loadops_t *ops;               /* borrowed */
+    dp_dbx_client_t *client;         /* owned: the loader thread's own */
+    dp_retry_t *retry;               /* owned: jittered backoff of failed loads */
 
     pthread_t thread;
     int started;
@@ -40,22 +69,15 @@ struct dp_loader {
     dp_loader_stat_t *job_stats;
     size_t job_n;
     int job_done;
-    char **rejected;                 /* tables of the job whose rows Databricks refused, */
-    char **rejected_why;             /* with its message: kept across retries of the job */
-    size_t nrejected;
     dp_flush_t **retire;             /* committed flushes whose files go */
     size_t nretire, retirecap;
     dp_loader_stat_t *shared;        /* latest group-wide counts */
     size_t nshared;
     int shared_new;
+    int shared_known;                /* 1 once a first read of the counts succeeded */
 
     /* Loader thread only. */
-    int setup_done;
-    char **known;                    /* tables created and directories made */
-    char **id_table, **id_value;     /* Delta table ids (manifests, H5), */
-    long long *id_at;                /* read at most once a minute per table */
-    size_t nids;
-    size_t nknown, knowncap;
+    dp_loader_prog_t prog;
     long long next_stats_ms;
     char last_error[DP_ERR_MSG_MAX];
 
@@ -72,13 +94,15 @@ void dp_loader__beat(void *ctx);
 int dp_loader__load_flush(dp_loader_t *loader, dp_flush_t *flush,
                           const dp_loader_stat_t *stats, size_t nstats, dp_err_t *err);
 
-/* Deletes a committed flush's manifest and staged files (best effort). */
-void dp_loader__retire_files(dp_loader_t *loader, const dp_flush_t *flush);
+/* Deletes the manifests, then the staged files, of committed flushes
+ * (best effort, concurrently). */
+void dp_loader__retire_files(dp_loader_t *loader, dp_flush_t *const *flushes, size_t n);
 
-/* Re-reads event_stats and the evt_ tables; hands them to the poll thread. */
-void dp_loader__refresh_stats(dp_loader_t *loader);
+/* Re-reads the event counts (ledger) and the evt_ tables; hands them to the
+ * poll thread. Returns 0, or a DP_E* code (logged; tried again later). */
+int dp_loader__refresh_stats(dp_loader_t *loader);
 
-/* Forgets the tables a job's data was refused for (a new job starts). */
-void dp_loader__clear_rejections(dp_loader_t *loader);
+/* Forgets the progress of the previous job (a new job starts). */
+void dp_loader__clear_prog(dp_loader_t *loader);
 
 #endif

@@ -1,7 +1,18 @@
 /*
- * loader_load: the loader's work on Databricks (see loader.h): statements,
- * staging, COPY INTO, one flush with its manifest, rejected rows, retiring,
- * and the group-wide event counts.
+ * loader_load: the loader's work on Databricks (see loader.h): one flush with
+ * its manifest, rejected rows, retiring, and the group-wide event counts.
+ *
+ * One flush, in order (the order is the protocol; steps of one kind run
+ * concurrently on the dbxpool's lanes):
+ *   1. its tables exist (created and their ids read once per process);
+ *   2. every table's container file is built and uploaded;
+ *   3. the manifest is written (one Files call);
+ *   4. the claims judge it (one statement per topic): a fenced flush stops;
+ *   5. every file is loaded by COPY INTO;
+ *   6. rows Databricks refused go to event_errors (an extra file);
+ *   7. the bookkeeping: ledger and sync_runs, two COPY INTOs at once.
+ * What succeeded is remembered for the job, so that a retry redoes only what
+ * failed.
  */
 #include "loader_int.h"
 
@@ -9,16 +20,12 @@
 #include "buf.h"
 #include "claims.h"
 #include "clock.h"
-#include "dbx/files.h"
 #include "dbx/sql.h"
-#include "ddl.h"
 #include "log.h"
-#include "manifest.h"
 #include "mem.h"
 #include "metrics.h"
-#include "stagename.h"
+#include "stmt.h"
 #include "sysrows.h"
-#include "tablename.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -27,150 +34,29 @@
 #include <string.h>
 #include <time.h>
 
-/* ------------------------------------------------------------------------- */
-/* Statements                                                                */
-/* ------------------------------------------------------------------------- */
-
-/* Runs one statement to a final state. Returns 0 when it SUCCEEDED; else a
- * DP_E* code with err naming the statement's purpose and Databricks' words. */
-static int run_sql(dp_loader_t *loader, const char *what, const dp_retry_object_t *obj,
-                   const char *sql, const dp_dbx_sql_param_t *params, size_t nparams,
-                   dp_dbx_sql_result_t *res, dp_err_t *err)
+static void beat(void *ctx)
 {
-    dp_dbx_sql_opts_t opts;
-    dp_dbx_sql_result_t local;
-    dp_dbx_sql_result_t *r = res ? res : &local;
-    int rc;
-
-    memset(&opts, 0, sizeof(opts));
-    memset(r, 0, sizeof(*r));
-    opts.wait_timeout_s = (int)loader->cfg->databricks.statement_wait_timeout_s;
-    opts.liveness = dp_loader__beat;
-    opts.liveness_ctx = loader;
-    if (obj)
-        opts.object = *obj;
-    rc = dp_dbx_sql_execute(loader->client, sql, params, nparams, loader->cfg->databricks.catalog,
-                            loader->cfg->databricks.schema, &opts, r, err);
-    if (rc == 0 && r->state != DP_DBX_SQL_SUCCEEDED) {
-        dp_dbx_sql_failure_t kind = dp_dbx_sql_failure_kind(r);
-
-        rc = dp_err_set(err, kind == DP_DBX_SQL_FAIL_DATA ? DP_EINVAL : DP_EFAIL,
-                        kind == DP_DBX_SQL_FAIL_TRANSIENT, "%s: statement %s %s: %s", what,
-                        r->statement_id, dp_dbx_sql_state_name(r->state), r->message);
-    } else if (rc < 0) {
-        dp_err_prefix(err, "%s: ", what);
-    }
-    if (!res)
-        dp_dbx_sql_result_clear(&local);
-    return rc;
+    dp_loader__beat(ctx);
 }
 
-static int qualified(dp_loader_t *loader, const char *table, char *out, dp_err_t *err)
+/* Adds the calls the loader's own client made since *mark to the job. */
+static void count_own(dp_loader_t *loader, dp_dbx_counts_t *mark)
 {
-    return dp_tablename_qualified(loader->cfg->databricks.catalog, loader->cfg->databricks.schema,
-                                  table, out, QUALIFIED_MAX, err);
-}
+    dp_dbx_counts_t now;
 
-static int known(dp_loader_t *loader, const char *key)
-{
-    for (size_t i = 0; i < loader->nknown; i++) {
-        if (strcmp(loader->known[i], key) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-static void remember(dp_loader_t *loader, const char *key)
-{
-    if (loader->nknown == loader->knowncap) {
-        loader->knowncap = loader->knowncap ? loader->knowncap * 2 : 32;
-        loader->known = dp_realloc(loader->known, loader->knowncap * sizeof(char *));
-    }
-    loader->known[loader->nknown++] = dp_strdup(key);
-}
-
-static const char *schema_of(dp_loader_t *loader, const char *table)
-{
-    if (strcmp(table, ERRORS_TABLE) == 0)
-        return loader->errors_schema;
-    if (strcmp(table, RUNS_TABLE) == 0)
-        return dp_sysrows_sync_runs_schema;
-    if (strcmp(table, STATS_TABLE) == 0)
-        return dp_sysrows_event_stats_schema;
-    if (strcmp(table, DP_LEDGER_TABLE) == 0)
-        return dp_claims_ledger_schema;
-    return loader->staged_schema;
-}
-
-/* CREATE TABLE IF NOT EXISTS with explicit columns, once per table. */
-static int ensure_table(dp_loader_t *loader, const char *table, dp_err_t *err)
-{
-    char q[QUALIFIED_MAX], key[QUALIFIED_MAX + 8];
-    char *sql;
-    int rc;
-
-    snprintf(key, sizeof(key), "table:%s", table);
-    if (known(loader, key))
-        return 0;
-    if (qualified(loader, table, q, err) < 0)
-        return DP_EINVAL;
-    sql = dp_ddl_create_table(q, schema_of(loader, table), err);
-    if (!sql)
-        return DP_EINVAL;
-    {
-        char where[QUALIFIED_MAX];
-        dp_retry_object_t obj = {DP_RETRY_OBJ_SCHEMA, DP_RETRY_ACCESS_CREATE, where};
-
-        snprintf(where, sizeof(where), "%s.%s", loader->cfg->databricks.catalog,
-                 loader->cfg->databricks.schema);
-        rc = run_sql(loader, "create table", &obj, sql, NULL, 0, NULL, err);
-    }
-    free(sql);
-    if (rc == 0)
-        remember(loader, key);
-    return rc;
-}
-
-static int ensure_setup(dp_loader_t *loader, dp_err_t *err)
-{
-    const dp_config_t *cfg = loader->cfg;
-    char sql[QUALIFIED_MAX * 2], q[QUALIFIED_MAX];
-    const char *system[] = {ERRORS_TABLE, RUNS_TABLE, STATS_TABLE, NULL};
-
-    if (loader->setup_done)
-        return 0;
-    if (cfg->databricks.create_schema) {
-        if (dp_tablename_check_identifier(cfg->databricks.catalog, err) < 0 ||
-            dp_tablename_check_identifier(cfg->databricks.schema, err) < 0)
-            return DP_EINVAL;
-        snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS `%s`.`%s`",
-                 cfg->databricks.catalog, cfg->databricks.schema);
-        if (run_sql(loader, "create schema", NULL, sql, NULL, 0, NULL, err) < 0)
-            return DP_EFAIL;
-    }
-    if (qualified(loader, cfg->databricks.volume, q, err) < 0)
-        return DP_EINVAL;
-    snprintf(sql, sizeof(sql), "CREATE VOLUME IF NOT EXISTS %s", q);
-    if (run_sql(loader, "create volume", NULL, sql, NULL, 0, NULL, err) < 0)
-        return DP_EFAIL;
-    for (int i = 0; system[i]; i++) {
-        if (ensure_table(loader, system[i], err) < 0)
-            return DP_EFAIL;
-    }
-    if (dp_claims_setup(loader->client, cfg, err) < 0)
-        return DP_EFAIL;
-    remember(loader, "table:" DP_LEDGER_TABLE);
-    loader->setup_done = 1;
-    return 0;
+    dp_dbx_client_counts(loader->client, &now);
+    for (int i = 0; i < DP_DBX_CALL_COUNT_; i++)
+        loader->prog.cost.calls[i] += now.calls[i] - mark->calls[i];
+    *mark = now;
 }
 
 /* ------------------------------------------------------------------------- */
-/* Staging and COPY INTO                                                     */
+/* The job's set-up                                                          */
 /* ------------------------------------------------------------------------- */
 
 /* The flush key: a hash of its sorted offset ranges (stagename.h). */
-static int flush_key(dp_loader_t *loader, const dp_flush_t *flush, char key[DP_STAGENAME_KEY_SIZE],
-                     dp_err_t *err)
+static int flush_key(const dp_loader_t *loader, const dp_flush_t *flush,
+                     char key[DP_STAGENAME_KEY_SIZE], dp_err_t *err)
 {
     size_t n = dp_flush_nranges(flush), k = 0;
     dp_range_t *ranges = dp_calloc(n ? n : 1, sizeof(*ranges));
@@ -190,6 +76,83 @@ static int flush_key(dp_loader_t *loader, const dp_flush_t *flush, char key[DP_S
     return rc;
 }
 
+/* The manifest of a flush (ranges and counts; files are added once staged). */
+static dp_manifest_t *manifest_of(const dp_loader_t *loader, const dp_flush_t *flush,
+                                  const char *key, const dp_loader_stat_t *stats, size_t nstats)
+{
+    dp_manifest_t *m = dp_manifest_new(key, loader->incarnation, loader->worker_id,
+                                       dp_flush_loaded_at(flush));
+    int32_t day = (int32_t)(dp_flush_loaded_at(flush) / 1000000 / 86400);
+
+    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
+        const char *topic;
+        int32_t part;
+        int64_t first, last;
+
+        if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0) {
+            dp_manifest_add_range(m, topic, part, first, last, dp_flush_range_epoch(flush, i));
+            m->ranges[m->nranges - 1].fp = dp_flush_range_fp(flush, i);
+        }
+    }
+    for (size_t i = 0; i < nstats; i++)
+        dp_manifest_add_count(m, stats[i].name, day, stats[i].count);
+    return m;
+}
+
+void dp_loader__clear_prog(dp_loader_t *loader)
+{
+    dp_loader_prog_t *p = &loader->prog;
+
+    for (size_t i = 0; i < p->nfiles; i++)
+        free(p->files[i].refused_why);
+    free(p->files);
+    free(p->extra.refused_why);
+    dp_manifest_destroy(p->m);
+    memset(p, 0, sizeof(*p));
+}
+
+static int prog_init(dp_loader_t *loader, const dp_flush_t *flush, const dp_loader_stat_t *stats,
+                     size_t nstats, dp_err_t *err)
+{
+    dp_loader_prog_t *p = &loader->prog;
+    size_t nt = dp_flush_ntables(flush);
+
+    if (p->ready && p->seq == dp_flush_seq(flush))
+        return 0;
+    dp_loader__clear_prog(loader);
+    p->seq = dp_flush_seq(flush);
+    if (flush_key(loader, flush, p->key, err) < 0)
+        return DP_EINVAL;
+    p->files = dp_calloc(nt + 1, sizeof(*p->files));
+    for (size_t ti = 0; ti < nt; ti++) {
+        int64_t rows = 0;
+        const char *table = dp_flush_table(flush, ti, &rows);
+        dp_loader_file_t *f = &p->files[p->nfiles];
+
+        if (rows == 0)
+            continue;
+        f->table = table;
+        f->ti = ti;
+        if (dp_loadops_path(loader->ops, table, p->key, f->path, err) < 0)
+            return DP_EINVAL;
+        p->nfiles++;
+    }
+    p->m = manifest_of(loader, flush, p->key, stats, nstats);
+    p->started_us = dp_clock_wall_us();
+    p->ready = 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Jobs on the lanes                                                         */
+/* ------------------------------------------------------------------------- */
+
+typedef struct file_job {
+    dp_loader_t *loader;
+    const dp_flush_t *flush;
+    dp_loader_file_t *f;
+} file_job_t;
+
 struct appender {
     dp_avrofile_t *file;
     int rc;
@@ -204,180 +167,115 @@ static void append_records(void *ctx, const void *data, size_t len, int64_t n)
         a->rc = dp_avrofile_append_encoded(a->file, data, len, (uint64_t)n, a->err);
 }
 
-/* Uploads data to path (creating its directory once). */
-static int upload(dp_loader_t *loader, const char *path, const void *data, size_t len,
-                  dp_err_t *err)
+static int fill_table(void *ctx, dp_avrofile_t *file, dp_err_t *err)
 {
-    char dir[DP_STAGENAME_PATH_SIZE + 8];
-    char *slash;
-    int exists = 0;
+    file_job_t *fj = ctx;
+    struct appender a = {file, 0, err};
 
-    snprintf(dir, sizeof(dir), "dir:%s", path);
-    slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    if (!known(loader, dir)) {
-        if (dp_dbx_files_mkdirs(loader->client, dir + 4, err) < 0)
-            return DP_EFAIL;
-        remember(loader, dir);
-    }
-    dp_loader__beat(loader);
-    /* Overwrite: the name depends only on the offset ranges, so a retry of
-     * the same flush writes the same rows; COPY INTO skips what it loaded. */
-    return dp_dbx_files_upload(loader->client, path, data, len, 1, &exists, err);
+    dp_flush_table_records(fj->flush, fj->f->ti, append_records, &a);
+    return a.rc < 0 ? DP_EFAIL : 0;
 }
 
-/* COPY INTO table from the directory of path, naming only its file. */
-static int copy_into(dp_loader_t *loader, const char *table, const char *path,
-                     long long *inserted, dp_err_t *err)
+static int stage_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
 {
-    char q[QUALIFIED_MAX];
-    dp_dbx_sql_result_t res;
-    dp_dbx_copy_counts_t counts;
-    char *sql;
-    int rc;
+    file_job_t *fj = arg;
 
-    if (qualified(loader, table, q, err) < 0 || !(sql = dp_ddl_copy_into(q, path, err)))
-        return DP_EFAIL;
-    {
-        dp_retry_object_t obj = {DP_RETRY_OBJ_TABLE, DP_RETRY_ACCESS_WRITE, q};
+    fj->f->started_us = dp_clock_wall_us();
+    return dp_loadops_stage(fj->loader->ops, client, fj->f->table, fj->f->path, fill_table, fj,
+                            &fj->f->rows, &fj->f->bytes, err);
+}
 
-        rc = run_sql(loader, "copy into", &obj, sql, NULL, 0, &res, err);
+static int copy_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
+{
+    file_job_t *fj = arg;
+
+    return dp_loadops_copy(fj->loader->ops, client, fj->f->table, fj->f->path, &fj->f->inserted,
+                           err);
+}
+
+/* Runs fn over the files of the job that want it (want(f) true),
+ * concurrently; marks each done with mark(f, rc, err). Returns the first
+ * failure that mark did not absorb, or 0. */
+static int run_files(dp_loader_t *loader, const dp_flush_t *flush, dp_dbxpool_fn fn,
+                     int (*want)(const dp_loader_file_t *),
+                     int (*mark)(dp_loader_t *, dp_loader_file_t *, int, const dp_err_t *),
+                     dp_err_t *err)
+{
+    dp_loader_prog_t *p = &loader->prog;
+    dp_dbxpool_job_t *jobs = dp_calloc(p->nfiles + 1, sizeof(*jobs));
+    file_job_t *fjs = dp_calloc(p->nfiles + 1, sizeof(*fjs));
+    size_t n = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < p->nfiles; i++) {
+        if (!want(&p->files[i]))
+            continue;
+        fjs[n] = (file_job_t){loader, flush, &p->files[i]};
+        jobs[n].fn = fn;
+        jobs[n].arg = &fjs[n];
+        n++;
     }
-    free(sql);
-    if (rc == 0 && dp_dbx_sql_copy_counts(&res, &counts, err) == 0)
-        *inserted = counts.num_inserted_rows;
-    dp_dbx_sql_result_clear(&res);
+    dp_dbxpool_run(dp_loadops_pool(loader->ops), jobs, n, beat, loader);
+    for (size_t i = 0; i < n; i++) {
+        int r;
+
+        dp_dbx_counts_add(&p->cost, &jobs[i].cost);
+        dp_dbx_counts_add(&fjs[i].f->cost, &jobs[i].cost);
+        r = mark(loader, fjs[i].f, jobs[i].rc, &jobs[i].err);
+        if (r < 0 && rc == 0) {
+            rc = r;
+            *err = jobs[i].err;
+        }
+    }
+    free(jobs);
+    free(fjs);
     return rc;
 }
 
-/* COPY INTO of one staged file (inserted may be NULL). DP_EINVAL when
- * Databricks refused the data. */
-static int load_staged(dp_loader_t *loader, const char *table, const char *path,
-                       long long *inserted, dp_err_t *err)
+static int want_stage(const dp_loader_file_t *f)
 {
-    long long n = 0, t0 = dp_clock_mono_ms();
-    int rc = copy_into(loader, table, path, &n, err);
+    return !f->staged;
+}
 
-    if (inserted)
-        *inserted = n;
-    if (rc == 0)
-        dp_metrics_observe(DP_MH_COPY_INTO_SECONDS, (double)(dp_clock_mono_ms() - t0) / 1000.0);
-    if (rc == 0)
-        dp_metrics_rows_loaded(table, n);
+static int mark_staged(dp_loader_t *loader, dp_loader_file_t *f, int rc, const dp_err_t *err)
+{
+    (void)loader;
+    (void)err;
+    f->staged = rc == 0;
     return rc;
 }
 
-/* Writes one table's container file, uploads it to path and loads it. The
- * records come from table ti of flush (when flush is not NULL) followed by
- * rows (nrows encoded records, when rows is not NULL). With stage_only the
- * file is only uploaded (load_staged() loads it later). run (may be NULL)
- * receives the file's numbers. A COPY INTO that Databricks refused because of
- * the data returns DP_EINVAL. */
-static int stage_and_load(dp_loader_t *loader, const char *table, const char *key,
-                          const dp_flush_t *flush, size_t ti, const dp_buf_t *rows, int64_t nrows,
-                          int stage_only, dp_sysrows_run_t *run, char *path, dp_err_t *err)
+static int want_copy(const dp_loader_file_t *f)
 {
-    const dp_config_t *cfg = loader->cfg;
-    unsigned char sync[16];
-    dp_avrofile_t *file = NULL;
-    const void *data;
-    size_t len;
-    long long inserted = 0, t0;
-    int rc;
+    return !f->copied && !f->refused;
+}
 
-    /* Only COPY INTO's own data refusal may return DP_EINVAL from here. */
-    if (ensure_table(loader, table, err) < 0 ||
-        dp_stagename_path(cfg->databricks.catalog, cfg->databricks.schema, cfg->databricks.volume,
-                          loader->incarnation, table, key, path, DP_STAGENAME_PATH_SIZE, err) < 0)
-        return DP_EFAIL;
-    dp_stagename_sync(path, sync);
-    file = dp_avrofile_new(schema_of(loader, table), DP_AVROFILE_DEFLATE, 64 * 1024, sync,
-                           FILE_MAX, err);
-    if (!file)
-        return DP_EFAIL;
-    {
-        struct appender a = {file, 0, err};
-
-        if (flush)
-            dp_flush_table_records(flush, ti, append_records, &a);
-        if (rows && nrows > 0)
-            append_records(&a, dp_buf_data(rows), dp_buf_len(rows), nrows);
-        rc = a.rc < 0 ? DP_EFAIL : 0;
+/* A COPY INTO that Databricks refused because of the data: an event
+ * table's rows go to event_errors and the flush goes on; our own rows
+ * refused by a system table are retried, never dropped. */
+static int mark_copied(dp_loader_t *loader, dp_loader_file_t *f, int rc, const dp_err_t *err)
+{
+    (void)loader;
+    f->finished_us = dp_clock_wall_us();
+    if (rc == 0) {
+        f->copied = 1;
+        dp_log(DP_LOG_INFO, "loader", "%s: %lld rows staged, %lld inserted, %lld bytes (%s)",
+               f->table, (long long)f->rows, f->inserted, (long long)f->bytes, f->path);
+        return 0;
     }
-    if (rc == 0 && dp_avrofile_finish(file, &data, &len, err) < 0)
-        rc = DP_EFAIL;
-    t0 = dp_clock_mono_ms();
-    if (rc == 0 && upload(loader, path, data, len, err) < 0)
-        rc = DP_EFAIL;
-    if (rc == 0)
-        dp_metrics_observe(DP_MH_UPLOAD_SECONDS, (double)(dp_clock_mono_ms() - t0) / 1000.0);
-    if (rc == 0 && !stage_only)
-        rc = load_staged(loader, table, path, &inserted, err);
-    if ((rc == 0 || rc == DP_EINVAL) && run) {
-        run->rows = (int64_t)dp_avrofile_count(file);
-        run->bytes = (int64_t)len;
-        run->inserted_rows = inserted;
+    if (rc == DP_EINVAL && !dp_tablename_is_system(f->table)) {
+        f->refused = 1;
+        f->refused_why = dp_strdup(err->msg);
+        dp_log(DP_LOG_ERROR, "loader", "%s refused %lld rows; they go to event_errors: %s",
+               f->table, (long long)f->rows, err->msg);
+        return 0;
     }
-    dp_avrofile_destroy(file);
-    return rc;
+    return rc == DP_EINVAL ? DP_EFAIL : rc;
 }
 
 /* ------------------------------------------------------------------------- */
-/* One flush                                                                 */
+/* Rejected rows                                                             */
 /* ------------------------------------------------------------------------- */
-
-/* The flush's ranges as JSON for sync_runs: [{"topic","partition","first","last"}]. */
-static char *ranges_json(const dp_flush_t *flush)
-{
-    json_t *arr = json_array();
-    char *text;
-
-    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
-        const char *topic;
-        int32_t part;
-        int64_t first, last;
-
-        if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0)
-            json_array_append_new(arr, json_pack("{s:s,s:i,s:I,s:I}", "topic", topic, "partition",
-                                                 (int)part, "first", (json_int_t)first, "last",
-                                                 (json_int_t)last));
-    }
-    text = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    return text;
-}
-
-static const char *rejection_of(const dp_loader_t *loader, const char *table)
-{
-    for (size_t i = 0; i < loader->nrejected; i++) {
-        if (strcmp(loader->rejected[i], table) == 0)
-            return loader->rejected_why[i];
-    }
-    return NULL;
-}
-
-static void reject_table(dp_loader_t *loader, const char *table, const char *why)
-{
-    loader->rejected = dp_realloc(loader->rejected, (loader->nrejected + 1) * sizeof(char *));
-    loader->rejected_why =
-        dp_realloc(loader->rejected_why, (loader->nrejected + 1) * sizeof(char *));
-    loader->rejected[loader->nrejected] = dp_strdup(table);
-    loader->rejected_why[loader->nrejected] = dp_strdup(why);
-    loader->nrejected++;
-}
-
-void dp_loader__clear_rejections(dp_loader_t *loader)
-{
-    for (size_t i = 0; i < loader->nrejected; i++) {
-        free(loader->rejected[i]);
-        free(loader->rejected_why[i]);
-    }
-    free(loader->rejected);
-    free(loader->rejected_why);
-    loader->rejected = loader->rejected_why = NULL;
-    loader->nrejected = 0;
-}
 
 struct rejecter {
     dp_loader_t *loader;
@@ -405,157 +303,6 @@ static int reject_row(void *ctx, const dp_flush_record_t *rec)
     return 0;
 }
 
-/* The Delta table id of table for the manifest (H5), re-read at most once a
- * minute; NULL when it cannot be read (the manifest then has none). */
-static const char *table_id_of(dp_loader_t *loader, const char *table)
-{
-    char id[DP_CLAIMS_TABLE_ID_SIZE];
-    long long now = dp_clock_mono_ms();
-    size_t i;
-    dp_err_t err;
-
-    for (i = 0; i < loader->nids; i++) {
-        if (strcmp(loader->id_table[i], table) == 0)
-            break;
-    }
-    if (i < loader->nids && now - loader->id_at[i] < 60000)
-        return loader->id_value[i];
-    if (dp_claims_table_id(loader->client, loader->cfg, table, id, &err) < 0 || !id[0]) {
-        dp_log(DP_LOG_DEBUG, "loader", "no table id for %s: %s", table, err.msg);
-        return NULL;
-    }
-    if (i == loader->nids) {
-        loader->id_table = dp_realloc(loader->id_table, (i + 1) * sizeof(char *));
-        loader->id_value = dp_realloc(loader->id_value, (i + 1) * sizeof(char *));
-        loader->id_at = dp_realloc(loader->id_at, (i + 1) * sizeof(long long));
-        loader->id_table[i] = dp_strdup(table);
-        loader->id_value[i] = NULL;
-        loader->nids++;
-    }
-    free(loader->id_value[i]);
-    loader->id_value[i] = dp_strdup(id);
-    loader->id_at[i] = now;
-    return loader->id_value[i];
-}
-
-/* Stages every file of the flush (destination tables, event_errors,
- * event_stats) and lists them in the manifest m, with their tables' ids.
- * Nothing is loaded yet. */
-static int stage_flush(dp_loader_t *loader, const dp_flush_t *flush, const char *key,
-                       const dp_loader_stat_t *stats, size_t nstats, dp_manifest_t *m,
-                       dp_buf_t *rows, dp_err_t *err)
-{
-    char path[DP_STAGENAME_PATH_SIZE];
-    int64_t loaded_at = dp_flush_loaded_at(flush);
-    int32_t day = (int32_t)(loaded_at / 1000000 / 86400);
-    dp_sysrows_run_t run;
-    int rc;
-
-    for (size_t ti = 0; ti < dp_flush_ntables(flush); ti++) {
-        int64_t n = 0;
-        const char *table = dp_flush_table(flush, ti, &n);
-
-        if (n == 0)
-            continue;
-        memset(&run, 0, sizeof(run));
-        if ((rc = stage_and_load(loader, table, key, flush, ti, NULL, 0, 1, &run, path, err)) < 0)
-            return rc;
-        dp_manifest_add_file(m, table, path, run.rows, run.bytes);
-        dp_manifest_set_table_id(m, m->nfiles - 1, table_id_of(loader, table));
-    }
-    if (nstats == 0)
-        return 0;
-    dp_buf_reset(rows);
-    for (size_t i = 0; i < nstats; i++) {
-        if (dp_sysrows_stat(rows, key, loader->worker_id, stats[i].name, day, stats[i].count,
-                            loaded_at, err) < 0)
-            return DP_ETOOBIG;
-    }
-    memset(&run, 0, sizeof(run));
-    if ((rc = stage_and_load(loader, STATS_TABLE, key, NULL, 0, rows, (int64_t)nstats, 1, &run,
-                             path, err)) < 0)
-        return rc;
-    dp_manifest_add_file(m, STATS_TABLE, path, run.rows, run.bytes);
-    return 0;
-}
-
-static size_t table_index(const dp_flush_t *flush, const char *table)
-{
-    for (size_t ti = 0; ti < dp_flush_ntables(flush); ti++) {
-        if (strcmp(dp_flush_table(flush, ti, NULL), table) == 0)
-            return ti;
-    }
-    return (size_t)-1;
-}
-
-/* Turns the rows of a table Databricks refused into event_errors records. */
-static int reject_rows(dp_loader_t *loader, const dp_flush_t *flush, const char *table,
-                       const char *why, dp_buf_t *extra, int64_t *nextra, dp_err_t *err)
-{
-    struct rejecter r = {loader, extra, {0}, why, dp_flush_loaded_at(flush), 0, err};
-    size_t ti = table_index(flush, table);
-    int rc;
-
-    if (ti == (size_t)-1)
-        return DP_EFAIL;
-    dp_buf_init(&r.body, 2 * DP_SYSROWS_RAW_MAX);
-    rc = dp_flush_table_each(flush, ti, reject_row, &r);
-    dp_buf_free(&r.body);
-    *nextra += r.n;
-    return rc;
-}
-
-/* Loads the staged files of the manifest, in its order. A destination table
- * whose rows Databricks refuses (an error of the data) is remembered for the
- * whole job and its rows become event_errors records in extra; the flush
- * goes on. */
-static int load_files(dp_loader_t *loader, const dp_flush_t *flush, const dp_manifest_t *m,
-                      dp_sysrows_run_t *run, dp_buf_t *runs, int64_t *nruns, dp_buf_t *extra,
-                      int64_t *nextra, dp_err_t *err)
-{
-    int rc;
-
-    for (size_t i = 0; i < m->nfiles; i++) {
-        const dp_manifest_file_t *f = &m->files[i];
-        const char *why = rejection_of(loader, f->table);
-        int system = dp_tablename_is_system(f->table);
-        long long inserted = 0;
-
-        run->started_at_us = dp_clock_wall_us();
-        run->table = f->table;
-        run->file_path = f->path;
-        run->rows = f->rows;
-        run->bytes = f->bytes;
-        run->status = "LOADED";
-        rc = why ? DP_EINVAL : load_staged(loader, f->table, f->path, &inserted, err);
-        if (rc == DP_EINVAL && !system) {
-            if (!why) {
-                reject_table(loader, f->table, err->msg);
-                why = err->msg;
-                dp_log(DP_LOG_ERROR, "loader", "%s refused %lld rows; they go to event_errors: "
-                       "%s", f->table, (long long)f->rows, why);
-            }
-            rc = reject_rows(loader, flush, f->table, why, extra, nextra, err);
-            run->status = "REJECTED";
-        } else if (rc == DP_EINVAL) {
-            rc = DP_EFAIL; /* our own rows refused in a system table: retry, never drop */
-        }
-        if (rc < 0)
-            return rc;
-        run->inserted_rows = inserted;
-        run->finished_at_us = dp_clock_wall_us();
-        /* sync_runs counts event rows: the counts file is not one. */
-        if (strcmp(f->table, STATS_TABLE) != 0) {
-            if ((rc = dp_sysrows_run(runs, run, err)) < 0)
-                return rc;
-            (*nruns)++;
-        }
-        dp_log(DP_LOG_INFO, "loader", "%s: %lld rows staged, %lld inserted, %lld bytes (%s)",
-               f->table, (long long)f->rows, inserted, (long long)f->bytes, f->path);
-    }
-    return 0;
-}
-
 /* The key of the extra event_errors file of a flush whose table was refused:
  * hex SHA-256 of "<key>/rejected", deterministic like the key itself. */
 static void rejected_key(const char *key, char out[DP_STAGENAME_KEY_SIZE])
@@ -570,22 +317,104 @@ static void rejected_key(const char *key, char out[DP_STAGENAME_KEY_SIZE])
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static dp_manifest_t *manifest_of(dp_loader_t *loader, const dp_flush_t *flush, const char *key)
+typedef struct extra_job {
+    dp_loader_t *loader;
+    dp_buf_t rows;
+    int64_t n;
+} extra_job_t;
+
+static int fill_extra(void *ctx, dp_avrofile_t *file, dp_err_t *err)
 {
-    dp_manifest_t *m = dp_manifest_new(key, loader->incarnation, loader->worker_id,
-                                       dp_flush_loaded_at(flush));
+    extra_job_t *ej = ctx;
+
+    return dp_avrofile_append_encoded(file, dp_buf_data(&ej->rows), dp_buf_len(&ej->rows),
+                                      (uint64_t)ej->n, err) < 0
+               ? DP_EFAIL
+               : 0;
+}
+
+static int extra_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
+{
+    extra_job_t *ej = arg;
+    dp_loader_file_t *f = &ej->loader->prog.extra;
+    int rc = dp_loadops_stage(ej->loader->ops, client, DP_ERRORS_TABLE, f->path, fill_extra, ej,
+                              &f->rows, &f->bytes, err);
+
+    if (rc == 0)
+        rc = dp_loadops_copy(ej->loader->ops, client, DP_ERRORS_TABLE, f->path, &f->inserted,
+                             err);
+    return rc == DP_EINVAL ? DP_EFAIL : rc;
+}
+
+/* Turns the rows of every refused table into one event_errors file and
+ * loads it. */
+static int load_rejections(dp_loader_t *loader, const dp_flush_t *flush, dp_err_t *err)
+{
+    dp_loader_prog_t *p = &loader->prog;
+    extra_job_t ej = {loader, {0}, 0};
+    dp_dbxpool_job_t job;
+    char key2[DP_STAGENAME_KEY_SIZE];
+    int rc = 0;
+
+    if (p->extra_done)
+        return 0;
+    dp_buf_init(&ej.rows, SIZE_MAX);
+    for (size_t i = 0; i < p->nfiles && rc == 0; i++) {
+        struct rejecter r = {loader, &ej.rows, {0}, p->files[i].refused_why,
+                             dp_flush_loaded_at(flush), 0, err};
+
+        if (!p->files[i].refused)
+            continue;
+        dp_buf_init(&r.body, 2 * DP_SYSROWS_RAW_MAX);
+        rc = dp_flush_table_each(flush, p->files[i].ti, reject_row, &r);
+        dp_buf_free(&r.body);
+        ej.n += r.n;
+    }
+    if (rc == 0 && ej.n > 0) {
+        rejected_key(p->key, key2);
+        p->extra.table = DP_ERRORS_TABLE;
+        p->extra.started_us = dp_clock_wall_us();
+        if ((rc = dp_loadops_path(loader->ops, DP_ERRORS_TABLE, key2, p->extra.path, err)) == 0) {
+            memset(&job, 0, sizeof(job));
+            job.fn = extra_job;
+            job.arg = &ej;
+            dp_dbxpool_run(dp_loadops_pool(loader->ops), &job, 1, beat, loader);
+            dp_dbx_counts_add(&p->cost, &job.cost);
+            p->extra.cost = job.cost;
+            p->extra.finished_us = dp_clock_wall_us();
+            if ((rc = job.rc) < 0)
+                *err = job.err;
+        }
+    }
+    if (rc == 0)
+        p->extra_done = 1;
+    dp_buf_free(&ej.rows);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* One flush                                                                 */
+/* ------------------------------------------------------------------------- */
+
+/* The flush's ranges as JSON for sync_runs: [{"topic","partition","first","last"}]. */
+static char *ranges_json(const dp_flush_t *flush)
+{
+    json_t *arr = json_array();
+    char *text;
 
     for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
         const char *topic;
         int32_t part;
         int64_t first, last;
 
-        if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0) {
-            dp_manifest_add_range(m, topic, part, first, last, dp_flush_range_epoch(flush, i));
-            m->ranges[m->nranges - 1].fp = dp_flush_range_fp(flush, i);
-        }
+        if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0)
+            json_array_append_new(arr, json_pack("{s:s,s:i,s:I,s:I}", "topic", topic, "partition",
+                                                 (int)part, "first", (json_int_t)first, "last",
+                                                 (json_int_t)last));
     }
-    return m;
+    text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return text;
 }
 
 /* After the manifest is written: may this worker load it? A partition of
@@ -624,113 +453,222 @@ static int may_load(dp_loader_t *loader, dp_flush_t *flush, const dp_manifest_t 
     return 1;
 }
 
-/* Stage every file, write the manifest, then load: from the manifest on,
- * whoever owns these partitions next finishes this flush instead of cutting
- * its offsets again (manifest.h). */
+static int file_row(dp_buf_t *runs, const dp_loader_t *loader, const dp_loader_file_t *f,
+                    const char *ranges, int64_t loaded_at, dp_err_t *err)
+{
+    dp_sysrows_run_t run;
+
+    memset(&run, 0, sizeof(run));
+    run.run_key = loader->prog.key;
+    run.worker_id = loader->worker_id;
+    run.table = f->table;
+    run.file_path = f->path;
+    run.ranges_json = ranges;
+    run.status = f->refused ? "REJECTED" : "LOADED";
+    run.kind = "file";
+    run.rows = f->rows;
+    run.bytes = f->bytes;
+    run.inserted_rows = f->inserted;
+    run.started_at_us = f->started_us;
+    run.finished_at_us = f->finished_us;
+    run.loaded_at_us = loaded_at;
+    run.statements = f->cost.calls[DP_DBX_CALL_STATEMENT];
+    run.files_calls = f->cost.calls[DP_DBX_CALL_FILES_WRITE] +
+                      f->cost.calls[DP_DBX_CALL_FILES_READ] +
+                      f->cost.calls[DP_DBX_CALL_FILES_MKDIR];
+    run.load_ms = (f->finished_us - f->started_us) / 1000;
+    return dp_sysrows_run(runs, &run, err);
+}
+
+/* The sync_runs rows of the job: one per file, one for the rejected rows,
+ * and the flush's own row with its totals. The two statements and two
+ * uploads of the bookkeeping itself are counted in advance. */
+static int64_t sync_rows(dp_loader_t *loader, const dp_flush_t *flush, dp_buf_t *runs,
+                         dp_err_t *err)
+{
+    dp_loader_prog_t *p = &loader->prog;
+    char *ranges = ranges_json(flush);
+    int64_t loaded_at = dp_flush_loaded_at(flush), n = 0, rows = 0, bytes = 0, ins = 0;
+    dp_sysrows_run_t run;
+    int rc = 0;
+
+    for (size_t i = 0; i < p->nfiles && rc == 0; i++, n++) {
+        rc = file_row(runs, loader, &p->files[i], ranges, loaded_at, err);
+        rows += p->files[i].rows;
+        bytes += p->files[i].bytes;
+        ins += p->files[i].inserted;
+    }
+    if (rc == 0 && p->extra.table) {
+        rc = file_row(runs, loader, &p->extra, ranges, loaded_at, err);
+        bytes += p->extra.bytes;
+        ins += p->extra.inserted;
+        n++;
+    }
+    memset(&run, 0, sizeof(run));
+    run.run_key = p->key;
+    run.worker_id = loader->worker_id;
+    run.table = "";
+    run.file_path = "";
+    run.ranges_json = ranges;
+    run.status = "FLUSH";
+    run.kind = "flush";
+    run.rows = rows;
+    run.bytes = bytes;
+    run.inserted_rows = ins;
+    run.started_at_us = p->started_us;
+    run.finished_at_us = dp_clock_wall_us();
+    run.loaded_at_us = loaded_at;
+    run.statements = p->cost.calls[DP_DBX_CALL_STATEMENT] + 2;
+    run.files_calls = p->cost.calls[DP_DBX_CALL_FILES_WRITE] +
+                      p->cost.calls[DP_DBX_CALL_FILES_READ] +
+                      p->cost.calls[DP_DBX_CALL_FILES_MKDIR] + 2;
+    run.load_ms = (run.finished_at_us - run.started_at_us) / 1000;
+    if (rc == 0)
+        rc = dp_sysrows_run(runs, &run, err);
+    free(ranges);
+    return rc < 0 ? rc : n + 1;
+}
+
 int dp_loader__load_flush(dp_loader_t *loader, dp_flush_t *flush, const dp_loader_stat_t *stats,
                           size_t nstats, dp_err_t *err)
 {
-    char key[DP_STAGENAME_KEY_SIZE], key2[DP_STAGENAME_KEY_SIZE], path[DP_STAGENAME_PATH_SIZE];
-    dp_manifest_t *m = NULL;
-    dp_sysrows_run_t run;
-    dp_buf_t runs, rows, extra;
-    char *ranges = NULL;
-    int64_t nruns = 0, nextra = 0;
+    dp_loader_prog_t *p = &loader->prog;
+    dp_dbx_counts_t mark;
+    const char **tables = NULL;
+    dp_buf_t runs;
+    int64_t nruns;
     int rc;
 
+    dp_dbx_client_counts(loader->client, &mark);
     dp_buf_init(&runs, 64 * 1024 * 1024);
-    dp_buf_init(&rows, 64 * 1024 * 1024);
-    dp_buf_init(&extra, SIZE_MAX);
-    if ((rc = ensure_setup(loader, err)) < 0 || (rc = flush_key(loader, flush, key, err)) < 0)
+    if ((rc = dp_loadops_setup(loader->ops, beat, loader, err)) < 0 ||
+        (rc = prog_init(loader, flush, stats, nstats, err)) < 0)
         goto out;
-    m = manifest_of(loader, flush, key);
-    if ((rc = stage_flush(loader, flush, key, stats, nstats, m, &rows, err)) < 0 ||
-        (rc = dp_manifest_write(loader->client, loader->cfg, m, err)) < 0 ||
-        (rc = may_load(loader, flush, m, err)) != 0)
+    /* 1-2. Tables, then every file staged. */
+    tables = dp_calloc(p->nfiles + 1, sizeof(*tables));
+    for (size_t i = 0; i < p->nfiles; i++)
+        tables[i] = p->files[i].table;
+    if ((rc = dp_loadops_prepare_tables(loader->ops, tables, p->nfiles, beat, loader, err)) < 0 ||
+        (rc = run_files(loader, flush, stage_job, want_stage, mark_staged, err)) < 0)
         goto out;
-    ranges = ranges_json(flush);
-    memset(&run, 0, sizeof(run));
-    run.run_key = key;
-    run.worker_id = loader->worker_id;
-    run.ranges_json = ranges;
-    run.loaded_at_us = dp_flush_loaded_at(flush);
-    if ((rc = load_files(loader, flush, m, &run, &runs, &nruns, &extra, &nextra, err)) < 0)
-        goto out;
-    if (nextra > 0) {
-        rejected_key(key, key2);
-        run.started_at_us = dp_clock_wall_us();
-        run.status = "LOADED";
-        run.table = ERRORS_TABLE;
-        run.file_path = path;
-        if ((rc = stage_and_load(loader, ERRORS_TABLE, key2, NULL, 0, &extra, nextra, 0, &run,
-                                 path, err)) < 0)
+    /* 3. The manifest, once every file it names is uploaded. */
+    if (!p->manifest_written) {
+        for (size_t i = 0; i < p->m->nfiles; i++)
+            free(p->m->files[i].table), free(p->m->files[i].path), free(p->m->files[i].table_id);
+        p->m->nfiles = 0;
+        for (size_t i = 0; i < p->nfiles; i++) {
+            char id[DP_CLAIMS_TABLE_ID_SIZE];
+
+            dp_manifest_add_file(p->m, p->files[i].table, p->files[i].path, p->files[i].rows,
+                                 p->files[i].bytes);
+            dp_loadops_table_id(loader->ops, p->files[i].table, id);
+            dp_manifest_set_table_id(p->m, p->m->nfiles - 1, id[0] ? id : NULL);
+        }
+        if ((rc = dp_manifest_write(loader->client, loader->cfg, p->m, err)) < 0)
             goto out;
-        run.finished_at_us = dp_clock_wall_us();
-        if ((rc = dp_sysrows_run(&runs, &run, err)) < 0)
-            goto out;
-        nruns++;
+        p->manifest_written = 1;
     }
-    /* The ledger of the offsets loaded (claims.h), then sync_runs, the
-     * record of the files: both after every table. */
-    dp_buf_reset(&rows);
-    if ((rc = dp_claims_ledger_rows(&rows, m, err)) < 0 ||
-        (rc = stage_and_load(loader, DP_LEDGER_TABLE, key, NULL, 0, &rows, rc, 0, NULL, path,
-                             err)) < 0)
+    /* 4. The claims check (H1). */
+    if (!p->judged) {
+        if ((rc = may_load(loader, flush, p->m, err)) != 0)
+            goto out;
+        p->judged = 1;
+    }
+    /* 5-6. Every file loaded, refused rows as event_errors. */
+    if ((rc = run_files(loader, flush, copy_job, want_copy, mark_copied, err)) < 0 ||
+        (rc = load_rejections(loader, flush, err)) < 0)
         goto out;
-    rc = stage_and_load(loader, RUNS_TABLE, key, NULL, 0, &runs, nruns, 0, NULL, path, err);
+    /* 7. Ledger and sync_runs: only after every COPY INTO succeeded (H3). */
+    count_own(loader, &mark);
+    if ((nruns = sync_rows(loader, flush, &runs, err)) < 0) {
+        rc = (int)nruns;
+        goto out;
+    }
+    if ((rc = dp_loadops_bookkeep(loader->ops, p->m, &runs, nruns, beat, loader, &p->cost,
+                                  err)) < 0)
+        goto out;
+    dp_log(DP_LOG_INFO, "loader", "flush %.16s loaded: %zu files, %ld statements, %ld Files "
+           "calls, %lld ms", p->key, p->nfiles, p->cost.calls[DP_DBX_CALL_STATEMENT],
+           p->cost.calls[DP_DBX_CALL_FILES_WRITE] + p->cost.calls[DP_DBX_CALL_FILES_READ] +
+               p->cost.calls[DP_DBX_CALL_FILES_MKDIR],
+           (long long)((dp_clock_wall_us() - p->started_us) / 1000));
 out:
-    dp_manifest_destroy(m);
-    free(ranges);
+    count_own(loader, &mark);
+    free(tables);
     dp_buf_free(&runs);
-    dp_buf_free(&rows);
-    dp_buf_free(&extra);
     return rc > 0 ? 0 : rc;
 }
 
-/* Deletes the manifest, then the staged files of a committed flush (best
- * effort: a file left behind costs storage, never correctness). */
-void dp_loader__retire_files(dp_loader_t *loader, const dp_flush_t *flush)
+/* ------------------------------------------------------------------------- */
+/* Retiring                                                                  */
+/* ------------------------------------------------------------------------- */
+
+/* The paths of a committed flush: its manifest's files, bookkeeping and the
+ * rejected rows' file. */
+static size_t flush_paths(dp_loader_t *loader, const dp_flush_t *flush, char ***paths,
+                          dp_manifest_t **m)
 {
-    const dp_config_t *cfg = loader->cfg;
-    const char *extra[] = {STATS_TABLE, RUNS_TABLE, DP_LEDGER_TABLE, ERRORS_TABLE};
     char key[DP_STAGENAME_KEY_SIZE], key2[DP_STAGENAME_KEY_SIZE], path[DP_STAGENAME_PATH_SIZE];
-    size_t nt = dp_flush_ntables(flush);
-    dp_manifest_t *m;
+    size_t n;
     dp_err_t err;
 
-    if (flush_key(loader, flush, key, &err) < 0)
-        return;
-    m = manifest_of(loader, flush, key);
-    if (dp_manifest_delete(loader->client, cfg, m, &err) < 0)
-        dp_log(DP_LOG_WARN, "loader", "deleting the manifest of %s: %s", key, err.msg);
-    dp_manifest_destroy(m);
-    rejected_key(key, key2);
-    for (size_t i = 0; i < nt + 4; i++) {
-        const char *table = i < nt ? dp_flush_table(flush, i, NULL) : extra[i - nt];
-        int absent = 0;
-
-        if (dp_stagename_path(cfg->databricks.catalog, cfg->databricks.schema,
-                              cfg->databricks.volume, loader->incarnation, table,
-                              i == nt + 3 ? key2 : key, path, sizeof(path), &err) < 0)
-            continue;
-        if (dp_dbx_files_delete(loader->client, path, &absent, &err) < 0)
-            dp_log(DP_LOG_WARN, "loader", "deleting %s: %s", path, err.msg);
+    *m = NULL;
+    if (flush_key(loader, flush, key, &err) < 0) {
+        *paths = NULL;
+        return 0;
     }
+    *m = manifest_of(loader, flush, key, NULL, 0);
+    for (size_t ti = 0; ti < dp_flush_ntables(flush); ti++) {
+        int64_t rows = 0;
+        const char *table = dp_flush_table(flush, ti, &rows);
+
+        if (rows > 0 && dp_loadops_path(loader->ops, table, key, path, &err) == 0)
+            dp_manifest_add_file(*m, table, path, rows, 0);
+    }
+    n = dp_loadops_manifest_paths(loader->ops, *m, paths);
+    rejected_key(key, key2);
+    if (dp_loadops_path(loader->ops, DP_ERRORS_TABLE, key2, path, &err) == 0) {
+        *paths = dp_realloc(*paths, (n + 1) * sizeof(**paths));
+        (*paths)[n++] = dp_strdup(path);
+    }
+    return n;
+}
+
+void dp_loader__retire_files(dp_loader_t *loader, dp_flush_t *const *flushes, size_t nf)
+{
+    char **all = NULL;
+    size_t nall = 0;
+    dp_err_t err;
+
+    /* Manifests first, so that nobody finishes a flush whose files go. */
+    for (size_t i = 0; i < nf; i++) {
+        char **paths = NULL;
+        dp_manifest_t *m = NULL;
+        size_t n = flush_paths(loader, flushes[i], &paths, &m);
+
+        if (m && dp_manifest_delete(loader->client, loader->cfg, m, &err) < 0)
+            dp_log(DP_LOG_WARN, "loader", "deleting the manifest of %.16s: %s", m->key, err.msg);
+        dp_manifest_destroy(m);
+        all = dp_realloc(all, (nall + n + 1) * sizeof(*all));
+        for (size_t k = 0; k < n; k++)
+            all[nall++] = paths[k];
+        free(paths);
+    }
+    dp_loadops_delete(loader->ops, all, nall, beat, loader);
+    for (size_t i = 0; i < nall; i++)
+        free(all[i]);
+    free(all);
 }
 
 /* ------------------------------------------------------------------------- */
 /* Group-wide event counts                                                   */
 /* ------------------------------------------------------------------------- */
 
-static void mark_tables(json_t *rows, dp_loader_stat_t *stats, size_t n)
+static void mark_tables(const dp_dbx_sql_result_t *tables, dp_loader_stat_t *stats, size_t n)
 {
-    size_t i;
-    json_t *row;
-
-    json_array_foreach(rows, i, row)
-    {
+    for (size_t i = 0; i < dp_stmt_nrows(tables); i++) {
         /* SHOW TABLES: database, tableName, isTemporary. */
-        const char *name = json_string_value(json_array_get(row, 1));
+        const char *name = dp_stmt_cell(tables, i, 1);
 
         if (!name || strncmp(name, DP_TABLENAME_PREFIX, strlen(DP_TABLENAME_PREFIX)) != 0)
             continue;
@@ -741,9 +679,32 @@ static void mark_tables(json_t *rows, dp_loader_stat_t *stats, size_t n)
     }
 }
 
-/* Reads event_stats within the window and the existing evt_ tables; hands
- * the result to the poll thread. A failure is logged and retried later. */
-void dp_loader__refresh_stats(dp_loader_t *loader)
+/* Adds the evt_ tables that have no count yet (a name promoted in a window
+ * that has passed) as names with a table. */
+static size_t add_tables(const dp_dbx_sql_result_t *tables, dp_loader_stat_t **stats, size_t n)
+{
+    size_t plen = strlen(DP_TABLENAME_PREFIX);
+
+    for (size_t i = 0; i < dp_stmt_nrows(tables); i++) {
+        const char *name = dp_stmt_cell(tables, i, 1);
+        int known = 0;
+
+        if (!name || strncmp(name, DP_TABLENAME_PREFIX, plen) != 0)
+            continue;
+        for (size_t k = 0; k < n && !known; k++)
+            known = strcmp((*stats)[k].name, name + plen) == 0;
+        if (known)
+            continue;
+        *stats = dp_realloc(*stats, (n + 1) * sizeof(**stats));
+        (*stats)[n].name = dp_strdup(name + plen);
+        (*stats)[n].count = 0;
+        (*stats)[n].table_exists = 1;
+        n++;
+    }
+    return n;
+}
+
+int dp_loader__refresh_stats(dp_loader_t *loader)
 {
     const dp_config_t *cfg = loader->cfg;
     char q[QUALIFIED_MAX], sql[QUALIFIED_MAX + 200], since[16];
@@ -751,46 +712,70 @@ void dp_loader__refresh_stats(dp_loader_t *loader)
     dp_dbx_sql_param_t param = {"since", since, "DATE"};
     dp_dbx_sql_result_t res, tables;
     dp_loader_stat_t *stats = NULL;
-    size_t n = 0, i;
-    json_t *row;
+    size_t n = 0;
     struct tm tm;
-    dp_err_t err;
 
-    if (!loader->setup_done || qualified(loader, STATS_TABLE, q, &err) < 0)
-        return;
+    memset(&tables, 0, sizeof(tables));
+    dp_err_t err;
+    dp_stmt_t s;
+    int rc;
+
+    if (dp_tablename_qualified(cfg->databricks.catalog, cfg->databricks.schema, STATS_TABLE, q,
+                               sizeof(q), &err) < 0)
+        return DP_EINVAL;
     gmtime_r(&t, &tm);
     strftime(since, sizeof(since), "%Y-%m-%d", &tm);
-    snprintf(sql, sizeof(sql), "SELECT event_name, CAST(SUM(events) AS BIGINT) FROM %s "
-             "WHERE stat_day >= :since GROUP BY event_name", q);
-    if (run_sql(loader, "read event_stats", NULL, sql, &param, 1, &res, &err) < 0) {
+    dp_claims_counts_sql(q, sql, sizeof(sql));
+    memset(&s, 0, sizeof(s));
+    s.what = "read the event counts";
+    s.sql = sql;
+    s.params = &param;
+    s.nparams = 1;
+    s.liveness = beat;
+    s.liveness_ctx = loader;
+    if ((rc = dp_stmt_run(loader->client, cfg, &s, &res, &err)) < 0) {
         dp_log(DP_LOG_WARN, "loader", "%s", err.msg);
         dp_dbx_sql_result_clear(&res);
-        return;
+        return rc;
     }
-    stats = dp_calloc(json_array_size(res.rows) + 1, sizeof(*stats));
-    json_array_foreach(res.rows, i, row)
-    {
-        const char *name = json_string_value(json_array_get(row, 0));
-        const char *count = json_string_value(json_array_get(row, 1));
+    stats = dp_calloc(dp_stmt_nrows(&res) + 1, sizeof(*stats));
+    for (size_t i = 0; i < dp_stmt_nrows(&res); i++) {
+        const char *name = dp_stmt_cell(&res, i, 0);
+        long long count = dp_stmt_cell_ll(&res, i, 1, -1);
 
-        if (!name || !count)
+        if (!name || count < 0)
             continue;
         stats[n].name = dp_strdup(name);
-        stats[n].count = strtoll(count, NULL, 10);
+        stats[n].count = count;
         n++;
     }
     dp_dbx_sql_result_clear(&res);
-    snprintf(sql, sizeof(sql), "SHOW TABLES IN `%s`.`%s`", cfg->databricks.catalog,
-             cfg->databricks.schema);
-    if (run_sql(loader, "list tables", NULL, sql, NULL, 0, &tables, &err) == 0)
-        mark_tables(tables.rows, stats, n);
-    else
-        dp_log(DP_LOG_DEBUG, "loader", "%s", err.msg);
+    if (dp_tablename_schema_qualified(cfg->databricks.catalog, cfg->databricks.schema, q,
+                                      sizeof(q), &err) == 0) {
+        snprintf(sql, sizeof(sql), "SHOW TABLES IN %s", q);
+        s.what = "list tables";
+        s.sql = sql;
+        s.params = NULL;
+        s.nparams = 0;
+        rc = dp_stmt_run(loader->client, cfg, &s, &tables, &err);
+    }
+    if (rc == 0) {
+        mark_tables(&tables, stats, n);
+        n = add_tables(&tables, &stats, n);
+    } else {
+        dp_log(DP_LOG_WARN, "loader", "%s", err.msg);
+    }
     dp_dbx_sql_result_clear(&tables);
+    if (rc < 0) {
+        dp_loader_stats_free(stats, n);
+        return rc;
+    }
     pthread_mutex_lock(&loader->mu);
     dp_loader_stats_free(loader->shared, loader->nshared);
     loader->shared = stats;
     loader->nshared = n;
     loader->shared_new = 1;
+    loader->shared_known = 1;
     pthread_mutex_unlock(&loader->mu);
+    return 0;
 }

@@ -39,8 +39,11 @@ void dp_manifest_destroy(dp_manifest_t *m)
         free(m->files[i].table_id);
         free(m->files[i].path);
     }
+    for (size_t i = 0; i < m->ncounts; i++)
+        free(m->counts[i].name);
     free(m->ranges);
     free(m->files);
+    free(m->counts);
     free(m->incarnation);
     free(m->worker_id);
     free(m);
@@ -59,6 +62,18 @@ void dp_manifest_add_range(dp_manifest_t *m, const char *topic, int32_t partitio
     r->last = last;
     r->epoch = epoch;
     r->fp = 0;
+    r->ts_min = r->ts_max = 0;
+}
+
+void dp_manifest_add_count(dp_manifest_t *m, const char *name, int32_t day, int64_t count)
+{
+    dp_manifest_count_t *c;
+
+    m->counts = dp_realloc(m->counts, (m->ncounts + 1) * sizeof(*m->counts));
+    c = &m->counts[m->ncounts++];
+    c->name = dp_strdup(name);
+    c->day = day;
+    c->count = count;
 }
 
 void dp_manifest_set_table_id(dp_manifest_t *m, size_t i, const char *table_id)
@@ -86,16 +101,24 @@ void dp_manifest_add_file(dp_manifest_t *m, const char *table, const char *path,
 char *dp_manifest_to_json(const dp_manifest_t *m)
 {
     json_t *root = json_object(), *ranges = json_array(), *files = json_array();
+    json_t *counts = json_array();
     char *text;
 
-    for (size_t i = 0; i < m->nranges; i++)
-        json_array_append_new(ranges, json_pack("{s:s,s:i,s:I,s:I,s:I,s:I}", "topic",
-                                                m->ranges[i].topic, "partition",
-                                                (int)m->ranges[i].partition, "first",
-                                                (json_int_t)m->ranges[i].first, "last",
-                                                (json_int_t)m->ranges[i].last, "epoch",
-                                                (json_int_t)m->ranges[i].epoch, "fp",
-                                                (json_int_t)m->ranges[i].fp));
+    for (size_t i = 0; i < m->nranges; i++) {
+        const dp_manifest_range_t *r = &m->ranges[i];
+
+        json_array_append_new(ranges, json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I}", "topic",
+                                                r->topic, "partition", (int)r->partition,
+                                                "first", (json_int_t)r->first, "last",
+                                                (json_int_t)r->last, "epoch",
+                                                (json_int_t)r->epoch, "fp", (json_int_t)r->fp,
+                                                "ts_min", (json_int_t)r->ts_min, "ts_max",
+                                                (json_int_t)r->ts_max));
+    }
+    for (size_t i = 0; i < m->ncounts; i++)
+        json_array_append_new(counts, json_pack("{s:s,s:i,s:I}", "name", m->counts[i].name,
+                                                "day", (int)m->counts[i].day, "count",
+                                                (json_int_t)m->counts[i].count));
     for (size_t i = 0; i < m->nfiles; i++) {
         json_t *f = json_pack("{s:s,s:s,s:I,s:I}", "table", m->files[i].table, "path",
                               m->files[i].path, "rows", (json_int_t)m->files[i].rows, "bytes",
@@ -105,13 +128,14 @@ char *dp_manifest_to_json(const dp_manifest_t *m)
             json_object_set_new(f, "table_id", json_string(m->files[i].table_id));
         json_array_append_new(files, f);
     }
-    json_object_set_new(root, "version", json_integer(1));
+    json_object_set_new(root, "version", json_integer(2));
     json_object_set_new(root, "key", json_string(m->key));
     json_object_set_new(root, "incarnation", json_string(m->incarnation));
     json_object_set_new(root, "worker_id", json_string(m->worker_id));
     json_object_set_new(root, "loaded_at", json_integer((json_int_t)m->loaded_at));
     json_object_set_new(root, "ranges", ranges);
     json_object_set_new(root, "files", files);
+    json_object_set_new(root, "counts", counts);
     text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(root);
     return text;
@@ -134,6 +158,26 @@ static int check_file(const char *table, const char *path, dp_err_t *err)
     return 0;
 }
 
+static int parse_counts(dp_manifest_t *m, json_t *counts, dp_err_t *err)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(counts, i, v)
+    {
+        const char *name = json_string_value(json_object_get(v, "name"));
+        json_t *day = json_object_get(v, "day"), *count = json_object_get(v, "count");
+
+        if (!name || !json_is_integer(day) || !json_is_integer(count) ||
+            json_integer_value(day) < 0 || json_integer_value(day) > INT32_MAX ||
+            json_integer_value(count) < 0)
+            return bad(err, "a count is malformed");
+        dp_manifest_add_count(m, name, (int32_t)json_integer_value(day),
+                              json_integer_value(count));
+    }
+    return 0;
+}
+
 static int parse_parts(dp_manifest_t *m, json_t *ranges, json_t *files, dp_err_t *err)
 {
     size_t i;
@@ -144,18 +188,22 @@ static int parse_parts(dp_manifest_t *m, json_t *ranges, json_t *files, dp_err_t
         const char *topic = json_string_value(json_object_get(v, "topic"));
         json_t *p = json_object_get(v, "partition"), *f = json_object_get(v, "first"),
                *l = json_object_get(v, "last"), *e = json_object_get(v, "epoch"),
-               *fp = json_object_get(v, "fp");
+               *fp = json_object_get(v, "fp"), *t0 = json_object_get(v, "ts_min"),
+               *t1 = json_object_get(v, "ts_max");
 
         if (!topic || !json_is_integer(p) || !json_is_integer(f) || !json_is_integer(l) ||
             json_integer_value(p) < 0 || json_integer_value(p) > INT32_MAX ||
             json_integer_value(f) < 0 || json_integer_value(l) < json_integer_value(f) ||
             (e && (!json_is_integer(e) || json_integer_value(e) < 0)) ||
             (fp && (!json_is_integer(fp) || json_integer_value(fp) < 0 ||
-                    json_integer_value(fp) > (json_int_t)UINT32_MAX)))
+                    json_integer_value(fp) > (json_int_t)UINT32_MAX)) ||
+            (t0 && !json_is_integer(t0)) || (t1 && !json_is_integer(t1)))
             return bad(err, "a range is malformed");
         dp_manifest_add_range(m, topic, (int32_t)json_integer_value(p), json_integer_value(f),
                               json_integer_value(l), e ? json_integer_value(e) : 0);
         m->ranges[m->nranges - 1].fp = fp ? (uint32_t)json_integer_value(fp) : 0;
+        m->ranges[m->nranges - 1].ts_min = t0 ? json_integer_value(t0) : 0;
+        m->ranges[m->nranges - 1].ts_max = t1 ? json_integer_value(t1) : 0;
     }
     json_array_foreach(files, i, v)
     {
@@ -180,6 +228,8 @@ dp_manifest_t *dp_manifest_from_json(const char *text, size_t len, dp_err_t *err
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     const char *key, *inc, *worker;
+    json_int_t version;
+    json_t *counts;
     dp_manifest_t *m = NULL;
 
     if (!root) {
@@ -189,7 +239,8 @@ dp_manifest_t *dp_manifest_from_json(const char *text, size_t len, dp_err_t *err
     key = json_string_value(json_object_get(root, "key"));
     inc = json_string_value(json_object_get(root, "incarnation"));
     worker = json_string_value(json_object_get(root, "worker_id"));
-    if (json_integer_value(json_object_get(root, "version")) != 1 || !key ||
+    version = json_integer_value(json_object_get(root, "version"));
+    if ((version != 1 && version != 2) || !key ||
         strlen(key) != DP_STAGENAME_KEY_LEN || !inc || !worker ||
         !json_is_array(json_object_get(root, "ranges")) ||
         !json_is_array(json_object_get(root, "files"))) {
@@ -197,37 +248,15 @@ dp_manifest_t *dp_manifest_from_json(const char *text, size_t len, dp_err_t *err
         goto out;
     }
     m = dp_manifest_new(key, inc, worker, json_integer_value(json_object_get(root, "loaded_at")));
-    if (parse_parts(m, json_object_get(root, "ranges"), json_object_get(root, "files"), err) < 0) {
+    counts = json_object_get(root, "counts");
+    if (parse_parts(m, json_object_get(root, "ranges"), json_object_get(root, "files"), err) < 0 ||
+        (counts && (!json_is_array(counts) || parse_counts(m, counts, err) < 0))) {
         dp_manifest_destroy(m);
         m = NULL;
     }
 out:
     json_decref(root);
     return m;
-}
-
-int dp_manifest_entry_name(int64_t first, int64_t last, const char *key, char *out, size_t outlen)
-{
-    int n = snprintf(out, outlen, "%020" PRId64 "-%020" PRId64 "-%s", first, last, key);
-
-    return n < 0 || (size_t)n >= outlen ? DP_ETOOBIG : 0;
-}
-
-int dp_manifest_entry_parse(const char *name, int64_t *first, int64_t *last,
-                            char key[DP_STAGENAME_KEY_SIZE])
-{
-    char *end;
-
-    errno = 0;
-    *first = strtoll(name, &end, 10);
-    if (errno || end != name + 20 || *end != '-')
-        return DP_EINVAL;
-    *last = strtoll(end + 1, &end, 10);
-    if (errno || end != name + 41 || *end != '-' || strlen(end + 1) != DP_STAGENAME_KEY_LEN ||
-        strspn(end + 1, "0123456789abcdef") != DP_STAGENAME_KEY_LEN)
-        return DP_EINVAL;
-    memcpy(key, end + 1, DP_STAGENAME_KEY_SIZE);
-    return 0;
 }
 
 /* /Volumes/<c>/<s>/<v>/<inc>/<what> */
@@ -240,15 +269,6 @@ static int base_path(const dp_config_t *cfg, const char *inc, const char *what, 
     return n < 0 || (size_t)n >= outlen ? DP_ETOOBIG : 0;
 }
 
-static int index_dir(const dp_config_t *cfg, const char *inc, const char *topic, int32_t part,
-                     char *out, size_t outlen)
-{
-    char what[400];
-
-    snprintf(what, sizeof(what), "_index/%s/%d", topic, (int)part);
-    return base_path(cfg, inc, what, out, outlen);
-}
-
 static int manifest_path(const dp_config_t *cfg, const char *inc, const char *key, char *out,
                          size_t outlen)
 {
@@ -258,40 +278,57 @@ static int manifest_path(const dp_config_t *cfg, const char *inc, const char *ke
     return base_path(cfg, inc, what, out, outlen);
 }
 
+int dp_manifest_dir(const dp_config_t *cfg, const char *inc, char *out, size_t outlen)
+{
+    return base_path(cfg, inc, "_manifests", out, outlen);
+}
+
 int dp_manifest_write(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_manifest_t *m,
                       dp_err_t *err)
 {
-    char path[DP_STAGENAME_PATH_SIZE], dir[DP_STAGENAME_PATH_SIZE], name[128];
-    char *text = NULL;
-    int exists, rc = 0;
+    char path[DP_STAGENAME_PATH_SIZE];
+    char *text;
+    int exists, rc;
 
-    /* The index entries first, the manifest last: an entry whose manifest is
-     * missing marks a flush that never reached COPY INTO (recover skips it),
-     * and once the manifest exists every partition's entry does. */
-    for (size_t i = 0; rc == 0 && i < m->nranges; i++) {
-        const dp_manifest_range_t *r = &m->ranges[i];
-        char entry[DP_STAGENAME_PATH_SIZE + 128];
-
-        if ((rc = index_dir(cfg, m->incarnation, r->topic, r->partition, dir, sizeof(dir))) < 0 ||
-            (rc = dp_manifest_entry_name(r->first, r->last, m->key, name, sizeof(name))) < 0)
-            break;
-        snprintf(entry, sizeof(entry), "%s/%s", dir, name);
-        if ((rc = dp_dbx_files_mkdirs(client, dir, err)) == 0)
-            rc = dp_dbx_files_upload(client, entry, m->key, strlen(m->key), 1, &exists, err);
-    }
-    if (rc == 0)
-        rc = manifest_path(cfg, m->incarnation, m->key, path, sizeof(path));
-    if (rc == 0) {
-        snprintf(dir, sizeof(dir), "%s", path);
-        *strrchr(dir, '/') = '\0';
-        rc = dp_dbx_files_mkdirs(client, dir, err);
-    }
-    if (rc == 0) {
-        text = dp_manifest_to_json(m);
-        rc = dp_dbx_files_upload(client, path, text, strlen(text), 1, &exists, err);
-    }
+    if ((rc = manifest_path(cfg, m->incarnation, m->key, path, sizeof(path))) < 0)
+        return dp_err_set(err, rc, 0, "manifest: path too long");
+    text = dp_manifest_to_json(m);
+    /* Overwrite: a retry of the same flush writes the same record. */
+    rc = dp_dbx_files_upload(client, path, text, strlen(text), 1, &exists, err);
     free(text);
     return rc;
+}
+
+/* A manifest read from the Volume is checked before anything acts on it
+ * (issue: manifests are data anyone with WRITE VOLUME can change): it belongs
+ * to the incarnation whose folder it was read from, and every file lies in
+ * that incarnation's staging folder of its own table, named <64 hex>.avro,
+ * for an event table or event_errors (never another system table). */
+int dp_manifest_check(const dp_config_t *cfg, const char *incarnation, const dp_manifest_t *m,
+                      dp_err_t *err)
+{
+    char prefix[DP_STAGENAME_PATH_SIZE];
+
+    if (strcmp(m->incarnation, incarnation) != 0)
+        return bad(err, "it belongs to another incarnation");
+    for (size_t i = 0; i < m->nfiles; i++) {
+        const dp_manifest_file_t *f = &m->files[i];
+        size_t plen;
+
+        if (dp_tablename_is_system(f->table) && strcmp(f->table, "event_errors") != 0)
+            return dp_err_set(err, DP_EINVAL, 0, "manifest %.16s: file %zu names system table "
+                              "%s, which a flush never loads", m->key, i, f->table);
+        if (base_path(cfg, incarnation, f->table, prefix, sizeof(prefix)) < 0)
+            return bad(err, "a table name is too long");
+        plen = strlen(prefix);
+        if (strncmp(f->path, prefix, plen) != 0 || f->path[plen] != '/' ||
+            strlen(f->path + plen + 1) != DP_STAGENAME_KEY_LEN + 5 ||
+            strspn(f->path + plen + 1, "0123456789abcdef") != DP_STAGENAME_KEY_LEN ||
+            strcmp(f->path + plen + 1 + DP_STAGENAME_KEY_LEN, ".avro") != 0)
+            return dp_err_set(err, DP_EINVAL, 0, "manifest %.16s: file %zu is not a staged file "
+                              "of table %s under %s/", m->key, i, f->table, prefix);
+    }
+    return 0;
 }
 
 int dp_manifest_read(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
@@ -309,65 +346,62 @@ int dp_manifest_read(dp_dbx_client_t *client, const dp_config_t *cfg, const char
         return rc;
     if (exists) {
         *out = dp_manifest_from_json(text, len, err);
-        if (!*out)
+        if (!*out || strcmp((*out)->key, key) != 0 ||
+            dp_manifest_check(cfg, incarnation, *out, err) < 0) {
+            if (*out && strcmp((*out)->key, key) != 0)
+                dp_err_set(err, DP_EINVAL, 0, "manifest %.16s: its key says %.16s", key,
+                           (*out)->key);
+            dp_manifest_destroy(*out);
+            *out = NULL;
             rc = DP_EINVAL;
+        }
     }
     free(text);
     return rc;
 }
 
-struct pending_ctx {
-    int64_t from;
-    void (*visit)(void *ctx, int64_t first, int64_t last, const char *key);
+struct list_ctx {
+    void (*visit)(void *ctx, const char *key);
     void *ctx;
 };
 
 static int on_entry(void *ctx, const dp_dbx_file_entry_t *e)
 {
-    struct pending_ctx *pc = ctx;
+    struct list_ctx *lc = ctx;
+    size_t len = strlen(e->name);
     char key[DP_STAGENAME_KEY_SIZE];
-    int64_t first, last;
 
-    if (!e->is_directory && dp_manifest_entry_parse(e->name, &first, &last, key) == 0 &&
-        last >= pc->from)
-        pc->visit(pc->ctx, first, last, key);
+    /* <64 hex>.json; anything else in the folder is not ours to read. */
+    if (e->is_directory || len != DP_STAGENAME_KEY_LEN + 5 ||
+        strcmp(e->name + DP_STAGENAME_KEY_LEN, ".json") != 0 ||
+        strspn(e->name, "0123456789abcdef") != DP_STAGENAME_KEY_LEN)
+        return 0;
+    memcpy(key, e->name, DP_STAGENAME_KEY_LEN);
+    key[DP_STAGENAME_KEY_LEN] = '\0';
+    lc->visit(lc->ctx, key);
     return 0;
 }
 
-int dp_manifest_pending(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
-                        const char *topic, int32_t partition, int64_t from_offset,
-                        void (*visit)(void *ctx, int64_t first, int64_t last, const char *key),
-                        void *ctx, dp_err_t *err)
+int dp_manifest_list(dp_dbx_client_t *client, const dp_config_t *cfg, const char *incarnation,
+                     void (*visit)(void *ctx, const char *key), void *ctx, dp_err_t *err)
 {
     char dir[DP_STAGENAME_PATH_SIZE];
-    struct pending_ctx pc = {from_offset, visit, ctx};
+    struct list_ctx lc = {visit, ctx};
     int rc;
 
-    if ((rc = index_dir(cfg, incarnation, topic, partition, dir, sizeof(dir))) < 0)
-        return rc;
-    rc = dp_dbx_files_list(client, dir, on_entry, &pc, err);
+    if ((rc = dp_manifest_dir(cfg, incarnation, dir, sizeof(dir))) < 0)
+        return dp_err_set(err, rc, 0, "manifest: path too long");
+    rc = dp_dbx_files_list(client, dir, on_entry, &lc, err);
     return rc == DP_ENOTFOUND ? 0 : rc;
 }
 
 int dp_manifest_delete(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_manifest_t *m,
                        dp_err_t *err)
 {
-    char path[DP_STAGENAME_PATH_SIZE + 128], dir[DP_STAGENAME_PATH_SIZE], name[128];
-    int absent, rc = 0, r;
+    char path[DP_STAGENAME_PATH_SIZE];
+    int absent, rc;
 
-    for (size_t i = 0; i < m->nranges; i++) {
-        const dp_manifest_range_t *rg = &m->ranges[i];
-
-        if (index_dir(cfg, m->incarnation, rg->topic, rg->partition, dir, sizeof(dir)) < 0 ||
-            dp_manifest_entry_name(rg->first, rg->last, m->key, name, sizeof(name)) < 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        r = dp_dbx_files_delete(client, path, &absent, rc ? NULL : err);
-        rc = rc ? rc : r;
-    }
-    if (manifest_path(cfg, m->incarnation, m->key, path, sizeof(path)) == 0) {
-        r = dp_dbx_files_delete(client, path, &absent, rc ? NULL : err);
-        rc = rc ? rc : r;
-    }
-    return rc;
+    if ((rc = manifest_path(cfg, m->incarnation, m->key, path, sizeof(path))) < 0)
+        return dp_err_set(err, rc, 0, "manifest: path too long");
+    return dp_dbx_files_delete(client, path, &absent, err);
 }

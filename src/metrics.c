@@ -9,6 +9,7 @@
  */
 #include "metrics.h"
 
+#include "dbx/http.h"
 #include "err.h"
 #include "schema.h"
 
@@ -89,6 +90,8 @@ static int64_t wall_ms(void)
 /* Updates                                                                   */
 /* ------------------------------------------------------------------------- */
 
+static _Atomic uint64_t dbx_calls[DP_DBX_CALL_COUNT_];
+
 void dp_metrics_reset(void)
 {
     for (int i = 0; i < DP_MC_COUNT_; i++)
@@ -102,6 +105,8 @@ void dp_metrics_reset(void)
     }
     for (int i = 0; i < DP_REJ_COUNT_; i++)
         atomic_store(&rejects[i], 0);
+    for (int i = 0; i < DP_DBX_CALL_COUNT_; i++)
+        atomic_store(&dbx_calls[i], 0);
     for (int i = 0; i < DP_MR_COUNT_; i++)
         atomic_store(&retries[i], 0);
     for (int i = 0; i < DP_MF_COUNT_; i++)
@@ -228,6 +233,12 @@ void dp_metrics_rows_loaded(const char *table, int64_t rows)
     pthread_mutex_unlock(&tables_mu);
 }
 
+void dp_metrics_dbx_call(unsigned kind)
+{
+    if (kind < DP_DBX_CALL_COUNT_)
+        atomic_fetch_add(&dbx_calls[kind], 1);
+}
+
 void dp_metrics_set_partitions(const dp_metrics_partition_t *parts, size_t n)
 {
     size_t k = 0;
@@ -308,6 +319,20 @@ static int family(dp_buf_t *out, const char *name, const char *type, const char 
     return put(out, err, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+static int render_dbx_calls(dp_buf_t *out, dp_err_t *err)
+{
+    if (family(out, "deltaport_databricks_calls_total", "counter",
+               "Calls to Databricks by kind (a retried call counts once).", err) < 0)
+        return DP_ETOOBIG;
+    for (unsigned k = 0; k < DP_DBX_CALL_COUNT_; k++) {
+        if (put(out, err, "deltaport_databricks_calls_total{kind=\"%s\"} %llu\n",
+                dp_dbx_call_kind_name((dp_dbx_call_kind_t)k),
+                (unsigned long long)atomic_load(&dbx_calls[k])) < 0)
+            return DP_ETOOBIG;
+    }
+    return 0;
+}
+
 static int render_counters(dp_buf_t *out, dp_err_t *err)
 {
     static const struct {
@@ -332,6 +357,13 @@ static int render_counters(dp_buf_t *out, dp_err_t *err)
          "Flushes not loaded because a newer claim on one of their partitions never saw them."},
         {DP_MC_OFFSET_REPAIRS, "deltaport_offset_regressions_repaired_total",
          "Partitions whose committed offset was below the Databricks ledger when assigned."},
+        {DP_MC_RECORDS_LOST_RETENTION, "deltaport_records_lost_to_retention_total",
+         "Records removed by the broker's retention before they were loaded (recorded in "
+         "sync_runs as LOST_TO_RETENTION)."},
+        {DP_MC_MANIFESTS_COMPLETED, "deltaport_manifests_completed_total",
+         "Flushes left behind by another worker (or a crash) that this worker finished."},
+        {DP_MC_MANIFESTS_PRUNED, "deltaport_manifests_pruned_total",
+         "Manifests deleted because every partition they cover was committed past them."},
     };
 
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
@@ -556,6 +588,7 @@ int dp_metrics_render(dp_buf_t *out, dp_err_t *err)
         put(out, err, "deltaport_build_info{version=\"%s\"} 1\n", DP_VERSION) < 0)
         return DP_ETOOBIG;
     if (render_counters(out, err) < 0 || render_labelled(out, err) < 0 ||
+        render_dbx_calls(out, err) < 0 ||
         render_gauges(out, err) < 0 || render_histograms(out, err) < 0)
         return DP_ETOOBIG;
     pthread_mutex_lock(&parts_mu);

@@ -47,6 +47,9 @@ typedef enum {
     DP_MC_LABEL_OVERFLOW,        /* deltaport_metrics_label_overflow_total */
     DP_MC_FLUSHES_FENCED,        /* deltaport_flushes_fenced_total */
     DP_MC_OFFSET_REPAIRS,        /* deltaport_offset_regressions_repaired_total */
+    DP_MC_RECORDS_LOST_RETENTION, /* deltaport_records_lost_to_retention_total */
+    DP_MC_MANIFESTS_COMPLETED,   /* deltaport_manifests_completed_total */
+    DP_MC_MANIFESTS_PRUNED,      /* deltaport_manifests_pruned_total */
     DP_MC_COUNT_
 } dp_metrics_counter_t;
 
@@ -141,6 +144,10 @@ void dp_metrics_flush_cut(const char *why);
  * DP_METRICS_MAX_TABLES names the rows go to table="other" and the overflow
  * counter rises. */
 void dp_metrics_rows_loaded(const char *table, int64_t rows);
+
+/* Counts one call to Databricks of kind (dp_dbx_call_kind_t), for
+ * deltaport_databricks_calls_total{kind}. Thread: any. */
+void dp_metrics_dbx_call(unsigned kind);
 
 /* Replaces the partition series with parts[0..n) (the current assignment).
  * Entries past DP_METRICS_MAX_PARTITIONS, or with a topic name that is too

@@ -1,493 +1,1033 @@
 /*
- * recover: completes pending manifests of newly assigned partitions (see
- * recover.h).
+ * recover: claims and the completion of pending manifests, on the recovery
+ * thread (see recover.h).
  */
 #include "recover.h"
 
-#include "avrofile.h"
 #include "claims.h"
 #include "clock.h"
 #include "dbx/files.h"
-#include "dbx/sql.h"
 #include "dbxconn.h"
-#include "ddl.h"
+#include "dbxpool.h"
+#include "health.h"
+#include "loadops.h"
 #include "log.h"
 #include "manifest.h"
 #include "mem.h"
+#include "metrics.h"
+#include "retry.h"
 #include "stagename.h"
 #include "sysrows.h"
-#include "tablename.h"
 
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define MAX_PENDING 4096
+#define MAX_MANIFESTS 4096
+#define MAX_TOPICS 64
 
 struct dp_recover {
     const dp_config_t *cfg;
     char *incarnation;
     char *worker_id;
-    dp_dbxconn_t conn;
-    int setup_done;
+    dp_loadops_t *ops;
+    dp_dbx_client_t *client; /* the recovery thread's own */
+    dp_retry_t *retry;
+    rd_kafka_t *rk;
+
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+    dp_recover_part_t *queue; /* submitted, not yet being claimed */
+    size_t nqueue;
+    dp_recover_part_t *done;  /* claimed, not yet taken */
+    size_t ndone;
+    size_t inflight;          /* being claimed */
+    dp_recover_part_t *gaps;  /* ranges lost to retention, to record: start = first, */
+    size_t ngaps;             /* committed_fp = last */
+
+    _Atomic long long heartbeat_ms;
+    _Atomic uint64_t completed, repaired, pruned;
 };
 
-typedef struct pending {
-    int64_t first, last;
-    char key[DP_STAGENAME_KEY_SIZE];
-} pending_t;
-
-typedef struct pending_list {
-    pending_t *items;
+/* The state of one batch. */
+typedef struct batch {
+    dp_recover_t *r;
+    dp_recover_part_t *parts;
     size_t n;
-    dp_buf_t *seen; /* the keys listed for the current partition, comma-separated */
-} pending_list_t;
+    int64_t *floor;           /* per part: loaded through + 1 (or -1: unknown, latest) */
+    int64_t *ledger_fp;       /* per part: fingerprint at the ledger's end, or -1 */
+    int64_t *ledger_through;  /* per part */
+    char **seen;              /* per part: keys seen, comma-separated (owned) */
+    char **keys;              /* every manifest listed (owned) */
+    size_t nkeys;
+    dp_manifest_t **ms;       /* per key: the manifest read, or NULL (gone/untrusted) */
+    int *pending;             /* per key: covers a part at or past its floor */
+} batch_t;
 
-dp_recover_t *dp_recover_new(const dp_config_t *cfg, const char *incarnation,
-                             const char *worker_id, dp_err_t *err)
+static void beat(void *ctx)
+{
+    dp_recover_t *r = ctx;
+
+    atomic_store(&r->heartbeat_ms, dp_clock_mono_ms());
+    dp_health_beat(DP_HEALTH_LOADER);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Parts                                                                     */
+/* ------------------------------------------------------------------------- */
+
+void dp_recover_parts_free(dp_recover_part_t *parts, size_t n)
+{
+    for (size_t i = 0; parts && i < n; i++)
+        free(parts[i].topic);
+    free(parts);
+}
+
+/* Appends copies of src[0..n) to *dst (*ndst elements). */
+static void append_parts(dp_recover_part_t **dst, size_t *ndst, const dp_recover_part_t *src,
+                         size_t n, int copy_topic)
+{
+    if (n == 0)
+        return;
+    *dst = dp_realloc(*dst, (*ndst + n) * sizeof(**dst));
+    for (size_t i = 0; i < n; i++) {
+        (*dst)[*ndst + i] = src[i];
+        if (copy_topic)
+            (*dst)[*ndst + i].topic = dp_strdup(src[i].topic);
+    }
+    *ndst += n;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Claims and the ledger                                                     */
+/* ------------------------------------------------------------------------- */
+
+/* The start of part i after the ledger (H3): a committed offset below what
+ * Databricks holds regressed (a stale member's commit, an operator reset,
+ * offsets expired): start after the ledger and say so. */
+static void apply_ledger(batch_t *b, size_t i)
+{
+    dp_recover_part_t *p = &b->parts[i];
+    int64_t next = b->ledger_through[i] + 1;
+
+    if (b->ledger_through[i] < 0)
+        return;
+    if (p->start >= 0 && p->start >= next)
+        return;
+    if (p->start >= 0) {
+        dp_log(DP_LOG_WARN, "recover", "%s [%d]: committed offset @%lld is below what Databricks "
+               "holds (loaded through @%lld): starting at @%lld and committing it (repaired)",
+               p->topic, (int)p->partition, (long long)p->start,
+               (long long)b->ledger_through[i], (long long)next);
+        atomic_fetch_add(&b->r->repaired, 1);
+        dp_metrics_add(DP_MC_OFFSET_REPAIRS, 1);
+    } else {
+        dp_log(DP_LOG_WARN, "recover", "%s [%d]: no committed offset, but Databricks holds it "
+               "loaded through @%lld: starting at @%lld", p->topic, (int)p->partition,
+               (long long)b->ledger_through[i], (long long)next);
+    }
+    p->start = next;
+    p->moved = 1;
+}
+
+/* The distinct topics of the batch, borrowed. */
+static size_t batch_topics(const batch_t *b, const char **topics, size_t cap)
+{
+    size_t nt = 0;
+
+    for (size_t i = 0; i < b->n; i++) {
+        size_t k = 0;
+
+        while (k < nt && strcmp(topics[k], b->parts[i].topic) != 0)
+            k++;
+        if (k == nt && nt < cap)
+            topics[nt++] = b->parts[i].topic;
+    }
+    return nt;
+}
+
+/* Takes the claims of one topic's parts and reads its ledger. */
+static int claim_topic(batch_t *b, const char *topic, dp_err_t *err)
+{
+    dp_recover_t *r = b->r;
+    int32_t *ps = dp_calloc(b->n, sizeof(*ps));
+    size_t *idx = dp_calloc(b->n, sizeof(*idx));
+    int64_t *epochs = dp_calloc(b->n, sizeof(*epochs));
+    int64_t *through = dp_calloc(b->n, sizeof(*through));
+    int64_t *fp = dp_calloc(b->n, sizeof(*fp));
+    size_t n = 0;
+    int rc;
+
+    for (size_t i = 0; i < b->n; i++) {
+        if (strcmp(b->parts[i].topic, topic) == 0) {
+            idx[n] = i;
+            ps[n++] = b->parts[i].partition;
+        }
+    }
+    if ((rc = dp_claims_take(r->client, r->cfg, r->incarnation, topic, ps, n, r->worker_id,
+                             epochs, err)) == 0 &&
+        (rc = dp_claims_ledger(r->client, r->cfg, r->incarnation, topic, ps, n, through, fp,
+                               err)) == 0) {
+        for (size_t k = 0; k < n; k++) {
+            size_t i = idx[k];
+
+            b->parts[i].epoch = epochs[k];
+            b->ledger_through[i] = through[k];
+            b->ledger_fp[i] = fp[k];
+            apply_ledger(b, i);
+            b->floor[i] = b->parts[i].start == RD_KAFKA_OFFSET_BEGINNING ? 0 : b->parts[i].start;
+        }
+    }
+    free(ps);
+    free(idx);
+    free(epochs);
+    free(through);
+    free(fp);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Manifests                                                                 */
+/* ------------------------------------------------------------------------- */
+
+static void add_key(void *ctx, const char *key)
+{
+    batch_t *b = ctx;
+
+    if (b->nkeys == MAX_MANIFESTS)
+        return;
+    b->keys = dp_realloc(b->keys, (b->nkeys + 1) * sizeof(*b->keys));
+    b->keys[b->nkeys++] = dp_strdup(key);
+}
+
+typedef struct read_job {
+    batch_t *b;
+    size_t k;
+} read_job_t;
+
+static int read_manifest(dp_dbx_client_t *client, void *arg, dp_err_t *err)
+{
+    read_job_t *rj = arg;
+    batch_t *b = rj->b;
+    int rc = dp_manifest_read(client, b->r->cfg, b->r->incarnation, b->keys[rj->k],
+                              &b->ms[rj->k], err);
+
+    if (rc == DP_EINVAL) {
+        /* Not ours to trust: never loaded, so it is void for our claim. */
+        dp_log(DP_LOG_ERROR, "recover", "manifest %.16s ignored: %s", b->keys[rj->k], err->msg);
+        rc = 0;
+    }
+    return rc;
+}
+
+/* Lists the manifests of the incarnation once and reads them all. */
+static int read_manifests(batch_t *b, dp_err_t *err)
+{
+    dp_recover_t *r = b->r;
+    dp_dbxpool_job_t *jobs;
+    read_job_t *rjs;
+    size_t failed;
+    int rc;
+
+    if ((rc = dp_manifest_list(r->client, r->cfg, r->incarnation, add_key, b, err)) < 0)
+        return rc;
+    b->ms = dp_calloc(b->nkeys + 1, sizeof(*b->ms));
+    b->pending = dp_calloc(b->nkeys + 1, sizeof(*b->pending));
+    jobs = dp_calloc(b->nkeys + 1, sizeof(*jobs));
+    rjs = dp_calloc(b->nkeys + 1, sizeof(*rjs));
+    for (size_t k = 0; k < b->nkeys; k++) {
+        rjs[k] = (read_job_t){b, k};
+        jobs[k].fn = read_manifest;
+        jobs[k].arg = &rjs[k];
+    }
+    failed = dp_dbxpool_run(dp_loadops_pool(r->ops), jobs, b->nkeys, beat, r);
+    for (size_t k = 0; failed && k < b->nkeys; k++) {
+        if (jobs[k].rc != 0) {
+            *err = jobs[k].err;
+            rc = jobs[k].rc;
+            break;
+        }
+    }
+    free(jobs);
+    free(rjs);
+    return rc;
+}
+
+/* The index of (topic, partition) in the batch, or n. */
+static size_t part_index(const batch_t *b, const char *topic, int32_t partition)
+{
+    size_t i = 0;
+
+    while (i < b->n && !(b->parts[i].partition == partition &&
+                         strcmp(b->parts[i].topic, topic) == 0))
+        i++;
+    return i;
+}
+
+/* Marks the manifests that cover a part of the batch at or past its floor
+ * (an unknown floor, a start at the end, sees every one) and builds each
+ * part's seen list. */
+static void mark_pending(batch_t *b)
+{
+    dp_buf_t *seen = dp_calloc(b->n + 1, sizeof(*seen));
+
+    for (size_t i = 0; i < b->n; i++)
+        dp_buf_init(&seen[i], SIZE_MAX);
+    for (size_t k = 0; k < b->nkeys; k++) {
+        const dp_manifest_t *m = b->ms[k];
+
+        for (size_t j = 0; m && j < m->nranges; j++) {
+            size_t i = part_index(b, m->ranges[j].topic, m->ranges[j].partition);
+
+            if (i == b->n || (b->floor[i] >= 0 && m->ranges[j].last < b->floor[i]))
+                continue;
+            b->pending[k] = 1;
+            if (dp_buf_len(&seen[i]) > 0)
+                dp_buf_append(&seen[i], ",", 1, NULL);
+            dp_buf_append(&seen[i], m->key, strlen(m->key), NULL);
+        }
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        dp_buf_append(&seen[i], "", 1, NULL);
+        b->seen[i] = dp_strdup((const char *)dp_buf_data(&seen[i]));
+        dp_buf_free(&seen[i]);
+    }
+    free(seen);
+}
+
+/* Publishes the claims of one topic with what they saw. */
+static int publish_topic(batch_t *b, const char *topic, dp_err_t *err)
+{
+    dp_recover_t *r = b->r;
+    dp_claims_pub_t *pubs = dp_calloc(b->n, sizeof(*pubs));
+    size_t *idx = dp_calloc(b->n, sizeof(*idx));
+    size_t n = 0;
+    int rc;
+
+    for (size_t i = 0; i < b->n; i++) {
+        if (strcmp(b->parts[i].topic, topic) != 0)
+            continue;
+        pubs[n] = (dp_claims_pub_t){b->parts[i].partition, b->parts[i].epoch, b->floor[i],
+                                    b->seen[i], 0};
+        idx[n++] = i;
+    }
+    rc = dp_claims_publish(r->client, r->cfg, r->incarnation, topic, pubs, n, err);
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        b->parts[idx[k]].won = pubs[k].won;
+        if (!pubs[k].won)
+            dp_log(DP_LOG_WARN, "recover", "%s [%d]: claim %lld was superseded before it was "
+                   "published; another worker owns the partition now", topic,
+                   (int)pubs[k].partition, (long long)pubs[k].epoch);
+    }
+    free(pubs);
+    free(idx);
+    return rc;
+}
+
+/* Judges the pending manifests, waiting a little for claims being published
+ * (claims.h); a void one is dropped from the batch (nobody loads it). */
+static int judge_pending(batch_t *b, dp_err_t *err)
+{
+    dp_recover_t *r = b->r;
+    const dp_manifest_t **ms = dp_calloc(b->nkeys + 1, sizeof(*ms));
+    size_t *idx = dp_calloc(b->nkeys + 1, sizeof(*idx));
+    dp_claims_verdict_t *v = dp_calloc(b->nkeys + 1, sizeof(*v));
+    char **why = dp_calloc(b->nkeys + 1, sizeof(*why));
+    size_t n = 0;
+    int rc = 0, undecided = 1;
+
+    for (size_t k = 0; k < b->nkeys; k++) {
+        if (b->pending[k] && b->ms[k]) {
+            ms[n] = b->ms[k];
+            why[n] = dp_calloc(1, 512);
+            idx[n++] = k;
+        }
+    }
+    for (int attempt = 0; n > 0 && undecided && attempt < 60 && rc == 0; attempt++) {
+        if (attempt > 0)
+            nanosleep(&(struct timespec){0, 250 * 1000000L}, NULL);
+        beat(r);
+        rc = dp_claims_judge_many(r->client, r->cfg, ms, n, v, why, 512, err);
+        undecided = 0;
+        for (size_t j = 0; rc == 0 && j < n; j++)
+            undecided |= v[j] == DP_CLAIMS_UNDECIDED;
+    }
+    for (size_t j = 0; rc == 0 && j < n; j++) {
+        if (v[j] == DP_CLAIMS_UNDECIDED) {
+            rc = dp_err_set(err, DP_EAGAIN, 1, "recover: flush %.16s: %s", ms[j]->key, why[j]);
+        } else if (v[j] == DP_CLAIMS_VOID) {
+            dp_log(DP_LOG_INFO, "recover", "flush %.16s of worker %s is void, not loaded: %s",
+                   ms[j]->key, ms[j]->worker_id, why[j]);
+            b->pending[idx[j]] = 0;
+        }
+    }
+    for (size_t j = 0; j < n; j++)
+        free(why[j]);
+    free(why);
+    free(ms);
+    free(idx);
+    free(v);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Finishing flushes                                                         */
+/* ------------------------------------------------------------------------- */
+
+typedef struct id_job {
+    dp_recover_t *r;
+    const char *table;
+    char id[DP_CLAIMS_TABLE_ID_SIZE];
+} id_job_t;
+
+static int read_id(dp_dbx_client_t *client, void *arg, dp_err_t *err)
+{
+    id_job_t *ij = arg;
+
+    return dp_claims_table_id(client, ij->r->cfg, ij->table, ij->id, err);
+}
+
+/* H5: a file is replayed only into the table it was staged for. A table
+ * dropped and recreated since has lost its COPY INTO history, so the replay
+ * would load rows a second time: refuse, and say so (the partitions wait).
+ * The tables' ids are read fresh, concurrently, once per table. */
+static int same_tables(batch_t *b, dp_err_t *err)
+{
+    dp_recover_t *r = b->r;
+    id_job_t *ijs = NULL;
+    dp_dbxpool_job_t *jobs;
+    size_t n = 0;
+    int rc = 0;
+
+    for (size_t k = 0; k < b->nkeys; k++) {
+        for (size_t i = 0; b->pending[k] && i < b->ms[k]->nfiles; i++) {
+            const dp_manifest_file_t *f = &b->ms[k]->files[i];
+            int dup = 0;
+
+            for (size_t j = 0; j < n; j++)
+                dup |= strcmp(ijs[j].table, f->table) == 0;
+            if (dup || !f->table_id || !f->table_id[0])
+                continue;
+            ijs = dp_realloc(ijs, (n + 1) * sizeof(*ijs));
+            memset(&ijs[n], 0, sizeof(ijs[n]));
+            ijs[n].r = r;
+            ijs[n].table = f->table;
+            n++;
+        }
+    }
+    jobs = dp_calloc(n + 1, sizeof(*jobs));
+    for (size_t j = 0; j < n; j++) {
+        jobs[j].fn = read_id;
+        jobs[j].arg = &ijs[j];
+    }
+    if (dp_dbxpool_run(dp_loadops_pool(r->ops), jobs, n, beat, r) > 0) {
+        for (size_t j = 0; j < n && rc == 0; j++) {
+            if (jobs[j].rc != 0) {
+                *err = jobs[j].err;
+                rc = jobs[j].rc;
+            }
+        }
+    }
+    for (size_t k = 0; rc == 0 && k < b->nkeys; k++) {
+        for (size_t i = 0; b->pending[k] && rc == 0 && i < b->ms[k]->nfiles; i++) {
+            const dp_manifest_file_t *f = &b->ms[k]->files[i];
+
+            for (size_t j = 0; f->table_id && f->table_id[0] && j < n; j++) {
+                if (strcmp(ijs[j].table, f->table) != 0 || !ijs[j].id[0] ||
+                    strcmp(ijs[j].id, f->table_id) == 0)
+                    continue;
+                rc = dp_err_set(err, DP_EFAIL, 0, "recover: table %s was dropped and recreated "
+                                "since flush %.16s was staged for it (table id %s, now %s): "
+                                "finishing that flush could load its rows twice, so its "
+                                "partitions wait for an operator (docs/DELIVERY.md)", f->table,
+                                b->ms[k]->key, f->table_id, ijs[j].id);
+            }
+        }
+    }
+    free(jobs);
+    free(ijs);
+    return rc;
+}
+
+typedef struct copy_job {
+    dp_recover_t *r;
+    const dp_manifest_file_t *f;
+    long long inserted;
+} copy_job_t;
+
+static int copy_file(dp_dbx_client_t *client, void *arg, dp_err_t *err)
+{
+    copy_job_t *cj = arg;
+    int rc = dp_loadops_copy(cj->r->ops, client, cj->f->table, cj->f->path, &cj->inserted, err);
+
+    /* Rows refused while finishing another worker's flush: the partition
+     * waits (an operator decides), never drops them. */
+    return rc == DP_EINVAL ? DP_EFAIL : rc;
+}
+
+/* The sync_runs rows of a finished manifest. */
+static int64_t run_rows(const batch_t *b, const dp_manifest_t *m, const copy_job_t *cjs,
+                        dp_buf_t *runs, dp_err_t *err)
+{
+    dp_sysrows_run_t run;
+    int64_t n = 0;
+
+    memset(&run, 0, sizeof(run));
+    run.run_key = m->key;
+    run.worker_id = b->r->worker_id;
+    run.ranges_json = "[]";
+    run.status = "LOADED";
+    run.kind = "file";
+    run.loaded_at_us = m->loaded_at;
+    run.started_at_us = run.finished_at_us = dp_clock_wall_us();
+    for (size_t i = 0; i < m->nfiles; i++) {
+        run.table = m->files[i].table;
+        run.file_path = m->files[i].path;
+        run.rows = m->files[i].rows;
+        run.bytes = m->files[i].bytes;
+        run.inserted_rows = cjs[i].inserted;
+        run.statements = 1;
+        if (dp_sysrows_run(runs, &run, err) < 0)
+            return DP_ETOOBIG;
+        n++;
+    }
+    return n;
+}
+
+/* Loads every file of the valid pending manifests (concurrently), then each
+ * manifest's ledger and sync_runs rows. */
+static int finish_pending(batch_t *b, dp_err_t *err)
+{
+    dp_recover_t *r = b->r;
+    size_t nf = 0, j = 0;
+    copy_job_t *cjs;
+    dp_dbxpool_job_t *jobs;
+    int rc = 0;
+
+    for (size_t k = 0; k < b->nkeys; k++)
+        nf += b->pending[k] ? b->ms[k]->nfiles : 0;
+    cjs = dp_calloc(nf + 1, sizeof(*cjs));
+    jobs = dp_calloc(nf + 1, sizeof(*jobs));
+    for (size_t k = 0; k < b->nkeys; k++) {
+        for (size_t i = 0; b->pending[k] && i < b->ms[k]->nfiles; i++, j++) {
+            cjs[j] = (copy_job_t){r, &b->ms[k]->files[i], 0};
+            jobs[j].fn = copy_file;
+            jobs[j].arg = &cjs[j];
+        }
+    }
+    if (dp_dbxpool_run(dp_loadops_pool(r->ops), jobs, nf, beat, r) > 0) {
+        for (j = 0; j < nf && rc == 0; j++) {
+            if (jobs[j].rc != 0) {
+                *err = jobs[j].err;
+                rc = jobs[j].rc;
+            }
+        }
+    }
+    j = 0;
+    for (size_t k = 0; rc == 0 && k < b->nkeys; k++) {
+        dp_buf_t runs;
+        int64_t nruns;
+
+        if (!b->pending[k])
+            continue;
+        dp_buf_init(&runs, 64 * 1024 * 1024);
+        nruns = run_rows(b, b->ms[k], &cjs[j], &runs, err);
+        j += b->ms[k]->nfiles;
+        rc = nruns < 0 ? (int)nruns
+                       : dp_loadops_bookkeep(r->ops, b->ms[k], &runs, nruns, beat, r, NULL, err);
+        dp_buf_free(&runs);
+        if (rc == 0) {
+            atomic_fetch_add(&r->completed, 1);
+            dp_metrics_add(DP_MC_MANIFESTS_COMPLETED, 1);
+            dp_log(DP_LOG_INFO, "recover", "completed flush %.16s of worker %s: %zu files, %zu "
+                   "ranges", b->ms[k]->key, b->ms[k]->worker_id, b->ms[k]->nfiles,
+                   b->ms[k]->nranges);
+        }
+    }
+    free(cjs);
+    free(jobs);
+    return rc;
+}
+
+/* Moves the start of every part a finished manifest covers past its range,
+ * and records the fingerprint of the message before the new start. */
+static void advance(batch_t *b)
+{
+    for (size_t k = 0; k < b->nkeys; k++) {
+        const dp_manifest_t *m = b->ms[k];
+
+        for (size_t j = 0; b->pending[k] && j < m->nranges; j++) {
+            size_t i = part_index(b, m->ranges[j].topic, m->ranges[j].partition);
+            dp_recover_part_t *p = &b->parts[i];
+            int64_t next = m->ranges[j].last + 1;
+
+            if (i == b->n || p->start == RD_KAFKA_OFFSET_END)
+                continue;
+            if (p->start == RD_KAFKA_OFFSET_BEGINNING || p->start <= next) {
+                if (m->ranges[j].fp)
+                    p->anchor = m->ranges[j].fp;
+                if (p->start != next) {
+                    dp_log(DP_LOG_INFO, "recover", "%s [%d] starts at @%lld, after a finished "
+                           "flush", p->topic, (int)p->partition, (long long)next);
+                    p->start = next;
+                    p->moved = 1;
+                }
+            }
+        }
+    }
+    /* Other anchors: the commit metadata, else the ledger. */
+    for (size_t i = 0; i < b->n; i++) {
+        dp_recover_part_t *p = &b->parts[i];
+
+        if (p->start <= 0) {
+            p->anchor = -1;
+            continue;
+        }
+        if (p->anchor >= 0)
+            continue;
+        if (p->committed_fp >= 0 && !p->moved)
+            p->anchor = p->committed_fp;
+        else if (b->ledger_through[i] == p->start - 1)
+            p->anchor = b->ledger_fp[i];
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Pruning                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/* Deletes the manifests of the batch that no part claimed here still needs
+ * and whose every range the group has committed past (H2: then no owner can
+ * need it), with their files. */
+static void prune(batch_t *b)
+{
+    dp_recover_t *r = b->r;
+    rd_kafka_topic_partition_list_t *list;
+    char **paths = NULL;
+    size_t npaths = 0, nm = 0;
+    dp_err_t err;
+
+    if (!r->rk || b->nkeys == 0)
+        return;
+    list = rd_kafka_topic_partition_list_new(16);
+    for (size_t k = 0; k < b->nkeys; k++) {
+        for (size_t j = 0; b->ms[k] && !b->pending[k] && j < b->ms[k]->nranges; j++) {
+            const dp_manifest_range_t *rg = &b->ms[k]->ranges[j];
+
+            if (!rd_kafka_topic_partition_list_find(list, rg->topic, rg->partition))
+                rd_kafka_topic_partition_list_add(list, rg->topic, rg->partition);
+        }
+    }
+    if (list->cnt == 0 || rd_kafka_committed(r->rk, list, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_partition_list_destroy(list);
+        return;
+    }
+    for (size_t k = 0; k < b->nkeys; k++) {
+        const dp_manifest_t *m = b->ms[k];
+        int past = m && !b->pending[k];
+        char **mp = NULL;
+        size_t n;
+
+        for (size_t j = 0; past && j < m->nranges; j++) {
+            rd_kafka_topic_partition_t *tp =
+                rd_kafka_topic_partition_list_find(list, m->ranges[j].topic,
+                                                   m->ranges[j].partition);
+
+            past = tp && tp->err == RD_KAFKA_RESP_ERR_NO_ERROR && tp->offset > m->ranges[j].last;
+        }
+        if (!past)
+            continue;
+        if (dp_manifest_delete(r->client, r->cfg, m, &err) < 0) {
+            dp_log(DP_LOG_WARN, "recover", "pruning manifest %.16s: %s", m->key, err.msg);
+            continue;
+        }
+        nm++;
+        n = dp_loadops_manifest_paths(r->ops, m, &mp);
+        paths = dp_realloc(paths, (npaths + n + 1) * sizeof(*paths));
+        for (size_t i = 0; i < n; i++)
+            paths[npaths++] = mp[i];
+        free(mp);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    dp_loadops_delete(r->ops, paths, npaths, beat, r);
+    for (size_t i = 0; i < npaths; i++)
+        free(paths[i]);
+    free(paths);
+    if (nm > 0) {
+        atomic_fetch_add(&r->pruned, nm);
+        dp_metrics_add(DP_MC_MANIFESTS_PRUNED, nm);
+        dp_log(DP_LOG_INFO, "recover", "pruned %zu manifest(s) every owner had committed past",
+               nm);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* A batch                                                                   */
+/* ------------------------------------------------------------------------- */
+
+static void batch_free(batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->seen ? b->seen[i] : NULL);
+    for (size_t k = 0; k < b->nkeys; k++) {
+        free(b->keys[k]);
+        dp_manifest_destroy(b->ms ? b->ms[k] : NULL);
+    }
+    free(b->seen);
+    free(b->keys);
+    free(b->ms);
+    free(b->pending);
+    free(b->floor);
+    free(b->ledger_fp);
+    free(b->ledger_through);
+}
+
+/* Claims b->parts and finishes what is pending on them. */
+static int run_batch(batch_t *b, dp_err_t *err)
+{
+    dp_recover_t *r = b->r;
+    const char *topics[MAX_TOPICS];
+    size_t nt = batch_topics(b, topics, MAX_TOPICS);
+    int rc;
+
+    for (size_t i = 0; i < b->n; i++) {
+        b->parts[i].anchor = -1;
+        b->parts[i].won = 1;
+        b->parts[i].moved = 0;
+        b->ledger_through[i] = b->ledger_fp[i] = -1;
+    }
+    if ((rc = dp_loadops_setup(r->ops, beat, r, err)) < 0)
+        return rc;
+    /* Per topic: claim (SUCCEEDED) and the ledger, before anything is read
+     * about pending flushes (H1). */
+    for (size_t t = 0; t < nt && rc == 0; t++) {
+        beat(r);
+        rc = claim_topic(b, topics[t], err);
+    }
+    if (rc == 0)
+        rc = read_manifests(b, err);
+    if (rc < 0)
+        return rc;
+    mark_pending(b);
+    for (size_t t = 0; t < nt && rc == 0; t++) {
+        beat(r);
+        rc = publish_topic(b, topics[t], err);
+    }
+    if (rc == 0)
+        rc = judge_pending(b, err);
+    if (rc == 0)
+        rc = same_tables(b, err);
+    if (rc == 0)
+        rc = finish_pending(b, err);
+    if (rc == 0)
+        advance(b);
+    if (rc == 0)
+        dp_log(DP_LOG_INFO, "recover", "claimed %zu partition(s) in %zu topic(s); %zu pending "
+               "manifest(s) listed", b->n, nt, b->nkeys);
+    return rc;
+}
+
+typedef struct gap_job {
+    dp_recover_t *r;
+    const dp_recover_part_t *g;
+    dp_buf_t rows;
+} gap_job_t;
+
+static int fill_gap(void *ctx, dp_avrofile_t *file, dp_err_t *err)
+{
+    gap_job_t *gj = ctx;
+
+    return dp_avrofile_append_encoded(file, dp_buf_data(&gj->rows), dp_buf_len(&gj->rows), 1,
+                                      err) < 0
+               ? DP_EFAIL
+               : 0;
+}
+
+/* Stages and loads the sync_runs row of one lost range. */
+static int record_gap(dp_recover_t *r, const dp_recover_part_t *g, dp_err_t *err)
+{
+    char text[512], key[DP_STAGENAME_KEY_SIZE], path[DP_STAGENAME_PATH_SIZE], ranges[400];
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    gap_job_t gj = {r, g, {0}};
+    dp_sysrows_run_t run;
+    long long inserted = 0;
+    int rc;
+
+    snprintf(text, sizeof(text), "gap/%s/%s/%d/%lld/%lld", r->incarnation, g->topic,
+             (int)g->partition, (long long)g->start, (long long)g->committed_fp);
+    EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL);
+    for (unsigned int i = 0; i < 32; i++)
+        snprintf(key + 2 * i, 3, "%02x", md[i]);
+    snprintf(ranges, sizeof(ranges), "[{\"topic\":\"%s\",\"partition\":%d,\"first\":%lld,"
+             "\"last\":%lld}]", g->topic, (int)g->partition, (long long)g->start,
+             (long long)g->committed_fp);
+    memset(&run, 0, sizeof(run));
+    run.run_key = key;
+    run.worker_id = r->worker_id;
+    run.table = "";
+    run.file_path = "";
+    run.ranges_json = ranges;
+    run.status = "LOST_TO_RETENTION";
+    run.kind = "gap";
+    run.rows = g->committed_fp - g->start + 1;
+    run.started_at_us = run.finished_at_us = run.loaded_at_us = dp_clock_wall_us();
+    dp_buf_init(&gj.rows, 64 * 1024);
+    if ((rc = dp_sysrows_run(&gj.rows, &run, err)) == 0 &&
+        (rc = dp_loadops_path(r->ops, DP_RUNS_TABLE, key, path, err)) == 0 &&
+        (rc = dp_loadops_setup(r->ops, beat, r, err)) == 0 &&
+        (rc = dp_loadops_stage(r->ops, r->client, DP_RUNS_TABLE, path, fill_gap, &gj, NULL, NULL,
+                               err)) == 0)
+        rc = dp_loadops_copy(r->ops, r->client, DP_RUNS_TABLE, path, &inserted, err);
+    dp_buf_free(&gj.rows);
+    return rc;
+}
+
+static void *recover_main(void *arg)
+{
+    dp_recover_t *r = arg;
+    int failures = 0;
+    long long next_try = 0;
+
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        beat(r);
+        if (r->ngaps > 0 && dp_clock_mono_ms() >= next_try) {
+            dp_recover_part_t g = r->gaps[0];
+            dp_err_t err;
+            int rc;
+
+            pthread_mutex_unlock(&r->mu);
+            rc = record_gap(r, &g, &err);
+            pthread_mutex_lock(&r->mu);
+            if (rc == 0) {
+                free(g.topic);
+                memmove(r->gaps, r->gaps + 1, (r->ngaps - 1) * sizeof(*r->gaps));
+                r->ngaps--;
+            } else {
+                long delay = dp_retry_next_delay(r->retry, ++failures, -1) + 500;
+
+                next_try = dp_clock_mono_ms() + delay;
+                dp_log(DP_LOG_ERROR, "recover", "recording a range lost to retention failed; "
+                       "retrying in %ld ms: %s", delay, err.msg);
+            }
+        } else if (r->nqueue > 0 && dp_clock_mono_ms() >= next_try) {
+            batch_t b;
+            dp_err_t err;
+            int rc;
+
+            memset(&b, 0, sizeof(b));
+            b.r = r;
+            b.parts = r->queue;
+            b.n = r->nqueue;
+            r->queue = NULL;
+            r->nqueue = 0;
+            r->inflight = b.n;
+            pthread_mutex_unlock(&r->mu);
+            b.floor = dp_calloc(b.n, sizeof(*b.floor));
+            b.ledger_fp = dp_calloc(b.n, sizeof(*b.ledger_fp));
+            b.ledger_through = dp_calloc(b.n, sizeof(*b.ledger_through));
+            b.seen = dp_calloc(b.n, sizeof(*b.seen));
+            {
+                /* Keep the inputs: a failed batch is retried from them. */
+                int64_t *starts = dp_calloc(b.n, sizeof(*starts));
+
+                for (size_t i = 0; i < b.n; i++)
+                    starts[i] = b.parts[i].start;
+                rc = run_batch(&b, &err);
+                if (rc < 0) {
+                    for (size_t i = 0; i < b.n; i++)
+                        b.parts[i].start = starts[i];
+                }
+                free(starts);
+            }
+            pthread_mutex_lock(&r->mu);
+            r->inflight = 0;
+            if (rc == 0) {
+                append_parts(&r->done, &r->ndone, b.parts, b.n, 0);
+                free(b.parts);
+                b.parts = NULL;
+                b.n = 0;
+                failures = 0;
+                pthread_mutex_unlock(&r->mu);
+                prune(&b);
+                pthread_mutex_lock(&r->mu);
+            } else {
+                long delay = dp_retry_next_delay(r->retry, ++failures, -1) + 500;
+
+                /* Back in front of what arrived meanwhile. */
+                append_parts(&b.parts, &b.n, r->queue, r->nqueue, 0);
+                free(r->queue);
+                r->queue = b.parts;
+                r->nqueue = b.n;
+                b.parts = NULL;
+                b.n = 0;
+                next_try = dp_clock_mono_ms() + delay;
+                dp_log(DP_LOG_ERROR, "recover", "claiming %zu partition(s) failed; they stay "
+                       "paused and are claimed again in %ld ms: %s", r->nqueue, delay, err.msg);
+            }
+            batch_free(&b);
+        } else {
+            struct timespec ts;
+
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 200 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* API                                                                       */
+/* ------------------------------------------------------------------------- */
+
+dp_recover_t *dp_recover_new(const dp_recover_opts_t *opts, dp_err_t *err)
 {
     dp_recover_t *r = dp_calloc(1, sizeof(*r));
 
-    r->cfg = cfg;
-    r->incarnation = dp_strdup(incarnation);
-    r->worker_id = dp_strdup(worker_id);
-    if (dp_dbxconn_open(&r->conn, cfg, NULL, NULL, err) < 0) {
-        dp_recover_destroy(r);
-        return NULL;
+    r->cfg = opts->cfg;
+    r->incarnation = dp_strdup(opts->incarnation);
+    r->worker_id = dp_strdup(opts->worker_id);
+    r->ops = opts->ops;
+    r->retry = dp_retry_new(NULL, NULL, 0);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    atomic_store(&r->heartbeat_ms, dp_clock_mono_ms());
+    r->client = dp_dbxconn_new_client(opts->conn, opts->cfg, beat, r, err);
+    if (!r->client)
+        goto fail;
+    if (pthread_create(&r->thread, NULL, recover_main, r) != 0) {
+        dp_err_set(err, DP_EFAIL, 0, "recover: cannot start its thread");
+        goto fail;
     }
+    r->started = 1;
     return r;
+fail:
+    dp_recover_destroy(r);
+    return NULL;
 }
 
 void dp_recover_destroy(dp_recover_t *r)
 {
     if (!r)
         return;
-    dp_dbxconn_close(&r->conn);
+    if (r->started) {
+        pthread_mutex_lock(&r->mu);
+        r->stop = 1;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->thread, NULL);
+    }
+    dp_recover_parts_free(r->queue, r->nqueue);
+    dp_recover_parts_free(r->done, r->ndone);
+    dp_recover_parts_free(r->gaps, r->ngaps);
+    dp_dbx_client_destroy(r->client);
+    dp_retry_destroy(r->retry);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
     free(r->incarnation);
     free(r->worker_id);
     free(r);
 }
 
-static void add_pending(void *ctx, int64_t first, int64_t last, const char *key)
+void dp_recover_set_kafka(dp_recover_t *r, rd_kafka_t *rk)
 {
-    pending_list_t *pl = ctx;
+    pthread_mutex_lock(&r->mu);
+    r->rk = rk;
+    pthread_mutex_unlock(&r->mu);
+}
 
-    if (pl->seen) {
-        if (dp_buf_len(pl->seen) > 0)
-            dp_buf_append(pl->seen, ",", 1, NULL);
-        dp_buf_append(pl->seen, key, strlen(key), NULL);
+void dp_recover_submit(dp_recover_t *r, const dp_recover_part_t *parts, size_t n)
+{
+    pthread_mutex_lock(&r->mu);
+    append_parts(&r->queue, &r->nqueue, parts, n, 1);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void dp_recover_record_gap(dp_recover_t *r, const char *topic, int32_t partition, int64_t first,
+                           int64_t last)
+{
+    dp_recover_part_t g;
+
+    memset(&g, 0, sizeof(g));
+    g.topic = (char *)topic;
+    g.partition = partition;
+    g.start = first;
+    g.committed_fp = last;
+    pthread_mutex_lock(&r->mu);
+    append_parts(&r->gaps, &r->ngaps, &g, 1, 1);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void dp_recover_forget(dp_recover_t *r, const char *topic, int32_t partition)
+{
+    size_t keep = 0;
+
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->nqueue; i++) {
+        if (r->queue[i].partition == partition && strcmp(r->queue[i].topic, topic) == 0)
+            free(r->queue[i].topic);
+        else
+            r->queue[keep++] = r->queue[i];
     }
-    if (pl->n == MAX_PENDING)
-        return;
-    pl->items = dp_realloc(pl->items, (pl->n + 1) * sizeof(*pl->items));
-    pl->items[pl->n].first = first;
-    pl->items[pl->n].last = last;
-    snprintf(pl->items[pl->n].key, DP_STAGENAME_KEY_SIZE, "%s", key);
-    pl->n++;
+    r->nqueue = keep;
+    pthread_mutex_unlock(&r->mu);
 }
 
-static int by_first(const void *a, const void *b)
+size_t dp_recover_take(dp_recover_t *r, dp_recover_part_t **out)
 {
-    const pending_t *x = a, *y = b;
+    size_t n;
 
-    return x->first < y->first ? -1 : x->first > y->first;
+    pthread_mutex_lock(&r->mu);
+    *out = r->done;
+    n = r->ndone;
+    r->done = NULL;
+    r->ndone = 0;
+    pthread_mutex_unlock(&r->mu);
+    return n;
 }
 
-/* COPY INTO the file's table; *inserted gets num_inserted_rows. */
-static int copy_file(dp_recover_t *r, const dp_manifest_file_t *f, long long *inserted,
-                     dp_err_t *err)
+size_t dp_recover_pending(dp_recover_t *r)
 {
-    char q[DP_TABLENAME_QUALIFIED_SIZE];
-    dp_dbx_sql_opts_t opts;
-    dp_dbx_sql_result_t res;
-    dp_dbx_copy_counts_t counts;
-    char *sql;
-    int rc;
+    size_t n;
 
-    if (dp_tablename_qualified(r->cfg->databricks.catalog, r->cfg->databricks.schema, f->table, q,
-                               sizeof(q), err) < 0 ||
-        !(sql = dp_ddl_copy_into(q, f->path, err)))
-        return DP_EINVAL;
-    memset(&opts, 0, sizeof(opts));
-    opts.wait_timeout_s = (int)r->cfg->databricks.statement_wait_timeout_s;
-    memset(&res, 0, sizeof(res));
-    rc = dp_dbx_sql_execute(r->conn.client, sql, NULL, 0, r->cfg->databricks.catalog,
-                            r->cfg->databricks.schema, &opts, &res, err);
-    free(sql);
-    if (rc == 0 && res.state != DP_DBX_SQL_SUCCEEDED)
-        rc = dp_err_set(err, DP_EFAIL, 1, "recover: COPY INTO %s: %s", q, res.message);
-    if (rc == 0 && dp_dbx_sql_copy_counts(&res, &counts, err) == 0)
-        *inserted = counts.num_inserted_rows;
-    dp_dbx_sql_result_clear(&res);
-    return rc;
+    pthread_mutex_lock(&r->mu);
+    n = r->nqueue + r->inflight + r->ndone;
+    pthread_mutex_unlock(&r->mu);
+    return n;
 }
 
-/* Stages rows (n records of schema) at the path the original worker used
- * for (table, m->key) and loads them: COPY INTO skips the file if that
- * worker's load got there first. */
-static int stage_rows(dp_recover_t *r, const dp_manifest_t *m, const char *table,
-                      const char *schema, const dp_buf_t *rows, int64_t n, dp_err_t *err)
+long long dp_recover_heartbeat_age_ms(dp_recover_t *r)
 {
-    char path[DP_STAGENAME_PATH_SIZE];
-    unsigned char sync[16];
-    dp_avrofile_t *file = NULL;
-    dp_manifest_file_t mf;
-    const void *data;
-    size_t len;
-    long long ins = 0;
-    int exists, rc;
-
-    rc = dp_stagename_path(r->cfg->databricks.catalog, r->cfg->databricks.schema,
-                           r->cfg->databricks.volume, m->incarnation, table, m->key, path,
-                           sizeof(path), err);
-    if (rc < 0)
-        return rc;
-    dp_stagename_sync(path, sync);
-    file = dp_avrofile_new(schema, DP_AVROFILE_DEFLATE, 64 * 1024, sync, (size_t)1 << 30, err);
-    if (!file)
-        return DP_EFAIL;
-    if ((rc = dp_avrofile_append_encoded(file, dp_buf_data(rows), dp_buf_len(rows), (uint64_t)n,
-                                         err)) < 0 ||
-        (rc = dp_avrofile_finish(file, &data, &len, err)) < 0 ||
-        (rc = dp_dbx_files_upload(r->conn.client, path, data, len, 1, &exists, err)) < 0)
-        goto out;
-    memset(&mf, 0, sizeof(mf));
-    mf.table = (char *)table;
-    mf.path = path;
-    rc = copy_file(r, &mf, &ins, err);
-out:
-    dp_avrofile_destroy(file);
-    return rc;
+    return dp_clock_mono_ms() - atomic_load(&r->heartbeat_ms);
 }
 
-/* Loads the ledger and sync_runs rows of a completed manifest. */
-static int load_runs(dp_recover_t *r, const dp_manifest_t *m, const long long *inserted,
-                     dp_err_t *err)
+uint64_t dp_recover_completed(dp_recover_t *r)
 {
-    dp_sysrows_run_t run;
-    dp_buf_t rows;
-    int64_t n = 0;
-    int rc;
-
-    dp_buf_init(&rows, 64 * 1024 * 1024);
-    if ((rc = dp_claims_ledger_rows(&rows, m, err)) < 0 ||
-        (rc = stage_rows(r, m, DP_LEDGER_TABLE, dp_claims_ledger_schema, &rows, rc, err)) < 0)
-        goto out;
-    dp_buf_reset(&rows);
-    memset(&run, 0, sizeof(run));
-    run.run_key = m->key;
-    run.worker_id = r->worker_id;
-    run.ranges_json = "[]";
-    run.status = "LOADED";
-    run.loaded_at_us = m->loaded_at;
-    run.started_at_us = run.finished_at_us = dp_clock_wall_us();
-    for (size_t i = 0; i < m->nfiles; i++) {
-        if (strcmp(m->files[i].table, "event_stats") == 0)
-            continue;
-        run.table = m->files[i].table;
-        run.file_path = m->files[i].path;
-        run.rows = m->files[i].rows;
-        run.bytes = m->files[i].bytes;
-        run.inserted_rows = inserted[i];
-        if ((rc = dp_sysrows_run(&rows, &run, err)) < 0)
-            goto out;
-        n++;
-    }
-    rc = stage_rows(r, m, "sync_runs", dp_sysrows_sync_runs_schema, &rows, n, err);
-out:
-    dp_buf_free(&rows);
-    return rc;
+    return atomic_load(&r->completed);
 }
 
-/* Asks the claims whether m may be loaded, waiting a little for a claim that
- * is being published (claims.h). */
-static int judge(dp_recover_t *r, const dp_manifest_t *m, dp_claims_verdict_t *verdict,
-                 dp_err_t *err)
+uint64_t dp_recover_repaired(dp_recover_t *r)
 {
-    char why[512];
-    int rc = 0;
-
-    for (int attempt = 0; attempt < 60; attempt++) {
-        if ((rc = dp_claims_judge(r->conn.client, r->cfg, m, verdict, why, sizeof(why), err)) < 0)
-            return rc;
-        if (*verdict != DP_CLAIMS_UNDECIDED)
-            break;
-        nanosleep(&(struct timespec){0, 250 * 1000000L}, NULL);
-    }
-    if (*verdict == DP_CLAIMS_UNDECIDED)
-        return dp_err_set(err, DP_EAGAIN, 1, "recover: flush %.16s: %s", m->key, why);
-    if (*verdict == DP_CLAIMS_VOID)
-        dp_log(DP_LOG_INFO, "recover", "flush %.16s of worker %s is void, not loaded: %s", m->key,
-               m->worker_id, why);
-    return 0;
+    return atomic_load(&r->repaired);
 }
 
-/* H5: a file is replayed only into the table it was staged for. A table
- * dropped and recreated since has lost its COPY INTO history, so the replay
- * would load rows a second time: refuse, and say so (the partitions wait). */
-static int same_tables(dp_recover_t *r, const dp_manifest_t *m, dp_err_t *err)
+uint64_t dp_recover_pruned(dp_recover_t *r)
 {
-    char id[DP_CLAIMS_TABLE_ID_SIZE];
-    int rc;
-
-    for (size_t i = 0; i < m->nfiles; i++) {
-        const dp_manifest_file_t *f = &m->files[i];
-
-        if (!f->table_id || !f->table_id[0])
-            continue;
-        if ((rc = dp_claims_table_id(r->conn.client, r->cfg, f->table, id, err)) < 0)
-            return rc;
-        if (id[0] && strcmp(id, f->table_id) != 0)
-            return dp_err_set(err, DP_EFAIL, 0, "recover: table %s was dropped and recreated "
-                              "since flush %.16s was staged for it (table id %s, now %s): "
-                              "finishing that flush could load its rows twice, so its partitions "
-                              "wait for an operator (docs/DELIVERY.md)", f->table, m->key,
-                              f->table_id, id);
-    }
-    return 0;
-}
-
-/* Reads, judges and finishes one manifest. *m receives it (new; NULL when it
- * does not exist, or is void: nothing to do). */
-static int complete(dp_recover_t *r, const char *key, dp_manifest_t **m, dp_err_t *err)
-{
-    dp_claims_verdict_t verdict;
-    long long *inserted = NULL;
-    int rc = dp_manifest_read(r->conn.client, r->cfg, r->incarnation, key, m, err);
-
-    if (rc < 0 || !*m)
-        return rc;
-    if ((rc = judge(r, *m, &verdict, err)) < 0 || verdict == DP_CLAIMS_VOID ||
-        (rc = same_tables(r, *m, err)) < 0) {
-        dp_manifest_destroy(*m);
-        *m = NULL;
-        return rc;
-    }
-    inserted = dp_calloc((*m)->nfiles + 1, sizeof(*inserted));
-    for (size_t i = 0; i < (*m)->nfiles && rc == 0; i++)
-        rc = copy_file(r, &(*m)->files[i], &inserted[i], err);
-    if (rc == 0)
-        rc = load_runs(r, *m, inserted, err);
-    if (rc == 0)
-        dp_log(DP_LOG_INFO, "recover", "completed flush %.16s of worker %s: %zu files, %zu ranges",
-               key, (*m)->worker_id, (*m)->nfiles, (*m)->nranges);
-    free(inserted);
-    return rc;
-}
-
-/* Moves the start of every assigned partition the manifest covers past its
- * range (the whole manifest was loaded, whichever index entry led here). */
-static void advance(rd_kafka_topic_partition_list_t *parts, const dp_manifest_t *m,
-                    int64_t *anchors)
-{
-    for (size_t k = 0; k < m->nranges; k++) {
-        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
-            parts, m->ranges[k].topic, m->ranges[k].partition);
-        int64_t next = m->ranges[k].last + 1;
-
-        if (!tp || tp->offset == RD_KAFKA_OFFSET_END)
-            continue;
-        if (m->ranges[k].fp && tp->offset <= next)
-            anchors[tp - parts->elems] = m->ranges[k].fp; /* for a start at next */
-        if (tp->offset == RD_KAFKA_OFFSET_BEGINNING || tp->offset < next) {
-            dp_log(DP_LOG_INFO, "recover", "%s [%d] starts at @%lld, after a finished flush",
-                   tp->topic, (int)tp->partition, (long long)next);
-            tp->offset = next;
-        }
-    }
-}
-
-static int seen_before(const pending_list_t *pl, size_t upto, const char *key)
-{
-    for (size_t i = 0; i < upto; i++) {
-        if (strcmp(pl->items[i].key, key) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* The start of tp after the ledger (H3): a committed offset below what
- * Databricks holds regressed (a stale member's commit, an operator reset,
- * offsets expired): start after the ledger and say so. */
-static void apply_ledger(rd_kafka_topic_partition_t *tp, int64_t through, int *repaired)
-{
-    int64_t next = through + 1;
-
-    if (through < 0)
-        return;
-    if (tp->offset >= 0 && tp->offset >= next)
-        return;
-    if (tp->offset >= 0)
-        dp_log(DP_LOG_WARN, "recover", "%s [%d]: committed offset @%lld is below what Databricks "
-               "holds (loaded through @%lld): starting at @%lld and committing it (repaired)",
-               tp->topic, (int)tp->partition, (long long)tp->offset, (long long)through,
-               (long long)next);
-    else
-        dp_log(DP_LOG_WARN, "recover", "%s [%d]: no committed offset, but Databricks holds it "
-               "loaded through @%lld: starting at @%lld", tp->topic, (int)tp->partition,
-               (long long)through, (long long)next);
-    tp->offset = next;
-    (*repaired)++;
-}
-
-/* Claims the partitions of one topic (indexes idx[0..n) of parts), reads the
- * ledger, lists their pending manifests into pl and publishes what it saw. */
-static int claim_topic(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, const int *idx,
-                       size_t n, int64_t *epochs, int64_t *through_all, pending_list_t *pl,
-                       int *repaired, dp_err_t *err)
-{
-    const char *topic = parts->elems[idx[0]].topic;
-    int32_t *ps = dp_calloc(n, sizeof(*ps));
-    int64_t *through = dp_calloc(n, sizeof(*through)), *floor = dp_calloc(n, sizeof(*floor));
-    char **seen = dp_calloc(n, sizeof(*seen));
-    int *won = dp_calloc(n, sizeof(*won));
-    int64_t epoch = 0;
-    dp_buf_t keys;
-    int rc;
-
-    dp_buf_init(&keys, SIZE_MAX);
-    for (size_t i = 0; i < n; i++)
-        ps[i] = parts->elems[idx[i]].partition;
-    if ((rc = dp_claims_take(r->conn.client, r->cfg, r->incarnation, topic, ps, n, r->worker_id,
-                             &epoch, err)) < 0 ||
-        (rc = dp_claims_ledger(r->conn.client, r->cfg, r->incarnation, topic, ps, n, through,
-                               err)) < 0)
-        goto out;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rd_kafka_topic_partition_t *tp = &parts->elems[idx[i]];
-
-        epochs[idx[i]] = epoch;
-        through_all[idx[i]] = through[i];
-        apply_ledger(tp, through[i], repaired);
-        floor[i] = tp->offset == RD_KAFKA_OFFSET_BEGINNING ? 0 : tp->offset;
-        dp_buf_reset(&keys);
-        pl->seen = &keys;
-        /* An unknown start (latest) lists every entry: each one it sees is
-         * in seen, so none of them is voided by this claim. */
-        rc = dp_manifest_pending(r->conn.client, r->cfg, r->incarnation, topic, tp->partition,
-                                 floor[i] >= 0 ? floor[i] : 0, add_pending, pl, err);
-        pl->seen = NULL;
-        dp_buf_append(&keys, "", 1, NULL);
-        seen[i] = dp_strdup((const char *)dp_buf_data(&keys));
-    }
-    if (rc == 0)
-        rc = dp_claims_publish(r->conn.client, r->cfg, r->incarnation, topic, ps, floor, seen, n,
-                               epoch, won, err);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (!won[i])
-            dp_log(DP_LOG_WARN, "recover", "%s [%d]: claim %lld was superseded before it was "
-                   "published; another worker owns the partition now", topic, (int)ps[i],
-                   (long long)epoch);
-    }
-    dp_log(DP_LOG_INFO, "recover", "claimed %zu partition(s) of %s at epoch %lld", n, topic,
-           (long long)epoch);
-out:
-    for (size_t i = 0; i < n; i++)
-        free(seen[i]);
-    free(seen);
-    free(won);
-    free(ps);
-    free(through);
-    free(floor);
-    dp_buf_free(&keys);
-    return rc;
-}
-
-/* The fingerprint of the message at `last` in tp's commit metadata
- * ("inc=..;fp=<last>:<hex>"), or -1. */
-static int64_t committed_fp(const rd_kafka_topic_partition_t *tp, int64_t last)
-{
-    char md[128];
-    const char *f;
-    long long at;
-    unsigned fp;
-
-    if (!tp->metadata || tp->metadata_size == 0 || tp->metadata_size >= sizeof(md))
-        return -1;
-    memcpy(md, tp->metadata, tp->metadata_size);
-    md[tp->metadata_size] = '\0';
-    f = strstr(md, "fp=");
-    if (!f || sscanf(f, "fp=%lld:%x", &at, &fp) != 2 || at != last)
-        return -1;
-    return (int64_t)fp;
-}
-
-/* anchors[i]: the fingerprint of the message just before parts[i]'s start
- * (from a finished manifest, the commit metadata or the ledger), or -1. */
-static int find_anchors(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts,
-                        const int64_t *through, int64_t *anchors, dp_err_t *err)
-{
-    for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        int rc;
-
-        if (tp->offset <= 0) {
-            anchors[i] = -1;
-            continue;
-        }
-        if (anchors[i] >= 0)
-            continue; /* a finished manifest ends there */
-        if ((anchors[i] = committed_fp(tp, tp->offset - 1)) >= 0)
-            continue;
-        if (through[i] == tp->offset - 1 &&
-            (rc = dp_claims_ledger_fp(r->conn.client, r->cfg, r->incarnation, tp->topic,
-                                      tp->partition, through[i], &anchors[i], err)) < 0)
-            return rc;
-        if (anchors[i] == 0)
-            anchors[i] = -1; /* written before fingerprints existed */
-    }
-    return 0;
-}
-
-int dp_recover_assign(dp_recover_t *r, rd_kafka_topic_partition_list_t *parts, int64_t *epochs,
-                      int64_t *anchors, int *completed, int *repaired, dp_err_t *err)
-{
-    pending_list_t pl = {NULL, 0, NULL};
-    int *idx = dp_calloc((size_t)parts->cnt + 1, sizeof(*idx));
-    char *done = dp_calloc((size_t)parts->cnt + 1, 1);
-    int64_t *through = dp_calloc((size_t)parts->cnt + 1, sizeof(*through));
-    int rc = 0;
-
-    for (int i = 0; i < parts->cnt; i++)
-        anchors[i] = through[i] = -1;
-    *completed = *repaired = 0;
-    if (!r->setup_done && (rc = dp_claims_setup(r->conn.client, r->cfg, err)) == 0)
-        r->setup_done = 1;
-    /* Per topic: claim, ledger, list, publish (claims.h). */
-    for (int i = 0; i < parts->cnt && rc == 0; i++) {
-        size_t n = 0;
-
-        if (done[i])
-            continue;
-        for (int j = i; j < parts->cnt; j++) {
-            if (!done[j] && strcmp(parts->elems[j].topic, parts->elems[i].topic) == 0) {
-                idx[n++] = j;
-                done[j] = 1;
-            }
-        }
-        rc = claim_topic(r, parts, idx, n, epochs, through, &pl, repaired, err);
-    }
-    /* In offset order, so that each partition's chain is finished from its
-     * start; a manifest listed by several partitions is finished once. */
-    if (pl.n > 1)
-        qsort(pl.items, pl.n, sizeof(*pl.items), by_first);
-    for (size_t k = 0; rc == 0 && k < pl.n; k++) {
-        dp_manifest_t *m = NULL;
-
-        if (seen_before(&pl, k, pl.items[k].key))
-            continue;
-        rc = complete(r, pl.items[k].key, &m, err);
-        if (rc == 0 && m) {
-            advance(parts, m, anchors);
-            (*completed)++;
-        }
-        dp_manifest_destroy(m);
-    }
-    if (rc == 0)
-        rc = find_anchors(r, parts, through, anchors, err);
-    free(pl.items);
-    free(idx);
-    free(done);
-    free(through);
-    return rc;
+    return atomic_load(&r->pruned);
 }

@@ -29,6 +29,10 @@ const char dp_sysrows_sync_runs_schema[] =
     "{\"name\":\"started_at\",\"type\":" TS "},"
     "{\"name\":\"finished_at\",\"type\":" TS "},"
     "{\"name\":\"status\",\"type\":\"string\"},"
+    "{\"name\":\"kind\",\"type\":\"string\"},"
+    "{\"name\":\"statements\",\"type\":\"long\"},"
+    "{\"name\":\"files_calls\",\"type\":\"long\"},"
+    "{\"name\":\"load_ms\",\"type\":\"long\"},"
     "{\"name\":\"_loaded_at\",\"type\":" TS "}]}";
 
 const char dp_sysrows_event_stats_schema[] =
@@ -82,7 +86,11 @@ int dp_sysrows_run(dp_buf_t *out, const dp_sysrows_run_t *run, dp_err_t *err)
         put_str(out, run->ranges_json, err) < 0 ||
         dp_buf_put_long(out, run->started_at_us, err) < 0 ||
         dp_buf_put_long(out, run->finished_at_us, err) < 0 ||
-        put_str(out, run->status, err) < 0 || dp_buf_put_long(out, run->loaded_at_us, err) < 0) {
+        put_str(out, run->status, err) < 0 || put_str(out, run->kind ? run->kind : "file", err) < 0 ||
+        dp_buf_put_long(out, run->statements, err) < 0 ||
+        dp_buf_put_long(out, run->files_calls, err) < 0 ||
+        dp_buf_put_long(out, run->load_ms, err) < 0 ||
+        dp_buf_put_long(out, run->loaded_at_us, err) < 0) {
         dp_buf_truncate(out, start);
         return DP_ETOOBIG;
     }

@@ -36,10 +36,15 @@ extern const char dp_sysrows_event_stats_schema[];
 int dp_sysrows_error(dp_buf_t *out, const char *code, const char *message, const void *raw,
                      size_t raw_len, const char *worker_id, dp_err_t *err);
 
+/* A sync_runs row. kind "file" (NULL means "file"): one staged file loaded
+ * into table; kind "flush": one per flush, table "" and file_path the
+ * manifest, with the flush's totals. statements and files_calls count the
+ * Databricks round trips the row's work cost, load_ms its duration. */
 typedef struct dp_sysrows_run {
-    const char *run_key, *worker_id, *table, *file_path, *ranges_json, *status;
+    const char *run_key, *worker_id, *table, *file_path, *ranges_json, *status, *kind;
     int64_t rows, bytes, inserted_rows;
     int64_t started_at_us, finished_at_us, loaded_at_us;
+    int64_t statements, files_calls, load_ms;
 } dp_sysrows_run_t;
 
 /* Appends a sync_runs record to out. Returns 0 or DP_ETOOBIG. */

@@ -151,3 +151,23 @@ int dp_tablename_qualified(const char *catalog, const char *schema, const char *
     snprintf(out, outlen, "`%s`.`%s`.`%s`", catalog, schema, table);
     return 0;
 }
+
+int dp_tablename_schema_qualified(const char *catalog, const char *schema, char *out,
+                                  size_t outlen, dp_err_t *err)
+{
+    int rc, n;
+
+    if ((rc = dp_tablename_check_identifier(catalog, err)) < 0) {
+        dp_err_prefix(err, "catalog: ");
+        return rc;
+    }
+    if ((rc = dp_tablename_check_identifier(schema, err)) < 0) {
+        dp_err_prefix(err, "schema: ");
+        return rc;
+    }
+    n = snprintf(out, outlen, "`%s`.`%s`", catalog, schema);
+    if (n < 0 || (size_t)n >= outlen)
+        return dp_err_set(err, DP_ETOOBIG, 0, "qualified name needs %d bytes, buffer has %zu",
+                          n + 1, outlen);
+    return 0;
+}

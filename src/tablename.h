@@ -78,4 +78,9 @@ const char *const *dp_tablename_system_tables(void);
 int dp_tablename_qualified(const char *catalog, const char *schema, const char *table, char *out,
                            size_t outlen, dp_err_t *err);
 
+/* Writes `catalog`.`schema` into out after checking both (as above).
+ * Returns 0, DP_EINVAL or DP_ETOOBIG. */
+int dp_tablename_schema_qualified(const char *catalog, const char *schema, char *out,
+                                  size_t outlen, dp_err_t *err);
+
 #endif

@@ -1,49 +1,42 @@
 /*
  * worker: the poll loop of one deltaport worker (see worker.h).
+ *
+ * Threads: this file runs on the poll thread. The loader thread loads the
+ * cut flush (loader.h); the recovery thread claims newly assigned partitions
+ * and finishes what other workers left behind (recover.h); both send their
+ * calls to Databricks through the dbxpool's lanes (dbxpool.h).
  */
 #include "worker.h"
 
 #include "buf.h"
 #include "claims.h"
-#include "dbxconn.h"
 #include "clock.h"
+#include "dbxconn.h"
+#include "dbxpool.h"
 #include "decode.h"
 #include "flush.h"
 #include "kafka.h"
 #include "kstats.h"
 #include "loader.h"
-#include "recover.h"
+#include "loadops.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
-#include "router.h"
-#include "sysrows.h"
+#include "partitions.h"
+#include "recover.h"
 #include "registry.h"
+#include "router.h"
+#include "stmt.h"
+#include "sysrows.h"
+#include "tablename.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define HOUSEKEEP_EVERY 1024
 #define MAX_NAMES 100000
-#define ERROR_TABLE "event_errors"
-
-/* A partition this worker owns: its claim epoch (claims.h) and, after a
- * fenced flush was rewound, the offset the partition must restart at. */
-typedef struct owned {
-    char *topic;
-    int32_t partition;
-    int64_t epoch;
-    int64_t expect; /* -1, or: drop its messages below this offset (after a seek) */
-    int unclaimed;  /* assigned while Databricks could not take its claim: held
-                     * paused, its messages dropped, claimed again from start */
-    int64_t start;  /* the assigned start position, for the deferred claim */
-    int64_t verify_off; /* -1, or the offset whose message must match verify_fp */
-    uint32_t verify_fp; /* its fingerprint as loaded (the log was not replaced) */
-    int stopped;    /* the log does not hold what was loaded: held, never read */
-} owned_t;
 
 struct dp_worker {
     const dp_config_t *cfg;
@@ -53,86 +46,37 @@ struct dp_worker {
     dp_registry_t *registry;     /* NULL without schemas.registry_url */
     dp_decode_scratch_t scratch;
     dp_router_t *router;
+    int routing_ready;           /* the group's counts were read (threshold mode) */
+    dp_dbxconn_t conn;           /* the worker's credential, shared by every client */
+    dp_dbxpool_t *pool;
+    dp_loadops_t *ops;
     dp_loader_t *loader;
+    dp_recover_t *recover;
     dp_flush_t *open;
     long long open_since_ms;     /* monotonic time of the open flush's first record */
     uint64_t seq;
     dp_buf_t errbody;            /* scratch for event_errors bodies */
-    rd_kafka_message_t **held;   /* messages not yet handled because the flush was full, */
-    size_t nheld, heldcap;       /* in arrival order: handled first after the next cut */
+    rd_kafka_message_t **held;   /* messages not yet handled (flush full, schema or counts */
+    size_t nheld, heldcap;       /* unavailable), in arrival order: handled first later */
     int budget_paused;
     int closing;                 /* the shutdown drain ran: revokes no longer wait */
     dp_flush_t *loaded;          /* loaded, its commit to be retried after polling */
-    dp_recover_t *recover;       /* finishes other workers' flushes on assignment */
-    size_t flush_cap;            /* byte cap of one flush: half the memory budget */
+    size_t flush_cap;            /* byte cap of one flush */
     char incarnation[DP_CLAIMS_INCARNATION_SIZE]; /* the pool's (claims.h) */
-    owned_t *owned;              /* assigned partitions with their claims */
-    size_t nowned;
+    dp_parts_t parts;            /* assigned partitions with their claims */
     rd_kafka_topic_partition_list_t *starts; /* claimed starts whose commit failed */
     uint64_t postponed;          /* seq of the flush whose postponed commit was logged */
-    int nunclaimed;              /* owned partitions still to be claimed */
-    long long next_claim_ms;     /* when to try their claims again */
-    long claim_backoff_ms;
+    dp_err_t fatal;              /* set when the poll loop cannot go on */
+    int failed;
     dp_worker_stats_t stats;
 };
 
-/* ------------------------------------------------------------------------- */
-/* Owned partitions                                                          */
-/* ------------------------------------------------------------------------- */
-
-static owned_t *find_owned(dp_worker_t *w, const char *topic, int32_t partition)
+static void fail(dp_worker_t *w, const dp_err_t *err)
 {
-    for (size_t i = 0; i < w->nowned; i++) {
-        if (w->owned[i].partition == partition && strcmp(w->owned[i].topic, topic) == 0)
-            return &w->owned[i];
+    if (!w->failed) {
+        w->fatal = *err;
+        w->failed = 1;
     }
-    return NULL;
-}
-
-static void set_owned(dp_worker_t *w, const char *topic, int32_t partition, int64_t epoch)
-{
-    owned_t *o = find_owned(w, topic, partition);
-
-    if (!o) {
-        w->owned = dp_realloc(w->owned, (w->nowned + 1) * sizeof(*w->owned));
-        o = &w->owned[w->nowned++];
-        o->topic = dp_strdup(topic);
-        o->partition = partition;
-    }
-    o->epoch = epoch;
-    o->expect = -1;
-    o->unclaimed = 0;
-    o->start = -1;
-    o->verify_off = -1;
-    o->verify_fp = 0;
-    o->stopped = 0;
-}
-
-/* Starts tp one message early when the fingerprint of the message before its
- * start is known: the first message delivered is checked (rewinding()) and
- * dropped, and a log that holds another message there (a recreated topic) is
- * stopped instead of read. */
-static void anchor(dp_worker_t *w, rd_kafka_topic_partition_t *tp, int64_t fp)
-{
-    owned_t *o = find_owned(w, tp->topic, tp->partition);
-
-    if (!o || fp < 0 || tp->offset <= 0)
-        return;
-    o->verify_off = tp->offset - 1;
-    o->verify_fp = (uint32_t)fp;
-    tp->offset = o->verify_off;
-}
-
-static void drop_owned(dp_worker_t *w, const char *topic, int32_t partition)
-{
-    owned_t *o = find_owned(w, topic, partition);
-
-    if (!o)
-        return;
-    if (o->unclaimed)
-        w->nunclaimed--;
-    free(o->topic);
-    *o = w->owned[--w->nowned];
 }
 
 /* ------------------------------------------------------------------------- */
@@ -175,11 +119,11 @@ static int cut(dp_worker_t *w, const char *why)
         const char *topic;
         int32_t part;
         int64_t first, last;
-        const owned_t *o;
+        const dp_part_t *p;
 
         if (dp_flush_range(w->open, i, &topic, &part, &first, &last) == 0 &&
-            (o = find_owned(w, topic, part)) != NULL)
-            dp_flush_set_epoch(w->open, topic, part, o->epoch);
+            (p = dp_parts_find(&w->parts, topic, part)) != NULL)
+            dp_flush_set_epoch(w->open, topic, part, p->epoch);
     }
     dp_router_take_local(w->router, take_stat, &acc);
     dp_log(DP_LOG_INFO, "worker", "flush %llu cut (%s): %lld rows, %zu bytes, %zu tables",
@@ -270,11 +214,10 @@ static int commit_flush(dp_worker_t *w, dp_flush_t *flush, int attempts, int *al
     return rc < 0 ? -1 : rc;
 }
 
-/* Takes a loaded flush from the loader, commits it and retires its files. */
 /* Deletes a committed flush's manifest and files, unless it was not
  * committed whole (some partitions belong to other workers now, or the group
  * refused the commit): their owners finish it (a no-op) and commit it
- * themselves, and the manifest must stay until then. */
+ * themselves, and the manifest must stay until then (it is pruned later). */
 static void retire(dp_worker_t *w, dp_flush_t *flush, int all_ours)
 {
     if (all_ours) {
@@ -301,22 +244,22 @@ static void rewind_fenced(dp_worker_t *w, dp_flush_t *flush)
         const char *topic;
         int32_t part;
         int64_t first, last;
-        owned_t *o;
+        dp_part_t *p;
         dp_err_t err;
 
         if (dp_flush_range(flush, i, &topic, &part, &first, &last) < 0 ||
-            !(o = find_owned(w, topic, part)) || o->epoch != dp_flush_range_epoch(flush, i))
+            !(p = dp_parts_find(&w->parts, topic, part)) || !p->claimed ||
+            p->epoch != dp_flush_range_epoch(flush, i))
             continue;
         dp_flush_drop_partition(w->open, topic, part);
         rd_kafka_topic_partition_list_add(again, topic, part);
-        if (dp_kafka_seek(w->kafka, topic, part, first, &err) < 0) {
+        if (dp_parts_rewind(&w->parts, p, w->kafka, first, &err) < 0) {
             /* Without the seek the partition would skip the flush's offsets:
              * stop instead; the next owner reads them. */
-            dp_log(DP_LOG_ERROR, "worker", "%s; exiting so that the next owner reads them",
-                   err.msg);
-            _exit(1);
+            dp_err_prefix(&err, "a fenced flush cannot be read again: ");
+            fail(w, &err);
+            break;
         }
-        o->expect = first;
         dp_log(DP_LOG_WARN, "worker", "%s [%d]: flush %llu fenced, reading again from @%lld",
                topic, (int)part, (unsigned long long)dp_flush_seq(flush), (long long)first);
     }
@@ -392,6 +335,44 @@ static void drain(dp_worker_t *w, long timeout_ms, const char *why, int can_poll
 }
 
 /* ------------------------------------------------------------------------- */
+/* Claimed starts                                                            */
+/* ------------------------------------------------------------------------- */
+
+/* Commits the claimed starts whose commit failed, for the partitions still
+ * owned and not committed past since (a later flush's commit covers them). */
+static void commit_starts(dp_worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(w->starts->cnt);
+    dp_err_t err;
+
+    for (int i = 0; i < w->starts->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &w->starts->elems[i];
+
+        if (dp_parts_find(&w->parts, tp->topic, tp->partition))
+            rd_kafka_topic_partition_list_add(list, tp->topic, tp->partition)->offset = tp->offset;
+    }
+    if (list->cnt == 0 || dp_kafka_commit(w->kafka, list, &err) == 0) {
+        rd_kafka_topic_partition_list_destroy(w->starts);
+        w->starts = NULL;
+    } else {
+        dp_log(DP_LOG_DEBUG, "worker", "committing claimed starts: %s", err.msg);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+static void add_start(dp_worker_t *w, const char *topic, int32_t partition, int64_t offset)
+{
+    rd_kafka_topic_partition_t *tp;
+
+    if (!w->starts)
+        w->starts = rd_kafka_topic_partition_list_new(8);
+    tp = rd_kafka_topic_partition_list_find(w->starts, topic, partition);
+    if (!tp)
+        tp = rd_kafka_topic_partition_list_add(w->starts, topic, partition);
+    tp->offset = offset;
+}
+
+/* ------------------------------------------------------------------------- */
 /* Kafka hooks                                                               */
 /* ------------------------------------------------------------------------- */
 
@@ -401,7 +382,6 @@ static void drop_held(dp_worker_t *w, const rd_kafka_topic_partition_list_t *par
 
     if (parts->cnt == 0)
         return;
-
     for (size_t i = 0; i < w->nheld; i++) {
         rd_kafka_message_t *m = w->held[i];
 
@@ -413,8 +393,6 @@ static void drop_held(dp_worker_t *w, const rd_kafka_topic_partition_list_t *par
     w->nheld = keep;
 }
 
-static void commit_starts(dp_worker_t *w);
-
 static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts, int lost)
 {
     dp_worker_t *w = opaque;
@@ -422,173 +400,186 @@ static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts
     drop_held(w, parts);
     if (w->closing) {
         /* leaving after the shutdown drain: what it left is read again */
-    } else if (lost) {
-        for (int i = 0; i < parts->cnt; i++)
-            dp_flush_drop_partition(w->open, parts->elems[i].topic, parts->elems[i].partition);
-    } else {
+    } else if (!lost) {
         if (w->starts)
             commit_starts(w); /* before the partitions go */
         drain(w, (long)w->cfg->worker.shutdown_timeout_ms, "revoke", 0);
-        /* A drain that ran out of time leaves the partitions' events in the
-         * open flush; the next owner reads them again. */
-        for (int i = 0; i < parts->cnt; i++)
-            dp_flush_drop_partition(w->open, parts->elems[i].topic, parts->elems[i].partition);
     }
-    for (int i = 0; i < parts->cnt; i++)
-        drop_owned(w, parts->elems[i].topic, parts->elems[i].partition);
-}
-
-/* Claims parts (recover.h), then commits the starts that moved. Returns 0,
- * or a DP_E* code with parts' offsets unchanged. */
-static int claim(dp_worker_t *w, rd_kafka_topic_partition_list_t *parts, int64_t *epochs,
-                 int64_t *anchors, dp_err_t *err)
-{
-    rd_kafka_topic_partition_list_t *before = rd_kafka_topic_partition_list_copy(parts);
-    rd_kafka_topic_partition_list_t *moved;
-    int completed = 0, repaired = 0;
-    dp_err_t cerr;
-
-    if (dp_recover_assign(w->recover, parts, epochs, anchors, &completed, &repaired, err) < 0) {
-        for (int i = 0; i < parts->cnt; i++)
-            parts->elems[i].offset = before->elems[i].offset;
-        rd_kafka_topic_partition_list_destroy(before);
-        return DP_EFAIL;
-    }
-    if (repaired > 0)
-        dp_metrics_add(DP_MC_OFFSET_REPAIRS, (uint64_t)repaired);
-    moved = rd_kafka_topic_partition_list_new(parts->cnt);
+    /* A lost assignment, or a drain that ran out of time, leaves the
+     * partitions' events in the open flush: the next owner reads them again. */
     for (int i = 0; i < parts->cnt; i++) {
-        if (parts->elems[i].offset >= 0 && parts->elems[i].offset != before->elems[i].offset)
-            rd_kafka_topic_partition_list_add(moved, parts->elems[i].topic,
-                                              parts->elems[i].partition)->offset =
-                parts->elems[i].offset;
+        dp_flush_drop_partition(w->open, parts->elems[i].topic, parts->elems[i].partition);
+        dp_recover_forget(w->recover, parts->elems[i].topic, parts->elems[i].partition);
+        dp_parts_remove(&w->parts, parts->elems[i].topic, parts->elems[i].partition);
     }
-    /* Only forward: a start is never below the committed offset. A failure
-     * (the group is still rebalancing) is retried from the poll loop. */
-    if (moved->cnt > 0 && dp_kafka_commit(w->kafka, moved, &cerr) < 0) {
-        dp_log(DP_LOG_WARN, "worker", "committing the start of %d partition(s) after %d finished "
-               "flush(es): %s (the consumer starts there anyway; retried)", moved->cnt,
-               completed, cerr.msg);
-        if (!w->starts)
-            w->starts = rd_kafka_topic_partition_list_new(moved->cnt);
-        for (int i = 0; i < moved->cnt; i++) {
-            rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
-                w->starts, moved->elems[i].topic, moved->elems[i].partition);
-
-            if (!tp)
-                tp = rd_kafka_topic_partition_list_add(w->starts, moved->elems[i].topic,
-                                                       moved->elems[i].partition);
-            tp->offset = moved->elems[i].offset;
-        }
-    }
-    rd_kafka_topic_partition_list_destroy(moved);
-    rd_kafka_topic_partition_list_destroy(before);
-    return 0;
 }
 
-/* Before newly assigned partitions are consumed: take their claims, finish
- * every flush left pending on them (by a worker that crashed or lost them),
- * start after it and commit that start. When Databricks cannot be reached,
- * the partitions are assigned anyway but held paused, and claimed again from
- * the poll loop (claim_deferred): the callback must not block the group, and
- * consuming from the committed offset instead would cut those offsets again
- * under other file names. */
+/* The fingerprint of the message at start - 1 in tp's commit metadata
+ * ("inc=..;fp=<last>:<hex>"), or -1. */
+static int64_t committed_fp(const rd_kafka_topic_partition_t *tp)
+{
+    char md[128];
+    const char *f;
+    long long at;
+    unsigned fp;
+
+    if (tp->offset <= 0 || !tp->metadata || tp->metadata_size == 0 ||
+        tp->metadata_size >= sizeof(md))
+        return -1;
+    memcpy(md, tp->metadata, tp->metadata_size);
+    md[tp->metadata_size] = '\0';
+    f = strstr(md, "fp=");
+    if (!f || sscanf(f, "fp=%lld:%x", &at, &fp) != 2 || at != tp->offset - 1)
+        return -1;
+    return (int64_t)fp;
+}
+
+/* Newly assigned partitions are not consumed before their claims are taken
+ * and what other workers left pending on them is finished: that runs on the
+ * recovery thread (a rebalance callback must not wait on Databricks); until
+ * then they are held paused and what they deliver is dropped. */
 static void on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
 {
     dp_worker_t *w = opaque;
-    int64_t *epochs = dp_calloc((size_t)parts->cnt + 1, sizeof(*epochs));
-    int64_t *anchors = dp_calloc((size_t)parts->cnt + 1, sizeof(*anchors));
-    dp_err_t err;
-    int rc = claim(w, parts, epochs, anchors, &err);
+    dp_recover_part_t *req = dp_calloc((size_t)parts->cnt + 1, sizeof(*req));
 
     for (int i = 0; i < parts->cnt; i++) {
-        owned_t *o;
+        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        dp_part_t *p = dp_parts_add(&w->parts, tp->topic, tp->partition);
 
-        set_owned(w, parts->elems[i].topic, parts->elems[i].partition, epochs[i]);
-        if (rc == 0) {
-            anchor(w, &parts->elems[i], anchors[i]);
-            continue;
-        }
-        o = find_owned(w, parts->elems[i].topic, parts->elems[i].partition);
-        o->unclaimed = 1;
-        o->start = parts->elems[i].offset;
-        w->nunclaimed++;
+        req[i].topic = tp->topic; /* copied by submit */
+        req[i].partition = tp->partition;
+        req[i].gen = p->gen;
+        req[i].start = tp->offset;
+        req[i].committed_fp = committed_fp(tp);
     }
-    if (rc < 0) {
-        w->claim_backoff_ms = 1000;
-        w->next_claim_ms = dp_clock_mono_ms() + w->claim_backoff_ms;
-        dp_log(DP_LOG_ERROR, "worker", "claiming %d partition(s) failed; they stay paused and are "
-               "claimed again in %ld ms: %s", parts->cnt, w->claim_backoff_ms, err.msg);
-    }
-    free(epochs);
-    free(anchors);
+    dp_recover_submit(w->recover, req, (size_t)parts->cnt);
+    free(req);
 }
 
-/* Holds unclaimed partitions paused, and retries their claims with backoff;
- * a claimed partition is sought to its start and released. */
-static void claim_deferred(dp_worker_t *w)
+/* Applies the claims the recovery thread finished: each partition starts
+ * where its claim put it (after the ledger and any finished flush), checking
+ * the message before that start when its fingerprint is known. */
+static void apply_claims(dp_worker_t *w)
 {
-    rd_kafka_topic_partition_list_t *parts;
-    int64_t *epochs, *anchors;
-    dp_err_t err;
+    dp_recover_part_t *done = NULL;
+    size_t n = dp_recover_take(w->recover, &done);
+    rd_kafka_topic_partition_list_t *started = rd_kafka_topic_partition_list_new((int)n + 1);
 
-    for (size_t i = 0; i < w->nowned; i++) {
-        if (w->owned[i].unclaimed)
-            dp_kafka_hold(w->kafka, w->owned[i].topic, w->owned[i].partition);
-    }
-    if (dp_clock_mono_ms() < w->next_claim_ms)
-        return;
-    parts = rd_kafka_topic_partition_list_new(w->nunclaimed);
-    for (size_t i = 0; i < w->nowned; i++) {
-        if (w->owned[i].unclaimed)
-            rd_kafka_topic_partition_list_add(parts, w->owned[i].topic,
-                                              w->owned[i].partition)->offset = w->owned[i].start;
-    }
-    epochs = dp_calloc((size_t)parts->cnt + 1, sizeof(*epochs));
-    anchors = dp_calloc((size_t)parts->cnt + 1, sizeof(*anchors));
-    if (claim(w, parts, epochs, anchors, &err) < 0) {
-        w->claim_backoff_ms = w->claim_backoff_ms < 30000 ? w->claim_backoff_ms * 2 : 30000;
-        w->next_claim_ms = dp_clock_mono_ms() + w->claim_backoff_ms;
-        dp_log(DP_LOG_ERROR, "worker", "claiming %d partition(s) failed again; next try in %ld "
-               "ms: %s", parts->cnt, w->claim_backoff_ms, err.msg);
-    } else {
-        for (int i = 0; i < parts->cnt; i++) {
-            rd_kafka_topic_partition_t *tp = &parts->elems[i];
-            owned_t *o = find_owned(w, tp->topic, tp->partition);
-            int64_t at;
+    for (size_t i = 0; i < n && !w->failed; i++) {
+        dp_recover_part_t *c = &done[i];
+        dp_part_t *p = dp_parts_find(&w->parts, c->topic, c->partition);
+        dp_err_t err;
 
-            o->epoch = epochs[i];
-            o->unclaimed = 0;
-            w->nunclaimed--;
-            anchor(w, tp, anchors[i]);
-            at = tp->offset;
-            dp_flush_drop_partition(w->open, tp->topic, tp->partition);
-            if (dp_kafka_seek(w->kafka, tp->topic, tp->partition, at, &err) < 0) {
-                dp_log(DP_LOG_ERROR, "worker", "%s; exiting so that the next owner reads it",
-                       err.msg);
-                _exit(1);
-            }
-            o->expect = tp->offset >= 0 ? tp->offset : -1;
-            dp_kafka_release(w->kafka, tp->topic, tp->partition);
-            dp_log(DP_LOG_INFO, "worker", "%s [%d] claimed (epoch %lld), consuming from @%lld",
-                   tp->topic, (int)tp->partition, (long long)o->epoch, (long long)tp->offset);
+        if (!p || p->gen != c->gen)
+            continue; /* revoked (and perhaps assigned again) meanwhile */
+        if (!c->won) {
+            /* A later claim superseded ours: another member owns it, and a
+             * revoke follows; should it not, claim it again. */
+            c->start = p->start;
+            dp_recover_submit(w->recover, c, 1);
+            continue;
         }
-        drop_held(w, parts);
+        dp_flush_drop_partition(w->open, p->topic, p->partition);
+        rd_kafka_topic_partition_list_add(started, p->topic, p->partition);
+        if (dp_parts_start(&w->parts, p, w->kafka, c->start, c->epoch, c->anchor, &err) < 0) {
+            dp_err_prefix(&err, "starting a claimed partition: ");
+            fail(w, &err);
+            break;
+        }
+        if (c->moved && c->start >= 0)
+            add_start(w, p->topic, p->partition, c->start);
+        dp_log(DP_LOG_INFO, "worker", "%s [%d] claimed (epoch %lld), consuming from @%lld",
+               p->topic, (int)p->partition, (long long)c->epoch, (long long)c->start);
     }
-    free(epochs);
-    free(anchors);
-    rd_kafka_topic_partition_list_destroy(parts);
+    drop_held(w, started);
+    rd_kafka_topic_partition_list_destroy(started);
+    dp_recover_parts_free(done, n);
+    if (w->starts && !w->loaded)
+        commit_starts(w);
+    /* Partitions still waiting stay paused (an assignment resets the pause). */
+    for (size_t i = 0; i < w->parts.n; i++) {
+        if (!w->parts.items[i].claimed || w->parts.items[i].stopped)
+            dp_kafka_hold(w->kafka, w->parts.items[i].topic, w->parts.items[i].partition);
+    }
 }
 
 static void on_partition_error(void *opaque, const char *topic, int32_t partition,
                                rd_kafka_resp_err_t code, const char *reason)
 {
-    (void)opaque;
-    dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped: %s (%s). Its start is outside the log: "
-           "the topic was recreated or truncated, or offsets were reset. Nothing is skipped: "
-           "the partition waits for an operator (after a recreation: `deltaport incarnation "
-           "new`, then restart the pool; docs/DELIVERY.md)", topic, (int)partition, reason,
-           rd_kafka_err2name(code));
+    dp_worker_t *w = opaque;
+    dp_part_t *p = dp_parts_find(&w->parts, topic, partition);
+
+    (void)code;
+    (void)reason;
+    if (p)
+        p->range_error = 1; /* told apart in housekeeping (range_errors) */
+}
+
+/* A partition whose position the broker called out of range. Three cases:
+ * the message before the start (read to check the log) was removed by
+ * retention: read from the start unchecked; the start itself was removed
+ * before it was loaded: a recorded gap (or a stop, per
+ * kafka.on_retention_gap); the start is past the end: the topic was
+ * recreated or truncated: stop. */
+static void range_error(dp_worker_t *w, dp_part_t *p)
+{
+    int64_t low = -1, high = -1, at = -1;
+    rd_kafka_resp_err_t rerr;
+    dp_err_t err;
+
+    p->range_error = 0;
+    rerr = rd_kafka_query_watermark_offsets(dp_kafka_handle(w->kafka), p->topic, p->partition,
+                                            &low, &high, 5000);
+    if (rerr) {
+        dp_log(DP_LOG_WARN, "worker", "%s [%d]: offset out of range, and the watermarks cannot "
+               "be read (%s): trying again", p->topic, (int)p->partition, rd_kafka_err2str(rerr));
+        p->range_error = 1;
+        return;
+    }
+    if (p->start > high) {
+        p->stopped = 1;
+        dp_parts_recount(&w->parts);
+        dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped: its start @%lld is past the end of the "
+               "log (high watermark @%lld): the topic was recreated or truncated, or offsets "
+               "were reset. Nothing is skipped: the partition waits for an operator (after a "
+               "recreation: `deltaport incarnation new`, then restart the pool; "
+               "docs/DELIVERY.md)", p->topic, (int)p->partition, (long long)p->start,
+               (long long)high);
+        return;
+    }
+    if (p->start >= low) {
+        if (p->verify_off >= 0)
+            dp_log(DP_LOG_WARN, "worker", "%s [%d]: @%lld, the message before the start, is "
+                   "gone (retention; low watermark @%lld): the log cannot be checked; reading "
+                   "from @%lld", p->topic, (int)p->partition, (long long)p->verify_off,
+                   (long long)low, (long long)p->start);
+        at = p->start;
+    } else if (w->cfg->kafka.on_retention_gap == DP_CONFIG_GAP_STOP) {
+        p->stopped = 1;
+        dp_parts_recount(&w->parts);
+        dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped: records @%lld..@%lld were removed by "
+               "retention before they were loaded (the log starts at @%lld); "
+               "kafka.on_retention_gap is stop", p->topic, (int)p->partition,
+               (long long)p->start, (long long)low - 1, (long long)low);
+        return;
+    } else {
+        dp_log(DP_LOG_ERROR, "worker", "%s [%d]: records @%lld..@%lld were removed by "
+               "retention before they were loaded (the log starts at @%lld): %lld record(s) "
+               "lost, recorded in sync_runs as LOST_TO_RETENTION; going on from @%lld",
+               p->topic, (int)p->partition, (long long)p->start, (long long)low - 1,
+               (long long)low, (long long)(low - p->start), (long long)low);
+        dp_metrics_add(DP_MC_RECORDS_LOST_RETENTION, (uint64_t)(low - p->start));
+        dp_recover_record_gap(w->recover, p->topic, p->partition, p->start, low - 1);
+        p->start = low;
+        at = low;
+    }
+    p->verify_off = -1;
+    if (dp_parts_rewind(&w->parts, p, w->kafka, at, &err) < 0) {
+        fail(w, &err);
+        return;
+    }
+    dp_kafka_release(w->kafka, p->topic, p->partition);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -603,7 +594,7 @@ static int add_error(dp_worker_t *w, const rd_kafka_message_t *msg, const char *
     if (dp_sysrows_error(&w->errbody, code, message, msg->payload, msg->len,
                          w->cfg->worker.id, err) < 0)
         return DP_ETOOBIG;
-    return dp_flush_add(w->open, ERROR_TABLE, rd_kafka_topic_name(msg->rkt), msg->partition,
+    return dp_flush_add(w->open, DP_ERRORS_TABLE, rd_kafka_topic_name(msg->rkt), msg->partition,
                         msg->offset, dp_buf_data(&w->errbody), dp_buf_len(&w->errbody), err);
 }
 
@@ -629,53 +620,10 @@ static int decode(dp_worker_t *w, const char *topic, const rd_kafka_message_t *m
     return DP_EINVAL;
 }
 
-/* After a partition was sought (rewind_fenced, claim_deferred), drop what
- * arrives below the sought offset (librdkafka's version barrier drops what
- * was fetched before the seek; this guards the rest), and everything of a
- * partition not claimed yet. Returns 1 when msg is dropped. */
-static int rewinding(dp_worker_t *w, const char *topic, const rd_kafka_message_t *msg)
-{
-    owned_t *o = find_owned(w, topic, msg->partition);
-
-    if (!o)
-        return 0;
-    if (o->unclaimed || o->stopped)
-        return 1;
-    if (o->verify_off >= 0) {
-        if (msg->offset < o->verify_off)
-            return 1;
-        if (msg->offset == o->verify_off) {
-            uint32_t fp = dp_kafka_fingerprint(msg);
-
-            o->verify_off = -1;
-            if (fp == o->verify_fp)
-                return 1; /* the message loaded there: the log is the same; drop it */
-            o->stopped = 1;
-            dp_kafka_hold(w->kafka, topic, msg->partition);
-            dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped: the message at @%lld is not the one "
-                   "loaded there (fingerprint %08x, loaded %08x): the topic was deleted and "
-                   "recreated, or its log replaced. Nothing is read from it: after a recreation "
-                   "run `deltaport incarnation new`, then restart the pool (docs/DELIVERY.md)",
-                   topic, (int)msg->partition, (long long)msg->offset, (unsigned)fp,
-                   (unsigned)o->verify_fp);
-            return 1;
-        }
-        dp_log(DP_LOG_WARN, "worker", "%s [%d]: @%lld, the message before the start, is gone "
-               "(compaction or retention): the log cannot be checked; reading from @%lld", topic,
-               (int)msg->partition, (long long)o->verify_off, (long long)msg->offset);
-        o->verify_off = -1;
-    }
-    if (o->expect < 0)
-        return 0;
-    if (msg->offset < o->expect)
-        return 1;
-    o->expect = -1;
-    return 0;
-}
-
 /* Handles one message. Returns 0, or DP_ETOOBIG when it did not fit in the
- * open flush, or DP_EAGAIN when its writer schema is unavailable (the caller
- * holds it and pauses). */
+ * open flush, or DP_EAGAIN when it cannot be routed yet (its writer schema
+ * is unavailable, or the group's counts were not read yet): the caller holds
+ * it and pauses. */
 static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
 {
     const char *topic = rd_kafka_topic_name(msg->rkt);
@@ -685,26 +633,27 @@ static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
     char reason[600];
     int rc;
 
-    if (w->nowned && rewinding(w, topic, msg))
+    if (dp_parts_drop(&w->parts, w->kafka, topic, msg))
         return 0;
-
+    if (!w->routing_ready)
+        return DP_EAGAIN;
     if ((rc = decode(w, topic, msg, &dec, &err)) == DP_EAGAIN)
         return rc;
     if (rc < 0) {
         snprintf(reason, sizeof(reason), "%s: %s", dec.reject.path, dec.reject.reason);
         rc = add_error(w, msg, dp_reject_name(dec.reject.code), reason, &err);
-        if (rc == 0)
+        if (rc == 0) {
             w->stats.rejected++;
-        if (rc == 0)
             dp_metrics_reject(dec.reject.code);
+        }
     } else if (dp_router_route(w->router, dec.ev.event_name.ptr, dec.ev.event_name.len, &table,
                                &err) < 0) {
         snprintf(reason, sizeof(reason), "$.event_name: %s", err.msg);
         rc = add_error(w, msg, "BAD_EVENT_NAME", reason, &err);
-        if (rc == 0)
+        if (rc == 0) {
             w->stats.rejected++;
-        if (rc == 0)
             dp_metrics_reject(DP_REJ_BAD_EVENT_NAME);
+        }
     } else {
         rc = dp_flush_add(w->open, table, topic, msg->partition, msg->offset, dec.body,
                           dec.body_len, &err);
@@ -727,6 +676,9 @@ static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
 /* The loop                                                                  */
 /* ------------------------------------------------------------------------- */
 
+/* Applies the group-wide counts the loader read. In threshold mode no event
+ * is routed before the first read: a name that has its own table (or has
+ * passed the threshold) must never go to the shared table after a restart. */
 static void apply_shared_counts(dp_worker_t *w)
 {
     size_t n = 0;
@@ -736,6 +688,10 @@ static void apply_shared_counts(dp_worker_t *w)
         dp_router_apply_shared(w->router, shared[i].name, shared[i].count,
                                shared[i].table_exists);
     dp_loader_stats_free(shared, n);
+    if (!w->routing_ready && shared) {
+        w->routing_ready = 1;
+        dp_log(DP_LOG_INFO, "worker", "routing ready: %zu event name(s) known to the group", n);
+    }
 }
 
 static const char *flush_due(dp_worker_t *w)
@@ -768,6 +724,16 @@ static int must_hold(int rc)
     return rc == DP_ETOOBIG || rc == DP_EAGAIN;
 }
 
+static void pause_for_held(dp_worker_t *w, const char *why)
+{
+    if (w->budget_paused)
+        return;
+    dp_kafka_pause_all(w->kafka);
+    w->budget_paused = 1;
+    if (why)
+        dp_log(DP_LOG_WARN, "worker", "%s: partitions paused", why);
+}
+
 /* Polls once while draining: a message is held, never handled, and the
  * partitions pause so that few arrive. */
 static void poll_hold(dp_worker_t *w, int timeout_ms)
@@ -777,10 +743,7 @@ static void poll_hold(dp_worker_t *w, int timeout_ms)
     if (!msg)
         return;
     hold(w, msg);
-    if (!w->budget_paused) {
-        dp_kafka_pause_all(w->kafka);
-        w->budget_paused = 1;
-    }
+    pause_for_held(w, NULL);
 }
 
 /* Handles held messages in arrival order, so that no partition gets a gap. */
@@ -799,36 +762,17 @@ static void replay_held(dp_worker_t *w)
     }
 }
 
-/* Commits the claimed starts whose commit failed, for the partitions still
- * owned and not committed past since (a later flush's commit covers them). */
-static void commit_starts(dp_worker_t *w)
-{
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(w->starts->cnt);
-    dp_err_t err;
-
-    for (int i = 0; i < w->starts->cnt; i++) {
-        const rd_kafka_topic_partition_t *tp = &w->starts->elems[i];
-
-        if (find_owned(w, tp->topic, tp->partition))
-            rd_kafka_topic_partition_list_add(list, tp->topic, tp->partition)->offset = tp->offset;
-    }
-    if (list->cnt == 0 || dp_kafka_commit(w->kafka, list, &err) == 0) {
-        rd_kafka_topic_partition_list_destroy(w->starts);
-        w->starts = NULL;
-    } else {
-        dp_log(DP_LOG_DEBUG, "worker", "committing claimed starts: %s", err.msg);
-    }
-    rd_kafka_topic_partition_list_destroy(list);
-}
-
 static void housekeep(dp_worker_t *w)
 {
     const char *why;
 
     if (w->starts && !w->loaded)
         commit_starts(w);
-    if (w->nunclaimed > 0)
-        claim_deferred(w);
+    apply_claims(w);
+    for (size_t i = 0; i < w->parts.n && !w->failed; i++) {
+        if (w->parts.items[i].range_error)
+            range_error(w, &w->parts.items[i]);
+    }
     finish_loaded(w, 1);
     apply_shared_counts(w);
     dp_metrics_set(DP_MG_BUFFER_OPEN_BYTES, (int64_t)dp_flush_bytes(w->open));
@@ -846,17 +790,15 @@ static void housekeep(dp_worker_t *w)
 static void poll_once(dp_worker_t *w, int timeout_ms)
 {
     rd_kafka_message_t *msg = dp_kafka_poll(w->kafka, timeout_ms);
+    int rc;
 
     if (!msg)
         return;
-    if (w->nheld > 0 || must_hold(handle(w, msg))) {
+    if (w->nheld > 0 || must_hold(rc = handle(w, msg))) {
         hold(w, msg);
-        if (!w->budget_paused) {
-            dp_kafka_pause_all(w->kafka);
-            w->budget_paused = 1;
-            dp_log(DP_LOG_WARN, "worker", "flush full (%zu bytes) while the previous one loads, "
-                   "or a writer schema unavailable: partitions paused", dp_flush_bytes(w->open));
-        }
+        pause_for_held(w, !w->routing_ready ? "waiting for the group's event counts"
+                          : "flush full while the previous one loads, or a writer schema "
+                            "unavailable");
         return;
     }
     w->stats.consumed++;
@@ -868,7 +810,7 @@ int dp_worker_run(dp_worker_t *w, dp_err_t *err)
     long long last_hk = dp_clock_mono_ms();
 
     dp_log(DP_LOG_INFO, "worker", "worker %s running", w->cfg->worker.id);
-    while (!*w->stop) {
+    while (!*w->stop && !w->failed) {
         int n = 0;
 
         while (!w->nheld && n < HOUSEKEEP_EVERY && !*w->stop) {
@@ -886,6 +828,13 @@ int dp_worker_run(dp_worker_t *w, dp_err_t *err)
         if (w->nheld)
             poll_once(w, 50); /* keep serving the group while paused */
     }
+    if (w->failed) {
+        /* Nothing more is loaded or committed: the next owner reads it. */
+        w->closing = 1;
+        *err = w->fatal;
+        dp_log(DP_LOG_ERROR, "worker", "stopping: %s", err->msg);
+        return DP_EFAIL;
+    }
     dp_log(DP_LOG_INFO, "worker", "stopping: loading and committing what is held");
     drain(w, (long)w->cfg->worker.shutdown_timeout_ms, "shutdown", 1);
     for (int i = 0; i < 10 && w->starts; i++) {
@@ -894,7 +843,6 @@ int dp_worker_run(dp_worker_t *w, dp_err_t *err)
             poll_hold(w, 100); /* let a rebalance in progress complete */
     }
     w->closing = 1;
-    (void)err;
     return 0;
 }
 
@@ -950,26 +898,25 @@ static int make_decoder(dp_worker_t *w, dp_err_t *err)
 
 /* The pool's incarnation (claims.h), read or minted once at start. While
  * Databricks cannot answer, it waits (the worker is not ready yet) until
- * stopped. */
+ * stopped; an error of the set-up (DP_EINVAL) ends it at once. */
 static int resolve_incarnation(dp_worker_t *w, dp_err_t *err)
 {
-    dp_dbxconn_t conn = {NULL, NULL};
-    long backoff = 1000;
-    int rc;
+    const dp_config_t *cfg = w->cfg;
+    dp_retry_t *retry = dp_retry_new(NULL, NULL, 0);
+    int rc, attempt = 0;
 
-    if ((rc = dp_dbxconn_open(&conn, w->cfg, NULL, NULL, err)) < 0)
-        return rc;
-    while ((rc = dp_claims_setup(conn.client, w->cfg, err)) < 0 ||
-           (rc = dp_claims_incarnation(conn.client, w->cfg, w->cfg->kafka.group_id, 0,
+    while ((rc = dp_claims_setup_incarnations(w->conn.client, cfg, err)) < 0 ||
+           (rc = dp_claims_incarnation(w->conn.client, cfg, cfg->kafka.group_id, 0,
                                        w->incarnation, err)) < 0) {
+        long delay = dp_retry_next_delay(retry, ++attempt, -1) + 500;
+
         if (*w->stop || rc == DP_EINVAL)
             break;
         dp_log(DP_LOG_ERROR, "worker", "reading the pool's incarnation failed, retrying in %ld "
-               "ms: %s", backoff, err->msg);
-        nanosleep(&(struct timespec){backoff / 1000, (backoff % 1000) * 1000000L}, NULL);
-        backoff = backoff < 30000 ? backoff * 2 : 30000;
+               "ms: %s", delay, err->msg);
+        nanosleep(&(struct timespec){delay / 1000, (delay % 1000) * 1000000L}, NULL);
     }
-    dp_dbxconn_close(&conn);
+    dp_retry_destroy(retry);
     if (rc == 0)
         dp_log(DP_LOG_INFO, "worker", "incarnation %s", w->incarnation);
     return rc;
@@ -979,27 +926,43 @@ static int make_loader(dp_worker_t *w, dp_err_t *err)
 {
     char path[4096];
     char *canonical;
+    dp_loadops_opts_t oo;
     dp_loader_opts_t lo;
+    dp_recover_opts_t ro;
 
-    if (resolve_incarnation(w, err) < 0)
+    if (dp_dbxconn_open(&w->conn, w->cfg, NULL, NULL, err) < 0 ||
+        resolve_incarnation(w, err) < 0)
+        return DP_EINVAL;
+    w->pool = dp_dbxpool_new(&w->conn, w->cfg, (size_t)w->cfg->databricks.max_concurrent_statements,
+                             err);
+    if (!w->pool)
         return DP_EINVAL;
     snprintf(path, sizeof(path), "%s/canonical_event.avsc", w->cfg->schemas.dir);
     canonical = read_text(path, err);
     if (!canonical)
         return DP_EINVAL;
+    oo.cfg = w->cfg;
+    oo.incarnation = w->incarnation;
+    oo.worker_id = w->cfg->worker.id;
+    oo.canonical_schema = canonical;
+    oo.pool = w->pool;
+    w->ops = dp_loadops_new(&oo, err);
+    free(canonical);
+    if (!w->ops)
+        return DP_EINVAL;
     lo.cfg = w->cfg;
-    lo.canonical_schema = canonical;
     lo.incarnation = w->incarnation;
     lo.worker_id = w->cfg->worker.id;
-    w->loader = dp_loader_new(&lo, err);
-    if (w->loader)
-        w->recover = dp_recover_new(w->cfg, lo.incarnation, lo.worker_id, err);
-    if (w->loader && !w->recover) {
-        free(canonical);
+    lo.ops = w->ops;
+    lo.conn = &w->conn;
+    if (!(w->loader = dp_loader_new(&lo, err)))
         return DP_EINVAL;
-    }
-    free(canonical);
-    return w->loader ? 0 : DP_EINVAL;
+    ro.cfg = w->cfg;
+    ro.incarnation = w->incarnation;
+    ro.worker_id = w->cfg->worker.id;
+    ro.ops = w->ops;
+    ro.conn = &w->conn;
+    return (w->recover = dp_recover_new(&ro, err)) ? 0 : DP_EINVAL;
 }
 
 static int make_kafka(dp_worker_t *w, dp_err_t *err)
@@ -1009,9 +972,11 @@ static int make_kafka(dp_worker_t *w, dp_err_t *err)
 
     dp_config_kafka_opts(w->cfg, &ko);
     w->kafka = dp_kafka_new(&ko, &hooks, err);
-    if (w->kafka)
-        dp_kafka_set_incarnation(w->kafka, w->incarnation);
-    return w->kafka ? 0 : DP_EINVAL;
+    if (!w->kafka)
+        return DP_EINVAL;
+    dp_kafka_set_incarnation(w->kafka, w->incarnation);
+    dp_recover_set_kafka(w->recover, dp_kafka_handle(w->kafka));
+    return 0;
 }
 
 dp_worker_t *dp_worker_new(const dp_config_t *cfg, volatile sig_atomic_t *stop, dp_err_t *err)
@@ -1024,8 +989,11 @@ dp_worker_t *dp_worker_new(const dp_config_t *cfg, volatile sig_atomic_t *stop, 
     if (w->flush_cap < (size_t)cfg->flush.max_bytes)
         w->flush_cap = (size_t)cfg->flush.max_bytes;
     dp_buf_init(&w->errbody, 2 * DP_SYSROWS_RAW_MAX);
+    dp_parts_init(&w->parts);
     w->router = dp_router_new((dp_route_mode_t)cfg->routing.mode, cfg->routing.threshold,
                               cfg->routing.shared_table, cfg->routing.single_table, MAX_NAMES);
+    /* Only the threshold needs the group's counts before routing. */
+    w->routing_ready = cfg->routing.mode != DP_ROUTE_THRESHOLD;
     open_new_flush(w);
     if (make_decoder(w, err) < 0 || make_loader(w, err) < 0 || make_kafka(w, err) < 0) {
         dp_worker_destroy(w);
@@ -1048,8 +1016,11 @@ void dp_worker_destroy(dp_worker_t *w)
         rd_kafka_message_destroy(w->held[i]);
     free(w->held);
     dp_loader_destroy(w->loader);
-    dp_flush_destroy(w->loaded);
     dp_recover_destroy(w->recover);
+    dp_dbxpool_destroy(w->pool);
+    dp_loadops_destroy(w->ops);
+    dp_dbxconn_close(&w->conn);
+    dp_flush_destroy(w->loaded);
     dp_flush_destroy(w->open);
     dp_router_destroy(w->router);
     if (w->dec)
@@ -1057,9 +1028,7 @@ void dp_worker_destroy(dp_worker_t *w)
     dp_decoder_destroy(w->dec);
     dp_registry_destroy(w->registry);
     dp_buf_free(&w->errbody);
-    for (size_t i = 0; i < w->nowned; i++)
-        free(w->owned[i].topic);
-    free(w->owned);
+    dp_parts_free(&w->parts);
     if (w->starts)
         rd_kafka_topic_partition_list_destroy(w->starts);
     free(w);

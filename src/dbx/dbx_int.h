@@ -32,6 +32,7 @@ struct dp_dbx_client {
     dp_dbx_liveness_fn liveness;
     void *liveness_ctx;
     long attempts;
+    dp_dbx_counts_t counts;     /* logical calls by kind */
 };
 
 /* One logical request; every pointer borrowed for the call. */

@@ -9,6 +9,7 @@
  * logged; a response body never grows past max_response_bytes.
  */
 #include "dbx/dbx_int.h"
+#include "metrics.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -109,6 +110,49 @@ void dp_dbx_client_destroy(dp_dbx_client_t *client)
 long dp_dbx_client_attempts(const dp_dbx_client_t *client)
 {
     return client->attempts;
+}
+
+void dp_dbx_client_counts(const dp_dbx_client_t *client, dp_dbx_counts_t *out)
+{
+    *out = client->counts;
+}
+
+const char *dp_dbx_call_kind_name(dp_dbx_call_kind_t kind)
+{
+    static const char *const names[DP_DBX_CALL_COUNT_] = {
+        "statement",    "statement_poll", "files_write", "files_read", "files_list",
+        "files_delete", "files_mkdir",    "token",       "other"};
+
+    return (unsigned)kind < DP_DBX_CALL_COUNT_ ? names[kind] : "other";
+}
+
+/* The kind of a request, from its method and path. */
+static dp_dbx_call_kind_t call_kind(const dp_dbx_request_t *req)
+{
+    const char *p = req->path ? req->path : "";
+    int get = strcmp(req->method, "GET") == 0, put = strcmp(req->method, "PUT") == 0;
+
+    if (strncmp(p, "/api/2.0/sql/statements", 23) == 0)
+        return strcmp(req->method, "POST") == 0 && (p[23] == '\0' || p[23] == '?')
+                   ? DP_DBX_CALL_STATEMENT
+                   : DP_DBX_CALL_STATEMENT_POLL;
+    if (strncmp(p, "/api/2.0/fs/files", 17) == 0) {
+        if (put)
+            return DP_DBX_CALL_FILES_WRITE;
+        if (strcmp(req->method, "DELETE") == 0)
+            return DP_DBX_CALL_FILES_DELETE;
+        return DP_DBX_CALL_FILES_READ;
+    }
+    if (strncmp(p, "/api/2.0/fs/directories", 23) == 0) {
+        if (put)
+            return DP_DBX_CALL_FILES_MKDIR;
+        if (strcmp(req->method, "DELETE") == 0)
+            return DP_DBX_CALL_FILES_DELETE;
+        return get ? DP_DBX_CALL_FILES_LIST : DP_DBX_CALL_FILES_READ;
+    }
+    if (strstr(p, "/oidc/") || strstr(p, "/token"))
+        return DP_DBX_CALL_TOKEN;
+    return DP_DBX_CALL_OTHER;
 }
 
 void dp_dbx_response_clear(dp_dbx_response_t *resp)
@@ -468,6 +512,12 @@ int dp_dbx_call(dp_dbx_client_t *client, const dp_dbx_request_t *req, dp_dbx_res
     int refreshed = 0, have_rejected = 0, too_big, curl_rc, rc;
     dp_retry_state_t st;
 
+    {
+        dp_dbx_call_kind_t kind = call_kind(req);
+
+        client->counts.calls[kind]++;
+        dp_metrics_dbx_call((unsigned)kind);
+    }
     dp_retry_begin(client->retry, &st);
     for (;;) {
         rc = get_credential(client, req, have_rejected ? rejected : NULL, line, sizeof(line), err);

@@ -63,4 +63,29 @@ void dp_dbx_client_destroy(dp_dbx_client_t *client);
 /* Calls made by this client since creation (every attempt counts). */
 long dp_dbx_client_attempts(const dp_dbx_client_t *client);
 
+/* Logical calls made by this client since creation, by kind (a call that
+ * was retried counts once): what a load costs in round trips. */
+typedef enum {
+    DP_DBX_CALL_STATEMENT = 0, /* POST /api/2.0/sql/statements (a statement submitted) */
+    DP_DBX_CALL_STATEMENT_POLL, /* GET or cancel of a submitted statement, result chunks */
+    DP_DBX_CALL_FILES_WRITE,   /* PUT of a file */
+    DP_DBX_CALL_FILES_READ,    /* GET or HEAD of a file */
+    DP_DBX_CALL_FILES_LIST,    /* GET of a directory page */
+    DP_DBX_CALL_FILES_DELETE,  /* DELETE of a file or directory */
+    DP_DBX_CALL_FILES_MKDIR,   /* PUT of a directory */
+    DP_DBX_CALL_TOKEN,         /* OAuth token request */
+    DP_DBX_CALL_OTHER,
+    DP_DBX_CALL_COUNT_
+} dp_dbx_call_kind_t;
+
+typedef struct dp_dbx_counts {
+    long calls[DP_DBX_CALL_COUNT_];
+} dp_dbx_counts_t;
+
+/* Copies the client's counters into out. Thread: the client's thread. */
+void dp_dbx_client_counts(const dp_dbx_client_t *client, dp_dbx_counts_t *out);
+
+/* Name of a kind ("statement", "files_write", ...), static. */
+const char *dp_dbx_call_kind_name(dp_dbx_call_kind_t kind);
+
 #endif

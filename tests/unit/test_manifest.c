@@ -1,8 +1,9 @@
 /*
  * Unit tests of manifest: JSON round trip, refusal of tampered manifests,
- * index entry names.
+ * the trust check of what is read back from the Volume.
  */
 #include "dp_test.h"
+#include "config.h"
 #include "manifest.h"
 
 #include <stdlib.h>
@@ -70,27 +71,77 @@ static void test_manifest_refuses_tampered_files(void)
     }
 }
 
-static void test_manifest_entry_names_sort_and_parse(void)
+static void test_manifest_counts_and_timestamps_round_trip(void)
 {
-    char a[128], b[128], key[DP_STAGENAME_KEY_SIZE];
-    int64_t first, last;
+    dp_manifest_t *m = dp_manifest_new(KEY, "i0", "w-1", 1), *back;
+    dp_err_t err;
+    char *text;
 
-    DP_ASSERT_MSG(dp_manifest_entry_name(9, 99, KEY, a, sizeof(a)) == 0, "name failed");
-    DP_ASSERT_MSG(dp_manifest_entry_name(100, 150, KEY, b, sizeof(b)) == 0, "name failed");
-    DP_ASSERT_MSG(strcmp(a, b) < 0, "names must sort by first offset: %s vs %s", a, b);
-    DP_ASSERT_MSG(dp_manifest_entry_parse(b, &first, &last, key) == 0 && first == 100 &&
-                      last == 150 && strcmp(key, KEY) == 0,
-                  "parse of %s failed", b);
-    DP_ASSERT_MSG(dp_manifest_entry_parse("00000000000000000009-x-" KEY, &first, &last, key) < 0,
-                  "a malformed entry was accepted");
-    DP_ASSERT_MSG(dp_manifest_entry_parse("tmp.txt", &first, &last, key) < 0,
-                  "a foreign file was accepted");
+    dp_manifest_add_range(m, "events", 3, 100, 199, 4);
+    m->ranges[0].ts_min = 1700000000000000LL;
+    m->ranges[0].ts_max = 1700000000999000LL;
+    dp_manifest_add_count(m, "page_view", 19700, 1234);
+    dp_manifest_add_count(m, "purchase", 19700, 5);
+    text = dp_manifest_to_json(m);
+    back = dp_manifest_from_json(text, strlen(text), &err);
+    DP_ASSERT_FATAL_MSG(back != NULL, "round trip failed: %s", err.msg);
+    DP_ASSERT_MSG(back->ranges[0].ts_min == 1700000000000000LL &&
+                      back->ranges[0].ts_max == 1700000000999000LL,
+                  "timestamps changed");
+    DP_ASSERT_MSG(back->ncounts == 2 && strcmp(back->counts[0].name, "page_view") == 0 &&
+                      back->counts[0].day == 19700 && back->counts[0].count == 1234 &&
+                      back->counts[1].count == 5,
+                  "counts changed (%zu)", back->ncounts);
+    free(text);
+    dp_manifest_destroy(back);
+    dp_manifest_destroy(m);
+}
+
+/* A manifest read from the Volume names only staged files of its own
+ * incarnation's event tables (or event_errors). */
+static void test_manifest_check_refuses_foreign_paths_and_system_tables(void)
+{
+    dp_config_t cfg;
+    dp_err_t err;
+    struct {
+        const char *inc, *table, *path;
+        int ok;
+    } cases[] = {
+        {"i0", "evt_a", "/Volumes/c/s/v/i0/evt_a/" KEY ".avro", 1},
+        {"i0", "event_errors", "/Volumes/c/s/v/i0/event_errors/" KEY ".avro", 1},
+        {"i1", "evt_a", "/Volumes/c/s/v/i0/evt_a/" KEY ".avro", 0},          /* other incarnation */
+        {"i0", "evt_a", "/Volumes/c/s/v/i1/evt_a/" KEY ".avro", 0},          /* other folder */
+        {"i0", "evt_a", "/Volumes/c/s/v/i0/evt_b/" KEY ".avro", 0},          /* other table */
+        {"i0", "evt_a", "/Volumes/c/other/v/i0/evt_a/" KEY ".avro", 0},      /* other schema */
+        {"i0", "evt_a", "/Volumes/c/s/v/i0/evt_a/x.avro", 0},                /* not a key */
+        {"i0", "ledger", "/Volumes/c/s/v/i0/ledger/" KEY ".avro", 0},        /* system table */
+        {"i0", "claims", "/Volumes/c/s/v/i0/claims/" KEY ".avro", 0},
+        {NULL, NULL, NULL, 0},
+    };
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.databricks.catalog = "c";
+    cfg.databricks.schema = "s";
+    cfg.databricks.volume = "v";
+    for (int i = 0; cases[i].table; i++) {
+        dp_manifest_t *m = dp_manifest_new(KEY, cases[i].inc, "w", 0);
+        int rc;
+
+        dp_manifest_add_file(m, cases[i].table, cases[i].path, 1, 1);
+        rc = dp_manifest_check(&cfg, "i0", m, &err);
+        DP_ASSERT_MSG((rc == 0) == cases[i].ok, "case %d (%s %s): expected %s, got %d", i,
+                      cases[i].table, cases[i].path, cases[i].ok ? "accepted" : "refused", rc);
+        dp_manifest_destroy(m);
+    }
 }
 
 static const dp_test_case_t cases[] = {
     {"test_manifest_json_round_trip", test_manifest_json_round_trip},
     {"test_manifest_refuses_tampered_files", test_manifest_refuses_tampered_files},
-    {"test_manifest_entry_names_sort_and_parse", test_manifest_entry_names_sort_and_parse},
+    {"test_manifest_counts_and_timestamps_round_trip",
+     test_manifest_counts_and_timestamps_round_trip},
+    {"test_manifest_check_refuses_foreign_paths_and_system_tables",
+     test_manifest_check_refuses_foreign_paths_and_system_tables},
     {NULL, NULL},
 };
 
