@@ -12,6 +12,7 @@ add_library(dbxemu_engine STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_params.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_show.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_copy.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_copy_select.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_jsonl.c
   ${CMAKE_CURRENT_SOURCE_DIR}/avro_ocf.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_expr.c
