@@ -391,6 +391,34 @@ int dp_kafka_seek(dp_kafka_t *kafka, const char *topic, int32_t partition, int64
     return rc;
 }
 
+int dp_kafka_restart(dp_kafka_t *kafka, const char *topic, int32_t partition, int64_t offset,
+                     dp_err_t *err)
+{
+    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_error_t *error;
+    int rc = 0;
+
+    rd_kafka_topic_partition_list_add(one, topic, partition)->offset = offset;
+    error = rd_kafka_incremental_unassign(kafka->rk, one);
+    if (!error)
+        error = rd_kafka_incremental_assign(kafka->rk, one);
+    if (error) {
+        rc = dp_err_set(err, DP_EFAIL, 0, "restart %s [%d] at @%lld: %s", topic, (int)partition,
+                        (long long)offset, rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    } else {
+        /* The pause flag lives on the partition object and survives the
+         * reassignment: set it as it must be now. */
+        list_remove(kafka->errored, topic, partition);
+        if (kafka->paused)
+            rd_kafka_pause_partitions(kafka->rk, one);
+        else
+            rd_kafka_resume_partitions(kafka->rk, one);
+    }
+    rd_kafka_topic_partition_list_destroy(one);
+    return rc;
+}
+
 rd_kafka_message_t *dp_kafka_poll(dp_kafka_t *kafka, int timeout_ms)
 {
     rd_kafka_message_t *msg = rd_kafka_consumer_poll(kafka->rk, timeout_ms);

@@ -90,6 +90,14 @@ int dp_kafka_commit(dp_kafka_t *kafka, rd_kafka_topic_partition_list_t *parts, d
 int dp_kafka_seek(dp_kafka_t *kafka, const char *topic, int32_t partition, int64_t offset,
                   dp_err_t *err);
 
+/* Restarts an assigned partition at offset after the broker answered
+ * "offset out of range" for it (a seek no longer moves a partition in that
+ * state): it is unassigned and assigned again at offset, locally (the
+ * group's assignment does not change), and released from the errored set.
+ * Returns 0 or DP_EFAIL. */
+int dp_kafka_restart(dp_kafka_t *kafka, const char *topic, int32_t partition, int64_t offset,
+                     dp_err_t *err);
+
 /* The pool's incarnation (claims.h): every commit carries "inc=<id>" as
  * metadata, and a committed offset whose metadata names another incarnation
  * is ignored on assignment (the partition starts at its beginning).

@@ -121,10 +121,15 @@ static void *loader_main(void *arg)
                 wait_locked(loader, backoff);
             }
         } else if (dp_clock_mono_ms() >= loader->next_stats_ms) {
+            dp_err_t err;
             int rc;
 
             pthread_mutex_unlock(&loader->mu);
-            rc = dp_loader__refresh_stats(loader);
+            rc = dp_loadops_setup(loader->ops, dp_loader__beat, loader, &err);
+            if (rc == 0)
+                rc = dp_loader__refresh_stats(loader);
+            else
+                dp_log(DP_LOG_WARN, "loader", "%s", err.msg);
             pthread_mutex_lock(&loader->mu);
             /* Until the first read succeeds the poll thread routes nothing:
              * retry it soon; afterwards, every stats_refresh_s. */

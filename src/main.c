@@ -6,6 +6,7 @@
 #include "cmd_config.h"
 #include "cmd_incarnation.h"
 #include "cmd_query.h"
+#include "cmd_report.h"
 #include "cmd_run.h"
 #include "cmd_validate.h"
 #include "config.h"
@@ -64,6 +65,8 @@ static void usage(FILE *out)
             "                                     report every invalid event of FILE (or stdin)\n"
             "  produce --topic T ...              generate realistic canonical events (--help)\n"
             "  query --config FILE [--tsv] SQL    run one statement on the configured warehouse\n"
+            "  report --config FILE [--since 24h] statements and Files calls per million events,\n"
+            "                                     files per table, flush load times (sync_runs)\n"
             "  incarnation show|new --config FILE print, or mint after a topic was recreated,\n"
             "                                     the pool's incarnation (docs/DELIVERY.md)\n"
             "  config check|dump --config FILE    validate, or print with secrets masked\n"
@@ -106,6 +109,8 @@ static int dispatch(int argc, char **argv)
         return cmd_validate(argc - 1, argv + 1);
     if (strcmp(argv[1], "query") == 0)
         return dp_cmd_query(argc - 1, argv + 1);
+    if (strcmp(argv[1], "report") == 0)
+        return dp_cmd_report(argc - 1, argv + 1);
     if (strcmp(argv[1], "incarnation") == 0)
         return dp_cmd_incarnation(argc - 1, argv + 1);
     if (strcmp(argv[1], "config") == 0)

@@ -94,10 +94,15 @@ int dp_parts_start(dp_parts_t *ps, dp_part_t *p, dp_kafka_t *kafka, int64_t star
         p->verify_fp = (uint32_t)anchor;
         at = p->verify_off;
     }
-    if (dp_kafka_seek(kafka, p->topic, p->partition, at, err) < 0) {
+    /* A partition the broker already answered "out of range" for (it was
+     * fetched from its committed offset while its claim was taken) no longer
+     * moves with a seek: it is assigned again at the start. */
+    if (p->range_error ? dp_kafka_restart(kafka, p->topic, p->partition, at, err) < 0
+                       : dp_kafka_seek(kafka, p->topic, p->partition, at, err) < 0) {
         dp_parts_recount(ps);
         return DP_EFAIL;
     }
+    p->range_error = 0;
     p->expect = at >= 0 ? at : -1;
     p->claimed = 1;
     dp_kafka_release(kafka, p->topic, p->partition);

@@ -600,6 +600,63 @@ static void advance(batch_t *b)
 }
 
 /* ------------------------------------------------------------------------- */
+/* The log's ends                                                            */
+/* ------------------------------------------------------------------------- */
+
+/* Checks each start against the watermarks of its partition (see recover.h,
+ * step 6), so that the poll thread never seeks outside the log. A partition
+ * whose watermarks cannot be read is left to the poll thread, which handles
+ * an "offset out of range" answer the same way. */
+static void check_ends(batch_t *b)
+{
+    dp_recover_t *r = b->r;
+
+    for (size_t i = 0; r->rk && i < b->n; i++) {
+        dp_recover_part_t *p = &b->parts[i];
+        int64_t low = -1, high = -1;
+
+        if (p->start < 0 ||
+            rd_kafka_query_watermark_offsets(r->rk, p->topic, p->partition, &low, &high, 5000) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR)
+            continue;
+        if (p->start > high) {
+            p->stop = 1;
+            dp_log(DP_LOG_ERROR, "recover", "%s [%d] stopped: its start @%lld is past the end of "
+                   "the log (high watermark @%lld): the topic was recreated or truncated, or "
+                   "offsets were reset. Nothing is skipped: the partition waits for an operator "
+                   "(after a recreation: `deltaport incarnation new`, then restart the pool; "
+                   "docs/DELIVERY.md)", p->topic, (int)p->partition, (long long)p->start,
+                   (long long)high);
+        } else if (p->start < low) {
+            if (r->cfg->kafka.on_retention_gap == DP_CONFIG_GAP_STOP) {
+                p->stop = 1;
+                dp_log(DP_LOG_ERROR, "recover", "%s [%d] stopped: records @%lld..@%lld were "
+                       "removed by retention before they were loaded (the log starts at @%lld); "
+                       "kafka.on_retention_gap is stop", p->topic, (int)p->partition,
+                       (long long)p->start, (long long)low - 1, (long long)low);
+                continue;
+            }
+            dp_log(DP_LOG_ERROR, "recover", "%s [%d]: records @%lld..@%lld were removed by "
+                   "retention before they were loaded (the log starts at @%lld): %lld record(s) "
+                   "lost, recorded in sync_runs as LOST_TO_RETENTION; going on from @%lld",
+                   p->topic, (int)p->partition, (long long)p->start, (long long)low - 1,
+                   (long long)low, (long long)(low - p->start), (long long)low);
+            dp_metrics_add(DP_MC_RECORDS_LOST_RETENTION, (uint64_t)(low - p->start));
+            dp_recover_record_gap(r, p->topic, p->partition, p->start, low - 1);
+            p->start = low;
+            p->anchor = -1;
+            p->moved = 1;
+        } else if (p->anchor >= 0 && p->start - 1 < low) {
+            dp_log(DP_LOG_WARN, "recover", "%s [%d]: @%lld, the message before the start, is "
+                   "gone (retention; the log starts at @%lld): the log cannot be checked; "
+                   "reading from @%lld", p->topic, (int)p->partition, (long long)p->start - 1,
+                   (long long)low, (long long)p->start);
+            p->anchor = -1;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------- */
 /* Pruning                                                                   */
 /* ------------------------------------------------------------------------- */
 
@@ -701,6 +758,7 @@ static int run_batch(batch_t *b, dp_err_t *err)
         b->parts[i].anchor = -1;
         b->parts[i].won = 1;
         b->parts[i].moved = 0;
+        b->parts[i].stop = 0;
         b->ledger_through[i] = b->ledger_fp[i] = -1;
     }
     if ((rc = dp_loadops_setup(r->ops, beat, r, err)) < 0)
@@ -726,8 +784,10 @@ static int run_batch(batch_t *b, dp_err_t *err)
         rc = same_tables(b, err);
     if (rc == 0)
         rc = finish_pending(b, err);
-    if (rc == 0)
+    if (rc == 0) {
         advance(b);
+        check_ends(b);
+    }
     if (rc == 0)
         dp_log(DP_LOG_INFO, "recover", "claimed %zu partition(s) in %zu topic(s); %zu pending "
                "manifest(s) listed", b->n, nt, b->nkeys);

@@ -17,7 +17,14 @@
  *   5. judges the seen manifests and finishes the valid ones (COPY INTO of
  *      their files: COPY skips what a table already loaded), then their
  *      ledger and sync_runs rows, and moves each partition's start past them;
- *   6. hands back, per partition: its epoch, its start, and the fingerprint
+ *   6. checks the start against the log's watermarks: a start past the end
+ *      (a recreated or truncated topic) stops the partition; a start below
+ *      the beginning (records removed by retention before they were loaded)
+ *      is a gap, recorded in sync_runs and the metric
+ *      deltaport_records_lost_to_retention_total, and the partition starts at
+ *      the beginning (or stops, with kafka.on_retention_gap = stop); a
+ *      message before the start that retention removed cannot be checked;
+ *   7. hands back, per partition: its epoch, its start, and the fingerprint
  *      of the message before the start as it was loaded (the poll thread
  *      checks the log still holds it).
  * Then, off the results' path, it prunes the manifests that every owner has
@@ -60,6 +67,8 @@ typedef struct dp_recover_part {
     int64_t anchor;       /* fingerprint of the message at start - 1 as loaded, or -1 */
     int won;              /* 0: a later claim superseded ours before we published */
     int moved;            /* start moved past the ledger or finished flushes: commit it */
+    int stop;             /* do not consume: the start lies past the end of the log, or
+                           * below its beginning with kafka.on_retention_gap = stop */
 } dp_recover_part_t;
 
 typedef struct dp_recover_opts {

@@ -482,6 +482,14 @@ static void apply_claims(dp_worker_t *w)
         }
         dp_flush_drop_partition(w->open, p->topic, p->partition);
         rd_kafka_topic_partition_list_add(started, p->topic, p->partition);
+        if (c->stop) {
+            /* Past the log's end, or a gap with on_retention_gap = stop
+             * (recover.c said which): held, never read. */
+            p->claimed = 1;
+            p->stopped = 1;
+            dp_parts_recount(&w->parts);
+            continue;
+        }
         if (dp_parts_start(&w->parts, p, w->kafka, c->start, c->epoch, c->anchor, &err) < 0) {
             dp_err_prefix(&err, "starting a claimed partition: ");
             fail(w, &err);
@@ -575,11 +583,10 @@ static void range_error(dp_worker_t *w, dp_part_t *p)
         at = low;
     }
     p->verify_off = -1;
-    if (dp_parts_rewind(&w->parts, p, w->kafka, at, &err) < 0) {
+    p->expect = at;
+    dp_parts_recount(&w->parts);
+    if (dp_kafka_restart(w->kafka, p->topic, p->partition, at, &err) < 0)
         fail(w, &err);
-        return;
-    }
-    dp_kafka_release(w->kafka, p->topic, p->partition);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -770,7 +777,7 @@ static void housekeep(dp_worker_t *w)
         commit_starts(w);
     apply_claims(w);
     for (size_t i = 0; i < w->parts.n && !w->failed; i++) {
-        if (w->parts.items[i].range_error)
+        if (w->parts.items[i].range_error && w->parts.items[i].claimed)
             range_error(w, &w->parts.items[i]);
     }
     finish_loaded(w, 1);
