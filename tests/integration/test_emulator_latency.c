@@ -1,8 +1,10 @@
 /*
- * Integration tests of the emulator's realism switches: statement latency
- * that overlaps across concurrent statements, the warehouse concurrency (extra statements wait PENDING), wait_timeout and
+ * Integration tests of the emulator's realism switches and round-trip
+ * counters: statement latency that overlaps across concurrent statements, the
+ * warehouse concurrency (extra statements wait PENDING), wait_timeout and
  * polling with slow statements, Files API latency, the COPY INTO cost per
- * MiB, settings from the command line and changed at run time.
+ * MiB, settings from the command line and changed at run time, and the
+ * counters of /_emulator/stats by kind.
  *
  * Timing assertions are lower bounds (a wait that must have happened) except
  * the overlap checks, which are loose upper bounds (two 500 ms statements in
@@ -435,6 +437,97 @@ static void test_emulator_latency_refuses_bad_settings(void)
     json_decref(after);
 }
 
+/* ---------------------------------------------------------------------------
+ * Counters
+ * ------------------------------------------------------------------------- */
+
+static long long num(const json_t *o, const char *a, const char *b)
+{
+    const json_t *v = json_object_get(o, a);
+
+    if (b != NULL) {
+        v = json_object_get(v, b);
+    }
+    return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+static void test_emulator_stats_counts_round_trips_by_kind(void)
+{
+    static const char *const sql[] = {
+        "CREATE SCHEMA IF NOT EXISTS main.lat", "CREATE VOLUME IF NOT EXISTS main.lat.v",
+        "CREATE TABLE IF NOT EXISTS main.lat.k (a INT)", "INSERT INTO main.lat.k VALUES (1)",
+        "SELECT * FROM main.lat.k", "  select 1", "MERGE INTO main.lat.k USING (VALUES (1)) AS "
+        "s(a) ON k.a = s.a WHEN MATCHED THEN DELETE", "DESCRIBE DETAIL main.lat.k",
+        "DESCRIBE TABLE main.lat.k", "SHOW TABLES IN main.lat",
+        "COPY INTO main.lat.k FROM '/Volumes/main/lat/v/none/' FILEFORMAT = JSON"};
+    json_t *r, *st, *kinds, *old;
+    char token[256], path[256], *text;
+    long status;
+    size_t k;
+
+    NEED_READY();
+    if (!set_latency("{\"statement_latency_ms\":0,\"files_latency_ms\":0}")) {
+        return;
+    }
+    old = dp_emu_stats(&ef, 1);
+    DP_ASSERT_MSG(old != NULL && num(old, "statements", "total") > 0,
+                  "expected the reset to return the counts so far");
+    json_decref(old);
+    DP_ASSERT_MSG(dp_emu_token(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, token,
+                               sizeof(token)) == 0, "expected a token");
+    for (k = 0; k < sizeof(sql) / sizeof(sql[0]); k++) {
+        r = submit(sql[k], "10s");
+        if (k == 4) {
+            snprintf(path, sizeof(path), "/api/2.0/sql/statements/%s", str(r, "statement_id"));
+        }
+        json_decref(r);
+    }
+    call("GET", path, NULL, 0);
+    call("GET", path, NULL, 0);
+    snprintf(path + strlen(path), sizeof(path) - strlen(path), "/result/chunks/0");
+    call("GET", path, NULL, 0);
+    call("POST", "/api/2.0/sql/statements/no-such/cancel", "", 0);
+    call("PUT", DIRS "/stats", NULL, 0);
+    call("PUT", FILES "/stats/a.txt", "a", 1);
+    call("HEAD", FILES "/stats/a.txt", NULL, 0);
+    call("GET", FILES "/stats/a.txt", NULL, 0);
+    call("GET", DIRS "/stats", NULL, 0);
+    call("DELETE", FILES "/stats/a.txt", NULL, 0);
+    status = call("GET", "/api/2.0/no/such/api", NULL, 0);
+    DP_ASSERT_MSG(status == 404, "expected 404 for an unknown API, got %ld", status);
+    st = dp_emu_stats(&ef, 0);
+    kinds = json_object_get(json_object_get(st, "statements"), "by_kind");
+    DP_ASSERT_FATAL_MSG(st != NULL, "expected the stats");
+    text = json_dumps(st, JSON_COMPACT);
+    DP_ASSERT_MSG(num(st, "oauth_tokens", NULL) == 1 && num(st, "statements", "total") == 11 &&
+                      num(kinds, "CREATE SCHEMA", NULL) == 1 &&
+                      num(kinds, "CREATE VOLUME", NULL) == 1 &&
+                      num(kinds, "CREATE TABLE", NULL) == 1 && num(kinds, "INSERT", NULL) == 1 &&
+                      num(kinds, "SELECT", NULL) == 2 && num(kinds, "MERGE", NULL) == 1 &&
+                      num(kinds, "DESCRIBE DETAIL", NULL) == 1 &&
+                      num(kinds, "DESCRIBE", NULL) == 1 && num(kinds, "SHOW", NULL) == 1 &&
+                      num(kinds, "COPY INTO", NULL) == 1 && json_object_size(kinds) == 10,
+                  "expected 1 token and 11 statements by kind, got %s", text);
+    DP_ASSERT_MSG(num(st, "statement_polls", NULL) == 2 && num(st, "statement_chunks", NULL) == 1 &&
+                      num(st, "statement_cancels", NULL) == 1 && num(st, "files", "mkdir") == 1 &&
+                      num(st, "files", "upload") == 1 && num(st, "files", "head") == 1 &&
+                      num(st, "files", "download") == 1 && num(st, "files", "list") == 1 &&
+                      num(st, "files", "delete") == 1 && num(st, "files", "total") == 6 &&
+                      num(st, "other", NULL) == 1,
+                  "expected 2 polls, 1 chunk, 1 cancel, one Files call of each kind, 1 other; "
+                  "got %s", text);
+    free(text);
+    json_decref(st);
+    /* The reset zeroes what it returned. */
+    json_decref(dp_emu_stats(&ef, 1));
+    st = dp_emu_stats(&ef, 0);
+    DP_ASSERT_MSG(num(st, "statements", "total") == 0 && num(st, "files", "total") == 0 &&
+                      json_object_size(json_object_get(json_object_get(st, "statements"),
+                                                       "by_kind")) == 0,
+                  "expected zeroed counters after a reset");
+    json_decref(st);
+}
+
 static const dp_test_case_t cases[] = {
     {"test_emulator_latency_statements_overlap", test_emulator_latency_statements_overlap},
     {"test_emulator_latency_slower_than_wait_timeout_is_polled",
@@ -444,6 +537,8 @@ static const dp_test_case_t cases[] = {
     {"test_emulator_latency_files", test_emulator_latency_files},
     {"test_emulator_latency_copy_cost_per_mib", test_emulator_latency_copy_cost_per_mib},
     {"test_emulator_latency_refuses_bad_settings", test_emulator_latency_refuses_bad_settings},
+    {"test_emulator_stats_counts_round_trips_by_kind",
+     test_emulator_stats_counts_round_trips_by_kind},
     {NULL, NULL}};
 
 static const dp_test_suite_t suites[] = {{"emulator_latency", suite_init, suite_cleanup, cases},

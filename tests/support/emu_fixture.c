@@ -290,6 +290,12 @@ json_t *dp_emu_latency(dp_emu_fixture_t *ef, const char *json)
     return json_call(ef, json != NULL ? "POST" : "GET", "/_emulator/latency", NULL, json);
 }
 
+json_t *dp_emu_stats(dp_emu_fixture_t *ef, int reset)
+{
+    return reset ? json_call(ef, "POST", "/_emulator/stats/reset", NULL, "")
+                 : json_call(ef, "GET", "/_emulator/stats", NULL, NULL);
+}
+
 int dp_emu_fault(dp_emu_fixture_t *ef, const char *json)
 {
     json_t *j = json_call(ef, "POST", "/_emulator/faults", NULL, json);

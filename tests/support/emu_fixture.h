@@ -92,6 +92,10 @@ int dp_emu_fault(dp_emu_fixture_t *ef, const char *json);
  * Returns the settings now in force (new), or NULL when refused. */
 json_t *dp_emu_latency(dp_emu_fixture_t *ef, const char *json);
 
+/* The round-trip counters (GET /_emulator/stats), or with reset the counters
+ * read and zeroed in one step (POST /_emulator/stats/reset). Returns new or NULL. */
+json_t *dp_emu_stats(dp_emu_fixture_t *ef, int reset);
+
 /* Borrowed status.state of a statement response, or "" when absent. */
 const char *dp_emu_state(const json_t *stmt);
 

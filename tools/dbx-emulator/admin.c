@@ -7,6 +7,8 @@
  *   POST   /_emulator/tokens/expire  expire every issued OAuth token now
  *   GET    /_emulator/latency        the latency settings (sim.h)
  *   POST   /_emulator/latency        change some of them (JSON object)
+ *   GET    /_emulator/stats          the round-trip counters
+ *   POST   /_emulator/stats/reset    the counters, then zeroed in the same step
  */
 #include <string.h>
 
@@ -52,6 +54,14 @@ void emu_admin_handle(emu_req_t *req)
             emu_reply_json(req, 200, emu_sim_latency_json(req->srv->sim));
             return;
         }
+    }
+    if (strcmp(req->path, "/_emulator/stats") == 0 && strcmp(req->method, "GET") == 0) {
+        emu_reply_json(req, 200, emu_sim_stats_json(req->srv->sim, 0));
+        return;
+    }
+    if (strcmp(req->path, "/_emulator/stats/reset") == 0 && strcmp(req->method, "POST") == 0) {
+        emu_reply_json(req, 200, emu_sim_stats_json(req->srv->sim, 1));
+        return;
     }
     if (strcmp(req->path, "/_emulator/tokens/expire") == 0 && strcmp(req->method, "POST") == 0) {
         n = emu_oauth_expire_all(req->srv->oauth);

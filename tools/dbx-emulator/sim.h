@@ -1,6 +1,6 @@
 /*
  * sim: what makes the emulator behave like a remote workspace rather than a
- * local library.
+ * local library, and what counts the round trips a client makes.
  *
  * Latency: every statement stays RUNNING at least statement_latency_ms (plus
  * copy_ms_per_mib for each MiB a COPY INTO loaded), every Files API call
@@ -10,7 +10,11 @@
  * change at run time (POST /_emulator/latency). Waits happen on the calling
  * thread with no lock held, so concurrent calls overlap.
  *
- * Invariant: one mutex guards the settings; every function is
+ * Counters: every API request answered, by kind (statements by their first
+ * keywords, status polls, Files calls by method, token requests), read and
+ * reset through GET /_emulator/stats and POST /_emulator/stats/reset.
+ *
+ * Invariant: one mutex guards settings and counters; every function is
  * thread-safe; defaults are zero latency and a concurrency of 10.
  */
 #ifndef EMU_SIM_H
@@ -43,7 +47,7 @@ void emu_sim_latency_defaults(emu_sim_latency_t *l);
  * one of them, -1 when the value is out of range or not a number. Pure. */
 int emu_sim_latency_option(emu_sim_latency_t *l, const char *name, const char *value);
 
-/* Creates the settings (copied from initial, NULL: defaults).
+/* Creates the settings (copied from initial, NULL: defaults) and zeroed counters.
  * Returns new (free with emu_sim_destroy) or NULL on OOM. Thread: any. */
 emu_sim_t *emu_sim_new(const emu_sim_latency_t *initial);
 
@@ -71,8 +75,28 @@ int emu_sim_set_json(emu_sim_t *sim, const char *json, char *errbuf, size_t errl
  * while waiting. Thread: any. */
 void emu_sim_wait_ms(emu_sim_t *sim, long ms);
 
-/* The server's hook before a reply is queued: applies the Files / OAuth
- * latency to it. Thread: HTTP. */
+/* The kind of a statement for the counters: its first keyword(s) upper-cased
+ * ("SELECT", "MERGE", "COPY INTO", "CREATE TABLE", "CREATE SCHEMA" (also for
+ * DATABASE), "CREATE VOLUME", "DESCRIBE DETAIL", "DESCRIBE", "SHOW", "INSERT",
+ * ...), "UNKNOWN" for NULL text and "OTHER" when it does not start with a
+ * word. Writes into buf and returns it. Pure. */
+const char *emu_sim_statement_kind(const char *text, char *buf, size_t len);
+
+/* Counts one answered request. endpoint is the request's endpoint name
+ * ("files.upload", "statements.get", ...; "" for discovery and admin, which are
+ * not counted); chunk is 1 for a result-chunk GET; statement is the submitted
+ * text (NULL when the body was not read); unrouted is 1 for a request that
+ * matched no API (counted as "other"). Thread: any. */
+void emu_sim_count(emu_sim_t *sim, const char *endpoint, int chunk, const char *statement,
+                   int unrouted);
+
+/* Returns new: the counters (shape in docs/EMULATOR.md). With reset, the
+ * counters are zeroed in the same step, so no request is lost between a read
+ * and a reset. Thread: any. */
+json_t *emu_sim_stats_json(emu_sim_t *sim, int reset);
+
+/* The server's hook before a reply is queued: counts the request and applies
+ * the Files / OAuth latency to it. Thread: HTTP. */
 void emu_sim_before_reply(struct emu_req *req, int unrouted);
 
 #endif
