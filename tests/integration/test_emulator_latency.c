@@ -55,10 +55,11 @@ static int run_sql(const char *sql)
 
 static int suite_init(void)
 {
-    static const char *const args[] = {"--statement-latency-ms", "500", "--files-latency-ms",
-                                       "300", NULL};
+    static const char *const args[] = {"--statement-latency-ms", "500", "--files-latency-ms", "300",
+                                       NULL};
 
-    ready = dp_emu_fixture_start(&ef, args) == 0 && sql_ok("CREATE SCHEMA IF NOT EXISTS main.lat") &&
+    ready = dp_emu_fixture_start(&ef, args) == 0 &&
+            sql_ok("CREATE SCHEMA IF NOT EXISTS main.lat") &&
             sql_ok("CREATE VOLUME IF NOT EXISTS main.lat.v");
     return 0;
 }
@@ -175,8 +176,10 @@ static void test_emulator_latency_statements_overlap(void)
                       "expected %s to succeed after at least 500 ms, got %s after %lld ms",
                       t[k].sql, t[k].state, t[k].end - t[k].start);
     }
-    DP_ASSERT_MSG(total < 900, "expected two concurrent 500 ms statements to overlap (< 900 ms "
-                               "in all), took %lld ms", total);
+    DP_ASSERT_MSG(total < 900,
+                  "expected two concurrent 500 ms statements to overlap (< 900 ms "
+                  "in all), took %lld ms",
+                  total);
 }
 
 /* Sets latency settings for one test; 1 when accepted. */
@@ -216,8 +219,8 @@ static void test_emulator_latency_slower_than_wait_timeout_is_polled(void)
         dp_test_sleep_ms(50);
     }
     DP_ASSERT_MSG(strcmp(dp_emu_state(p), "SUCCEEDED") == 0 && dp_test_now_ms() - t0 >= 5600,
-                  "expected SUCCEEDED no sooner than 5.6 s, got %s after %lld ms",
-                  dp_emu_state(p), dp_test_now_ms() - t0);
+                  "expected SUCCEEDED no sooner than 5.6 s, got %s after %lld ms", dp_emu_state(p),
+                  dp_test_now_ms() - t0);
     json_decref(p);
     json_decref(r);
     /* An async submit is PENDING or RUNNING at once, then RUNNING while polled. */
@@ -241,7 +244,8 @@ static void test_emulator_latency_slower_than_wait_timeout_is_polled(void)
     DP_ASSERT_MSG(saw_running && strcmp(dp_emu_state(p), "SUCCEEDED") == 0 &&
                       dp_test_now_ms() - t0 >= 600,
                   "expected RUNNING polls then SUCCEEDED after 600 ms, got running=%d %s after "
-                  "%lld ms", saw_running, dp_emu_state(p), dp_test_now_ms() - t0);
+                  "%lld ms",
+                  saw_running, dp_emu_state(p), dp_test_now_ms() - t0);
     json_decref(p);
     json_decref(r);
 }
@@ -266,8 +270,8 @@ static void test_emulator_latency_warehouse_concurrency_queues(void)
         json_decref(pb);
         pa = get_statement(str(a, "statement_id"));
         pb = get_statement(str(b, "statement_id"));
-        b_pending_while_a_running |= strcmp(dp_emu_state(pa), "RUNNING") == 0 &&
-                                     strcmp(dp_emu_state(pb), "PENDING") == 0;
+        b_pending_while_a_running |=
+            strcmp(dp_emu_state(pa), "RUNNING") == 0 && strcmp(dp_emu_state(pb), "PENDING") == 0;
         if (terminal(dp_emu_state(pb))) {
             b_done = dp_test_now_ms() - t0;
             break;
@@ -335,8 +339,10 @@ static void test_emulator_latency_files(void)
                       "expected %s 200 after at least 300 ms, got %ld after %lld ms", t[k].method,
                       t[k].status, t[k].ms);
     }
-    DP_ASSERT_MSG(total < 560, "expected two concurrent 300 ms Files calls to overlap (< 560 ms), "
-                               "took %lld ms", total);
+    DP_ASSERT_MSG(total < 560,
+                  "expected two concurrent 300 ms Files calls to overlap (< 560 ms), "
+                  "took %lld ms",
+                  total);
     /* Changed at run time: a listing now takes 700 ms. */
     set_latency("{\"files_latency_ms\":700}");
     t0 = dp_test_now_ms();
@@ -371,7 +377,8 @@ static long long timed_copy(const char *expect_inserted)
 {
     long long t0 = dp_test_now_ms(), ms;
     json_t *r = submit("COPY INTO main.lat.big FROM '/Volumes/main/lat/v/big/' FILEFORMAT = JSON "
-                       "FILES = ('big.json')", "50s");
+                       "FILES = ('big.json')",
+                       "50s");
     json_t *rows = json_object_get(json_object_get(r, "result"), "data_array");
     const char *ins = json_string_value(json_array_get(json_array_get(rows, 0), 1));
 
@@ -403,8 +410,10 @@ static void test_emulator_latency_copy_cost_per_mib(void)
     free(body);
     DP_ASSERT_FATAL_MSG(status == 204, "expected the upload to succeed, got %ld", status);
     ms = timed_copy("1573");
-    DP_ASSERT_MSG(ms >= 1500, "expected 1.5 MiB at 1000 ms/MiB to take at least 1500 ms, took "
-                              "%lld ms", ms);
+    DP_ASSERT_MSG(ms >= 1500,
+                  "expected 1.5 MiB at 1000 ms/MiB to take at least 1500 ms, took "
+                  "%lld ms",
+                  ms);
     /* The same COPY again skips the loaded file: no bytes, no cost. */
     ms = timed_copy("0");
     DP_ASSERT_MSG(ms < 1000, "expected a COPY that loads nothing to cost nothing, took %lld ms",
@@ -415,10 +424,9 @@ static void test_emulator_latency_copy_cost_per_mib(void)
 /* Bad settings are refused and change nothing. */
 static void test_emulator_latency_refuses_bad_settings(void)
 {
-    static const char *const bad[] = {"{\"statement_latency_ms\":-1}",
-                                      "{\"warehouse_concurrency\":0}",
-                                      "{\"files_latency_ms\":\"100\"}",
-                                      "{\"statement_latency_ms\":100,\"nope\":1}", "[1]"};
+    static const char *const bad[] = {
+        "{\"statement_latency_ms\":-1}", "{\"warehouse_concurrency\":0}",
+        "{\"files_latency_ms\":\"100\"}", "{\"statement_latency_ms\":100,\"nope\":1}", "[1]"};
     json_t *before = dp_emu_latency(&ef, NULL), *after;
     long status;
     size_t k;
@@ -454,11 +462,17 @@ static long long num(const json_t *o, const char *a, const char *b)
 static void test_emulator_stats_counts_round_trips_by_kind(void)
 {
     static const char *const sql[] = {
-        "CREATE SCHEMA IF NOT EXISTS main.lat", "CREATE VOLUME IF NOT EXISTS main.lat.v",
-        "CREATE TABLE IF NOT EXISTS main.lat.k (a INT)", "INSERT INTO main.lat.k VALUES (1)",
-        "SELECT * FROM main.lat.k", "  select 1", "MERGE INTO main.lat.k USING (VALUES (1)) AS "
-        "s(a) ON k.a = s.a WHEN MATCHED THEN DELETE", "DESCRIBE DETAIL main.lat.k",
-        "DESCRIBE TABLE main.lat.k", "SHOW TABLES IN main.lat",
+        "CREATE SCHEMA IF NOT EXISTS main.lat",
+        "CREATE VOLUME IF NOT EXISTS main.lat.v",
+        "CREATE TABLE IF NOT EXISTS main.lat.k (a INT)",
+        "INSERT INTO main.lat.k VALUES (1)",
+        "SELECT * FROM main.lat.k",
+        "  select 1",
+        "MERGE INTO main.lat.k USING (VALUES (1)) AS "
+        "s(a) ON k.a = s.a WHEN MATCHED THEN DELETE",
+        "DESCRIBE DETAIL main.lat.k",
+        "DESCRIBE TABLE main.lat.k",
+        "SHOW TABLES IN main.lat",
         "COPY INTO main.lat.k FROM '/Volumes/main/lat/v/none/' FILEFORMAT = JSON"};
     json_t *r, *st, *kinds, *old;
     char token[256], path[256], *text;
@@ -473,8 +487,9 @@ static void test_emulator_stats_counts_round_trips_by_kind(void)
     DP_ASSERT_MSG(old != NULL && num(old, "statements", "total") > 0,
                   "expected the reset to return the counts so far");
     json_decref(old);
-    DP_ASSERT_MSG(dp_emu_token(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, token,
-                               sizeof(token)) == 0, "expected a token");
+    DP_ASSERT_MSG(dp_emu_token(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, token, sizeof(token)) ==
+                      0,
+                  "expected a token");
     for (k = 0; k < sizeof(sql) / sizeof(sql[0]); k++) {
         r = submit(sql[k], "10s");
         if (k == 4) {
@@ -515,16 +530,17 @@ static void test_emulator_stats_counts_round_trips_by_kind(void)
                       num(st, "files", "delete") == 1 && num(st, "files", "total") == 6 &&
                       num(st, "other", NULL) == 1,
                   "expected 2 polls, 1 chunk, 1 cancel, one Files call of each kind, 1 other; "
-                  "got %s", text);
+                  "got %s",
+                  text);
     free(text);
     json_decref(st);
     /* The reset zeroes what it returned. */
     json_decref(dp_emu_stats(&ef, 1));
     st = dp_emu_stats(&ef, 0);
-    DP_ASSERT_MSG(num(st, "statements", "total") == 0 && num(st, "files", "total") == 0 &&
-                      json_object_size(json_object_get(json_object_get(st, "statements"),
-                                                       "by_kind")) == 0,
-                  "expected zeroed counters after a reset");
+    DP_ASSERT_MSG(
+        num(st, "statements", "total") == 0 && num(st, "files", "total") == 0 &&
+            json_object_size(json_object_get(json_object_get(st, "statements"), "by_kind")) == 0,
+        "expected zeroed counters after a reset");
     json_decref(st);
 }
 

@@ -49,16 +49,18 @@ static void test_emu_sim_set_json_is_all_or_nothing(void)
     json_t *j;
 
     DP_ASSERT_FATAL_MSG(sim != NULL, "expected a sim");
-    DP_ASSERT_MSG(emu_sim_set_json(sim, "{\"statement_latency_ms\":250,\"warehouse_concurrency\":4}",
+    DP_ASSERT_MSG(emu_sim_set_json(sim,
+                                   "{\"statement_latency_ms\":250,\"warehouse_concurrency\":4}",
                                    err, sizeof(err)) == 0,
                   "expected the settings to be accepted, got '%s'", err);
-    DP_ASSERT_MSG(emu_sim_set_json(sim, "{\"files_latency_ms\":9,\"warehouse_concurrency\":0}",
-                                   err, sizeof(err)) == -1 &&
+    DP_ASSERT_MSG(emu_sim_set_json(sim, "{\"files_latency_ms\":9,\"warehouse_concurrency\":0}", err,
+                                   sizeof(err)) == -1 &&
                       strstr(err, "warehouse_concurrency") != NULL,
                   "expected concurrency 0 refused naming it, got '%s'", err);
-    DP_ASSERT_MSG(emu_sim_set_json(sim, "{\"files_latency_ms\":9,\"latency\":1}", err,
-                                   sizeof(err)) == -1 && strstr(err, "'latency'") != NULL,
-                  "expected an unknown key refused naming it, got '%s'", err);
+    DP_ASSERT_MSG(
+        emu_sim_set_json(sim, "{\"files_latency_ms\":9,\"latency\":1}", err, sizeof(err)) == -1 &&
+            strstr(err, "'latency'") != NULL,
+        "expected an unknown key refused naming it, got '%s'", err);
     emu_sim_get(sim, &l);
     DP_ASSERT_MSG(l.statement_ms == 250 && l.warehouse_concurrency == 4 && l.files_ms == 0,
                   "expected 250 ms, concurrency 4 and files untouched, got %ld %ld %ld",
@@ -74,26 +76,25 @@ static void test_emu_sim_set_json_is_all_or_nothing(void)
 
 static void test_emu_sim_statement_kinds(void)
 {
-    static const char *const cases[][2] = {
-        {"SELECT 1", "SELECT"},
-        {"  -- a comment\n select * from t", "SELECT"},
-        {"/* c */ (SELECT 1)", "SELECT"},
-        {"MERGE INTO t USING ...", "MERGE"},
-        {"COPY INTO t FROM '/Volumes/x'", "COPY INTO"},
-        {"CREATE TABLE IF NOT EXISTS t (a INT)", "CREATE TABLE"},
-        {"create or replace table t", "CREATE TABLE"},
-        {"CREATE SCHEMA IF NOT EXISTS s", "CREATE SCHEMA"},
-        {"CREATE DATABASE s", "CREATE SCHEMA"},
-        {"CREATE VOLUME v", "CREATE VOLUME"},
-        {"DROP TABLE t", "DROP TABLE"},
-        {"ALTER TABLE t ADD COLUMNS (b INT)", "ALTER TABLE"},
-        {"DESCRIBE DETAIL t", "DESCRIBE DETAIL"},
-        {"DESC TABLE t", "DESCRIBE"},
-        {"describe t", "DESCRIBE"},
-        {"SHOW TABLES IN c.s", "SHOW"},
-        {"INSERT INTO t VALUES (1)", "INSERT"},
-        {"123", "OTHER"},
-        {"", "OTHER"}};
+    static const char *const cases[][2] = {{"SELECT 1", "SELECT"},
+                                           {"  -- a comment\n select * from t", "SELECT"},
+                                           {"/* c */ (SELECT 1)", "SELECT"},
+                                           {"MERGE INTO t USING ...", "MERGE"},
+                                           {"COPY INTO t FROM '/Volumes/x'", "COPY INTO"},
+                                           {"CREATE TABLE IF NOT EXISTS t (a INT)", "CREATE TABLE"},
+                                           {"create or replace table t", "CREATE TABLE"},
+                                           {"CREATE SCHEMA IF NOT EXISTS s", "CREATE SCHEMA"},
+                                           {"CREATE DATABASE s", "CREATE SCHEMA"},
+                                           {"CREATE VOLUME v", "CREATE VOLUME"},
+                                           {"DROP TABLE t", "DROP TABLE"},
+                                           {"ALTER TABLE t ADD COLUMNS (b INT)", "ALTER TABLE"},
+                                           {"DESCRIBE DETAIL t", "DESCRIBE DETAIL"},
+                                           {"DESC TABLE t", "DESCRIBE"},
+                                           {"describe t", "DESCRIBE"},
+                                           {"SHOW TABLES IN c.s", "SHOW"},
+                                           {"INSERT INTO t VALUES (1)", "INSERT"},
+                                           {"123", "OTHER"},
+                                           {"", "OTHER"}};
     char buf[32];
     size_t k;
 
@@ -134,19 +135,18 @@ static void test_emu_sim_counters_by_kind_and_reset(void)
     emu_sim_count(sim, "files.upload", 0, NULL, 0);
     emu_sim_count(sim, "files.upload", 0, NULL, 0);
     emu_sim_count(sim, "files.list", 0, NULL, 0);
-    emu_sim_count(sim, "", 0, NULL, 0);                 /* discovery, admin: not counted */
-    emu_sim_count(sim, "statements.get", 0, NULL, 1);   /* matched no API */
+    emu_sim_count(sim, "", 0, NULL, 0);               /* discovery, admin: not counted */
+    emu_sim_count(sim, "statements.get", 0, NULL, 1); /* matched no API */
     st = emu_sim_stats_json(sim, 1);
-    DP_ASSERT_MSG(num(st, "oauth_tokens", NULL) == 1 && num(st, "statements", "total") == 3 &&
-                      num(json_object_get(st, "statements"), "by_kind", "SELECT") == 2 &&
-                      num(json_object_get(st, "statements"), "by_kind", "UNKNOWN") == 1 &&
-                      num(st, "statement_polls", NULL) == 1 &&
-                      num(st, "statement_chunks", NULL) == 1 &&
-                      num(st, "statement_cancels", NULL) == 1 && num(st, "files", "upload") == 2 &&
-                      num(st, "files", "list") == 1 && num(st, "files", "total") == 3 &&
-                      num(st, "other", NULL) == 1 &&
-                      json_string_value(json_object_get(st, "since")) != NULL,
-                  "expected the counts by kind");
+    DP_ASSERT_MSG(
+        num(st, "oauth_tokens", NULL) == 1 && num(st, "statements", "total") == 3 &&
+            num(json_object_get(st, "statements"), "by_kind", "SELECT") == 2 &&
+            num(json_object_get(st, "statements"), "by_kind", "UNKNOWN") == 1 &&
+            num(st, "statement_polls", NULL) == 1 && num(st, "statement_chunks", NULL) == 1 &&
+            num(st, "statement_cancels", NULL) == 1 && num(st, "files", "upload") == 2 &&
+            num(st, "files", "list") == 1 && num(st, "files", "total") == 3 &&
+            num(st, "other", NULL) == 1 && json_string_value(json_object_get(st, "since")) != NULL,
+        "expected the counts by kind");
     json_decref(st);
     again = emu_sim_stats_json(sim, 0);
     DP_ASSERT_MSG(num(again, "statements", "total") == 0 && num(again, "files", "total") == 0 &&
@@ -159,13 +159,13 @@ static void test_emu_sim_counters_by_kind_and_reset(void)
         emu_sim_count(sim, "statements.submit", 0, stmt, 0);
     }
     st = emu_sim_stats_json(sim, 0);
-    DP_ASSERT_MSG(num(st, "statements", "total") == 100 &&
-                      json_object_size(json_object_get(json_object_get(st, "statements"),
-                                                       "by_kind")) == 64 &&
-                      num(json_object_get(st, "statements"), "by_kind", "OTHER") == 37,
-                  "expected 63 kinds and 37 in OTHER, got %zu kinds, OTHER %lld",
-                  json_object_size(json_object_get(json_object_get(st, "statements"), "by_kind")),
-                  num(json_object_get(st, "statements"), "by_kind", "OTHER"));
+    DP_ASSERT_MSG(
+        num(st, "statements", "total") == 100 &&
+            json_object_size(json_object_get(json_object_get(st, "statements"), "by_kind")) == 64 &&
+            num(json_object_get(st, "statements"), "by_kind", "OTHER") == 37,
+        "expected 63 kinds and 37 in OTHER, got %zu kinds, OTHER %lld",
+        json_object_size(json_object_get(json_object_get(st, "statements"), "by_kind")),
+        num(json_object_get(st, "statements"), "by_kind", "OTHER"));
     json_decref(st);
     emu_sim_destroy(sim);
 }
@@ -182,8 +182,10 @@ static void test_emu_sim_wait_ends_at_shutdown(void)
     emu_sim_shutdown(sim);
     t0 = dp_test_now_ms();
     emu_sim_wait_ms(sim, 60000);
-    DP_ASSERT_MSG(dp_test_now_ms() - t0 < 30000, "expected a wait after shutdown to return at "
-                                                 "once, took %lld ms", dp_test_now_ms() - t0);
+    DP_ASSERT_MSG(dp_test_now_ms() - t0 < 30000,
+                  "expected a wait after shutdown to return at "
+                  "once, took %lld ms",
+                  dp_test_now_ms() - t0);
     emu_sim_destroy(sim);
 }
 

@@ -50,17 +50,16 @@ static const struct {
     const char *option, *key;
     size_t offset;
     long min, max;
-} SETTINGS[] = {
-    {"--statement-latency-ms", "statement_latency_ms", offsetof(emu_sim_latency_t, statement_ms),
-     0, EMU_SIM_LATENCY_MAX_MS},
-    {"--files-latency-ms", "files_latency_ms", offsetof(emu_sim_latency_t, files_ms), 0,
-     EMU_SIM_LATENCY_MAX_MS},
-    {"--copy-ms-per-mib", "copy_ms_per_mib", offsetof(emu_sim_latency_t, copy_ms_per_mib), 0,
-     EMU_SIM_LATENCY_MAX_MS},
-    {"--oauth-latency-ms", "oauth_latency_ms", offsetof(emu_sim_latency_t, oauth_ms), 0,
-     EMU_SIM_LATENCY_MAX_MS},
-    {"--warehouse-concurrency", "warehouse_concurrency",
-     offsetof(emu_sim_latency_t, warehouse_concurrency), 1, EMU_SIM_CONCURRENCY_MAX}};
+} SETTINGS[] = {{"--statement-latency-ms", "statement_latency_ms",
+                 offsetof(emu_sim_latency_t, statement_ms), 0, EMU_SIM_LATENCY_MAX_MS},
+                {"--files-latency-ms", "files_latency_ms", offsetof(emu_sim_latency_t, files_ms), 0,
+                 EMU_SIM_LATENCY_MAX_MS},
+                {"--copy-ms-per-mib", "copy_ms_per_mib",
+                 offsetof(emu_sim_latency_t, copy_ms_per_mib), 0, EMU_SIM_LATENCY_MAX_MS},
+                {"--oauth-latency-ms", "oauth_latency_ms", offsetof(emu_sim_latency_t, oauth_ms), 0,
+                 EMU_SIM_LATENCY_MAX_MS},
+                {"--warehouse-concurrency", "warehouse_concurrency",
+                 offsetof(emu_sim_latency_t, warehouse_concurrency), 1, EMU_SIM_CONCURRENCY_MAX}};
 #define NSETTINGS (sizeof(SETTINGS) / sizeof(SETTINGS[0]))
 
 static long *field(emu_sim_latency_t *l, size_t k)
@@ -192,13 +191,16 @@ int emu_sim_set_json(emu_sim_t *sim, const char *json, char *errbuf, size_t errl
         goto out;
     }
     emu_sim_get(sim, &l);
-    json_object_foreach(o, key, v) {
+    json_object_foreach(o, key, v)
+    {
         for (k = 0; k < NSETTINGS && strcmp(key, SETTINGS[k].key) != 0; k++) {
         }
         if (k == NSETTINGS) {
-            snprintf(errbuf, errlen, "unknown latency setting '%.64s' (known: statement_latency_ms, "
-                                     "files_latency_ms, copy_ms_per_mib, oauth_latency_ms, "
-                                     "warehouse_concurrency)", key);
+            snprintf(errbuf, errlen,
+                     "unknown latency setting '%.64s' (known: statement_latency_ms, "
+                     "files_latency_ms, copy_ms_per_mib, oauth_latency_ms, "
+                     "warehouse_concurrency)",
+                     key);
             goto out;
         }
         if (!json_is_integer(v) || json_integer_value(v) < SETTINGS[k].min ||
@@ -234,8 +236,7 @@ void emu_sim_wait_ms(emu_sim_t *sim, long ms)
     }
     /* The condition wait releases the mutex: other threads use sim meanwhile. */
     pthread_mutex_lock(&sim->mu);
-    while (!sim->stopping &&
-           pthread_cond_timedwait(&sim->wake, &sim->mu, &deadline) != ETIMEDOUT) {
+    while (!sim->stopping && pthread_cond_timedwait(&sim->wake, &sim->mu, &deadline) != ETIMEDOUT) {
     }
     pthread_mutex_unlock(&sim->mu);
 }
@@ -408,12 +409,11 @@ static json_t *counters_json(const counters_t *c)
     strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(since + strlen(since), sizeof(since) - strlen(since), ".%03dZ",
              (int)(c->since_ms % 1000));
-    return json_pack("{s:s, s:I, s:{s:I, s:o}, s:I, s:I, s:I, s:o, s:I}", "since", since,
-                     "oauth_tokens", (json_int_t)c->oauth_tokens, "statements", "total",
-                     (json_int_t)c->statements, "by_kind", kinds, "statement_polls",
-                     (json_int_t)c->polls, "statement_chunks", (json_int_t)c->chunks,
-                     "statement_cancels", (json_int_t)c->cancels, "files", files, "other",
-                     (json_int_t)c->other);
+    return json_pack(
+        "{s:s, s:I, s:{s:I, s:o}, s:I, s:I, s:I, s:o, s:I}", "since", since, "oauth_tokens",
+        (json_int_t)c->oauth_tokens, "statements", "total", (json_int_t)c->statements, "by_kind",
+        kinds, "statement_polls", (json_int_t)c->polls, "statement_chunks", (json_int_t)c->chunks,
+        "statement_cancels", (json_int_t)c->cancels, "files", files, "other", (json_int_t)c->other);
 }
 
 json_t *emu_sim_stats_json(emu_sim_t *sim, int reset)

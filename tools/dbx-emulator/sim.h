@@ -26,9 +26,9 @@
 typedef struct emu_sim emu_sim_t;
 struct emu_req;
 
-#define EMU_SIM_LATENCY_MAX_MS    3600000L /* an hour: longer is a mistake, not a test */
-#define EMU_SIM_CONCURRENCY_MAX   256L
-#define EMU_SIM_CONCURRENCY_DEFAULT 10L    /* a classic or pro SQL warehouse cluster */
+#define EMU_SIM_LATENCY_MAX_MS      3600000L /* an hour: longer is a mistake, not a test */
+#define EMU_SIM_CONCURRENCY_MAX     256L
+#define EMU_SIM_CONCURRENCY_DEFAULT 10L /* a classic or pro SQL warehouse cluster */
 
 typedef struct emu_sim_latency {
     long statement_ms;          /* minimum RUNNING time of every statement */

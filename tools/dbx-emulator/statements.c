@@ -61,7 +61,7 @@ struct emu_statements {
     int idle, starting, running; /* executors waiting, being created, running a statement */
     size_t nqueued;
     emu_engine_t *engine;
-    emu_sim_t *sim; /* borrowed; NULL: no latency, default concurrency */
+    emu_sim_t *sim;              /* borrowed; NULL: no latency, default concurrency */
     stmt_t *all_head, *all_tail; /* oldest first */
     size_t count, max_retained;
     stmt_t *queue_head, *queue_tail;
