@@ -5,6 +5,7 @@
 #include "emu_fixture.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,6 +285,17 @@ int dp_emu_sql(dp_emu_fixture_t *ef, const char *token, const char *statement, j
     return j != NULL && is_terminal(dp_emu_state(j)) ? 0 : -1;
 }
 
+json_t *dp_emu_latency(dp_emu_fixture_t *ef, const char *json)
+{
+    return json_call(ef, json != NULL ? "POST" : "GET", "/_emulator/latency", NULL, json);
+}
+
+json_t *dp_emu_stats(dp_emu_fixture_t *ef, int reset)
+{
+    return reset ? json_call(ef, "POST", "/_emulator/stats/reset", NULL, "")
+                 : json_call(ef, "GET", "/_emulator/stats", NULL, NULL);
+}
+
 int dp_emu_fault(dp_emu_fixture_t *ef, const char *json)
 {
     json_t *j = json_call(ef, "POST", "/_emulator/faults", NULL, json);
@@ -310,7 +322,16 @@ long long dp_emu_scalar(dp_emu_fixture_t *ef, const char *token, const char *sta
 {
     json_t *rows = dp_emu_rows(ef, token, statement);
     const char *v = rows ? json_string_value(json_array_get(json_array_get(rows, 0), 0)) : NULL;
-    long long n = v ? strtoll(v, NULL, 10) : -1;
+    char *end = NULL;
+    long long n = -1;
+
+    if (v != NULL) {
+        errno = 0;
+        n = strtoll(v, &end, 10);
+        if (errno != 0 || end == v || *end != '\0') {
+            n = -1; /* not a whole number */
+        }
+    }
 
     json_decref(rows);
     return n;

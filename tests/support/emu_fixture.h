@@ -86,6 +86,16 @@ long long dp_emu_scalar(dp_emu_fixture_t *ef, const char *token, const char *sta
 /* Adds a fault with POST /_emulator/faults. Returns 0 or -1. */
 int dp_emu_fault(dp_emu_fixture_t *ef, const char *json);
 
+/* The latency settings: with json NULL, read them (GET /_emulator/latency);
+ * else change them (POST, json an object with some of statement_latency_ms,
+ * files_latency_ms, copy_ms_per_mib, oauth_latency_ms, warehouse_concurrency).
+ * Returns the settings now in force (new), or NULL when refused. */
+json_t *dp_emu_latency(dp_emu_fixture_t *ef, const char *json);
+
+/* The round-trip counters (GET /_emulator/stats), or with reset the counters
+ * read and zeroed in one step (POST /_emulator/stats/reset). Returns new or NULL. */
+json_t *dp_emu_stats(dp_emu_fixture_t *ef, int reset);
+
 /* Borrowed status.state of a statement response, or "" when absent. */
 const char *dp_emu_state(const json_t *stmt);
 

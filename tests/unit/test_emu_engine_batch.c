@@ -107,8 +107,10 @@ static void test_emu_engine_inline_from_json_types_like_spark(void)
     values[0] = "[]";
     rc = exec_params(e, "SELECT * FROM inline(from_json(:rows, 'STRUCT<a:INT>'))", &res, 1, names,
                      values);
-    DP_ASSERT_MSG(rc == -1 && strncmp(res.message, "[INVALID_SCHEMA.PARSE_ERROR] The input schema "
-                                                   "\"STRUCT<a:INT>\"", 61) == 0,
+    DP_ASSERT_MSG(rc == -1 && strncmp(res.message,
+                                      "[INVALID_SCHEMA.PARSE_ERROR] The input schema "
+                                      "\"STRUCT<a:INT>\"",
+                                      61) == 0,
                   "expected INVALID_SCHEMA.PARSE_ERROR naming the schema, got '%s'", res.message);
     emu_result_clear(&res);
     t_close(e, dir);
@@ -122,9 +124,10 @@ static void test_emu_engine_inline_select_with_parameters(void)
         "FROM inline(from_json(:rows, '" CLAIM_SCHEMA "')) AS r "
         "WHERE r.kpartition >= CAST(:min AS INT) ORDER BY r.kpartition DESC";
     static const char *const names[] = {"inc", "e", "rows", "min"};
-    static const char *const values[] = {
-        "inc-1", "7", "[{\"kpartition\":1},{\"kpartition\":2,\"seen\":\"s\"},"
-                      "{\"kpartition\":3}]", "2"};
+    static const char *const values[] = {"inc-1", "7",
+                                         "[{\"kpartition\":1},{\"kpartition\":2,\"seen\":\"s\"},"
+                                         "{\"kpartition\":3}]",
+                                         "2"};
     char dir[512];
     emu_engine_t *e = t_open("emu_inline2", NULL, dir);
     emu_result_t res;
@@ -146,8 +149,8 @@ static void test_emu_engine_inline_select_with_parameters(void)
 
 #define CLAIM_MERGE_SQL                                                                            \
     "MERGE INTO claims AS t USING (SELECT :inc AS incarnation, :topic AS topic, r.kpartition, "    \
-    "CAST(:e AS BIGINT) AS epoch, r.floor_offset, r.seen FROM inline(from_json(:rows, '"           \
-    CLAIM_SCHEMA "')) AS r) AS s ON t.incarnation = s.incarnation AND t.topic = s.topic AND "      \
+    "CAST(:e AS BIGINT) AS epoch, r.floor_offset, r.seen FROM inline(from_json(:rows, "            \
+    "'" CLAIM_SCHEMA "')) AS r) AS s ON t.incarnation = s.incarnation AND t.topic = s.topic AND "  \
     "t.kpartition = s.kpartition WHEN MATCHED AND t.seen IS NULL THEN UPDATE SET epoch = "         \
     "s.epoch, seen = s.seen WHEN NOT MATCHED THEN INSERT (incarnation, topic, kpartition, epoch, " \
     "floor_offset, seen) VALUES (s.incarnation, s.topic, s.kpartition, s.epoch, s.floor_offset, "  \
@@ -162,8 +165,8 @@ static char *claim_rows(int first, int n, const char *seen)
 
     for (k = first; k < first + n; k++) {
         json_array_append_new(a, json_pack("{s:i, s:I, s:o}", "kpartition", k, "floor_offset",
-                                           (json_int_t)k * 10,
-                                           "seen", seen ? json_string(seen) : json_null()));
+                                           (json_int_t)k * 10, "seen",
+                                           seen ? json_string(seen) : json_null()));
     }
     text = json_dumps(a, JSON_COMPACT);
     json_decref(a);
@@ -182,8 +185,9 @@ static void merge_claims(emu_engine_t *e, const char *epoch, char *rows, const c
                       strcmp(t_cell(&res, 0, 1), upd) == 0 &&
                       strcmp(t_cell(&res, 0, 2), "0") == 0 && strcmp(t_cell(&res, 0, 3), ins) == 0,
                   "expected affected %s updated %s deleted 0 inserted %s, got rc %d '%s' "
-                  "[%s %s %s %s]", aff, upd, ins, rc, res.message, t_cell(&res, 0, 0),
-                  t_cell(&res, 0, 1), t_cell(&res, 0, 2), t_cell(&res, 0, 3));
+                  "[%s %s %s %s]",
+                  aff, upd, ins, rc, res.message, t_cell(&res, 0, 0), t_cell(&res, 0, 1),
+                  t_cell(&res, 0, 2), t_cell(&res, 0, 3));
     DP_ASSERT_MSG(strcmp(t_colinfo(&res, 0, "name"), "num_affected_rows") == 0 &&
                       strcmp(t_colinfo(&res, 1, "name"), "num_updated_rows") == 0 &&
                       strcmp(t_colinfo(&res, 3, "name"), "num_inserted_rows") == 0,
@@ -214,8 +218,9 @@ static void test_emu_engine_merge_512_rows_from_one_parameter(void)
     merge_claims(e, "3", claim_rows(0, 256, "w3"), "0", "0", "0");
     /* Partly new: 256..511 are matched (seen NULL: updated), 512..543 inserted. */
     merge_claims(e, "4", claim_rows(256, 288, "w4"), "288", "256", "32");
-    rc = t_exec(e, NULL, "SELECT epoch, seen, count(*), min(kpartition), max(kpartition), "
-                         "sum(floor_offset) FROM claims GROUP BY epoch, seen ORDER BY epoch",
+    rc = t_exec(e, NULL,
+                "SELECT epoch, seen, count(*), min(kpartition), max(kpartition), "
+                "sum(floor_offset) FROM claims GROUP BY epoch, seen ORDER BY epoch",
                 NULL, &res);
     DP_ASSERT_MSG(rc == 0, "expected SUCCEEDED, got '%s'", res.message);
     rows_is(&res, "[[\"2\",\"w2\",\"256\",\"0\",\"255\",\"326400\"],"
@@ -228,26 +233,31 @@ static void test_emu_engine_merge_512_rows_from_one_parameter(void)
         const char *values[1];
         char *rows = claim_rows(0, 3, "x");
         values[0] = rows;
-        rc = exec_params(e, "MERGE INTO ledger USING (SELECT * FROM inline(from_json(:rows, '"
-                            CLAIM_SCHEMA "')) r) s ON ledger.kpartition = s.kpartition "
-                            "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
-                         &res, 1, names, values);
+        rc = exec_params(
+            e,
+            "MERGE INTO ledger USING (SELECT * FROM inline(from_json(:rows, '" CLAIM_SCHEMA
+            "')) r) s ON ledger.kpartition = s.kpartition "
+            "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
+            &res, 1, names, values);
         DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 3), "3") == 0,
                       "expected INSERT * of 3 rows, got rc %d '%s' %s", rc, res.message,
                       t_cell(&res, 0, 3));
         emu_result_clear(&res);
         /* A column list on the alias renames; it must match the query's width. */
-        rc = exec_params(e, "MERGE INTO ledger USING (SELECT kpartition, seen FROM "
-                            "inline(from_json(:rows, '" CLAIM_SCHEMA "'))) AS s(kpartition, "
-                            "other) ON ledger.kpartition = s.kpartition WHEN MATCHED THEN UPDATE "
-                            "SET seen = s.other", &res, 1, names, values);
+        rc = exec_params(e,
+                         "MERGE INTO ledger USING (SELECT kpartition, seen FROM "
+                         "inline(from_json(:rows, '" CLAIM_SCHEMA "'))) AS s(kpartition, "
+                         "other) ON ledger.kpartition = s.kpartition WHEN MATCHED THEN UPDATE "
+                         "SET seen = s.other",
+                         &res, 1, names, values);
         DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 1), "3") == 0,
-                      "expected 3 rows updated through s(kpartition, other), got rc %d '%s' %s",
-                      rc, res.message, t_cell(&res, 0, 1));
+                      "expected 3 rows updated through s(kpartition, other), got rc %d '%s' %s", rc,
+                      res.message, t_cell(&res, 0, 1));
         emu_result_clear(&res);
-        rc = exec_params(e, "MERGE INTO ledger USING (SELECT kpartition, seen FROM "
-                            "inline(from_json(:rows, '" CLAIM_SCHEMA "'))) AS s(kpartition) "
-                            "ON ledger.kpartition = s.kpartition WHEN MATCHED THEN DELETE",
+        rc = exec_params(e,
+                         "MERGE INTO ledger USING (SELECT kpartition, seen FROM "
+                         "inline(from_json(:rows, '" CLAIM_SCHEMA "'))) AS s(kpartition) "
+                         "ON ledger.kpartition = s.kpartition WHEN MATCHED THEN DELETE",
                          &res, 1, names, values);
         DP_ASSERT_MSG(rc == -1 && strncmp(res.message, "[NUM_COLUMNS_MISMATCH]", 22) == 0,
                       "expected NUM_COLUMNS_MISMATCH, got rc %d '%s'", rc, res.message);
@@ -273,9 +283,11 @@ static void test_emu_engine_max_by_min_by(void)
             "('inc-1', 0, 20, 'b'), ('inc-1', 1, 5, 'x'), ('inc-1', 1, NULL, 'n'), "
             "('inc-1', 2, NULL, 'z'), ('inc-2', 0, 99, 'other')");
     /* NULL orderings are ignored; a group with none gives NULL. */
-    rc = exec_params(e, "SELECT kpartition, MAX(last_offset), MAX_BY(last_fp, last_offset), "
-                        "min_by(last_fp, last_offset) FROM ledger WHERE incarnation = :inc "
-                        "GROUP BY kpartition ORDER BY kpartition", &res, 1, names, values);
+    rc = exec_params(e,
+                     "SELECT kpartition, MAX(last_offset), MAX_BY(last_fp, last_offset), "
+                     "min_by(last_fp, last_offset) FROM ledger WHERE incarnation = :inc "
+                     "GROUP BY kpartition ORDER BY kpartition",
+                     &res, 1, names, values);
     DP_ASSERT_MSG(rc == 0, "expected SUCCEEDED, got '%s'", res.message);
     rows_is(&res, "[[\"0\",\"30\",\"c\",\"a\"],[\"1\",\"5\",\"x\",\"x\"],"
                   "[\"2\",null,null,null]]");
@@ -284,14 +296,16 @@ static void test_emu_engine_max_by_min_by(void)
                       strcmp(t_colinfo(&res, 2, "name"), "max_by(last_fp, last_offset)") == 0 &&
                       strcmp(t_colinfo(&res, 2, "type_text"), "STRING") == 0,
                   "expected max(last_offset) BIGINT and max_by(last_fp, last_offset) STRING, got "
-                  "%s %s, %s %s", t_colinfo(&res, 1, "name"), t_colinfo(&res, 1, "type_text"),
+                  "%s %s, %s %s",
+                  t_colinfo(&res, 1, "name"), t_colinfo(&res, 1, "type_text"),
                   t_colinfo(&res, 2, "name"), t_colinfo(&res, 2, "type_text"));
     emu_result_clear(&res);
     /* WHERE x = :p AND y > CAST(:q AS BIGINT) keeps working next to them. */
-    rc = exec_params(e, "SELECT kpartition, MAX(last_offset), MAX_BY(last_fp, last_offset), "
-                        "MIN_BY(last_fp, last_offset) FROM ledger WHERE incarnation = :inc AND "
-                        "last_offset > CAST(:q AS BIGINT) GROUP BY kpartition", &res, 2, names,
-                     values);
+    rc = exec_params(e,
+                     "SELECT kpartition, MAX(last_offset), MAX_BY(last_fp, last_offset), "
+                     "MIN_BY(last_fp, last_offset) FROM ledger WHERE incarnation = :inc AND "
+                     "last_offset > CAST(:q AS BIGINT) GROUP BY kpartition",
+                     &res, 2, names, values);
     DP_ASSERT_MSG(rc == 0, "expected SUCCEEDED, got '%s'", res.message);
     rows_is(&res, "[[\"0\",\"30\",\"c\",\"b\"]]");
     emu_result_clear(&res);

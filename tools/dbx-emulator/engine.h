@@ -33,6 +33,7 @@ typedef struct emu_result {
     char error_code[64];  /* on failure: status.error.error_code, e.g. "BAD_REQUEST" */
     char sql_state[8];    /* on failure: SQLSTATE, e.g. "42P01" */
     char message[2048];   /* on failure: "[ERROR_CLASS] text", as Databricks words it */
+    long long bytes_loaded; /* COPY INTO: bytes of the files it read (the cost model's input) */
 } emu_result_t;
 
 /* Opens (creating when absent) the engine state in state_dir.

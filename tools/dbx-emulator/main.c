@@ -24,6 +24,7 @@
 #include "oauth.h"
 #include "reqlog.h"
 #include "server.h"
+#include "sim.h"
 #include "statements.h"
 
 #define MAX_REPEATED 32
@@ -44,6 +45,7 @@ typedef struct options {
     unsigned long long seed;
     unsigned long long max_upload;
     long max_statements;
+    emu_sim_latency_t latency; /* --statement-latency-ms and friends (sim.h) */
 } options_t;
 
 static void usage(FILE *fp)
@@ -53,6 +55,8 @@ static void usage(FILE *fp)
             "         [--pat TOKEN=PRINCIPAL]... [--token-ttl SECONDS] [--warehouse-id ID]\n"
             "         [--permissions FILE] [--request-log FILE] [--fault JSON]... [--seed N]\n"
             "         [--max-upload-bytes N] [--max-statements N]\n"
+            "         [--statement-latency-ms N] [--files-latency-ms N] [--copy-ms-per-mib N]\n"
+            "         [--oauth-latency-ms N] [--warehouse-concurrency N]\n"
             "Listens on 127.0.0.1 and prints 'LISTENING http://127.0.0.1:PORT' when ready.\n"
             "See docs/EMULATOR.md.\n");
 }
@@ -87,7 +91,11 @@ static int push(const char **list, size_t *n, const char *v)
 static int apply_option(options_t *o, const char *name, const char *v)
 {
     unsigned long long n = 0;
+    int sim = emu_sim_latency_option(&o->latency, name, v);
 
+    if (sim != 0) {
+        return sim > 0 ? 0 : -1;
+    }
     if (strcmp(name, "--port") == 0 && parse_ull(v, 65535, &n) == 0) {
         o->port = (long)n;
     } else if (strcmp(name, "--state-dir") == 0) {
@@ -129,6 +137,7 @@ static int parse_args(int argc, char **argv, options_t *o)
     o->seed = 1;
     o->max_upload = 5ull * 1024 * 1024 * 1024; /* the Files API's single-shot limit */
     o->max_statements = 10000;
+    emu_sim_latency_defaults(&o->latency);
     for (i = 1; i < argc; i++) {
         char name[64];
         const char *eq = strchr(argv[i], '=');
@@ -256,7 +265,10 @@ static int setup(app_t *app)
             return -1;
         }
     }
-    srv->statements = emu_statements_new(srv->engine, (size_t)o->max_statements);
+    srv->sim = emu_sim_new(&o->latency);
+    srv->statements = srv->sim != NULL
+                          ? emu_statements_new(srv->engine, srv->sim, (size_t)o->max_statements)
+                          : NULL;
     if (srv->statements == NULL) {
         return -1;
     }
@@ -274,8 +286,10 @@ static void teardown(app_t *app)
     if (srv->statements != NULL) {
         emu_statements_shutdown(srv->statements);
     }
+    emu_sim_shutdown(srv->sim); /* latency waits end, so the server stops at once */
     emu_server_stop(srv);
     emu_statements_destroy(srv->statements);
+    emu_sim_destroy(srv->sim);
     emu_reqlog_close(srv->reqlog);
     emu_faults_destroy(srv->faults);
     emu_oauth_destroy(srv->oauth);

@@ -499,6 +499,7 @@ static enum MHD_Result finish_request(emu_req_t *req)
     if (req->resp == NULL) {
         return MHD_NO;
     }
+    emu_sim_before_reply(req, req->route == R_NONE); /* counts; Files/OAuth latency */
     log_request(req);
     ret = MHD_queue_response(req->conn, (unsigned int)req->status, req->resp);
     MHD_destroy_response(req->resp);

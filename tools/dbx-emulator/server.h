@@ -23,6 +23,7 @@
 #include "faults.h"
 #include "oauth.h"
 #include "reqlog.h"
+#include "sim.h"
 
 struct MHD_Daemon;
 struct MHD_Connection;
@@ -43,6 +44,7 @@ typedef struct emu_server {
     emu_faults_t *faults;
     emu_reqlog_t *reqlog;
     emu_statements_t *statements;
+    emu_sim_t *sim; /* latency settings and round-trip counters */
 } emu_server_t;
 
 typedef enum { EMU_BODY_NONE = 0, EMU_BODY_BUFFER, EMU_BODY_FILE, EMU_BODY_DISCARD } emu_body_t;

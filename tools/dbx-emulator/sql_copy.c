@@ -37,6 +37,7 @@ typedef struct copy_stmt {
     char dir[4096];     /* local directory */
     char vdir[2048];    /* /Volumes path of the directory, no trailing slash */
     long long inserted, skipped_corrupt;
+    long long bytes_read; /* of the files loaded, for the emulator's COPY cost */
 } copy_stmt_t;
 
 /* ------------------------------------------------------------------------ */
@@ -490,6 +491,7 @@ static int load_one(emu_ctx_t *cx, copy_stmt_t *c, const char *rel)
         return emu_fail(cx, "KD001", "[FAILED_READ_FILE.NO_HINT] Error while reading file %s: %s.",
                         vpath, err);
     }
+    c->bytes_read += d.bytes;
     if (c->sel.nitems > 0 && emu_copy_select_apply(cx, &c->sel, vpath, &d) != 0) {
         return -1;
     }
@@ -602,6 +604,7 @@ int emu_sql_copy(emu_ctx_t *cx)
     }
     rc = copy_result(cx, c);
 out:
+    cx->res->bytes_loaded = c->bytes_read;
     json_decref(files);
     json_decref(c->files);
     emu_copy_select_free(&c->sel);

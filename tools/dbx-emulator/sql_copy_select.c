@@ -87,10 +87,10 @@ static int number_value(emu_ctx_t *cx, const char *text, int neg, json_t **val, 
 static const char *param_type(const char *t)
 {
     static const char *const simple[][2] = {
-        {"INT", "INT"},         {"INTEGER", "INT"},     {"BIGINT", "BIGINT"},
-        {"LONG", "BIGINT"},     {"SMALLINT", "SMALLINT"}, {"TINYINT", "TINYINT"},
-        {"DOUBLE", "DOUBLE"},   {"FLOAT", "FLOAT"},     {"BOOLEAN", "BOOLEAN"},
-        {"DATE", "DATE"},       {"TIMESTAMP", "TIMESTAMP"}};
+        {"INT", "INT"},       {"INTEGER", "INT"},        {"BIGINT", "BIGINT"},
+        {"LONG", "BIGINT"},   {"SMALLINT", "SMALLINT"},  {"TINYINT", "TINYINT"},
+        {"DOUBLE", "DOUBLE"}, {"FLOAT", "FLOAT"},        {"BOOLEAN", "BOOLEAN"},
+        {"DATE", "DATE"},     {"TIMESTAMP", "TIMESTAMP"}};
     size_t k;
 
     for (k = 0; t != NULL && k < sizeof(simple) / sizeof(simple[0]); k++) {
@@ -113,8 +113,9 @@ static int typed_literal(emu_ctx_t *cx, int is_date, json_t **val, char *type, s
         buf[10] = '\0'; /* YYYY-MM-DD of the normalised timestamp */
     }
     if (bad) {
-        return emu_fail(cx, "42604", "[INVALID_TYPED_LITERAL] The value of the typed literal "
-                                     "\"%s\" is invalid: '%.100s'.",
+        return emu_fail(cx, "42604",
+                        "[INVALID_TYPED_LITERAL] The value of the typed literal "
+                        "\"%s\" is invalid: '%.100s'.",
                         is_date ? "DATE" : "TIMESTAMP", s->val);
     }
     cx->tk->i += 2;
@@ -196,7 +197,8 @@ static int const_value(emu_ctx_t *cx, size_t end, const char *now_ts, json_t **v
         *val = json_string(t->val);
         snprintf(type, tlen, "STRING");
         tk->i++;
-    } else if (t->kind == TK_IDENT && (strcmp(t->val, "true") == 0 || strcmp(t->val, "false") == 0)) {
+    } else if (t->kind == TK_IDENT &&
+               (strcmp(t->val, "true") == 0 || strcmp(t->val, "false") == 0)) {
         *val = json_boolean(strcmp(t->val, "true") == 0);
         snprintf(type, tlen, "BOOLEAN");
         tk->i++;
@@ -204,8 +206,9 @@ static int const_value(emu_ctx_t *cx, size_t end, const char *now_ts, json_t **v
         *val = json_null();
         snprintf(type, tlen, "STRING");
         tk->i++;
-    } else if (t->kind == TK_IDENT && (strcmp(t->val, "date") == 0 ||
-                                       strcmp(t->val, "timestamp") == 0) && n->kind == TK_STRING) {
+    } else if (t->kind == TK_IDENT &&
+               (strcmp(t->val, "date") == 0 || strcmp(t->val, "timestamp") == 0) &&
+               n->kind == TK_STRING) {
         rc = typed_literal(cx, strcmp(t->val, "date") == 0, val, type, tlen);
     } else if (t->kind == TK_IDENT &&
                (strcmp(t->val, "current_timestamp") == 0 || strcmp(t->val, "now") == 0 ||
@@ -246,7 +249,7 @@ static int const_value(emu_ctx_t *cx, size_t end, const char *now_ts, json_t **v
 
 static int is_value_word(const char *w)
 {
-    static const char *const words[] = {"true", "false", "null", "current_timestamp",
+    static const char *const words[] = {"true",         "false", "null", "current_timestamp",
                                         "current_date", NULL};
     int k;
 
@@ -316,12 +319,15 @@ static int parse_item(emu_ctx_t *cx, emu_copy_select_t *sel, size_t end, const c
         (last->kind == TK_IDENT || last->kind == TK_QIDENT)) {
         snprintf(alias, sizeof(alias), "%s", last->kind == TK_QIDENT ? last->val : last->raw);
         if (!emu_ident_valid(alias)) {
-            return emu_fail(cx, "42000", "[INVALID_IDENTIFIER] The column name '%.100s' is not "
-                                         "valid here (letters, digits and _).", alias);
+            return emu_fail(cx, "42000",
+                            "[INVALID_IDENTIFIER] The column name '%.100s' is not "
+                            "valid here (letters, digits and _).",
+                            alias);
         }
         b -= 2;
     }
-    if (b - a == 1 && tk->v[a].kind == TK_OP && strcmp(tk->v[a].val, "*") == 0 && alias[0] == '\0') {
+    if (b - a == 1 && tk->v[a].kind == TK_OP && strcmp(tk->v[a].val, "*") == 0 &&
+        alias[0] == '\0') {
         it.kind = EMU_CI_STAR;
     } else if (column_or_meta(tk, a, b, &it)) {
         snprintf(it.name, sizeof(it.name), "%s", alias[0] != '\0' ? alias : it.src);
@@ -331,9 +337,11 @@ static int parse_item(emu_ctx_t *cx, emu_copy_select_t *sel, size_t end, const c
         }
         if (alias[0] == '\0') {
             json_decref(it.value);
-            return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] Name the computed column at "
-                                         "'%.100s' with AS: the emulator does not derive names "
-                                         "of computed COPY INTO columns.", tk->v[a].raw);
+            return emu_fail(cx, "0A000",
+                            "[UNSUPPORTED_FEATURE] Name the computed column at "
+                            "'%.100s' with AS: the emulator does not derive names "
+                            "of computed COPY INTO columns.",
+                            tk->v[a].raw);
         }
         it.kind = EMU_CI_CONST;
         snprintf(it.name, sizeof(it.name), "%s", alias);
@@ -377,9 +385,10 @@ int emu_copy_select_parse(emu_ctx_t *cx, emu_copy_select_t *sel, char *source, s
         return emu_syntax(cx);
     }
     if (emu_tk_peek(tk)->kind != TK_STRING) {
-        return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] The emulator's COPY INTO ... FROM "
-                                     "(SELECT ... FROM <source>) reads a '/Volumes/...' path "
-                                     "only.");
+        return emu_fail(cx, "0A000",
+                        "[UNSUPPORTED_FEATURE] The emulator's COPY INTO ... FROM "
+                        "(SELECT ... FROM <source>) reads a '/Volumes/...' path "
+                        "only.");
     }
     snprintf(source, srclen, "%s", emu_tk_peek(tk)->val);
     tk->i++;
@@ -434,9 +443,11 @@ static int project_columns(emu_ctx_t *cx, const emu_copy_select_t *sel, const em
         }
         if (it->kind == EMU_CI_COLUMN) {
             if ((c = find_file_col(d, it->src)) < 0) {
-                return emu_fail(cx, "42703", "[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION] A column, "
-                                             "variable, or function parameter with name `%.200s` "
-                                             "cannot be resolved.", it->src);
+                return emu_fail(cx, "42703",
+                                "[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION] A column, "
+                                "variable, or function parameter with name `%.200s` "
+                                "cannot be resolved.",
+                                it->src);
             }
             p->cols[n] = d->cols[c];
             snprintf(p->cols[n].name, sizeof(p->cols[n].name), "%s", it->name);
@@ -450,8 +461,9 @@ static int project_columns(emu_ctx_t *cx, const emu_copy_select_t *sel, const em
     for (k = 0; k < n; k++) {
         for (j = k + 1; j < n; j++) {
             if (strcasecmp(p->cols[k].name, p->cols[j].name) == 0) {
-                return emu_fail(cx, "42711", "[DELTA_DUPLICATE_COLUMNS_FOUND] Found duplicate "
-                                             "column(s) in the data to save: %s.",
+                return emu_fail(cx, "42711",
+                                "[DELTA_DUPLICATE_COLUMNS_FOUND] Found duplicate "
+                                "column(s) in the data to save: %s.",
                                 p->cols[k].name);
             }
         }

@@ -103,14 +103,18 @@ static int parse_schema(emu_ctx_t *cx, const char *text, emu_table_t *t)
     emu_lex_free(&tk);
     emu_result_clear(&scratch);
     if (rc != 0) {
-        return emu_fail(cx, "42K07", "[INVALID_SCHEMA.PARSE_ERROR] The input schema \"%.200s\" is "
-                                     "not a valid schema string: the emulator's from_json reads "
-                                     "'ARRAY<STRUCT<name: TYPE, ...>>'.", text);
+        return emu_fail(cx, "42K07",
+                        "[INVALID_SCHEMA.PARSE_ERROR] The input schema \"%.200s\" is "
+                        "not a valid schema string: the emulator's from_json reads "
+                        "'ARRAY<STRUCT<name: TYPE, ...>>'.",
+                        text);
     }
     for (k = 0; k < t->ncols; k++) {
         if (t->cols[k].kind == EMU_T_BINARY) {
-            return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] BINARY fields in from_json are "
-                                         "not emulated (field `%s`).", t->cols[k].name);
+            return emu_fail(cx, "0A000",
+                            "[UNSUPPORTED_FEATURE] BINARY fields in from_json are "
+                            "not emulated (field `%s`).",
+                            t->cols[k].name);
         }
     }
     return 0;
@@ -122,10 +126,12 @@ static int parse_schema(emu_ctx_t *cx, const char *text, emu_table_t *t)
 
 static void bind_int_field(sqlite3_stmt *st, int idx, const emu_col_t *col, const json_t *v)
 {
-    static const long long lim[][2] = {{LLONG_MIN, LLONG_MAX}, {INT_MIN, INT_MAX},
-                                       {-32768, 32767},         {-128, 127}};
-    int which = col->kind == EMU_T_BIGINT ? 0 : col->kind == EMU_T_INT ? 1
-                : col->kind == EMU_T_SMALLINT ? 2 : 3;
+    static const long long lim[][2] = {
+        {LLONG_MIN, LLONG_MAX}, {INT_MIN, INT_MAX}, {-32768, 32767}, {-128, 127}};
+    int which = col->kind == EMU_T_BIGINT     ? 0
+                : col->kind == EMU_T_INT      ? 1
+                : col->kind == EMU_T_SMALLINT ? 2
+                                              : 3;
     long long l;
 
     if (!json_is_integer(v)) {
@@ -296,7 +302,8 @@ static int fill(emu_ctx_t *cx, const emu_table_t *t, sqlite3_stmt *ins, const ch
     if (json_is_object(doc)) {
         rc = insert_element(cx, t, ins, doc);
     } else if (json_is_array(doc)) {
-        json_array_foreach(doc, k, elem) {
+        json_array_foreach(doc, k, elem)
+        {
             if ((rc = insert_element(cx, t, ins, elem)) != 0) {
                 break;
             }
@@ -319,8 +326,10 @@ static int json_arg(emu_ctx_t *cx, const char **text)
             return emu_param_unbound(cx, a->val);
         }
     } else {
-        return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] The emulator's from_json reads a "
-                                     ":parameter or a string literal, not '%.100s'.", a->raw);
+        return emu_fail(cx, "0A000",
+                        "[UNSUPPORTED_FEATURE] The emulator's from_json reads a "
+                        ":parameter or a string literal, not '%.100s'.",
+                        a->raw);
     }
     cx->tk->i++;
     return 0;
@@ -337,8 +346,9 @@ int emu_inline_load(emu_ctx_t *cx, emu_table_t *t)
         return emu_syntax(cx);
     }
     if (!emu_tk_accept_kw(tk, "FROM_JSON") || !emu_tk_accept_op(tk, "(")) {
-        return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] The emulator's inline() takes "
-                                     "from_json(<json>, '<schema>') as its argument.");
+        return emu_fail(cx, "0A000",
+                        "[UNSUPPORTED_FEATURE] The emulator's inline() takes "
+                        "from_json(<json>, '<schema>') as its argument.");
     }
     if (json_arg(cx, &text) != 0) {
         return -1;

@@ -1,15 +1,24 @@
 /*
- * statements: statement store, executor thread and the Statement Execution
- * API handlers (see statements.h).
+ * statements: statement store, executor pool and the Statement Execution API
+ * handlers (see statements.h).
+ *
+ * Executors: a pool of threads, grown on demand up to the warehouse
+ * concurrency (sim.h), each running one statement at a time from the FIFO
+ * queue; at most `warehouse_concurrency` statements are RUNNING, the rest wait
+ * PENDING. A statement stays RUNNING until its statement latency (plus the
+ * COPY INTO cost per MiB) has passed since it started; the engine call itself
+ * runs at the start, under the engine's own mutex.
  *
  * Locking: `mu` guards the whole store. `changed` is broadcast on every state
- * change (submit waits on it); `work` wakes the executor (new statement,
- * cancel, shutdown). The executor releases `mu` only around
- * emu_engine_execute(); while a statement is RUNNING its request fields are
- * read without the lock, which is safe because they never change after
- * submit and a non-terminal statement is never evicted.
+ * change (submit waits on it); `work` wakes the executors (new statement,
+ * cancel, shutdown, a setting changed); `wake` ends latency waits early
+ * (cancel, shutdown). Executors release `mu` around emu_engine_execute() and
+ * while they wait out a statement's latency; while a statement is RUNNING its
+ * request fields are read without the lock, which is safe because they never
+ * change after submit and a non-terminal statement is never evicted.
  */
 #include "statements.h"
+#include "sim.h"
 
 #include <errno.h>
 #include <openssl/rand.h>
@@ -19,7 +28,7 @@
 #include <string.h>
 #include <time.h>
 
-#define STATEMENT_MAX_BYTES (16u * 1024u * 1024u) /* databricks-api.md section 1 */
+#define STATEMENT_MAX_BYTES (16u * 1024u * 1024u) /* the API's documented statement limit */
 #define LOG_TEXT_BYTES      800
 
 typedef enum { ST_PENDING = 0, ST_RUNNING, ST_SUCCEEDED, ST_FAILED, ST_CANCELED } st_state_t;
@@ -45,10 +54,14 @@ typedef struct stmt {
 
 struct emu_statements {
     pthread_mutex_t mu;
-    pthread_cond_t changed, work;
-    pthread_t thread;
-    int thread_started, shutdown;
+    pthread_cond_t changed, work, wake;
+    pthread_t *threads; /* the executor pool, grown on demand */
+    size_t nthreads, cap_threads;
+    int shutdown;
+    int idle, starting, running; /* executors waiting, being created, running a statement */
+    size_t nqueued;
     emu_engine_t *engine;
+    emu_sim_t *sim;              /* borrowed; NULL: no latency, default concurrency */
     stmt_t *all_head, *all_tail; /* oldest first */
     size_t count, max_retained;
     stmt_t *queue_head, *queue_tail;
@@ -141,6 +154,42 @@ static void evict(emu_statements_t *stmts)
     }
 }
 
+static void *executor(void *arg);
+
+static long concurrency(emu_statements_t *stmts)
+{
+    emu_sim_latency_t l;
+
+    emu_sim_get(stmts->sim, &l);
+    return l.warehouse_concurrency;
+}
+
+/* Starts executors while queued statements outnumber the free ones and the pool
+ * is below the warehouse concurrency. Caller holds mu. */
+static void grow_pool(emu_statements_t *stmts)
+{
+    size_t limit = (size_t)concurrency(stmts);
+    pthread_t *grown;
+
+    while (!stmts->shutdown && stmts->nthreads < limit &&
+           stmts->nqueued > (size_t)(stmts->idle + stmts->starting)) {
+        if (stmts->nthreads == stmts->cap_threads) {
+            size_t cap = stmts->cap_threads ? stmts->cap_threads * 2 : 16;
+            grown = realloc(stmts->threads, cap * sizeof(*grown));
+            if (grown == NULL) {
+                return; /* the existing executors carry on */
+            }
+            stmts->threads = grown;
+            stmts->cap_threads = cap;
+        }
+        if (pthread_create(&stmts->threads[stmts->nthreads], NULL, executor, stmts) != 0) {
+            return;
+        }
+        stmts->nthreads++;
+        stmts->starting++;
+    }
+}
+
 /* Adds s to the store and the queue. Takes ownership. Caller holds mu. */
 static void enqueue(emu_statements_t *stmts, stmt_t *s)
 {
@@ -158,8 +207,10 @@ static void enqueue(emu_statements_t *stmts, stmt_t *s)
     }
     stmts->queue_tail = s;
     s->in_queue = 1;
+    stmts->nqueued++;
     evict(stmts);
-    pthread_cond_signal(&stmts->work);
+    grow_pool(stmts);
+    pthread_cond_broadcast(&stmts->work);
 }
 
 static void set_failed(stmt_t *s, const char *code, const char *sql_state, const char *message)
@@ -221,29 +272,42 @@ static void store_result(stmt_t *s, int rc, emu_result_t *res)
     }
 }
 
+/* Runs s (popped from the queue, PENDING) and keeps it RUNNING for its latency.
+ * Caller holds mu; it is released while the engine runs and while waiting. */
 static void run_one(emu_statements_t *stmts, stmt_t *s)
 {
+    emu_sim_latency_t lat;
     emu_result_t res;
-    char msg[512];
-    int rc;
+    struct timespec deadline;
+    double until;
+    int rc = -1;
 
-    if (s->fault.kind == EMU_FAULT_FAILED) {
-        snprintf(msg, sizeof(msg),
-                 "[%s] Emulated failure injected by the emulator's fault "
-                 "table.",
-                 s->fault.error_class);
-        set_failed(s, s->fault.error_code, NULL, msg);
-        return;
-    }
     s->state = ST_RUNNING;
     s->executing = 1;
+    stmts->running++;
     pthread_cond_broadcast(&stmts->changed);
+    emu_sim_get(stmts->sim, &lat);
+    until = now_mono() + (double)lat.statement_ms / 1e3;
     pthread_mutex_unlock(&stmts->mu);
     memset(&res, 0, sizeof(res));
-    rc = emu_engine_execute(stmts->engine, s->principal, s->catalog, s->schema, s->text, s->params,
-                            &res);
+    if (s->fault.kind == EMU_FAULT_FAILED) {
+        snprintf(res.error_code, sizeof(res.error_code), "%s", s->fault.error_code);
+        snprintf(res.message, sizeof(res.message),
+                 "[%s] Emulated failure injected by the emulator's fault table.",
+                 s->fault.error_class);
+    } else {
+        rc = emu_engine_execute(stmts->engine, s->principal, s->catalog, s->schema, s->text,
+                                s->params, &res);
+    }
+    /* A COPY INTO costs time per MiB it loaded, on top of the statement latency. */
+    until += (double)lat.copy_ms_per_mib * ((double)res.bytes_loaded / 1048576.0) / 1e3;
     pthread_mutex_lock(&stmts->mu);
+    abs_deadline(until, &deadline);
+    while (!stmts->shutdown && s->state != ST_CANCELED && now_mono() < until) {
+        pthread_cond_timedwait(&stmts->wake, &stmts->mu, &deadline);
+    }
     s->executing = 0;
+    stmts->running--;
     store_result(s, rc, &res);
     emu_result_clear(&res);
 }
@@ -255,16 +319,22 @@ static void *executor(void *arg)
     stmt_t *s;
 
     pthread_mutex_lock(&stmts->mu);
+    stmts->starting--;
     while (!stmts->shutdown) {
         s = stmts->queue_head;
-        if (s == NULL) {
+        if (s == NULL || stmts->running >= concurrency(stmts)) {
+            /* nothing to do, or every warehouse slot is busy: the queue waits PENDING */
+            stmts->idle++;
             pthread_cond_wait(&stmts->work, &stmts->mu);
+            stmts->idle--;
             continue;
         }
         if (s->state == ST_PENDING && s->pending_until > now_mono()) {
-            /* a cold warehouse holds the whole queue, as one cluster would */
+            /* a cold warehouse holds the whole queue */
             abs_deadline(s->pending_until, &deadline);
+            stmts->idle++;
             pthread_cond_timedwait(&stmts->work, &stmts->mu, &deadline);
+            stmts->idle--;
             continue;
         }
         stmts->queue_head = s->next_queue;
@@ -273,6 +343,7 @@ static void *executor(void *arg)
         }
         s->next_queue = NULL;
         s->in_queue = 0;
+        stmts->nqueued--;
         if (s->state == ST_PENDING) {
             run_one(stmts, s);
         }
@@ -282,7 +353,7 @@ static void *executor(void *arg)
     return NULL;
 }
 
-emu_statements_t *emu_statements_new(emu_engine_t *engine, size_t max_retained)
+emu_statements_t *emu_statements_new(emu_engine_t *engine, emu_sim_t *sim, size_t max_retained)
 {
     emu_statements_t *stmts = calloc(1, sizeof(*stmts));
     pthread_condattr_t attr;
@@ -295,27 +366,50 @@ emu_statements_t *emu_statements_new(emu_engine_t *engine, size_t max_retained)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&stmts->changed, &attr);
     pthread_cond_init(&stmts->work, &attr);
+    pthread_cond_init(&stmts->wake, &attr);
     pthread_condattr_destroy(&attr);
     stmts->engine = engine;
+    stmts->sim = sim;
     stmts->max_retained = max_retained ? max_retained : 1;
-    if (pthread_create(&stmts->thread, NULL, executor, stmts) != 0) {
+    /* One executor from the start, so statements run even if a later thread fails. */
+    stmts->threads = calloc(16, sizeof(*stmts->threads));
+    if (stmts->threads == NULL) {
         emu_statements_destroy(stmts);
         return NULL;
     }
-    stmts->thread_started = 1;
+    stmts->cap_threads = 16;
+    stmts->nthreads = 1;
+    stmts->starting = 1;
+    if (pthread_create(&stmts->threads[0], NULL, executor, stmts) != 0) {
+        stmts->nthreads = 0;
+        emu_statements_destroy(stmts);
+        return NULL;
+    }
     return stmts;
+}
+
+void emu_statements_kick(emu_statements_t *stmts)
+{
+    pthread_mutex_lock(&stmts->mu);
+    grow_pool(stmts);
+    pthread_cond_broadcast(&stmts->work);
+    pthread_mutex_unlock(&stmts->mu);
 }
 
 void emu_statements_shutdown(emu_statements_t *stmts)
 {
+    size_t k, n;
+
     pthread_mutex_lock(&stmts->mu);
     stmts->shutdown = 1;
     pthread_cond_broadcast(&stmts->work);
     pthread_cond_broadcast(&stmts->changed);
+    pthread_cond_broadcast(&stmts->wake);
+    n = stmts->nthreads; /* no executor is added once shutdown is set */
+    stmts->nthreads = 0;
     pthread_mutex_unlock(&stmts->mu);
-    if (stmts->thread_started) {
-        pthread_join(stmts->thread, NULL);
-        stmts->thread_started = 0;
+    for (k = 0; k < n; k++) {
+        pthread_join(stmts->threads[k], NULL);
     }
 }
 
@@ -331,8 +425,10 @@ void emu_statements_destroy(emu_statements_t *stmts)
         next = s->next_all;
         stmt_free(s);
     }
+    free(stmts->threads);
     pthread_cond_destroy(&stmts->changed);
     pthread_cond_destroy(&stmts->work);
+    pthread_cond_destroy(&stmts->wake);
     pthread_mutex_destroy(&stmts->mu);
     free(stmts);
 }
@@ -544,7 +640,8 @@ static void wait_terminal(emu_statements_t *stmts, stmt_t *s, int wait_secs, int
     if (!is_terminal(s->state) && cancel && !stmts->shutdown) {
         s->state = ST_CANCELED;
         pthread_cond_broadcast(&stmts->changed);
-        pthread_cond_signal(&stmts->work);
+        pthread_cond_broadcast(&stmts->work);
+        pthread_cond_broadcast(&stmts->wake);
     }
 }
 
@@ -635,7 +732,8 @@ void emu_statements_cancel(emu_req_t *req, const char *id)
     if (s != NULL && !is_terminal(s->state)) {
         s->state = ST_CANCELED;
         pthread_cond_broadcast(&stmts->changed);
-        pthread_cond_signal(&stmts->work);
+        pthread_cond_broadcast(&stmts->work);
+        pthread_cond_broadcast(&stmts->wake);
     }
     pthread_mutex_unlock(&stmts->mu);
     if (s == NULL) {

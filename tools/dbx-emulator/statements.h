@@ -1,9 +1,11 @@
 /*
- * statements: the SQL Statement Execution API (databricks-api.md section 1).
+ * statements: the SQL Statement Execution API (Databricks REST API reference,
+ * "Statement Execution"; the shapes are listed in docs/EMULATOR.md).
  *
- * Owns every submitted statement and one executor thread that runs them in
- * submission order (FIFO, like one warehouse cluster) through
- * emu_engine_execute(). Submit waits up to wait_timeout for a terminal state,
+ * Owns every submitted statement and a pool of executor threads that run them
+ * in submission order (FIFO) through emu_engine_execute(), at most the
+ * warehouse concurrency at once (sim.h), each RUNNING at least the statement
+ * latency. Submit waits up to wait_timeout for a terminal state,
  * then answers with the current state (on_wait_timeout=CONTINUE) or cancels
  * (CANCEL). States: PENDING (queued, or held by a "pending" fault), RUNNING,
  * SUCCEEDED, FAILED, CANCELED. Invariants: a terminal state never changes;
@@ -18,11 +20,16 @@
 
 #include "engine.h"
 #include "server.h"
+#include "sim.h"
 
-/* Creates the store and starts its executor thread; engine is borrowed and
- * must outlive the store. Returns new (free with emu_statements_destroy) or
- * NULL. Thread: main. */
-emu_statements_t *emu_statements_new(emu_engine_t *engine, size_t max_retained);
+/* Creates the store and starts its first executor; engine and sim (may be NULL:
+ * no latency, concurrency 10) are borrowed and must outlive the store. Returns
+ * new (free with emu_statements_destroy) or NULL. Thread: main. */
+emu_statements_t *emu_statements_new(emu_engine_t *engine, emu_sim_t *sim, size_t max_retained);
+
+/* Re-reads the warehouse concurrency after a settings change: grows the pool
+ * and lets queued statements start. Thread: any. */
+void emu_statements_kick(emu_statements_t *stmts);
 
 /* Stops the executor and wakes every waiting submit, which then answers with
  * the state it sees. Call before stopping the HTTP server. Thread: main. */
