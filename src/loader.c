@@ -96,6 +96,8 @@ static void *loader_main(void *arg)
     pthread_mutex_lock(&loader->mu);
     while (!loader->stop) {
         dp_loader__beat(loader);
+        if (loader->conn->oauth)
+            dp_metrics_raise(DP_MC_TOKEN_FETCHES, (uint64_t)dp_oauth_fetches(loader->conn->oauth));
         if (loader->job && !loader->job_done) {
             dp_flush_t *job = loader->job;
             dp_err_t err;
@@ -159,6 +161,7 @@ dp_loader_t *dp_loader_new(const dp_loader_opts_t *opts, dp_err_t *err)
     loader->incarnation = dp_strdup(opts->incarnation);
     loader->worker_id = dp_strdup(opts->worker_id);
     loader->ops = opts->ops;
+    loader->conn = opts->conn;
     loader->retry = dp_retry_new(NULL, NULL, 0);
     pthread_mutex_init(&loader->mu, NULL);
     pthread_cond_init(&loader->cv, NULL);

@@ -58,6 +58,7 @@ struct dp_loader {
     char *worker_id;
     dp_loadops_t *ops;               /* borrowed */
     dp_dbx_client_t *client;         /* owned: the loader thread's own */
+    const dp_dbxconn_t *conn;        /* the worker's credential, borrowed */
     dp_retry_t *retry;               /* owned: jittered backoff of failed loads */
 
     pthread_t thread;

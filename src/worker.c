@@ -15,6 +15,7 @@
 #include "dbxpool.h"
 #include "decode.h"
 #include "flush.h"
+#include "health.h"
 #include "kafka.h"
 #include "kstats.h"
 #include "loader.h"
@@ -929,6 +930,15 @@ static int resolve_incarnation(dp_worker_t *w, dp_err_t *err)
     return rc;
 }
 
+/* The poll thread beats while it waits on Databricks at start (the loader
+ * thread does not run yet): /healthz stays 200 while the start is slow. */
+static void start_beat(void *ctx)
+{
+    (void)ctx;
+    dp_health_beat(DP_HEALTH_POLL);
+    dp_health_beat(DP_HEALTH_LOADER);
+}
+
 static int make_loader(dp_worker_t *w, dp_err_t *err)
 {
     char path[4096];
@@ -937,7 +947,7 @@ static int make_loader(dp_worker_t *w, dp_err_t *err)
     dp_loader_opts_t lo;
     dp_recover_opts_t ro;
 
-    if (dp_dbxconn_open(&w->conn, w->cfg, NULL, NULL, err) < 0 ||
+    if (dp_dbxconn_open(&w->conn, w->cfg, start_beat, NULL, err) < 0 ||
         resolve_incarnation(w, err) < 0)
         return DP_EINVAL;
     w->pool = dp_dbxpool_new(&w->conn, w->cfg, (size_t)w->cfg->databricks.max_concurrent_statements,

@@ -12,7 +12,7 @@ if(TARGET test_claims)
   add_dependencies(test_claims deltaport-dbx-emulator)
 endif()
 dp_add_test(NAME test_delivery LABEL integration SOURCES integration/test_delivery.c
-            LIBS PkgConfig::RDKAFKA TIMEOUT 600)
+            LIBS PkgConfig::RDKAFKA PkgConfig::CURL TIMEOUT 900)
 if(TARGET test_delivery)
   add_dependencies(test_delivery deltaport deltaport-dbx-emulator deltaport-kafka-mock)
 endif()

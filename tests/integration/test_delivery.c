@@ -8,13 +8,19 @@
  *   - a name that has its own table keeps it after a restart: no event is
  *     routed before the group's counts are read;
  *   - `incarnation new` refuses while the topics still hold what the current
- *     incarnation loaded, and when the group's membership cannot be read.
+ *     incarnation loaded, and when the group's membership cannot be read;
+ *   - a worker stopped between its uploads and its manifest, or between its
+ *     manifest and its claim check, never makes a record load twice (the
+ *     emulator's latency switches hold it at the right step);
+ *   - recovery of another worker's flush with slow statements keeps the
+ *     worker live (/healthz 200 all along).
  */
 #define _GNU_SOURCE
 #include "dp_proc.h"
 #include "dp_test.h"
 #include "worker_env.h"
 
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +191,194 @@ static void test_delivery_incarnation_new_refuses_a_live_topic(void)
     env_stop(&env);
 }
 
+/* Lines of the emulator's request log with both needles. */
+static int requests(env_t *env, const char *a, const char *b)
+{
+    char line[8192];
+    FILE *f = fopen(env->ef.request_log, "r");
+    int n = 0;
+
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, a) && strstr(line, b);
+    fclose(f);
+    return n;
+}
+
+static void set_latency(env_t *env, const char *json)
+{
+    json_t *now = dp_emu_latency(&env->ef, json);
+
+    DP_ASSERT_MSG(now != NULL, "latency %s refused", json);
+    json_decref(now);
+}
+
+/* A worker stopped while its uploads are in flight, before its manifest:
+ * the new owner's claim does not see the flush, so the old owner's late
+ * manifest is void and never loaded (the claims rule, H1). */
+static void test_delivery_stopped_before_the_manifest_is_fenced(void)
+{
+    env_t env;
+    dp_proc_t w1, w2;
+
+    if (!DP_ASSERT_MSG(env_start(&env, 1000000, 100000) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    start_worker(&env, &w1, "a1");
+    DP_ASSERT_MSG(wait_log(&env, "a1", "routing ready", 30000) == 0, "a1 never became ready");
+    DP_ASSERT_MSG(wait_log(&env, "a1", "claimed ", 30000) == 0, "a1 claimed nothing");
+    set_latency(&env, "{\"files_latency_ms\": 4000}");
+    DP_ASSERT_MSG(produce(&env, 400, 0, 11) == 0, "produce failed");
+    DP_ASSERT_MSG(wait_log(&env, "a1", "cut (", 30000) == 0, "a1 cut no flush");
+    dp_test_sleep_ms(1000); /* its uploads are in flight for 3 more seconds */
+    dp_proc_signal(&w1, SIGSTOP);
+    DP_ASSERT_MSG(!file_contains(env.ef.request_log, "/_manifests/"),
+                  "a1's manifest was written before it was stopped: the test did not hold it");
+    set_latency(&env, "{\"files_latency_ms\": 0}");
+    start_worker(&env, &w2, "a2");
+    DP_ASSERT_MSG(wait_loaded(&env, 400, 90000) == 400, "a2 did not load the 400 records");
+    dp_proc_signal(&w1, SIGCONT);
+    DP_ASSERT_MSG(wait_log(&env, "a1", "fenced, not loaded", 60000) == 0,
+                  "a1's late flush was not fenced");
+    dp_test_sleep_ms(2000);
+    DP_ASSERT_MSG(check_exactly_once(&env, 400) == 0, "expected every record exactly once");
+    dp_proc_signal(&w2, SIGTERM);
+    dp_proc_signal(&w1, SIGTERM);
+    dp_proc_wait(&w2, scaled(30000));
+    dp_proc_wait(&w1, scaled(30000));
+    env_stop(&env);
+}
+
+/* A worker stopped after its manifest, while its claim check runs: the new
+ * owner sees the manifest and finishes it; the old owner's late load is a
+ * no-op (COPY INTO skips loaded files), so nothing loads twice. */
+static void test_delivery_stopped_after_the_manifest_is_finished_once(void)
+{
+    env_t env;
+    dp_proc_t w1, w2;
+    char path[400];
+
+    if (!DP_ASSERT_MSG(env_start(&env, 1000000, 100000) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    start_worker(&env, &w1, "b1");
+    DP_ASSERT_MSG(wait_log(&env, "b1", "routing ready", 30000) == 0, "b1 never became ready");
+    DP_ASSERT_MSG(wait_log(&env, "b1", "claimed ", 30000) == 0, "b1 claimed nothing");
+    /* Create the table first, so that only the claim check is slow. */
+    DP_ASSERT_MSG(produce(&env, 8, 0, 20) == 0, "produce failed");
+    DP_ASSERT_MSG(wait_loaded(&env, 8, 30000) == 8, "b1 did not load its first records");
+    set_latency(&env, "{\"statement_latency_ms\": 5000}");
+    DP_ASSERT_MSG(produce(&env, 400, 0, 21) == 0, "produce failed");
+    {
+        long long deadline = dp_test_now_ms() + scaled(60000);
+
+        /* The second flush's manifest (the first one's was written and
+         * retired already). */
+        while (requests(&env, "\"PUT\"", "/_manifests/") < 2 && dp_test_now_ms() < deadline)
+            dp_test_sleep_ms(5);
+    }
+    dp_proc_signal(&w1, SIGSTOP); /* its claim check waits 5 s on the warehouse */
+    DP_ASSERT_MSG(requests(&env, "\"PUT\"", "/_manifests/") == 2, "no second manifest");
+    set_latency(&env, "{\"statement_latency_ms\": 0}");
+    start_worker(&env, &w2, "b2");
+    DP_ASSERT_MSG(wait_log(&env, "b2", "completed flush", 90000) == 0,
+                  "b2 did not finish b1's flush");
+    DP_ASSERT_MSG(wait_loaded(&env, 408, 90000) >= 408, "b2 did not load the 400 records");
+    dp_proc_signal(&w1, SIGCONT);
+    dp_test_sleep_ms(8000); /* b1 judges, loads (skipped), fails to commit */
+    DP_ASSERT_MSG(check_exactly_once(&env, 408) == 0, "expected every record exactly once");
+    snprintf(path, sizeof(path), "%s/b1.log", env.ef.dir);
+    DP_ASSERT_MSG(file_contains(path, "loaded") || file_contains(path, "fenced"),
+                  "b1 never finished its claim check after it was continued");
+    dp_proc_signal(&w2, SIGTERM);
+    dp_proc_signal(&w1, SIGTERM);
+    dp_proc_wait(&w2, scaled(30000));
+    dp_proc_wait(&w1, scaled(30000));
+    env_stop(&env);
+}
+
+static size_t discard(void *p, size_t size, size_t n, void *ctx)
+{
+    (void)p;
+    (void)ctx;
+    return size * n;
+}
+
+static long http_status(const char *url)
+{
+    CURL *c = curl_easy_init();
+    long status = 0;
+
+    if (!c)
+        return -1;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+/* Finishing another worker's flush of many tables with 2 s statements takes
+ * tens of seconds; the worker stays live (/healthz 200 every time it is
+ * asked) and in its group, and loads everything once. */
+static void test_delivery_recovery_keeps_the_worker_live(void)
+{
+    char top[128], url[128], path[400];
+    env_t env;
+    dp_proc_t w1, w2;
+    int port = 20000 + (int)(getpid() % 20000), polls = 0, bad = 0;
+    long long deadline;
+    long status;
+
+    snprintf(top, sizeof(top), ", \"http\": {\"listen\": \"127.0.0.1:%d\", \"liveness_max_age_ms\": 5000}", port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
+    if (!DP_ASSERT_MSG(env_start(&env, 0, 100000) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    start_worker(&env, &w1, "h1");
+    DP_ASSERT_MSG(wait_log(&env, "h1", "routing ready", 30000) == 0, "h1 never became ready");
+    DP_ASSERT_MSG(wait_log(&env, "h1", "claimed ", 30000) == 0, "h1 claimed nothing");
+    /* Threshold 0: every name its own table (the generator's dozen names). */
+    set_latency(&env, "{\"statement_latency_ms\": 3000}");
+    DP_ASSERT_MSG(produce(&env, 600, 0, 31) == 0, "produce failed");
+    DP_ASSERT_MSG(wait_request(&env, "/_manifests/", 90000) == 0, "no manifest was written");
+    dp_proc_stop(&w1, 0); /* SIGKILL: its flush stays pending */
+    set_latency(&env, "{\"statement_latency_ms\": 2000}");
+    g_top_extra = top;
+    DP_ASSERT_FATAL_MSG(write_config(&env, 0, 100000) == 0, "config not written");
+    g_top_extra = "";
+    start_worker(&env, &w2, "h2");
+    deadline = dp_test_now_ms() + scaled(240000);
+    while (dp_test_now_ms() < deadline) {
+        status = http_status(url);
+        if (status != 0) { /* 0: not listening yet */
+            polls++;
+            bad += status != 200;
+        }
+        snprintf(path, sizeof(path), "%s/h2.log", env.ef.dir);
+        if (file_contains(path, "completed flush") &&
+            scalar(&env, "SELECT COALESCE(SUM(rows), 0) FROM main.wt.sync_runs WHERE "
+                         "status = 'LOADED'") >= 600)
+            break;
+        dp_test_sleep_ms(250);
+    }
+    DP_ASSERT_MSG(file_contains(path, "completed flush"), "h2 did not finish h1's flush");
+    DP_ASSERT_MSG(polls > 20 && bad == 0, "/healthz answered other than 200 %d times of %d",
+                  bad, polls);
+    set_latency(&env, "{\"statement_latency_ms\": 0}");
+    DP_ASSERT_MSG(wait_loaded(&env, 600, 90000) == 600, "not everything was loaded");
+    DP_ASSERT_MSG(check_exactly_once(&env, 600) == 0, "expected every record exactly once");
+    dp_proc_signal(&w2, SIGTERM);
+    dp_proc_wait(&w2, scaled(30000));
+    env_stop(&env);
+}
+
 static const dp_test_case_t cases[] = {
     {"test_delivery_retention_never_stops_a_partition_for_good",
      test_delivery_retention_never_stops_a_partition_for_good},
@@ -192,6 +386,11 @@ static const dp_test_case_t cases[] = {
      test_delivery_promoted_names_keep_their_table_after_restart},
     {"test_delivery_incarnation_new_refuses_a_live_topic",
      test_delivery_incarnation_new_refuses_a_live_topic},
+    {"test_delivery_stopped_before_the_manifest_is_fenced",
+     test_delivery_stopped_before_the_manifest_is_fenced},
+    {"test_delivery_stopped_after_the_manifest_is_finished_once",
+     test_delivery_stopped_after_the_manifest_is_finished_once},
+    {"test_delivery_recovery_keeps_the_worker_live", test_delivery_recovery_keeps_the_worker_live},
     {NULL, NULL},
 };
 

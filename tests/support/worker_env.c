@@ -17,6 +17,7 @@
 long g_shutdown_ms = 20000;
 const char *g_kafka_extra = "";
 const char *g_databricks_extra = "";
+const char *g_top_extra = "";
 
 long scaled(long ms)
 {
@@ -47,10 +48,11 @@ int write_config(env_t *env, long threshold, long max_events)
             "  \"auth\": \"oauth\", \"client_id\": \"" DP_EMU_CLIENT_ID "\",\n"
             "  \"statement_wait_timeout_s\": 5, \"http_timeout_ms\": 30000%s},\n"
             " \"log\": {\"level\": \"%s\"},\n"
-            " \"worker\": {\"shutdown_timeout_ms\": %ld}}\n",
+            " \"worker\": {\"shutdown_timeout_ms\": %ld}%s}\n",
             env->kf.bootstrap, env->group, g_kafka_extra, DP_SOURCE_DIR, threshold, max_events,
             env->ef.url, g_databricks_extra,
-            getenv("DP_TEST_WORKER_LOG") ? getenv("DP_TEST_WORKER_LOG") : "info", g_shutdown_ms);
+            getenv("DP_TEST_WORKER_LOG") ? getenv("DP_TEST_WORKER_LOG") : "info", g_shutdown_ms,
+            g_top_extra);
     fclose(f);
     return 0;
 }

@@ -36,6 +36,7 @@ typedef struct env {
 extern long g_shutdown_ms;
 extern const char *g_kafka_extra;
 extern const char *g_databricks_extra;
+extern const char *g_top_extra; /* members appended to the top-level object */
 
 long scaled(long ms);
 /* Writes env->config (routing threshold, flush.max_events). */

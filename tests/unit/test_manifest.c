@@ -56,7 +56,7 @@ static void test_manifest_refuses_tampered_files(void)
         "{\"version\":1,\"key\":\"" KEY "\",\"incarnation\":\"i0\",\"worker_id\":\"w\","
         "\"loaded_at\":0,\"ranges\":[{\"topic\":\"t\",\"partition\":0,\"first\":9,\"last\":3}],"
         "\"files\":[]}",
-        "{\"version\":2,\"key\":\"" KEY "\",\"incarnation\":\"i0\",\"worker_id\":\"w\","
+        "{\"version\":3,\"key\":\"" KEY "\",\"incarnation\":\"i0\",\"worker_id\":\"w\","
         "\"ranges\":[],\"files\":[]}",
         "not json",
         NULL,
