@@ -10,6 +10,7 @@
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
+#include "router.h"
 #include "sysrows.h"
 
 #include <stdio.h>
@@ -128,7 +129,8 @@ static void *loader_main(void *arg)
 
             pthread_mutex_unlock(&loader->mu);
             rc = dp_loadops_setup(loader->ops, dp_loader__beat, loader, &err);
-            if (rc == 0)
+            /* Only the threshold needs the group's counts. */
+            if (rc == 0 && loader->cfg->routing.mode == DP_ROUTE_THRESHOLD)
                 rc = dp_loader__refresh_stats(loader);
             else
                 dp_log(DP_LOG_WARN, "loader", "%s", err.msg);

@@ -35,6 +35,7 @@ typedef struct dp_loader_file {
     int staged, copied, refused;
     char *refused_why;               /* owned */
     int64_t started_us, finished_us;
+    int64_t stage_ms, copy_ms;       /* the table's own load: upload, then COPY INTO */
     dp_dbx_counts_t cost;
 } dp_loader_file_t;
 

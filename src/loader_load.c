@@ -133,6 +133,7 @@ static int prog_init(dp_loader_t *loader, const dp_flush_t *flush, const dp_load
             continue;
         f->table = table;
         f->ti = ti;
+        f->rows = rows; /* the file's once staged; orders the jobs until then */
         if (dp_loadops_path(loader->ops, table, p->key, f->path, err) < 0)
             return DP_EINVAL;
         p->nfiles++;
@@ -179,18 +180,35 @@ static int fill_table(void *ctx, dp_avrofile_t *file, dp_err_t *err)
 static int stage_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
 {
     file_job_t *fj = arg;
+    int rc;
 
+    /* A table new to this process is created (and its id read) by the
+     * same job, concurrently with the other tables' uploads. */
+    if ((rc = dp_loadops_prepare_table(fj->loader->ops, client, fj->f->table, err)) < 0)
+        return rc;
     fj->f->started_us = dp_clock_wall_us();
-    return dp_loadops_stage(fj->loader->ops, client, fj->f->table, fj->f->path, fill_table, fj,
-                            &fj->f->rows, &fj->f->bytes, err);
+    rc = dp_loadops_stage(fj->loader->ops, client, fj->f->table, fj->f->path, fill_table, fj,
+                          &fj->f->rows, &fj->f->bytes, err);
+    fj->f->stage_ms = (dp_clock_wall_us() - fj->f->started_us) / 1000;
+    return rc;
 }
 
 static int copy_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
 {
     file_job_t *fj = arg;
+    int64_t t0 = dp_clock_wall_us();
+    int rc = dp_loadops_copy(fj->loader->ops, client, fj->f->table, fj->f->path,
+                             &fj->f->inserted, err);
 
-    return dp_loadops_copy(fj->loader->ops, client, fj->f->table, fj->f->path, &fj->f->inserted,
-                           err);
+    fj->f->copy_ms = (dp_clock_wall_us() - t0) / 1000;
+    return rc;
+}
+
+static int by_rows_desc(const void *a, const void *b)
+{
+    const file_job_t *x = a, *y = b;
+
+    return x->f->rows < y->f->rows ? 1 : x->f->rows > y->f->rows ? -1 : 0;
 }
 
 /* Runs fn over the files of the job that want it (want(f) true),
@@ -208,12 +226,14 @@ static int run_files(dp_loader_t *loader, const dp_flush_t *flush, dp_dbxpool_fn
     int rc = 0;
 
     for (size_t i = 0; i < p->nfiles; i++) {
-        if (!want(&p->files[i]))
-            continue;
-        fjs[n] = (file_job_t){loader, flush, &p->files[i]};
-        jobs[n].fn = fn;
-        jobs[n].arg = &fjs[n];
-        n++;
+        if (want(&p->files[i]))
+            fjs[n++] = (file_job_t){loader, flush, &p->files[i]};
+    }
+    /* The largest first: the flush takes about as long as its largest file. */
+    qsort(fjs, n, sizeof(*fjs), by_rows_desc);
+    for (size_t i = 0; i < n; i++) {
+        jobs[i].fn = fn;
+        jobs[i].arg = &fjs[i];
     }
     dp_dbxpool_run(dp_loadops_pool(loader->ops), jobs, n, beat, loader);
     for (size_t i = 0; i < n; i++) {
@@ -476,7 +496,7 @@ static int file_row(dp_buf_t *runs, const dp_loader_t *loader, const dp_loader_f
     run.files_calls = f->cost.calls[DP_DBX_CALL_FILES_WRITE] +
                       f->cost.calls[DP_DBX_CALL_FILES_READ] +
                       f->cost.calls[DP_DBX_CALL_FILES_MKDIR];
-    run.load_ms = (f->finished_us - f->started_us) / 1000;
+    run.load_ms = f->stage_ms + f->copy_ms; /* this table's own load */
     return dp_sysrows_run(runs, &run, err);
 }
 
@@ -534,7 +554,6 @@ int dp_loader__load_flush(dp_loader_t *loader, dp_flush_t *flush, const dp_loade
 {
     dp_loader_prog_t *p = &loader->prog;
     dp_dbx_counts_t mark;
-    const char **tables = NULL;
     dp_buf_t runs;
     int64_t nruns;
     int rc;
@@ -544,12 +563,8 @@ int dp_loader__load_flush(dp_loader_t *loader, dp_flush_t *flush, const dp_loade
     if ((rc = dp_loadops_setup(loader->ops, beat, loader, err)) < 0 ||
         (rc = prog_init(loader, flush, stats, nstats, err)) < 0)
         goto out;
-    /* 1-2. Tables, then every file staged. */
-    tables = dp_calloc(p->nfiles + 1, sizeof(*tables));
-    for (size_t i = 0; i < p->nfiles; i++)
-        tables[i] = p->files[i].table;
-    if ((rc = dp_loadops_prepare_tables(loader->ops, tables, p->nfiles, beat, loader, err)) < 0 ||
-        (rc = run_files(loader, flush, stage_job, want_stage, mark_staged, err)) < 0)
+    /* 1-2. Every table created (once per process) and its file staged. */
+    if ((rc = run_files(loader, flush, stage_job, want_stage, mark_staged, err)) < 0)
         goto out;
     /* 3. The manifest, once every file it names is uploaded. */
     if (!p->manifest_written) {
@@ -594,7 +609,6 @@ int dp_loader__load_flush(dp_loader_t *loader, dp_flush_t *flush, const dp_loade
            (long long)((dp_clock_wall_us() - p->started_us) / 1000));
 out:
     count_own(loader, &mark);
-    free(tables);
     dp_buf_free(&runs);
     return rc > 0 ? 0 : rc;
 }

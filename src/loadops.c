@@ -37,6 +37,7 @@ struct dp_loadops {
 
     pthread_mutex_t setup_mu; /* held while the system objects are made */
     int setup_done;
+    int schema_done;          /* the schema (and incarnations) made before setup */
 
     pthread_mutex_t mu; /* guards what follows */
     known_table_t *tables;
@@ -297,6 +298,14 @@ static int first_failure(const dp_dbxpool_job_t *jobs, size_t n, dp_err_t *err)
     return 0;
 }
 
+void dp_loadops_note_early_setup(dp_loadops_t *ops)
+{
+    pthread_mutex_lock(&ops->setup_mu);
+    ops->schema_done = 1;
+    pthread_mutex_unlock(&ops->setup_mu);
+    remember_table(ops, DP_INCARNATIONS_TABLE, NULL);
+}
+
 int dp_loadops_setup(dp_loadops_t *ops, void (*beat)(void *), void *ctx, dp_err_t *err)
 {
     enum { NSYS = sizeof(SYSTEM_TABLES) / sizeof(SYSTEM_TABLES[0]) - 1 };
@@ -308,7 +317,7 @@ int dp_loadops_setup(dp_loadops_t *ops, void (*beat)(void *), void *ctx, dp_err_
     if (ops->setup_done)
         goto out;
     memset(jobs, 0, sizeof(jobs));
-    if (ops->cfg->databricks.create_schema) {
+    if (ops->cfg->databricks.create_schema && !ops->schema_done) {
         jobs[0].fn = create_schema;
         jobs[0].arg = ops;
         dp_dbxpool_run(ops->pool, jobs, 1, beat, ctx);
@@ -316,50 +325,36 @@ int dp_loadops_setup(dp_loadops_t *ops, void (*beat)(void *), void *ctx, dp_err_
             goto out;
     }
     memset(jobs, 0, sizeof(jobs));
-    for (size_t i = 0; i < NSYS; i++) {
-        tj[i].ops = ops;
-        tj[i].table = SYSTEM_TABLES[i];
-        tj[i].read_id = 0;
-        jobs[i].fn = create_table;
-        jobs[i].arg = &tj[i];
+    {
+        size_t n = 0;
+
+        for (size_t i = 0; i < NSYS; i++) {
+            if (table_known(ops, SYSTEM_TABLES[i]))
+                continue;
+            tj[n].ops = ops;
+            tj[n].table = SYSTEM_TABLES[i];
+            tj[n].read_id = 0;
+            jobs[n].fn = create_table;
+            jobs[n].arg = &tj[n];
+            n++;
+        }
+        jobs[n].fn = create_volume;
+        jobs[n].arg = ops;
+        dp_dbxpool_run(ops->pool, jobs, n + 1, beat, ctx);
+        if ((rc = first_failure(jobs, n + 1, err)) == 0)
+            ops->setup_done = 1;
     }
-    jobs[NSYS].fn = create_volume;
-    jobs[NSYS].arg = ops;
-    dp_dbxpool_run(ops->pool, jobs, NSYS + 1, beat, ctx);
-    if ((rc = first_failure(jobs, NSYS + 1, err)) == 0)
-        ops->setup_done = 1;
 out:
     pthread_mutex_unlock(&ops->setup_mu);
     return rc;
 }
 
-int dp_loadops_prepare_tables(dp_loadops_t *ops, const char *const *tables, size_t n,
-                              void (*beat)(void *), void *ctx, dp_err_t *err)
+int dp_loadops_prepare_table(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                             dp_err_t *err)
 {
-    dp_dbxpool_job_t *jobs = dp_calloc(n + 1, sizeof(*jobs));
-    table_job_t *tj = dp_calloc(n + 1, sizeof(*tj));
-    size_t k = 0;
-    int rc;
+    table_job_t tj = {ops, table, !dp_tablename_is_system(table)};
 
-    for (size_t i = 0; i < n; i++) {
-        int dup = 0;
-
-        for (size_t j = 0; j < k; j++)
-            dup |= strcmp(tj[j].table, tables[i]) == 0;
-        if (dup || table_known(ops, tables[i]))
-            continue;
-        tj[k].ops = ops;
-        tj[k].table = tables[i];
-        tj[k].read_id = !dp_tablename_is_system(tables[i]);
-        jobs[k].fn = create_table;
-        jobs[k].arg = &tj[k];
-        k++;
-    }
-    dp_dbxpool_run(ops->pool, jobs, k, beat, ctx);
-    rc = first_failure(jobs, k, err);
-    free(jobs);
-    free(tj);
-    return rc;
+    return table_known(ops, table) ? 0 : create_table(client, &tj, err);
 }
 
 /* ------------------------------------------------------------------------- */

@@ -74,10 +74,15 @@ const dp_config_t *dp_loadops_cfg(const dp_loadops_t *ops);
  * DP_E* code. beat(ctx) is called while it waits. */
 int dp_loadops_setup(dp_loadops_t *ops, void (*beat)(void *), void *ctx, dp_err_t *err);
 
-/* Creates the tables of tables[0..n) not created by this process yet and
- * reads their Delta ids, concurrently. Returns 0 or a DP_E* code. */
-int dp_loadops_prepare_tables(dp_loadops_t *ops, const char *const *tables, size_t n,
-                              void (*beat)(void *), void *ctx, dp_err_t *err);
+/* Notes that this process already created the schema and the incarnations
+ * table (they come first, before the incarnation is known): setup skips them. */
+void dp_loadops_note_early_setup(dp_loadops_t *ops);
+
+/* Creates table (CREATE TABLE IF NOT EXISTS with its columns) and reads its
+ * Delta id, once per process, on the caller's client (inside a lane's job).
+ * Returns 0 or a DP_E* code. */
+int dp_loadops_prepare_table(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                             dp_err_t *err);
 
 /* The cached Delta id of table into out ("" when unknown). */
 void dp_loadops_table_id(dp_loadops_t *ops, const char *table,

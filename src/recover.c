@@ -64,7 +64,8 @@ typedef struct batch {
     int64_t *floor;           /* per part: loaded through + 1 (or -1: unknown, latest) */
     int64_t *ledger_fp;       /* per part: fingerprint at the ledger's end, or -1 */
     int64_t *ledger_through;  /* per part */
-    char **seen;              /* per part: keys seen, comma-separated (owned) */
+    char **seen;              /* per part: keys seen, comma-separated (owned), */
+    size_t nseen;             /* as many as the parts when the batch began */
     char **keys;              /* every manifest listed (owned) */
     size_t nkeys;
     dp_manifest_t **ms;       /* per key: the manifest read, or NULL (gone/untrusted) */
@@ -153,43 +154,90 @@ static size_t batch_topics(const batch_t *b, const char **topics, size_t cap)
     return nt;
 }
 
-/* Takes the claims of one topic's parts and reads its ledger. */
-static int claim_topic(batch_t *b, const char *topic, dp_err_t *err)
+typedef struct topic_job {
+    batch_t *b;
+    const char *topic;
+    int32_t *ps;
+    size_t *idx;
+    size_t n;
+    int64_t *epochs, *through, *fp;
+} topic_job_t;
+
+static int take_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
+{
+    topic_job_t *tj = arg;
+    dp_recover_t *r = tj->b->r;
+
+    return dp_claims_take(client, r->cfg, r->incarnation, tj->topic, tj->ps, tj->n, r->worker_id,
+                          tj->epochs, err);
+}
+
+static int ledger_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
+{
+    topic_job_t *tj = arg;
+    dp_recover_t *r = tj->b->r;
+
+    return dp_claims_ledger(client, r->cfg, r->incarnation, tj->topic, tj->ps, tj->n,
+                            tj->through, tj->fp, err);
+}
+
+/* Takes the claims of every topic's parts and reads the topics' ledgers, all
+ * at once: the ledger read does not depend on the claim (a flush loaded
+ * meanwhile still has its manifest, which the listing after the claims
+ * sees). */
+static int claim_topics(batch_t *b, const char *const *topics, size_t nt, dp_err_t *err)
 {
     dp_recover_t *r = b->r;
-    int32_t *ps = dp_calloc(b->n, sizeof(*ps));
-    size_t *idx = dp_calloc(b->n, sizeof(*idx));
-    int64_t *epochs = dp_calloc(b->n, sizeof(*epochs));
-    int64_t *through = dp_calloc(b->n, sizeof(*through));
-    int64_t *fp = dp_calloc(b->n, sizeof(*fp));
-    size_t n = 0;
-    int rc;
+    topic_job_t *tjs = dp_calloc(nt + 1, sizeof(*tjs));
+    dp_dbxpool_job_t *jobs = dp_calloc(2 * nt + 1, sizeof(*jobs));
+    int rc = 0;
 
-    for (size_t i = 0; i < b->n; i++) {
-        if (strcmp(b->parts[i].topic, topic) == 0) {
-            idx[n] = i;
-            ps[n++] = b->parts[i].partition;
+    for (size_t t = 0; t < nt; t++) {
+        topic_job_t *tj = &tjs[t];
+
+        tj->b = b;
+        tj->topic = topics[t];
+        tj->ps = dp_calloc(b->n, sizeof(*tj->ps));
+        tj->idx = dp_calloc(b->n, sizeof(*tj->idx));
+        tj->epochs = dp_calloc(b->n, sizeof(*tj->epochs));
+        tj->through = dp_calloc(b->n, sizeof(*tj->through));
+        tj->fp = dp_calloc(b->n, sizeof(*tj->fp));
+        for (size_t i = 0; i < b->n; i++) {
+            if (strcmp(b->parts[i].topic, topics[t]) == 0) {
+                tj->idx[tj->n] = i;
+                tj->ps[tj->n++] = b->parts[i].partition;
+            }
+        }
+        jobs[2 * t] = (dp_dbxpool_job_t){take_job, tj, 0, {0}, {{0}}, NULL};
+        jobs[2 * t + 1] = (dp_dbxpool_job_t){ledger_job, tj, 0, {0}, {{0}}, NULL};
+    }
+    dp_dbxpool_run(dp_loadops_pool(r->ops), jobs, 2 * nt, beat, r);
+    for (size_t k = 0; k < 2 * nt && rc == 0; k++) {
+        if (jobs[k].rc != 0) {
+            *err = jobs[k].err;
+            rc = jobs[k].rc;
         }
     }
-    if ((rc = dp_claims_take(r->client, r->cfg, r->incarnation, topic, ps, n, r->worker_id,
-                             epochs, err)) == 0 &&
-        (rc = dp_claims_ledger(r->client, r->cfg, r->incarnation, topic, ps, n, through, fp,
-                               err)) == 0) {
-        for (size_t k = 0; k < n; k++) {
-            size_t i = idx[k];
+    for (size_t t = 0; t < nt; t++) {
+        topic_job_t *tj = &tjs[t];
 
-            b->parts[i].epoch = epochs[k];
-            b->ledger_through[i] = through[k];
-            b->ledger_fp[i] = fp[k];
+        for (size_t k = 0; rc == 0 && k < tj->n; k++) {
+            size_t i = tj->idx[k];
+
+            b->parts[i].epoch = tj->epochs[k];
+            b->ledger_through[i] = tj->through[k];
+            b->ledger_fp[i] = tj->fp[k];
             apply_ledger(b, i);
             b->floor[i] = b->parts[i].start == RD_KAFKA_OFFSET_BEGINNING ? 0 : b->parts[i].start;
         }
+        free(tj->ps);
+        free(tj->idx);
+        free(tj->epochs);
+        free(tj->through);
+        free(tj->fp);
     }
-    free(ps);
-    free(idx);
-    free(epochs);
-    free(through);
-    free(fp);
+    free(tjs);
+    free(jobs);
     return rc;
 }
 
@@ -731,8 +779,8 @@ static void prune(batch_t *b)
 
 static void batch_free(batch_t *b)
 {
-    for (size_t i = 0; i < b->n; i++)
-        free(b->seen ? b->seen[i] : NULL);
+    for (size_t i = 0; b->seen && i < b->nseen; i++)
+        free(b->seen[i]);
     for (size_t k = 0; k < b->nkeys; k++) {
         free(b->keys[k]);
         dp_manifest_destroy(b->ms ? b->ms[k] : NULL);
@@ -763,12 +811,9 @@ static int run_batch(batch_t *b, dp_err_t *err)
     }
     if ((rc = dp_loadops_setup(r->ops, beat, r, err)) < 0)
         return rc;
-    /* Per topic: claim (SUCCEEDED) and the ledger, before anything is read
-     * about pending flushes (H1). */
-    for (size_t t = 0; t < nt && rc == 0; t++) {
-        beat(r);
-        rc = claim_topic(b, topics[t], err);
-    }
+    /* Claims (SUCCEEDED) and ledgers, before anything is read about pending
+     * flushes (H1). */
+    rc = claim_topics(b, topics, nt, err);
     if (rc == 0)
         rc = read_manifests(b, err);
     if (rc < 0)
@@ -895,6 +940,7 @@ static void *recover_main(void *arg)
             b.ledger_fp = dp_calloc(b.n, sizeof(*b.ledger_fp));
             b.ledger_through = dp_calloc(b.n, sizeof(*b.ledger_through));
             b.seen = dp_calloc(b.n, sizeof(*b.seen));
+            b.nseen = b.n;
             {
                 /* Keep the inputs: a failed batch is retried from them. */
                 int64_t *starts = dp_calloc(b.n, sizeof(*starts));

@@ -410,7 +410,8 @@ static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts
      * partitions' events in the open flush: the next owner reads them again. */
     for (int i = 0; i < parts->cnt; i++) {
         dp_flush_drop_partition(w->open, parts->elems[i].topic, parts->elems[i].partition);
-        dp_recover_forget(w->recover, parts->elems[i].topic, parts->elems[i].partition);
+        if (w->recover)
+            dp_recover_forget(w->recover, parts->elems[i].topic, parts->elems[i].partition);
         dp_parts_remove(&w->parts, parts->elems[i].topic, parts->elems[i].partition);
     }
 }
@@ -818,6 +819,8 @@ int dp_worker_run(dp_worker_t *w, dp_err_t *err)
     long long last_hk = dp_clock_mono_ms();
 
     dp_log(DP_LOG_INFO, "worker", "worker %s running", w->cfg->worker.id);
+    if (w->routing_ready)
+        dp_log(DP_LOG_INFO, "worker", "routing ready: this routing mode needs no counts");
     while (!*w->stop && !w->failed) {
         int n = 0;
 
@@ -947,9 +950,11 @@ static int make_loader(dp_worker_t *w, dp_err_t *err)
     dp_loader_opts_t lo;
     dp_recover_opts_t ro;
 
-    if (dp_dbxconn_open(&w->conn, w->cfg, start_beat, NULL, err) < 0 ||
-        resolve_incarnation(w, err) < 0)
+    /* The consumer already joins the group (make_kafka) while this waits on
+     * Databricks; nothing is polled before the incarnation is known. */
+    if (resolve_incarnation(w, err) < 0)
         return DP_EINVAL;
+    dp_kafka_set_incarnation(w->kafka, w->incarnation);
     w->pool = dp_dbxpool_new(&w->conn, w->cfg, (size_t)w->cfg->databricks.max_concurrent_statements,
                              err);
     if (!w->pool)
@@ -967,6 +972,7 @@ static int make_loader(dp_worker_t *w, dp_err_t *err)
     free(canonical);
     if (!w->ops)
         return DP_EINVAL;
+    dp_loadops_note_early_setup(w->ops);
     lo.cfg = w->cfg;
     lo.incarnation = w->incarnation;
     lo.worker_id = w->cfg->worker.id;
@@ -979,7 +985,10 @@ static int make_loader(dp_worker_t *w, dp_err_t *err)
     ro.worker_id = w->cfg->worker.id;
     ro.ops = w->ops;
     ro.conn = &w->conn;
-    return (w->recover = dp_recover_new(&ro, err)) ? 0 : DP_EINVAL;
+    if (!(w->recover = dp_recover_new(&ro, err)))
+        return DP_EINVAL;
+    dp_recover_set_kafka(w->recover, dp_kafka_handle(w->kafka));
+    return 0;
 }
 
 static int make_kafka(dp_worker_t *w, dp_err_t *err)
@@ -989,11 +998,7 @@ static int make_kafka(dp_worker_t *w, dp_err_t *err)
 
     dp_config_kafka_opts(w->cfg, &ko);
     w->kafka = dp_kafka_new(&ko, &hooks, err);
-    if (!w->kafka)
-        return DP_EINVAL;
-    dp_kafka_set_incarnation(w->kafka, w->incarnation);
-    dp_recover_set_kafka(w->recover, dp_kafka_handle(w->kafka));
-    return 0;
+    return w->kafka ? 0 : DP_EINVAL;
 }
 
 dp_worker_t *dp_worker_new(const dp_config_t *cfg, volatile sig_atomic_t *stop, dp_err_t *err)
@@ -1012,7 +1017,8 @@ dp_worker_t *dp_worker_new(const dp_config_t *cfg, volatile sig_atomic_t *stop, 
     /* Only the threshold needs the group's counts before routing. */
     w->routing_ready = cfg->routing.mode != DP_ROUTE_THRESHOLD;
     open_new_flush(w);
-    if (make_decoder(w, err) < 0 || make_loader(w, err) < 0 || make_kafka(w, err) < 0) {
+    if (make_decoder(w, err) < 0 || dp_dbxconn_open(&w->conn, cfg, start_beat, NULL, err) < 0 ||
+        make_kafka(w, err) < 0 || make_loader(w, err) < 0) {
         dp_worker_destroy(w);
         return NULL;
     }
