@@ -3,6 +3,7 @@
 # container image and Helm chart checks (tests/helm).
 target_sources(dptest PRIVATE support/prom_check.c)
 dp_add_test(NAME test_metrics LABEL unit SOURCES unit/test_metrics.c LIBS dpcore)
+dp_add_test(NAME test_log LABEL unit SOURCES unit/test_log.c LIBS dpcore)
 dp_add_test(NAME test_httpd LABEL integration SOURCES integration/test_httpd.c
             LIBS dpcore TIMEOUT 180)
 
