@@ -11,6 +11,7 @@
 #include "kstats.h"
 #include "log.h"
 #include "metrics.h"
+#include "progress.h"
 #include "worker.h"
 
 #include <pthread.h>
@@ -102,6 +103,8 @@ int dp_cmd_run(int argc, char **argv)
     dp_metrics_reset();
     dp_metrics_set(DP_MG_BUFFER_LIMIT_BYTES, cfg->flush.memory_budget_bytes);
     dp_health_init(cfg->http.liveness_max_age_ms);
+    dp_health_set_broker_timeout(cfg->http.readiness_broker_timeout_ms);
+    dp_progress_init(cfg->log.progress_interval_s);
     /* Not fatal: the data path never depends on the metrics port. In a pod
      * the port is always free; where several workers share a host (the demo,
      * tests) only the first gets it. Without it the liveness probe fails,

@@ -133,9 +133,11 @@ typedef struct dp_config {
     struct {
         char *listen; /* "host:port" of /metrics, /healthz, /readyz */
         int64_t liveness_max_age_ms;
+        int64_t readiness_broker_timeout_ms; /* 0: /readyz ignores the brokers */
     } http;
     struct {
         int level; /* dp_log_level_t: debug, info, warn, error */
+        int64_t progress_interval_s; /* 0: no progress line */
     } log;
     struct {
         char *id; /* defaults to the host name */

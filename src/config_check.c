@@ -171,6 +171,15 @@ void dp_config_kafka_opts(const dp_config_t *cfg, dp_kafka_opts_t *opts)
     }
     opts->apply_properties = dp_config_kafka_apply_cb;
     opts->apply_ctx = (void *)cfg;
+    opts->worker_id = cfg->worker.id;
+    /* A quarter of the readiness timeout, between 1 and 5 s: the broker
+     * state is at most that old when /readyz decides. */
+    opts->stats_interval_ms = 5000;
+    if (cfg->http.readiness_broker_timeout_ms > 0) {
+        int64_t q = cfg->http.readiness_broker_timeout_ms / 4 / 1000 * 1000;
+
+        opts->stats_interval_ms = (int)(q < 1000 ? 1000 : q > 5000 ? 5000 : q);
+    }
 }
 
 /* ------------------------------------------------------------------------- */

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "dp_test.h"
 #include "kafka.h"
+#include "url.h"
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -295,6 +296,50 @@ static void test_config_identifiers_and_addresses(void)
     expect_error("{\"databricks\": {\"host\": \"https://dbc.example.com/sql?x=1\"}}",
                  "with no path, query or spaces");
     expect_error("{\"kafka\": {\"topics\": [\"bad topic\"]}}", "kafka.topics[0] = \"bad topic\"");
+}
+
+/* The URL checks are libcurl's parser (url.h): what passes is what libcurl
+ * connects to, and each refusal names what is wrong. */
+static void test_config_urls_checked_by_libcurl(void)
+{
+    static const struct {
+        const char *url;
+        dp_url_path_t path;
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        {"https://dbc-1.cloud.databricks.com", DP_URL_NO_PATH, NULL},
+        {"https://adb-1.2.azuredatabricks.net:443/", DP_URL_NO_PATH, NULL},
+        {"http://127.0.0.1:41234", DP_URL_NO_PATH, NULL},
+        {"https://[::1]:8443", DP_URL_NO_PATH, NULL},
+        {"https://registry.example.com/sr/v1", DP_URL_PATH, NULL},
+        {"https://dbc.example.com/sql", DP_URL_NO_PATH, "a path (/sql)"},
+        {"https://dbc.example.com?x=1", DP_URL_NO_PATH, "a query"},
+        {"https://dbc.example.com#frag", DP_URL_NO_PATH, "a fragment"},
+        {"https://user:pw@dbc.example.com", DP_URL_NO_PATH, "a user or password"},
+        {"ftp://dbc.example.com", DP_URL_NO_PATH, "scheme ftp"},
+        {"dbc.example.com", DP_URL_NO_PATH, "no scheme"},
+        {"https://", DP_URL_NO_PATH, ""},
+        {"https://exa mple.com", DP_URL_NO_PATH, ""},
+        {"https://dbc.example.com:99999", DP_URL_NO_PATH, ""},
+    };
+    char why[128];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = dp_url_check(cases[i].url, cases[i].path, NULL, why, sizeof(why));
+
+        if (!cases[i].why)
+            DP_ASSERT_MSG(rc == 0, "'%s': expected accepted, got %s", cases[i].url, why);
+        else
+            DP_ASSERT_MSG(rc < 0 && strstr(why, cases[i].why) != NULL && why[0],
+                          "'%s': expected refused with '%s', got %d '%s'", cases[i].url,
+                          cases[i].why, rc, rc < 0 ? why : "");
+    }
+    reset_env();
+    expect_error("{\"databricks\": {\"host\": \"https://u:p@dbc.example.com\"}}",
+                 "with no path, query or spaces (a user or password in the URL)");
+    expect_error("{\"schemas\": {\"registry_url\": \"https://sr.example.com/x?y=1\"}}",
+                 "schemas.registry_url = \"https://sr.example.com/x?y=1\": must be "
+                 "scheme://host[:port][/path] with no query or spaces (a query)");
 }
 
 /* ------------------------------------------------------------------------- */
@@ -693,6 +738,7 @@ static const dp_test_case_t cases[] = {
     {"test_config_out_of_range", test_config_out_of_range},
     {"test_config_bad_enum", test_config_bad_enum},
     {"test_config_identifiers_and_addresses", test_config_identifiers_and_addresses},
+    {"test_config_urls_checked_by_libcurl", test_config_urls_checked_by_libcurl},
     {"test_config_rejects_owned_kafka_keys", test_config_rejects_owned_kafka_keys},
     {"test_config_bad_kafka_property_shows_librdkafka_error",
      test_config_bad_kafka_property_shows_librdkafka_error},
