@@ -46,14 +46,14 @@ static void fmt_duration(long long ms, char *out, size_t len)
 /* The numbers of a line, as text, for the message and the fields. */
 typedef struct numbers {
     char consumed[24], buffered[24], bytes[24], loaded[24], committed[24];
-    char lag[24], fetch_lag[24], next_s[24];
-    char bytes_h[32], next_h[32];
+    char lag[24], fetch_lag[24], next_s[24], loading[24];
+    char bytes_h[32], next_h[32], loading_h[48];
 } numbers_t;
 
 static void numbers_of(const dp_progress_t *p, long long now_ms, numbers_t *n)
 {
-    int64_t bytes = dp_metrics_gauge(DP_MG_BUFFER_OPEN_BYTES) +
-                    dp_metrics_gauge(DP_MG_BUFFER_LOADING_BYTES);
+    int64_t bytes = dp_metrics_gauge(DP_MG_BUFFER_OPEN_BYTES);
+    int64_t loading = dp_metrics_gauge(DP_MG_BUFFER_LOADING_BYTES);
     int64_t lag = -1, fetch_lag = -1;
 
     dp_metrics_lag_sums(&lag, &fetch_lag);
@@ -66,6 +66,14 @@ static void numbers_of(const dp_progress_t *p, long long now_ms, numbers_t *n)
     snprintf(n->lag, sizeof(n->lag), "%lld", (long long)lag);
     snprintf(n->fetch_lag, sizeof(n->fetch_lag), "%lld", (long long)fetch_lag);
     fmt_bytes(bytes, n->bytes_h, sizeof(n->bytes_h));
+    snprintf(n->loading, sizeof(n->loading), "%lld", (long long)loading);
+    n->loading_h[0] = '\0';
+    if (loading > 0) {
+        char h[32];
+
+        fmt_bytes(loading, h, sizeof(h));
+        snprintf(n->loading_h, sizeof(n->loading_h), ", %s loading", h);
+    }
     if (p->flush_due_ms > 0 && p->buffered > 0) {
         long long left = p->flush_due_ms - now_ms;
 
@@ -80,9 +88,9 @@ static void numbers_of(const dp_progress_t *p, long long now_ms, numbers_t *n)
 static void message_of(const numbers_t *n, char *out, size_t len)
 {
     snprintf(out, len,
-             "consumed %s, buffered %s records (%s), loaded %s rows, committed %s, lag %s "
+             "consumed %s, buffered %s records (%s%s), loaded %s rows, committed %s, lag %s "
              "(fetch lag %s), %s%s",
-             n->consumed, n->buffered, n->bytes_h, n->loaded, n->committed,
+             n->consumed, n->buffered, n->bytes_h, n->loading_h, n->loaded, n->committed,
              n->lag[0] == '-' ? "unknown" : n->lag, n->fetch_lag[0] == '-' ? "unknown" : n->fetch_lag,
              n->next_h[0] ? "next flush in " : "no flush due (nothing buffered)", n->next_h);
 }
@@ -112,7 +120,7 @@ void dp_progress_tick(const dp_progress_t *p)
     {
         const dp_log_field_t fields[] = {
             {"consumed", n.consumed},   {"buffered", n.buffered},
-            {"buffered_bytes", n.bytes}, {"loaded", n.loaded},
+            {"buffered_bytes", n.bytes}, {"loading_bytes", n.loading}, {"loaded", n.loaded},
             {"committed", n.committed}, {"lag", n.lag[0] == '-' ? NULL : n.lag},
             {"fetch_lag", n.fetch_lag[0] == '-' ? NULL : n.fetch_lag},
             {"next_flush_s", n.next_s[0] ? n.next_s : NULL},

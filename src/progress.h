@@ -3,15 +3,16 @@
  * is doing between two flushes (90 minutes apart by default):
  *
  *   {"ts":...,"level":"info","module":"progress","consumed":"120000",
- *    "buffered":"4000","buffered_bytes":"1310720","loaded":"116000",
+ *    "buffered":"4000","buffered_bytes":"1310720","loading_bytes":"0","loaded":"116000",
  *    "committed":"116000","lag":"4000","fetch_lag":"0","next_flush_s":"5012",
  *    "msg":"consumed 120000, buffered 4000 records (1.2 MiB), loaded 116000
  *     rows, committed 116000, lag 4000 (fetch lag 0), next flush in 1h23m32s"}
  *
  * The worker hands its own numbers (dp_progress_t) from its housekeeping;
- * the rest comes from the metrics registry: rows loaded (every table,
- * deltaport_rows_loaded_total), buffered bytes, and the committed and fetch
- * lag summed over the assigned partitions. Lines are at least
+ * the rest comes from the metrics registry: rows loaded (every table, system
+ * tables included: deltaport_rows_loaded_total), the bytes of the open flush
+ * and of the one loading ("..., 2.1 MiB loading" when there is one), and the
+ * committed and fetch lag summed over the assigned partitions. Lines are at least
  * log.progress_interval_s apart (0: none).
  *
  * Thread: dp_progress_init before the worker starts; dp_progress_tick from

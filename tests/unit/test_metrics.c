@@ -430,9 +430,10 @@ static void test_progress_line_adds_up_the_registry(void)
     dp_metrics_rows_loaded("evt_a", 600);
     dp_metrics_rows_loaded("evt_b", 300);
     dp_metrics_set(DP_MG_BUFFER_OPEN_BYTES, 3 * 1024 * 1024 / 2);
+    dp_metrics_set(DP_MG_BUFFER_LOADING_BYTES, 2048);
     p.flush_due_ms = 1000000 + 5012 * 1000;
     dp_progress_format(&p, 1000000, line, sizeof(line));
-    DP_ASSERT_MSG(strcmp(line, "consumed 1200, buffered 300 records (1.5 MiB), loaded 900 rows, "
+    DP_ASSERT_MSG(strcmp(line, "consumed 1200, buffered 300 records (1.5 MiB, 2.0 KiB loading), loaded 900 rows, "
                                "committed 900, lag 120 (fetch lag 40), next flush in 1h23m32s") == 0,
                   "unexpected progress line: %s", line);
     p.buffered = 0;
