@@ -215,4 +215,11 @@ void dp_config_kafka_opts(const dp_config_t *cfg, struct dp_kafka_opts *opts);
  */
 int dp_config_doc(FILE *out);
 
+/*
+ * Writes the JSON Schema (draft-07) of the configuration file, generated
+ * from the same table: every section and key, types, ranges, enums, and the
+ * librdkafka properties kafka.properties refuses. Returns 0 or DP_EIO.
+ */
+int dp_config_schema(FILE *out);
+
 #endif

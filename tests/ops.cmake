@@ -23,3 +23,11 @@ set_tests_properties(test_helm_chart PROPERTIES FIXTURES_REQUIRED helm_tools LAB
 add_test(NAME test_dockerfile
          COMMAND bash ${PROJECT_SOURCE_DIR}/tests/helm/check_dockerfile.sh ${PROJECT_SOURCE_DIR})
 set_tests_properties(test_dockerfile PROPERTIES LABELS integration TIMEOUT 60)
+
+# The command line: help on every command, errors naming the option, query's
+# error order (the real binary; the emulator for query).
+dp_add_test(NAME test_cli LABEL integration TIMEOUT 120
+            SOURCES ${CMAKE_CURRENT_LIST_DIR}/integration/test_cli.c)
+if(TARGET test_cli)
+  add_dependencies(test_cli deltaport deltaport-dbx-emulator)
+endif()
