@@ -1,6 +1,6 @@
 /*
  * config: the worker's configuration, one JSON file plus environment
- * overrides (style.md 9 and 10, design.md "Settled decisions").
+ * overrides (docs/CONFIGURATION.md).
  *
  * Every setting is one row of a descriptor table (config_table.c): its JSON
  * path, type, default, allowed range or values, place in dp_config_t, secret

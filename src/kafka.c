@@ -1,8 +1,8 @@
 /*
  * kafka: the worker's librdkafka consumer (see kafka.h).
  *
- * The rebalance callback follows librdkafka 2.0.2's contract (docs/DELIVERY.md,
- * "librdkafka 2.0.2's rebalance contract"): cooperative partitions are added
+ * The rebalance callback follows librdkafka 2.0.2's contract (docs/PLATFORM.md,
+ * "The consumer contract"): cooperative partitions are added
  * and removed incrementally; start positions are decided here from the
  * committed offsets because auto.offset.reset is "error"; the app-pause flag
  * survives an unassign in 2.0.2, so the set of partitions we paused is kept

@@ -31,3 +31,8 @@ dp_add_test(NAME test_cli LABEL integration TIMEOUT 120
 if(TARGET test_cli)
   add_dependencies(test_cli deltaport deltaport-dbx-emulator)
 endif()
+
+# The lint refuses outside references, banned calls and // comments.
+add_test(NAME lint_selftest
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/lint_selftest.sh ${PROJECT_SOURCE_DIR})
+set_tests_properties(lint_selftest PROPERTIES LABELS unit TIMEOUT 60)

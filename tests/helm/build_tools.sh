@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds tools/helm-render and tests/helm/chartcheck into OUT_DIR with Debian's
-# Go packages, offline (GOPATH mode, platform-notes.md E). The Go build cache
+# Go packages, offline (GOPATH mode, docs/PLATFORM.md "Go, for the Helm chart checks"). The Go build cache
 # lives in OUT_DIR/go-cache, so a second run takes a second.
 # Usage: build_tools.sh SOURCE_DIR OUT_DIR
 set -euo pipefail

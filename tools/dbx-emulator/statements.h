@@ -1,5 +1,6 @@
 /*
- * statements: the SQL Statement Execution API (databricks-api.md section 1).
+ * statements: the SQL Statement Execution API (docs/DATABRICKS.md, "The APIs
+ * in brief").
  *
  * Owns every submitted statement and one executor thread that runs them in
  * submission order (FIFO, like one warehouse cluster) through

@@ -8,7 +8,7 @@
 // items, enum, pattern, minimum, maximum, minLength, not, anyOf).
 //
 // It exists because Debian packages no helm binary; it builds offline from
-// Debian's Go packages (platform-notes.md E):
+// Debian's Go packages (docs/PLATFORM.md, "Go, for the Helm chart checks"):
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go build -o helm-render .
 //
