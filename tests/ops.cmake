@@ -36,3 +36,16 @@ endif()
 add_test(NAME lint_selftest
          COMMAND bash ${PROJECT_SOURCE_DIR}/tests/lint_selftest.sh ${PROJECT_SOURCE_DIR})
 set_tests_properties(lint_selftest PROPERTIES LABELS unit TIMEOUT 60)
+
+# Every SQL snippet and configuration example of the docs (tests/docs/test_docs.py):
+# SQL runs on the emulator after a demo load, the GRANT script of docs/SETUP.md
+# is proven enough by `deltaport check`, configuration examples pass config check.
+if(NOT DP_VALGRIND)
+  add_test(NAME test_docs
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/docs/test_docs.py
+                   --deltaport $<TARGET_FILE:deltaport>
+                   --kafka-mock $<TARGET_FILE:deltaport-kafka-mock>
+                   --emulator $<TARGET_FILE:deltaport-dbx-emulator>
+                   --source ${PROJECT_SOURCE_DIR})
+  set_tests_properties(test_docs PROPERTIES LABELS integration TIMEOUT 240)
+endif()
