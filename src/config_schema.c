@@ -25,16 +25,22 @@ static json_t *range(const char *type, int64_t min, int64_t max)
                      (json_int_t)max);
 }
 
-/* The librdkafka keys kafka.properties refuses (owned or reserved). */
+/* The librdkafka keys kafka.properties refuses (owned or reserved): each one
+ * a schema nothing matches, with the reason as its description, so a
+ * validator names the property. */
 static json_t *refused_properties(void)
 {
-    json_t *names = json_array();
+    json_t *props = json_object();
 
     for (int i = 0; dp_kafka_owned_keys[i]; i++)
-        json_array_append_new(names, json_string(dp_kafka_owned_keys[i]));
+        json_object_set_new(props, dp_kafka_owned_keys[i],
+                            json_pack("{s:{}, s:s}", "not", "description",
+                                      dp_config_kafka_rejects(dp_kafka_owned_keys[i])));
     for (int i = 0; dp_config_reserved_props[i].property; i++)
-        json_array_append_new(names, json_string(dp_config_reserved_props[i].property));
-    return json_pack("{s:{s:o}}", "not", "enum", names);
+        json_object_set_new(props, dp_config_reserved_props[i].property,
+                            json_pack("{s:{}, s:s}", "not", "description",
+                                      dp_config_reserved_props[i].hint));
+    return props;
 }
 
 static json_t *schema_of(const dp_config_desc_t *d)
@@ -69,7 +75,7 @@ static json_t *schema_of(const dp_config_desc_t *d)
                       (json_int_t)d->max, "uniqueItems", 1);
         break;
     case DP_CT_PROPS:
-        s = json_pack("{s:s, s:o, s:{s:[s, s, s]}}", "type", "object", "propertyNames",
+        s = json_pack("{s:s, s:o, s:{s:[s, s, s]}}", "type", "object", "properties",
                       refused_properties(), "additionalProperties", "type", "string", "number",
                       "boolean");
         break;

@@ -479,6 +479,7 @@ static void partition_failed(dp_kafka_t *kafka, rd_kafka_message_t *msg)
     rd_kafka_pause_partitions(kafka->rk, one);
     rd_kafka_topic_partition_list_destroy(one);
     list_add_unique(kafka->errored, topic, msg->partition);
+    dp_metrics_add(DP_MC_OFFSET_OUT_OF_RANGE, 1);
     dp_log(DP_LOG_ERROR, "kafka", "%s [%d] @%lld cannot be consumed, partition paused: %s",
            topic, (int)msg->partition, (long long)msg->offset, rd_kafka_message_errstr(msg));
     if (kafka->hooks.on_partition_error)

@@ -360,6 +360,9 @@ static int render_counters(dp_buf_t *out, dp_err_t *err)
          "Flushes not loaded because a newer claim on one of their partitions never saw them."},
         {DP_MC_OFFSET_REPAIRS, "deltaport_offset_regressions_repaired_total",
          "Partitions whose committed offset was below the Databricks ledger when assigned."},
+        {DP_MC_OFFSET_OUT_OF_RANGE, "deltaport_kafka_offset_out_of_range_total",
+         "Partitions stopped because their position was outside the log (records deleted by "
+         "retention before they were loaded, or a truncated or recreated topic)."},
     };
 
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {

@@ -47,6 +47,7 @@ typedef enum {
     DP_MC_LABEL_OVERFLOW,        /* deltaport_metrics_label_overflow_total */
     DP_MC_FLUSHES_FENCED,        /* deltaport_flushes_fenced_total */
     DP_MC_OFFSET_REPAIRS,        /* deltaport_offset_regressions_repaired_total */
+    DP_MC_OFFSET_OUT_OF_RANGE,   /* deltaport_kafka_offset_out_of_range_total */
     DP_MC_COUNT_
 } dp_metrics_counter_t;
 

@@ -755,6 +755,53 @@ static void test_config_cmd_exit_codes(void)
     free(errout);
 }
 
+/* `config schema`: every key of the table is in the JSON Schema with its
+ * type and range, secrets have no key (only *_file), owned librdkafka
+ * properties are refused. */
+static void test_config_schema_follows_the_table(void)
+{
+    char *text = NULL;
+    size_t len = 0, nkeys = 0;
+    FILE *f = open_memstream(&text, &len);
+    json_t *root, *props, *me, *db, *kp;
+    json_error_t jerr;
+
+    DP_ASSERT_FATAL_MSG(dp_config_schema(f) == 0, "expected the schema written");
+    fclose(f);
+    root = json_loads(text, 0, &jerr);
+    free(text);
+    DP_ASSERT_FATAL_MSG(root != NULL, "expected JSON: %s", jerr.text);
+    props = json_object_get(root, "properties");
+    DP_ASSERT_MSG(json_is_false(json_object_get(root, "additionalProperties")),
+                  "expected unknown sections refused");
+    me = json_object_get(json_object_get(json_object_get(props, "flush"), "properties"),
+                         "max_events");
+    DP_ASSERT_MSG(json_integer_value(json_object_get(me, "minimum")) == 1 &&
+                      json_integer_value(json_object_get(me, "maximum")) == 10000000,
+                  "expected flush.max_events between 1 and 10000000");
+    db = json_object_get(json_object_get(props, "databricks"), "properties");
+    DP_ASSERT_MSG(json_object_get(db, "client_secret") == NULL &&
+                      json_object_get(db, "client_secret_file") != NULL,
+                  "expected no secret key, only its _file");
+    kp = json_object_get(
+        json_object_get(json_object_get(json_object_get(props, "kafka"), "properties"), "properties"),
+        "properties");
+    DP_ASSERT_MSG(json_object_get(kp, "enable.auto.commit") && json_object_get(kp, "sasl.password"),
+                  "expected owned and secret librdkafka properties refused");
+    /* Every section's keys: as many as the table's non-secret rows. */
+    {
+        const char *name;
+        json_t *sec;
+
+        json_object_foreach(props, name, sec)
+        {
+            nkeys += json_object_size(json_object_get(sec, "properties"));
+        }
+    }
+    DP_ASSERT_MSG(nkeys > 40, "expected every key of the table in the schema, got %zu", nkeys);
+    json_decref(root);
+}
+
 static const dp_test_case_t cases[] = {
     {"test_config_demo_loads", test_config_demo_loads},
     {"test_config_production_example_loads", test_config_production_example_loads},
@@ -768,6 +815,7 @@ static const dp_test_case_t cases[] = {
     {"test_config_bad_enum", test_config_bad_enum},
     {"test_config_identifiers_and_addresses", test_config_identifiers_and_addresses},
     {"test_config_urls_checked_by_libcurl", test_config_urls_checked_by_libcurl},
+    {"test_config_schema_follows_the_table", test_config_schema_follows_the_table},
     {"test_config_rejects_owned_kafka_keys", test_config_rejects_owned_kafka_keys},
     {"test_config_bad_kafka_property_shows_librdkafka_error",
      test_config_bad_kafka_property_shows_librdkafka_error},
