@@ -194,7 +194,7 @@ int dp_cmd_validate(int argc, char **argv)
     dp_config_t *cfg = NULL;
     FILE *in = NULL;
     dp_err_t err;
-    opts_t o;
+    opts_t o = {"schemas", "-", FMT_AUTO};
     int rc;
 
     if ((rc = parse_args(argc, argv, &o, &cfg)) != DP_CLI_OK)

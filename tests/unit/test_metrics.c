@@ -365,6 +365,11 @@ static void test_kafka_stats_count_brokers_up(void)
                   "expected 2 brokers up (the logical coordinator not counted), got %d",
                   dp_kafka_stats_brokers_up(stats, strlen(stats)));
     DP_ASSERT_MSG(dp_kafka_stats_brokers_up(down, strlen(down)) == 0, "expected 0 brokers up");
+    /* Another spacing: the whole document is parsed instead. */
+    DP_ASSERT_MSG(dp_kafka_stats_brokers_up("{\"topics\":{\"x\":{}}, \"brokers\" : {\"b/1\": "
+                                            "{\"source\":\"learned\",\"state\":\"UP\"}}}",
+                                            75) == 1,
+                  "expected 1 broker up from a document parsed whole");
     DP_ASSERT_MSG(dp_kafka_stats_brokers_up("{\"topics\":{}}", 13) == -1 &&
                       dp_kafka_stats_brokers_up("not json", 8) == -1,
                   "expected -1 without a brokers object");
