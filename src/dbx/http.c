@@ -31,7 +31,9 @@
  * ------------------------------------------------------------------------- */
 
 /* The host is parsed by libcurl's URL parser (url.h): scheme://host[:port]
- * with nothing else, https unless allow_insecure_http. */
+ * and an optional path prefix (a Schema Registry behind a proxy; a
+ * workspace host has none, which the configuration checks), no query, no
+ * user, https unless allow_insecure_http. */
 static int check_host(const dp_dbx_config_t *cfg, dp_err_t *err)
 {
     char why[128];
@@ -40,7 +42,7 @@ static int check_host(const dp_dbx_config_t *cfg, dp_err_t *err)
     if (cfg->host == NULL || cfg->host[0] == '\0') {
         return dp_err_set(err, DP_EINVAL, 0, "dbx: no workspace host configured");
     }
-    if (dp_url_check(cfg->host, DP_URL_NO_PATH, &is_http, why, sizeof(why)) < 0) {
+    if (dp_url_check(cfg->host, DP_URL_PATH, &is_http, why, sizeof(why)) < 0) {
         return dp_err_set(err, DP_EINVAL, 0, "dbx: host %s must be https://host[:port]: %s",
                           cfg->host, why);
     }
