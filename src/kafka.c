@@ -300,10 +300,6 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
     size_t n = 0;
     int32_t partition;
 
-    if (ours >= DP_LOG_ERROR)
-        dp_health_kafka_error(buf);
-    if (ours < dp_log_threshold)
-        return;
     /* "[thrd:main]: text": the thread becomes a field. */
     if (strncmp(buf, "[thrd:", 6) == 0 && strstr(buf, "]: ")) {
         const char *end = strstr(buf, "]: ");
@@ -311,6 +307,10 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
         snprintf(thread, sizeof(thread), "%.*s", (int)(end - buf - 6), buf + 6);
         buf = end + 3;
     }
+    if (ours >= DP_LOG_ERROR)
+        dp_health_kafka_error(buf);
+    if (ours < dp_log_threshold)
+        return;
     if (kafka && kafka->worker_id)
         fields[n++] = (dp_log_field_t){"worker_id", kafka->worker_id};
     if (kafka && kafka->group)
