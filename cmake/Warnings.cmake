@@ -1,4 +1,4 @@
-# Warning flags for every target of the project (style.md, section 19).
+# Warning flags for every target of the project.
 add_compile_definitions(_POSIX_C_SOURCE=200809L)
 add_compile_options(-Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes
                     -Wformat=2 -Wshadow -Wno-unused-parameter

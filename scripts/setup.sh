@@ -10,6 +10,7 @@ pkgs=(
   libmicrohttpd-dev libsqlite3-dev libcunit1-dev
   kcat valgrind sqlite3 ca-certificates curl
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev
+  golang-github-xeipuuv-gojsonschema-dev
   python3-confluent-kafka python3-avro python3-requests
 )
 

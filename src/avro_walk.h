@@ -4,7 +4,7 @@
  *
  * Why not avro-c: avro-c 1.11.1 allocates whatever a length prefix says
  * before checking it against the bytes left, leaks on malformed input and
- * never notices trailing bytes (platform-notes.md B.4). The walker:
+ * never notices trailing bytes (docs/PLATFORM.md, "Binary input"). The walker:
  *   - never allocates; values are views (pointer + length) into the input;
  *   - checks every length and count against the bytes left before using it,
  *     so work is bounded by the input size (items that encode to zero bytes
@@ -87,7 +87,7 @@ int dp_utf8_valid(const uint8_t *s, size_t len);
 /* Encoding buffer                                                      */
 /* ------------------------------------------------------------------ */
 
-/* A growable byte buffer with a hard cap set at init (style.md 7). It keeps
+/* A growable byte buffer with a hard cap set at init. It keeps
  * its capacity across dp_avro_buf_reset, so a reused buffer stops
  * allocating once warm. */
 typedef struct dp_avro_buf {

@@ -3,11 +3,11 @@
  * memory, ready for a Files API upload and COPY INTO ... FILEFORMAT = AVRO.
  *
  * We write the container ourselves instead of using avro-c's file writer
- * because avro-c drops logicalType from the header schema
- * (platform-notes.md B.2) and seeds its sync marker from rand(): our header
+ * because avro-c drops logicalType from the header schema and seeds its
+ * sync marker from rand() (docs/PLATFORM.md, "Container files"): our header
  * carries the staged schema text exactly as given, so Databricks types
  * timestamp-micros columns TIMESTAMP and bytes+decimal(18,4) DECIMAL(18,4)
- * (databricks-api.md section 3), and the sync marker is chosen by the caller
+ * (docs/DATABRICKS.md, "Avro to Delta types"), and the sync marker is chosen by the caller
  * (dp_stagename_sync()), so a retry writes identical bytes.
  *
  * Layout (Avro 1.11 specification, "Object Container Files"):

@@ -1,5 +1,5 @@
 /*
- * buf: a growable byte buffer with a hard cap fixed at init (style.md 4.7),
+ * buf: a growable byte buffer with a hard cap fixed at init,
  * plus the Avro binary primitives the staging path appends to it.
  *
  * Invariants: len <= cap <= max at all times; an append that would take len

@@ -15,6 +15,7 @@
  * names only that deleted file, so it loads nothing.
  */
 #include "cmd_check.h"
+#include "cli.h"
 
 #include "config.h"
 #include "dbx/files.h"
@@ -638,17 +639,34 @@ static void check_databricks(check_t *ck)
     check_tables(ck, files_ok);
 }
 
+static const char check_help[] =
+    "usage: deltaport check --config FILE\n"
+    "\n"
+    "Tests, in order, what a worker needs and prints one PASS/FAIL/SKIP line per check\n"
+    "with the fix for each failure (docs/CHECK.md): the configuration, Kafka (brokers,\n"
+    "topics, the group), the Databricks token, the SQL warehouse (CAN USE), the catalog\n"
+    "and schema, the Volume (read and write), and the grants on the tables.\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE   the configuration of the workers to check\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Exit status: 0 when every check passed, 1 when one failed or was skipped, 2 for a\n"
+    "usage error.\n";
+
 int dp_cmd_check(int argc, char **argv)
 {
     check_t ck;
     const char *path = NULL;
+    const dp_cli_opt_t opts[] = {
+        {"config", 'c', DP_CLI_STRING, &path, "FILE", 1, 0, NULL},
+        {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+    };
+    const dp_cli_spec_t spec = {"check", check_help, opts, 0, 0, NULL};
+    int nargs, prc;
 
-    if (argc == 3 && strcmp(argv[1], "--config") == 0)
-        path = argv[2];
-    if (!path) {
-        fprintf(stderr, "usage: deltaport check --config FILE\n");
-        return 2;
-    }
+    if ((prc = dp_cli_parse(&spec, argc, argv, NULL, &nargs, stdout, stderr)) != DP_CLI_OK)
+        return dp_cli_exit(prc);
     memset(&ck, 0, sizeof(ck));
     dp_log_set_level(DP_LOG_ERROR); /* the report is the output */
     if (check_config(&ck, path) == 0) {

@@ -1,44 +1,35 @@
 /*
  * cmd_config: `deltaport config check|dump|doc` (see cmd_config.h). It only
  * parses arguments and maps results to exit statuses; the work is done by
- * the config module. Errors are printed as one plain line on stderr (a
+ * the config module. Errors are printed as plain lines on stderr (a
  * command-line tool talking to a person, not a JSON log line).
  */
 #include "cmd_config.h"
+#include "cli.h"
 #include "config.h"
 
 #include <string.h>
 
 enum { EXIT_OK = 0, EXIT_INVALID = 1, EXIT_USAGE = 2 };
 
-static int usage(FILE *errout, const char *why)
-{
-    if (why) {
-        fprintf(errout, "deltaport config: %s\n", why);
-    }
-    fputs("usage: deltaport config check --config FILE\n"
-          "       deltaport config dump --config FILE\n"
-          "       deltaport config doc\n",
-          errout);
-    return EXIT_USAGE;
-}
-
-/* Finds --config F or --config=F among argv[2..]; anything else is a usage
- * error. Returns 0 and sets *path, or -1. */
-static int parse_config_arg(int argc, char **argv, const char **path)
-{
-    *path = NULL;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc && !*path) {
-            *path = argv[++i];
-        } else if (strncmp(argv[i], "--config=", 9) == 0 && argv[i][9] && !*path) {
-            *path = argv[i] + 9;
-        } else {
-            return -1;
-        }
-    }
-    return *path ? 0 : -1;
-}
+static const char config_help[] =
+    "usage: deltaport config check --config FILE\n"
+    "       deltaport config dump --config FILE\n"
+    "       deltaport config doc\n"
+    "       deltaport config schema\n"
+    "\n"
+    "check   loads and validates the file with its environment overrides and secrets,\n"
+    "        exactly as run does (exit 1 with the reason when it is not valid)\n"
+    "dump    prints the whole configuration, defaults included, secrets masked\n"
+    "doc     prints the configuration reference (docs/CONFIGURATION.md)\n"
+    "schema  prints the JSON Schema (draft-07) of the configuration file, generated from\n"
+    "        the same table (the Helm chart's values.schema.json embeds it)\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE   the configuration (check, dump)\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Exit status: 0 success, 1 invalid configuration, 2 usage error.\n";
 
 static int load_and_run(const char *sub, const char *path, FILE *out, FILE *errout)
 {
@@ -66,25 +57,43 @@ static int load_and_run(const char *sub, const char *path, FILE *out, FILE *erro
 
 int dp_cmd_config_io(int argc, char **argv, FILE *out, FILE *errout)
 {
-    const char *path = NULL;
+    const char *path = NULL, *sub = argc > 1 ? argv[1] : NULL;
+    const dp_cli_opt_t with_config[] = {
+        {"config", 'c', DP_CLI_STRING, &path, "FILE", 1, 0, NULL},
+        {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+    };
+    const dp_cli_opt_t none[] = {{NULL, 0, 0, NULL, NULL, 0, 0, NULL}};
+    dp_cli_spec_t spec = {"config", config_help, none, 0, 0, NULL};
+    char command[32];
+    int nargs, prc;
 
-    if (argc < 2) {
-        return usage(errout, "missing subcommand");
+    if (!sub) {
+        return dp_cli_usage_error(&spec, errout, "missing subcommand (check, dump, doc or schema)");
     }
-    if (strcmp(argv[1], "doc") == 0) {
-        if (argc != 2) {
-            return usage(errout, "doc takes no arguments");
-        }
+    if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
+        fputs(config_help, out);
+        return EXIT_OK;
+    }
+    if (strcmp(sub, "check") != 0 && strcmp(sub, "dump") != 0 && strcmp(sub, "doc") != 0 &&
+        strcmp(sub, "schema") != 0) {
+        return dp_cli_usage_error(&spec, errout,
+                                  "unknown subcommand '%s' (check, dump, doc or schema)", sub);
+    }
+    snprintf(command, sizeof(command), "config %s", sub);
+    spec.command = command;
+    if (strcmp(sub, "check") == 0 || strcmp(sub, "dump") == 0) {
+        spec.opts = with_config;
+    }
+    if ((prc = dp_cli_parse(&spec, argc - 1, argv + 1, NULL, &nargs, out, errout)) != DP_CLI_OK) {
+        return dp_cli_exit(prc);
+    }
+    if (strcmp(sub, "doc") == 0) {
         return dp_config_doc(out) == 0 ? EXIT_OK : EXIT_INVALID;
     }
-    if (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "dump") != 0) {
-        fprintf(errout, "deltaport config: unknown subcommand '%s'\n", argv[1]);
-        return usage(errout, NULL);
+    if (strcmp(sub, "schema") == 0) {
+        return dp_config_schema(out) == 0 ? EXIT_OK : EXIT_INVALID;
     }
-    if (parse_config_arg(argc, argv, &path) < 0) {
-        return usage(errout, "expected exactly one --config FILE");
-    }
-    return load_and_run(argv[1], path, out, errout);
+    return load_and_run(sub, path, out, errout);
 }
 
 int dp_cmd_config(int argc, char **argv)

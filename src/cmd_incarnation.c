@@ -15,6 +15,8 @@
 #include "cmd_incarnation.h"
 
 #include "claims.h"
+#include "cli.h"
+#include "cli.h"
 #include "config.h"
 #include "dbxconn.h"
 #include "kafka.h"
@@ -23,7 +25,6 @@
 #include "stmt.h"
 #include "tablename.h"
 
-#include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +32,24 @@
 
 #define MAX_CHECKED 64
 
-static const char usage[] =
-    "usage: deltaport incarnation show|new --config FILE [--force]\n"
-    "  show   print the pool's incarnation\n"
-    "  new    mint the next one, after a topic was deleted and recreated: every worker then\n"
-    "         reads every topic from its beginning (docs/DELIVERY.md). Refused while the\n"
-    "         group has members, when its membership cannot be read, or when the topics\n"
-    "         still hold what the current incarnation loaded; --force overrides.\n";
+static const char incarnation_help[] =
+    "usage: deltaport incarnation show --config FILE\n"
+    "       deltaport incarnation new --config FILE [--force]\n"
+    "\n"
+    "show prints the pool's incarnation: the id every commit carries, so that offsets of\n"
+    "a deleted and recreated topic are never trusted (docs/DELIVERY.md). new mints a new\n"
+    "one: run it after a topic was recreated, with every worker stopped; the workers then\n"
+    "read every partition from its beginning. new is refused while the topics still hold\n"
+    "what the current incarnation loaded (nothing was recreated: everything would load a\n"
+    "second time), while the group has members, and when its membership cannot be read\n"
+    "(the embedded Kafka answers no DescribeGroups); --force overrides.\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE   the configuration (databricks.*, kafka.*)\n"
+    "      --force         mint without those checks\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Exit status: 0 success, 1 failure or refusal, 2 usage error.\n";
 
 /* A consumer outside the group, with the configuration's client settings. */
 static rd_kafka_t *new_consumer(const dp_config_t *cfg, dp_err_t *err)
@@ -233,38 +245,26 @@ out:
 
 int dp_cmd_incarnation(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                             {"force", no_argument, NULL, 'f'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    const char *path = NULL, *verb = argc > 1 ? argv[1] : "";
+    const char *path = NULL, *verb;
     char inc[DP_CLAIMS_INCARNATION_SIZE], old[DP_CLAIMS_INCARNATION_SIZE];
     dp_config_t *cfg = NULL;
     dp_dbxconn_t conn = {NULL, NULL};
     dp_err_t err;
-    int c, force = 0, rc = 1;
+    int force = 0, rc = 1, nargs, prc;
+    char *args[1];
+    const dp_cli_opt_t opts[] = {
+        {"config", 'c', DP_CLI_STRING, &path, "FILE", 1, 0, NULL},
+        {"force", 0, DP_CLI_FLAG, &force, NULL, 0, 0, NULL},
+        {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+    };
+    const dp_cli_spec_t spec = {"incarnation", incarnation_help, opts, 1, 1, "show or new"};
 
-    if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    optind = 2;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c': path = optarg; break;
-        case 'f': force = 1; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default:
-            fprintf(stderr, "deltaport incarnation: unknown or incomplete option '%s'\n%s",
-                    argv[optind - 1], usage);
-            return 2;
-        }
-    }
-    if (!path || optind < argc || (strcmp(verb, "show") != 0 && strcmp(verb, "new") != 0)) {
-        fputs(usage, stderr);
-        return 2;
-    }
+    if ((prc = dp_cli_parse(&spec, argc, argv, args, &nargs, stdout, stderr)) != DP_CLI_OK)
+        return dp_cli_exit(prc);
+    verb = args[0];
+    if (strcmp(verb, "show") != 0 && strcmp(verb, "new") != 0)
+        return dp_cli_exit(
+            dp_cli_usage_error(&spec, stderr, "unknown subcommand '%s' (show or new)", verb));
     dp_log_set_level(DP_LOG_ERROR);
     dp_err_clear(&err);
     cfg = dp_config_load(path, &err);

@@ -3,6 +3,7 @@
  */
 #include "cmd_report.h"
 
+#include "cli.h"
 #include "config.h"
 #include "dbxconn.h"
 #include "loadops.h"
@@ -12,7 +13,6 @@
 #include "tablename.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +20,20 @@
 
 #define MAX_LATENCIES 1000000
 
-static const char usage[] =
+static const char report_help[] =
     "usage: deltaport report --config FILE [--since DURATION]\n"
-    "  What the loads cost in Databricks, from sync_runs: statements and Files calls per\n"
-    "  million events, files and mean file size per table, flush load-time percentiles.\n"
-    "  --since DURATION  only flushes loaded in the last DURATION (90s, 15m, 24h, 7d;\n"
-    "                    default 24h)\n";
+    "\n"
+    "What the loads cost in Databricks, from the flush and file rows of sync_runs:\n"
+    "statements and Files calls per million events, files and mean file size per table,\n"
+    "flush load-time percentiles (cut to loaded).\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE      the configuration (databricks.*)\n"
+    "  -s, --since DURATION   only flushes loaded in the last DURATION: 90s, 15m, 24h, 7d\n"
+    "                         (default 24h)\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 int dp_cmd_report_duration(const char *text, long long *seconds)
 {
@@ -148,10 +156,6 @@ static int report(dp_dbx_client_t *client, const dp_config_t *cfg, const char *s
 
 int dp_cmd_report(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                             {"since", required_argument, NULL, 's'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     const char *path = NULL, *span = "24h";
     long long seconds = 86400;
     char since[32];
@@ -160,33 +164,19 @@ int dp_cmd_report(int argc, char **argv)
     dp_err_t err;
     time_t t;
     struct tm tm;
-    int c, rc = 1;
+    int rc = 1, nargs, prc;
+    const dp_cli_opt_t opts[] = {
+        {"config", 'c', DP_CLI_STRING, &path, "FILE", 1, 0, NULL},
+        {"since", 's', DP_CLI_STRING, &span, "DURATION", 0, 0, NULL},
+        {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+    };
+    const dp_cli_spec_t spec = {"report", report_help, opts, 0, 0, NULL};
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c': path = optarg; break;
-        case 's':
-            span = optarg;
-            if (dp_cmd_report_duration(optarg, &seconds) < 0) {
-                fprintf(stderr, "deltaport report: --since: '%s' is not a duration such as 90s, "
-                        "15m, 24h or 7d\n%s", optarg, usage);
-                return 2;
-            }
-            break;
-        case 'h': fputs(usage, stdout); return 0;
-        default:
-            fprintf(stderr, "deltaport report: unknown or incomplete option '%s'\n%s",
-                    argv[optind - 1], usage);
-            return 2;
-        }
-    }
-    if (!path || optind < argc) {
-        fprintf(stderr, "deltaport report: %s\n%s", path ? "unexpected argument" :
-                "--config is required", usage);
-        return 2;
-    }
+    if ((prc = dp_cli_parse(&spec, argc, argv, NULL, &nargs, stdout, stderr)) != DP_CLI_OK)
+        return dp_cli_exit(prc);
+    if (dp_cmd_report_duration(span, &seconds) < 0)
+        return dp_cli_exit(dp_cli_usage_error(&spec, stderr, "--since: '%s' is not a duration "
+                                              "such as 90s, 15m, 24h or 7d", span));
     dp_log_set_level(DP_LOG_ERROR);
     t = time(NULL) - (time_t)seconds;
     gmtime_r(&t, &tm);

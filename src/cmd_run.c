@@ -5,12 +5,14 @@
  */
 #include "cmd_run.h"
 
+#include "cli.h"
 #include "config.h"
 #include "health.h"
 #include "httpd.h"
 #include "kstats.h"
 #include "log.h"
 #include "metrics.h"
+#include "progress.h"
 #include "worker.h"
 
 #include <pthread.h>
@@ -22,6 +24,23 @@
 
 /* Leaving the group and stopping threads after the drain. */
 #define SHUTDOWN_GRACE_MS 5000
+
+static const char run_help[] =
+    "usage: deltaport run --config FILE\n"
+    "\n"
+    "Runs one worker of the pool until SIGTERM or SIGINT: consumes the configured topics,\n"
+    "loads into Databricks, commits after each load. On the first signal it loads and\n"
+    "commits what it holds (within worker.shutdown_timeout_ms); a second signal exits at\n"
+    "once (what is not committed is read again by the next owner).\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE   the configuration (docs/CONFIGURATION.md); secrets come from\n"
+    "                      the environment or *_file settings\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Logs: one JSON object per line on stderr. HTTP: /metrics, /healthz, /readyz on\n"
+    "http.listen. Exit status: 0 after a clean stop, 1 when the worker could not run,\n"
+    "2 for a usage error.\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -78,18 +97,15 @@ int dp_cmd_run(int argc, char **argv)
     dp_err_t err;
     int rc = 1;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            path = argv[++i];
-        else {
-            fprintf(stderr, "usage: deltaport run --config FILE\n");
-            return 2;
-        }
-    }
-    if (!path) {
-        fprintf(stderr, "usage: deltaport run --config FILE\n");
-        return 2;
-    }
+    const dp_cli_opt_t opts[] = {
+        {"config", 'c', DP_CLI_STRING, &path, "FILE", 1, 0, NULL},
+        {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+    };
+    const dp_cli_spec_t spec = {"run", run_help, opts, 0, 0, NULL};
+    int nargs, prc;
+
+    if ((prc = dp_cli_parse(&spec, argc, argv, NULL, &nargs, stdout, stderr)) != DP_CLI_OK)
+        return dp_cli_exit(prc);
     cfg = dp_config_load(path, &err);
     if (!cfg || dp_config_finalize(cfg, &err) < 0) {
         fprintf(stderr, "deltaport: %s\n", err.msg);
@@ -104,6 +120,8 @@ int dp_cmd_run(int argc, char **argv)
     dp_metrics_reset();
     dp_metrics_set(DP_MG_BUFFER_LIMIT_BYTES, cfg->flush.memory_budget_bytes);
     dp_health_init(cfg->http.liveness_max_age_ms);
+    dp_health_set_broker_timeout(cfg->http.readiness_broker_timeout_ms);
+    dp_progress_init(cfg->log.progress_interval_s);
     /* Not fatal: the data path never depends on the metrics port. In a pod
      * the port is always free; where several workers share a host (the demo,
      * tests) only the first gets it. Without it the liveness probe fails,

@@ -1,6 +1,6 @@
 /*
  * config: the worker's configuration, one JSON file plus environment
- * overrides (style.md 9 and 10, design.md "Settled decisions").
+ * overrides (docs/CONFIGURATION.md).
  *
  * Every setting is one row of a descriptor table (config_table.c): its JSON
  * path, type, default, allowed range or values, place in dp_config_t, secret
@@ -137,9 +137,11 @@ typedef struct dp_config {
     struct {
         char *listen; /* "host:port" of /metrics, /healthz, /readyz */
         int64_t liveness_max_age_ms;
+        int64_t readiness_broker_timeout_ms; /* 0: /readyz ignores the brokers */
     } http;
     struct {
         int level; /* dp_log_level_t: debug, info, warn, error */
+        int64_t progress_interval_s; /* 0: no progress line */
     } log;
     struct {
         char *id; /* defaults to the host name */
@@ -216,5 +218,12 @@ void dp_config_kafka_opts(const dp_config_t *cfg, struct dp_kafka_opts *opts);
  * Returns 0 or DP_EIO. Thread: any.
  */
 int dp_config_doc(FILE *out);
+
+/*
+ * Writes the JSON Schema (draft-07) of the configuration file, generated
+ * from the same table: every section and key, types, ranges, enums, and the
+ * librdkafka properties kafka.properties refuses. Returns 0 or DP_EIO.
+ */
+int dp_config_schema(FILE *out);
 
 #endif

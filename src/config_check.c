@@ -125,6 +125,13 @@ static int apply_secret(const dp_config_t *cfg, const dp_config_desc_t *desc, rd
     return 0;
 }
 
+/* What to do instead of SASL/OAUTHBEARER with OIDC, which Debian 12's
+ * librdkafka 2.0.2 is built without (it needs libcurl in librdkafka). */
+#define OIDC_ALTERNATIVES                                                                          \
+    "use SASL/SCRAM-SHA-512, SASL/PLAIN (Confluent Cloud API keys) or mTLS if the cluster "       \
+    "offers them, or a librdkafka built with OIDC (docs/SETUP.md, \"What Debian's librdkafka "     \
+    "cannot do\")"
+
 int dp_config_apply_kafka(const dp_config_t *cfg, rd_kafka_conf_t *conf, dp_err_t *err)
 {
     const dp_config_map_t *props = &cfg->kafka.properties;
@@ -134,6 +141,15 @@ int dp_config_apply_kafka(const dp_config_t *cfg, rd_kafka_conf_t *conf, dp_err_
     for (size_t i = 0; i < props->n; i++) {
         if (rd_kafka_conf_set(conf, props->items[i].key, props->items[i].value, errstr,
                               sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+            if (strstr(errstr, "not supported in this build") &&
+                strncmp(props->items[i].key, "sasl.oauthbearer.", 17) == 0) {
+                return dp_err_set(err, DP_EINVAL, 0,
+                                  "config: kafka.properties.%s = \"%.40s\": not supported by "
+                                  "this librdkafka %s (Debian 12's is built without OAuth/OIDC); "
+                                  OIDC_ALTERNATIVES,
+                                  props->items[i].key, props->items[i].value,
+                                  rd_kafka_version_str());
+            }
             return dp_err_set(err, DP_EINVAL, 0, "config: kafka.properties.%s = \"%.80s\": %s",
                               props->items[i].key, props->items[i].value, errstr);
         }
@@ -171,6 +187,15 @@ void dp_config_kafka_opts(const dp_config_t *cfg, dp_kafka_opts_t *opts)
     }
     opts->apply_properties = dp_config_kafka_apply_cb;
     opts->apply_ctx = (void *)cfg;
+    opts->worker_id = cfg->worker.id;
+    /* A quarter of the readiness timeout, between 1 and 5 s: the broker
+     * state is at most that old when /readyz decides. */
+    opts->stats_interval_ms = 5000;
+    if (cfg->http.readiness_broker_timeout_ms > 0) {
+        int64_t q = cfg->http.readiness_broker_timeout_ms / 4 / 1000 * 1000;
+
+        opts->stats_interval_ms = (int)(q < 1000 ? 1000 : q > 5000 ? 5000 : q);
+    }
 }
 
 /* ------------------------------------------------------------------------- */
@@ -268,11 +293,75 @@ static int check_flush(const dp_config_t *cfg, dp_err_t *err)
     return 0;
 }
 
+static const char *kafka_property(const dp_config_t *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->kafka.properties.n; i++) {
+        if (strcmp(cfg->kafka.properties.items[i].key, key) == 0) {
+            return cfg->kafka.properties.items[i].value;
+        }
+    }
+    return NULL;
+}
+
+/* sasl.mechanism is only checked by rd_kafka_new (`run` would fail at
+ * start): the mechanisms this librdkafka was built with (builtin.features),
+ * and a clear word on AWS_MSK_IAM, which librdkafka does not implement. */
+static int check_sasl_mechanism(const dp_config_t *cfg, rd_kafka_conf_t *conf, dp_err_t *err)
+{
+    static const struct {
+        const char *mechanism, *feature;
+    } known[] = {
+        {"PLAIN", "sasl_plain"},
+        {"SCRAM-SHA-256", "sasl_scram"},
+        {"SCRAM-SHA-512", "sasl_scram"},
+        {"GSSAPI", "sasl_gssapi"},
+        {"OAUTHBEARER", "sasl_oauthbearer"},
+    };
+    const char *mech = kafka_property(cfg, "sasl.mechanism");
+    char features[512] = "";
+    size_t len = sizeof(features);
+
+    if (!mech) {
+        mech = kafka_property(cfg, "sasl.mechanisms");
+    }
+    if (!mech) {
+        return 0;
+    }
+    if (strcmp(mech, "AWS_MSK_IAM") == 0) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: kafka.properties.sasl.mechanism = \"AWS_MSK_IAM\": not "
+                          "supported: librdkafka has no AWS_MSK_IAM mechanism (IAM needs "
+                          "OAUTHBEARER with an AWS token callback, which deltaport does not "
+                          "have). For Amazon MSK use SASL/SCRAM-SHA-512 (a secret in AWS "
+                          "Secrets Manager) or mTLS (docs/SETUP.md, \"Amazon MSK\")");
+    }
+    rd_kafka_conf_get(conf, "builtin.features", features, &len);
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (strcmp(mech, known[i].mechanism) == 0) {
+            if (strstr(features, known[i].feature)) {
+                return 0;
+            }
+            return dp_err_set(err, DP_EINVAL, 0,
+                              "config: kafka.properties.sasl.mechanism = \"%.40s\": this "
+                              "librdkafka was built without it (builtin.features: %s)",
+                              mech, features);
+        }
+    }
+    return dp_err_set(err, DP_EINVAL, 0,
+                      "config: kafka.properties.sasl.mechanism = \"%.40s\": unknown mechanism; "
+                      "librdkafka knows PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, GSSAPI and "
+                      "OAUTHBEARER",
+                      mech);
+}
+
 static int check_kafka_properties(const dp_config_t *cfg, dp_err_t *err)
 {
     rd_kafka_conf_t *scratch = rd_kafka_conf_new();
     int rc = dp_config_apply_kafka(cfg, scratch, err);
 
+    if (rc == 0) {
+        rc = check_sasl_mechanism(cfg, scratch, err);
+    }
     rd_kafka_conf_destroy(scratch);
     return rc;
 }

@@ -1,5 +1,5 @@
 /*
- * config_table: the one table of configuration keys (style.md 9), the
+ * config_table: the one table of configuration keys, the
  * per-key validators it names, and the librdkafka properties deltaport
  * rejects under kafka.properties.
  *
@@ -14,6 +14,7 @@
 #include "log.h"
 #include "router.h"
 #include "tablename.h"
+#include "url.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -150,27 +151,27 @@ static int check_regex(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_
     return 0;
 }
 
+/* databricks.host: https://host[:port] (http:// only with
+ * databricks.allow_insecure_http, checked in config_check.c), on libcurl's
+ * URL parser. */
 static int check_url(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_err_t *err)
 {
-    const char *s = str_of(desc, cfg), *rest;
+    const char *s = str_of(desc, cfg);
+    char why[128];
 
     if (!s) {
         return 0;
     }
-    if (strncmp(s, "https://", 8) == 0) {
-        rest = s + 8;
-    } else if (strncmp(s, "http://", 7) == 0) {
-        rest = s + 7;
-    } else {
+    if (!strstr(s, "://")) {
         return dp_err_set(err, DP_EINVAL, 0,
                           "config: %s = \"%.80s\": must be a URL starting with https://",
                           desc->path, s);
     }
-    if (!*rest || !only_chars(rest, ".-:[]_")) {
+    if (dp_url_check(s, DP_URL_NO_PATH, NULL, why, sizeof(why)) < 0) {
         return dp_err_set(err, DP_EINVAL, 0,
                           "config: %s = \"%.80s\": must be scheme://host[:port] with no path, "
-                          "query or spaces",
-                          desc->path, s);
+                          "query or spaces (%s)",
+                          desc->path, s, why);
     }
     return 0;
 }
@@ -180,26 +181,25 @@ static int check_url(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_er
  * schemas.registry_allow_insecure_http. */
 static int check_registry_url(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_err_t *err)
 {
-    const char *s = str_of(desc, cfg), *rest;
+    const char *s = str_of(desc, cfg);
+    char why[128];
+    int is_http = 0;
 
     if (!s) {
         return 0;
     }
-    if (strncmp(s, "https://", 8) == 0) {
-        rest = s + 8;
-    } else if (strncmp(s, "http://", 7) == 0 && cfg->schemas.registry_allow_insecure_http) {
-        rest = s + 7;
-    } else {
+    if (strncmp(s, "https://", 8) != 0 &&
+        !(strncmp(s, "http://", 7) == 0 && cfg->schemas.registry_allow_insecure_http)) {
         return dp_err_set(err, DP_EINVAL, 0,
                           "config: %s = \"%.80s\": must start with https:// (http:// only with "
                           "schemas.registry_allow_insecure_http)",
                           desc->path, s);
     }
-    if (!*rest || *rest == '/' || !only_chars(rest, ".-:[]_/~%")) {
+    if (dp_url_check(s, DP_URL_PATH, &is_http, why, sizeof(why)) < 0) {
         return dp_err_set(err, DP_EINVAL, 0,
                           "config: %s = \"%.80s\": must be scheme://host[:port][/path] with no "
-                          "query or spaces",
-                          desc->path, s);
+                          "query or spaces (%s)",
+                          desc->path, s, why);
     }
     return 0;
 }
@@ -248,6 +248,22 @@ static int check_listen(const dp_config_desc_t *desc, const dp_config_t *cfg, dp
                           "config: %s = \"%.80s\": must be \"host:port\" or \":port\" with a "
                           "port between 0 and 65535",
                           desc->path, s);
+    }
+    return 0;
+}
+
+/* The broker state comes from librdkafka's statistics every second or more
+ * (kafka.h), so a shorter timeout would only flap. */
+static int check_broker_timeout(const dp_config_desc_t *desc, const dp_config_t *cfg,
+                                dp_err_t *err)
+{
+    int64_t v = *(const int64_t *)dp_config_field(cfg, desc);
+
+    if (v != 0 && v < 2000) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: %s = %lld: must be 0 (off) or at least 2000 (the broker "
+                          "state is sampled every 1 to 5 s)",
+                          desc->path, (long long)v);
     }
     return 0;
 }
@@ -616,6 +632,16 @@ const dp_config_desc_t dp_config_table[] = {
      .min = 1000,
      .max = 3600000,
      .doc = "/healthz fails when a thread's heartbeat is older than this"},
+    {.path = "http.readiness_broker_timeout_ms",
+     .type = DP_CT_MS,
+     .offset = F(http.readiness_broker_timeout_ms),
+     .def = "60000",
+     .min = 0,
+     .max = 3600000,
+     .check = check_broker_timeout,
+     .allowed_doc = "0 (off), or between 2000 and 3600000",
+     .doc = "/readyz fails (and says why) once no Kafka broker has been reachable for this "
+            "long; liveness never depends on the brokers"},
     {.path = "log.level",
      .type = DP_CT_ENUM,
      .offset = F(log.level),
@@ -623,6 +649,14 @@ const dp_config_desc_t dp_config_table[] = {
      .allowed = level_values,
      .env = "DELTAPORT_LOG_LEVEL",
      .doc = "Lowest level written to stderr"},
+    {.path = "log.progress_interval_s",
+     .type = DP_CT_SEC,
+     .offset = F(log.progress_interval_s),
+     .def = "60",
+     .min = 0,
+     .max = 86400,
+     .doc = "Seconds between two progress lines of `run` (consumed, buffered, loaded, "
+            "committed, lag, next flush due); 0: none"},
     {.path = "worker.id",
      .type = DP_CT_STRING,
      .offset = F(worker.id),
@@ -680,6 +714,10 @@ const dp_config_desc_t *dp_config_find(const char *path)
 
 static const char *owned_hint(const char *property)
 {
+    if (strcmp(property, "statistics.interval.ms") == 0) {
+        return "owned by deltaport: its statistics give the broker state of /readyz and "
+               "deltaport_kafka_brokers_up (see http.readiness_broker_timeout_ms)";
+    }
     if (strcmp(property, "group.id") == 0) {
         return "owned by deltaport: set kafka.group_id";
     }

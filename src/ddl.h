@@ -17,7 +17,7 @@
 /* Renders the column list of an Avro record schema (JSON text) as Databricks
  * column definitions: "`event_id` STRING NOT NULL, `event_time` TIMESTAMP NOT
  * NULL, `value` DECIMAL(18,4), `context` STRUCT<`ip`: STRING, ...>, ...".
- * Mapping (Spark's Avro reader, databricks-api.md section 3): string/enum
+ * Mapping (Spark's Avro reader, docs/DATABRICKS.md "Avro to Delta types"): string/enum
  * STRING, int INT, long BIGINT, float FLOAT, double DOUBLE, boolean BOOLEAN,
  * bytes/fixed BINARY, long+timestamp-micros/millis TIMESTAMP, int+date DATE,
  * bytes/fixed+decimal(p,s) DECIMAL(p,s), record STRUCT, map MAP<STRING,V>,

@@ -1,5 +1,5 @@
 /*
- * err: deltaport's error convention (style.md 4).
+ * err: deltaport's error convention.
  *
  * Every fallible function returns int: 0 for success, a negative DP_E* code
  * for failure, and fills a caller-owned dp_err_t (always the last parameter)

@@ -86,7 +86,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    char why[256];
+    char why[512];
 
     (void)cls;
     (void)version;

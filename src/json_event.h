@@ -1,7 +1,8 @@
 /*
  * json_event: a JSON object (jansson) -> Avro binary of a compiled record
  * schema, field by field, with the field path in every error. avro-c has no
- * JSON -> datum (platform-notes.md B.5), and it would lose logical types.
+ * JSON -> datum (docs/PLATFORM.md, "No JSON input"), and it would lose
+ * logical types.
  *
  * Accepted JSON per Avro type (docs/EVENTS.md, "JSON input"):
  *   string          JSON string only (no stringified numbers)

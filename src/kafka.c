@@ -1,19 +1,24 @@
 /*
  * kafka: the worker's librdkafka consumer (see kafka.h).
  *
- * The rebalance callback follows librdkafka 2.0.2's contract
- * (../shared/delivery-notes.md section 1): cooperative partitions are added and
- * removed incrementally; start positions are decided here from the committed
- * offsets because auto.offset.reset is "error"; the app-pause flag survives an
- * unassign in 2.0.2, so the set of partitions we paused is kept and re-applied
- * (or cleared) on every assignment, and only partitions we paused are resumed.
+ * The rebalance callback follows librdkafka 2.0.2's contract (docs/PLATFORM.md,
+ * "The consumer contract"): cooperative partitions are added
+ * and removed incrementally; start positions are decided here from the
+ * committed offsets because auto.offset.reset is "error"; the app-pause flag
+ * survives an unassign in 2.0.2, so the set of partitions we paused is kept
+ * and re-applied (or cleared) on every assignment, and only partitions we
+ * paused are resumed.
  */
+#define _GNU_SOURCE /* memmem */
 #include "kafka.h"
 
+#include "health.h"
 #include "kstats.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 
+#include <jansson.h>
 #include <zlib.h>
 
 #include <stdio.h>
@@ -28,16 +33,21 @@ struct dp_kafka {
     rd_kafka_topic_partition_list_t *stale;     /* revoked while paused: flag still set */
     rd_kafka_topic_partition_list_t *errored;   /* paused because they cannot be consumed */
     char *incarnation;                          /* sent as "inc=<id>" with every commit */
+    char *worker_id;                            /* for log lines; NULL if unknown */
+    char *group;                                /* for log lines; immutable */
 };
 
 const char *const dp_kafka_owned_keys[] = {
     "enable.auto.commit", "enable.auto.offset.store", "auto.offset.reset", "group.id",
-    "partition.assignment.strategy", "rebalance_cb", NULL,
+    "partition.assignment.strategy", "rebalance_cb", "statistics.interval.ms", NULL,
 };
 
 /* Defaults the user may override through the `kafka` properties: a local
- * queue large enough that 2.0.2's fetcher does not idle up to 1 s whenever
- * queued.min.messages is reached (platform-notes.md D), bounded in bytes. */
+ * queue large enough that the fetcher does not idle. In 2.0.2 (which has no
+ * fetch.queue.backoff.ms) a fetcher that reaches queued.min.messages waits
+ * for its next wakeup, up to about 1 s, so a consumer that decodes more
+ * slowly than it fetches stalls in bursts; 1,000,000 avoids it, and the
+ * queue stays bounded in bytes. */
 static const char *const default_props[][2] = {
     {"queued.min.messages", "1000000"},
     {"queued.max.messages.kbytes", "65536"},
@@ -238,12 +248,158 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t rerr,
 }
 
 /* ------------------------------------------------------------------------- */
+/* librdkafka's log lines and broker state                                   */
+/* ------------------------------------------------------------------------- */
+
+int dp_kafka_log_level(int syslog_level)
+{
+    if (syslog_level <= 3)
+        return DP_LOG_ERROR; /* emerg, alert, crit, err */
+    if (syslog_level == 4)
+        return DP_LOG_WARN;
+    if (syslog_level <= 6)
+        return DP_LOG_INFO; /* notice, info */
+    return DP_LOG_DEBUG;
+}
+
+static int topic_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+}
+
+int dp_kafka_log_partition(const char *line, char *topic, size_t len, int32_t *partition)
+{
+    for (const char *p = strstr(line, " ["); p; p = strstr(p + 1, " [")) {
+        const char *start = p, *d = p + 2;
+        long v = 0;
+
+        while (start > line && topic_char(start[-1]))
+            start--;
+        if (start == p || (size_t)(p - start) >= len || *d < '0' || *d > '9')
+            continue;
+        while (*d >= '0' && *d <= '9' && v < 1000000)
+            v = v * 10 + (*d++ - '0');
+        if (*d != ']' || v >= 1000000)
+            continue;
+        memcpy(topic, start, (size_t)(p - start));
+        topic[p - start] = '\0';
+        *partition = (int32_t)v;
+        return 1;
+    }
+    return 0;
+}
+
+/* librdkafka's log callback (its own threads; see kafka.h). */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    const dp_kafka_t *kafka = rd_kafka_opaque(rk);
+    int ours = dp_kafka_log_level(level);
+    char topic[256], part[16], thread[128] = "";
+    dp_log_field_t fields[6];
+    size_t n = 0;
+    int32_t partition;
+
+    /* "[thrd:main]: text": the thread becomes a field. */
+    if (strncmp(buf, "[thrd:", 6) == 0 && strstr(buf, "]: ")) {
+        const char *end = strstr(buf, "]: ");
+
+        snprintf(thread, sizeof(thread), "%.*s", (int)(end - buf - 6), buf + 6);
+        buf = end + 3;
+    }
+    if (ours >= DP_LOG_ERROR)
+        dp_health_kafka_error(buf);
+    if (ours < dp_log_threshold)
+        return;
+    if (kafka && kafka->worker_id)
+        fields[n++] = (dp_log_field_t){"worker_id", kafka->worker_id};
+    if (kafka && kafka->group)
+        fields[n++] = (dp_log_field_t){"group", kafka->group};
+    fields[n++] = (dp_log_field_t){"fac", fac};
+    if (thread[0])
+        fields[n++] = (dp_log_field_t){"thread", thread};
+    if (dp_kafka_log_partition(buf, topic, sizeof(topic), &partition)) {
+        snprintf(part, sizeof(part), "%d", (int)partition);
+        fields[n++] = (dp_log_field_t){"topic", topic};
+        fields[n++] = (dp_log_field_t){"partition", part};
+    }
+    dp_log_write_fields((dp_log_level_t)ours, "rdkafka", fields, n, buf);
+}
+
+/* The "brokers" object of a statistics JSON (new reference, or NULL). Only
+ * that object is parsed when it can be found: with many partitions the
+ * whole document is mostly "topics" (92 KB for 128 partitions, 6 ms to
+ * parse whole), and this runs on the poll thread. */
+static json_t *stats_brokers(const char *json, size_t len)
+{
+    const char *key = memmem(json, len, "\"brokers\":", 10), *p;
+    json_t *root, *brokers;
+
+    if (key) {
+        for (p = key + 10; p < json + len && (*p == ' ' || *p == '\n' || *p == '\t'); p++)
+            ;
+        if (p < json + len && *p == '{') {
+            brokers = json_loadb(p, (size_t)(json + len - p), JSON_DISABLE_EOF_CHECK, NULL);
+            if (json_is_object(brokers))
+                return brokers;
+            json_decref(brokers);
+        }
+    }
+    root = json_loadb(json, len, 0, NULL);
+    brokers = json_incref(json_object_get(root, "brokers"));
+    json_decref(root);
+    return brokers;
+}
+
+int dp_kafka_stats_brokers_up(const char *json, size_t len)
+{
+    json_t *brokers = stats_brokers(json, len), *b;
+    const char *name;
+    int up = 0;
+
+    if (!json_is_object(brokers)) {
+        json_decref(brokers);
+        return -1;
+    }
+    json_object_foreach(brokers, name, b)
+    {
+        const char *source = json_string_value(json_object_get(b, "source"));
+        const char *state = json_string_value(json_object_get(b, "state"));
+
+        /* "logical" (GroupCoordinator) and "internal" are views of brokers
+         * counted already, or no broker at all. */
+        if (source && (strcmp(source, "logical") == 0 || strcmp(source, "internal") == 0))
+            continue;
+        if (state && strcmp(state, "UP") == 0)
+            up++;
+    }
+    json_decref(brokers);
+    return up;
+}
+
+/* librdkafka's statistics callback (served by the consumer poll). Returns 0:
+ * librdkafka frees json. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    int up = dp_kafka_stats_brokers_up(json, len);
+
+    (void)rk;
+    (void)opaque;
+    if (up >= 0) {
+        dp_metrics_set(DP_MG_KAFKA_BROKERS_UP, up);
+        dp_health_kafka_brokers(up);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
 /* Construction                                                              */
 /* ------------------------------------------------------------------------- */
 
 static rd_kafka_conf_t *build_conf(dp_kafka_t *kafka, const dp_kafka_opts_t *opts, dp_err_t *err)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char interval[16];
 
     for (int i = 0; default_props[i][0]; i++) {
         if (conf_set(conf, default_props[i][0], default_props[i][1], err) < 0)
@@ -260,6 +416,12 @@ static rd_kafka_conf_t *build_conf(dp_kafka_t *kafka, const dp_kafka_opts_t *opt
         goto fail;
     if (opts->client_id && conf_set(conf, "client.id", opts->client_id, err) < 0)
         goto fail;
+    snprintf(interval, sizeof(interval), "%d",
+             opts->stats_interval_ms > 0 ? opts->stats_interval_ms : 5000);
+    if (conf_set(conf, "statistics.interval.ms", interval, err) < 0)
+        goto fail;
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_stats_cb(conf, stats_cb);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_opaque(conf, kafka);
     return conf;
@@ -306,6 +468,8 @@ dp_kafka_t *dp_kafka_new(const dp_kafka_opts_t *opts, const dp_kafka_hooks_t *ho
     kafka = dp_calloc(1, sizeof(*kafka));
     kafka->hooks = *hooks;
     kafka->initial_latest = opts->initial_position_latest;
+    kafka->worker_id = opts->worker_id ? dp_strdup(opts->worker_id) : NULL;
+    kafka->group = dp_strdup(opts->group_id);
     kafka->stale = rd_kafka_topic_partition_list_new(8);
     kafka->errored = rd_kafka_topic_partition_list_new(8);
     conf = build_conf(kafka, opts, err);
@@ -340,6 +504,7 @@ static void partition_failed(dp_kafka_t *kafka, rd_kafka_message_t *msg)
     rd_kafka_pause_partitions(kafka->rk, one);
     rd_kafka_topic_partition_list_destroy(one);
     list_add_unique(kafka->errored, topic, msg->partition);
+    dp_metrics_add(DP_MC_OFFSET_OUT_OF_RANGE, 1);
     dp_log(DP_LOG_ERROR, "kafka", "%s [%d] @%lld cannot be consumed, partition paused: %s",
            topic, (int)msg->partition, (long long)msg->offset, rd_kafka_message_errstr(msg));
     if (kafka->hooks.on_partition_error)
@@ -625,5 +790,7 @@ void dp_kafka_destroy(dp_kafka_t *kafka)
     if (kafka->errored)
         rd_kafka_topic_partition_list_destroy(kafka->errored);
     free(kafka->incarnation);
+    free(kafka->worker_id);
+    free(kafka->group);
     free(kafka);
 }

@@ -60,7 +60,38 @@ typedef struct dp_kafka_opts {
     const char *client_id;            /* may be NULL */
     dp_kafka_apply_fn apply_properties; /* may be NULL */
     void *apply_ctx;
+    const char *worker_id;            /* named in librdkafka's log lines; may be NULL */
+    int stats_interval_ms;            /* librdkafka statistics, for the broker state: 0 = 5000 */
 } dp_kafka_opts_t;
+
+/*
+ * librdkafka's own log lines and its broker state (set up by dp_kafka_new):
+ *
+ * - log_cb sends every librdkafka log line through log.h as a JSON line of
+ *   module "rdkafka" with the fields worker_id, group, fac (librdkafka's
+ *   facility), thread, and topic and partition when the line names one
+ *   ("events [3]"). Syslog levels map to ours: 0-3 error, 4 warn, 5-6 info,
+ *   7 debug. librdkafka calls it from its own threads (log.queue is not
+ *   set); it only reads the handle's immutable names and writes through
+ *   log.h and health.h, both thread-safe, and never calls into librdkafka.
+ * - stats_cb (statistics.interval.ms, served by the consumer poll) counts
+ *   the brokers librdkafka holds an open connection to (state "UP") and
+ *   hands the count to health.h (/readyz) and to the metric
+ *   deltaport_kafka_brokers_up. Error-level lines of librdkafka are kept by
+ *   health.h as the last Kafka error, which /readyz names when it fails.
+ */
+
+/* Our level of a librdkafka (syslog) level. Thread: any. */
+int dp_kafka_log_level(int syslog_level);
+
+/* Finds the first "<topic> [<partition>]" in a librdkafka log line. Returns 1
+ * and fills topic (size len) and *partition, or 0. Thread: any. */
+int dp_kafka_log_partition(const char *line, char *topic, size_t len, int32_t *partition);
+
+/* The number of brokers in state UP in a librdkafka statistics JSON (the
+ * "brokers" object; logical and internal brokers are not counted), or -1
+ * when the JSON has no such object. Thread: any. */
+int dp_kafka_stats_brokers_up(const char *json, size_t len);
 
 /* The librdkafka keys deltaport owns; NULL-terminated. Configuration that
  * names one of them is rejected (config.c uses this list). Borrowed, static. */

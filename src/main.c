@@ -1,17 +1,15 @@
 /*
- * main: the deltaport command line. Parses the subcommand, maps results to
- * exit codes, and is the only place that decides to exit (style.md 3.6).
+ * main: the deltaport command line. Finds the command and hands it its
+ * arguments (each command parses them with cli.h); the command's return
+ * value is the exit status, and main is the only place that exits.
  */
 #include "cmd_check.h"
 #include "cmd_config.h"
 #include "cmd_incarnation.h"
-#include "cmd_query.h"
 #include "cmd_report.h"
+#include "cmd_query.h"
 #include "cmd_run.h"
 #include "cmd_validate.h"
-#include "config.h"
-#include "mem.h"
-#include "log.h"
 #include "produce.h"
 
 #include <curl/curl.h>
@@ -24,55 +22,49 @@
 #define DP_VERSION "0.0.0"
 #endif
 
-/* `validate --config F ...` reads the schema directory from the
- * configuration: rewritten as `validate --schemas DIR ...`. */
-static int cmd_validate(int argc, char **argv)
-{
-    char **args = dp_calloc((size_t)argc + 1, sizeof(char *));
-    dp_config_t *cfg = NULL;
-    dp_err_t err;
-    int n = 0, rc;
+static const char usage_text[] =
+    "usage: deltaport <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run --config FILE                  run one worker until SIGTERM\n"
+    "  check --config FILE                test Kafka, credentials, warehouse, grants\n"
+    "  validate [--config FILE | --schemas DIR] [--format json|avro-base64|auto] [FILE]\n"
+    "                                     report every invalid event of FILE (or stdin)\n"
+    "  produce --topic T ...              generate realistic canonical events\n"
+    "  query --config FILE [--tsv] SQL    run one statement on the configured warehouse\n"
+    "  report --config FILE [--since 24h] what the loads cost in Databricks: statements and\n"
+    "                                     Files calls per million events, files per table,\n"
+    "                                     flush load times (sync_runs)\n"
+    "  incarnation show|new --config FILE [--force]\n"
+    "                                     print, or mint after a topic was recreated, the\n"
+    "                                     pool's incarnation (docs/DELIVERY.md)\n"
+    "  config check|dump --config FILE    validate, or print with secrets masked\n"
+    "  config doc                         print docs/CONFIGURATION.md\n"
+    "  config schema                      print the JSON Schema of the configuration\n"
+    "  version                            versions of deltaport and librdkafka\n"
+    "  help [COMMAND]                     this text, or a command's options\n"
+    "\n"
+    "Every command takes -h/--help. Exit status: 0 success, 1 failure, 2 usage error.\n";
 
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            dp_config_destroy(cfg);
-            cfg = dp_config_load(argv[++i], &err);
-            if (!cfg) {
-                fprintf(stderr, "deltaport: %s\n", err.msg);
-                free(args);
-                return 2;
-            }
-            args[n++] = "--schemas";
-            args[n++] = cfg->schemas.dir;
-        } else {
-            args[n++] = argv[i];
-        }
+typedef int (*command_fn)(int argc, char **argv);
+
+static const struct {
+    const char *name;
+    command_fn fn;
+} commands[] = {
+    {"run", dp_cmd_run},           {"check", dp_cmd_check},
+    {"validate", dp_cmd_validate}, {"produce", dp_cmd_produce},
+    {"query", dp_cmd_query},       {"incarnation", dp_cmd_incarnation},
+    {"config", dp_cmd_config},     {"report", dp_cmd_report},
+};
+
+static command_fn find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].fn;
     }
-    rc = dp_cmd_validate(n, args);
-    dp_config_destroy(cfg);
-    free(args);
-    return rc;
-}
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: deltaport <command> [options]\n"
-            "commands:\n"
-            "  run --config FILE                  run one worker until SIGTERM\n"
-            "  check --config FILE                test Kafka, credentials, warehouse, grants\n"
-            "  validate [--config FILE | --schemas DIR] [--format json|avro-base64|auto] [FILE]\n"
-            "                                     report every invalid event of FILE (or stdin)\n"
-            "  produce --topic T ...              generate realistic canonical events (--help)\n"
-            "  query --config FILE [--tsv] SQL    run one statement on the configured warehouse\n"
-            "  report --config FILE [--since 24h] statements and Files calls per million events,\n"
-            "                                     files per table, flush load times (sync_runs)\n"
-            "  incarnation show|new --config FILE print, or mint after a topic was recreated,\n"
-            "                                     the pool's incarnation (docs/DELIVERY.md)\n"
-            "  config check|dump --config FILE    validate, or print with secrets masked\n"
-            "  config doc                         print docs/CONFIGURATION.md\n"
-            "  version                            versions of deltaport and librdkafka\n"
-            "  help                               this text\n");
+    return NULL;
 }
 
 static int dispatch(int argc, char **argv);
@@ -93,35 +85,36 @@ int main(int argc, char **argv)
 
 static int dispatch(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+    command_fn fn;
+
+    if (!cmd) {
+        fputs(usage_text, stderr);
         return 2;
     }
-    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("deltaport %s (librdkafka %s)\n", DP_VERSION, rd_kafka_version_str());
         return 0;
     }
-    if (strcmp(argv[1], "run") == 0)
-        return dp_cmd_run(argc - 1, argv + 1);
-    if (strcmp(argv[1], "check") == 0)
-        return dp_cmd_check(argc - 1, argv + 1);
-    if (strcmp(argv[1], "validate") == 0)
-        return cmd_validate(argc - 1, argv + 1);
-    if (strcmp(argv[1], "query") == 0)
-        return dp_cmd_query(argc - 1, argv + 1);
-    if (strcmp(argv[1], "report") == 0)
-        return dp_cmd_report(argc - 1, argv + 1);
-    if (strcmp(argv[1], "incarnation") == 0)
-        return dp_cmd_incarnation(argc - 1, argv + 1);
-    if (strcmp(argv[1], "config") == 0)
-        return dp_cmd_config(argc - 1, argv + 1);
-    if (strcmp(argv[1], "produce") == 0)
-        return dp_cmd_produce(argc - 1, argv + 1);
-    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
-        usage(stdout);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+        /* `deltaport help run` is `deltaport run --help`. */
+        if (argc > 2 && (fn = find_command(argv[2])) != NULL) {
+            char help[] = "--help";
+            char *help_argv[] = {argv[2], help, NULL};
+
+            return fn(2, help_argv);
+        }
+        if (argc > 2) {
+            fprintf(stderr, "deltaport: unknown command '%s'\n\n%s", argv[2], usage_text);
+            return 2;
+        }
+        fputs(usage_text, stdout);
         return 0;
     }
-    fprintf(stderr, "deltaport: unknown command '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+    fn = find_command(cmd);
+    if (!fn) {
+        fprintf(stderr, "deltaport: unknown command '%s'\n\n%s", cmd, usage_text);
+        return 2;
+    }
+    return fn(argc - 1, argv + 1);
 }

@@ -1,6 +1,6 @@
 /*
  * mem: allocation wrappers. Out of memory aborts with a log line naming the
- * size (style.md 8): offsets are committed only after a load, so a restart
+ * size: offsets are committed only after a load, so a restart
  * loses nothing, and callers need no untestable NULL branches. Bad input
  * never aborts; it comes back as a dp_err_t.
  */

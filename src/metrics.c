@@ -32,7 +32,7 @@
 #define LINE_MAX_ 1024
 
 /* Load and statement latency: from a warm 100 ms statement to a cold
- * warehouse start (minutes); operations-notes.md section 3. */
+ * warehouse start (minutes); 10 to 15 classic buckets, each one a series. */
 static const double bucket_le[NBUCKETS] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
 
 typedef struct histogram {
@@ -263,6 +263,34 @@ void dp_metrics_set_partitions(const dp_metrics_partition_t *parts, size_t n)
         dp_metrics_add(DP_MC_LABEL_OVERFLOW, dropped);
 }
 
+uint64_t dp_metrics_rows_loaded_sum(void)
+{
+    size_t n = atomic_load(&ntables);
+    uint64_t sum = atomic_load(&other_table_rows);
+
+    for (size_t i = 0; i < n; i++)
+        sum += atomic_load(&tables[i].rows);
+    return sum;
+}
+
+void dp_metrics_lag_sums(int64_t *lag, int64_t *fetch_lag)
+{
+    int64_t l = -1, f = -1;
+
+    pthread_mutex_lock(&parts_mu);
+    for (size_t i = 0; i < nparts; i++) {
+        if (parts_tab[i].lag >= 0)
+            l = (l < 0 ? 0 : l) + parts_tab[i].lag;
+        if (parts_tab[i].fetch_lag >= 0)
+            f = (f < 0 ? 0 : f) + parts_tab[i].fetch_lag;
+    }
+    pthread_mutex_unlock(&parts_mu);
+    if (lag)
+        *lag = l;
+    if (fetch_lag)
+        *fetch_lag = f;
+}
+
 uint64_t dp_metrics_counter(dp_metrics_counter_t c)
 {
     return (unsigned)c < DP_MC_COUNT_ ? atomic_load(&counters[c]) : 0;
@@ -364,6 +392,9 @@ static int render_counters(dp_buf_t *out, dp_err_t *err)
          "Flushes left behind by another worker (or a crash) that this worker finished."},
         {DP_MC_MANIFESTS_PRUNED, "deltaport_manifests_pruned_total",
          "Manifests deleted because every partition they cover was committed past them."},
+        {DP_MC_OFFSET_OUT_OF_RANGE, "deltaport_kafka_offset_out_of_range_total",
+         "Partitions stopped because their position was outside the log (records deleted by "
+         "retention before they were loaded, or a truncated or recreated topic)."},
     };
 
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
@@ -436,8 +467,11 @@ static int render_gauges(dp_buf_t *out, dp_err_t *err)
         {DP_MG_PAUSED_PARTITIONS, "deltaport_kafka_paused_partitions",
          "Assigned partitions paused (backpressure or a partition error)."},
         {DP_MG_READY, "deltaport_ready", "1 from initialisation until shutdown starts."},
+        {DP_MG_KAFKA_BROKERS_UP, "deltaport_kafka_brokers_up",
+         "Kafka brokers librdkafka holds an open connection to (state UP in its statistics)."},
     };
     int64_t last = atomic_load(&gauges[DP_MG_LAST_LOAD_SUCCESS_MS]);
+    int64_t dbx = atomic_load(&gauges[DP_MG_DBX_LAST_SUCCESS_MS]);
 
     if (family(out, "deltaport_buffer_bytes", "gauge",
                "Bytes buffered: the open flush and the flush being loaded.", err) < 0 ||
@@ -456,6 +490,12 @@ static int render_gauges(dp_buf_t *out, dp_err_t *err)
                "Unix time of the last flush loaded (0: none yet).", err) < 0 ||
         put(out, err, "deltaport_last_load_success_timestamp_seconds %lld.%03lld\n",
             (long long)(last / 1000), (long long)(last % 1000)) < 0)
+        return DP_ETOOBIG;
+    if (family(out, "deltaport_databricks_last_success_timestamp_seconds", "gauge",
+               "Unix time of the last Databricks API call that succeeded (0: none yet).",
+               err) < 0 ||
+        put(out, err, "deltaport_databricks_last_success_timestamp_seconds %lld.%03lld\n",
+            (long long)(dbx / 1000), (long long)(dbx % 1000)) < 0)
         return DP_ETOOBIG;
     return 0;
 }

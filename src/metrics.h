@@ -20,7 +20,7 @@
  * without allocation or locks. Only the table and partition label sets take
  * a mutex, once per loaded table and once per second respectively.
  *
- * The registry is global: one process is one worker (design.md "Processes").
+ * The registry is global: one process is one worker (docs/OPERATIONS.md).
  * Thread: every function may be called from any thread.
  */
 #ifndef DP_METRICS_H
@@ -50,6 +50,7 @@ typedef enum {
     DP_MC_RECORDS_LOST_RETENTION, /* deltaport_records_lost_to_retention_total */
     DP_MC_MANIFESTS_COMPLETED,   /* deltaport_manifests_completed_total */
     DP_MC_MANIFESTS_PRUNED,      /* deltaport_manifests_pruned_total */
+    DP_MC_OFFSET_OUT_OF_RANGE,   /* deltaport_kafka_offset_out_of_range_total */
     DP_MC_COUNT_
 } dp_metrics_counter_t;
 
@@ -63,6 +64,8 @@ typedef enum {
     DP_MG_PAUSED_PARTITIONS,     /* deltaport_kafka_paused_partitions */
     DP_MG_LAST_LOAD_SUCCESS_MS,  /* deltaport_last_load_success_timestamp_seconds (kept in ms) */
     DP_MG_READY,                 /* deltaport_ready */
+    DP_MG_KAFKA_BROKERS_UP,      /* deltaport_kafka_brokers_up */
+    DP_MG_DBX_LAST_SUCCESS_MS,   /* deltaport_databricks_last_success_timestamp_seconds (ms) */
     DP_MG_COUNT_
 } dp_metrics_gauge_t;
 
@@ -153,6 +156,13 @@ void dp_metrics_dbx_call(unsigned kind);
  * Entries past DP_METRICS_MAX_PARTITIONS, or with a topic name that is too
  * long, are dropped and counted as overflow. */
 void dp_metrics_set_partitions(const dp_metrics_partition_t *parts, size_t n);
+
+/* Rows loaded over every table (deltaport_rows_loaded_total summed). */
+uint64_t dp_metrics_rows_loaded_sum(void);
+
+/* The committed and the fetch lag summed over the partition series; -1 for
+ * a sum without any known value. Either pointer may be NULL. */
+void dp_metrics_lag_sums(int64_t *lag, int64_t *fetch_lag);
 
 /* Reads a counter / gauge (tests, health). */
 uint64_t dp_metrics_counter(dp_metrics_counter_t c);

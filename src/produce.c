@@ -9,10 +9,10 @@
 #define _GNU_SOURCE
 #include "produce.h"
 
+#include "cli.h"
 #include "mem.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -407,29 +407,29 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
 }
 
-static int parse_ll(const char *s, long long min, long long *out)
-{
-    char *end = NULL;
-    long long v;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || !end || *end || end == s || v < min)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: deltaport produce --topic T [--bootstrap HOST:PORT,... | --bootstrap-file F]\n"
-            "         [--count N (1000)] [--rate EVENTS_PER_S (0 = as fast as possible)]\n"
-            "         [--format avro|json (avro)] [--seed S (1)] [--invalid-every N (0)]\n"
-            "         [-X librdkafka.property=value]... [--quiet]\n"
-            "Avro is framed as Confluent wire format with schema id 1 (the canonical schema).\n"
-            "The bootstrap list may also come from DELTAPORT_KAFKA_BOOTSTRAP_SERVERS.\n");
-}
+static const char produce_help[] =
+    "usage: deltaport produce --topic T [--bootstrap HOST:PORT,... | --bootstrap-file F]\n"
+    "         [--count N] [--rate EVENTS_PER_S] [--format avro|json] [--seed S]\n"
+    "         [--invalid-every N] [-X librdkafka.property=value]... [--quiet]\n"
+    "\n"
+    "Generates realistic canonical ecommerce events and produces them to Kafka: for\n"
+    "demos, load tests and checking a pipeline end to end.\n"
+    "\n"
+    "options:\n"
+    "  -t, --topic T             the topic (required)\n"
+    "  -b, --bootstrap LIST      brokers host:port,... (or DELTAPORT_KAFKA_BOOTSTRAP_SERVERS)\n"
+    "  -B, --bootstrap-file F    read the broker list from file F\n"
+    "  -n, --count N             events to produce (default 1000)\n"
+    "  -r, --rate R              events per second (default 0: as fast as possible)\n"
+    "  -f, --format F            avro (Confluent wire format, schema id 1, the canonical\n"
+    "                            schema) or json (default avro)\n"
+    "  -s, --seed S              seed of the generator (default 1)\n"
+    "  -i, --invalid-every N     make every Nth event invalid (default 0: none)\n"
+    "  -X key=value              a librdkafka producer property (repeatable)\n"
+    "  -q, --quiet               no summary line\n"
+    "  -h, --help                this text\n"
+    "\n"
+    "Exit status: 0 when every event was delivered, 1 otherwise, 2 for a usage error.\n";
 
 static int read_bootstrap_file(const char *path, char *out, size_t outlen)
 {
@@ -589,60 +589,53 @@ out:
 
 int dp_cmd_produce(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"bootstrap", required_argument, NULL, 'b'}, {"bootstrap-file", required_argument, NULL, 'B'},
-        {"topic", required_argument, NULL, 't'},     {"count", required_argument, NULL, 'n'},
-        {"rate", required_argument, NULL, 'r'},      {"format", required_argument, NULL, 'f'},
-        {"seed", required_argument, NULL, 's'},      {"invalid-every", required_argument, NULL, 'i'},
-        {"quiet", no_argument, NULL, 'q'},           {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    static const char *const formats[] = {"avro", "json", NULL};
     opts_t o = {getenv("DELTAPORT_KAFKA_BOOTSTRAP_SERVERS"), NULL, NULL, 1000, 0, 0, 1, 0, 0};
-    char **props = dp_calloc((size_t)argc + 1, sizeof(char *));
+    const char **props = dp_calloc((size_t)argc + 1, sizeof(char *));
+    dp_cli_list_t xprops = {props, 0, argc};
+    const char *format = "avro";
     char bootstrap[4096];
     long long seed = 1;
-    int nprops = 0, c, rc = 2;
+    int rc, nargs;
+    const dp_cli_opt_t opts[] = {
+        {"topic", 't', DP_CLI_STRING, &o.topic, "T", 1, 0, NULL},
+        {"bootstrap", 'b', DP_CLI_STRING, &o.bootstrap, "LIST", 0, 0, NULL},
+        {"bootstrap-file", 'B', DP_CLI_STRING, &o.bootstrap_file, "F", 0, 0, NULL},
+        {"count", 'n', DP_CLI_INT, &o.count, "N", 0, 0, NULL},
+        {"rate", 'r', DP_CLI_INT, &o.rate, "R", 0, 0, NULL},
+        {"format", 'f', DP_CLI_CHOICE, &format, "F", 0, 0, formats},
+        {"seed", 's', DP_CLI_INT, &seed, "S", 0, 0, NULL},
+        {"invalid-every", 'i', DP_CLI_INT, &o.invalid_every, "N", 0, 0, NULL},
+        {"property", 'X', DP_CLI_LIST, &xprops, "key=value", 0, 0, NULL},
+        {"quiet", 'q', DP_CLI_FLAG, &o.quiet, NULL, 0, 0, NULL},
+        {NULL, 0, 0, NULL, NULL, 0, 0, NULL},
+    };
+    const dp_cli_spec_t spec = {"produce", produce_help, opts, 0, 0, NULL};
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "b:B:t:n:r:f:s:i:X:qh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'b': o.bootstrap = optarg; break;
-        case 'B': o.bootstrap_file = optarg; break;
-        case 't': o.topic = optarg; break;
-        case 'n': if (parse_ll(optarg, 0, &o.count)) goto bad; break;
-        case 'r': if (parse_ll(optarg, 0, &o.rate)) goto bad; break;
-        case 's': if (parse_ll(optarg, 0, &seed)) goto bad; o.seed = (unsigned long long)seed; break;
-        case 'i': if (parse_ll(optarg, 0, &o.invalid_every)) goto bad; break;
-        case 'f':
-            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "avro") != 0)
-                goto bad;
-            o.json = strcmp(optarg, "json") == 0;
-            break;
-        case 'X': props[nprops++] = optarg; break;
-        case 'q': o.quiet = 1; break;
-        case 'h': usage(stdout); rc = 0; goto out;
-        default: goto bad;
-        }
+    if ((rc = dp_cli_parse(&spec, argc, argv, NULL, &nargs, stdout, stderr)) != DP_CLI_OK) {
+        rc = dp_cli_exit(rc);
+        goto out;
     }
+    o.json = strcmp(format, "json") == 0;
+    o.seed = (unsigned long long)seed;
     if (o.bootstrap_file) {
         if (read_bootstrap_file(o.bootstrap_file, bootstrap, sizeof(bootstrap)) < 0) {
-            fprintf(stderr, "produce: cannot read a bootstrap list from %s\n", o.bootstrap_file);
+            fprintf(stderr, "deltaport produce: --bootstrap-file: cannot read a bootstrap list "
+                            "from %s\n", o.bootstrap_file);
             rc = 1;
             goto out;
         }
         o.bootstrap = bootstrap;
     }
-    if (!o.topic || !o.bootstrap || optind != argc)
-        goto bad;
+    if (!o.bootstrap || !o.bootstrap[0]) {
+        rc = dp_cli_exit(dp_cli_usage_error(&spec, stderr,
+                                            "no broker list: give --bootstrap, --bootstrap-file "
+                                            "or DELTAPORT_KAFKA_BOOTSTRAP_SERVERS"));
+        goto out;
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    rc = run(&o, props, nprops);
-    goto out;
-bad:
-    fprintf(stderr, "produce: invalid arguments (bad value for an option, or --topic / a "
-                    "bootstrap list missing)\n");
-    usage(stderr);
-    rc = 2;
+    rc = run(&o, (char **)props, xprops.n);
 out:
     free(props);
     return rc;

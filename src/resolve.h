@@ -2,7 +2,7 @@
  * resolve: reads Avro written with one schema as another (the canonical),
  * mapping record fields BY NAME: Avro schema resolution done by our own code,
  * because avro-c 1.11.1's resolver crashes when the reader adds a field with
- * a default (platform-notes.md B.1).
+ * a default (docs/PLATFORM.md, "Schemas").
  *
  * dp_resolver_new() decides compatibility once per writer schema and
  * compiles a conversion program; dp_resolver_run() then converts one body

@@ -37,7 +37,7 @@ const char *const dp_retry_grants[] = {
  * Classification
  * ------------------------------------------------------------------------- */
 
-/* Databricks error codes that mean "try again later" (databricks-api.md 1, 8). */
+/* Databricks error codes that mean "try again later" (docs/DATABRICKS.md, "Retries"). */
 static const char *const retryable_codes[] = {
     "TEMPORARILY_UNAVAILABLE", "WORKSPACE_TEMPORARILY_UNAVAILABLE", "SERVICE_UNDER_MAINTENANCE",
     "RESOURCE_EXHAUSTED",      "DEADLINE_EXCEEDED",                 NULL,
@@ -291,65 +291,9 @@ int dp_retry_classify(const dp_retry_outcome_t *o, dp_err_t *err)
  * Retry-After
  * ------------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm). */
-static long long days_from_civil(long long y, int m, int d)
-{
-    long long era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int parse_digits(const char *s, int n, int *out)
-{
-    int i, v = 0;
-
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 5.6.7). */
-static int parse_http_date(const char *s, long long *epoch)
-{
-    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    const char *m;
-    int day, year, hh, mm, ss, mon;
-
-    if (strlen(s) != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
-        s[16] != ' ' || s[19] != ':' || s[22] != ':' || strcmp(s + 25, " GMT") != 0) {
-        return -1;
-    }
-    if (parse_digits(s + 5, 2, &day) || parse_digits(s + 12, 4, &year) ||
-        parse_digits(s + 17, 2, &hh) || parse_digits(s + 20, 2, &mm) ||
-        parse_digits(s + 23, 2, &ss)) {
-        return -1;
-    }
-    for (m = months; *m != '\0'; m += 3) {
-        if (strncmp(m, s + 8, 3) == 0) {
-            break;
-        }
-    }
-    mon = (int)((m - months) / 3) + 1;
-    if (*m == '\0' || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) {
-        return -1;
-    }
-    *epoch = days_from_civil(year, mon, day) * 86400LL + hh * 3600 + mm * 60 + ss;
-    return 0;
-}
-
 long dp_retry_parse_retry_after(const char *value, time_t now)
 {
-    long long epoch;
+    time_t epoch;
     char *end = NULL;
     long secs;
 
@@ -370,10 +314,14 @@ long dp_retry_parse_retry_after(const char *value, time_t now)
         }
         return secs * 1000;
     }
-    if (parse_http_date(value, &epoch) != 0) {
+    /* An HTTP-date: libcurl's parser takes IMF-fixdate and the obsolete
+     * RFC 850 and asctime forms that RFC 9110 5.6.7 asks recipients to
+     * accept. */
+    epoch = curl_getdate(value, NULL);
+    if (epoch == -1) {
         return -1;
     }
-    return epoch <= (long long)now ? 0 : (long)((epoch - (long long)now) * 1000);
+    return epoch <= now ? 0 : (long)((epoch - now) * 1000);
 }
 
 /* ---------------------------------------------------------------------------

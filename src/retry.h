@@ -1,11 +1,12 @@
 /*
  * retry: the one place that decides whether a failed call to Databricks is
- * tried again, and how long to wait first (style.md 4.12).
+ * tried again, and how long to wait first.
  *
  * - dp_retry_classify() turns a transport error (a CURLcode), an HTTP status
  *   and a Databricks error_code into retryable or permanent, and writes the
  *   dp_err_t the caller returns. PERMISSION_DENIED and NOT_FOUND become a
- *   message naming the object and the grant it needs (design.md "Grants").
+ *   message naming the object and the grant it needs (docs/DATABRICKS.md,
+ *   "Grants and the messages").
  * - dp_retry_next_delay() is capped exponential backoff with full jitter,
  *   drawn from a per-instance PRNG (never rand()), and honours Retry-After.
  * - dp_retry_begin() / dp_retry_next() keep the attempt count and elapsed
@@ -78,7 +79,8 @@ typedef struct dp_retry_outcome {
     const dp_retry_object_t *object;
 } dp_retry_outcome_t;
 
-/* The privilege list of design.md, in the order a principal needs them. */
+/* The privileges the service principal needs (docs/SETUP.md), in the order
+ * it needs them. */
 extern const char *const dp_retry_grants[];
 
 /* Classifies a failed attempt and fills err (may be NULL) with the code
@@ -99,9 +101,10 @@ void dp_retry_grant_message(const dp_retry_object_t *object, const char *message
                             size_t outlen);
 
 /* Parses a Retry-After value: delta-seconds or an HTTP-date (IMF-fixdate,
- * "Sun, 06 Nov 1994 08:49:37 GMT"), relative to now (seconds since the
- * epoch). A date in the past gives 0. Returns the delay in milliseconds, or
- * -1 when value is NULL, empty or garbage. Pure. */
+ * "Sun, 06 Nov 1994 08:49:37 GMT", or the obsolete RFC 850 and asctime
+ * forms; libcurl's curl_getdate parses it), relative to now (seconds since
+ * the epoch). A date in the past gives 0. Returns the delay in milliseconds,
+ * or -1 when value is NULL, empty or garbage. Pure. */
 long dp_retry_parse_retry_after(const char *value, time_t now);
 
 /* Creates a retry instance. policy and clock may be NULL (defaults); both

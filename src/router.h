@@ -1,5 +1,6 @@
 /*
- * router: decides the destination table of each event (design.md "Routing").
+ * router: decides the destination table of each event (README.md, "How a
+ * worker loads"; docs/STAGING.md, "Table names").
  *
  * Modes:
  *   threshold  an event name gets its own table `evt_<name>` once it has been

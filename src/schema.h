@@ -3,7 +3,7 @@
  * codec modules (avro_walk, json_event, decode) interpret.
  *
  * avro-c 1.11.1 drops logicalType and default when it parses a schema
- * (platform-notes.md B.1), so schemas are parsed here with jansson and keep
+ * (docs/PLATFORM.md, "Schemas"), so schemas are parsed here with jansson and keep
  * both. A compiled schema is a flat array of nodes; node 0 is the root. Named
  * types referenced again (or recursively) point at the node that defined
  * them. Once compiled a schema is read-only and may be shared by any number

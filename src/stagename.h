@@ -1,6 +1,5 @@
 /*
- * stagename: names of staged files (design.md, "Settled decisions: Staged
- * files").
+ * stagename: names of staged files (docs/STAGING.md).
  *
  *   /Volumes/<catalog>/<schema>/<volume>/<incarnation>/<table>/<key>.avro
  *

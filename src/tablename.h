@@ -2,7 +2,7 @@
  * tablename: the one strict mapping from an event name to a table
  * identifier, and the checks every identifier passes before it reaches SQL.
  *
- * Rules (design.md, "Settled decisions: Table names"):
+ * Rules (docs/STAGING.md, "Table names"):
  * - An event name is accepted only when it matches ^[a-z][a-z0-9_]*$ and is
  *   1..DP_TABLENAME_EVENT_MAX bytes long. Its table is "evt_" + name.
  *   Anything else is an error for event_errors; the name is never spliced

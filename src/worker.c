@@ -18,6 +18,7 @@
 #include "health.h"
 #include "kafka.h"
 #include "kstats.h"
+#include "progress.h"
 #include "loader.h"
 #include "loadops.h"
 #include "log.h"
@@ -785,6 +786,9 @@ static void housekeep(dp_worker_t *w)
     finish_loaded(w, 1);
     apply_shared_counts(w);
     dp_metrics_set(DP_MG_BUFFER_OPEN_BYTES, (int64_t)dp_flush_bytes(w->open));
+    dp_progress_tick(&(dp_progress_t){w->stats.consumed, (uint64_t)dp_flush_rows(w->open),
+                                      w->stats.committed,
+                                      w->open_since_ms + w->cfg->flush.max_age_ms});
     why = flush_due(w);
     if (why)
         cut(w, why);

@@ -3,6 +3,7 @@
 # container image and Helm chart checks (tests/helm).
 target_sources(dptest PRIVATE support/prom_check.c)
 dp_add_test(NAME test_metrics LABEL unit SOURCES unit/test_metrics.c LIBS dpcore)
+dp_add_test(NAME test_log LABEL unit SOURCES unit/test_log.c LIBS dpcore)
 dp_add_test(NAME test_httpd LABEL integration SOURCES integration/test_httpd.c
             LIBS dpcore TIMEOUT 180)
 
@@ -22,3 +23,29 @@ set_tests_properties(test_helm_chart PROPERTIES FIXTURES_REQUIRED helm_tools LAB
 add_test(NAME test_dockerfile
          COMMAND bash ${PROJECT_SOURCE_DIR}/tests/helm/check_dockerfile.sh ${PROJECT_SOURCE_DIR})
 set_tests_properties(test_dockerfile PROPERTIES LABELS integration TIMEOUT 60)
+
+# The command line: help on every command, errors naming the option, query's
+# error order (the real binary; the emulator for query).
+dp_add_test(NAME test_cli LABEL integration TIMEOUT 120
+            SOURCES ${CMAKE_CURRENT_LIST_DIR}/integration/test_cli.c)
+if(TARGET test_cli)
+  add_dependencies(test_cli deltaport deltaport-dbx-emulator)
+endif()
+
+# The lint refuses outside references, banned calls and // comments.
+add_test(NAME lint_selftest
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/lint_selftest.sh ${PROJECT_SOURCE_DIR})
+set_tests_properties(lint_selftest PROPERTIES LABELS unit TIMEOUT 60)
+
+# Every SQL snippet and configuration example of the docs (tests/docs/test_docs.py):
+# SQL runs on the emulator after a demo load, the GRANT script of docs/SETUP.md
+# is proven enough by `deltaport check`, configuration examples pass config check.
+if(NOT DP_VALGRIND)
+  add_test(NAME test_docs
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/docs/test_docs.py
+                   --deltaport $<TARGET_FILE:deltaport>
+                   --kafka-mock $<TARGET_FILE:deltaport-kafka-mock>
+                   --emulator $<TARGET_FILE:deltaport-dbx-emulator>
+                   --source ${PROJECT_SOURCE_DIR})
+  set_tests_properties(test_docs PROPERTIES LABELS integration TIMEOUT 240)
+endif()

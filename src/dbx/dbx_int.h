@@ -1,5 +1,5 @@
 /*
- * dbx_int: internals shared by the files of src/dbx/ only (style.md 4.2).
+ * dbx_int: internals shared by the files of src/dbx/ only.
  * Nothing outside src/dbx/ includes this header, except the unit tests of
  * the pure helpers declared at the end.
  *

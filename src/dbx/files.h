@@ -1,5 +1,5 @@
 /*
- * dbx/files: the Files API for the staging Volume (databricks-api.md 2).
+ * dbx/files: the Files API for the staging Volume (docs/DATABRICKS.md).
  *
  * Paths are absolute Volume paths, /Volumes/<catalog>/<schema>/<volume>/...;
  * each segment is percent-encoded and '/' kept. Uploads are sent from memory

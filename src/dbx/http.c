@@ -19,8 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
+#include "url.h"
 
 #define AUTH_LINE_MAX 4096
 
@@ -28,24 +31,29 @@
  * Client
  * ------------------------------------------------------------------------- */
 
+/* The host is parsed by libcurl's URL parser (url.h): scheme://host[:port]
+ * and an optional path prefix (a Schema Registry behind a proxy; a
+ * workspace host has none, which the configuration checks), no query, no
+ * user, https unless allow_insecure_http. */
 static int check_host(const dp_dbx_config_t *cfg, dp_err_t *err)
 {
+    char why[128];
+    int is_http = 0;
+
     if (cfg->host == NULL || cfg->host[0] == '\0') {
         return dp_err_set(err, DP_EINVAL, 0, "dbx: no workspace host configured");
     }
-    if (strncmp(cfg->host, "https://", 8) == 0) {
-        return 0;
+    if (dp_url_check(cfg->host, DP_URL_PATH, &is_http, why, sizeof(why)) < 0) {
+        return dp_err_set(err, DP_EINVAL, 0, "dbx: host %s must be https://host[:port]: %s",
+                          cfg->host, why);
     }
-    if (strncmp(cfg->host, "http://", 7) == 0) {
-        if (cfg->allow_insecure_http) {
-            return 0;
-        }
+    if (is_http && !cfg->allow_insecure_http) {
         return dp_err_set(err, DP_EINVAL, 0,
                           "dbx: host %s is plain http; only https is allowed unless "
                           "allow_insecure_http is set",
                           cfg->host);
     }
-    return dp_err_set(err, DP_EINVAL, 0, "dbx: host %s must start with https://", cfg->host);
+    return 0;
 }
 
 dp_dbx_client_t *dp_dbx_client_new(const dp_dbx_config_t *cfg, dp_err_t *err)
@@ -527,6 +535,7 @@ int dp_dbx_call(dp_dbx_client_t *client, const dp_dbx_request_t *req, dp_dbx_res
         curl_rc = perform_once(client, req, line, resp, &too_big);
         resp->attempts = st.attempts + 1;
         if (curl_rc == CURLE_OK && accepted(req, resp->status)) {
+            dp_metrics_set(DP_MG_DBX_LAST_SUCCESS_MS, dp_clock_wall_us() / 1000);
             dp_err_clear(err);
             rc = 0;
             break;

@@ -3,8 +3,9 @@
  *
  * OAuth M2M (client credentials): POST {host}/oidc/v1/token with HTTP Basic
  * base64(client_id:client_secret) and grant_type=client_credentials&
- * scope=all-apis (databricks-api.md 4). The token is cached and refreshed
- * refresh_margin_s before it expires (design.md: 5 minutes), under a mutex so
+ * scope=all-apis (docs/DATABRICKS.md, "The APIs in brief"). The token is
+ * cached and refreshed refresh_margin_s before it expires (5 minutes by
+ * default), under a mutex so
  * that concurrent callers fetch once; a token refused with 401 is replaced
  * exactly once (the caller passes the refused credential back). PAT mode
  * returns a fixed bearer token. The secret and the tokens live only in this

@@ -1,5 +1,5 @@
 /*
- * dbx/sql: the SQL Statement Execution API (databricks-api.md 1).
+ * dbx/sql: the SQL Statement Execution API (docs/DATABRICKS.md).
  *
  * A statement is submitted with named parameters only (the module never
  * splices a value into SQL; identifiers come from tablename.h), waits
@@ -65,7 +65,8 @@ typedef struct dp_dbx_sql_result {
     long next_chunk;        /* internal: next chunk to fetch, 0 when none */
 } dp_dbx_sql_result_t;
 
-/* What a failed statement means for the loader (design.md "Load errors"). */
+/* What a failed statement means for the loader (docs/DATABRICKS.md,
+ * "Failure kinds"). */
 typedef enum {
     DP_DBX_SQL_FAIL_NONE = 0,  /* succeeded */
     DP_DBX_SQL_FAIL_DATA,      /* the rows or files were refused: to event_errors */

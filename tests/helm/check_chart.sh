@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The chart checks (issue 6): render helm/deltaport with the default and the
-# ci/ values, check the manifests (tests/helm/chartcheck), run the real
-# `deltaport config check` on each rendered config.json, and check that
-# invalid values fail with a clear error. Where a helm binary exists, `helm
-# lint --strict` and `helm template` run as well.
+# The chart checks: render helm/deltaport with the default and the ci/ values,
+# check the manifests (tests/helm/chartcheck: kinds, selectors, probes, the
+# helm test Pod, KEDA triggers, the PrometheusRule's metrics), run the real
+# `deltaport config check` on each rendered config.json, check that invalid
+# values fail with a clear error (the config part of the schema is generated
+# from the configuration table and must be in sync). Where a helm binary
+# exists, `helm lint --strict` and `helm template` run as well.
 # Usage: check_chart.sh SOURCE_DIR TOOLS_DIR DELTAPORT_BIN
 set -uo pipefail
 src=$1 tools=$2 bin=$3
@@ -20,10 +22,10 @@ done
 
 # case  values-file  api-versions  expected kinds  forbidden kinds
 cases=(
-  "default|ci/default-values.yaml||ConfigMap,Deployment,Service,ServiceAccount,PodDisruptionBudget|HorizontalPodAutoscaler,ScaledObject,ServiceMonitor"
-  "production|ci/production-values.yaml|keda.sh/v1alpha1,monitoring.coreos.com/v1|ConfigMap,Deployment,Service,ServiceAccount,PodDisruptionBudget,ScaledObject,ServiceMonitor|HorizontalPodAutoscaler"
-  "production-no-crds|ci/production-values.yaml||ConfigMap,Deployment|ScaledObject,ServiceMonitor"
-  "hpa-pat|ci/hpa-pat-values.yaml||Deployment,HorizontalPodAutoscaler|ScaledObject"
+  "default|ci/default-values.yaml||ConfigMap,Deployment,Service,ServiceAccount,PodDisruptionBudget,Pod|HorizontalPodAutoscaler,ScaledObject,ServiceMonitor,PrometheusRule"
+  "production|ci/production-values.yaml|keda.sh/v1alpha1,monitoring.coreos.com/v1|ConfigMap,Deployment,Service,ServiceAccount,PodDisruptionBudget,ScaledObject,ServiceMonitor,PrometheusRule,Pod|HorizontalPodAutoscaler"
+  "hpa-pat|ci/hpa-pat-values.yaml||Deployment,HorizontalPodAutoscaler,Pod|ScaledObject"
+  "tls-regex-skipapicheck|ci/tls-values.yaml|monitoring.coreos.com/v1|ConfigMap,Deployment,ScaledObject,PrometheusRule,Pod|HorizontalPodAutoscaler"
 )
 for c in "${cases[@]}"; do
   IFS='|' read -r name values apis expect forbid <<<"$c"
@@ -39,9 +41,12 @@ for c in "${cases[@]}"; do
     { fail "$name: manifest checks"; continue; }
   # The image ships the schemas under /usr/local/share; here they are in the tree.
   sed "s|/usr/local/share/deltaport/schemas|$src/schemas|" "$work/$name.json" >"$work/$name.local.json"
-  if ! msg=$(DELTAPORT_DATABRICKS_CLIENT_SECRET=chart-check-secret DELTAPORT_DATABRICKS_TOKEN=chart-check-token \
-             DELTAPORT_KAFKA_SASL_PASSWORD=chart-check-password \
-             "$bin" config check --config "$work/$name.local.json" 2>&1); then
+  # The credentials the rendered pod gets, as env values for config check.
+  envs=(DELTAPORT_DATABRICKS_CLIENT_SECRET=x DELTAPORT_DATABRICKS_TOKEN=x)
+  for v in DELTAPORT_KAFKA_SASL_PASSWORD DELTAPORT_KAFKA_SSL_KEY_PASSWORD DELTAPORT_SCHEMA_REGISTRY_PASSWORD; do
+    grep -q "name: $v\$" "$out" && envs+=("$v=chart-check-value")
+  done
+  if ! msg=$(env "${envs[@]}" "$bin" config check --config "$work/$name.local.json" 2>&1); then
     fail "$name: deltaport config check refused the rendered config: $msg"
   else
     echo "check_chart: $name: $msg"
@@ -58,16 +63,36 @@ must_fail() {   # name  expected-words  yaml
   elif ! grep -q "$words" "$work/$name.err"; then
     fail "$name: error does not say '$words': $(cat "$work/$name.err")"
   else
-    echo "check_chart: $name refused: $(tail -1 "$work/$name.err")"
+    echo "check_chart: $name refused: $(grep -m1 "$words" "$work/$name.err")"
   fi
 }
-must_fail keda-and-hpa "exclusive" $'keda:\n  enabled: true\nautoscaling:\n  enabled: true'
+must_fail keda-and-hpa "exclusive" $'keda:\n  enabled: true\n  skipApiCheck: true\nautoscaling:\n  enabled: true'
+must_fail keda-without-api "no keda.sh/v1alpha1 API" $'keda:\n  enabled: true'
 must_fail no-secret "existingSecret is required" $'existingSecret: ""'
 must_fail short-grace "terminationGracePeriodSeconds" $'terminationGracePeriodSeconds: 60'
-must_fail secret-in-config "must not match" $'config:\n  databricks:\n    client_secret: oops'
-must_fail no-brokers "bootstrap_servers is required" $'config:\n  kafka:\n    bootstrap_servers: ""'
+must_fail secret-in-config "Additional property client_secret is not allowed" $'config:\n  databricks:\n    client_secret: oops'
+must_fail no-brokers "config.kafka.bootstrap_servers: String length must be greater than or equal to 1" $'config:\n  kafka:\n    bootstrap_servers: ""'
 must_fail random-port "fixed port" $'config:\n  http:\n    listen: "0.0.0.0:0"'
-must_fail unknown-value "additional property" $'replicas: 3'
+must_fail unknown-value "Additional property replicas is not allowed" $'replicas: 3'
+# The config part of the schema is the worker's own: unknown keys, values out
+# of range, enums and owned librdkafka properties fail at render time.
+must_fail unknown-config-key "config.flush: Additional property max_event is not allowed" $'config:\n  flush:\n    max_event: 5000'
+must_fail config-out-of-range "config.flush.max_events: Must be less than or equal to" $'config:\n  flush:\n    max_events: 20000000'
+must_fail config-bad-enum "config.routing.mode" $'config:\n  routing:\n    mode: sometimes'
+must_fail config-owned-property "config.kafka.properties.enable.auto.commit: Must not validate" $'config:\n  kafka:\n    properties:\n      enable.auto.commit: true'
+must_fail extra-volume-mount-shape "extraVolumeMounts.0: mountPath is required" $'extraVolumeMounts:\n  - name: x'
+
+# The `config` part of values.schema.json is generated from the table.
+python3 "$src/tests/helm/config_schema.py" --deltaport "$bin" --chart "$chart" || fail "values.schema.json config schema is stale"
+
+# KEDA without its API visible: skipApiCheck renders the ScaledObject and no
+# replicas; topic_regex gives one trigger without a topic.
+out=$work/tls-regex-skipapicheck.yaml
+grep -q '^kind: ScaledObject' "$out" || fail "skipApiCheck: no ScaledObject"
+awk '/^kind: Deployment/{d=1} /^---/{d=0} d && /^  replicas:/' "$out" | grep -q . && fail "skipApiCheck: the Deployment sets replicas"
+grep -q 'name: DELTAPORT_KAFKA_SSL_KEY_PASSWORD$' "$out" || fail "existingSecretKeys.kafkaSslKeyPassword is not mounted"
+grep -q 'mountPath: /etc/deltaport/kafka-tls' "$out" || fail "extraVolumeMounts are not mounted"
+grep -q 'configMapRef:' "$out" || fail "envFrom is not rendered"
 
 if command -v helm >/dev/null 2>&1; then
   helm lint --strict "$chart" -f "$chart/ci/default-values.yaml" || fail "helm lint --strict"

@@ -9,7 +9,10 @@
  *     loaded and committed, both lags reach 0 once everything is committed,
  *     the probes answer 200, SIGTERM exits 0; and neither the client secret,
  *     its Basic form, a bearer token nor a token response appears anywhere in
- *     the worker's log or in `config dump`.
+ *     the worker's log or in `config dump`;
+ *   - with the broker taken down: /readyz 503 naming the cause, brokers up 0,
+ *     /healthz 200, then ready again; every log line JSON, librdkafka's
+ *     with the worker id and the group; the progress line.
  */
 #define _GNU_SOURCE
 #include "dp_proc.h"
@@ -22,6 +25,7 @@
 #include "prom_check.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,7 +177,19 @@ static long scaled(long ms)
     return ms * dp_test_timeout_scale();
 }
 
-static int env_start(env_t *env)
+/* extra: the "http" and "log" objects of the configuration, and the
+ * librdkafka properties beyond the test defaults. */
+typedef struct variant {
+    const char *http_log;
+    const char *kafka_props;
+} variant_t;
+
+static const variant_t debug_variant = {
+    " \"http\": {\"listen\": \"127.0.0.1:0\", \"liveness_max_age_ms\": 30000},\n"
+    " \"log\": {\"level\": \"debug\"},\n",
+    ""};
+
+static int env_start_variant(env_t *env, const variant_t *v)
 {
     static const char *const emu_args[] = {"--client", CLIENT_ID ":" SECRET, NULL};
     char topic[32];
@@ -197,7 +213,7 @@ static int env_start(env_t *env)
     fprintf(f,
             "{\"kafka\": {\"bootstrap_servers\": \"%s\", \"topics\": [\"" TOPIC "\"],\n"
             "  \"group_id\": \"ops-%d\", \"properties\": {\"session.timeout.ms\": 6000,\n"
-            "  \"heartbeat.interval.ms\": 1000, \"fetch.wait.max.ms\": 10}},\n"
+            "  \"heartbeat.interval.ms\": 1000, \"fetch.wait.max.ms\": 10%s}},\n"
             " \"schemas\": {\"dir\": \"%s/schemas\"},\n"
             " \"flush\": {\"max_events\": 100, \"max_bytes\": \"8MiB\", \"max_age_ms\": 500,\n"
             "  \"memory_budget_bytes\": \"64MiB\"},\n"
@@ -206,13 +222,18 @@ static int env_start(env_t *env)
             "  \"schema\": \"ops\", \"volume\": \"staging\", \"create_schema\": true,\n"
             "  \"auth\": \"oauth\", \"client_id\": \"" CLIENT_ID "\",\n"
             "  \"statement_wait_timeout_s\": 5},\n"
-            " \"http\": {\"listen\": \"127.0.0.1:0\", \"liveness_max_age_ms\": 30000},\n"
-            " \"log\": {\"level\": \"debug\"},\n"
+            "%s"
             " \"worker\": {\"id\": \"ops-worker\", \"shutdown_timeout_ms\": 20000}}\n",
-            env->kf.bootstrap, (int)getpid(), DP_SOURCE_DIR, env->ef.url);
+            env->kf.bootstrap, (int)getpid(), v->kafka_props, DP_SOURCE_DIR, env->ef.url,
+            v->http_log);
     fclose(f);
     setenv("DELTAPORT_DATABRICKS_CLIENT_SECRET", SECRET, 1);
     return 0;
+}
+
+static int env_start(env_t *env)
+{
+    return env_start_variant(env, &debug_variant);
 }
 
 static void env_stop(env_t *env)
@@ -406,11 +427,156 @@ out:
     env_stop(&env);
 }
 
+/* Waits until GET path answers status with a body containing text (NULL:
+ * any). Returns the last body (new, free) or NULL on timeout. */
+static char *wait_http(int port, const char *path, long status, const char *text, long timeout_ms)
+{
+    long long deadline = dp_test_now_ms() + scaled(timeout_ms);
+    reply_t r = {0};
+
+    while (dp_test_now_ms() < deadline) {
+        if (http(port, "GET", path, &r) == 0 && r.status == status &&
+            (!text || strstr(r.body, text)))
+            return r.body;
+        free(r.body);
+        r.body = NULL;
+        dp_test_sleep_ms(200);
+    }
+    return NULL;
+}
+
+/* Every line of the log is a JSON object with ts, level, module and msg;
+ * counts the lines of module rdkafka that carry worker_id and group, and the
+ * progress lines. Returns the number of lines, or -1 with why. */
+static int check_log(const char *log, const char *group, int *rdkafka, int *progress, char *why,
+                     size_t whylen)
+{
+    int n = 0;
+
+    *rdkafka = *progress = 0;
+    while (*log) {
+        const char *nl = strchr(log, '\n');
+        json_error_t jerr;
+        json_t *o;
+        const char *module, *wid, *grp;
+
+        if (!nl)
+            nl = log + strlen(log);
+        o = json_loadb(log, (size_t)(nl - log), 0, &jerr);
+        module = json_string_value(json_object_get(o, "module"));
+        if (!module || !json_is_string(json_object_get(o, "msg")) ||
+            !json_is_string(json_object_get(o, "level"))) {
+            snprintf(why, whylen, "line %d is not a JSON log line: %.200s", n + 1, log);
+            json_decref(o);
+            return -1;
+        }
+        wid = json_string_value(json_object_get(o, "worker_id"));
+        grp = json_string_value(json_object_get(o, "group"));
+        if (strcmp(module, "rdkafka") == 0 && wid && strcmp(wid, "ops-worker") == 0 && grp &&
+            strcmp(grp, group) == 0 && json_is_string(json_object_get(o, "fac")))
+            (*rdkafka)++;
+        if (strcmp(module, "progress") == 0 && json_is_string(json_object_get(o, "consumed")) &&
+            json_is_string(json_object_get(o, "committed")))
+            (*progress)++;
+        json_decref(o);
+        n++;
+        log = *nl ? nl + 1 : nl;
+    }
+    return n;
+}
+
+/* The broker goes away and comes back: /readyz fails with the reason after
+ * http.readiness_broker_timeout_ms and recovers, deltaport_kafka_brokers_up
+ * follows, /healthz stays 200; librdkafka's lines (connection refused) are
+ * JSON lines with the worker id and the group, and the progress line runs. */
+static void test_worker_readiness_follows_the_brokers(void)
+{
+    static const variant_t v = {
+        " \"http\": {\"listen\": \"127.0.0.1:0\", \"liveness_max_age_ms\": 30000,\n"
+        "  \"readiness_broker_timeout_ms\": 3000},\n"
+        " \"log\": {\"level\": \"info\", \"progress_interval_s\": 1},\n",
+        ", \"reconnect.backoff.ms\": 10, \"reconnect.backoff.max.ms\": 500,\n"
+        "  \"socket.connection.setup.timeout.ms\": 3000"};
+    env_t env;
+    dp_proc_t worker = {0};
+    char *argv[] = {DP_DELTAPORT_BIN, "run", "--config", NULL, NULL};
+    char reply[256], why[512], group[32], *body = NULL, *log = NULL;
+    int port, status, rdkafka = 0, progress = 0, lines;
+    reply_t r;
+
+    if (env_start_variant(&env, &v) < 0) {
+        env_stop(&env);
+        DP_ASSERT_FATAL_MSG(0, "expected the embedded Kafka and the emulator to start");
+    }
+    snprintf(group, sizeof(group), "ops-%d", (int)getpid());
+    argv[3] = env.config;
+    DP_ASSERT_FATAL_MSG(dp_proc_start(&worker, argv, 0, env.log) == 0, "expected the worker");
+    port = worker_port(env.log, 20000);
+    if (!DP_ASSERT_MSG(port > 0, "expected the worker to log its HTTP port"))
+        goto out;
+    body = wait_http(port, "/readyz", 200, NULL, 20000);
+    if (!DP_ASSERT_MSG(body != NULL, "expected /readyz 200 with the broker up"))
+        goto out;
+    free(body);
+    body = NULL;
+    DP_ASSERT_MSG(wait_text(env.log, "claimed ", 30000) == 0, "expected the partitions claimed");
+    DP_ASSERT_MSG(produce(&env, 50, 0) == 0, "expected 50 events produced");
+    body = wait_settled(port, 50, 0, 60000);
+    if (!DP_ASSERT_MSG(body != NULL, "expected 50 events consumed, loaded and committed"))
+        goto out;
+    DP_ASSERT_MSG(sum_of(body, "deltaport_kafka_brokers_up") >= 1,
+                  "expected deltaport_kafka_brokers_up >= 1, got %g",
+                  sum_of(body, "deltaport_kafka_brokers_up"));
+    DP_ASSERT_MSG(sum_of(body, "deltaport_databricks_last_success_timestamp_seconds") > 1.7e9,
+                  "expected a Databricks success timestamp, got %g",
+                  sum_of(body, "deltaport_databricks_last_success_timestamp_seconds"));
+    free(body);
+    body = NULL;
+
+    DP_ASSERT_FATAL_MSG(dp_kafka_fixture_ctl(&env.kf, "down -1", reply, sizeof(reply)) == 0,
+                        "expected the broker taken down, got %s", reply);
+    body = wait_http(port, "/readyz", 503, "kafka: no broker reachable", 30000);
+    DP_ASSERT_MSG(body != NULL, "expected /readyz 503 naming the brokers once they are down");
+    if (body)
+        DP_ASSERT_MSG(strstr(body, "readiness_broker_timeout_ms = 3000") &&
+                          strstr(body, "last error: "),
+                      "expected the timeout and librdkafka's last error in the body, got %s", body);
+    free(body);
+    body = wait_http(port, "/metrics", 200, "\ndeltaport_kafka_brokers_up 0\n", 10000);
+    DP_ASSERT_MSG(body != NULL, "expected deltaport_kafka_brokers_up 0 with the broker down");
+    free(body);
+    DP_ASSERT_MSG(http(port, "GET", "/healthz", &r) == 0 && r.status == 200,
+                  "expected /healthz 200 while the broker is down, got %ld %s", r.status, r.body);
+    free(r.body);
+
+    DP_ASSERT_MSG(dp_kafka_fixture_ctl(&env.kf, "up -1", reply, sizeof(reply)) == 0,
+                  "expected the broker back, got %s", reply);
+    body = wait_http(port, "/readyz", 200, "ok", 30000);
+    DP_ASSERT_MSG(body != NULL, "expected /readyz 200 once the broker is back");
+    free(body);
+    body = NULL;
+out:
+    status = dp_proc_stop(&worker, scaled(30000));
+    DP_ASSERT_MSG(status == 0, "expected the worker to exit 0 after SIGTERM, got %d", status);
+    log = slurp(env.log);
+    if (DP_ASSERT_MSG(log != NULL, "expected the worker's log")) {
+        lines = check_log(log, group, &rdkafka, &progress, why, sizeof(why));
+        DP_ASSERT_MSG(lines > 0, "expected every log line to be JSON: %s", why);
+        DP_ASSERT_MSG(rdkafka > 0, "expected librdkafka's lines as JSON with worker_id and group");
+        DP_ASSERT_MSG(progress > 0, "expected progress lines");
+        DP_ASSERT_MSG(strstr(log, "Connection refused") != NULL,
+                      "expected librdkafka's connection errors in the log");
+    }
+    free(log);
+    env_stop(&env);
+}
+
 static const dp_test_case_t cases[] = {
     {"test_httpd_serves_metrics_and_probes", test_httpd_serves_metrics_and_probes},
     {"test_httpd_rejects_bad_and_busy_addresses", test_httpd_rejects_bad_and_busy_addresses},
     {"test_worker_metrics_probes_and_secret_free_logs",
      test_worker_metrics_probes_and_secret_free_logs},
+    {"test_worker_readiness_follows_the_brokers", test_worker_readiness_follows_the_brokers},
     {NULL, NULL},
 };
 

@@ -4,7 +4,7 @@
  * - dp_test_main() runs the suites a binary registers, prints CUnit's summary
  *   and returns non-zero when anything failed (ctest reads the exit status).
  * - DP_ASSERT_MSG() fails with a formatted "expected ... got ..." reason, so a
- *   failure explains itself (style.md 18).
+ *   failure explains itself.
  * - dp_test_timeout_scale() multiplies timeouts under valgrind
  *   (DP_TEST_TIMEOUT_SCALE).
  * - dp_test_skip() marks a test skipped with a reason; it never passes silently.

@@ -1,6 +1,6 @@
 /*
  * Unit tests of avro_walk: a reference encoding made by avro-c (byte-identical
- * to the spec, platform-notes.md B.1) is walked and its fields extracted;
+ * to the spec, docs/PLATFORM.md "Schemas") is walked and its fields extracted;
  * our JSON encoder produces the same bytes; and hostile bodies (every
  * truncation, huge and negative lengths, bad union index, overlong varint,
  * bad UTF-8, trailing bytes, random corruption) are rejected with the right

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "dp_test.h"
 #include "kafka.h"
+#include "url.h"
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -297,6 +298,50 @@ static void test_config_identifiers_and_addresses(void)
     expect_error("{\"kafka\": {\"topics\": [\"bad topic\"]}}", "kafka.topics[0] = \"bad topic\"");
 }
 
+/* The URL checks are libcurl's parser (url.h): what passes is what libcurl
+ * connects to, and each refusal names what is wrong. */
+static void test_config_urls_checked_by_libcurl(void)
+{
+    static const struct {
+        const char *url;
+        dp_url_path_t path;
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        {"https://dbc-1.cloud.databricks.com", DP_URL_NO_PATH, NULL},
+        {"https://adb-1.2.azuredatabricks.net:443/", DP_URL_NO_PATH, NULL},
+        {"http://127.0.0.1:41234", DP_URL_NO_PATH, NULL},
+        {"https://[::1]:8443", DP_URL_NO_PATH, NULL},
+        {"https://registry.example.com/sr/v1", DP_URL_PATH, NULL},
+        {"https://dbc.example.com/sql", DP_URL_NO_PATH, "a path (/sql)"},
+        {"https://dbc.example.com?x=1", DP_URL_NO_PATH, "a query"},
+        {"https://dbc.example.com#frag", DP_URL_NO_PATH, "a fragment"},
+        {"https://user:pw@dbc.example.com", DP_URL_NO_PATH, "a user or password"},
+        {"ftp://dbc.example.com", DP_URL_NO_PATH, "scheme ftp"},
+        {"dbc.example.com", DP_URL_NO_PATH, "no scheme"},
+        {"https://", DP_URL_NO_PATH, ""},
+        {"https://exa mple.com", DP_URL_NO_PATH, ""},
+        {"https://dbc.example.com:99999", DP_URL_NO_PATH, ""},
+    };
+    char why[128];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = dp_url_check(cases[i].url, cases[i].path, NULL, why, sizeof(why));
+
+        if (!cases[i].why)
+            DP_ASSERT_MSG(rc == 0, "'%s': expected accepted, got %s", cases[i].url, why);
+        else
+            DP_ASSERT_MSG(rc < 0 && strstr(why, cases[i].why) != NULL && why[0],
+                          "'%s': expected refused with '%s', got %d '%s'", cases[i].url,
+                          cases[i].why, rc, rc < 0 ? why : "");
+    }
+    reset_env();
+    expect_error("{\"databricks\": {\"host\": \"https://u:p@dbc.example.com\"}}",
+                 "with no path, query or spaces (a user or password in the URL)");
+    expect_error("{\"schemas\": {\"registry_url\": \"https://sr.example.com/x?y=1\"}}",
+                 "schemas.registry_url = \"https://sr.example.com/x?y=1\": must be "
+                 "scheme://host[:port][/path] with no query or spaces (a query)");
+}
+
 /* ------------------------------------------------------------------------- */
 /* Kafka passthrough                                                         */
 /* ------------------------------------------------------------------------- */
@@ -328,6 +373,35 @@ static void test_config_bad_kafka_property_shows_librdkafka_error(void)
     expect_error("{\"kafka\": {\"properties\": {\"no.such.property\": 1}}}",
                  "config: kafka.properties.no.such.property = \"1\": No such configuration "
                  "property");
+}
+
+/* What Debian's librdkafka 2.0.2 cannot do is refused by `config check`
+ * with the alternatives, not at the first connection; a mechanism the build
+ * has passes. */
+static void test_config_sasl_limits_of_the_build_named(void)
+{
+    dp_config_t *cfg;
+
+    reset_env();
+    if (strstr(rd_kafka_version_str(), "2.0.") == rd_kafka_version_str()) {
+        expect_error("{\"kafka\": {\"properties\": {\"sasl.mechanism\": \"OAUTHBEARER\", "
+                     "\"sasl.oauthbearer.method\": \"oidc\"}}}",
+                     "kafka.properties.sasl.oauthbearer.method = \"oidc\": not supported by this "
+                     "librdkafka 2.0.2 (Debian 12's is built without OAuth/OIDC); use "
+                     "SASL/SCRAM-SHA-512, SASL/PLAIN (Confluent Cloud API keys) or mTLS");
+    }
+    expect_error("{\"kafka\": {\"properties\": {\"security.protocol\": \"SASL_SSL\", "
+                 "\"sasl.mechanism\": \"AWS_MSK_IAM\"}}}",
+                 "kafka.properties.sasl.mechanism = \"AWS_MSK_IAM\": not supported: librdkafka has "
+                 "no AWS_MSK_IAM mechanism");
+    expect_error("{\"kafka\": {\"properties\": {\"sasl.mechanism\": \"SCRAM-SHA-1\"}}}",
+                 "sasl.mechanism = \"SCRAM-SHA-1\": unknown mechanism");
+    setenv("DELTAPORT_KAFKA_SASL_PASSWORD", "scram-secret", 1);
+    cfg = expect_load(patched("{\"kafka\": {\"properties\": {\"security.protocol\": "
+                              "\"SASL_SSL\", \"sasl.mechanism\": \"SCRAM-SHA-512\", "
+                              "\"sasl.username\": \"u\"}}}"));
+    dp_config_destroy(cfg);
+    unsetenv("DELTAPORT_KAFKA_SASL_PASSWORD");
 }
 
 static void test_config_kafka_property_values_kept_whole(void)
@@ -681,6 +755,53 @@ static void test_config_cmd_exit_codes(void)
     free(errout);
 }
 
+/* `config schema`: every key of the table is in the JSON Schema with its
+ * type and range, secrets have no key (only *_file), owned librdkafka
+ * properties are refused. */
+static void test_config_schema_follows_the_table(void)
+{
+    char *text = NULL;
+    size_t len = 0, nkeys = 0;
+    FILE *f = open_memstream(&text, &len);
+    json_t *root, *props, *me, *db, *kp;
+    json_error_t jerr;
+
+    DP_ASSERT_FATAL_MSG(dp_config_schema(f) == 0, "expected the schema written");
+    fclose(f);
+    root = json_loads(text, 0, &jerr);
+    free(text);
+    DP_ASSERT_FATAL_MSG(root != NULL, "expected JSON: %s", jerr.text);
+    props = json_object_get(root, "properties");
+    DP_ASSERT_MSG(json_is_false(json_object_get(root, "additionalProperties")),
+                  "expected unknown sections refused");
+    me = json_object_get(json_object_get(json_object_get(props, "flush"), "properties"),
+                         "max_events");
+    DP_ASSERT_MSG(json_integer_value(json_object_get(me, "minimum")) == 1 &&
+                      json_integer_value(json_object_get(me, "maximum")) == 10000000,
+                  "expected flush.max_events between 1 and 10000000");
+    db = json_object_get(json_object_get(props, "databricks"), "properties");
+    DP_ASSERT_MSG(json_object_get(db, "client_secret") == NULL &&
+                      json_object_get(db, "client_secret_file") != NULL,
+                  "expected no secret key, only its _file");
+    kp = json_object_get(
+        json_object_get(json_object_get(json_object_get(props, "kafka"), "properties"), "properties"),
+        "properties");
+    DP_ASSERT_MSG(json_object_get(kp, "enable.auto.commit") && json_object_get(kp, "sasl.password"),
+                  "expected owned and secret librdkafka properties refused");
+    /* Every section's keys: as many as the table's non-secret rows. */
+    {
+        const char *name;
+        json_t *sec;
+
+        json_object_foreach(props, name, sec)
+        {
+            nkeys += json_object_size(json_object_get(sec, "properties"));
+        }
+    }
+    DP_ASSERT_MSG(nkeys > 40, "expected every key of the table in the schema, got %zu", nkeys);
+    json_decref(root);
+}
+
 static const dp_test_case_t cases[] = {
     {"test_config_demo_loads", test_config_demo_loads},
     {"test_config_production_example_loads", test_config_production_example_loads},
@@ -693,10 +814,13 @@ static const dp_test_case_t cases[] = {
     {"test_config_out_of_range", test_config_out_of_range},
     {"test_config_bad_enum", test_config_bad_enum},
     {"test_config_identifiers_and_addresses", test_config_identifiers_and_addresses},
+    {"test_config_urls_checked_by_libcurl", test_config_urls_checked_by_libcurl},
+    {"test_config_schema_follows_the_table", test_config_schema_follows_the_table},
     {"test_config_rejects_owned_kafka_keys", test_config_rejects_owned_kafka_keys},
     {"test_config_bad_kafka_property_shows_librdkafka_error",
      test_config_bad_kafka_property_shows_librdkafka_error},
     {"test_config_kafka_property_values_kept_whole", test_config_kafka_property_values_kept_whole},
+    {"test_config_sasl_limits_of_the_build_named", test_config_sasl_limits_of_the_build_named},
     {"test_config_kafka_opts_from_config", test_config_kafka_opts_from_config},
     {"test_config_apply_kafka_sets_properties_and_secrets",
      test_config_apply_kafka_sets_properties_and_secrets},

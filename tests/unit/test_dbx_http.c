@@ -62,8 +62,21 @@ static void test_dbx_client_transport_rules(void)
                       strstr(err.msg, "allow_insecure_http") != NULL,
                   "plain http refused without the flag: %s", err.msg);
     cfg.host = "ftp://x";
-    DP_ASSERT_MSG(dp_dbx_client_new(&cfg, &err) == NULL && err.code == DP_EINVAL,
-                  "other schemes refused");
+    DP_ASSERT_MSG(dp_dbx_client_new(&cfg, &err) == NULL && err.code == DP_EINVAL &&
+                      strstr(err.msg, "scheme ftp"),
+                  "other schemes refused: %s", err.msg);
+    /* libcurl's URL parser (curl_url) decides: credentials in the URL and a
+     * query are refused, a path prefix (a registry behind a proxy) is not. */
+    cfg.host = "https://user:pw@h";
+    DP_ASSERT_MSG(dp_dbx_client_new(&cfg, &err) == NULL && strstr(err.msg, "a user or password"),
+                  "credentials in the host refused: %s", err.msg);
+    cfg.host = "https://h?x=1";
+    DP_ASSERT_MSG(dp_dbx_client_new(&cfg, &err) == NULL && strstr(err.msg, "a query"),
+                  "a query in the host refused: %s", err.msg);
+    cfg.host = "https://registry.example.com/sr";
+    client = dp_dbx_client_new(&cfg, &err);
+    DP_ASSERT_MSG(client != NULL, "a path prefix accepted: %s", err.msg);
+    dp_dbx_client_destroy(client);
     cfg.host = NULL;
     DP_ASSERT_MSG(dp_dbx_client_new(&cfg, &err) == NULL && err.code == DP_EINVAL,
                   "missing host refused");

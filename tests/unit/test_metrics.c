@@ -3,12 +3,18 @@
  * (heartbeats and readiness): the exposition passes a strict format check,
  * histograms are cumulative, label sets are bounded with overflow counted,
  * partition series are replaced as a whole, counters are exact under
- * concurrent updates, and the probes' answers follow heartbeats and the ready
- * and stopping flags only.
+ * concurrent updates, and the probes' answers follow heartbeats, the ready
+ * and stopping flags and (readiness only) the Kafka broker state; the
+ * broker count comes from librdkafka's statistics, librdkafka's log lines
+ * get our levels and their partition, and the progress line adds up the
+ * registry's numbers.
  */
 #include "dp_test.h"
 #include "health.h"
+#include "kafka.h"
+#include "log.h"
 #include "metrics.h"
+#include "progress.h"
 #include "prom_check.h"
 #include "schema.h"
 
@@ -296,6 +302,152 @@ static void test_health_readiness_is_init_until_stopping(void)
     DP_ASSERT_MSG(dp_metrics_gauge(DP_MG_READY) == 0, "expected deltaport_ready 0");
 }
 
+static void test_health_readiness_fails_without_a_broker(void)
+{
+    char why[512];
+    long long t0;
+
+    dp_metrics_reset();
+    dp_health_init(60000);
+    t0 = dp_health_now_ms();
+    dp_health_set_broker_timeout(10000);
+    dp_health_set_ready(1);
+    /* No statistics yet: the clock runs from init. */
+    DP_ASSERT_MSG(dp_health_ready_at(t0 + 9000, why, sizeof(why)) == 1, "expected ready: %s", why);
+    dp_health_kafka_brokers_at(2, t0 + 9500);
+    DP_ASSERT_MSG(dp_health_ready_at(t0 + 30000, why, sizeof(why)) == 1,
+                  "expected ready while the last statistics saw brokers: %s", why);
+    dp_health_kafka_error("127.0.0.1:9092/1: Connect to ipv4#127.0.0.1:9092 failed: "
+                          "Connection refused");
+    dp_health_kafka_brokers_at(0, t0 + 31000);
+    dp_health_kafka_brokers_at(0, t0 + 35000); /* the clock keeps the first "none" */
+    DP_ASSERT_MSG(dp_health_ready_at(t0 + 40000, why, sizeof(why)) == 1,
+                  "expected ready 9 s after the last broker went: %s", why);
+    DP_ASSERT_MSG(dp_health_ready_at(t0 + 41500, why, sizeof(why)) == 0 &&
+                      strstr(why, "kafka: no broker reachable for 10500 ms") &&
+                      strstr(why, "http.readiness_broker_timeout_ms = 10000") &&
+                      strstr(why, "last error: 127.0.0.1:9092/1: Connect to"),
+                  "expected not ready naming the broker timeout and the last error, got %s", why);
+    /* Liveness never depends on the brokers. */
+    dp_health_beat_at(DP_HEALTH_POLL, t0 + 41000);
+    dp_health_beat_at(DP_HEALTH_LOADER, t0 + 41000);
+    DP_ASSERT_MSG(dp_health_live_at(t0 + 41500, why, sizeof(why)) == 1, "expected live: %s", why);
+    dp_health_kafka_brokers_at(1, t0 + 42000);
+    DP_ASSERT_MSG(dp_health_ready_at(t0 + 42001, why, sizeof(why)) == 1,
+                  "expected ready again once a broker is up: %s", why);
+    dp_health_set_broker_timeout(0);
+    dp_health_kafka_brokers_at(0, t0 + 43000);
+    DP_ASSERT_MSG(dp_health_ready_at(t0 + 900000, why, sizeof(why)) == 1,
+                  "expected the check off with timeout 0: %s", why);
+    dp_health_stopping();
+    DP_ASSERT_MSG(dp_health_ready_at(t0 + 900000, why, sizeof(why)) == 0 &&
+                      strcmp(why, "shutting down") == 0,
+                  "expected shutting down, got %s", why);
+}
+
+static void test_kafka_stats_count_brokers_up(void)
+{
+    static const char stats[] =
+        "{\"name\":\"rdkafka#consumer-1\",\"brokers\":{"
+        "\"127.0.0.1:1/1\":{\"name\":\"127.0.0.1:1/1\",\"nodeid\":1,\"source\":\"configured\","
+        "\"state\":\"UP\"},"
+        "\"127.0.0.1:2/2\":{\"nodeid\":2,\"source\":\"learned\",\"state\":\"UP\"},"
+        "\"127.0.0.1:3/3\":{\"nodeid\":3,\"source\":\"learned\",\"state\":\"TRY_CONNECT\"},"
+        "\"127.0.0.1:4/4\":{\"nodeid\":4,\"source\":\"learned\",\"state\":\"INIT\"},"
+        "\"GroupCoordinator\":{\"nodeid\":2,\"source\":\"logical\",\"state\":\"UP\"}},"
+        "\"topics\":{}}";
+    static const char down[] =
+        "{\"brokers\":{\"127.0.0.1:1/1\":{\"nodeid\":1,\"source\":\"configured\","
+        "\"state\":\"TRY_CONNECT\"},\"GroupCoordinator\":{\"source\":\"logical\","
+        "\"state\":\"TRY_CONNECT\"}}}";
+
+    DP_ASSERT_MSG(dp_kafka_stats_brokers_up(stats, strlen(stats)) == 2,
+                  "expected 2 brokers up (the logical coordinator not counted), got %d",
+                  dp_kafka_stats_brokers_up(stats, strlen(stats)));
+    DP_ASSERT_MSG(dp_kafka_stats_brokers_up(down, strlen(down)) == 0, "expected 0 brokers up");
+    /* Another spacing: the whole document is parsed instead. */
+    DP_ASSERT_MSG(dp_kafka_stats_brokers_up("{\"topics\":{\"x\":{}}, \"brokers\" : {\"b/1\": "
+                                            "{\"source\":\"learned\",\"state\":\"UP\"}}}",
+                                            75) == 1,
+                  "expected 1 broker up from a document parsed whole");
+    DP_ASSERT_MSG(dp_kafka_stats_brokers_up("{\"topics\":{}}", 13) == -1 &&
+                      dp_kafka_stats_brokers_up("not json", 8) == -1,
+                  "expected -1 without a brokers object");
+}
+
+static void test_kafka_log_levels_and_partitions(void)
+{
+    static const struct {
+        const char *line, *topic;
+        int partition;
+    } cases[] = {
+        {"events [3]: fetch backoff for 500ms: Broker: Offset out of range", "events", 3},
+        {"Topic my.topic-v2_x [12] not found in cache", "my.topic-v2_x", 12},
+        {"127.0.0.1:9092/1: Connect to ipv4#127.0.0.1:9092 failed", NULL, -1},
+        {"[thrd:main]: no partition here [x]", NULL, -1},
+        {"GroupCoordinator: [2147483647] is not a topic", NULL, -1},
+    };
+    char topic[64];
+    int32_t part;
+
+    DP_ASSERT_MSG(dp_kafka_log_level(0) == DP_LOG_ERROR && dp_kafka_log_level(3) == DP_LOG_ERROR &&
+                      dp_kafka_log_level(4) == DP_LOG_WARN && dp_kafka_log_level(5) == DP_LOG_INFO &&
+                      dp_kafka_log_level(6) == DP_LOG_INFO && dp_kafka_log_level(7) == DP_LOG_DEBUG,
+                  "expected syslog 0-3 error, 4 warn, 5-6 info, 7 debug");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int found = dp_kafka_log_partition(cases[i].line, topic, sizeof(topic), &part);
+
+        if (cases[i].topic)
+            DP_ASSERT_MSG(found && strcmp(topic, cases[i].topic) == 0 && part == cases[i].partition,
+                          "'%s': expected %s [%d], got %d %s [%d]", cases[i].line, cases[i].topic,
+                          cases[i].partition, found, found ? topic : "", found ? (int)part : -1);
+        else
+            DP_ASSERT_MSG(!found, "'%s': expected no partition, got %s [%d]", cases[i].line, topic,
+                          (int)part);
+    }
+}
+
+static void test_metrics_brokers_up_and_databricks_success_exported(void)
+{
+    char *text;
+
+    dp_metrics_reset();
+    dp_metrics_set(DP_MG_KAFKA_BROKERS_UP, 3);
+    dp_metrics_set(DP_MG_DBX_LAST_SUCCESS_MS, 1796000000123LL);
+    text = render();
+    DP_ASSERT_FATAL_MSG(text != NULL, "expected a rendering");
+    DP_ASSERT_MSG(value_of(text, "deltaport_kafka_brokers_up") == 3, "expected brokers up 3");
+    DP_ASSERT_MSG(strstr(text, "\ndeltaport_databricks_last_success_timestamp_seconds "
+                               "1796000000.123\n") != NULL,
+                  "expected the Databricks success timestamp in seconds");
+    free(text);
+}
+
+static void test_progress_line_adds_up_the_registry(void)
+{
+    dp_metrics_partition_t parts[] = {{"events", 0, 100, 40}, {"events", 1, 20, -1},
+                                      {"events", 2, -1, -1}};
+    dp_progress_t p = {1200, 300, 900, 0};
+    char line[512];
+
+    dp_metrics_reset();
+    dp_metrics_set_partitions(parts, 3);
+    dp_metrics_rows_loaded("evt_a", 600);
+    dp_metrics_rows_loaded("evt_b", 300);
+    dp_metrics_set(DP_MG_BUFFER_OPEN_BYTES, 3 * 1024 * 1024 / 2);
+    dp_metrics_set(DP_MG_BUFFER_LOADING_BYTES, 2048);
+    p.flush_due_ms = 1000000 + 5012 * 1000;
+    dp_progress_format(&p, 1000000, line, sizeof(line));
+    DP_ASSERT_MSG(strcmp(line, "consumed 1200, buffered 300 records (1.5 MiB, 2.0 KiB loading), loaded 900 rows, "
+                               "committed 900, lag 120 (fetch lag 40), next flush in 1h23m32s") == 0,
+                  "unexpected progress line: %s", line);
+    p.buffered = 0;
+    dp_metrics_set_partitions(NULL, 0);
+    dp_progress_format(&p, 1000000, line, sizeof(line));
+    DP_ASSERT_MSG(strstr(line, "lag unknown (fetch lag unknown), no flush due (nothing buffered)"),
+                  "unexpected progress line without partitions: %s", line);
+}
+
 static const dp_test_case_t metrics_cases[] = {
     {"test_metrics_exposition_is_valid_text_format", test_metrics_exposition_is_valid_text_format},
     {"test_metrics_histogram_is_cumulative_with_sum_and_count",
@@ -310,6 +462,12 @@ static const dp_test_case_t metrics_cases[] = {
     {"test_metrics_concurrent_updates_are_exact", test_metrics_concurrent_updates_are_exact},
     {"test_health_liveness_follows_both_heartbeats", test_health_liveness_follows_both_heartbeats},
     {"test_health_readiness_is_init_until_stopping", test_health_readiness_is_init_until_stopping},
+    {"test_health_readiness_fails_without_a_broker", test_health_readiness_fails_without_a_broker},
+    {"test_kafka_stats_count_brokers_up", test_kafka_stats_count_brokers_up},
+    {"test_kafka_log_levels_and_partitions", test_kafka_log_levels_and_partitions},
+    {"test_metrics_brokers_up_and_databricks_success_exported",
+     test_metrics_brokers_up_and_databricks_success_exported},
+    {"test_progress_line_adds_up_the_registry", test_progress_line_adds_up_the_registry},
     {NULL, NULL},
 };
 

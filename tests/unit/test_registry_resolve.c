@@ -1,7 +1,7 @@
 /*
  * Resolution of evolved writer schemas into the reader, by our own code
  * (src/resolve.c), for the pairs that crash avro-c 1.11.1's resolver
- * (platform-notes.md B.1: the reader adds a field): the canonical reader with
+ * (docs/PLATFORM.md "Schemas": the reader adds a field): the canonical reader with
  * writers that lack optional fields, reorder fields, drop fields the reader
  * no longer has, or write int/float where the reader reads long/double; and
  * incompatible writers, rejected per message with the field and the rule.

@@ -227,8 +227,13 @@ static void test_retry_parse_retry_after(void)
         {"99999999999999999999", -1},
         {"Wed, 32 Oct 2015 07:28:00 GMT", -1},
         {"Wed, 21 Foo 2015 07:28:00 GMT", -1},
-        {"Wed, 21 Oct 2015 07:28:00 UTC", -1},
-        {"Wed, 21 Oct 2015 7:28:00 GMT", -1},
+        {"Wed, 21 Oct 2015 25:28:00 GMT", -1},
+        /* libcurl's curl_getdate also takes the obsolete forms RFC 9110
+         * 5.6.7 asks a recipient to accept, and is lenient on the rest. */
+        {"Wednesday, 21-Oct-15 07:28:30 GMT", 30000}, /* RFC 850 */
+        {"Wed Oct 21 07:28:30 2015", 30000},          /* asctime */
+        {"Wed, 21 Oct 2015 07:28:40 UTC", 40000},
+        {"Wed, 21 Oct 2015 7:28:50 GMT", 50000},
     };
     size_t i;
 

@@ -11,7 +11,8 @@
  * the container structure is walked here (magic, metadata map, sync marker,
  * every block's count and size within the file, every block's sync marker, no
  * trailing bytes), so a truncated or garbled container fails cleanly. avro-c
- * still trusts length prefixes *inside* a block (an avro-c 1.11.1 limit): a block
+ * still trusts length prefixes *inside* a block (docs/PLATFORM.md, "Binary
+ * input"): a block
  * whose strings claim huge lengths can make it allocate that much before
  * failing. Accepted for the emulator and documented in docs/EMULATOR_SQL.md.
  */

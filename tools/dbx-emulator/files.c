@@ -1,6 +1,5 @@
 /*
- * files: the Files API for Unity Catalog Volumes (Databricks REST API reference,
- * "Files"; the shapes are listed in docs/EMULATOR.md).
+ * files: the Files API for Unity Catalog Volumes (docs/DATABRICKS.md).
  *
  * Paths "/Volumes/<catalog>/<schema>/<volume>/..." are mapped to local files
  * by the engine (emu_engine_volume_path), which also checks the volume exists

@@ -1,7 +1,7 @@
 /*
  * oauth_http: the OIDC discovery documents and the client-credentials token
- * endpoint, as Databricks workspaces serve them (OAuth machine-to-machine
- * authentication in the Databricks docs; docs/EMULATOR.md).
+ * endpoint, as Databricks workspaces serve them (docs/DATABRICKS.md, "The APIs
+ * in brief").
  * Client credentials come in HTTP Basic (what the SDKs and CLI send) or, as a
  * fallback, as client_id/client_secret form fields. Errors use the OAuth shape
  * {"error","error_description"}, not Databricks' REST shape.

@@ -28,7 +28,7 @@
 #include <string.h>
 #include <time.h>
 
-#define STATEMENT_MAX_BYTES (16u * 1024u * 1024u) /* the API's documented statement limit */
+#define STATEMENT_MAX_BYTES (16u * 1024u * 1024u) /* the API's limit, docs/DATABRICKS.md */
 #define LOG_TEXT_BYTES      800
 
 typedef enum { ST_PENDING = 0, ST_RUNNING, ST_SUCCEEDED, ST_FAILED, ST_CANCELED } st_state_t;

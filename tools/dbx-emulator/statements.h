@@ -1,6 +1,6 @@
 /*
- * statements: the SQL Statement Execution API (Databricks REST API reference,
- * "Statement Execution"; the shapes are listed in docs/EMULATOR.md).
+ * statements: the SQL Statement Execution API (docs/DATABRICKS.md, "The APIs
+ * in brief").
  *
  * Owns every submitted statement and a pool of executor threads that run them
  * in submission order (FIFO) through emu_engine_execute(), at most the

@@ -4,13 +4,15 @@
 // toJson, lookup (always empty), and .Values, .Release, .Chart,
 // .Capabilities, .Template, .Files. Values are the chart's values.yaml deeply
 // merged with each -f file in order, then checked against values.schema.json
-// (a draft-07 subset: type, properties, required, additionalProperties,
-// items, enum, pattern, minimum, maximum, minLength, not, anyOf).
+// with gojsonschema (the JSON Schema library of Helm up to 3.18).
 //
 // It exists because Debian packages no helm binary; it builds offline from
-// Debian's Go packages (platform-notes.md E):
+// Debian's Go packages (docs/PLATFORM.md, "Go, for the Helm chart checks"):
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go build -o helm-render .
+//
+// (golang-github-masterminds-sprig-dev, golang-gopkg-yaml.v3-dev and
+// golang-github-xeipuuv-gojsonschema-dev.)
 //
 // Usage:
 //
@@ -31,12 +33,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"text/template"
 
 	"github.com/Masterminds/sprig"
+	"github.com/xeipuuv/gojsonschema"
 	"gopkg.in/yaml.v3"
 )
 
@@ -83,9 +85,14 @@ func readYAML(path string) (map[string]interface{}, error) {
 	return out, nil
 }
 
-// merge copies src into dst: maps merge recursively, anything else replaces.
+// merge copies src into dst: maps merge recursively, null deletes the key
+// (as Helm does: "topics: null" removes a default), anything else replaces.
 func merge(dst, src map[string]interface{}) {
 	for k, v := range src {
+		if v == nil {
+			delete(dst, k)
+			continue
+		}
 		sm, sok := v.(map[string]interface{})
 		dm, dok := dst[k].(map[string]interface{})
 		if sok && dok {
@@ -176,25 +183,27 @@ func render(dir string, values map[string]interface{}, release, namespace string
 	funcs["lookup"] = func(...interface{}) map[string]interface{} { return map[string]interface{}{} }
 	root.Funcs(funcs)
 
+	// Every file under templates/, subdirectories included (tests/), as Helm.
 	tdir := filepath.Join(dir, "templates")
-	entries, err := os.ReadDir(tdir)
-	if err != nil {
-		return "", err
-	}
 	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
+	err = filepath.WalkDir(tdir, func(path string, e os.DirEntry, werr error) error {
+		if werr != nil || e.IsDir() {
+			return werr
 		}
-		b, err := os.ReadFile(filepath.Join(tdir, e.Name()))
+		b, err := os.ReadFile(path)
 		if err != nil {
-			return "", err
+			return err
 		}
-		tname := name + "/templates/" + e.Name()
+		rel, _ := filepath.Rel(tdir, path)
+		tname := name + "/templates/" + filepath.ToSlash(rel)
 		if _, err := root.New(tname).Parse(string(b)); err != nil {
-			return "", err
+			return err
 		}
 		names = append(names, tname)
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	sort.Strings(names)
 	top := map[string]interface{}{
@@ -276,7 +285,8 @@ func main() {
 }
 
 // ---------------------------------------------------------------------------
-// values.schema.json (a draft-07 subset)
+// values.schema.json, validated with xeipuuv/gojsonschema: the validator Helm
+// 3 used up to 3.18 (drafts 4, 6 and 7), so errors read as Helm's do.
 
 func checkSchema(dir string, values map[string]interface{}) error {
 	b, err := os.ReadFile(filepath.Join(dir, "values.schema.json"))
@@ -285,163 +295,23 @@ func checkSchema(dir string, values map[string]interface{}) error {
 	} else if err != nil {
 		return err
 	}
-	var schema map[string]interface{}
-	if err := json.Unmarshal(b, &schema); err != nil {
-		return fmt.Errorf("values.schema.json: %v", err)
-	}
 	// Compare as JSON values, as Helm does (numbers become float64).
-	var v interface{}
 	jb, err := json.Marshal(values)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(jb, &v); err != nil {
-		return err
+	result, err := gojsonschema.Validate(gojsonschema.NewBytesLoader(b), gojsonschema.NewBytesLoader(jb))
+	if err != nil {
+		return fmt.Errorf("values.schema.json: %v", err)
+	}
+	if result.Valid() {
+		return nil
 	}
 	var problems []string
-	validate(schema, v, "", &problems)
-	if len(problems) > 0 {
-		return fmt.Errorf("values don't meet the specifications of the schema(s):\n- %s",
-			strings.Join(problems, "\n- "))
+	for _, e := range result.Errors() {
+		problems = append(problems, e.String())
 	}
-	return nil
-}
-
-func typeOf(v interface{}) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case float64:
-		if x == float64(int64(x)) {
-			return "integer"
-		}
-		return "number"
-	case string:
-		return "string"
-	case []interface{}:
-		return "array"
-	case map[string]interface{}:
-		return "object"
-	}
-	return "unknown"
-}
-
-func typeOK(want interface{}, got string) bool {
-	var list []interface{}
-	switch w := want.(type) {
-	case string:
-		list = []interface{}{w}
-	case []interface{}:
-		list = w
-	default:
-		return true
-	}
-	for _, t := range list {
-		if t == got || (t == "number" && got == "integer") {
-			return true
-		}
-	}
-	return false
-}
-
-func validate(s map[string]interface{}, v interface{}, path string, out *[]string) {
-	at := path
-	if at == "" {
-		at = "(root)"
-	}
-	bad := func(format string, args ...interface{}) {
-		*out = append(*out, at+": "+fmt.Sprintf(format, args...))
-	}
-	if t, ok := s["type"]; ok && !typeOK(t, typeOf(v)) {
-		bad("got %s, want %v", typeOf(v), t)
-		return
-	}
-	if e, ok := s["enum"].([]interface{}); ok {
-		found := false
-		for _, x := range e {
-			if x == v {
-				found = true
-			}
-		}
-		if !found {
-			bad("%v is not one of %v", v, e)
-		}
-	}
-	if str, ok := v.(string); ok {
-		if p, ok := s["pattern"].(string); ok {
-			if re, err := regexp.Compile(p); err == nil && !re.MatchString(str) {
-				bad("%q does not match %s", str, p)
-			}
-		}
-		if m, ok := s["minLength"].(float64); ok && float64(len(str)) < m {
-			bad("shorter than %v", m)
-		}
-	}
-	if n, ok := v.(float64); ok {
-		if m, ok := s["minimum"].(float64); ok && n < m {
-			bad("%v is less than %v", n, m)
-		}
-		if m, ok := s["maximum"].(float64); ok && n > m {
-			bad("%v is more than %v", n, m)
-		}
-	}
-	if not, ok := s["not"].(map[string]interface{}); ok {
-		var sub []string
-		validate(not, v, path, &sub)
-		if len(sub) == 0 {
-			bad("must not match %v", not)
-		}
-	}
-	if any, ok := s["anyOf"].([]interface{}); ok {
-		matched := false
-		for _, a := range any {
-			var sub []string
-			if am, ok := a.(map[string]interface{}); ok {
-				validate(am, v, path, &sub)
-				if len(sub) == 0 {
-					matched = true
-				}
-			}
-		}
-		if !matched {
-			bad("matches none of anyOf")
-		}
-	}
-	if arr, ok := v.([]interface{}); ok {
-		if items, ok := s["items"].(map[string]interface{}); ok {
-			for i, x := range arr {
-				validate(items, x, fmt.Sprintf("%s[%d]", path, i), out)
-			}
-		}
-	}
-	obj, ok := v.(map[string]interface{})
-	if !ok {
-		return
-	}
-	props, _ := s["properties"].(map[string]interface{})
-	if req, ok := s["required"].([]interface{}); ok {
-		for _, r := range req {
-			if _, ok := obj[r.(string)]; !ok {
-				bad("%s is required", r)
-			}
-		}
-	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		sub := path + "." + k
-		if path == "" {
-			sub = k
-		}
-		if ps, ok := props[k].(map[string]interface{}); ok {
-			validate(ps, obj[k], sub, out)
-		} else if ap, ok := s["additionalProperties"].(bool); ok && !ap {
-			bad("additional property %s is not allowed", k)
-		}
-	}
+	sort.Strings(problems)
+	return fmt.Errorf("values don't meet the specifications of the schema(s) in the following chart(s):\n%s:\n- %s",
+		filepath.Base(dir), strings.Join(problems, "\n- "))
 }

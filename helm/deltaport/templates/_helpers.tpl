@@ -65,3 +65,63 @@ app.kubernetes.io/component: worker
 {{- end }}
 {{- toPrettyJson $c }}
 {{- end }}
+
+{{/* The container's environment: worker id, the credentials from existingSecret, extraEnv.
+     Shared by the Deployment and the `helm test` Pod. */}}
+{{- define "deltaport.env" -}}
+{{- $auth := .Values.config.databricks.auth | default "oauth" -}}
+- name: DELTAPORT_WORKER_ID
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+{{- if eq $auth "oauth" }}
+- name: DELTAPORT_DATABRICKS_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.existingSecret | quote }}
+      key: {{ required "existingSecretKeys.databricksClientSecret is required for auth oauth" .Values.existingSecretKeys.databricksClientSecret | quote }}
+{{- else }}
+- name: DELTAPORT_DATABRICKS_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.existingSecret | quote }}
+      key: {{ required "existingSecretKeys.databricksToken is required for auth pat" .Values.existingSecretKeys.databricksToken | quote }}
+{{- end }}
+{{- range $key, $var := dict "kafkaSaslPassword" "DELTAPORT_KAFKA_SASL_PASSWORD" "kafkaSslKeyPassword" "DELTAPORT_KAFKA_SSL_KEY_PASSWORD" "kafkaSslKeystorePassword" "DELTAPORT_KAFKA_SSL_KEYSTORE_PASSWORD" "kafkaOauthbearerClientSecret" "DELTAPORT_KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET" "schemaRegistryPassword" "DELTAPORT_SCHEMA_REGISTRY_PASSWORD" }}
+{{- with index $.Values.existingSecretKeys $key }}
+- name: {{ $var }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.existingSecret | quote }}
+      key: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The container's volume mounts: the config, /tmp, extraVolumeMounts. */}}
+{{- define "deltaport.volumeMounts" -}}
+- name: config
+  mountPath: /etc/deltaport
+  readOnly: true
+- name: tmp
+  mountPath: /tmp
+{{- with .Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The pod's volumes: the config, /tmp, extraVolumes. */}}
+{{- define "deltaport.volumes" -}}
+- name: config
+  configMap:
+    name: {{ include "deltaport.fullname" . }}
+- name: tmp
+  emptyDir:
+    sizeLimit: 64Mi
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}

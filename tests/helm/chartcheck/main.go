@@ -161,8 +161,15 @@ func main() {
 	for _, d := range kinds["ScaledObject"] {
 		checkScaledObject(d, cfg)
 	}
+	for _, d := range kinds["Pod"] {
+		checkTestPod(d, kinds["Deployment"])
+	}
 	if *metricsSrc != "" {
-		checkDashboard(kinds["ConfigMap"], *metricsSrc)
+		exposed := exposedMetrics(*metricsSrc)
+		checkDashboard(kinds["ConfigMap"], exposed)
+		for _, d := range kinds["PrometheusRule"] {
+			checkPrometheusRule(d, exposed)
+		}
 	}
 	if len(problems) > 0 {
 		for _, p := range problems {
@@ -322,10 +329,130 @@ func checkDeployment(d doc, cfg map[string]interface{}, runAs int, kinds map[str
 	if !mounted {
 		bad("Deployment %s: a writable /tmp is needed with a read-only root", name)
 	}
+	checkMountsHaveVolumes("Deployment "+name, c, spec)
+	checkSecretEnv("Deployment "+name, c)
+}
+
+// checkMountsHaveVolumes: every volumeMount names a volume of the pod.
+func checkMountsHaveVolumes(what string, c, spec interface{}) {
+	vols := map[string]bool{}
+	for _, v := range asList(get(spec, "volumes")) {
+		vols[str(get(v, "name"))] = true
+	}
+	for _, m := range asList(get(c, "volumeMounts")) {
+		if !vols[str(get(m, "name"))] {
+			bad("%s: volumeMount %s has no volume", what, get(m, "name"))
+		}
+	}
+}
+
+// checkSecretEnv: a credential comes from a secretKeyRef with a name and a key.
+func checkSecretEnv(what string, c interface{}) {
+	for _, e := range asList(get(c, "env")) {
+		ref := get(e, "valueFrom", "secretKeyRef")
+		if ref != nil && (str(get(ref, "name")) == "" || str(get(ref, "key")) == "") {
+			bad("%s: %s: secretKeyRef without name or key", what, get(e, "name"))
+		}
+	}
+}
+
+func asList(v interface{}) []interface{} {
+	l, _ := v.([]interface{})
+	return l
+}
+
+func envNames(c interface{}) []string {
+	var out []string
+	for _, e := range asList(get(c, "env")) {
+		out = append(out, str(get(e, "name")))
+	}
+	return out
+}
+
+func mountPaths(c interface{}) []string {
+	var out []string
+	for _, m := range asList(get(c, "volumeMounts")) {
+		out = append(out, str(get(m, "mountPath")))
+	}
+	return out
+}
+
+// checkTestPod: the `helm test` Pod runs deltaport check with the workers'
+// environment and mounts, and is not selected as a worker.
+func checkTestPod(p doc, deps []doc) {
+	name := str(get(p, "metadata", "name"))
+	if str(get(p, "metadata", "annotations", "helm.sh/hook")) != "test" {
+		bad("Pod %s is not a helm test hook", name)
+		return
+	}
+	c := get(p, "spec", "containers", 0)
+	if args := str(get(c, "args")); args != "[check --config /etc/deltaport/config.json]" {
+		bad("test Pod %s: args %s, want check --config /etc/deltaport/config.json", name, args)
+	}
+	if str(get(p, "spec", "restartPolicy")) != "Never" {
+		bad("test Pod %s: restartPolicy must be Never", name)
+	}
+	for _, d := range deps {
+		dc := get(d, "spec", "template", "spec", "containers", 0)
+		if fmt.Sprint(envNames(dc)) != fmt.Sprint(envNames(c)) {
+			bad("test Pod %s: env %v differs from the workers' %v", name, envNames(c), envNames(dc))
+		}
+		if fmt.Sprint(mountPaths(dc)) != fmt.Sprint(mountPaths(c)) {
+			bad("test Pod %s: mounts %v differ from the workers' %v", name, mountPaths(c), mountPaths(dc))
+		}
+		if subset(get(d, "spec", "selector", "matchLabels"), get(p, "metadata", "labels")) {
+			bad("test Pod %s carries the workers' selector labels (the Service and PDB would select it)", name)
+		}
+	}
+	checkMountsHaveVolumes("test Pod "+name, c, get(p, "spec"))
+	checkSecretEnv("test Pod "+name, c)
+}
+
+// checkPrometheusRule: the alerts the runbook names exist, and every metric
+// they query is one the worker exposes.
+func checkPrometheusRule(d doc, exposed map[string]bool) {
+	alerts := map[string]bool{}
+	n := 0
+	for _, g := range asList(get(d, "spec", "groups")) {
+		for _, r := range asList(get(g, "rules")) {
+			alerts[str(get(r, "alert"))] = true
+			expr := str(get(r, "expr"))
+			if expr == "" {
+				bad("PrometheusRule: rule %v has no expr", get(r, "alert"))
+			}
+			for _, m := range regexp.MustCompile(`\b((?:deltaport|process)_[a-z_]+)`).FindAllString(expr, -1) {
+				if !exposed[m] {
+					bad("PrometheusRule: %v queries %s, which the worker does not expose", get(r, "alert"), m)
+				}
+				n++
+			}
+		}
+	}
+	for _, a := range []string{"DeltaportLagGrowing", "DeltaportLoadsFailing", "DeltaportPartitionStopped",
+		"DeltaportRecordsLostToRetention"} {
+		if !alerts[a] {
+			bad("PrometheusRule: no alert %s", a)
+		}
+	}
+	fmt.Printf("chartcheck: PrometheusRule: %d alerts, %d metric references, all exposed\n", len(alerts), n)
 }
 
 func checkScaledObject(d doc, cfg map[string]interface{}) {
-	for _, t := range get(d, "spec", "triggers").([]interface{}) {
+	triggers := asList(get(d, "spec", "triggers"))
+	topics := asList(get(cfg, "kafka", "topics"))
+	regex := str(get(cfg, "kafka", "topic_regex"))
+	if len(triggers) == 0 {
+		bad("ScaledObject has no triggers: it would scale nothing")
+	}
+	if regex == "" && len(triggers) != len(topics) {
+		bad("ScaledObject: %d triggers for %d topics", len(triggers), len(topics))
+	}
+	for _, t := range triggers {
+		if regex != "" && get(t, "metadata", "topic") != nil {
+			bad("ScaledObject: with topic_regex a trigger names topic %v (KEDA would see only it)", get(t, "metadata", "topic"))
+		}
+	}
+	for _, t := range triggers {
 		md := get(t, "metadata")
 		if str(get(t, "type")) != "kafka" {
 			bad("ScaledObject trigger type %v, want kafka", get(t, "type"))
@@ -347,18 +474,29 @@ func checkScaledObject(d doc, cfg map[string]interface{}) {
 	}
 }
 
-// checkDashboard: every deltaport_/process_ metric the dashboard queries is
-// exposed by the worker (named in src/metrics.c).
-func checkDashboard(cms []doc, metricsSrc string) {
+// exposedMetrics: the metric names the worker exposes (named in src/metrics.c),
+// with the _bucket, _count and _sum series of its histograms.
+func exposedMetrics(metricsSrc string) map[string]bool {
+	exposed := map[string]bool{}
 	src, err := os.ReadFile(metricsSrc)
 	if err != nil {
 		bad("reading %s: %v", metricsSrc, err)
-		return
+		return exposed
 	}
-	exposed := map[string]bool{}
 	for _, m := range regexp.MustCompile(`"((?:deltaport|process)_[a-z_]+)`).FindAllSubmatch(src, -1) {
 		exposed[string(m[1])] = true
+		if strings.HasSuffix(string(m[1]), "_seconds") {
+			for _, sfx := range []string{"_bucket", "_count", "_sum"} {
+				exposed[string(m[1])+sfx] = true
+			}
+		}
 	}
+	return exposed
+}
+
+// checkDashboard: every deltaport_/process_ metric the dashboard queries is
+// exposed by the worker.
+func checkDashboard(cms []doc, exposed map[string]bool) {
 	for _, cm := range cms {
 		text := str(get(cm, "data", "deltaport.json"))
 		if text == "" {
