@@ -486,7 +486,8 @@ const dp_config_desc_t dp_config_table[] = {
      .def = "300",
      .min = 10,
      .max = 86400,
-     .doc = "How often the group-wide event counts are re-read from event_stats"},
+     .doc = "How often the group-wide event counts are re-read from the ledger (threshold mode "
+            "only)"},
 
     /* flush */
     {.path = "flush.max_events",
