@@ -5,12 +5,13 @@
 #include "flush.h"
 
 #include "mem.h"
+#include "tablename.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define TABLE_NAME_MAX 128
+#define TABLE_NAME_MAX DP_TABLENAME_TABLE_SIZE
 
 typedef struct part {
     char *topic;
@@ -111,8 +112,9 @@ static table_t *find_table(dp_flush_t *flush, const char *name, dp_err_t *err)
             return t;
         }
     }
-    if (strlen(name) >= TABLE_NAME_MAX) {
-        dp_err_set(err, DP_EINVAL, 0, "flush: table name '%.40s...' too long", name);
+    if (strnlen(name, TABLE_NAME_MAX) >= TABLE_NAME_MAX) {
+        dp_err_set(err, DP_EINVAL, 0, "flush: table name '%.40s...' is longer than %zu bytes", name,
+                   (size_t)DP_TABLENAME_TABLE_MAX);
         return NULL;
     }
     if (flush->ntables == flush->tablecap) {
@@ -162,9 +164,11 @@ int dp_flush_add(dp_flush_t *flush, const char *table, const char *topic, int32_
     size_t before, added;
     uint32_t body_len = (uint32_t)len;
 
-    if (p->last >= 0 && offset <= p->last)
-        return dp_err_set(err, DP_EINVAL, 0, "flush: %s [%d] @%lld is not above @%lld", topic,
-                          (int)partition, (long long)offset, (long long)p->last);
+    if (p->last >= 0 && offset <= p->last) {
+        dp_err_set(err, DP_OK, 0, "flush: %s [%d] @%lld is not above @%lld (redelivered)", topic,
+                   (int)partition, (long long)offset, (long long)p->last);
+        return DP_FLUSH_REDELIVERY;
+    }
     t = find_table(flush, table, err);
     if (!t)
         return DP_EINVAL;

@@ -39,10 +39,17 @@ dp_flush_t *dp_flush_new(uint64_t seq, int64_t loaded_at_us, size_t max_bytes);
 
 void dp_flush_destroy(dp_flush_t *flush);
 
+/* What dp_flush_add() returns when the offset is not above the partition's
+ * last offset in this flush: a redelivery (after a seek), nothing added. It
+ * is the only answer a caller may treat as "already held". */
+#define DP_FLUSH_REDELIVERY 1
+
 /* Appends one record: body (an Avro record body of the table's schema, copied)
  * followed by the lineage of (topic, partition, offset). table is copied.
- * Returns 0, DP_ETOOBIG (byte cap reached; nothing was added) or DP_EINVAL
- * (offset not above the partition's last offset). */
+ * Returns 0, DP_FLUSH_REDELIVERY (see above; err says which offset),
+ * DP_ETOOBIG (byte cap reached; nothing was added) or DP_EINVAL (table is
+ * not a table name of at most DP_TABLENAME_TABLE_MAX bytes: nothing added,
+ * and the message must not be taken as handled). */
 int dp_flush_add(dp_flush_t *flush, const char *table, const char *topic, int32_t partition,
                  int64_t offset, const void *body, size_t len, dp_err_t *err);
 

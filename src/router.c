@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_MAX_LEN 100
-#define TABLE_MAX_LEN 128
+#define TABLE_MAX_LEN DP_TABLENAME_TABLE_SIZE
 
 typedef struct name_entry {
     char *name;                 /* owned; NULL = empty slot */

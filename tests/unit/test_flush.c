@@ -3,6 +3,7 @@
  */
 #include "dp_test.h"
 #include "flush.h"
+#include "tablename.h"
 
 #include <string.h>
 
@@ -52,8 +53,9 @@ static void test_flush_ranges_and_tables(void)
     }
     DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "event_errors", "events", 5, 100, "x", 1, &err) == 0,
                         "add failed: %s", err.msg);
-    DP_ASSERT_MSG(dp_flush_add(flush, "evt_purchase", "events", 3, 15, "y", 1, &err) == DP_EINVAL,
-                  "an offset below the range must be refused");
+    DP_ASSERT_MSG(dp_flush_add(flush, "evt_purchase", "events", 3, 15, "y", 1, &err) ==
+                      DP_FLUSH_REDELIVERY,
+                  "an offset below the range is a redelivery");
     DP_ASSERT_MSG(dp_flush_rows(flush) == 11, "expected 11 rows, got %lld",
                   (long long)dp_flush_rows(flush));
     DP_ASSERT_MSG(table_rows(flush, "evt_purchase") == 5, "evt_purchase: expected 5, got %lld",
@@ -167,7 +169,39 @@ static void test_flush_table_each_walks_records_with_lineage(void)
     dp_flush_destroy(flush);
 }
 
+/* Issue 11 item 3: a redelivery has its own answer, and a table the flush
+ * cannot take is an error, never mistaken for one (the worker used to take
+ * any DP_EINVAL for a redelivery and commit past the event). */
+static void test_flush_redelivery_is_not_an_error(void)
+{
+    dp_flush_t *flush = dp_flush_new(1, 0, 1 << 20);
+    char table[DP_TABLENAME_TABLE_SIZE + 8];
+    dp_err_t err;
+    int rc;
+
+    DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "t", 0, 5, "x", 1, &err) == 0, "%s", err.msg);
+    rc = dp_flush_add(flush, "evt_a", "t", 0, 5, "x", 1, &err);
+    DP_ASSERT_MSG(rc == DP_FLUSH_REDELIVERY && strstr(err.msg, "@5 is not above @5"),
+                  "same offset again: expected DP_FLUSH_REDELIVERY, got %d '%s'", rc, err.msg);
+    rc = dp_flush_add(flush, "evt_a", "t", 0, 4, "x", 1, &err);
+    DP_ASSERT_MSG(rc == DP_FLUSH_REDELIVERY, "lower offset: expected DP_FLUSH_REDELIVERY, got %d",
+                  rc);
+    memset(table, 'e', sizeof(table) - 1);
+    table[sizeof(table) - 1] = '\0';
+    rc = dp_flush_add(flush, table, "t", 0, 6, "x", 1, &err);
+    DP_ASSERT_MSG(rc < 0 && rc != DP_ETOOBIG && strstr(err.msg, "longer than 104"),
+                  "over-long table: expected an error (not a redelivery, not full), got %d '%s'",
+                  rc, err.msg);
+    table[DP_TABLENAME_TABLE_MAX] = '\0';
+    DP_ASSERT_MSG(dp_flush_add(flush, table, "t", 0, 6, "x", 1, &err) == 0,
+                  "the longest table name must fit: %s", err.msg);
+    DP_ASSERT_MSG(dp_flush_rows(flush) == 2, "expected 2 rows, got %lld",
+                  (long long)dp_flush_rows(flush));
+    dp_flush_destroy(flush);
+}
+
 static const dp_test_case_t cases[] = {
+    {"test_flush_redelivery_is_not_an_error", test_flush_redelivery_is_not_an_error},
     {"test_flush_table_each_walks_records_with_lineage",
      test_flush_table_each_walks_records_with_lineage},
     {"test_flush_ranges_and_tables", test_flush_ranges_and_tables},
