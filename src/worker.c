@@ -673,6 +673,26 @@ static int rewinding(dp_worker_t *w, const char *topic, const rd_kafka_message_t
     return 0;
 }
 
+/* A message the flush refused for a reason other than its size or a
+ * redelivery (not a data error: those become event_errors rows): the
+ * partition stops at it, like a replaced log. Nothing from this offset on is
+ * committed, so the message is read again after a restart; never dropped. */
+static void stop_partition(dp_worker_t *w, const char *topic, const rd_kafka_message_t *msg,
+                           const char *why)
+{
+    owned_t *o = find_owned(w, topic, msg->partition);
+
+    if (!o) {
+        set_owned(w, topic, msg->partition, 0);
+        o = find_owned(w, topic, msg->partition);
+    }
+    o->stopped = 1;
+    dp_kafka_hold(w->kafka, topic, msg->partition);
+    dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped at @%lld: the flush refused the message: %s. "
+           "Nothing from this offset on is committed; the partition is read again from it after "
+           "a restart", topic, (int)msg->partition, (long long)msg->offset, why);
+}
+
 /* Handles one message. Returns 0, or DP_ETOOBIG when it did not fit in the
  * open flush, or DP_EAGAIN when its writer schema is unavailable (the caller
  * holds it and pauses). */
@@ -711,9 +731,13 @@ static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
         if (rc == 0)
             w->stats.rows++;
     }
-    if (rc == DP_EINVAL) {
+    if (rc == DP_FLUSH_REDELIVERY) {
         /* Offset not above what the flush holds: a redelivery after a seek. */
         dp_log(DP_LOG_DEBUG, "worker", "%s", err.msg);
+        return 0;
+    }
+    if (rc < 0 && rc != DP_ETOOBIG) {
+        stop_partition(w, topic, msg, err.msg);
         return 0;
     }
     if (rc == 0)
