@@ -480,7 +480,9 @@ const dp_config_desc_t dp_config_table[] = {
      .def = "128MiB",
      .min = 64 * KIB,
      .max = 16 * GIB,
-     .doc = "Flush a table buffer at this many bytes"},
+     .doc = "Largest flush (the records of all its tables, buffered); cut when full. A flush "
+            "never exceeds it (nor half of memory_budget_bytes), except one record larger "
+            "than it, alone"},
     {.path = "flush.max_age_ms",
      .type = DP_CT_MS,
      .offset = F(flush.max_age_ms),
@@ -494,8 +496,8 @@ const dp_config_desc_t dp_config_table[] = {
      .def = "512MiB",
      .min = 64 * KIB,
      .max = 1024 * GIB,
-     .doc = "Bound on all buffered bytes; at the bound the worker pauses its partitions "
-            "(at least max_bytes)"},
+     .doc = "Bound on all buffered bytes: the open flush plus the one loading; when the open "
+            "flush is full while the other loads, the worker pauses its partitions"},
 
     /* databricks */
     {.path = "databricks.host",

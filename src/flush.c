@@ -46,6 +46,7 @@ struct dp_flush {
     table_t *tables;
     size_t ntables, tablecap;
     int fenced; /* the loader found a newer claim that never saw its manifest */
+    int full;   /* an add was refused for the byte cap */
 };
 
 dp_flush_t *dp_flush_new(uint64_t seq, int64_t loaded_at_us, size_t max_bytes)
@@ -174,8 +175,13 @@ int dp_flush_add(dp_flush_t *flush, const char *table, const char *topic, int32_
         return DP_EINVAL;
     s = table_slot(t, pi);
     before = dp_buf_len(&s->buf);
-    if (len > UINT32_MAX || flush->bytes + len + strlen(topic) + 36 > flush->max_bytes)
+    /* An empty flush takes one record whatever its size: a message larger
+     * than the cap would otherwise never be loaded. */
+    if (len > UINT32_MAX ||
+        (flush->rows > 0 && flush->bytes + len + strlen(topic) + 36 > flush->max_bytes)) {
+        flush->full = 1;
         return dp_err_set(err, DP_ETOOBIG, 1, "flush: byte cap of %zu reached", flush->max_bytes);
+    }
     if (dp_buf_append(&s->buf, body, len, err) < 0 ||
         dp_flush_put_lineage(&s->buf, topic, strlen(topic), partition, offset, flush->loaded_at,
                              err) < 0 ||
@@ -297,6 +303,11 @@ void dp_flush_set_fenced(dp_flush_t *flush, int fenced)
 int dp_flush_fenced(const dp_flush_t *flush)
 {
     return flush->fenced;
+}
+
+int dp_flush_full(const dp_flush_t *flush)
+{
+    return flush->full;
 }
 
 size_t dp_flush_ntables(const dp_flush_t *flush)

@@ -17,7 +17,10 @@
  * flush carries the same value.
  *
  * Memory: every buffer draws on the flush's byte cap; dp_flush_add() returns
- * DP_ETOOBIG past it and the worker pauses its partitions.
+ * DP_ETOOBIG past it (the flush is then full: the worker cuts it, or pauses
+ * its partitions while the previous flush loads). A flush never holds more
+ * than its cap, except a flush of one record larger than the cap (an empty
+ * flush takes any record, so that no message is stuck).
  *
  * Thread: the poll thread fills a flush; once cut it belongs to the loader
  * thread, which only reads it.
@@ -34,7 +37,8 @@
 typedef struct dp_flush dp_flush_t;
 
 /* Creates an empty flush whose records carry loaded_at_us and whose buffers
- * may hold at most max_bytes in all. Returns new (dp_flush_destroy). */
+ * may hold at most max_bytes in all (see Memory above). Returns new
+ * (dp_flush_destroy). */
 dp_flush_t *dp_flush_new(uint64_t seq, int64_t loaded_at_us, size_t max_bytes);
 
 void dp_flush_destroy(dp_flush_t *flush);
@@ -88,6 +92,10 @@ uint32_t dp_flush_range_fp(const dp_flush_t *flush, size_t i);
  * must not commit it and reads its still-owned partitions again. */
 void dp_flush_set_fenced(dp_flush_t *flush, int fenced);
 int dp_flush_fenced(const dp_flush_t *flush);
+
+/* 1 once an add was refused for the byte cap: the flush is as full as it
+ * gets and is due. */
+int dp_flush_full(const dp_flush_t *flush);
 
 /* Tables with at least one record. */
 size_t dp_flush_ntables(const dp_flush_t *flush);

@@ -127,11 +127,30 @@ static void test_flush_byte_cap(void)
         if (rc == 0)
             added++;
     }
-    DP_ASSERT_MSG(rc == DP_ETOOBIG, "expected DP_ETOOBIG, got %d", rc);
+    DP_ASSERT_MSG(rc == DP_ETOOBIG && dp_flush_full(flush), "expected DP_ETOOBIG and full, got %d",
+                  rc);
     DP_ASSERT_MSG(added >= 1 && dp_flush_bytes(flush) <= 200, "added %d, bytes %zu", added,
                   dp_flush_bytes(flush));
     DP_ASSERT_MSG(dp_flush_rows(flush) == added, "rows %lld != added %d",
                   (long long)dp_flush_rows(flush), added);
+    dp_flush_destroy(flush);
+}
+
+/* A record larger than the cap goes alone into an empty flush (else it would
+ * never be loaded), and nothing joins it. */
+static void test_flush_one_oversized_record_alone(void)
+{
+    dp_flush_t *flush = dp_flush_new(1, 0, 100);
+    char body[300] = {0};
+    dp_err_t err;
+
+    DP_ASSERT_MSG(!dp_flush_full(flush), "a new flush is not full");
+    DP_ASSERT_MSG(dp_flush_add(flush, "evt_a", "t", 0, 0, body, sizeof(body), &err) == 0,
+                  "an empty flush must take an oversized record: %s", err.msg);
+    DP_ASSERT_MSG(dp_flush_add(flush, "evt_a", "t", 0, 1, body, 1, &err) == DP_ETOOBIG &&
+                      dp_flush_full(flush),
+                  "nothing may join an oversized record");
+    DP_ASSERT_MSG(dp_flush_rows(flush) == 1, "rows %lld", (long long)dp_flush_rows(flush));
     dp_flush_destroy(flush);
 }
 
@@ -207,6 +226,7 @@ static const dp_test_case_t cases[] = {
     {"test_flush_ranges_and_tables", test_flush_ranges_and_tables},
     {"test_flush_drop_partition_keeps_others", test_flush_drop_partition_keeps_others},
     {"test_flush_byte_cap", test_flush_byte_cap},
+    {"test_flush_one_oversized_record_alone", test_flush_one_oversized_record_alone},
     {NULL, NULL},
 };
 
