@@ -64,7 +64,7 @@ struct dp_worker {
     int closing;                 /* the shutdown drain ran: revokes no longer wait */
     dp_flush_t *loaded;          /* loaded, its commit to be retried after polling */
     dp_recover_t *recover;       /* finishes other workers' flushes on assignment */
-    size_t flush_cap;            /* byte cap of one flush: half the memory budget */
+    size_t flush_cap;            /* byte cap of one flush: max_bytes, at most half the budget */
     char incarnation[DP_CLAIMS_INCARNATION_SIZE]; /* the pool's (claims.h) */
     owned_t *owned;              /* assigned partitions with their claims */
     size_t nowned;
@@ -770,7 +770,7 @@ static const char *flush_due(dp_worker_t *w)
         return NULL;
     if (dp_flush_max_table_rows(w->open) >= cfg->flush.max_events)
         return "max_events";
-    if ((int64_t)dp_flush_bytes(w->open) >= cfg->flush.max_bytes)
+    if ((int64_t)dp_flush_bytes(w->open) >= cfg->flush.max_bytes || dp_flush_full(w->open))
         return "max_bytes";
     if (w->open_since_ms && dp_clock_mono_ms() - w->open_since_ms >= cfg->flush.max_age_ms)
         return "max_age";
@@ -871,9 +871,17 @@ static void poll_once(dp_worker_t *w, int timeout_ms)
 {
     rd_kafka_message_t *msg = dp_kafka_poll(w->kafka, timeout_ms);
 
+    int rc;
+
     if (!msg)
         return;
-    if (w->nheld > 0 || must_hold(handle(w, msg))) {
+    rc = w->nheld > 0 ? DP_ETOOBIG : handle(w, msg);
+    /* A full flush is cut at once when the loader is free (the usual case:
+     * a flush is cut when full, never past max_bytes); pausing is only for a
+     * full flush while the previous one loads. */
+    if (rc == DP_ETOOBIG && w->nheld == 0 && cut(w, "max_bytes"))
+        rc = handle(w, msg);
+    if (must_hold(rc)) {
         hold(w, msg);
         if (!w->budget_paused) {
             dp_kafka_pause_all(w->kafka);
@@ -1044,9 +1052,11 @@ dp_worker_t *dp_worker_new(const dp_config_t *cfg, volatile sig_atomic_t *stop, 
 
     w->cfg = cfg;
     w->stop = stop;
-    w->flush_cap = (size_t)(cfg->flush.memory_budget_bytes / 2);
-    if (w->flush_cap < (size_t)cfg->flush.max_bytes)
-        w->flush_cap = (size_t)cfg->flush.max_bytes;
+    /* A flush never exceeds max_bytes, and the open flush plus the one
+     * loading never exceed the budget (issue 11 item 7). */
+    w->flush_cap = (size_t)cfg->flush.max_bytes;
+    if (w->flush_cap > (size_t)(cfg->flush.memory_budget_bytes / 2))
+        w->flush_cap = (size_t)(cfg->flush.memory_budget_bytes / 2);
     dp_buf_init(&w->errbody, 2 * DP_SYSROWS_RAW_MAX);
     w->router = dp_router_new((dp_route_mode_t)cfg->routing.mode, cfg->routing.threshold,
                               cfg->routing.shared_table, cfg->routing.single_table, MAX_NAMES);
