@@ -8,3 +8,6 @@ dp_add_test(NAME test_emu_engine_copy LABEL unit
 dp_add_test(NAME test_emu_engine_sql LABEL unit
             SOURCES unit/test_emu_engine_sql.c unit/test_emu_engine_support.c
             LIBS dbxemu_engine)
+dp_add_test(NAME test_emu_engine_batch LABEL unit
+            SOURCES unit/test_emu_engine_batch.c unit/test_emu_engine_support.c
+            LIBS dbxemu_engine)

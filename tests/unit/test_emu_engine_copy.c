@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static const char k_schema[] =
     "{\"type\":\"record\",\"name\":\"E\",\"namespace\":\"io.deltaport\",\"fields\":["
@@ -206,7 +207,122 @@ static void test_emu_engine_copy_json_lines(void)
     t_close(e, dir);
 }
 
+
+/* Expects rc -1 and a message starting with prefix. */
+static void expect_fail(emu_engine_t *e, const char *sql, const char *prefix)
+{
+    emu_result_t res;
+    int rc = t_exec(e, NULL, sql, NULL, &res);
+
+    DP_ASSERT_MSG(rc == -1 && strncmp(res.message, prefix, strlen(prefix)) == 0,
+                  "expected '%s...' for %s, got rc %d '%s'", prefix, sql, rc, res.message);
+    emu_result_clear(&res);
+}
+
+/* UTC now + delta_s as YYYY-MM-DDTHH:MM:SS (sorts with the engine's timestamps). */
+static void utc_text(int delta_s, char *out, size_t len)
+{
+    time_t t = time(NULL) + delta_s;
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+#define SELECT_FROM(items, file)                                                                   \
+    "COPY INTO evt FROM (SELECT " items " FROM '/Volumes/main/default/stage/evt/') "               \
+    "FILEFORMAT = AVRO FILES = ('" file "') FORMAT_OPTIONS ('mergeSchema' = 'true') "              \
+    "COPY_OPTIONS ('mergeSchema' = 'true')"
+
+static void test_emu_engine_copy_select_form_adds_computed_columns(void)
+{
+    static const char k_sql[] =
+        SELECT_FROM("*, current_timestamp() AS _loaded_at, 'w1' AS _worker, 7 AS _gen, "
+                    ":inc AS _incarnation, CAST(:n AS BIGINT) AS _n, _metadata.file_name AS _f",
+                    "a.avro");
+    static const char k_params[] = "[{\"name\":\"inc\",\"value\":\"inc-1\"},"
+                                   "{\"name\":\"n\",\"value\":\"42\"}]";
+    char dir[512], before[64], after[64];
+    emu_engine_t *e = t_open("emu_copysel", NULL, dir);
+    emu_result_t res;
+    int rc;
+
+    DP_ASSERT_FATAL_MSG(e != NULL, "engine open");
+    t_ok(e, "CREATE VOLUME stage");
+    t_ok(e, "CREATE TABLE evt");
+    DP_ASSERT_FATAL_MSG(write_two(dir, "a.avro", "e1", "e2") == 0, "write a.avro");
+    utc_text(-1, before, sizeof(before));
+    rc = t_exec(e, NULL, k_sql, k_params, &res);
+    utc_text(1, after, sizeof(after));
+    DP_ASSERT_FATAL_MSG(rc == 0 && strcmp(t_cell(&res, 0, 1), "2") == 0,
+                        "expected the SELECT form to insert 2 rows, got rc %d '%s' %s", rc,
+                        res.message, t_cell(&res, 0, 1));
+    emu_result_clear(&res);
+    rc = t_exec(e, NULL, "DESCRIBE TABLE evt", NULL, &res);
+    DP_ASSERT_MSG(rc == 0 && t_nrows(&res) == 10 && strcmp(t_cell(&res, 4, 0), "_loaded_at") == 0 &&
+                      strcmp(t_cell(&res, 4, 1), "timestamp") == 0 &&
+                      strcmp(t_cell(&res, 5, 1), "string") == 0 &&
+                      strcmp(t_cell(&res, 6, 1), "int") == 0 &&
+                      strcmp(t_cell(&res, 8, 1), "bigint") == 0,
+                  "expected the file's 4 columns then _loaded_at timestamp, _worker string, _gen "
+                  "int, _incarnation, _n bigint, _f; got %zu rows: %s %s, %s, %s, %s",
+                  t_nrows(&res), t_cell(&res, 4, 0), t_cell(&res, 4, 1), t_cell(&res, 5, 1),
+                  t_cell(&res, 6, 1), t_cell(&res, 8, 1));
+    emu_result_clear(&res);
+    rc = t_exec(e, NULL, "SELECT event_id, _loaded_at, _worker, _gen, _incarnation, _n, _f "
+                         "FROM evt ORDER BY event_id", NULL, &res);
+    DP_ASSERT_MSG(rc == 0 && t_nrows(&res) == 2 &&
+                      strcmp(t_cell(&res, 0, 1), t_cell(&res, 1, 1)) == 0 &&
+                      strcmp(t_cell(&res, 0, 1), before) >= 0 &&
+                      strcmp(t_cell(&res, 0, 1), after) <= 0 &&
+                      strlen(t_cell(&res, 0, 1)) == 27 && strcmp(t_cell(&res, 0, 2), "w1") == 0 &&
+                      strcmp(t_cell(&res, 1, 3), "7") == 0 &&
+                      strcmp(t_cell(&res, 0, 4), "inc-1") == 0 &&
+                      strcmp(t_cell(&res, 1, 5), "42") == 0 &&
+                      strcmp(t_cell(&res, 0, 6), "a.avro") == 0,
+                  "expected one statement time (%s..%s) on both rows, w1, 7, inc-1, 42, a.avro; "
+                  "got rc %d '%s' %zu rows: %s %s %s %s %s %s %s", before, after, rc, res.message,
+                  t_nrows(&res), t_cell(&res, 0, 1), t_cell(&res, 1, 1), t_cell(&res, 0, 2),
+                  t_cell(&res, 1, 3), t_cell(&res, 0, 4), t_cell(&res, 1, 5), t_cell(&res, 0, 6));
+    emu_result_clear(&res);
+    /* Load history as for the plain form: the same file is skipped the second time. */
+    rc = t_exec(e, NULL, k_sql, k_params, &res);
+    DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 1), "0") == 0,
+                  "expected the loaded file to be skipped, got rc %d '%s' %s", rc, res.message,
+                  t_cell(&res, 0, 1));
+    emu_result_clear(&res);
+    /* A file column renamed, into a table that has exactly those columns. */
+    write_two(dir, "b.avro", "b1", "b2");
+    t_ok(e, "CREATE TABLE narrow (id STRING, src STRING)");
+    expect_copy(e, "COPY INTO narrow FROM (SELECT event_id AS id, _metadata.file_path AS src "
+                   "FROM '/Volumes/main/default/stage/evt/') FILEFORMAT = AVRO FILES = ('b.avro')",
+                "2", "0");
+    rc = t_exec(e, NULL, "SELECT src FROM narrow WHERE id = 'b2'", NULL, &res);
+    DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 0), "/Volumes/main/default/stage/evt/b.avro") == 0,
+                  "expected _metadata.file_path of b.avro, got '%s' %s", res.message,
+                  t_cell(&res, 0, 0));
+    emu_result_clear(&res);
+    /* What the emulator does not evaluate fails; nothing is loaded. */
+    expect_fail(e, SELECT_FROM("*, event_id", "b.avro"), "[DELTA_DUPLICATE_COLUMNS_FOUND]");
+    expect_fail(e, SELECT_FROM("*, current_timestamp() AS event_time", "b.avro"),
+                "[DELTA_DUPLICATE_COLUMNS_FOUND]");
+    expect_fail(e, SELECT_FROM("upper(event_id) AS u", "b.avro"), "[UNSUPPORTED_FEATURE]");
+    expect_fail(e, SELECT_FROM("*, 'x'", "b.avro"), "[UNSUPPORTED_FEATURE]");
+    expect_fail(e, SELECT_FROM("nope", "b.avro"), "[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION]");
+    expect_fail(e, SELECT_FROM("*, :missing AS m", "b.avro"), "[UNBOUND_SQL_PARAMETER]");
+    expect_fail(e, SELECT_FROM("*, TIMESTAMP 'not a time' AS m", "b.avro"),
+                "[INVALID_TYPED_LITERAL]");
+    rc = t_exec(e, NULL, "SELECT count(*) FROM evt", NULL, &res);
+    DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 0), "2") == 0,
+                  "expected the failed statements to load nothing, got %s rows",
+                  t_cell(&res, 0, 0));
+    emu_result_clear(&res);
+    t_close(e, dir);
+}
+
 static const dp_test_case_t k_cases[] = {
+    {"test_emu_engine_copy_select_form_adds_computed_columns",
+     test_emu_engine_copy_select_form_adds_computed_columns},
     {"test_emu_engine_copy_json_lines", test_emu_engine_copy_json_lines},
     {"test_emu_engine_copy_infers_types_and_keeps_history",
      test_emu_engine_copy_infers_types_and_keeps_history},

@@ -249,6 +249,11 @@ emu_engine_t *emu_engine_open(const char *state_dir, const char *permissions_fil
         goto out;
     }
     sqlite3_busy_timeout(e->db, 5000);
+    if (emu_sql_register_functions(e->db) != 0) {
+        snprintf(errbuf, errlen, "cannot register SQL functions on %s: %s", path,
+                 sqlite3_errmsg(e->db));
+        goto out;
+    }
     if (sqlite3_exec(e->db, k_schema_sql, NULL, NULL, &err) != SQLITE_OK) {
         snprintf(errbuf, errlen, "cannot initialise %s: %s", path, err != NULL ? err : "?");
         goto out;
@@ -366,6 +371,8 @@ int emu_engine_execute(emu_engine_t *engine, const char *principal, const char *
     if (rc != 0) {
         sqlite3_exec(engine->db, "ROLLBACK", NULL, NULL, NULL);
     }
+    /* inline(from_json(...)) rows live for one statement */
+    sqlite3_exec(engine->db, "DROP TABLE IF EXISTS temp.emu_inl", NULL, NULL, NULL);
 out:
     pthread_mutex_unlock(&engine->mu);
     emu_lex_free(&tk);

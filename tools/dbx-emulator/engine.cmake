@@ -12,10 +12,13 @@ add_library(dbxemu_engine STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_params.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_show.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_copy.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_copy_select.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_jsonl.c
   ${CMAKE_CURRENT_SOURCE_DIR}/avro_ocf.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_expr.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_select.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_inline.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_funcs.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_dml.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_merge.c)
 target_include_directories(dbxemu_engine PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})

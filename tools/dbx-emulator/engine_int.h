@@ -211,6 +211,26 @@ int emu_sql_merge(emu_ctx_t *cx);
 int emu_sql_select(emu_ctx_t *cx);
 int emu_sql_copy(emu_ctx_t *cx);
 
+/* ---- sql_funcs.c ---- */
+
+/* Registers the engine's SQL functions on db (max_by/min_by as emu_max_by and
+ * emu_min_by). Returns 0 or -1. Thread: while opening the engine. */
+int emu_sql_register_functions(sqlite3 *db);
+
+/* ---- sql_select.c / sql_inline.c ---- */
+
+/* Runs the SELECT at the cursor, whose tokens end at index end (exclusive: EOF for a
+ * statement, the closing parenthesis of a subquery), and returns its result columns
+ * and rows (new refs, in the Statement Execution API's shape). Returns 0, or -1 with
+ * the error set on cx->res. Used by SELECT statements and MERGE ... USING (SELECT ...). */
+int emu_select_run(emu_ctx_t *cx, size_t end, json_t **columns, json_t **rows);
+
+/* Parses inline(from_json(<:param | 'json'>, 'ARRAY<STRUCT<...>>')) at the cursor,
+ * loads its rows into the temporary table emu_inl (dropped by emu_engine_execute
+ * after the statement) and describes it in t (name.o "inline", data "emu_inl",
+ * one column per struct field; free with emu_table_free). Returns 0 or -1. */
+int emu_inline_load(emu_ctx_t *cx, emu_table_t *t);
+
 /* Parses a literal or :param at the current token into a newly allocated text
  * (NULL for SQL NULL) with *is_null set. Returns 0 or -1 (error set). */
 int emu_parse_value(emu_ctx_t *cx, char **out, int *is_null);

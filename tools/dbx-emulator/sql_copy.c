@@ -1,6 +1,7 @@
 /*
- * sql_copy: COPY INTO <table> FROM '/Volumes/c/s/v/dir/' FILEFORMAT = AVRO|JSON
- * [FILES = (...) | PATTERN = 'glob'] [FORMAT_OPTIONS (...)] [COPY_OPTIONS (...)].
+ * sql_copy: COPY INTO <table> FROM '/Volumes/c/s/v/dir/' | (SELECT ... FROM '...')
+ * FILEFORMAT = AVRO|JSON [FILES = (...) | PATTERN = 'glob'] [FORMAT_OPTIONS (...)]
+ * [COPY_OPTIONS (...)]. The SELECT form projects each file read (sql_copy_select.c).
  *
  * Load history (Databricks' documented rules): a file path already loaded into
  * this table (emu_load_history, keyed by table id and full /Volumes path) is
@@ -29,6 +30,7 @@ typedef struct copy_stmt {
     char source[2048];  /* as written, e.g. /Volumes/main/s/v/dir/ */
     int avro;           /* 1 AVRO, 0 JSON */
     json_t *files;      /* array of names (FILES) or NULL */
+    emu_copy_select_t sel; /* FROM (SELECT ...): the select list; nitems 0 for the plain form */
     char pattern[512];  /* PATTERN or "" */
     int merge_schema, force, ignore_corrupt, ignore_missing;
     /* run state */
@@ -163,14 +165,16 @@ static int parse_copy(emu_ctx_t *cx, copy_stmt_t *c)
         return emu_syntax(cx);
     }
     src = emu_tk_peek(cx->tk);
-    if (src->kind != TK_STRING) {
-        return emu_tk_is_op(cx->tk, "(")
-                   ? emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] COPY INTO ... FROM (SELECT ...) "
-                                           "is not emulated.")
-                   : emu_syntax(cx);
+    if (emu_tk_is_op(cx->tk, "(")) {
+        if (emu_copy_select_parse(cx, &c->sel, c->source, sizeof(c->source)) != 0) {
+            return -1;
+        }
+    } else if (src->kind == TK_STRING) {
+        snprintf(c->source, sizeof(c->source), "%s", src->val);
+        cx->tk->i++;
+    } else {
+        return emu_syntax(cx);
     }
-    snprintf(c->source, sizeof(c->source), "%s", src->val);
-    cx->tk->i++;
     return parse_clauses(cx, c);
 }
 
@@ -486,6 +490,9 @@ static int load_one(emu_ctx_t *cx, copy_stmt_t *c, const char *rel)
         return emu_fail(cx, "KD001", "[FAILED_READ_FILE.NO_HINT] Error while reading file %s: %s.",
                         vpath, err);
     }
+    if (c->sel.nitems > 0 && emu_copy_select_apply(cx, &c->sel, vpath, &d) != 0) {
+        return -1;
+    }
     if (c->t.ncols == 0 && !c->merge_schema) {
         emu_fail(cx, "22000",
                  "[COPY_INTO_SCHEMA_MISMATCH_WITH_TARGET_TABLE] The table %s.%s.%s has no "
@@ -597,6 +604,7 @@ int emu_sql_copy(emu_ctx_t *cx)
 out:
     json_decref(files);
     json_decref(c->files);
+    emu_copy_select_free(&c->sel);
     emu_table_free(&c->t);
     free(c);
     return rc;

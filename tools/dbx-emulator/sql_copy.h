@@ -48,4 +48,42 @@ emu_cell_t *emu_filedata_add_row(emu_filedata_t *d);
 int emu_bind_cell(sqlite3_stmt *st, int idx, const emu_col_t *col, const emu_cell_t *cell,
                   char *err, size_t errlen);
 
+/* ---- sql_copy_select.c: COPY INTO t FROM (SELECT items FROM 'path') ---- */
+
+typedef enum {
+    EMU_CI_STAR = 0, /* every column of the file */
+    EMU_CI_COLUMN,   /* one file column, maybe renamed */
+    EMU_CI_CONST,    /* a value computed once per statement (literal, :param, current_timestamp()) */
+    EMU_CI_META      /* a _metadata field of the file */
+} emu_copy_item_kind_t;
+
+typedef struct emu_copy_item {
+    emu_copy_item_kind_t kind;
+    char name[EMU_NAME_MAX]; /* output column name (not for STAR) */
+    char src[EMU_NAME_MAX];  /* COLUMN: file column; META: file_path, file_name or file_size */
+    char type[512];          /* CONST and META: the column type */
+    json_t *value;           /* CONST: owned; json null for SQL NULL */
+} emu_copy_item_t;
+
+/* The select list of the SELECT form. Owns items (free with emu_copy_select_free). */
+typedef struct emu_copy_select {
+    emu_copy_item_t *items;
+    int nitems;
+} emu_copy_select_t;
+
+/* Parses "(SELECT items FROM '<source>')" at the cursor into sel and the source path
+ * into source. Returns 0, or -1 with the error set (syntax, an expression the
+ * emulator does not evaluate, an unbound parameter). Thread: engine lock held. */
+int emu_copy_select_parse(emu_ctx_t *cx, emu_copy_select_t *sel, char *source, size_t srclen);
+
+/* Replaces d (a file just read from local, known as vpath) by the select list's
+ * projection: its columns and rows. Fails with [UNRESOLVED_COLUMN...] for a column
+ * the file lacks and [DELTA_DUPLICATE_COLUMNS_FOUND] when two outputs share a
+ * name. Returns 0 or -1 (error set; d is then freed). Thread: engine lock held. */
+int emu_copy_select_apply(emu_ctx_t *cx, const emu_copy_select_t *sel, const char *vpath,
+                          emu_filedata_t *d);
+
+/* Releases what sel holds and zeroes it. */
+void emu_copy_select_free(emu_copy_select_t *sel);
+
 #endif

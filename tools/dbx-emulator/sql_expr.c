@@ -160,6 +160,7 @@ static const char *function(const char *w)
         {"char_length", "length"}, {"abs", "abs"},    {"round", "round"},     {"substr", "substr"},
         {"substring", "substr"}, {"trim", "trim"},    {"ltrim", "ltrim"},     {"rtrim", "rtrim"},
         {"replace", "replace"}, {"instr", "instr"},   {"greatest", "max"},    {"least", "min"},
+        {"max_by", "emu_max_by"}, {"min_by", "emu_min_by"},
         {"cast", "CAST"}};
     size_t k;
 

@@ -2,12 +2,15 @@
  * sql_merge: the keyed MERGE a claims table needs:
  *
  *   MERGE INTO t [[AS] x] USING (VALUES (...), ...) [AS] s(c1, ...)
+ *                         | USING (SELECT ...) [AS] s[(c1, ...)]
  *   ON <condition>
  *   WHEN MATCHED [AND <cond>] THEN UPDATE SET a = <expr>, ... | UPDATE SET * | DELETE
  *   WHEN NOT MATCHED [AND <cond>] THEN INSERT (a, ...) VALUES (<expr>, ...) | INSERT *
  *
- * The source rows go into a temporary SQLite table (values converted to the
- * type of the same-named target column, else kept as text); the clauses become
+ * The source rows (the VALUES, or the rows of the SELECT, which sql_select runs:
+ * a table or inline(from_json(:rows, ...)), so a batch travels in one parameter)
+ * go into a temporary SQLite table, values converted to the type of the
+ * same-named target column (else the SELECT's column type, or text); the clauses become
  * UPDATE ... FROM / DELETE / INSERT ... SELECT statements over it, with
  * conditions translated by sql_expr. Clauses run in the order written, matched
  * ones first; a source row matching several target rows is an error, as in
@@ -29,6 +32,8 @@ typedef struct merge {
     int nscols;
     emu_xl_t x;
     size_t on_start, on_end; /* token range of the ON condition */
+    int sel;                 /* 1: USING (SELECT ...) over tokens [sel_start, sel_end) */
+    size_t sel_start, sel_end;
     long long updated, deleted, inserted;
 } merge_t;
 
@@ -38,7 +43,7 @@ static int oom(emu_ctx_t *cx)
 }
 
 /* ------------------------------------------------------------------------ */
-/* USING (VALUES ...) AS s(cols)                                            */
+/* USING (VALUES ...) AS s(cols) | USING (SELECT ...) AS s[(cols)]           */
 /* ------------------------------------------------------------------------ */
 
 /* Skips the VALUES rows (they are parsed again once the column names are known). */
@@ -48,7 +53,8 @@ static int skip_rows(emu_ctx_t *cx, size_t *start)
 
     if (!emu_tk_accept_op(cx->tk, "(") || !emu_tk_accept_kw(cx->tk, "VALUES")) {
         return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] The emulator's MERGE takes its source "
-                                     "as USING (VALUES (...), ...) AS s(cols).");
+                                     "as USING (VALUES (...), ...) AS s(cols) or USING (SELECT "
+                                     "...) AS s.");
     }
     *start = cx->tk->i;
     end = emu_xl_find(cx->tk, NULL, NULL);
@@ -59,6 +65,39 @@ static int skip_rows(emu_ctx_t *cx, size_t *start)
     return emu_tk_accept_op(cx->tk, ")") ? 0 : emu_syntax(cx);
 }
 
+/* Skips "(SELECT ...)", remembering its tokens (run once the target is known). */
+static int skip_select(merge_t *m)
+{
+    emu_toks_t *tk = m->cx->tk;
+
+    tk->i++; /* ( */
+    m->sel = 1;
+    m->sel_start = tk->i;
+    m->sel_end = emu_xl_find(tk, NULL, NULL);
+    tk->i = m->sel_end;
+    return emu_tk_accept_op(tk, ")") ? 0 : emu_syntax(m->cx);
+}
+
+/* Appends a source column typed like the target column of that name, else dflt. */
+static int add_scol(merge_t *m, const char *name, const char *dflt)
+{
+    emu_col_t *nv;
+    int tc;
+
+    if (m->nscols >= EMU_MAX_COLUMNS) {
+        return emu_syntax(m->cx);
+    }
+    nv = realloc(m->scols, (size_t)(m->nscols + 1) * sizeof(*nv));
+    if (nv == NULL) {
+        return oom(m->cx);
+    }
+    m->scols = nv;
+    tc = emu_table_col(&m->t, name);
+    emu_col_set(&m->scols[m->nscols++], name, tc >= 0 ? m->t.cols[tc].type : dflt, 1);
+    return 0;
+}
+
+/* [AS] s(c1, ...); the column list is optional for a SELECT source. */
 static int source_columns(merge_t *m)
 {
     emu_ctx_t *cx = m->cx;
@@ -72,37 +111,27 @@ static int source_columns(merge_t *m)
     snprintf(m->salias, sizeof(m->salias), "%s", a->val);
     cx->tk->i++;
     if (!emu_tk_accept_op(cx->tk, "(")) {
-        return emu_syntax(cx);
+        return m->sel ? 0 : emu_syntax(cx);
     }
     do {
         const emu_token_t *c = emu_tk_peek(cx->tk);
-        emu_col_t *nv;
-        int tc;
-        if ((c->kind != TK_IDENT && c->kind != TK_QIDENT) || !emu_ident_valid(c->val) ||
-            m->nscols >= EMU_MAX_COLUMNS) {
+        if ((c->kind != TK_IDENT && c->kind != TK_QIDENT) || !emu_ident_valid(c->val)) {
             return emu_syntax(cx);
         }
-        nv = realloc(m->scols, (size_t)(m->nscols + 1) * sizeof(*nv));
-        if (nv == NULL) {
-            return oom(cx);
+        if (add_scol(m, c->kind == TK_QIDENT ? c->val : c->raw, "STRING") != 0) {
+            return -1;
         }
-        m->scols = nv;
-        tc = emu_table_col(&m->t, c->val);
-        emu_col_set(&m->scols[m->nscols++], c->kind == TK_QIDENT ? c->val : c->raw,
-                    tc >= 0 ? m->t.cols[tc].type : "STRING", 1);
         cx->tk->i++;
     } while (emu_tk_accept_op(cx->tk, ","));
     return emu_tk_accept_op(cx->tk, ")") ? 0 : emu_syntax(cx);
 }
 
-static int load_rows(merge_t *m, size_t rows_start)
+/* Creates the temporary table emu_src(c0, ...) and prepares its INSERT (*st). */
+static int create_src(merge_t *m, sqlite3_stmt **st)
 {
     emu_ctx_t *cx = m->cx;
     emu_sbuf_t sql = {0};
-    sqlite3_stmt *st = NULL;
-    size_t saved = cx->tk->i;
-    char err[1024], *v = NULL;
-    int k, is_null, rc = -1;
+    int k, rc = -1;
 
     emu_sb_add(&sql, "CREATE TEMP TABLE emu_src(");
     for (k = 0; k < m->nscols; k++) {
@@ -118,8 +147,79 @@ static int load_rows(merge_t *m, size_t rows_start)
         emu_sb_addf(&sql, "%s?%d", k > 0 ? ", " : "", k + 1);
     }
     emu_sb_add(&sql, ")");
-    if (sql.oom || sqlite3_prepare_v2(cx->eng->db, sql.p, -1, &st, NULL) != SQLITE_OK) {
+    if (sql.oom || sqlite3_prepare_v2(cx->eng->db, sql.p, -1, st, NULL) != SQLITE_OK) {
         emu_fail_db(cx, "merge source");
+        goto out;
+    }
+    rc = 0;
+out:
+    emu_sb_free(&sql);
+    return rc;
+}
+
+/* Runs the SELECT source and loads its rows, converted to the source columns. */
+static int load_select(merge_t *m)
+{
+    emu_ctx_t *cx = m->cx;
+    sqlite3_stmt *st = NULL;
+    json_t *cols = NULL, *rows = NULL, *row;
+    size_t saved = cx->tk->i, r;
+    char err[1024];
+    int k, rc = -1, named = m->nscols > 0; /* AS s(c1, ...) named the columns */
+
+    cx->tk->i = m->sel_start;
+    if (emu_select_run(cx, m->sel_end, &cols, &rows) != 0) {
+        goto out;
+    }
+    for (k = 0; !named && k < (int)json_array_size(cols); k++) {
+        const json_t *c = json_array_get(cols, (size_t)k);
+        if (add_scol(m, json_string_value(json_object_get(c, "name")),
+                     json_string_value(json_object_get(c, "type_text"))) != 0) {
+            goto out;
+        }
+    }
+    if ((size_t)m->nscols != json_array_size(cols)) {
+        emu_fail(cx, "42826", "[NUM_COLUMNS_MISMATCH] The source alias names %d columns but its "
+                              "query returns %zu.", m->nscols, json_array_size(cols));
+        goto out;
+    }
+    if (create_src(m, &st) != 0) {
+        goto out;
+    }
+    json_array_foreach(rows, r, row) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        for (k = 0; k < m->nscols; k++) {
+            if (emu_bind_text_as(st, k + 1, &m->scols[k],
+                                 json_string_value(json_array_get(row, (size_t)k)), err,
+                                 sizeof(err)) != 0) {
+                emu_fail(cx, "22018", "%s", err);
+                goto out;
+            }
+        }
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            emu_fail_db(cx, "merge source");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    json_decref(cols);
+    json_decref(rows);
+    cx->tk->i = saved;
+    return rc;
+}
+
+static int load_rows(merge_t *m, size_t rows_start)
+{
+    emu_ctx_t *cx = m->cx;
+    sqlite3_stmt *st = NULL;
+    size_t saved = cx->tk->i;
+    char err[1024], *v = NULL;
+    int k, is_null, rc = -1;
+
+    if (create_src(m, &st) != 0) {
         goto out;
     }
     cx->tk->i = rows_start;
@@ -155,7 +255,6 @@ static int load_rows(merge_t *m, size_t rows_start)
 out:
     free(v);
     sqlite3_finalize(st);
-    emu_sb_free(&sql);
     cx->tk->i = saved;
     return rc;
 }
@@ -444,7 +543,12 @@ static int parse_head(merge_t *m, size_t *rows_start)
     if (m->t.ncols == 0) {
         return emu_dml_schema_not_set(cx, &m->t);
     }
-    if (skip_rows(cx, rows_start) != 0 || source_columns(m) != 0) {
+    if (emu_tk_is_op(cx->tk, "(") && emu_tk_at(cx->tk, 1)->kind == TK_IDENT &&
+        strcmp(emu_tk_at(cx->tk, 1)->val, "select") == 0) {
+        if (skip_select(m) != 0 || source_columns(m) != 0) {
+            return -1;
+        }
+    } else if (skip_rows(cx, rows_start) != 0 || source_columns(m) != 0) {
         return -1;
     }
     if (!emu_tk_accept_kw(cx->tk, "ON")) {
@@ -495,7 +599,8 @@ int emu_sql_merge(emu_ctx_t *cx)
     m->cx = cx;
     m->x.cx = cx;
     m->x.binds = json_array();
-    if (parse_head(m, &rows_start) != 0 || load_rows(m, rows_start) != 0) {
+    if (parse_head(m, &rows_start) != 0 ||
+        (m->sel ? load_select(m) : load_rows(m, rows_start)) != 0) {
         goto out;
     }
     m->x.scopes[0] = (emu_scope_t){m->talias, m->t.name.o, m->t.data, m->t.cols, m->t.ncols};

@@ -1,6 +1,6 @@
 /*
- * sql_select: SELECT [DISTINCT] items [FROM table [[AS] alias]] [WHERE ...]
- * [GROUP BY ...] [HAVING ...] [ORDER BY ...] [LIMIT n [OFFSET m]], translated
+ * sql_select: SELECT [DISTINCT] items [FROM table | inline(from_json(...)) [[AS] alias]]
+ * [WHERE ...] [GROUP BY ...] [HAVING ...] [ORDER BY ...] [LIMIT n [OFFSET m]], translated
  * to SQLite through sql_expr (table references resolved through the metadata,
  * values bound) and returned in the Statement Execution API's shape: columns
  * with name/type_name/type_text/position and rows of strings or null.
@@ -31,6 +31,8 @@ typedef struct sel {
     const char *aliases[MAX_ITEMS];
     int nitems;
     emu_sbuf_t sql;
+    size_t end; /* token index where the query ends (EOF, or a subquery's ')') */
+    json_t *columns, *rows; /* the result, set by run() */
 } sel_t;
 
 static const char *const k_clause_kws[] = {"from", "where", "group", "having", "order", "limit",
@@ -88,6 +90,10 @@ static void name_of(const sel_t *s, size_t a, size_t b, char *out, size_t outlen
                               : t->raw;
         n += (size_t)snprintf(out + n, outlen - n, "%s%s", word && prev_word ? " " : "", txt);
         prev_word = word;
+        if (t->kind == TK_OP && strcmp(t->val, ",") == 0 && n + 1 < outlen) {
+            out[n++] = ' '; /* Spark names f(a, b) with a space after each comma */
+            out[n] = '\0';
+        }
     }
 }
 
@@ -127,6 +133,22 @@ static void type_of_item(const sel_t *s, size_t a, size_t b, char *type, size_t 
         return;
     }
     fn = tk->v[a].val;
+    if (strcmp(fn, "max_by") == 0 || strcmp(fn, "min_by") == 0) {
+        /* the type of the value argument: max_by(x, y) returns an x */
+        size_t comma = a + 2;
+        int depth = 0;
+        while (comma < b - 1 && !(depth == 0 && tk->v[comma].kind == TK_OP &&
+                                  strcmp(tk->v[comma].val, ",") == 0)) {
+            depth += tk->v[comma].kind == TK_OP && strcmp(tk->v[comma].val, "(") == 0;
+            depth -= tk->v[comma].kind == TK_OP && strcmp(tk->v[comma].val, ")") == 0;
+            comma++;
+        }
+        col = range_col(s, a + 2, comma);
+        if (col != NULL) {
+            snprintf(type, len, "%s", col->type);
+        }
+        return;
+    }
     if (strcmp(fn, "count") == 0) {
         snprintf(type, len, "BIGINT");
         return;
@@ -262,7 +284,11 @@ static int from(sel_t *s)
     emu_toks_t *tk = s->x.cx->tk;
     const emu_token_t *a;
 
-    if (emu_parse_object(s->x.cx, &s->t.name) != 0) {
+    int is_inline = emu_tk_is_kw(tk, "INLINE") && emu_tk_at(tk, 1)->kind == TK_OP &&
+                    strcmp(emu_tk_at(tk, 1)->val, "(") == 0;
+
+    if (is_inline ? emu_inline_load(s->x.cx, &s->t) != 0
+                  : emu_parse_object(s->x.cx, &s->t.name) != 0) {
         return -1;
     }
     snprintf(s->alias, sizeof(s->alias), "%s", s->t.name.o);
@@ -279,7 +305,7 @@ static int from(sel_t *s)
             tk->i++;
         }
     } else if ((a->kind == TK_IDENT || a->kind == TK_QIDENT) && emu_tk_at(tk, 1)->kind == TK_OP &&
-               strcmp(emu_tk_at(tk, 1)->val, ";") == 0) {
+               (strcmp(emu_tk_at(tk, 1)->val, ";") == 0 || tk->i + 1 == s->end)) {
         snprintf(s->alias, sizeof(s->alias), "%s", a->val);
         tk->i++;
     }
@@ -287,8 +313,8 @@ static int from(sel_t *s)
         emu_tk_is_kw(tk, "LEFT")) {
         return emu_fail(s->x.cx, "0A000", "[UNSUPPORTED_FEATURE] Joins are not emulated.");
     }
-    if (emu_table_require(s->x.cx, &s->t.name, &s->t) != 0 ||
-        emu_require(s->x.cx, "SELECT", EMU_ON_TABLE, &s->t.name) != 0) {
+    if (!is_inline && (emu_table_require(s->x.cx, &s->t.name, &s->t) != 0 ||
+                       emu_require(s->x.cx, "SELECT", EMU_ON_TABLE, &s->t.name) != 0)) {
         return -1;
     }
     s->has_table = 1;
@@ -344,7 +370,9 @@ static int tail(sel_t *s)
             }
         }
     }
-    return emu_tk_at_end(tk) ? 0 : emu_syntax(s->x.cx);
+    while (tk->i < s->end && emu_tk_accept_op(tk, ";")) {
+    }
+    return tk->i == s->end ? 0 : emu_syntax(s->x.cx);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -370,6 +398,7 @@ static int run(sel_t *s)
     emu_ctx_t *cx = s->x.cx;
     sqlite3_stmt *st = NULL;
     json_t *rows = json_array();
+    emu_result_t cols;
     int k, rc;
 
     if (sqlite3_prepare_v2(cx->eng->db, s->sql.p, -1, &st, NULL) != SQLITE_OK) {
@@ -395,31 +424,39 @@ static int run(sel_t *s)
         json_decref(rows);
         return emu_fail(cx, "22000", "[QUERY_EXECUTION_ERROR] %s", sqlite3_errmsg(cx->eng->db));
     }
+    memset(&cols, 0, sizeof(cols));
     for (k = 0; k < s->nitems; k++) {
-        emu_result_add_column(cx->res, s->items[k].name,
+        emu_result_add_column(&cols, s->items[k].name,
                               s->items[k].type[0] != '\0' ? s->items[k].type : "STRING");
     }
-    cx->res->rows = rows;
+    s->columns = cols.columns != NULL ? cols.columns : json_array();
+    s->rows = rows;
     return 0;
 }
 
-int emu_sql_select(emu_ctx_t *cx)
+int emu_select_run(emu_ctx_t *cx, size_t end, json_t **columns, json_t **rows)
 {
     sel_t *s = calloc(1, sizeof(*s));
     emu_toks_t *tk = cx->tk;
     size_t items_start, items_end, after_from;
     int rc = -1;
 
+    *columns = NULL;
+    *rows = NULL;
     if (s == NULL) {
         return emu_fail_code(cx, "INTERNAL_ERROR", "XX000", "[INTERNAL_ERROR] out of memory.");
     }
     s->x.cx = cx;
     s->x.binds = json_array();
     s->x.aliases = s->aliases;
+    s->end = end;
     tk->i++; /* SELECT */
     emu_sb_add(&s->sql, emu_tk_accept_kw(tk, "DISTINCT") ? "SELECT DISTINCT " : "SELECT ");
     items_start = tk->i;
     items_end = emu_xl_find(tk, k_clause_kws, ";");
+    if (items_end > end) {
+        items_end = end;
+    }
     after_from = items_end;
     if (tk->v[items_end].kind == TK_IDENT && strcmp(tk->v[items_end].val, "from") == 0) {
         tk->i = items_end + 1;
@@ -440,11 +477,31 @@ int emu_sql_select(emu_ctx_t *cx)
     if (tail(s) != 0 || run(s) != 0) {
         goto out;
     }
+    *columns = s->columns;
+    *rows = s->rows;
+    s->columns = NULL;
+    s->rows = NULL;
     rc = 0;
 out:
+    json_decref(s->columns);
+    json_decref(s->rows);
     emu_sb_free(&s->sql);
     json_decref(s->x.binds);
     emu_table_free(&s->t);
     free(s);
     return rc;
+}
+
+int emu_sql_select(emu_ctx_t *cx)
+{
+    json_t *columns = NULL, *rows = NULL;
+
+    if (emu_select_run(cx, cx->tk->n - 1, &columns, &rows) != 0) {
+        return -1;
+    }
+    json_decref(cx->res->columns);
+    json_decref(cx->res->rows);
+    cx->res->columns = columns;
+    cx->res->rows = rows;
+    return 0;
 }
