@@ -13,18 +13,17 @@
 
 #include <avro.h>
 #include <jansson.h>
+#include <libdeflate.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #define SYNC_SIZE 16
 /* count and size of a block header, at most one 10-byte varint each */
 #define BLOCK_HDR_MAX (2 * DP_BUF_LONG_MAX_BYTES)
-/* zlib level 1: 2.6x faster than the default 6 on event-like data for a
- * file about 10% larger (docs/STAGING.md has the measurements). */
+/* libdeflate level 1: the fastest, and still smaller files than zlib's
+ * level 1 (docs/STAGING.md and docs/PERFORMANCE.md have the measurements). */
 #define DEFLATE_LEVEL 1
-/* Largest record and block_bytes: keeps every block within zlib's 32-bit
- * avail_in/avail_out counters, worst case included. */
+/* Largest record and block_bytes. */
 #define RAW_MAX ((size_t)1 << 30)
 
 struct dp_avrofile {
@@ -38,8 +37,8 @@ struct dp_avrofile {
     uint64_t block_count; /* records in the open block */
     uint64_t count;       /* records in the file */
     int finished;
-    int zs_ready; /* zs was initialised by deflateInit2 */
-    z_stream zs;
+    int level;                             /* deflate level */
+    struct libdeflate_compressor *zc;      /* owned, for the deflate codec */
 };
 
 static const char *const lineage_fields[] = {"_kafka_topic", "_kafka_partition", "_kafka_offset",
@@ -186,7 +185,7 @@ static size_t block_worst(dp_avrofile_t *f, size_t raw)
     size_t payload = raw;
 
     if (f->codec == DP_AVROFILE_DEFLATE) {
-        payload = deflateBound(&f->zs, (uLong)raw);
+        payload = libdeflate_deflate_compress_bound(f->zc, raw);
     }
     return BLOCK_HDR_MAX + payload + SYNC_SIZE;
 }
@@ -194,10 +193,10 @@ static size_t block_worst(dp_avrofile_t *f, size_t raw)
 /* Writes the block header and moves the payload, which was written
  * BLOCK_HDR_MAX bytes into `dst`, right behind it; then the sync. Returns
  * the block's length in the file. */
-static size_t frame_block(dp_avrofile_t *f, unsigned char *dst, size_t payload)
+static size_t frame_block(dp_avrofile_t *f, unsigned char *dst, size_t payload, uint64_t count)
 {
     unsigned char hdr[BLOCK_HDR_MAX];
-    size_t n = dp_buf_encode_long(hdr, (int64_t)f->block_count);
+    size_t n = dp_buf_encode_long(hdr, (int64_t)count);
 
     n += dp_buf_encode_long(hdr + n, (int64_t)payload);
     memmove(dst + n, dst + BLOCK_HDR_MAX, payload);
@@ -206,49 +205,44 @@ static size_t frame_block(dp_avrofile_t *f, unsigned char *dst, size_t payload)
     return n + payload + SYNC_SIZE;
 }
 
-/* Compresses the open block into dst + BLOCK_HDR_MAX (room for
- * deflateBound bytes); returns 0 and the compressed length. */
-static int deflate_block(dp_avrofile_t *f, unsigned char *dst, size_t room, size_t *zlen,
-                         dp_err_t *err)
+/* Writes `count` records held in raw[0..len) as one block at the end of out
+ * (compressed for "deflate"). Space was guaranteed by the append check. */
+static int write_block(dp_avrofile_t *f, const unsigned char *raw, size_t len, uint64_t count,
+                       dp_err_t *err)
 {
-    int zrc;
+    size_t start = dp_buf_len(&f->out), worst = block_worst(f, len), payload = len;
+    unsigned char *dst;
 
-    deflateReset(&f->zs);
-    f->zs.next_in = (Bytef *)dp_buf_data(&f->block);
-    f->zs.avail_in = (uInt)dp_buf_len(&f->block);
-    f->zs.next_out = dst + BLOCK_HDR_MAX;
-    f->zs.avail_out = (uInt)room;
-    zrc = deflate(&f->zs, Z_FINISH);
-    if (zrc != Z_STREAM_END) {
-        return dp_err_set(err, DP_EFAIL, 0, "avro block: deflate returned %d", zrc);
+    if ((dst = dp_buf_extend(&f->out, worst, err)) == NULL) {
+        return DP_ETOOBIG;
     }
-    *zlen = room - f->zs.avail_out;
+    if (f->codec == DP_AVROFILE_DEFLATE) {
+        /* Raw RFC 1951 data, no zlib header or checksum, as Avro says. */
+        payload = libdeflate_deflate_compress(f->zc, raw, len, dst + BLOCK_HDR_MAX,
+                                              worst - BLOCK_HDR_MAX - SYNC_SIZE);
+        if (payload == 0 && len > 0) {
+            dp_buf_truncate(&f->out, start);
+            return dp_err_set(err, DP_EFAIL, 0, "avro block: deflate found no room");
+        }
+    } else {
+        memcpy(dst + BLOCK_HDR_MAX, raw, len);
+    }
+    dp_buf_truncate(&f->out, start + frame_block(f, dst, payload, count));
     return 0;
 }
 
-/* Closes the open block into out. Space was guaranteed by the append check. */
+/* Closes the open block into out. */
 static int close_block(dp_avrofile_t *f, dp_err_t *err)
 {
-    size_t raw = dp_buf_len(&f->block), start = dp_buf_len(&f->out), worst, payload = raw;
-    unsigned char *dst;
     int rc;
 
     if (f->block_count == 0) {
         return 0;
     }
-    worst = block_worst(f, raw);
-    if ((dst = dp_buf_extend(&f->out, worst, err)) == NULL) {
-        return DP_ETOOBIG;
+    if ((rc = write_block(f, dp_buf_data(&f->block), dp_buf_len(&f->block), f->block_count,
+                          err)) < 0) {
+        return rc;
     }
-    if (f->codec == DP_AVROFILE_DEFLATE) {
-        if ((rc = deflate_block(f, dst, worst - BLOCK_HDR_MAX - SYNC_SIZE, &payload, err)) < 0) {
-            dp_buf_truncate(&f->out, start);
-            return rc;
-        }
-    } else {
-        memcpy(dst + BLOCK_HDR_MAX, dp_buf_data(&f->block), raw);
-    }
-    dp_buf_truncate(&f->out, start + frame_block(f, dst, payload));
     dp_buf_reset(&f->block);
     f->block_count = 0;
     return 0;
@@ -358,6 +352,21 @@ int dp_avrofile_append_encoded(dp_avrofile_t *f, const void *data, size_t len, u
         return dp_err_set(err, DP_EINVAL, 0, "avro append: %llu records in %zu bytes",
                           (unsigned long long)records, len);
     }
+    if (f->finished) {
+        return dp_err_set(err, DP_EINVAL, 0, "avro append: file already finished");
+    }
+    /* A run as large as a block, with no block open, becomes a block
+     * straight from the caller's memory: no copy into the open block. */
+    if (f->block_count == 0 && len >= f->block_bytes) {
+        int close_first;
+
+        if ((rc = check_room(f, len, &close_first, err)) < 0 ||
+            (rc = write_block(f, data, len, records, err)) < 0) {
+            return rc;
+        }
+        f->count += records;
+        return 0;
+    }
     if ((rc = reserve_records(f, len, records, &p, err)) < 0) {
         return rc;
     }
@@ -395,16 +404,19 @@ void dp_avrofile_reset(dp_avrofile_t *f, const unsigned char sync[16])
 
 int dp_avrofile_set_deflate_level(dp_avrofile_t *f, int level, dp_err_t *err)
 {
+    struct libdeflate_compressor *zc;
+
     if (f->codec != DP_AVROFILE_DEFLATE || f->count > 0 || level < 1 || level > 9) {
         return dp_err_set(err, DP_EINVAL, 0,
                           "avro deflate level %d: needs the deflate codec, an empty file and 1..9",
                           level);
     }
-    /* Reset first: with no pending input, deflateParams only sets the level. */
-    deflateReset(&f->zs);
-    if (deflateParams(&f->zs, level, Z_DEFAULT_STRATEGY) != Z_OK) {
-        return dp_err_set(err, DP_EFAIL, 0, "avro deflate level %d: deflateParams failed", level);
+    if ((zc = libdeflate_alloc_compressor(level)) == NULL) {
+        return dp_err_set(err, DP_EFAIL, 0, "avro deflate level %d: out of memory", level);
     }
+    libdeflate_free_compressor(f->zc);
+    f->zc = zc;
+    f->level = level;
     return 0;
 }
 
@@ -454,12 +466,11 @@ dp_avrofile_t *dp_avrofile_new(const char *staged_schema_json, dp_avrofile_codec
     dp_buf_init(&f->out, max_bytes);
     dp_buf_init(&f->block, max_bytes);
     if (codec == DP_AVROFILE_DEFLATE) {
-        /* windowBits -15: raw RFC 1951 data, no zlib header, as Avro says. */
-        if (deflateInit2(&f->zs, DEFLATE_LEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-            dp_err_set(err, DP_EFAIL, 0, "avro file: deflateInit2 failed");
+        f->level = DEFLATE_LEVEL;
+        if ((f->zc = libdeflate_alloc_compressor(DEFLATE_LEVEL)) == NULL) {
+            dp_err_set(err, DP_EFAIL, 0, "avro file: cannot allocate the deflate compressor");
             goto fail;
         }
-        f->zs_ready = 1;
     }
     if (write_header(f, err) < 0) {
         goto fail;
@@ -475,9 +486,7 @@ void dp_avrofile_destroy(dp_avrofile_t *f)
     if (f == NULL) {
         return;
     }
-    if (f->zs_ready) {
-        deflateEnd(&f->zs);
-    }
+    libdeflate_free_compressor(f->zc);
     dp_buf_free(&f->out);
     dp_buf_free(&f->block);
     free(f->schema);

@@ -25,7 +25,8 @@
  * validator checked it); this module does not decode it.
  *
  * Memory: the file is held in one buffer capped at max_bytes; the open block
- * and the zlib state (about 256 KiB for "deflate") come on top. An append
+ * and the compressor (libdeflate's, about 500 KiB at level 1 for "deflate")
+ * come on top. An append
  * is refused with DP_ETOOBIG when the file could exceed max_bytes after it,
  * counting the open block at its worst-case compressed size, so
  * dp_avrofile_finish() never fails for size. Buffers are reused across
@@ -43,7 +44,7 @@
 
 typedef enum {
     DP_AVROFILE_NULL = 0,    /* records stored as they are */
-    DP_AVROFILE_DEFLATE = 1, /* raw deflate (zlib, windowBits -15), level 1 by default */
+    DP_AVROFILE_DEFLATE = 1, /* raw deflate (RFC 1951, libdeflate), level 1 by default */
 } dp_avrofile_codec_t;
 
 typedef struct dp_avrofile dp_avrofile_t;
@@ -96,8 +97,10 @@ int dp_avrofile_append(dp_avrofile_t *f, const void *body, size_t len, const cha
  * data[0..len) (canonical body + lineage each, as the flush buffers hold
  * them); copied as they are, without decoding. The run is never split: it
  * joins the open block when it fits within block_bytes, else starts a block,
- * so a run larger than block_bytes becomes one block of its own. Pass runs
- * of about block_bytes for well-sized blocks. Returns 0, DP_ETOOBIG (as for
+ * so a run larger than block_bytes becomes one block of its own. A run of at
+ * least block_bytes while no block is open is compressed straight from data
+ * (no copy; the flush's chunks are such runs). Pass runs of about
+ * block_bytes or more for well-sized blocks. Returns 0, DP_ETOOBIG (as for
  * dp_avrofile_append: nothing appended) or DP_EINVAL (finished file, or
  * records and len not both zero or both non-zero).
  */
@@ -108,7 +111,7 @@ int dp_avrofile_append_encoded(dp_avrofile_t *f, const void *data, size_t len, u
  * Closes the open block and returns the whole file: *data is borrowed,
  * valid until dp_avrofile_reset() or dp_avrofile_destroy(). Calling it again
  * returns the same bytes; appends are refused afterwards. Returns 0 or
- * DP_EFAIL (zlib failed: not expected).
+ * DP_EFAIL (the compressor failed: not expected).
  */
 int dp_avrofile_finish(dp_avrofile_t *f, const void **data, size_t *len, dp_err_t *err);
 
@@ -117,7 +120,7 @@ int dp_avrofile_finish(dp_avrofile_t *f, const void **data, size_t *len, dp_err_
  * marker. Invalidates data returned by dp_avrofile_finish(). */
 void dp_avrofile_reset(dp_avrofile_t *f, const unsigned char sync[16]);
 
-/* Sets the zlib level (1 fastest .. 9 smallest; default 1) of a deflate
+/* Sets the deflate level (1 fastest .. 9 smallest; default 1) of a deflate
  * writer that holds no record yet; it stays through resets. The level is
  * part of what makes the bytes reproducible: a retry must use the same one.
  * Returns 0 or DP_EINVAL. */
