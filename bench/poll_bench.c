@@ -120,8 +120,9 @@ int main(int argc, char **argv)
                 dp_flush_add(flush, table, argv[2], m->partition, m->offset, d.body, d.body_len,
                              &err);
             }
-            /* As the worker: the fingerprint of every message (docs/DELIVERY.md). */
-            dp_flush_set_last_fp(flush, dp_kafka_fingerprint(m));
+            /* As the worker: a copy of each partition's last message, for its
+             * fingerprint (docs/DELIVERY.md). */
+            dp_flush_set_last_message(flush, m->key, m->key_len, m->payload, m->len);
             if (dp_flush_bytes(flush) > ((size_t)64 << 20)) {
                 dp_flush_destroy(flush);
                 flush = dp_flush_new(1, 0, (size_t)1 << 30);

@@ -5,9 +5,8 @@
 # whole): about twice as fast as zlib's level 1 with smaller output
 # (docs/PERFORMANCE.md); its CRC-32 also computes the messages' fingerprints.
 pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate>=1.14)
-pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 target_sources(dpcore PRIVATE buf.c tablename.c stagename.c avrofile.c)
-target_link_libraries(dpcore PUBLIC PkgConfig::LIBDEFLATE PkgConfig::ZLIB)
+target_link_libraries(dpcore PUBLIC PkgConfig::LIBDEFLATE)
 
 # Append-throughput benchmark of the container writer (not a test):
 # build/<dir>/src/avrofile_bench [records] [block_bytes] [max_bytes]

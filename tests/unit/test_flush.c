@@ -5,6 +5,8 @@
 #include "flush.h"
 #include "tablename.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct seen {
@@ -219,7 +221,153 @@ static void test_flush_redelivery_is_not_an_error(void)
     dp_flush_destroy(flush);
 }
 
+/* Within a flush a partition's offsets are contiguous: a gap is refused
+ * until the caller confirms it with the broker (issue 16: a consumer that
+ * skips offsets must never have them committed past unseen). */
+static void test_flush_gap_refused_until_allowed(void)
+{
+    dp_flush_t *flush = dp_flush_new(1, 0, 1 << 20);
+    dp_err_t err;
+    int rc;
+
+    DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "t", 0, 10, "x", 1, &err) == 0, "%s",
+                        err.msg);
+    DP_ASSERT_MSG(dp_flush_last(flush, "t", 0) == 10 && dp_flush_last(flush, "t", 9) == -1,
+                  "last offsets wrong");
+    rc = dp_flush_add(flush, "evt_a", "t", 0, 13, "x", 1, &err);
+    DP_ASSERT_MSG(rc == DP_FLUSH_GAP && strstr(err.msg, "@11..@12 are missing"),
+                  "expected DP_FLUSH_GAP naming @11..@12, got %d '%s'", rc, err.msg);
+    DP_ASSERT_MSG(dp_flush_rows(flush) == 1 && dp_flush_last(flush, "t", 0) == 10,
+                  "a refused gap must add nothing");
+    dp_flush_allow_gap(flush, "t", 0, 14);
+    DP_ASSERT_MSG(dp_flush_add(flush, "evt_a", "t", 0, 13, "x", 1, &err) == DP_FLUSH_GAP,
+                  "only the confirmed offset may follow the gap");
+    dp_flush_allow_gap(flush, "t", 0, 13);
+    DP_ASSERT_MSG(dp_flush_add(flush, "evt_a", "t", 0, 13, "x", 1, &err) == 0,
+                  "confirmed gap refused: %s", err.msg);
+    DP_ASSERT_MSG(dp_flush_add(flush, "evt_a", "t", 0, 15, "x", 1, &err) == DP_FLUSH_GAP,
+                  "an allowance is for one gap only");
+    DP_ASSERT_MSG(dp_flush_add(flush, "evt_a", "t", 0, 14, "x", 1, &err) == 0, "%s", err.msg);
+    /* Another partition starts anywhere. */
+    DP_ASSERT_MSG(dp_flush_add(flush, "evt_a", "t", 1, 1000, "x", 1, &err) == 0, "%s", err.msg);
+    dp_flush_destroy(flush);
+}
+
+/* Only each partition's last message is fingerprinted, when asked, and the
+ * value is the fingerprint of that message. */
+static void test_flush_fingerprint_of_last_message(void)
+{
+    dp_flush_t *flush = dp_flush_new(1, 0, 1 << 20);
+    dp_err_t err;
+    char value[64];
+    const char *topic;
+    int32_t part;
+    int64_t first, last;
+
+    for (int64_t off = 0; off < 50; off++) {
+        int n = snprintf(value, sizeof(value), "value-%lld", (long long)off);
+
+        DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "t", (int32_t)(off % 2), off / 2, "b",
+                                         1, &err) == 0,
+                            "%s", err.msg);
+        dp_flush_set_last_message(flush, "k", 1, value, (size_t)n);
+    }
+    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
+        int n;
+
+        DP_ASSERT_FATAL_MSG(dp_flush_range(flush, i, &topic, &part, &first, &last) == 0, "range %zu", i);
+        n = snprintf(value, sizeof(value), "value-%lld", (long long)(last * 2 + part));
+        DP_ASSERT_MSG(dp_flush_range_fp(flush, i) == dp_flush_fingerprint("k", 1, value, (size_t)n),
+                      "partition %d: not the fingerprint of its last message", (int)part);
+    }
+    /* The definition: CRC-32 of the two lengths (LE) then key then value. */
+    DP_ASSERT_MSG(dp_flush_fingerprint(NULL, 0, "", 0) == 0x6522df69,
+                  "fingerprint of an empty message is %08x",
+                  (unsigned)dp_flush_fingerprint(NULL, 0, "", 0));
+    dp_flush_destroy(flush);
+}
+
+struct copy {
+    unsigned char *data;
+    size_t len;
+    int64_t n;
+    int calls;
+};
+
+static void collect(void *ctx, const void *data, size_t len, int64_t n)
+{
+    struct copy *c = ctx;
+
+    memcpy(c->data + c->len, data, len);
+    c->len += len;
+    c->n += n;
+    c->calls++;
+}
+
+static int count_offsets(void *ctx, const dp_flush_record_t *rec)
+{
+    int64_t *seen = ctx;
+
+    if (rec->body_len != 1000 || ((const unsigned char *)rec->body)[0] != (unsigned char)rec->offset)
+        return DP_EFAIL;
+    seen[rec->partition] += 1;
+    return 0;
+}
+
+/* Many records spill over several chunks of growing size; every record is
+ * whole in one chunk, the runs visited are the records in arrival order,
+ * and dropping a partition compacts them across chunks. */
+static void test_flush_records_span_chunks(void)
+{
+    dp_flush_t *flush = dp_flush_new(1, 0, 64 << 20);
+    unsigned char body[1000];
+    struct copy c = {NULL, 0, 0, 0};
+    int64_t seen[2] = {0, 0};
+    dp_err_t err;
+    size_t size_before;
+
+    for (int64_t i = 0; i < 2000; i++) {
+        memset(body, (int)(i / 2) & 0xff, sizeof(body));
+        DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "events", (int32_t)(i % 2), i / 2, body,
+                                         sizeof(body), &err) == 0,
+                            "add %lld: %s", (long long)i, err.msg);
+    }
+    c.data = malloc(dp_flush_bytes(flush));
+    dp_flush_table_records(flush, 0, collect, &c);
+    DP_ASSERT_MSG(c.n == 2000 && c.calls > 3, "expected 2000 records in several chunks, got %lld "
+                  "in %d", (long long)c.n, c.calls);
+    /* Each record: 1000 body bytes + "events" (1+6) + partition (1) + offset + loaded_at (1). */
+    DP_ASSERT_MSG(c.len + 2000 * 8 == dp_flush_bytes(flush), "%zu record bytes, flush counts %zu",
+                  c.len, dp_flush_bytes(flush));
+    DP_ASSERT_MSG(dp_flush_table_each(flush, 0, count_offsets, seen) == 0 && seen[0] == 1000 &&
+                      seen[1] == 1000,
+                  "walk: %lld + %lld records", (long long)seen[0], (long long)seen[1]);
+    size_before = dp_flush_bytes(flush);
+    dp_flush_drop_partition(flush, "events", 0);
+    seen[0] = seen[1] = 0;
+    DP_ASSERT_MSG(dp_flush_table_each(flush, 0, count_offsets, seen) == 0 && seen[0] == 0 &&
+                      seen[1] == 1000,
+                  "after the drop: %lld + %lld records", (long long)seen[0], (long long)seen[1]);
+    DP_ASSERT_MSG(dp_flush_rows(flush) == 1000 && dp_flush_bytes(flush) < size_before,
+                  "rows %lld bytes %zu", (long long)dp_flush_rows(flush), dp_flush_bytes(flush));
+    /* Adding after the drop appends to the last chunk. */
+    DP_ASSERT_MSG(dp_flush_add(flush, "evt_a", "events", 0, 7, body, sizeof(body), &err) == 0,
+                  "%s", err.msg);
+    free(c.data);
+    dp_flush_destroy(flush);
+    /* A second flush reuses the freed chunks; nothing to see but no error. */
+    flush = dp_flush_new(2, 0, 64 << 20);
+    for (int64_t i = 0; i < 500; i++)
+        DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_b", "events", 0, i, body, sizeof(body), &err) == 0,
+                            "%s", err.msg);
+    DP_ASSERT_MSG(dp_flush_rows(flush) == 500, "rows %lld", (long long)dp_flush_rows(flush));
+    dp_flush_destroy(flush);
+}
+
 static const dp_test_case_t cases[] = {
+    {"test_flush_gap_refused_until_allowed", test_flush_gap_refused_until_allowed},
+    {"test_flush_fingerprint_of_last_message", test_flush_fingerprint_of_last_message},
+    {"test_flush_records_span_chunks", test_flush_records_span_chunks},
     {"test_flush_redelivery_is_not_an_error", test_flush_redelivery_is_not_an_error},
     {"test_flush_table_each_walks_records_with_lineage",
      test_flush_table_each_walks_records_with_lineage},
