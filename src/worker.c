@@ -43,6 +43,11 @@ typedef struct owned {
     int64_t verify_off; /* -1, or the offset whose message must match verify_fp */
     uint32_t verify_fp; /* its fingerprint as loaded (the log was not replaced) */
     int stopped;    /* the log does not hold what was loaded: held, never read */
+    int64_t gap_from;   /* -1, or: offsets from here were missing in the flush; to be
+                         * read again from here (seek_gaps) */
+    int64_t gap_to;     /* the offset that came after them */
+    int64_t gap_verify; /* -1, or: after that seek, the first message at or below this
+                         * tells a gap of the log from skipped messages */
 } owned_t;
 
 struct dp_worker {
@@ -106,6 +111,7 @@ static void set_owned(dp_worker_t *w, const char *topic, int32_t partition, int6
     o->verify_off = -1;
     o->verify_fp = 0;
     o->stopped = 0;
+    o->gap_from = o->gap_to = o->gap_verify = -1;
 }
 
 /* Starts tp one message early when the fingerprint of the message before its
@@ -639,7 +645,7 @@ static int rewinding(dp_worker_t *w, const char *topic, const rd_kafka_message_t
 
     if (!o)
         return 0;
-    if (o->unclaimed || o->stopped)
+    if (o->unclaimed || o->stopped || o->gap_from >= 0)
         return 1;
     if (o->verify_off >= 0) {
         if (msg->offset < o->verify_off)
@@ -665,12 +671,86 @@ static int rewinding(dp_worker_t *w, const char *topic, const rd_kafka_message_t
                (int)msg->partition, (long long)o->verify_off, (long long)msg->offset);
         o->verify_off = -1;
     }
-    if (o->expect < 0)
-        return 0;
-    if (msg->offset < o->expect)
-        return 1;
-    o->expect = -1;
+    if (o->expect >= 0) {
+        if (msg->offset < o->expect)
+            return 1;
+        o->expect = -1;
+    }
+    if (o->gap_verify >= 0) {
+        if (msg->offset > o->gap_verify)
+            return 1; /* fetched before the seek took effect */
+        if (msg->offset == o->gap_verify) {
+            dp_flush_allow_gap(w->open, topic, msg->partition, msg->offset);
+            dp_log(DP_LOG_INFO, "worker", "%s [%d]: read again, the log still goes on at @%lld: "
+                   "the offsets before it do not exist for a consumer (compaction or transaction "
+                   "markers); gap accepted", topic, (int)msg->partition, (long long)msg->offset);
+        } else {
+            dp_log(DP_LOG_ERROR, "worker", "%s [%d]: read again, the log has @%lld: the consumer "
+                   "had skipped @%lld..@%lld (a client bug); they are loaded now", topic,
+                   (int)msg->partition, (long long)msg->offset, (long long)msg->offset,
+                   (long long)o->gap_verify - 1);
+        }
+        o->gap_verify = -1;
+    }
     return 0;
+}
+
+static void stop_partition(dp_worker_t *w, const char *topic, const rd_kafka_message_t *msg,
+                           const char *why);
+
+/* The flush refused msg because offsets are missing before it (DP_FLUSH_GAP):
+ * either the consumer skipped them or the log has none there. The partition
+ * is read again from the first missing offset (seek_gaps, from housekeeping;
+ * its messages are dropped until then) and the first message the broker
+ * delivers tells which (rewinding). */
+static void gap_found(dp_worker_t *w, const char *topic, const rd_kafka_message_t *msg,
+                      const char *why)
+{
+    owned_t *o = find_owned(w, topic, msg->partition);
+    int64_t last = dp_flush_last(w->open, topic, msg->partition);
+
+    if (!o || last < 0) {
+        stop_partition(w, topic, msg, why);
+        return;
+    }
+    o->gap_from = last + 1;
+    o->gap_to = msg->offset;
+    dp_log(DP_LOG_WARN, "worker", "%s; reading %s [%d] again from @%lld to tell a gap of the log "
+           "from skipped messages", why, topic, (int)msg->partition, (long long)o->gap_from);
+}
+
+/* Seeks every partition with a gap pending back to its first missing offset
+ * and drops what is held of it (it arrives again). */
+static void seek_gaps(dp_worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *again = NULL;
+
+    for (size_t i = 0; i < w->nowned; i++) {
+        owned_t *o = &w->owned[i];
+        dp_err_t err;
+
+        if (o->gap_from < 0)
+            continue;
+        if (!again)
+            again = rd_kafka_topic_partition_list_new(4);
+        rd_kafka_topic_partition_list_add(again, o->topic, o->partition);
+        if (dp_kafka_seek(w->kafka, o->topic, o->partition, o->gap_from, &err) < 0) {
+            /* Without the seek the missing offsets stay unread: stop here,
+             * nothing past them is committed. */
+            o->stopped = 1;
+            dp_kafka_hold(w->kafka, o->topic, o->partition);
+            dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped before @%lld: %s", o->topic,
+                   (int)o->partition, (long long)o->gap_from, err.msg);
+        } else {
+            o->expect = o->gap_from;
+            o->gap_verify = o->gap_to;
+        }
+        o->gap_from = -1;
+    }
+    if (again) {
+        drop_held(w, again);
+        rd_kafka_topic_partition_list_destroy(again);
+    }
 }
 
 /* A message the flush refused for a reason other than its size or a
@@ -736,12 +816,16 @@ static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
         dp_log(DP_LOG_DEBUG, "worker", "%s", err.msg);
         return 0;
     }
+    if (rc == DP_FLUSH_GAP) {
+        gap_found(w, topic, msg, err.msg);
+        return 0;
+    }
     if (rc < 0 && rc != DP_ETOOBIG) {
         stop_partition(w, topic, msg, err.msg);
         return 0;
     }
     if (rc == 0)
-        dp_flush_set_last_fp(w->open, dp_kafka_fingerprint(msg));
+        dp_flush_set_last_message(w->open, msg->key, msg->key_len, msg->payload, msg->len);
     if (rc == 0 && w->open_since_ms == 0)
         w->open_since_ms = dp_clock_mono_ms();
     return rc;
@@ -853,6 +937,7 @@ static void housekeep(dp_worker_t *w)
         commit_starts(w);
     if (w->nunclaimed > 0)
         claim_deferred(w);
+    seek_gaps(w);
     finish_loaded(w, 1);
     apply_shared_counts(w);
     dp_metrics_set(DP_MG_BUFFER_OPEN_BYTES, (int64_t)dp_flush_bytes(w->open));
