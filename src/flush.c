@@ -50,8 +50,6 @@ typedef struct part {
     unsigned char *raw; /* owned: key then value of the message at `last` */
     size_t key_len, raw_len, raw_cap;
     int has_raw;
-    uint32_t fixed_fp; /* dp_flush_set_last_fp() (transitional) */
-    int has_fixed;
 } part_t;
 
 typedef struct table {
@@ -480,21 +478,10 @@ void dp_flush_set_last_message(dp_flush_t *flush, const void *key, size_t key_le
     p->has_raw = 1;
 }
 
-void dp_flush_set_last_fp(dp_flush_t *flush, uint32_t fp)
-{
-    if (flush->last_part < flush->nparts) {
-        flush->parts[flush->last_part].fixed_fp = fp;
-        flush->parts[flush->last_part].has_fixed = 1;
-        flush->parts[flush->last_part].has_raw = 0;
-    }
-}
-
 uint32_t dp_flush_range_fp(const dp_flush_t *flush, size_t i)
 {
     const part_t *p;
 
-    if (i < flush->nparts && flush->parts[i].has_fixed)
-        return flush->parts[i].fixed_fp;
     if (i >= flush->nparts || !flush->parts[i].has_raw)
         return 0;
     p = &flush->parts[i];

@@ -129,9 +129,6 @@ uint32_t dp_flush_fingerprint(const void *key, size_t key_len, const void *value
  * every message). */
 void dp_flush_set_last_message(dp_flush_t *flush, const void *key, size_t key_len,
                                const void *value, size_t value_len);
-/* Transitional, until the worker calls dp_flush_set_last_message(): sets
- * the fingerprint of the message just added, computed by the caller. */
-void dp_flush_set_last_fp(dp_flush_t *flush, uint32_t fp);
 /* The fingerprint of the i-th range's last message (0 when not kept).
  * Thread: any (reads only). */
 uint32_t dp_flush_range_fp(const dp_flush_t *flush, size_t i);
