@@ -78,6 +78,7 @@ void dp_avro_cursor_init(dp_avro_cursor_t *cur, const dp_schema_t *schema, const
     cur->rej = rej;
     cur->budget = DP_AVRO_ZERO_ITEM_BUDGET;
     cur->depth = 0;
+    cur->trusted = 0;
     cur->path[0] = path_root;
 }
 
@@ -118,7 +119,7 @@ int dp_avro_read_long(dp_avro_cursor_t *cur, int64_t *out)
     return fail(cur, DP_REJ_BAD_VARINT, "varint longer than 10 bytes");
 }
 
-static int read_blob(dp_avro_cursor_t *cur, const char *what, dp_avro_value_t *v)
+static inline int read_blob(dp_avro_cursor_t *cur, const char *what, dp_avro_value_t *v)
 {
     int64_t n;
 
@@ -132,7 +133,9 @@ static int read_blob(dp_avro_cursor_t *cur, const char *what, dp_avro_value_t *v
     return 0;
 }
 
-int dp_utf8_valid(const uint8_t *s, size_t len)
+/* Validates from the first non-ASCII byte on (s[0..len) starts at a
+ * character boundary). */
+static int utf8_valid_slow(const uint8_t *s, size_t len)
 {
     size_t i = 0;
     uint64_t w;
@@ -175,6 +178,40 @@ int dp_utf8_valid(const uint8_t *s, size_t len)
         i += n + 1;
     }
     return 1;
+}
+
+#define HIGH_BITS 0x8080808080808080ULL
+
+/* UTF-8 check with an ASCII fast path: 16, then 8 bytes at a time, and the
+ * multi-byte rules only from the first byte >= 0x80 on. Event strings are
+ * mostly short ASCII. */
+static inline int utf8_valid(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+    uint64_t a, b;
+
+    for (; i + 16 <= len; i += 16) {
+        memcpy(&a, s + i, 8);
+        memcpy(&b, s + i + 8, 8);
+        if ((a | b) & HIGH_BITS)
+            return utf8_valid_slow(s + i, len - i);
+    }
+    if (i + 8 <= len) {
+        memcpy(&a, s + i, 8);
+        if (a & HIGH_BITS)
+            return utf8_valid_slow(s + i, len - i);
+        i += 8;
+    }
+    for (; i < len; i++) {
+        if (s[i] & 0x80)
+            return utf8_valid_slow(s + i, len - i);
+    }
+    return 1;
+}
+
+int dp_utf8_valid(const uint8_t *s, size_t len)
+{
+    return utf8_valid(s, len);
 }
 
 static int read_fixed_bytes(dp_avro_cursor_t *cur, size_t n, dp_avro_value_t *v)
@@ -280,7 +317,7 @@ static int read_items(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avro
         for (i = 0; i < count; i++) {
             if (is_map && read_blob(cur, "map key length", &item) < 0)
                 return DP_EINVAL;
-            if (is_map && !dp_utf8_valid(item.ptr, item.len))
+            if (is_map && !cur->trusted && !utf8_valid(item.ptr, item.len))
                 return fail(cur, DP_REJ_BAD_UTF8, "map key is not valid UTF-8");
             if (dp_avro_read_value(cur, nd->first, &item) < 0)
                 return DP_EINVAL;
@@ -290,7 +327,8 @@ static int read_items(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avro
     return 0;
 }
 
-static int read_scalar(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avro_value_t *v)
+static inline int read_scalar(dp_avro_cursor_t *cur, const dp_schema_node_t *nd,
+                              dp_avro_value_t *v)
 {
     switch (nd->type) {
     case DP_AVRO_NULL: v->is_null = 1; return 0;
@@ -318,7 +356,7 @@ static int read_scalar(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avr
     case DP_AVRO_STRING:
         if (read_blob(cur, "string length", v) < 0)
             return DP_EINVAL;
-        if (!dp_utf8_valid(v->ptr, v->len))
+        if (!cur->trusted && !utf8_valid(v->ptr, v->len))
             return fail(cur, DP_REJ_BAD_UTF8, "string is not valid UTF-8");
         return 0;
     case DP_AVRO_FIXED: return read_fixed_bytes(cur, nd->n, v);
@@ -371,13 +409,27 @@ int dp_avro_read_value(dp_avro_cursor_t *cur, uint32_t node, dp_avro_value_t *v)
         nd = &s->nodes[node];
     }
     v->node = node;
+    if (nd->type == DP_AVRO_STRING && cur->p < cur->end && !(*cur->p & 0x80)) {
+        /* The common case inline: a string shorter than 64 bytes. */
+        size_t n = (size_t)(*cur->p >> 1);
+
+        if (!(*cur->p & 1) && n < (size_t)(cur->end - cur->p)) {
+            v->ptr = cur->p + 1;
+            v->len = n;
+            if (!cur->trusted && !utf8_valid(v->ptr, n))
+                return fail(cur, DP_REJ_BAD_UTF8, "string is not valid UTF-8");
+            cur->p += 1 + n;
+            v->raw_len = (size_t)(cur->p - v->raw);
+            return 0;
+        }
+    }
     rc = read_plain(cur, nd, v);
     v->raw_len = (size_t)(cur->p - v->raw);
     return rc;
 }
 
-int dp_avro_walk_record(const dp_schema_t *schema, uint32_t rec, const void *buf, size_t len,
-                        dp_avro_value_t *fields, size_t nfields, dp_reject_t *rej)
+static int walk_record(const dp_schema_t *schema, uint32_t rec, const void *buf, size_t len,
+                       dp_avro_value_t *fields, size_t nfields, dp_reject_t *rej, int trusted)
 {
     const dp_schema_node_t *nd = &schema->nodes[rec];
     dp_avro_cursor_t cur;
@@ -386,6 +438,7 @@ int dp_avro_walk_record(const dp_schema_t *schema, uint32_t rec, const void *buf
 
     dp_avro_cursor_init(&cur, schema, buf, len, NULL, rej);
     cur.depth = 1;
+    cur.trusted = trusted;
     for (i = 0; i < nd->n; i++) {
         cur.path[1] = schema->fields[nd->first + i].name;
         if (dp_avro_read_value(&cur, schema->fields[nd->first + i].node,
@@ -398,6 +451,19 @@ int dp_avro_walk_record(const dp_schema_t *schema, uint32_t rec, const void *buf
                     (size_t)(cur.end - cur.p));
     }
     return 0;
+}
+
+int dp_avro_walk_record(const dp_schema_t *schema, uint32_t rec, const void *buf, size_t len,
+                        dp_avro_value_t *fields, size_t nfields, dp_reject_t *rej)
+{
+    return walk_record(schema, rec, buf, len, fields, nfields, rej, 0);
+}
+
+int dp_avro_walk_record_trusted(const dp_schema_t *schema, uint32_t rec, const void *buf,
+                                size_t len, dp_avro_value_t *fields, size_t nfields,
+                                dp_reject_t *rej)
+{
+    return walk_record(schema, rec, buf, len, fields, nfields, rej, 1);
 }
 
 /* ------------------------------------------------------------------ */
