@@ -56,6 +56,12 @@ def proc_cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def proc_minflt(pid):
+    """Minor page faults of every thread of pid: fresh memory touched."""
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[7])
+
+
 def proc_hwm_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -196,7 +202,7 @@ def committed_total(c, partitions):
     return sum(tp.offset for tp in parts if tp.offset >= 0)
 
 
-def run_workers(env, name, cpus, expected, wrap=None):
+def run_workers(env, name, cpus, expected, wrap=None, perf=None):
     """Starts one worker per cpu in group bench-<name>; returns when the group
     has committed `expected` offsets. CPU and peak RSS are read from /proc at
     that moment; then the workers get SIGTERM."""
@@ -213,6 +219,12 @@ def run_workers(env, name, cpus, expected, wrap=None):
             [os.path.join(env.bin, "src/deltaport"), "run", "--config", cfg],
             env=env.worker_env("bench-%s-%d" % (name, i)),
             stdout=subprocess.DEVNULL, stderr=lf))
+    recorder = None
+    if perf:
+        # perf's software clock works where hardware counters do not (VMs).
+        recorder = subprocess.Popen(["perf", "record", "-e", os.environ.get("E2E_PERF_EVENT", "cpu-clock"), "-F", "499", "--call-graph", os.environ.get("E2E_PERF_CG", "fp"),
+                                     "-o", perf, "-p", str(procs[0].pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     samples = []
     done = 0
     deadline = t0 + a.timeout
@@ -234,9 +246,13 @@ def run_workers(env, name, cpus, expected, wrap=None):
                              % (name, done, expected, a.timeout, env.work))
     wall = time.monotonic() - t0
     cpu = sum(proc_cpu_s(p.pid) for p in procs)
+    minflt = sum(proc_minflt(p.pid) for p in procs)
     hwm = [proc_hwm_kib(p.pid) for p in procs]
     la1 = loadavg()
     watch.close()
+    if recorder:
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(60)
     for p in procs:
         p.send_signal(signal.SIGTERM)
     for p in procs:
@@ -251,6 +267,7 @@ def run_workers(env, name, cpus, expected, wrap=None):
                          % (name, loaded, expected, env.work))
     return {"events": expected, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
             "peak_rss_mib": round(max(hwm) / 1024, 1), "workers": len(procs),
+            "page_faults_per_event": round(minflt / expected, 3),
             "load_avg": [la0, la1], "rss_samples": samples}
 
 
@@ -384,6 +401,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "build/bench/e2e"))
     ap.add_argument("--no-targets", action="store_true", help="report only (the ctest form)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--perf", help="perf record -e cpu-clock of run B's worker into this file")
     ap.add_argument("--wrap", help="command prefix for run B's worker, e.g. "
                     "'valgrind --tool=callgrind --callgrind-out-file=F' (profiles)")
     a = ap.parse_args()
@@ -408,7 +426,7 @@ def main():
             res["A"] = run_kcat(env, a.events)
             log("A kcat: %d events/s" % res["A"]["events_per_s"])
         if "B" in a.runs:
-            res["B"] = derive(run_workers(env, "b", [1], a.events, a.wrap))
+            res["B"] = derive(run_workers(env, "b", [1], a.events, a.wrap, a.perf))
             log("B worker: %.2f CPU s per million events" % res["B"]["cpu_s_per_million"])
         if "C" in a.runs:
             res["C"] = run_python(env, min(a.python_events, a.events))
