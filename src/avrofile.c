@@ -14,6 +14,7 @@
 #include <avro.h>
 #include <jansson.h>
 #include <libdeflate.h>
+#include <snappy-c.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,9 @@
 #define DEFLATE_LEVEL 1
 /* Largest record and block_bytes. */
 #define RAW_MAX ((size_t)1 << 30)
+/* "snappy": each block's compressed data is followed by the CRC-32 of its
+ * uncompressed data, 4 bytes big-endian (Avro 1.11 specification). */
+#define SNAPPY_CRC_SIZE 4
 
 struct dp_avrofile {
     char *schema; /* staged schema JSON, owned */
@@ -138,15 +142,18 @@ int dp_avrofile_codec_parse(const char *name, dp_avrofile_codec_t *codec, dp_err
         *codec = DP_AVROFILE_NULL;
     } else if (name && strcmp(name, "deflate") == 0) {
         *codec = DP_AVROFILE_DEFLATE;
+    } else if (name && strcmp(name, "snappy") == 0) {
+        *codec = DP_AVROFILE_SNAPPY;
     } else {
-        return dp_err_set(err, DP_EINVAL, 0, "avro codec must be \"null\" or \"deflate\"");
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "avro codec must be \"null\", \"deflate\" or \"snappy\"");
     }
     return 0;
 }
 
 const char *dp_avrofile_codec_name(dp_avrofile_codec_t codec)
 {
-    return codec == DP_AVROFILE_DEFLATE ? "deflate" : "null";
+    return codec == DP_AVROFILE_DEFLATE ? "deflate" : codec == DP_AVROFILE_SNAPPY ? "snappy" : "null";
 }
 
 /* ==== Container writing ==== */
@@ -186,6 +193,8 @@ static size_t block_worst(dp_avrofile_t *f, size_t raw)
 
     if (f->codec == DP_AVROFILE_DEFLATE) {
         payload = libdeflate_deflate_compress_bound(f->zc, raw);
+    } else if (f->codec == DP_AVROFILE_SNAPPY) {
+        payload = snappy_max_compressed_length(raw) + SNAPPY_CRC_SIZE;
     }
     return BLOCK_HDR_MAX + payload + SYNC_SIZE;
 }
@@ -205,8 +214,25 @@ static size_t frame_block(dp_avrofile_t *f, unsigned char *dst, size_t payload, 
     return n + payload + SYNC_SIZE;
 }
 
+/* Compresses raw[0..len) with snappy into dst (room bytes), followed by the
+ * big-endian CRC-32 of raw, as Avro's "snappy" codec says; 0 on failure,
+ * else the payload's length. */
+static size_t snappy_block(const unsigned char *raw, size_t len, unsigned char *dst, size_t room)
+{
+    size_t out = room - SNAPPY_CRC_SIZE;
+    uint32_t crc;
+
+    if (snappy_compress((const char *)raw, len, (char *)dst, &out) != SNAPPY_OK)
+        return 0;
+    crc = libdeflate_crc32(0, raw, len);
+    for (int i = 0; i < 4; i++)
+        dst[out + (size_t)i] = (unsigned char)(crc >> (24 - 8 * i));
+    return out + SNAPPY_CRC_SIZE;
+}
+
 /* Writes `count` records held in raw[0..len) as one block at the end of out
- * (compressed for "deflate"). Space was guaranteed by the append check. */
+ * (compressed for "deflate" and "snappy"). Space was guaranteed by the
+ * append check. */
 static int write_block(dp_avrofile_t *f, const unsigned char *raw, size_t len, uint64_t count,
                        dp_err_t *err)
 {
@@ -223,6 +249,12 @@ static int write_block(dp_avrofile_t *f, const unsigned char *raw, size_t len, u
         if (payload == 0 && len > 0) {
             dp_buf_truncate(&f->out, start);
             return dp_err_set(err, DP_EFAIL, 0, "avro block: deflate found no room");
+        }
+    } else if (f->codec == DP_AVROFILE_SNAPPY) {
+        payload = snappy_block(raw, len, dst + BLOCK_HDR_MAX, worst - BLOCK_HDR_MAX - SYNC_SIZE);
+        if (payload == 0) {
+            dp_buf_truncate(&f->out, start);
+            return dp_err_set(err, DP_EFAIL, 0, "avro block: snappy failed");
         }
     } else {
         memcpy(dst + BLOCK_HDR_MAX, raw, len);
@@ -436,7 +468,8 @@ static int check_args(const char *schema, dp_avrofile_codec_t codec, size_t bloc
     json_t *root;
 
     if (schema == NULL || sync == NULL || block_bytes == 0 || block_bytes > RAW_MAX ||
-        (codec != DP_AVROFILE_NULL && codec != DP_AVROFILE_DEFLATE)) {
+        (codec != DP_AVROFILE_NULL && codec != DP_AVROFILE_DEFLATE &&
+         codec != DP_AVROFILE_SNAPPY)) {
         return dp_err_set(
             err, DP_EINVAL, 0,
             "avro file: schema, sync, codec and a block size of 1 B..1 GiB are required");

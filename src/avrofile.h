@@ -12,9 +12,10 @@
  *
  * Layout (Avro 1.11 specification, "Object Container Files"):
  *   "Obj" 0x01, metadata map {"avro.schema": staged schema JSON,
- *   "avro.codec": "null" | "deflate"}, 16-byte sync;
+ *   "avro.codec": "null" | "deflate" | "snappy"}, 16-byte sync;
  *   then blocks: long record count, long byte size, records (raw RFC 1951
- *   deflate for "deflate"), sync.
+ *   deflate for "deflate"; snappy followed by the big-endian CRC-32 of the
+ *   records for "snappy"), sync.
  *
  * Records: the staged record is the canonical record followed by the
  * lineage fields _kafka_topic (string), _kafka_partition (int),
@@ -45,6 +46,8 @@
 typedef enum {
     DP_AVROFILE_NULL = 0,    /* records stored as they are */
     DP_AVROFILE_DEFLATE = 1, /* raw deflate (RFC 1951, libdeflate), level 1 by default */
+    DP_AVROFILE_SNAPPY = 2,  /* snappy + CRC-32 per block (Spark's own default for Avro):
+                              * about 3x faster than deflate level 1, files ~45% larger */
 } dp_avrofile_codec_t;
 
 typedef struct dp_avrofile dp_avrofile_t;
@@ -60,10 +63,10 @@ typedef struct dp_avrofile dp_avrofile_t;
  */
 int dp_avrofile_staged_schema(const char *canonical_json, size_t len, char **out, dp_err_t *err);
 
-/* Parses "null" or "deflate" into *codec. Returns 0 or DP_EINVAL. */
+/* Parses "null", "deflate" or "snappy" into *codec. Returns 0 or DP_EINVAL. */
 int dp_avrofile_codec_parse(const char *name, dp_avrofile_codec_t *codec, dp_err_t *err);
 
-/* Returns "null" or "deflate"; borrowed, static. */
+/* Returns "null", "deflate" or "snappy"; borrowed, static. */
 const char *dp_avrofile_codec_name(dp_avrofile_codec_t codec);
 
 /*

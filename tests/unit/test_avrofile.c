@@ -377,6 +377,13 @@ static void test_avrofile_deflate_reads_back_in_avro_c(void)
     roundtrip(DP_AVROFILE_DEFLATE);
 }
 
+/* avro-c checks each snappy block's CRC-32 while reading, so this also
+ * checks the checksum. */
+static void test_avrofile_snappy_reads_back_in_avro_c(void)
+{
+    roundtrip(DP_AVROFILE_SNAPPY);
+}
+
 /* Parses the header: magic, metadata map, sync. Returns the header length
  * or 0; copies the schema and codec values out (NUL-terminated). */
 static size_t parse_header(const unsigned char *p, size_t len, char *schema, size_t schema_size,
@@ -512,6 +519,7 @@ static void test_avrofile_cap_refuses_and_keeps_file_valid(void)
 {
     cap_is_enforced(DP_AVROFILE_NULL);
     cap_is_enforced(DP_AVROFILE_DEFLATE);
+    cap_is_enforced(DP_AVROFILE_SNAPPY);
 }
 
 static void test_avrofile_large_records_and_empty_file(void)
@@ -652,8 +660,12 @@ static void test_avrofile_codec_names(void)
                   "deflate not parsed");
     DP_ASSERT_MSG(dp_avrofile_codec_parse("null", &c, &err) == 0 && c == DP_AVROFILE_NULL,
                   "null not parsed");
-    DP_ASSERT_MSG(dp_avrofile_codec_parse("snappy", &c, &err) == DP_EINVAL, "snappy accepted");
-    DP_ASSERT_MSG(strcmp(dp_avrofile_codec_name(DP_AVROFILE_DEFLATE), "deflate") == 0,
+    DP_ASSERT_MSG(dp_avrofile_codec_parse("snappy", &c, &err) == 0 && c == DP_AVROFILE_SNAPPY,
+                  "snappy not parsed");
+    DP_ASSERT_MSG(dp_avrofile_codec_parse("zstandard", &c, &err) == DP_EINVAL,
+                  "zstandard accepted");
+    DP_ASSERT_MSG(strcmp(dp_avrofile_codec_name(DP_AVROFILE_DEFLATE), "deflate") == 0 &&
+                      strcmp(dp_avrofile_codec_name(DP_AVROFILE_SNAPPY), "snappy") == 0,
                   "wrong name");
 }
 
@@ -666,6 +678,7 @@ static const dp_test_case_t avrofile_cases[] = {
     {"test_avrofile_null_codec_reads_back_in_avro_c",
      test_avrofile_null_codec_reads_back_in_avro_c},
     {"test_avrofile_deflate_reads_back_in_avro_c", test_avrofile_deflate_reads_back_in_avro_c},
+    {"test_avrofile_snappy_reads_back_in_avro_c", test_avrofile_snappy_reads_back_in_avro_c},
     {"test_avrofile_header_carries_staged_schema", test_avrofile_header_carries_staged_schema},
     {"test_avrofile_same_input_same_bytes", test_avrofile_same_input_same_bytes},
     {"test_avrofile_cap_refuses_and_keeps_file_valid",
