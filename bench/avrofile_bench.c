@@ -133,16 +133,33 @@ static int run(dp_avrofile_codec_t codec, const dp_buf_t *pool, const size_t *of
     return 0;
 }
 
+/* argv[i] as a positive number, or def when absent; exits on anything else. */
+static long long arg(int argc, char **argv, int i, long long def)
+{
+    char *end = NULL;
+    long long v;
+
+    if (argc <= i)
+        return def;
+    v = strtoll(argv[i], &end, 10);
+    if (end == argv[i] || *end != '\0' || v <= 0) {
+        fprintf(stderr, "avrofile_bench: argument %d ('%s') is not a positive number\n", i,
+                argv[i]);
+        exit(2);
+    }
+    return v;
+}
+
 int main(int argc, char **argv)
 {
-    long records = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000;
-    size_t block_bytes = argc > 2 ? strtoul(argv[2], NULL, 10) : 65536;
-    size_t max_bytes = argc > 3 ? strtoul(argv[3], NULL, 10) : 64 << 20;
+    long records = (long)arg(argc, argv, 1, 1000000);
+    size_t block_bytes = (size_t)arg(argc, argv, 2, 65536);
+    size_t max_bytes = (size_t)arg(argc, argv, 3, 64 << 20);
     size_t off[POOL + 1];
     dp_buf_t pool;
     int i, rc;
 
-    level = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 1;
+    level = (int)arg(argc, argv, 4, 1);
     dp_buf_init(&pool, SIZE_MAX);
     for (i = 0; i < POOL; i++) {
         off[i] = dp_buf_len(&pool);
@@ -152,7 +169,8 @@ int main(int argc, char **argv)
     printf("pool: %d bodies, %.0f bytes on average; block_bytes %zu, max_bytes %zu, level %d\n",
            POOL, (double)off[POOL] / POOL, block_bytes, max_bytes, level);
     rc = run(DP_AVROFILE_NULL, &pool, off, records, block_bytes, max_bytes) ||
-         run(DP_AVROFILE_DEFLATE, &pool, off, records, block_bytes, max_bytes);
+         run(DP_AVROFILE_DEFLATE, &pool, off, records, block_bytes, max_bytes) ||
+         run(DP_AVROFILE_SNAPPY, &pool, off, records, block_bytes, max_bytes);
     dp_buf_free(&pool);
     return rc;
 }
