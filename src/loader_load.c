@@ -292,7 +292,7 @@ static int stage_and_load(dp_loader_t *loader, const char *table, const char *ke
                           loader->incarnation, table, key, path, DP_STAGENAME_PATH_SIZE, err) < 0)
         return DP_EFAIL;
     dp_stagename_sync(path, sync);
-    file = dp_avrofile_new(schema_of(loader, table), DP_AVROFILE_DEFLATE, 64 * 1024, sync,
+    file = dp_avrofile_new(schema_of(loader, table), DP_AVROFILE_SNAPPY, 64 * 1024, sync,
                            FILE_MAX, err);
     if (!file)
         return DP_EFAIL;
