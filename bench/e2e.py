@@ -151,7 +151,9 @@ class Env:
         cfg = {
             "kafka": {"bootstrap_servers": self.bootstrap, "topics": ["events"],
                       "group_id": "bench-" + name, "initial_position": "earliest",
-                      "properties": {"session.timeout.ms": 10000, "heartbeat.interval.ms": 1000}},
+                      "properties": dict({"session.timeout.ms": 10000,
+                                          "heartbeat.interval.ms": 1000},
+                                         **json.loads(os.environ.get("E2E_KAFKA_PROPS", "{}")))},
             "schemas": {"dir": os.path.join(ROOT, "schemas")},
             "routing": {"mode": "threshold", "threshold": 2000, "stats_refresh_s": 60},
             "flush": {"max_events": a.max_events, "max_bytes": a.max_bytes,
