@@ -12,6 +12,7 @@
  */
 #include "avrofile.h"
 #include "buf.h"
+#include "flush.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,7 @@ static int run(dp_avrofile_codec_t codec, const dp_buf_t *pool, const size_t *of
     size_t len, out_bytes = 0, in_bytes = 0;
     long i, files = 0;
     double t0, dt;
+    dp_buf_t lin;
 
     if ((f = dp_avrofile_new(schema, codec, block_bytes, sync, max_bytes, &err)) == NULL) {
         fprintf(stderr, "new: %s\n", err.msg);
@@ -106,11 +108,16 @@ static int run(dp_avrofile_codec_t codec, const dp_buf_t *pool, const size_t *of
         dp_avrofile_destroy(f);
         return 1;
     }
+    dp_buf_init(&lin, 4096);
     t0 = now_s();
     for (i = 0; i < records; i++) {
         size_t k = (size_t)i % POOL, n = off[k + 1] - off[k];
         const unsigned char *body = dp_buf_data(pool) + off[k];
-        if (dp_avrofile_append(f, body, n, "orders", (int)(i % 12), i, 1700000000123456LL, &err) ==
+
+        dp_buf_reset(&lin);
+        dp_flush_put_lineage(&lin, "orders", (int)(i % 12), i, 1700000000123LL + i,
+                             "0f3a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b", &err);
+        if (dp_avrofile_append(f, body, n, dp_buf_data(&lin), dp_buf_len(&lin), &err) ==
             DP_ETOOBIG) {
             dp_avrofile_finish(f, &data, &len, &err);
             out_bytes += len;
@@ -129,6 +136,7 @@ static int run(dp_avrofile_codec_t codec, const dp_buf_t *pool, const size_t *of
            "(%.1f%%), %ld files\n",
            dp_avrofile_codec_name(codec), records, dt, records / dt, in_bytes / dt / 1e6, in_bytes,
            out_bytes, 100.0 * out_bytes / in_bytes, files);
+    dp_buf_free(&lin);
     dp_avrofile_destroy(f);
     return 0;
 }

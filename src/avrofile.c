@@ -24,6 +24,8 @@
 /* libdeflate level 1: the fastest, and still smaller files than zlib's
  * level 1 (docs/STAGING.md and docs/PERFORMANCE.md have the measurements). */
 #define DEFLATE_LEVEL 1
+/* The table column the COPY INTO fills with the load time: never in a file. */
+#define LOADED_AT "_loaded_at"
 /* Largest record and block_bytes. */
 #define RAW_MAX ((size_t)1 << 30)
 /* "snappy": each block's compressed data is followed by the CRC-32 of its
@@ -46,15 +48,19 @@ struct dp_avrofile {
 };
 
 static const char *const lineage_fields[] = {"_kafka_topic", "_kafka_partition", "_kafka_offset",
-                                             "_loaded_at"};
+                                             "_kafka_timestamp", "_incarnation", LOADED_AT};
 
 /* ==== Staged schema ==== */
 
-static json_t *lineage_field(const char *name, const char *type, const char *logical)
+static json_t *lineage_field(const char *name, const char *type, const char *logical,
+                             int nullable)
 {
     json_t *type_json =
         logical ? json_pack("{s:s, s:s}", "type", type, "logicalType", logical) : json_string(type);
 
+    if (nullable)
+        return json_pack("{s:s, s:[s,o], s:n}", "name", name, "type", "null", type_json,
+                         "default");
     return json_pack("{s:s, s:o}", "name", name, "type", type_json);
 }
 
@@ -116,10 +122,12 @@ int dp_avrofile_staged_schema(const char *canonical_json, size_t len, char **out
     if ((fields = record_fields(root, err)) == NULL) {
         goto out;
     }
-    json_array_append_new(fields, lineage_field("_kafka_topic", "string", NULL));
-    json_array_append_new(fields, lineage_field("_kafka_partition", "int", NULL));
-    json_array_append_new(fields, lineage_field("_kafka_offset", "long", NULL));
-    json_array_append_new(fields, lineage_field("_loaded_at", "long", "timestamp-micros"));
+    json_array_append_new(fields, lineage_field("_kafka_topic", "string", NULL, 0));
+    json_array_append_new(fields, lineage_field("_kafka_partition", "int", NULL, 0));
+    json_array_append_new(fields, lineage_field("_kafka_offset", "long", NULL, 0));
+    json_array_append_new(fields, lineage_field("_kafka_timestamp", "long", "timestamp-micros", 1));
+    json_array_append_new(fields, lineage_field("_incarnation", "string", NULL, 0));
+    json_array_append_new(fields, lineage_field(LOADED_AT, "long", "timestamp-micros", 0));
     /* jansson keeps keys in insertion order, so the text is deterministic. */
     text = json_dumps(root, JSON_COMPACT);
     if (text == NULL) {
@@ -280,20 +288,6 @@ static int close_block(dp_avrofile_t *f, dp_err_t *err)
     return 0;
 }
 
-/* Encodes the lineage values behind the body at p; returns bytes written. */
-static size_t encode_lineage(unsigned char *p, const char *topic, size_t tlen, int32_t partition,
-                             int64_t offset, int64_t loaded_at_us)
-{
-    size_t n = dp_buf_encode_long(p, (int64_t)tlen);
-
-    memcpy(p + n, topic, tlen);
-    n += tlen;
-    n += dp_buf_encode_long(p + n, partition);
-    n += dp_buf_encode_long(p + n, offset);
-    n += dp_buf_encode_long(p + n, loaded_at_us);
-    return n;
-}
-
 /* Worst-case file size if a record of rec_max bytes were appended now. */
 static int check_room(dp_avrofile_t *f, size_t rec_max, int *close_first, dp_err_t *err)
 {
@@ -344,30 +338,24 @@ static int reserve_records(dp_avrofile_t *f, size_t rec_max, uint64_t records, u
     return 0;
 }
 
-int dp_avrofile_append(dp_avrofile_t *f, const void *body, size_t len, const char *topic,
-                       int32_t partition, int64_t offset, int64_t loaded_at_us, dp_err_t *err)
+int dp_avrofile_append(dp_avrofile_t *f, const void *body, size_t len, const void *lineage,
+                       size_t lineage_len, dp_err_t *err)
 {
-    size_t tlen, start;
     unsigned char *p = NULL;
     int rc;
 
-    if (topic == NULL) {
-        return dp_err_set(err, DP_EINVAL, 0, "avro append: topic is missing");
-    }
-    tlen = strlen(topic);
-    if (len > RAW_MAX || tlen > RAW_MAX) {
+    if (len > RAW_MAX || lineage_len > RAW_MAX) {
         return dp_err_set(err, DP_ETOOBIG, 0, "avro append: record too large");
     }
-    /* 4 varints of at most 10 bytes: topic length, partition, offset, time */
-    if ((rc = reserve_records(f, len + tlen + 4 * DP_BUF_LONG_MAX_BYTES, 1, &p, err)) < 0) {
+    if ((rc = reserve_records(f, len + lineage_len, 1, &p, err)) < 0) {
         return rc;
     }
-    start = (size_t)(p - dp_buf_data(&f->block)); /* the block may have been closed */
     if (len) {
         memcpy(p, body, len);
     }
-    len += encode_lineage(p + len, topic, tlen, partition, offset, loaded_at_us);
-    dp_buf_truncate(&f->block, start + len);
+    if (lineage_len) {
+        memcpy(p + len, lineage, lineage_len);
+    }
     return 0;
 }
 
@@ -462,6 +450,34 @@ size_t dp_avrofile_size(const dp_avrofile_t *f)
     return dp_buf_len(&f->out) + dp_buf_len(&f->block);
 }
 
+/* The file's schema: the table's, without a last field named _loaded_at,
+ * which the COPY INTO adds at load time (ddl.h). Returns new text (free()),
+ * or NULL when schema is not a JSON record. */
+static char *file_schema(const char *schema)
+{
+    json_t *root = json_loads(schema, JSON_REJECT_DUPLICATES, NULL), *fields, *last;
+    const char *name;
+    char *text = NULL;
+    size_t n;
+
+    if (!root)
+        return NULL;
+    fields = json_object_get(root, "fields");
+    n = json_array_size(fields);
+    last = n ? json_array_get(fields, n - 1) : NULL;
+    name = json_string_value(json_object_get(last, "name"));
+    if (!name || strcmp(name, LOADED_AT) != 0) {
+        text = dp_strdup(schema); /* as given, byte for byte */
+    } else if (json_array_remove(fields, n - 1) == 0) {
+        char *dumped = json_dumps(root, JSON_COMPACT);
+
+        text = dumped ? dp_strdup(dumped) : NULL;
+        free(dumped); /* jansson's allocation */
+    }
+    json_decref(root);
+    return text;
+}
+
 static int check_args(const char *schema, dp_avrofile_codec_t codec, size_t block_bytes,
                       const unsigned char *sync, dp_err_t *err)
 {
@@ -491,7 +507,10 @@ dp_avrofile_t *dp_avrofile_new(const char *staged_schema_json, dp_avrofile_codec
         return NULL;
     }
     f = dp_calloc(1, sizeof(*f));
-    f->schema = dp_strdup(staged_schema_json);
+    if ((f->schema = file_schema(staged_schema_json)) == NULL) {
+        dp_err_set(err, DP_EINVAL, 0, "avro file: the staged schema is not a record");
+        goto fail;
+    }
     f->codec = codec;
     f->block_bytes = block_bytes;
     f->max_bytes = max_bytes;

@@ -19,11 +19,18 @@
  *
  * Records: the staged record is the canonical record followed by the
  * lineage fields _kafka_topic (string), _kafka_partition (int),
- * _kafka_offset (long), _loaded_at (long, timestamp-micros). An Avro record
- * is the concatenation of its fields, so a staged record is the canonical
- * body bytes, copied unchanged, plus the four encoded lineage values.
- * The body is trusted to be a valid encoding of the canonical schema (the
- * validator checked it); this module does not decode it.
+ * _kafka_offset (long), _kafka_timestamp (["null", long timestamp-micros])
+ * and _incarnation (string) (flush.h). An Avro record is the concatenation
+ * of its fields, so a staged record is the canonical body bytes, copied
+ * unchanged, plus the encoded lineage values. The body is trusted to be a
+ * valid encoding of the canonical schema (the validator checked it); this
+ * module does not decode it.
+ *
+ * _loaded_at: the tables (and the staged schema, which their columns are
+ * made from) end with _loaded_at (long, timestamp-micros), the load time,
+ * which the COPY INTO sets (ddl.h). A file never carries it: its header
+ * schema is the schema given without a last field named _loaded_at, and its
+ * records end with the lineage.
  *
  * Memory: the file is held in one buffer capped at max_bytes; the open block
  * and the compressor (libdeflate's, about 500 KiB at level 1 for "deflate")
@@ -55,7 +62,7 @@ typedef struct dp_avrofile dp_avrofile_t;
 /*
  * Builds the staged schema from the canonical schema's JSON text (len bytes):
  * the same record with every attribute kept (logicalType, precision, scale,
- * defaults, docs) and the four lineage fields appended, serialized compactly
+ * defaults, docs), the lineage fields and _loaded_at appended, serialized compactly
  * with keys in their original order. Sets *out to new memory (caller frees
  * with free()). Returns 0 or DP_EINVAL (not JSON, not a record, a field
  * already uses a lineage name, or avro-c cannot parse the result).
@@ -71,8 +78,10 @@ const char *dp_avrofile_codec_name(dp_avrofile_codec_t codec);
 
 /*
  * Creates a writer and writes the header.
- * staged_schema_json: the staged schema text (dp_avrofile_staged_schema());
- *   copied, and written into the header byte for byte.
+ * staged_schema_json: the staged schema text (dp_avrofile_staged_schema(),
+ *   or a table's schema of sysrows.h or claims.h); copied, and written into
+ *   the header byte for byte, except that a last field named _loaded_at is
+ *   left out (see above).
  * block_bytes: a block is closed before it would pass this many
  *   uncompressed bytes (a single larger record gets a block of its own);
  *   64 KiB to 1 MiB suits Spark's readers.
@@ -87,13 +96,13 @@ dp_avrofile_t *dp_avrofile_new(const char *staged_schema_json, dp_avrofile_codec
                                dp_err_t *err);
 
 /*
- * Appends one staged record: the canonical body (len bytes, copied) plus the
- * lineage values. topic is NUL-terminated (copied). Returns 0, DP_ETOOBIG
- * (max_bytes would be passed: nothing was appended, flush and retry with a
- * new file) or DP_EINVAL (the file is finished, or topic is NULL).
+ * Appends one staged record: the canonical body (len bytes) followed by the
+ * encoded lineage (lineage_len bytes, dp_flush_put_lineage()), both copied.
+ * Returns 0, DP_ETOOBIG (max_bytes would be passed: nothing was appended,
+ * flush and retry with a new file) or DP_EINVAL (the file is finished).
  */
-int dp_avrofile_append(dp_avrofile_t *f, const void *body, size_t len, const char *topic,
-                       int32_t partition, int64_t offset, int64_t loaded_at_us, dp_err_t *err);
+int dp_avrofile_append(dp_avrofile_t *f, const void *body, size_t len, const void *lineage,
+                       size_t lineage_len, dp_err_t *err);
 
 /*
  * Appends `records` complete staged records already encoded back to back in

@@ -453,9 +453,8 @@ int dp_claims_ledger_rows(dp_buf_t *out, const dp_manifest_t *m, dp_err_t *err)
             dp_buf_put_int(out, r->partition, err) < 0 || dp_buf_put_long(out, r->first, err) < 0 ||
             dp_buf_put_long(out, r->last, err) < 0 || dp_buf_put_long(out, r->epoch, err) < 0 ||
             dp_buf_put_long(out, (int64_t)r->fp, err) < 0 ||
-            put_str(out, m->key, err) < 0 || put_str(out, m->worker_id, err) < 0 ||
-            dp_buf_put_long(out, m->loaded_at, err) < 0)
-            return DP_ETOOBIG;
+            put_str(out, m->key, err) < 0 || put_str(out, m->worker_id, err) < 0)
+            return DP_ETOOBIG; /* _loaded_at: set by the COPY INTO (ddl.h) */
     }
     return (int)m->nranges;
 }

@@ -23,8 +23,12 @@
 #define FIRST_CHUNK ((size_t)4096)
 /* Partitions are numbered in 16 bits in the index. */
 #define MAX_PARTS 65535
-/* offset and loaded_at: two varints after the topic and partition prefix */
-#define LINEAGE_TAIL_MAX (2 * DP_BUF_LONG_MAX_BYTES)
+/* Keeps a record's lineage within the index's 16 bits (Kafka's own limit is
+ * 249 bytes). */
+#define TOPIC_MAX 4096
+/* After the topic and partition prefix: offset (varint), the timestamp's
+ * union branch and value (varint), then the encoded incarnation. */
+#define LINEAGE_TAIL_MAX (3 * DP_BUF_LONG_MAX_BYTES)
 
 typedef struct idx {
     uint32_t body_len;
@@ -64,7 +68,9 @@ typedef struct table {
 
 struct dp_flush {
     uint64_t seq;
-    int64_t loaded_at;
+    int64_t opened_at;
+    unsigned char inc[DP_FLUSH_INCARNATION_MAX + DP_BUF_LONG_MAX_BYTES]; /* encoded string */
+    size_t inc_len;
     size_t max_bytes, bytes;
     int64_t rows;
     part_t *parts;
@@ -133,12 +139,35 @@ static void chunk_free(unsigned char *p, size_t cap)
 /* Life cycle                                                                */
 /* ------------------------------------------------------------------------- */
 
-dp_flush_t *dp_flush_new(uint64_t seq, int64_t loaded_at_us, size_t max_bytes)
+/* Encodes an Avro string of at most max bytes of s into out; returns its length. */
+static size_t encode_string(unsigned char *out, const char *s, size_t max)
+{
+    size_t len = s ? strnlen(s, max) : 0, n = dp_buf_encode_long(out, (int64_t)len);
+
+    memcpy(out + n, s ? s : "", len);
+    return n + len;
+}
+
+/* The timestamp union ["null", timestamp-micros]: branch 0 (null) for a
+ * record without one, else branch 1 and ms * 1000. */
+static size_t encode_timestamp(unsigned char *out, int64_t timestamp_ms)
+{
+    if (timestamp_ms < 0 || timestamp_ms > INT64_MAX / 1000) {
+        out[0] = 0;
+        return 1;
+    }
+    out[0] = 2; /* zig-zag 1 */
+    return 1 + dp_buf_encode_long(out + 1, timestamp_ms * 1000);
+}
+
+dp_flush_t *dp_flush_new(uint64_t seq, int64_t opened_at_us, const char *incarnation,
+                         size_t max_bytes)
 {
     dp_flush_t *flush = dp_calloc(1, sizeof(*flush));
 
     flush->seq = seq;
-    flush->loaded_at = loaded_at_us;
+    flush->opened_at = opened_at_us;
+    flush->inc_len = encode_string(flush->inc, incarnation, DP_FLUSH_INCARNATION_MAX);
     flush->max_bytes = max_bytes;
     pool_grow_limit(max_bytes);
     return flush;
@@ -281,13 +310,20 @@ static chunk_t *room_for(table_t *t, size_t need)
 /* Records                                                                   */
 /* ------------------------------------------------------------------------- */
 
-int dp_flush_put_lineage(dp_buf_t *buf, const char *topic, size_t topic_len, int32_t partition,
-                         int64_t offset, int64_t loaded_at, dp_err_t *err)
+int dp_flush_put_lineage(dp_buf_t *buf, const char *topic, int32_t partition, int64_t offset,
+                         int64_t timestamp_ms, const char *incarnation, dp_err_t *err)
 {
-    if (dp_buf_put_bytes(buf, topic, topic_len, err) < 0 ||
-        dp_buf_put_int(buf, partition, err) < 0 || dp_buf_put_long(buf, offset, err) < 0 ||
-        dp_buf_put_long(buf, loaded_at, err) < 0)
+    unsigned char tail[LINEAGE_TAIL_MAX + DP_FLUSH_INCARNATION_MAX];
+    size_t start = dp_buf_len(buf), n;
+
+    n = dp_buf_encode_long(tail, offset);
+    n += encode_timestamp(tail + n, timestamp_ms);
+    n += encode_string(tail + n, incarnation, DP_FLUSH_INCARNATION_MAX);
+    if (dp_buf_put_bytes(buf, topic, strlen(topic), err) < 0 ||
+        dp_buf_put_int(buf, partition, err) < 0 || dp_buf_append(buf, tail, n, err) < 0) {
+        dp_buf_truncate(buf, start);
         return DP_ETOOBIG;
+    }
     return 0;
 }
 
@@ -309,7 +345,8 @@ static int check_offset(const part_t *p, int64_t offset, dp_err_t *err)
 }
 
 int dp_flush_add(dp_flush_t *flush, const char *table, const char *topic, int32_t partition,
-                 int64_t offset, const void *body, size_t len, dp_err_t *err)
+                 int64_t offset, int64_t timestamp_ms, const void *body, size_t len,
+                 dp_err_t *err)
 {
     size_t pi = find_part(flush, topic, partition), need, n;
     part_t *p;
@@ -322,11 +359,14 @@ int dp_flush_add(dp_flush_t *flush, const char *table, const char *topic, int32_
     if (pi == SIZE_MAX)
         return dp_err_set(err, DP_EINVAL, 0, "flush: more than %d partitions", MAX_PARTS);
     p = &flush->parts[pi];
+    if (p->topic_len > TOPIC_MAX)
+        return dp_err_set(err, DP_EINVAL, 0, "flush: topic name of %zu bytes (at most %d)",
+                          p->topic_len, TOPIC_MAX);
     if ((rc = check_offset(p, offset, err)) != 0)
         return rc;
     if (!(t = find_table(flush, table, err)))
         return DP_EINVAL;
-    need = len + p->prefix_len + LINEAGE_TAIL_MAX;
+    need = len + p->prefix_len + LINEAGE_TAIL_MAX + flush->inc_len;
     /* An empty flush takes one record whatever its size: a message larger
      * than the cap would otherwise never be loaded. */
     if (len > UINT32_MAX - 2 * DP_FLUSH_CHUNK_SIZE ||
@@ -345,7 +385,9 @@ int dp_flush_add(dp_flush_t *flush, const char *table, const char *topic, int32_
     memcpy(dst + len, p->prefix, p->prefix_len);
     n = len + p->prefix_len;
     n += dp_buf_encode_long(dst + n, offset);
-    n += dp_buf_encode_long(dst + n, flush->loaded_at);
+    n += encode_timestamp(dst + n, timestamp_ms);
+    memcpy(dst + n, flush->inc, flush->inc_len);
+    n += flush->inc_len;
     c->len += n;
     c->n++;
     e = &t->idx[t->nidx++];
@@ -508,9 +550,9 @@ size_t dp_flush_bytes(const dp_flush_t *flush)
     return flush->bytes;
 }
 
-int64_t dp_flush_loaded_at(const dp_flush_t *flush)
+int64_t dp_flush_opened_at(const dp_flush_t *flush)
 {
-    return flush->loaded_at;
+    return flush->opened_at;
 }
 
 int64_t dp_flush_max_table_rows(const dp_flush_t *flush)

@@ -2,9 +2,15 @@
  * flush: one batch of the worker, from the first event to its load.
  *
  * A flush holds, per destination table, the staged Avro records (canonical
- * body copied unchanged, followed by the lineage fields _kafka_topic,
- * _kafka_partition, _kafka_offset, _loaded_at) of every message consumed
- * since the previous flush, and per partition the offset range it covers.
+ * body copied unchanged, followed by the lineage fields: _kafka_topic
+ * string, _kafka_partition int, _kafka_offset long, _kafka_timestamp
+ * ["null", timestamp-micros] (the record's Kafka timestamp, ms * 1000, null
+ * when it has none) and _incarnation string (the pool's incarnation,
+ * claims.h)) of every message consumed since the previous flush, and per
+ * partition the offset range it covers. (_incarnation, _kafka_topic,
+ * _kafka_partition, _kafka_offset) is unique per record, even across a
+ * recreated topic. The table's _loaded_at column is no record field: the
+ * COPY INTO sets it to the load time (ddl.h).
  * Every consumed message becomes exactly one record: in its destination table
  * or in event_errors. So a loaded flush lets the worker commit `last + 1` for
  * each of its partitions.
@@ -25,9 +31,6 @@
  * page-faulting once warm. A per-table index (8 bytes per record) lets a
  * revoked partition's records be dropped from an open flush (they were never
  * loaded; the next owner reads them again) and rejected rows be walked.
- *
- * _loaded_at is pinned when the flush opens, so that every record of one
- * flush carries the same value.
  *
  * Memory: the records and their index draw on the flush's byte cap;
  * dp_flush_add() returns DP_ETOOBIG past it (the flush is then full: the
@@ -63,17 +66,24 @@ typedef struct dp_flush dp_flush_t;
  * missing in between, nothing added; err names them. */
 #define DP_FLUSH_GAP 2
 
-/* Creates an empty flush whose records carry loaded_at_us and whose buffers
- * may hold at most max_bytes in all (see Memory above). Returns new
- * (dp_flush_destroy). */
-dp_flush_t *dp_flush_new(uint64_t seq, int64_t loaded_at_us, size_t max_bytes);
+/* Creates an empty flush, opened at opened_at_us (wall clock), whose records
+ * carry incarnation (copied; at most DP_FLUSH_INCARNATION_MAX bytes, longer
+ * is cut) and whose buffers may hold at most max_bytes in all (see Memory
+ * above). Returns new (dp_flush_destroy). */
+dp_flush_t *dp_flush_new(uint64_t seq, int64_t opened_at_us, const char *incarnation,
+                         size_t max_bytes);
+
+/* Longest incarnation a flush records. */
+#define DP_FLUSH_INCARNATION_MAX 64
 
 /* Frees the flush; its full-size chunks go back to the free list. NULL is a
  * no-op. Thread: any (one thread at a time per flush). */
 void dp_flush_destroy(dp_flush_t *flush);
 
 /* Appends one record: body (an Avro record body of the table's schema, copied)
- * followed by the lineage of (topic, partition, offset). table is copied.
+ * followed by the lineage of (topic, partition, offset, timestamp_ms: the
+ * Kafka timestamp in ms, negative when the record has none). table is
+ * copied.
  * Returns 0, DP_FLUSH_REDELIVERY or DP_FLUSH_GAP (see above; err says which
  * offsets), DP_ETOOBIG (byte cap reached; nothing was added) or DP_EINVAL
  * (table is not a table name of at most DP_TABLENAME_TABLE_MAX bytes, or more
@@ -81,7 +91,8 @@ void dp_flush_destroy(dp_flush_t *flush);
  * handled). Allocates nothing per record once the flush's chunks, index and
  * partitions exist. */
 int dp_flush_add(dp_flush_t *flush, const char *table, const char *topic, int32_t partition,
-                 int64_t offset, const void *body, size_t len, dp_err_t *err);
+                 int64_t offset, int64_t timestamp_ms, const void *body, size_t len,
+                 dp_err_t *err);
 
 /* The last offset of (topic, partition) in this flush, or -1. */
 int64_t dp_flush_last(const dp_flush_t *flush, const char *topic, int32_t partition);
@@ -100,7 +111,8 @@ uint64_t dp_flush_seq(const dp_flush_t *flush);
 int64_t dp_flush_rows(const dp_flush_t *flush);
 size_t dp_flush_bytes(const dp_flush_t *flush);
 int64_t dp_flush_max_table_rows(const dp_flush_t *flush);
-int64_t dp_flush_loaded_at(const dp_flush_t *flush);
+/* When the flush opened (wall clock, micros; the manifest pins it). */
+int64_t dp_flush_opened_at(const dp_flush_t *flush);
 
 /* Partitions covered (those with at least one record). */
 size_t dp_flush_nranges(const dp_flush_t *flush);
@@ -155,10 +167,10 @@ void dp_flush_table_records(const dp_flush_t *flush, size_t i,
                             void (*visit)(void *ctx, const void *data, size_t len, int64_t n),
                             void *ctx);
 
-/* Appends the lineage fields (topic, partition, offset, loaded_at) to buf.
- * Returns 0 or DP_ETOOBIG. Thread: any. */
-int dp_flush_put_lineage(dp_buf_t *buf, const char *topic, size_t topic_len, int32_t partition,
-                         int64_t offset, int64_t loaded_at, dp_err_t *err);
+/* Appends the encoded lineage fields (see above) to buf: what follows a body
+ * in a staged record. Returns 0 or DP_ETOOBIG (buf unchanged). Thread: any. */
+int dp_flush_put_lineage(dp_buf_t *buf, const char *topic, int32_t partition, int64_t offset,
+                         int64_t timestamp_ms, const char *incarnation, dp_err_t *err);
 
 /* One record of a table, as dp_flush_table_each() gives it (all borrowed). */
 typedef struct dp_flush_record {

@@ -384,7 +384,6 @@ struct rejecter {
     dp_buf_t *out;      /* event_errors records */
     dp_buf_t body;      /* scratch */
     const char *why;
-    int64_t loaded_at;
     int64_t n;
     dp_err_t *err;
 };
@@ -398,8 +397,7 @@ static int reject_row(void *ctx, const dp_flush_record_t *rec)
     if (dp_sysrows_error(&r->body, "LOAD_REJECTED", r->why, rec->body, rec->body_len,
                          r->loader->worker_id, r->err) < 0 ||
         dp_buf_append(r->out, dp_buf_data(&r->body), dp_buf_len(&r->body), r->err) < 0 ||
-        dp_flush_put_lineage(r->out, rec->topic, rec->topic_len, rec->partition, rec->offset,
-                             r->loaded_at, r->err) < 0)
+        dp_buf_append(r->out, rec->lineage, rec->lineage_len, r->err) < 0)
         return DP_ETOOBIG;
     r->n++;
     return 0;
@@ -446,8 +444,7 @@ static int stage_flush(dp_loader_t *loader, const dp_flush_t *flush, const char 
                        dp_buf_t *rows, dp_err_t *err)
 {
     char path[DP_STAGENAME_PATH_SIZE];
-    int64_t loaded_at = dp_flush_loaded_at(flush);
-    int32_t day = (int32_t)(loaded_at / 1000000 / 86400);
+    int32_t day = (int32_t)(dp_flush_opened_at(flush) / 1000000 / 86400);
     dp_sysrows_run_t run;
     int rc;
 
@@ -468,7 +465,7 @@ static int stage_flush(dp_loader_t *loader, const dp_flush_t *flush, const char 
     dp_buf_reset(rows);
     for (size_t i = 0; i < nstats; i++) {
         if (dp_sysrows_stat(rows, key, loader->worker_id, stats[i].name, day, stats[i].count,
-                            loaded_at, err) < 0)
+                            err) < 0)
             return DP_ETOOBIG;
     }
     memset(&run, 0, sizeof(run));
@@ -492,7 +489,7 @@ static size_t table_index(const dp_flush_t *flush, const char *table)
 static int reject_rows(dp_loader_t *loader, const dp_flush_t *flush, const char *table,
                        const char *why, dp_buf_t *extra, int64_t *nextra, dp_err_t *err)
 {
-    struct rejecter r = {loader, extra, {0}, why, dp_flush_loaded_at(flush), 0, err};
+    struct rejecter r = {loader, extra, {0}, why, 0, err};
     size_t ti = table_index(flush, table);
     int rc;
 
@@ -573,7 +570,7 @@ static void rejected_key(const char *key, char out[DP_STAGENAME_KEY_SIZE])
 static dp_manifest_t *manifest_of(dp_loader_t *loader, const dp_flush_t *flush, const char *key)
 {
     dp_manifest_t *m = dp_manifest_new(key, loader->incarnation, loader->worker_id,
-                                       dp_flush_loaded_at(flush));
+                                       dp_flush_opened_at(flush));
 
     for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
         const char *topic;
@@ -653,7 +650,6 @@ int dp_loader__load_flush(dp_loader_t *loader, dp_flush_t *flush, const dp_loade
     run.run_key = key;
     run.worker_id = loader->worker_id;
     run.ranges_json = ranges;
-    run.loaded_at_us = dp_flush_loaded_at(flush);
     if ((rc = load_files(loader, flush, m, &run, &runs, &nruns, &extra, &nextra, err)) < 0)
         goto out;
     if (nextra > 0) {

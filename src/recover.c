@@ -179,7 +179,6 @@ static int load_runs(dp_recover_t *r, const dp_manifest_t *m, const long long *i
     run.worker_id = r->worker_id;
     run.ranges_json = "[]";
     run.status = "LOADED";
-    run.loaded_at_us = m->loaded_at;
     run.started_at_us = run.finished_at_us = dp_clock_wall_us();
     for (size_t i = 0; i < m->nfiles; i++) {
         if (strcmp(m->files[i].table, "event_stats") == 0)

@@ -147,7 +147,7 @@ static void drop_owned(dp_worker_t *w, const char *topic, int32_t partition)
 
 static void open_new_flush(dp_worker_t *w)
 {
-    w->open = dp_flush_new(++w->seq, dp_clock_wall_us(), w->flush_cap);
+    w->open = dp_flush_new(++w->seq, dp_clock_wall_us(), w->incarnation, w->flush_cap);
     w->open_since_ms = 0;
 }
 
@@ -610,7 +610,8 @@ static int add_error(dp_worker_t *w, const rd_kafka_message_t *msg, const char *
                          w->cfg->worker.id, err) < 0)
         return DP_ETOOBIG;
     return dp_flush_add(w->open, ERROR_TABLE, rd_kafka_topic_name(msg->rkt), msg->partition,
-                        msg->offset, dp_buf_data(&w->errbody), dp_buf_len(&w->errbody), err);
+                        msg->offset, rd_kafka_message_timestamp(msg, NULL),
+                        dp_buf_data(&w->errbody), dp_buf_len(&w->errbody), err);
 }
 
 /* Decodes a message; a schema id that is not loaded is asked from the
@@ -806,8 +807,8 @@ static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
         if (rc == 0)
             dp_metrics_reject(DP_REJ_BAD_EVENT_NAME);
     } else {
-        rc = dp_flush_add(w->open, table, topic, msg->partition, msg->offset, dec.body,
-                          dec.body_len, &err);
+        rc = dp_flush_add(w->open, table, topic, msg->partition, msg->offset,
+                          rd_kafka_message_timestamp(msg, NULL), dec.body, dec.body_len, &err);
         if (rc == 0)
             w->stats.rows++;
     }
@@ -1145,8 +1146,12 @@ dp_worker_t *dp_worker_new(const dp_config_t *cfg, volatile sig_atomic_t *stop, 
     dp_buf_init(&w->errbody, 2 * DP_SYSROWS_RAW_MAX);
     w->router = dp_router_new((dp_route_mode_t)cfg->routing.mode, cfg->routing.threshold,
                               cfg->routing.shared_table, cfg->routing.single_table, MAX_NAMES);
-    open_new_flush(w);
-    if (make_decoder(w, err) < 0 || make_loader(w, err) < 0 || make_kafka(w, err) < 0) {
+    if (make_decoder(w, err) < 0 || make_loader(w, err) < 0) {
+        dp_worker_destroy(w);
+        return NULL;
+    }
+    open_new_flush(w); /* its records carry the incarnation make_loader resolved */
+    if (make_kafka(w, err) < 0) {
         dp_worker_destroy(w);
         return NULL;
     }
