@@ -189,18 +189,28 @@ static inline int utf8_valid(const uint8_t *s, size_t len)
 {
     size_t i = 0;
     uint64_t a, b;
+    uint32_t c, d;
 
-    for (; i + 16 <= len; i += 16) {
-        memcpy(&a, s + i, 8);
-        memcpy(&b, s + i + 8, 8);
-        if ((a | b) & HIGH_BITS)
-            return utf8_valid_slow(s + i, len - i);
+    if (len >= 8) {
+        for (; i + 16 <= len; i += 16) {
+            memcpy(&a, s + i, 8);
+            memcpy(&b, s + i + 8, 8);
+            if ((a | b) & HIGH_BITS)
+                return utf8_valid_slow(s + i, len - i);
+        }
+        /* The last 1..15 bytes: two loads that may overlap what was read. */
+        if (i < len) {
+            memcpy(&a, s + (len - i >= 8 ? i : len - 8), 8);
+            memcpy(&b, s + len - 8, 8);
+            if ((a | b) & HIGH_BITS)
+                return utf8_valid_slow(s + i, len - i);
+        }
+        return 1;
     }
-    if (i + 8 <= len) {
-        memcpy(&a, s + i, 8);
-        if (a & HIGH_BITS)
-            return utf8_valid_slow(s + i, len - i);
-        i += 8;
+    if (len >= 4) {
+        memcpy(&c, s, 4);
+        memcpy(&d, s + len - 4, 4);
+        return ((c | d) & 0x80808080u) ? utf8_valid_slow(s, len) : 1;
     }
     for (; i < len; i++) {
         if (s[i] & 0x80)
@@ -249,6 +259,65 @@ static double read_le_double(const uint8_t *p, int nbytes)
 
 static int read_plain(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avro_value_t *v);
 
+/* The values most of an event is made of, inline: a union's branch, then
+ * null, a string or a long, each with a one-byte length or value. Anything
+ * else (records, maps, arrays, other types, longer varints, every error) is
+ * read again from the start by dp_avro_read_value(): cur moves only on
+ * success. */
+static inline int read_fast(dp_avro_cursor_t *cur, uint32_t node, dp_avro_value_t *v)
+{
+    const dp_schema_t *s = cur->schema;
+    const dp_schema_node_t *nd = &s->nodes[node];
+    const uint8_t *p = cur->p, *end = cur->end;
+    uint32_t orig = node;
+    int32_t branch = -1;
+    uint8_t b;
+
+    if (nd->type == DP_AVRO_UNION) {
+        if (p >= end || (*p & 0x81) || (uint32_t)(*p >> 1) >= nd->n)
+            return dp_avro_read_value(cur, orig, v);
+        branch = *p++ >> 1;
+        node = s->branches[nd->first + (uint32_t)branch];
+        nd = &s->nodes[node];
+    }
+    switch (nd->type) {
+    case DP_AVRO_NULL:
+        v->is_null = 1;
+        v->ptr = NULL;
+        v->len = 0;
+        v->l = 0;
+        break;
+    case DP_AVRO_STRING:
+        if (p >= end || (*p & 0x81) || (size_t)(*p >> 1) >= (size_t)(end - p))
+            return dp_avro_read_value(cur, orig, v);
+        v->len = (size_t)(*p >> 1);
+        v->ptr = p + 1;
+        if (!cur->trusted && !utf8_valid(v->ptr, v->len))
+            return dp_avro_read_value(cur, orig, v); /* reports BAD_UTF8 */
+        v->is_null = 0;
+        v->l = 0;
+        p += 1 + v->len;
+        break;
+    case DP_AVRO_LONG:
+        if (p >= end || (*p & 0x80))
+            return dp_avro_read_value(cur, orig, v);
+        b = *p++;
+        v->l = (int64_t)(b >> 1) ^ -(int64_t)(b & 1);
+        v->is_null = 0;
+        v->ptr = NULL;
+        v->len = 0;
+        break;
+    default:
+        return dp_avro_read_value(cur, orig, v);
+    }
+    v->node = node;
+    v->branch = branch;
+    v->raw = cur->p;
+    v->raw_len = (size_t)(p - cur->p);
+    cur->p = p;
+    return 0;
+}
+
 static int read_record(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avro_value_t *v)
 {
     const dp_schema_t *s = cur->schema;
@@ -258,7 +327,7 @@ static int read_record(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avr
     v->ptr = cur->p;
     for (i = 0; i < nd->n; i++) {
         cur->path[cur->depth] = s->fields[nd->first + i].name;
-        if (dp_avro_read_value(cur, s->fields[nd->first + i].node, &item) < 0)
+        if (read_fast(cur, s->fields[nd->first + i].node, &item) < 0)
             return DP_EINVAL;
     }
     v->len = (size_t)(cur->p - v->ptr);
@@ -319,7 +388,7 @@ static int read_items(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avro
                 return DP_EINVAL;
             if (is_map && !cur->trusted && !utf8_valid(item.ptr, item.len))
                 return fail(cur, DP_REJ_BAD_UTF8, "map key is not valid UTF-8");
-            if (dp_avro_read_value(cur, nd->first, &item) < 0)
+            if (read_fast(cur, nd->first, &item) < 0)
                 return DP_EINVAL;
         }
     }
@@ -409,20 +478,6 @@ int dp_avro_read_value(dp_avro_cursor_t *cur, uint32_t node, dp_avro_value_t *v)
         nd = &s->nodes[node];
     }
     v->node = node;
-    if (nd->type == DP_AVRO_STRING && cur->p < cur->end && !(*cur->p & 0x80)) {
-        /* The common case inline: a string shorter than 64 bytes. */
-        size_t n = (size_t)(*cur->p >> 1);
-
-        if (!(*cur->p & 1) && n < (size_t)(cur->end - cur->p)) {
-            v->ptr = cur->p + 1;
-            v->len = n;
-            if (!cur->trusted && !utf8_valid(v->ptr, n))
-                return fail(cur, DP_REJ_BAD_UTF8, "string is not valid UTF-8");
-            cur->p += 1 + n;
-            v->raw_len = (size_t)(cur->p - v->raw);
-            return 0;
-        }
-    }
     rc = read_plain(cur, nd, v);
     v->raw_len = (size_t)(cur->p - v->raw);
     return rc;
@@ -441,7 +496,7 @@ static int walk_record(const dp_schema_t *schema, uint32_t rec, const void *buf,
     cur.trusted = trusted;
     for (i = 0; i < nd->n; i++) {
         cur.path[1] = schema->fields[nd->first + i].name;
-        if (dp_avro_read_value(&cur, schema->fields[nd->first + i].node,
+        if (read_fast(&cur, schema->fields[nd->first + i].node,
                                fields && i < nfields ? &fields[i] : &scratch) < 0)
             return DP_EINVAL;
     }
