@@ -26,9 +26,11 @@
  * to DP_FLUSH_CHUNK_SIZE bytes (a table's first chunks are smaller, so that
  * thousands of small tables stay small); a record never spans two chunks,
  * so every chunk is a run of complete Avro records that the container writer
- * compresses as it is. Full-size chunks are recycled through a process-wide
- * free list (at most one flush's worth), so a worker stops allocating and
- * page-faulting once warm. A per-table index (8 bytes per record) lets a
+ * compresses as it is. Full-size chunks are cut from 2 MiB slabs that the
+ * kernel may back with transparent huge pages, and recycled through a
+ * process-wide free list: a worker stops allocating and page-faulting once
+ * warm, and the flushes' memory stays at its high-water mark (which the
+ * byte caps bound). A per-table index (8 bytes per record) lets a
  * revoked partition's records be dropped from an open flush (they were never
  * loaded; the next owner reads them again) and rejected rows be walked.
  *
