@@ -13,7 +13,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       librdkafka-dev libavro-dev libcurl4-openssl-dev libjansson-dev libssl-dev \
-      libmicrohttpd-dev libsqlite3-dev libcunit1-dev ca-certificates \
+      libmicrohttpd-dev libsqlite3-dev libcunit1-dev libdeflate-dev libsnappy-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -39,7 +39,8 @@ LABEL org.opencontainers.image.title="deltaport" \
       org.opencontainers.image.base.name="debian:12-slim"
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      librdkafka1 libavro23 libcurl4 libjansson4 libssl3 libmicrohttpd12 ca-certificates \
+      librdkafka1 libavro23 libcurl4 libjansson4 libssl3 libmicrohttpd12 libdeflate0 libsnappy1v5 \
+      ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin deltaport
 COPY --from=build /usr/local/bin/deltaport /usr/local/bin/deltaport

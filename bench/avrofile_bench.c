@@ -12,6 +12,7 @@
  */
 #include "avrofile.h"
 #include "buf.h"
+#include "flush.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,7 @@ static int run(dp_avrofile_codec_t codec, const dp_buf_t *pool, const size_t *of
     size_t len, out_bytes = 0, in_bytes = 0;
     long i, files = 0;
     double t0, dt;
+    dp_buf_t lin;
 
     if ((f = dp_avrofile_new(schema, codec, block_bytes, sync, max_bytes, &err)) == NULL) {
         fprintf(stderr, "new: %s\n", err.msg);
@@ -106,11 +108,16 @@ static int run(dp_avrofile_codec_t codec, const dp_buf_t *pool, const size_t *of
         dp_avrofile_destroy(f);
         return 1;
     }
+    dp_buf_init(&lin, 4096);
     t0 = now_s();
     for (i = 0; i < records; i++) {
         size_t k = (size_t)i % POOL, n = off[k + 1] - off[k];
         const unsigned char *body = dp_buf_data(pool) + off[k];
-        if (dp_avrofile_append(f, body, n, "orders", (int)(i % 12), i, 1700000000123456LL, &err) ==
+
+        dp_buf_reset(&lin);
+        dp_flush_put_lineage(&lin, "orders", (int)(i % 12), i, 1700000000123LL + i,
+                             "0f3a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b", &err);
+        if (dp_avrofile_append(f, body, n, dp_buf_data(&lin), dp_buf_len(&lin), &err) ==
             DP_ETOOBIG) {
             dp_avrofile_finish(f, &data, &len, &err);
             out_bytes += len;
@@ -129,20 +136,38 @@ static int run(dp_avrofile_codec_t codec, const dp_buf_t *pool, const size_t *of
            "(%.1f%%), %ld files\n",
            dp_avrofile_codec_name(codec), records, dt, records / dt, in_bytes / dt / 1e6, in_bytes,
            out_bytes, 100.0 * out_bytes / in_bytes, files);
+    dp_buf_free(&lin);
     dp_avrofile_destroy(f);
     return 0;
 }
 
+/* argv[i] as a positive number, or def when absent; exits on anything else. */
+static long long arg(int argc, char **argv, int i, long long def)
+{
+    char *end = NULL;
+    long long v;
+
+    if (argc <= i)
+        return def;
+    v = strtoll(argv[i], &end, 10);
+    if (end == argv[i] || *end != '\0' || v <= 0) {
+        fprintf(stderr, "avrofile_bench: argument %d ('%s') is not a positive number\n", i,
+                argv[i]);
+        exit(2);
+    }
+    return v;
+}
+
 int main(int argc, char **argv)
 {
-    long records = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000;
-    size_t block_bytes = argc > 2 ? strtoul(argv[2], NULL, 10) : 65536;
-    size_t max_bytes = argc > 3 ? strtoul(argv[3], NULL, 10) : 64 << 20;
+    long records = (long)arg(argc, argv, 1, 1000000);
+    size_t block_bytes = (size_t)arg(argc, argv, 2, 65536);
+    size_t max_bytes = (size_t)arg(argc, argv, 3, 64 << 20);
     size_t off[POOL + 1];
     dp_buf_t pool;
     int i, rc;
 
-    level = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 1;
+    level = (int)arg(argc, argv, 4, 1);
     dp_buf_init(&pool, SIZE_MAX);
     for (i = 0; i < POOL; i++) {
         off[i] = dp_buf_len(&pool);
@@ -152,7 +177,8 @@ int main(int argc, char **argv)
     printf("pool: %d bodies, %.0f bytes on average; block_bytes %zu, max_bytes %zu, level %d\n",
            POOL, (double)off[POOL] / POOL, block_bytes, max_bytes, level);
     rc = run(DP_AVROFILE_NULL, &pool, off, records, block_bytes, max_bytes) ||
-         run(DP_AVROFILE_DEFLATE, &pool, off, records, block_bytes, max_bytes);
+         run(DP_AVROFILE_DEFLATE, &pool, off, records, block_bytes, max_bytes) ||
+         run(DP_AVROFILE_SNAPPY, &pool, off, records, block_bytes, max_bytes);
     dp_buf_free(&pool);
     return rc;
 }

@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     }
     dp_decode_scratch_init(&scratch, 2 * DP_DECODE_DEFAULT_MAX_MESSAGE);
     router = dp_router_new(DP_ROUTE_THRESHOLD, 10000, "evt_otherevents", NULL, 100000);
-    flush = dp_flush_new(1, 0, (size_t)1 << 30);
+    flush = dp_flush_new(1, 0, "poll-bench", (size_t)1 << 30);
     rk = consumer(argv[1], argv[2]);
     while (rk && got < expected) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
@@ -114,17 +114,18 @@ int main(int argc, char **argv)
                 dp_router_route(router, d.ev.event_name.ptr, d.ev.event_name.len, &table,
                                 &err) < 0) {
                 rejected++;
-                dp_flush_add(flush, "event_errors", argv[2], m->partition, m->offset, m->payload,
-                             m->len, &err);
+                dp_flush_add(flush, "event_errors", argv[2], m->partition, m->offset,
+                             rd_kafka_message_timestamp(m, NULL), m->payload, m->len, &err);
             } else {
-                dp_flush_add(flush, table, argv[2], m->partition, m->offset, d.body, d.body_len,
-                             &err);
+                dp_flush_add(flush, table, argv[2], m->partition, m->offset,
+                             rd_kafka_message_timestamp(m, NULL), d.body, d.body_len, &err);
             }
-            /* As the worker: the fingerprint of every message (docs/DELIVERY.md). */
-            dp_flush_set_last_fp(flush, dp_kafka_fingerprint(m));
+            /* As the worker: a copy of each partition's last message, for its
+             * fingerprint (docs/DELIVERY.md). */
+            dp_flush_set_last_message(flush, m->key, m->key_len, m->payload, m->len);
             if (dp_flush_bytes(flush) > ((size_t)64 << 20)) {
                 dp_flush_destroy(flush);
-                flush = dp_flush_new(1, 0, (size_t)1 << 30);
+                flush = dp_flush_new(1, 0, "poll-bench", (size_t)1 << 30);
             }
         }
         rd_kafka_message_destroy(m);

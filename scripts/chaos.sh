@@ -457,15 +457,15 @@ done
 
 # --- harness self-test ------------------------------------------------------------
 corrupt_row() {
-  local t row tp p o id name ts mer other
+  local t row tp p o id name ts mer inc other
   for t in $(tables | grep '^evt_'); do
     [ "$(query "SELECT COUNT(*) FROM $t")" -ge 10 ] && break
   done
-  row=$(query "SELECT _kafka_topic, _kafka_partition, _kafka_offset, event_id, event_name, event_time, merchant_id FROM $t LIMIT 1 OFFSET 7")
-  IFS=$'\t' read -r tp p o id name ts mer <<<"$row"
+  row=$(query "SELECT _kafka_topic, _kafka_partition, _kafka_offset, event_id, event_name, event_time, merchant_id, _incarnation FROM $t LIMIT 1 OFFSET 7")
+  IFS=$'\t' read -r tp p o id name ts mer inc <<<"$row"
   case $1 in
-    dup) query "INSERT INTO $t (_kafka_topic, _kafka_partition, _kafka_offset, event_id, event_name, event_time, merchant_id, _loaded_at) VALUES ('$tp', $p, $o, '$id', '$name', CAST('$ts' AS TIMESTAMP), '$mer', CAST('$ts' AS TIMESTAMP))" >/dev/null ;;
-    unexpected) query "INSERT INTO $t (_kafka_topic, _kafka_partition, _kafka_offset, event_id, event_name, event_time, merchant_id, _loaded_at) VALUES ('$tp', $p, 999999999, 'chaos-self-test', '$name', CAST('$ts' AS TIMESTAMP), '$mer', CAST('$ts' AS TIMESTAMP))" >/dev/null ;;
+    dup) query "INSERT INTO $t (_kafka_topic, _kafka_partition, _kafka_offset, event_id, event_name, event_time, merchant_id, _incarnation, _loaded_at) VALUES ('$tp', $p, $o, '$id', '$name', CAST('$ts' AS TIMESTAMP), '$mer', '$inc', CAST('$ts' AS TIMESTAMP))" >/dev/null ;;
+    unexpected) query "INSERT INTO $t (_kafka_topic, _kafka_partition, _kafka_offset, event_id, event_name, event_time, merchant_id, _incarnation, _loaded_at) VALUES ('$tp', $p, 999999999, 'chaos-self-test', '$name', CAST('$ts' AS TIMESTAMP), '$mer', '$inc', CAST('$ts' AS TIMESTAMP))" >/dev/null ;;
     missing) query "MERGE INTO $t x USING (VALUES ($p, $o)) s(_kafka_partition, _kafka_offset) ON x._kafka_partition = s._kafka_partition AND x._kafka_offset = s._kafka_offset WHEN MATCHED THEN DELETE" >/dev/null ;;
     event_id)
       other=$(query "SELECT event_id FROM $t LIMIT 1 OFFSET 8")

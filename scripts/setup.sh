@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config git
   librdkafka-dev libavro-dev libcurl4-openssl-dev libjansson-dev libssl-dev
-  libmicrohttpd-dev libsqlite3-dev libcunit1-dev
+  libmicrohttpd-dev libsqlite3-dev libcunit1-dev libdeflate-dev libsnappy-dev
   kcat valgrind sqlite3 ca-certificates curl
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev
   golang-github-xeipuuv-gojsonschema-dev

@@ -78,6 +78,7 @@ void dp_avro_cursor_init(dp_avro_cursor_t *cur, const dp_schema_t *schema, const
     cur->rej = rej;
     cur->budget = DP_AVRO_ZERO_ITEM_BUDGET;
     cur->depth = 0;
+    cur->trusted = 0;
     cur->path[0] = path_root;
 }
 
@@ -118,7 +119,7 @@ int dp_avro_read_long(dp_avro_cursor_t *cur, int64_t *out)
     return fail(cur, DP_REJ_BAD_VARINT, "varint longer than 10 bytes");
 }
 
-static int read_blob(dp_avro_cursor_t *cur, const char *what, dp_avro_value_t *v)
+static inline int read_blob(dp_avro_cursor_t *cur, const char *what, dp_avro_value_t *v)
 {
     int64_t n;
 
@@ -132,7 +133,9 @@ static int read_blob(dp_avro_cursor_t *cur, const char *what, dp_avro_value_t *v
     return 0;
 }
 
-int dp_utf8_valid(const uint8_t *s, size_t len)
+/* Validates from the first non-ASCII byte on (s[0..len) starts at a
+ * character boundary). */
+static int utf8_valid_slow(const uint8_t *s, size_t len)
 {
     size_t i = 0;
     uint64_t w;
@@ -177,6 +180,50 @@ int dp_utf8_valid(const uint8_t *s, size_t len)
     return 1;
 }
 
+#define HIGH_BITS 0x8080808080808080ULL
+
+/* UTF-8 check with an ASCII fast path: 16, then 8 bytes at a time, and the
+ * multi-byte rules only from the first byte >= 0x80 on. Event strings are
+ * mostly short ASCII. */
+static inline int utf8_valid(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+    uint64_t a, b;
+    uint32_t c, d;
+
+    if (len >= 8) {
+        for (; i + 16 <= len; i += 16) {
+            memcpy(&a, s + i, 8);
+            memcpy(&b, s + i + 8, 8);
+            if ((a | b) & HIGH_BITS)
+                return utf8_valid_slow(s + i, len - i);
+        }
+        /* The last 1..15 bytes: two loads that may overlap what was read. */
+        if (i < len) {
+            memcpy(&a, s + (len - i >= 8 ? i : len - 8), 8);
+            memcpy(&b, s + len - 8, 8);
+            if ((a | b) & HIGH_BITS)
+                return utf8_valid_slow(s + i, len - i);
+        }
+        return 1;
+    }
+    if (len >= 4) {
+        memcpy(&c, s, 4);
+        memcpy(&d, s + len - 4, 4);
+        return ((c | d) & 0x80808080u) ? utf8_valid_slow(s, len) : 1;
+    }
+    for (; i < len; i++) {
+        if (s[i] & 0x80)
+            return utf8_valid_slow(s + i, len - i);
+    }
+    return 1;
+}
+
+int dp_utf8_valid(const uint8_t *s, size_t len)
+{
+    return utf8_valid(s, len);
+}
+
 static int read_fixed_bytes(dp_avro_cursor_t *cur, size_t n, dp_avro_value_t *v)
 {
     if ((size_t)(cur->end - cur->p) < n)
@@ -212,6 +259,65 @@ static double read_le_double(const uint8_t *p, int nbytes)
 
 static int read_plain(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avro_value_t *v);
 
+/* The values most of an event is made of, inline: a union's branch, then
+ * null, a string or a long, each with a one-byte length or value. Anything
+ * else (records, maps, arrays, other types, longer varints, every error) is
+ * read again from the start by dp_avro_read_value(): cur moves only on
+ * success. */
+static inline int read_fast(dp_avro_cursor_t *cur, uint32_t node, dp_avro_value_t *v)
+{
+    const dp_schema_t *s = cur->schema;
+    const dp_schema_node_t *nd = &s->nodes[node];
+    const uint8_t *p = cur->p, *end = cur->end;
+    uint32_t orig = node;
+    int32_t branch = -1;
+    uint8_t b;
+
+    if (nd->type == DP_AVRO_UNION) {
+        if (p >= end || (*p & 0x81) || (uint32_t)(*p >> 1) >= nd->n)
+            return dp_avro_read_value(cur, orig, v);
+        branch = *p++ >> 1;
+        node = s->branches[nd->first + (uint32_t)branch];
+        nd = &s->nodes[node];
+    }
+    switch (nd->type) {
+    case DP_AVRO_NULL:
+        v->is_null = 1;
+        v->ptr = NULL;
+        v->len = 0;
+        v->l = 0;
+        break;
+    case DP_AVRO_STRING:
+        if (p >= end || (*p & 0x81) || (size_t)(*p >> 1) >= (size_t)(end - p))
+            return dp_avro_read_value(cur, orig, v);
+        v->len = (size_t)(*p >> 1);
+        v->ptr = p + 1;
+        if (!cur->trusted && !utf8_valid(v->ptr, v->len))
+            return dp_avro_read_value(cur, orig, v); /* reports BAD_UTF8 */
+        v->is_null = 0;
+        v->l = 0;
+        p += 1 + v->len;
+        break;
+    case DP_AVRO_LONG:
+        if (p >= end || (*p & 0x80))
+            return dp_avro_read_value(cur, orig, v);
+        b = *p++;
+        v->l = (int64_t)(b >> 1) ^ -(int64_t)(b & 1);
+        v->is_null = 0;
+        v->ptr = NULL;
+        v->len = 0;
+        break;
+    default:
+        return dp_avro_read_value(cur, orig, v);
+    }
+    v->node = node;
+    v->branch = branch;
+    v->raw = cur->p;
+    v->raw_len = (size_t)(p - cur->p);
+    cur->p = p;
+    return 0;
+}
+
 static int read_record(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avro_value_t *v)
 {
     const dp_schema_t *s = cur->schema;
@@ -221,7 +327,7 @@ static int read_record(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avr
     v->ptr = cur->p;
     for (i = 0; i < nd->n; i++) {
         cur->path[cur->depth] = s->fields[nd->first + i].name;
-        if (dp_avro_read_value(cur, s->fields[nd->first + i].node, &item) < 0)
+        if (read_fast(cur, s->fields[nd->first + i].node, &item) < 0)
             return DP_EINVAL;
     }
     v->len = (size_t)(cur->p - v->ptr);
@@ -280,9 +386,9 @@ static int read_items(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avro
         for (i = 0; i < count; i++) {
             if (is_map && read_blob(cur, "map key length", &item) < 0)
                 return DP_EINVAL;
-            if (is_map && !dp_utf8_valid(item.ptr, item.len))
+            if (is_map && !cur->trusted && !utf8_valid(item.ptr, item.len))
                 return fail(cur, DP_REJ_BAD_UTF8, "map key is not valid UTF-8");
-            if (dp_avro_read_value(cur, nd->first, &item) < 0)
+            if (read_fast(cur, nd->first, &item) < 0)
                 return DP_EINVAL;
         }
     }
@@ -290,7 +396,8 @@ static int read_items(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avro
     return 0;
 }
 
-static int read_scalar(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avro_value_t *v)
+static inline int read_scalar(dp_avro_cursor_t *cur, const dp_schema_node_t *nd,
+                              dp_avro_value_t *v)
 {
     switch (nd->type) {
     case DP_AVRO_NULL: v->is_null = 1; return 0;
@@ -318,7 +425,7 @@ static int read_scalar(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avr
     case DP_AVRO_STRING:
         if (read_blob(cur, "string length", v) < 0)
             return DP_EINVAL;
-        if (!dp_utf8_valid(v->ptr, v->len))
+        if (!cur->trusted && !utf8_valid(v->ptr, v->len))
             return fail(cur, DP_REJ_BAD_UTF8, "string is not valid UTF-8");
         return 0;
     case DP_AVRO_FIXED: return read_fixed_bytes(cur, nd->n, v);
@@ -376,8 +483,8 @@ int dp_avro_read_value(dp_avro_cursor_t *cur, uint32_t node, dp_avro_value_t *v)
     return rc;
 }
 
-int dp_avro_walk_record(const dp_schema_t *schema, uint32_t rec, const void *buf, size_t len,
-                        dp_avro_value_t *fields, size_t nfields, dp_reject_t *rej)
+static int walk_record(const dp_schema_t *schema, uint32_t rec, const void *buf, size_t len,
+                       dp_avro_value_t *fields, size_t nfields, dp_reject_t *rej, int trusted)
 {
     const dp_schema_node_t *nd = &schema->nodes[rec];
     dp_avro_cursor_t cur;
@@ -386,9 +493,10 @@ int dp_avro_walk_record(const dp_schema_t *schema, uint32_t rec, const void *buf
 
     dp_avro_cursor_init(&cur, schema, buf, len, NULL, rej);
     cur.depth = 1;
+    cur.trusted = trusted;
     for (i = 0; i < nd->n; i++) {
         cur.path[1] = schema->fields[nd->first + i].name;
-        if (dp_avro_read_value(&cur, schema->fields[nd->first + i].node,
+        if (read_fast(&cur, schema->fields[nd->first + i].node,
                                fields && i < nfields ? &fields[i] : &scratch) < 0)
             return DP_EINVAL;
     }
@@ -398,6 +506,19 @@ int dp_avro_walk_record(const dp_schema_t *schema, uint32_t rec, const void *buf
                     (size_t)(cur.end - cur.p));
     }
     return 0;
+}
+
+int dp_avro_walk_record(const dp_schema_t *schema, uint32_t rec, const void *buf, size_t len,
+                        dp_avro_value_t *fields, size_t nfields, dp_reject_t *rej)
+{
+    return walk_record(schema, rec, buf, len, fields, nfields, rej, 0);
+}
+
+int dp_avro_walk_record_trusted(const dp_schema_t *schema, uint32_t rec, const void *buf,
+                                size_t len, dp_avro_value_t *fields, size_t nfields,
+                                dp_reject_t *rej)
+{
+    return walk_record(schema, rec, buf, len, fields, nfields, rej, 1);
 }
 
 /* ------------------------------------------------------------------ */

@@ -43,6 +43,7 @@ typedef struct dp_avro_cursor {
     dp_reject_t *rej; /* may be NULL */
     uint32_t budget;  /* zero-byte items still allowed */
     int depth;
+    int trusted;      /* 1: strings were validated already (skip the UTF-8 check) */
     const char *path[DP_SCHEMA_MAX_DEPTH + 2];
 } dp_avro_cursor_t;
 
@@ -65,6 +66,15 @@ int dp_avro_read_value(dp_avro_cursor_t *cur, uint32_t node, dp_avro_value_t *v)
 int dp_avro_walk_record(const dp_schema_t *schema, uint32_t rec, const void *buf, size_t len,
                         dp_avro_value_t *fields, size_t nfields, dp_reject_t *rej);
 
+/* The same walk for a body whose strings are known to be valid UTF-8: one
+ * this process encoded itself from validated input (the JSON encoder, the
+ * writer-schema resolution). Every bound is still checked; only the UTF-8
+ * check, already done on the input, is skipped, so each string is validated
+ * once whatever the path. */
+int dp_avro_walk_record_trusted(const dp_schema_t *schema, uint32_t rec, const void *buf,
+                                size_t len, dp_avro_value_t *fields, size_t nfields,
+                                dp_reject_t *rej);
+
 /* Iterates the items of an array or map value (v from dp_avro_read_value). */
 typedef struct dp_avro_iter {
     dp_avro_cursor_t cur;
@@ -80,7 +90,8 @@ void dp_avro_iter_init(dp_avro_iter_t *it, const dp_schema_t *schema, const dp_a
  * DP_EINVAL on malformed input. */
 int dp_avro_iter_next(dp_avro_iter_t *it, dp_avro_value_t *key, dp_avro_value_t *val);
 
-/* 1 when s[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+/* 1 when s[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF).
+ * ASCII is checked 16 bytes at a time. */
 int dp_utf8_valid(const uint8_t *s, size_t len);
 
 /* ------------------------------------------------------------------ */

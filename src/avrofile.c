@@ -13,19 +13,24 @@
 
 #include <avro.h>
 #include <jansson.h>
+#include <libdeflate.h>
+#include <snappy-c.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #define SYNC_SIZE 16
 /* count and size of a block header, at most one 10-byte varint each */
 #define BLOCK_HDR_MAX (2 * DP_BUF_LONG_MAX_BYTES)
-/* zlib level 1: 2.6x faster than the default 6 on event-like data for a
- * file about 10% larger (docs/STAGING.md has the measurements). */
+/* libdeflate level 1: the fastest, and still smaller files than zlib's
+ * level 1 (docs/STAGING.md and docs/PERFORMANCE.md have the measurements). */
 #define DEFLATE_LEVEL 1
-/* Largest record and block_bytes: keeps every block within zlib's 32-bit
- * avail_in/avail_out counters, worst case included. */
+/* The table column the COPY INTO fills with the load time: never in a file. */
+#define LOADED_AT "_loaded_at"
+/* Largest record and block_bytes. */
 #define RAW_MAX ((size_t)1 << 30)
+/* "snappy": each block's compressed data is followed by the CRC-32 of its
+ * uncompressed data, 4 bytes big-endian (Avro 1.11 specification). */
+#define SNAPPY_CRC_SIZE 4
 
 struct dp_avrofile {
     char *schema; /* staged schema JSON, owned */
@@ -38,20 +43,24 @@ struct dp_avrofile {
     uint64_t block_count; /* records in the open block */
     uint64_t count;       /* records in the file */
     int finished;
-    int zs_ready; /* zs was initialised by deflateInit2 */
-    z_stream zs;
+    int level;                             /* deflate level */
+    struct libdeflate_compressor *zc;      /* owned, for the deflate codec */
 };
 
 static const char *const lineage_fields[] = {"_kafka_topic", "_kafka_partition", "_kafka_offset",
-                                             "_loaded_at"};
+                                             "_kafka_timestamp", "_incarnation", LOADED_AT};
 
 /* ==== Staged schema ==== */
 
-static json_t *lineage_field(const char *name, const char *type, const char *logical)
+static json_t *lineage_field(const char *name, const char *type, const char *logical,
+                             int nullable)
 {
     json_t *type_json =
         logical ? json_pack("{s:s, s:s}", "type", type, "logicalType", logical) : json_string(type);
 
+    if (nullable)
+        return json_pack("{s:s, s:[s,o], s:n}", "name", name, "type", "null", type_json,
+                         "default");
     return json_pack("{s:s, s:o}", "name", name, "type", type_json);
 }
 
@@ -113,10 +122,12 @@ int dp_avrofile_staged_schema(const char *canonical_json, size_t len, char **out
     if ((fields = record_fields(root, err)) == NULL) {
         goto out;
     }
-    json_array_append_new(fields, lineage_field("_kafka_topic", "string", NULL));
-    json_array_append_new(fields, lineage_field("_kafka_partition", "int", NULL));
-    json_array_append_new(fields, lineage_field("_kafka_offset", "long", NULL));
-    json_array_append_new(fields, lineage_field("_loaded_at", "long", "timestamp-micros"));
+    json_array_append_new(fields, lineage_field("_kafka_topic", "string", NULL, 0));
+    json_array_append_new(fields, lineage_field("_kafka_partition", "int", NULL, 0));
+    json_array_append_new(fields, lineage_field("_kafka_offset", "long", NULL, 0));
+    json_array_append_new(fields, lineage_field("_kafka_timestamp", "long", "timestamp-micros", 1));
+    json_array_append_new(fields, lineage_field("_incarnation", "string", NULL, 0));
+    json_array_append_new(fields, lineage_field(LOADED_AT, "long", "timestamp-micros", 0));
     /* jansson keeps keys in insertion order, so the text is deterministic. */
     text = json_dumps(root, JSON_COMPACT);
     if (text == NULL) {
@@ -139,15 +150,18 @@ int dp_avrofile_codec_parse(const char *name, dp_avrofile_codec_t *codec, dp_err
         *codec = DP_AVROFILE_NULL;
     } else if (name && strcmp(name, "deflate") == 0) {
         *codec = DP_AVROFILE_DEFLATE;
+    } else if (name && strcmp(name, "snappy") == 0) {
+        *codec = DP_AVROFILE_SNAPPY;
     } else {
-        return dp_err_set(err, DP_EINVAL, 0, "avro codec must be \"null\" or \"deflate\"");
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "avro codec must be \"null\", \"deflate\" or \"snappy\"");
     }
     return 0;
 }
 
 const char *dp_avrofile_codec_name(dp_avrofile_codec_t codec)
 {
-    return codec == DP_AVROFILE_DEFLATE ? "deflate" : "null";
+    return codec == DP_AVROFILE_DEFLATE ? "deflate" : codec == DP_AVROFILE_SNAPPY ? "snappy" : "null";
 }
 
 /* ==== Container writing ==== */
@@ -186,7 +200,9 @@ static size_t block_worst(dp_avrofile_t *f, size_t raw)
     size_t payload = raw;
 
     if (f->codec == DP_AVROFILE_DEFLATE) {
-        payload = deflateBound(&f->zs, (uLong)raw);
+        payload = libdeflate_deflate_compress_bound(f->zc, raw);
+    } else if (f->codec == DP_AVROFILE_SNAPPY) {
+        payload = snappy_max_compressed_length(raw) + SNAPPY_CRC_SIZE;
     }
     return BLOCK_HDR_MAX + payload + SYNC_SIZE;
 }
@@ -194,10 +210,10 @@ static size_t block_worst(dp_avrofile_t *f, size_t raw)
 /* Writes the block header and moves the payload, which was written
  * BLOCK_HDR_MAX bytes into `dst`, right behind it; then the sync. Returns
  * the block's length in the file. */
-static size_t frame_block(dp_avrofile_t *f, unsigned char *dst, size_t payload)
+static size_t frame_block(dp_avrofile_t *f, unsigned char *dst, size_t payload, uint64_t count)
 {
     unsigned char hdr[BLOCK_HDR_MAX];
-    size_t n = dp_buf_encode_long(hdr, (int64_t)f->block_count);
+    size_t n = dp_buf_encode_long(hdr, (int64_t)count);
 
     n += dp_buf_encode_long(hdr + n, (int64_t)payload);
     memmove(dst + n, dst + BLOCK_HDR_MAX, payload);
@@ -206,66 +222,70 @@ static size_t frame_block(dp_avrofile_t *f, unsigned char *dst, size_t payload)
     return n + payload + SYNC_SIZE;
 }
 
-/* Compresses the open block into dst + BLOCK_HDR_MAX (room for
- * deflateBound bytes); returns 0 and the compressed length. */
-static int deflate_block(dp_avrofile_t *f, unsigned char *dst, size_t room, size_t *zlen,
-                         dp_err_t *err)
+/* Compresses raw[0..len) with snappy into dst (room bytes), followed by the
+ * big-endian CRC-32 of raw, as Avro's "snappy" codec says; 0 on failure,
+ * else the payload's length. */
+static size_t snappy_block(const unsigned char *raw, size_t len, unsigned char *dst, size_t room)
 {
-    int zrc;
+    size_t out = room - SNAPPY_CRC_SIZE;
+    uint32_t crc;
 
-    deflateReset(&f->zs);
-    f->zs.next_in = (Bytef *)dp_buf_data(&f->block);
-    f->zs.avail_in = (uInt)dp_buf_len(&f->block);
-    f->zs.next_out = dst + BLOCK_HDR_MAX;
-    f->zs.avail_out = (uInt)room;
-    zrc = deflate(&f->zs, Z_FINISH);
-    if (zrc != Z_STREAM_END) {
-        return dp_err_set(err, DP_EFAIL, 0, "avro block: deflate returned %d", zrc);
+    if (snappy_compress((const char *)raw, len, (char *)dst, &out) != SNAPPY_OK)
+        return 0;
+    crc = libdeflate_crc32(0, raw, len);
+    for (int i = 0; i < 4; i++)
+        dst[out + (size_t)i] = (unsigned char)(crc >> (24 - 8 * i));
+    return out + SNAPPY_CRC_SIZE;
+}
+
+/* Writes `count` records held in raw[0..len) as one block at the end of out
+ * (compressed for "deflate" and "snappy"). Space was guaranteed by the
+ * append check. */
+static int write_block(dp_avrofile_t *f, const unsigned char *raw, size_t len, uint64_t count,
+                       dp_err_t *err)
+{
+    size_t start = dp_buf_len(&f->out), worst = block_worst(f, len), payload = len;
+    unsigned char *dst;
+
+    if ((dst = dp_buf_extend(&f->out, worst, err)) == NULL) {
+        return DP_ETOOBIG;
     }
-    *zlen = room - f->zs.avail_out;
+    if (f->codec == DP_AVROFILE_DEFLATE) {
+        /* Raw RFC 1951 data, no zlib header or checksum, as Avro says. */
+        payload = libdeflate_deflate_compress(f->zc, raw, len, dst + BLOCK_HDR_MAX,
+                                              worst - BLOCK_HDR_MAX - SYNC_SIZE);
+        if (payload == 0 && len > 0) {
+            dp_buf_truncate(&f->out, start);
+            return dp_err_set(err, DP_EFAIL, 0, "avro block: deflate found no room");
+        }
+    } else if (f->codec == DP_AVROFILE_SNAPPY) {
+        payload = snappy_block(raw, len, dst + BLOCK_HDR_MAX, worst - BLOCK_HDR_MAX - SYNC_SIZE);
+        if (payload == 0) {
+            dp_buf_truncate(&f->out, start);
+            return dp_err_set(err, DP_EFAIL, 0, "avro block: snappy failed");
+        }
+    } else {
+        memcpy(dst + BLOCK_HDR_MAX, raw, len);
+    }
+    dp_buf_truncate(&f->out, start + frame_block(f, dst, payload, count));
     return 0;
 }
 
-/* Closes the open block into out. Space was guaranteed by the append check. */
+/* Closes the open block into out. */
 static int close_block(dp_avrofile_t *f, dp_err_t *err)
 {
-    size_t raw = dp_buf_len(&f->block), start = dp_buf_len(&f->out), worst, payload = raw;
-    unsigned char *dst;
     int rc;
 
     if (f->block_count == 0) {
         return 0;
     }
-    worst = block_worst(f, raw);
-    if ((dst = dp_buf_extend(&f->out, worst, err)) == NULL) {
-        return DP_ETOOBIG;
+    if ((rc = write_block(f, dp_buf_data(&f->block), dp_buf_len(&f->block), f->block_count,
+                          err)) < 0) {
+        return rc;
     }
-    if (f->codec == DP_AVROFILE_DEFLATE) {
-        if ((rc = deflate_block(f, dst, worst - BLOCK_HDR_MAX - SYNC_SIZE, &payload, err)) < 0) {
-            dp_buf_truncate(&f->out, start);
-            return rc;
-        }
-    } else {
-        memcpy(dst + BLOCK_HDR_MAX, dp_buf_data(&f->block), raw);
-    }
-    dp_buf_truncate(&f->out, start + frame_block(f, dst, payload));
     dp_buf_reset(&f->block);
     f->block_count = 0;
     return 0;
-}
-
-/* Encodes the lineage values behind the body at p; returns bytes written. */
-static size_t encode_lineage(unsigned char *p, const char *topic, size_t tlen, int32_t partition,
-                             int64_t offset, int64_t loaded_at_us)
-{
-    size_t n = dp_buf_encode_long(p, (int64_t)tlen);
-
-    memcpy(p + n, topic, tlen);
-    n += tlen;
-    n += dp_buf_encode_long(p + n, partition);
-    n += dp_buf_encode_long(p + n, offset);
-    n += dp_buf_encode_long(p + n, loaded_at_us);
-    return n;
 }
 
 /* Worst-case file size if a record of rec_max bytes were appended now. */
@@ -318,30 +338,24 @@ static int reserve_records(dp_avrofile_t *f, size_t rec_max, uint64_t records, u
     return 0;
 }
 
-int dp_avrofile_append(dp_avrofile_t *f, const void *body, size_t len, const char *topic,
-                       int32_t partition, int64_t offset, int64_t loaded_at_us, dp_err_t *err)
+int dp_avrofile_append(dp_avrofile_t *f, const void *body, size_t len, const void *lineage,
+                       size_t lineage_len, dp_err_t *err)
 {
-    size_t tlen, start;
     unsigned char *p = NULL;
     int rc;
 
-    if (topic == NULL) {
-        return dp_err_set(err, DP_EINVAL, 0, "avro append: topic is missing");
-    }
-    tlen = strlen(topic);
-    if (len > RAW_MAX || tlen > RAW_MAX) {
+    if (len > RAW_MAX || lineage_len > RAW_MAX) {
         return dp_err_set(err, DP_ETOOBIG, 0, "avro append: record too large");
     }
-    /* 4 varints of at most 10 bytes: topic length, partition, offset, time */
-    if ((rc = reserve_records(f, len + tlen + 4 * DP_BUF_LONG_MAX_BYTES, 1, &p, err)) < 0) {
+    if ((rc = reserve_records(f, len + lineage_len, 1, &p, err)) < 0) {
         return rc;
     }
-    start = (size_t)(p - dp_buf_data(&f->block)); /* the block may have been closed */
     if (len) {
         memcpy(p, body, len);
     }
-    len += encode_lineage(p + len, topic, tlen, partition, offset, loaded_at_us);
-    dp_buf_truncate(&f->block, start + len);
+    if (lineage_len) {
+        memcpy(p + len, lineage, lineage_len);
+    }
     return 0;
 }
 
@@ -357,6 +371,21 @@ int dp_avrofile_append_encoded(dp_avrofile_t *f, const void *data, size_t len, u
     if (records == 0 || len == 0) {
         return dp_err_set(err, DP_EINVAL, 0, "avro append: %llu records in %zu bytes",
                           (unsigned long long)records, len);
+    }
+    if (f->finished) {
+        return dp_err_set(err, DP_EINVAL, 0, "avro append: file already finished");
+    }
+    /* A run as large as a block, with no block open, becomes a block
+     * straight from the caller's memory: no copy into the open block. */
+    if (f->block_count == 0 && len >= f->block_bytes) {
+        int close_first;
+
+        if ((rc = check_room(f, len, &close_first, err)) < 0 ||
+            (rc = write_block(f, data, len, records, err)) < 0) {
+            return rc;
+        }
+        f->count += records;
+        return 0;
     }
     if ((rc = reserve_records(f, len, records, &p, err)) < 0) {
         return rc;
@@ -395,16 +424,19 @@ void dp_avrofile_reset(dp_avrofile_t *f, const unsigned char sync[16])
 
 int dp_avrofile_set_deflate_level(dp_avrofile_t *f, int level, dp_err_t *err)
 {
+    struct libdeflate_compressor *zc;
+
     if (f->codec != DP_AVROFILE_DEFLATE || f->count > 0 || level < 1 || level > 9) {
         return dp_err_set(err, DP_EINVAL, 0,
                           "avro deflate level %d: needs the deflate codec, an empty file and 1..9",
                           level);
     }
-    /* Reset first: with no pending input, deflateParams only sets the level. */
-    deflateReset(&f->zs);
-    if (deflateParams(&f->zs, level, Z_DEFAULT_STRATEGY) != Z_OK) {
-        return dp_err_set(err, DP_EFAIL, 0, "avro deflate level %d: deflateParams failed", level);
+    if ((zc = libdeflate_alloc_compressor(level)) == NULL) {
+        return dp_err_set(err, DP_EFAIL, 0, "avro deflate level %d: out of memory", level);
     }
+    libdeflate_free_compressor(f->zc);
+    f->zc = zc;
+    f->level = level;
     return 0;
 }
 
@@ -418,13 +450,42 @@ size_t dp_avrofile_size(const dp_avrofile_t *f)
     return dp_buf_len(&f->out) + dp_buf_len(&f->block);
 }
 
+/* The file's schema: the table's, without a last field named _loaded_at,
+ * which the COPY INTO adds at load time (ddl.h). Returns new text (free()),
+ * or NULL when schema is not a JSON record. */
+static char *file_schema(const char *schema)
+{
+    json_t *root = json_loads(schema, JSON_REJECT_DUPLICATES, NULL), *fields, *last;
+    const char *name;
+    char *text = NULL;
+    size_t n;
+
+    if (!root)
+        return NULL;
+    fields = json_object_get(root, "fields");
+    n = json_array_size(fields);
+    last = n ? json_array_get(fields, n - 1) : NULL;
+    name = json_string_value(json_object_get(last, "name"));
+    if (!name || strcmp(name, LOADED_AT) != 0) {
+        text = dp_strdup(schema); /* as given, byte for byte */
+    } else if (json_array_remove(fields, n - 1) == 0) {
+        char *dumped = json_dumps(root, JSON_COMPACT);
+
+        text = dumped ? dp_strdup(dumped) : NULL;
+        free(dumped); /* jansson's allocation */
+    }
+    json_decref(root);
+    return text;
+}
+
 static int check_args(const char *schema, dp_avrofile_codec_t codec, size_t block_bytes,
                       const unsigned char *sync, dp_err_t *err)
 {
     json_t *root;
 
     if (schema == NULL || sync == NULL || block_bytes == 0 || block_bytes > RAW_MAX ||
-        (codec != DP_AVROFILE_NULL && codec != DP_AVROFILE_DEFLATE)) {
+        (codec != DP_AVROFILE_NULL && codec != DP_AVROFILE_DEFLATE &&
+         codec != DP_AVROFILE_SNAPPY)) {
         return dp_err_set(
             err, DP_EINVAL, 0,
             "avro file: schema, sync, codec and a block size of 1 B..1 GiB are required");
@@ -446,7 +507,10 @@ dp_avrofile_t *dp_avrofile_new(const char *staged_schema_json, dp_avrofile_codec
         return NULL;
     }
     f = dp_calloc(1, sizeof(*f));
-    f->schema = dp_strdup(staged_schema_json);
+    if ((f->schema = file_schema(staged_schema_json)) == NULL) {
+        dp_err_set(err, DP_EINVAL, 0, "avro file: the staged schema is not a record");
+        goto fail;
+    }
     f->codec = codec;
     f->block_bytes = block_bytes;
     f->max_bytes = max_bytes;
@@ -454,12 +518,11 @@ dp_avrofile_t *dp_avrofile_new(const char *staged_schema_json, dp_avrofile_codec
     dp_buf_init(&f->out, max_bytes);
     dp_buf_init(&f->block, max_bytes);
     if (codec == DP_AVROFILE_DEFLATE) {
-        /* windowBits -15: raw RFC 1951 data, no zlib header, as Avro says. */
-        if (deflateInit2(&f->zs, DEFLATE_LEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-            dp_err_set(err, DP_EFAIL, 0, "avro file: deflateInit2 failed");
+        f->level = DEFLATE_LEVEL;
+        if ((f->zc = libdeflate_alloc_compressor(DEFLATE_LEVEL)) == NULL) {
+            dp_err_set(err, DP_EFAIL, 0, "avro file: cannot allocate the deflate compressor");
             goto fail;
         }
-        f->zs_ready = 1;
     }
     if (write_header(f, err) < 0) {
         goto fail;
@@ -475,9 +538,7 @@ void dp_avrofile_destroy(dp_avrofile_t *f)
     if (f == NULL) {
         return;
     }
-    if (f->zs_ready) {
-        deflateEnd(&f->zs);
-    }
+    libdeflate_free_compressor(f->zc);
     dp_buf_free(&f->out);
     dp_buf_free(&f->block);
     free(f->schema);

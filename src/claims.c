@@ -350,11 +350,11 @@ static int put_null(dp_buf_t *out, dp_err_t *err)
     return dp_buf_put_long(out, 0, err);
 }
 
-/* The fields after the kind-specific ones. */
+/* The fields after the kind-specific ones (_loaded_at is set by the COPY
+ * INTO, ddl.h). */
 static int put_tail(dp_buf_t *out, const dp_manifest_t *m, dp_err_t *err)
 {
-    if (put_str(out, m->key, err) < 0 || put_str(out, m->worker_id, err) < 0 ||
-        dp_buf_put_long(out, m->loaded_at, err) < 0)
+    if (put_str(out, m->key, err) < 0 || put_str(out, m->worker_id, err) < 0)
         return DP_ETOOBIG;
     return 0;
 }

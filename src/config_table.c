@@ -75,13 +75,17 @@ static int check_ident(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_
     return 0;
 }
 
+/* Shared and single tables: the one table-name rule of tablename.c (the
+ * same length limit as every evt_<name>), and not a system table. */
 static int check_table(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_err_t *err)
 {
     const char *s = str_of(desc, cfg);
+    dp_err_t why;
     int rc;
 
-    if ((rc = check_ident(desc, cfg, err)) < 0) {
-        return rc;
+    if (s && (rc = dp_tablename_check_table(s, &why)) < 0) {
+        return dp_err_set(err, rc, 0, "config: %s = \"%.80s\": %s (must match ^[a-z_][a-z0-9_]*$)",
+                          desc->path, s, why.msg);
     }
     if (s && dp_tablename_is_system(s)) {
         const char *const *names = dp_tablename_system_tables();
@@ -471,14 +475,14 @@ const dp_config_desc_t dp_config_table[] = {
      .offset = F(routing.shared_table),
      .def = "evt_otherevents",
      .check = check_table,
-     .allowed_doc = "matching ^[a-z_][a-z0-9_]*$, not a system table",
+     .allowed_doc = "matching ^[a-z_][a-z0-9_]*$, at most 104 bytes, not a system table",
      .doc = "Table of events whose name has no table of its own"},
     {.path = "routing.single_table",
      .type = DP_CT_STRING,
      .offset = F(routing.single_table),
      .def = "events_all",
      .check = check_table,
-     .allowed_doc = "matching ^[a-z_][a-z0-9_]*$, not a system table",
+     .allowed_doc = "matching ^[a-z_][a-z0-9_]*$, at most 104 bytes, not a system table",
      .doc = "Table of every event in single mode"},
     {.path = "routing.stats_refresh_s",
      .type = DP_CT_SEC,
@@ -503,7 +507,9 @@ const dp_config_desc_t dp_config_table[] = {
      .def = "128MiB",
      .min = 64 * KIB,
      .max = 16 * GIB,
-     .doc = "Flush a table buffer at this many bytes"},
+     .doc = "Largest flush (the records of all its tables, buffered); cut when full. A flush "
+            "never exceeds it (nor half of memory_budget_bytes), except one record larger "
+            "than it, alone"},
     {.path = "flush.max_age_ms",
      .type = DP_CT_MS,
      .offset = F(flush.max_age_ms),
@@ -517,8 +523,8 @@ const dp_config_desc_t dp_config_table[] = {
      .def = "512MiB",
      .min = 64 * KIB,
      .max = 1024 * GIB,
-     .doc = "Bound on all buffered bytes; at the bound the worker pauses its partitions "
-            "(at least max_bytes)"},
+     .doc = "Bound on all buffered bytes: the open flush plus the one loading; when the open "
+            "flush is full while the other loads, the worker pauses its partitions"},
 
     /* databricks */
     {.path = "databricks.host",

@@ -181,7 +181,8 @@ char *dp_ddl_create_table(const char *qualified, const char *schema_json, dp_err
 
 char *dp_ddl_copy_into(const char *qualified, const char *path, dp_err_t *err)
 {
-    static const char fmt[] = "COPY INTO %s FROM '%.*s' FILEFORMAT = AVRO FILES = ('%s') "
+    static const char fmt[] = "COPY INTO %s FROM (SELECT *, current_timestamp() AS _loaded_at "
+                              "FROM '%.*s') FILEFORMAT = AVRO FILES = ('%s') "
                               "FORMAT_OPTIONS ('mergeSchema' = 'true') "
                               "COPY_OPTIONS ('mergeSchema' = 'true')";
     const char *file = strrchr(path, '/');

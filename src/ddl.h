@@ -29,11 +29,14 @@ char *dp_ddl_columns_from_avro(const char *schema_json, dp_err_t *err);
  * from dp_tablename_qualified(). Returns new text or NULL (DP_EINVAL). */
 char *dp_ddl_create_table(const char *qualified, const char *schema_json, dp_err_t *err);
 
-/* "COPY INTO <qualified> FROM '<dir>/' FILEFORMAT = AVRO FILES = ('<file>')
- * FORMAT_OPTIONS ('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')"
- * for one staged file at path (a /Volumes/... path of [A-Za-z0-9_./-] only;
- * anything else is refused, so no quote can reach the text). qualified must
- * come from dp_tablename_qualified(). Returns new text or NULL (DP_EINVAL). */
+/* "COPY INTO <qualified> FROM (SELECT *, current_timestamp() AS _loaded_at
+ * FROM '<dir>/') FILEFORMAT = AVRO FILES = ('<file>') FORMAT_OPTIONS
+ * ('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')" for one
+ * staged file at path (a /Volumes/... path of [A-Za-z0-9_./-] only; anything
+ * else is refused, so no quote can reach the text). The SELECT form gives
+ * every row the load time as _loaded_at (staged files do not carry it,
+ * avrofile.h). qualified must come from dp_tablename_qualified(). Returns new
+ * text or NULL (DP_EINVAL). */
 char *dp_ddl_copy_into(const char *qualified, const char *path, dp_err_t *err);
 
 #endif

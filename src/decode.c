@@ -322,15 +322,20 @@ static dp_strview_t view(const dp_avro_value_t *v)
     return s;
 }
 
-/* Walks a canonical body, fills out->ev and applies the rules. */
-static int extract(const dp_decoder_t *dec, const uint8_t *body, size_t len, dp_decoded_t *out)
+/* Walks a canonical body, fills out->ev and applies the rules. A body this
+ * decoder encoded itself (JSON, resolved) is `trusted`: its strings were
+ * validated on the way in, so the walk checks bounds but not UTF-8 again. */
+static int extract(const dp_decoder_t *dec, const uint8_t *body, size_t len, int trusted,
+                   dp_decoded_t *out)
 {
     dp_avro_value_t f[DP_SCHEMA_MAX_FIELDS];
     dp_event_view_t *ev = &out->ev;
+    size_t nf = dec->canon->nodes[0].n;
 
     out->body = body;
     out->body_len = len;
-    if (dp_avro_walk_record(dec->canon, 0, body, len, f, DP_SCHEMA_MAX_FIELDS, &out->reject) < 0)
+    if ((trusted ? dp_avro_walk_record_trusted : dp_avro_walk_record)(dec->canon, 0, body, len, f,
+                                                                      nf, &out->reject) < 0)
         return DP_EINVAL;
     ev->event_id = view(&f[dec->f_event_id]);
     ev->event_name = view(&f[dec->f_event_name]);
@@ -360,14 +365,14 @@ static int decode_avro(const dp_decoder_t *dec, uint32_t id, const uint8_t *body
                              "writer schema %u cannot be read as canonical: %s", id, w->why);
     if (w->identical) {
         out->passthrough = 1;
-        return extract(dec, body, len, out);
+        return extract(dec, body, len, 0, out);
     }
     if (dp_avro_walk_record(w->schema, 0, body, len, NULL, 0, &out->reject) < 0)
         return DP_EINVAL;
     dp_avro_buf_reset(&scratch->body);
     if (dp_resolver_run(w->resolver, body, len, &scratch->body, &out->reject) < 0)
         return DP_EINVAL;
-    return extract(dec, scratch->body.data, scratch->body.len, out);
+    return extract(dec, scratch->body.data, scratch->body.len, 1, out);
 }
 
 static int decode_json(const dp_decoder_t *dec, const char *text, size_t len, dp_decoded_t *out,
@@ -395,7 +400,7 @@ static int decode_json(const dp_decoder_t *dec, const char *text, size_t len, dp
     json_decref(root);
     if (rc < 0)
         return rc;
-    return extract(dec, scratch->body.data, scratch->body.len, out);
+    return extract(dec, scratch->body.data, scratch->body.len, 1, out);
 }
 
 static int decode_any(const dp_decoder_t *dec, const char *topic, const uint8_t *p, size_t len,

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE /* memmem */
 #include "kafka.h"
 
+#include "flush.h"
 #include "health.h"
 #include "kstats.h"
 #include "log.h"
@@ -19,7 +20,6 @@
 #include "metrics.h"
 
 #include <jansson.h>
-#include <zlib.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -514,20 +514,7 @@ static void partition_failed(dp_kafka_t *kafka, rd_kafka_message_t *msg)
 
 uint32_t dp_kafka_fingerprint(const rd_kafka_message_t *msg)
 {
-    unsigned char lens[8];
-    uLong crc = crc32(0L, Z_NULL, 0);
-    uint32_t kl = (uint32_t)msg->key_len, vl = (uint32_t)msg->len;
-
-    for (int i = 0; i < 4; i++) {
-        lens[i] = (unsigned char)(kl >> (8 * i));
-        lens[4 + i] = (unsigned char)(vl >> (8 * i));
-    }
-    crc = crc32(crc, lens, sizeof(lens));
-    if (msg->key && kl)
-        crc = crc32(crc, msg->key, kl);
-    if (msg->payload && vl)
-        crc = crc32(crc, msg->payload, vl);
-    return (uint32_t)crc;
+    return dp_flush_fingerprint(msg->key, msg->key_len, msg->payload, msg->len);
 }
 
 int dp_kafka_seek(dp_kafka_t *kafka, const char *topic, int32_t partition, int64_t offset,

@@ -156,9 +156,10 @@ rd_kafka_topic_partition_list_t *dp_kafka_assignment(dp_kafka_t *kafka);
 void dp_kafka_destroy(dp_kafka_t *kafka);
 
 /* A fingerprint of a message: CRC-32 of its key and value (with their
- * lengths). Stored with what was loaded, so that a later owner can check
- * that the message before its start is still the one loaded (a recreated
- * topic has other messages at the same offsets). Thread: any. */
+ * lengths), dp_flush_fingerprint(). Stored with what was loaded, so that a
+ * later owner can check that the message before its start is still the one
+ * loaded (a recreated topic has other messages at the same offsets).
+ * Thread: any. */
 uint32_t dp_kafka_fingerprint(const rd_kafka_message_t *msg);
 
 /* The underlying handle, borrowed (for watermark queries and metrics). */

@@ -81,8 +81,8 @@ static dp_manifest_t *manifest_of(const dp_loader_t *loader, const dp_flush_t *f
                                   const char *key, const dp_loader_stat_t *stats, size_t nstats)
 {
     dp_manifest_t *m = dp_manifest_new(key, loader->incarnation, loader->worker_id,
-                                       dp_flush_loaded_at(flush));
-    int32_t day = (int32_t)(dp_flush_loaded_at(flush) / 1000000 / 86400);
+                                       dp_flush_opened_at(flush));
+    int32_t day = (int32_t)(dp_flush_opened_at(flush) / 1000000 / 86400);
 
     for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
         const char *topic;
@@ -302,7 +302,6 @@ struct rejecter {
     dp_buf_t *out;      /* event_errors records */
     dp_buf_t body;      /* scratch */
     const char *why;
-    int64_t loaded_at;
     int64_t n;
     dp_err_t *err;
 };
@@ -316,8 +315,7 @@ static int reject_row(void *ctx, const dp_flush_record_t *rec)
     if (dp_sysrows_error(&r->body, "LOAD_REJECTED", r->why, rec->body, rec->body_len,
                          r->loader->worker_id, r->err) < 0 ||
         dp_buf_append(r->out, dp_buf_data(&r->body), dp_buf_len(&r->body), r->err) < 0 ||
-        dp_flush_put_lineage(r->out, rec->topic, rec->topic_len, rec->partition, rec->offset,
-                             r->loaded_at, r->err) < 0)
+        dp_buf_append(r->out, rec->lineage, rec->lineage_len, r->err) < 0)
         return DP_ETOOBIG;
     r->n++;
     return 0;
@@ -380,8 +378,7 @@ static int load_rejections(dp_loader_t *loader, const dp_flush_t *flush, dp_err_
         return 0;
     dp_buf_init(&ej.rows, SIZE_MAX);
     for (size_t i = 0; i < p->nfiles && rc == 0; i++) {
-        struct rejecter r = {loader, &ej.rows, {0}, p->files[i].refused_why,
-                             dp_flush_loaded_at(flush), 0, err};
+        struct rejecter r = {loader, &ej.rows, {0}, p->files[i].refused_why, 0, err};
 
         if (!p->files[i].refused)
             continue;
@@ -474,7 +471,7 @@ static int may_load(dp_loader_t *loader, dp_flush_t *flush, const dp_manifest_t 
 }
 
 static int file_row(dp_buf_t *runs, const dp_loader_t *loader, const dp_loader_file_t *f,
-                    const char *ranges, int64_t loaded_at, dp_err_t *err)
+                    const char *ranges, dp_err_t *err)
 {
     dp_sysrows_run_t run;
 
@@ -491,7 +488,6 @@ static int file_row(dp_buf_t *runs, const dp_loader_t *loader, const dp_loader_f
     run.inserted_rows = f->inserted;
     run.started_at_us = f->started_us;
     run.finished_at_us = f->finished_us;
-    run.loaded_at_us = loaded_at;
     run.statements = f->cost.calls[DP_DBX_CALL_STATEMENT];
     run.files_calls = f->cost.calls[DP_DBX_CALL_FILES_WRITE] +
                       f->cost.calls[DP_DBX_CALL_FILES_READ] +
@@ -508,18 +504,18 @@ static int64_t sync_rows(dp_loader_t *loader, const dp_flush_t *flush, dp_buf_t 
 {
     dp_loader_prog_t *p = &loader->prog;
     char *ranges = ranges_json(flush);
-    int64_t loaded_at = dp_flush_loaded_at(flush), n = 0, rows = 0, bytes = 0, ins = 0;
+    int64_t n = 0, rows = 0, bytes = 0, ins = 0;
     dp_sysrows_run_t run;
     int rc = 0;
 
     for (size_t i = 0; i < p->nfiles && rc == 0; i++, n++) {
-        rc = file_row(runs, loader, &p->files[i], ranges, loaded_at, err);
+        rc = file_row(runs, loader, &p->files[i], ranges, err);
         rows += p->files[i].rows;
         bytes += p->files[i].bytes;
         ins += p->files[i].inserted;
     }
     if (rc == 0 && p->extra.table) {
-        rc = file_row(runs, loader, &p->extra, ranges, loaded_at, err);
+        rc = file_row(runs, loader, &p->extra, ranges, err);
         bytes += p->extra.bytes;
         ins += p->extra.inserted;
         n++;
@@ -537,7 +533,6 @@ static int64_t sync_rows(dp_loader_t *loader, const dp_flush_t *flush, dp_buf_t 
     run.inserted_rows = ins;
     run.started_at_us = p->started_us;
     run.finished_at_us = dp_clock_wall_us();
-    run.loaded_at_us = loaded_at;
     run.statements = p->cost.calls[DP_DBX_CALL_STATEMENT] + 2;
     run.files_calls = p->cost.calls[DP_DBX_CALL_FILES_WRITE] +
                       p->cost.calls[DP_DBX_CALL_FILES_READ] +

@@ -374,7 +374,7 @@ int dp_loadops_stage(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tab
     int exists = 0, rc;
 
     dp_stagename_sync(path, sync);
-    file = dp_avrofile_new(dp_loadops_schema_of(ops, table), DP_AVROFILE_DEFLATE, BLOCK_BYTES,
+    file = dp_avrofile_new(dp_loadops_schema_of(ops, table), DP_AVROFILE_SNAPPY, BLOCK_BYTES,
                            sync, FILE_MAX, err);
     if (!file)
         return DP_EFAIL;

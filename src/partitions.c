@@ -34,7 +34,8 @@ dp_part_t *dp_parts_find(dp_parts_t *ps, const char *topic, int32_t partition)
 
 static int guarded(const dp_part_t *p)
 {
-    return !p->claimed || p->stopped || p->verify_off >= 0 || p->expect >= 0;
+    return !p->claimed || p->stopped || p->verify_off >= 0 || p->expect >= 0 ||
+           p->gap_from >= 0 || p->gap_verify >= 0;
 }
 
 void dp_parts_recount(dp_parts_t *ps)
@@ -66,6 +67,7 @@ dp_part_t *dp_parts_add(dp_parts_t *ps, const char *topic, int32_t partition)
     p->verify_fp = 0;
     p->stopped = 0;
     p->range_error = 0;
+    p->gap_from = p->gap_to = p->gap_verify = -1;
     dp_parts_recount(ps);
     return p;
 }
@@ -162,7 +164,7 @@ int dp_parts_drop(dp_parts_t *ps, dp_kafka_t *kafka, const char *topic,
     p = dp_parts_find(ps, topic, msg->partition);
     if (!p)
         return 0;
-    if (!p->claimed || p->stopped)
+    if (!p->claimed || p->stopped || p->gap_from >= 0)
         return 1;
     if (p->verify_off >= 0) {
         int rc = check_anchor(ps, p, kafka, msg);
@@ -170,11 +172,71 @@ int dp_parts_drop(dp_parts_t *ps, dp_kafka_t *kafka, const char *topic,
         if (rc >= 0)
             return rc;
     }
-    if (p->expect < 0)
-        return 0;
-    if (msg->offset < p->expect)
-        return 1;
-    p->expect = -1;
-    dp_parts_recount(ps);
+    if (p->expect >= 0) {
+        if (msg->offset < p->expect)
+            return 1;
+        p->expect = -1;
+        dp_parts_recount(ps);
+    }
+    if (p->gap_verify >= 0) {
+        int64_t verify = p->gap_verify;
+
+        if (msg->offset > verify)
+            return 1; /* fetched before the seek took effect */
+        p->gap_verify = -1;
+        dp_parts_recount(ps);
+        if (msg->offset == verify) {
+            dp_log(DP_LOG_INFO, "worker", "%s [%d]: read again, the log still goes on at @%lld: "
+                   "the offsets before it do not exist for a consumer (compaction or "
+                   "transaction markers); gap accepted", p->topic, (int)msg->partition,
+                   (long long)msg->offset);
+            return DP_PARTS_GAP_ACCEPTED;
+        }
+        dp_log(DP_LOG_ERROR, "worker", "%s [%d]: read again, the log has @%lld: the consumer "
+               "had skipped @%lld..@%lld (a client bug); they are loaded now", p->topic,
+               (int)msg->partition, (long long)msg->offset, (long long)msg->offset,
+               (long long)verify - 1);
+    }
     return 0;
+}
+
+void dp_parts_gap(dp_parts_t *ps, dp_part_t *p, int64_t last, int64_t next)
+{
+    p->gap_from = last + 1;
+    p->gap_to = next;
+    dp_parts_recount(ps);
+}
+
+void dp_parts_stop(dp_parts_t *ps, dp_part_t *p, dp_kafka_t *kafka)
+{
+    p->stopped = 1;
+    dp_kafka_hold(kafka, p->topic, p->partition);
+    dp_parts_recount(ps);
+}
+
+void dp_parts_seek_gaps(dp_parts_t *ps, dp_kafka_t *kafka,
+                        rd_kafka_topic_partition_list_t *parts_out)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        dp_part_t *p = &ps->items[i];
+        dp_err_t err;
+
+        if (p->gap_from < 0)
+            continue;
+        if (parts_out)
+            rd_kafka_topic_partition_list_add(parts_out, p->topic, p->partition);
+        if (dp_kafka_seek(kafka, p->topic, p->partition, p->gap_from, &err) < 0) {
+            /* Without the seek the missing offsets stay unread: stop here,
+             * nothing past them is committed. */
+            dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped before @%lld: %s", p->topic,
+                   (int)p->partition, (long long)p->gap_from, err.msg);
+            p->gap_from = -1;
+            dp_parts_stop(ps, p, kafka);
+            continue;
+        }
+        p->expect = p->gap_from;
+        p->gap_verify = p->gap_to;
+        p->gap_from = -1;
+    }
+    dp_parts_recount(ps);
 }

@@ -35,6 +35,11 @@ typedef struct dp_part {
     uint32_t verify_fp;
     int stopped;         /* the log does not hold what was loaded: held, never read */
     int range_error;     /* the broker answered "offset out of range" */
+    int64_t gap_from;    /* -1, or: offsets from here were missing in the flush; to be
+                          * read again from here (dp_parts_seek_gaps) */
+    int64_t gap_to;      /* the offset that came after them */
+    int64_t gap_verify;  /* -1, or: after that seek, the first message at or below this
+                          * tells a gap of the log from skipped messages */
 } dp_part_t;
 
 typedef struct dp_parts {
@@ -73,9 +78,29 @@ int dp_parts_rewind(dp_parts_t *ps, dp_part_t *p, dp_kafka_t *kafka, int64_t off
                     dp_err_t *err);
 
 /* Whether msg of topic is consumed (0) or dropped (1): a part not claimed
- * or stopped, a message below a seek, or the checked message before a start
- * (dropped after the check; a mismatch stops the partition). */
+ * or stopped or waiting to be read again over a gap, a message below a seek,
+ * or the checked message before a start (dropped after the check; a mismatch
+ * stops the partition). DP_PARTS_GAP_ACCEPTED (consume) when msg is the one
+ * after a gap that reading again confirmed: the log has no offsets there
+ * (compaction, transaction markers), and the caller lets the flush accept it. */
+#define DP_PARTS_GAP_ACCEPTED 2
 int dp_parts_drop(dp_parts_t *ps, dp_kafka_t *kafka, const char *topic,
                   const rd_kafka_message_t *msg);
+
+/* The flush refused msg because offsets are missing before it: either the
+ * consumer skipped them or the log has none there. p is read again from
+ * last + 1 (the flush's last offset of it) by dp_parts_seek_gaps, and its
+ * messages are dropped until then. */
+void dp_parts_gap(dp_parts_t *ps, dp_part_t *p, int64_t last, int64_t next);
+
+/* Seeks every part with a gap pending back to its first missing offset; a
+ * part whose seek fails stops. parts_out (may be NULL) receives the parts
+ * sought (their held messages arrive again). */
+void dp_parts_seek_gaps(dp_parts_t *ps, dp_kafka_t *kafka,
+                        rd_kafka_topic_partition_list_t *parts_out);
+
+/* Stops p: held, never read again by this worker (the reason is logged by
+ * the caller). */
+void dp_parts_stop(dp_parts_t *ps, dp_part_t *p, dp_kafka_t *kafka);
 
 #endif

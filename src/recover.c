@@ -533,7 +533,6 @@ static int64_t run_rows(const batch_t *b, const dp_manifest_t *m, const copy_job
     run.ranges_json = "[]";
     run.status = "LOADED";
     run.kind = "file";
-    run.loaded_at_us = m->loaded_at;
     run.started_at_us = run.finished_at_us = dp_clock_wall_us();
     for (size_t i = 0; i < m->nfiles; i++) {
         run.table = m->files[i].table;
@@ -883,7 +882,7 @@ static int record_gap(dp_recover_t *r, const dp_recover_part_t *g, dp_err_t *err
     run.status = "LOST_TO_RETENTION";
     run.kind = "gap";
     run.rows = g->committed_fp - g->start + 1;
-    run.started_at_us = run.finished_at_us = run.loaded_at_us = dp_clock_wall_us();
+    run.started_at_us = run.finished_at_us = dp_clock_wall_us();
     dp_buf_init(&gj.rows, 64 * 1024);
     if ((rc = dp_sysrows_run(&gj.rows, &run, err)) == 0 &&
         (rc = dp_loadops_path(r->ops, DP_RUNS_TABLE, key, path, err)) == 0 &&

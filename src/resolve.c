@@ -367,6 +367,7 @@ static int run_record(rt_t *r, const conv_t *cv, dp_avro_cursor_t *cur)
                                                                        : cur->p) -
                                      start[f->wfield]),
                             NULL, r->rej);
+        sub.trusted = cur->trusted;
         if (run_conv(r, f->conv, &sub) < 0)
             return DP_EINVAL;
     }
@@ -385,6 +386,7 @@ static int run_items(rt_t *r, const conv_t *cv, dp_avro_cursor_t *cur)
     if (dp_avro_read_value(cur, cv->wnode, &v) < 0)
         return DP_EINVAL;
     dp_avro_iter_init(&it, r->w->ws, &v, r->rej);
+    it.cur.trusted = cur->trusted;
     while ((rc = dp_avro_iter_next(&it, &key, &item)) == 1)
         n++;
     if (rc < 0)
@@ -392,10 +394,12 @@ static int run_items(rt_t *r, const conv_t *cv, dp_avro_cursor_t *cur)
     if (n && rt_put(r, dp_avro_buf_put_long(r->out, n)) < 0)
         return DP_EINVAL;
     dp_avro_iter_init(&it, r->w->ws, &v, r->rej);
+    it.cur.trusted = cur->trusted;
     while (dp_avro_iter_next(&it, &key, &item) == 1) {
         if (it.is_map && rt_put(r, dp_avro_buf_put_blob(r->out, key.ptr, key.len)) < 0)
             return DP_EINVAL;
         dp_avro_cursor_init(&sub, r->w->ws, item.raw, item.raw_len, NULL, r->rej);
+        sub.trusted = cur->trusted;
         if (run_conv(r, cv->inner, &sub) < 0)
             return DP_EINVAL;
     }
@@ -497,5 +501,7 @@ int dp_resolver_run(const dp_resolver_t *res, const void *body, size_t len, dp_a
     r.out = out;
     r.rej = rej;
     dp_avro_cursor_init(&cur, res->ws, body, len, NULL, rej);
+    /* The writer walk validated every string: each is checked once. */
+    cur.trusted = 1;
     return run_conv(&r, res->root, &cur);
 }

@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_MAX_LEN 100
-#define TABLE_MAX_LEN 128
+#define TABLE_MAX_LEN DP_TABLENAME_TABLE_SIZE
 
 typedef struct name_entry {
     char *name;                 /* owned; NULL = empty slot */
+    size_t name_len;
     char table[TABLE_MAX_LEN];  /* evt_<name> */
     int64_t shared;             /* group-wide count in the window */
     int64_t local;              /* routed since the last take_local */
@@ -31,6 +31,7 @@ struct dp_router {
     char *single_table;
     name_entry_t *slots;
     size_t nslots;              /* power of two, >= 2 * max_names */
+    size_t *used;               /* indexes of the filled slots, in insertion order */
     size_t count;
     size_t max_names;
     uint64_t untracked;
@@ -62,6 +63,7 @@ dp_router_t *dp_router_new(dp_route_mode_t mode, int64_t threshold, const char *
         n <<= 1;
     router->nslots = n;
     router->slots = dp_calloc(n, sizeof(*router->slots));
+    router->used = dp_calloc(router->max_names, sizeof(*router->used));
     return router;
 }
 
@@ -69,9 +71,10 @@ void dp_router_destroy(dp_router_t *router)
 {
     if (!router)
         return;
-    for (size_t i = 0; i < router->nslots; i++)
-        free(router->slots[i].name);
+    for (size_t i = 0; i < router->count; i++)
+        free(router->slots[router->used[i]].name);
     free(router->slots);
+    free(router->used);
     free(router->shared_table);
     free(router->single_table);
     free(router);
@@ -91,7 +94,7 @@ static name_entry_t *lookup(dp_router_t *router, const char *name, size_t len, i
         e = &router->slots[i];
         if (!e->name)
             break;
-        if (strlen(e->name) == len && memcmp(e->name, name, len) == 0)
+        if (e->name_len == len && memcmp(e->name, name, len) == 0)
             return e;
     }
     if (!create || router->count >= router->max_names)
@@ -101,7 +104,8 @@ static name_entry_t *lookup(dp_router_t *router, const char *name, size_t len, i
         return NULL;
     }
     e->name = dp_strndup(name, len);
-    router->count++;
+    e->name_len = len;
+    router->used[router->count++] = i;
     return e;
 }
 
@@ -151,10 +155,12 @@ void dp_router_apply_shared(dp_router_t *router, const char *name, int64_t count
 void dp_router_take_local(dp_router_t *router,
                           void (*visit)(void *ctx, const char *name, int64_t count), void *ctx)
 {
-    for (size_t i = 0; i < router->nslots; i++) {
-        name_entry_t *e = &router->slots[i];
+    /* Only the filled slots: the table is sized for max_names and mostly
+     * empty, and walking it all at every cut touched tens of MiB. */
+    for (size_t k = 0; k < router->count; k++) {
+        name_entry_t *e = &router->slots[router->used[k]];
 
-        if (e->name && e->local > 0) {
+        if (e->local > 0) {
             visit(ctx, e->name, e->local);
             e->local = 0;
         }

@@ -89,8 +89,7 @@ int dp_sysrows_run(dp_buf_t *out, const dp_sysrows_run_t *run, dp_err_t *err)
         put_str(out, run->status, err) < 0 || put_str(out, run->kind ? run->kind : "file", err) < 0 ||
         dp_buf_put_long(out, run->statements, err) < 0 ||
         dp_buf_put_long(out, run->files_calls, err) < 0 ||
-        dp_buf_put_long(out, run->load_ms, err) < 0 ||
-        dp_buf_put_long(out, run->loaded_at_us, err) < 0) {
+        dp_buf_put_long(out, run->load_ms, err) < 0) {
         dp_buf_truncate(out, start);
         return DP_ETOOBIG;
     }
@@ -98,14 +97,13 @@ int dp_sysrows_run(dp_buf_t *out, const dp_sysrows_run_t *run, dp_err_t *err)
 }
 
 int dp_sysrows_stat(dp_buf_t *out, const char *run_key, const char *worker_id,
-                    const char *event_name, int32_t stat_day, int64_t events,
-                    int64_t loaded_at_us, dp_err_t *err)
+                    const char *event_name, int32_t stat_day, int64_t events, dp_err_t *err)
 {
     size_t start = dp_buf_len(out);
 
     if (put_str(out, run_key, err) < 0 || put_str(out, worker_id, err) < 0 ||
         put_str(out, event_name, err) < 0 || dp_buf_put_int(out, stat_day, err) < 0 ||
-        dp_buf_put_long(out, events, err) < 0 || dp_buf_put_long(out, loaded_at_us, err) < 0) {
+        dp_buf_put_long(out, events, err) < 0) {
         dp_buf_truncate(out, start);
         return DP_ETOOBIG;
     }

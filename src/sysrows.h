@@ -11,7 +11,9 @@
  *   event_stats   one row per event name per flush: run_key, worker_id,
  *                 event_name, stat_day (DATE), events, _loaded_at.
  * All three are staged and loaded by COPY INTO like the event tables (a plain
- * INSERT is not idempotent).
+ * INSERT is not idempotent). As there, _loaded_at is the load time, set by
+ * the COPY INTO (ddl.h): the schemas end with it (the tables' columns), the
+ * records written here do not carry it (avrofile.h).
  *
  * Thread: any (pure functions; the schemas are static strings).
  */
@@ -43,7 +45,7 @@ int dp_sysrows_error(dp_buf_t *out, const char *code, const char *message, const
 typedef struct dp_sysrows_run {
     const char *run_key, *worker_id, *table, *file_path, *ranges_json, *status, *kind;
     int64_t rows, bytes, inserted_rows;
-    int64_t started_at_us, finished_at_us, loaded_at_us;
+    int64_t started_at_us, finished_at_us;
     int64_t statements, files_calls, load_ms;
 } dp_sysrows_run_t;
 
@@ -52,7 +54,6 @@ int dp_sysrows_run(dp_buf_t *out, const dp_sysrows_run_t *run, dp_err_t *err);
 
 /* Appends an event_stats record to out. Returns 0 or DP_ETOOBIG. */
 int dp_sysrows_stat(dp_buf_t *out, const char *run_key, const char *worker_id,
-                    const char *event_name, int32_t stat_day, int64_t events,
-                    int64_t loaded_at_us, dp_err_t *err);
+                    const char *event_name, int32_t stat_day, int64_t events, dp_err_t *err);
 
 #endif

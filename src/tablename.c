@@ -99,6 +99,15 @@ int dp_tablename_check_identifier(const char *ident, dp_err_t *err)
                        "identifier", err);
 }
 
+int dp_tablename_check_table(const char *table, dp_err_t *err)
+{
+    if (table == NULL) {
+        return dp_err_set(err, DP_EINVAL, 0, "table name is missing");
+    }
+    return check_chars(table, strnlen(table, DP_TABLENAME_TABLE_MAX + 1), DP_TABLENAME_TABLE_MAX, 1,
+                       "table name", err);
+}
+
 int dp_tablename_is_system(const char *name)
 {
     size_t i;
@@ -120,7 +129,7 @@ int dp_tablename_check_shared(const char *table, dp_err_t *err)
 {
     int rc;
 
-    if ((rc = dp_tablename_check_identifier(table, err)) < 0) {
+    if ((rc = dp_tablename_check_table(table, err)) < 0) {
         dp_err_prefix(err, "shared table: ");
         return rc;
     }

@@ -12,10 +12,14 @@
  *   two event names never share a table, and no event name reaches a system
  *   table (sync_runs, event_errors, event_stats, claims, incarnations, ledger): none
  *   of them starts with "evt_".
- * - Identifiers from configuration (catalog, schema, volume, table) match
+ * - Identifiers from configuration (catalog, schema, volume) match
  *   ^[a-z_][a-z0-9_]*$ and are 1..DP_TABLENAME_IDENT_MAX bytes (Unity
  *   Catalog's limit is 255 characters). Lower case only: Unity Catalog folds
  *   names to lower case, so "Evt_A" and "evt_a" would be one object.
+ * - Table names have one limit everywhere (configuration, router, flush):
+ *   DP_TABLENAME_TABLE_MAX bytes, the longest event name plus the prefix, so
+ *   the shared and single tables of the configuration obey the same bound as
+ *   every "evt_<name>".
  * - SQL sees names only as `catalog`.`schema`.`table` built from checked
  *   identifiers; the allowed characters contain no backquote, so the quoting
  *   cannot be broken out of.
@@ -35,8 +39,11 @@
 #define DP_TABLENAME_PREFIX "evt_"
 /* Longest configuration identifier, in bytes. */
 #define DP_TABLENAME_IDENT_MAX 255
-/* Room for any table produced by dp_tablename_for_event(), with its NUL. */
-#define DP_TABLENAME_TABLE_SIZE (sizeof(DP_TABLENAME_PREFIX) + DP_TABLENAME_EVENT_MAX)
+/* Longest table name, in bytes: the prefix plus the longest event name. */
+#define DP_TABLENAME_TABLE_MAX (sizeof(DP_TABLENAME_PREFIX) - 1 + DP_TABLENAME_EVENT_MAX)
+/* Room for any table name (dp_tablename_for_event(), dp_tablename_check_table()),
+ * with its NUL. */
+#define DP_TABLENAME_TABLE_SIZE (DP_TABLENAME_TABLE_MAX + 1)
 /* Room for any dp_tablename_qualified() result, with its NUL. */
 #define DP_TABLENAME_QUALIFIED_SIZE (3 * (DP_TABLENAME_IDENT_MAX + 2) + 2 + 1)
 
@@ -58,8 +65,15 @@ int dp_tablename_for_event(const char *event_name, size_t len, char *out, size_t
 int dp_tablename_check_identifier(const char *ident, dp_err_t *err);
 
 /*
- * Checks the configured shared table (default "evt_otherevents"): a valid
- * identifier that is not a system table. Returns 0 or DP_EINVAL.
+ * Checks a NUL-terminated table name: ^[a-z_][a-z0-9_]*$ of 1 to
+ * DP_TABLENAME_TABLE_MAX bytes. Returns 0 or DP_EINVAL.
+ */
+int dp_tablename_check_table(const char *table, dp_err_t *err);
+
+/*
+ * Checks the configured shared or single table (default "evt_otherevents"):
+ * a valid table name (dp_tablename_check_table()) that is not a system table.
+ * Returns 0 or DP_EINVAL.
  */
 int dp_tablename_check_shared(const char *table, dp_err_t *err);
 

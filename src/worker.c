@@ -87,7 +87,7 @@ static void fail(dp_worker_t *w, const dp_err_t *err)
 
 static void open_new_flush(dp_worker_t *w)
 {
-    w->open = dp_flush_new(++w->seq, dp_clock_wall_us(), w->flush_cap);
+    w->open = dp_flush_new(++w->seq, dp_clock_wall_us(), w->incarnation, w->flush_cap);
     w->open_since_ms = 0;
 }
 
@@ -409,7 +409,7 @@ static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts
     }
     /* A lost assignment, or a drain that ran out of time, leaves the
      * partitions' events in the open flush: the next owner reads them again. */
-    for (int i = 0; i < parts->cnt; i++) {
+    for (int i = 0; i < parts->cnt && w->open; i++) {
         dp_flush_drop_partition(w->open, parts->elems[i].topic, parts->elems[i].partition);
         if (w->recover)
             dp_recover_forget(w->recover, parts->elems[i].topic, parts->elems[i].partition);
@@ -605,7 +605,8 @@ static int add_error(dp_worker_t *w, const rd_kafka_message_t *msg, const char *
                          w->cfg->worker.id, err) < 0)
         return DP_ETOOBIG;
     return dp_flush_add(w->open, DP_ERRORS_TABLE, rd_kafka_topic_name(msg->rkt), msg->partition,
-                        msg->offset, dp_buf_data(&w->errbody), dp_buf_len(&w->errbody), err);
+                        msg->offset, rd_kafka_message_timestamp(msg, NULL),
+                        dp_buf_data(&w->errbody), dp_buf_len(&w->errbody), err);
 }
 
 /* Decodes a message; a schema id that is not loaded is asked from the
@@ -630,6 +631,47 @@ static int decode(dp_worker_t *w, const char *topic, const rd_kafka_message_t *m
     return DP_EINVAL;
 }
 
+/* The flush refused msg because offsets are missing before it
+ * (DP_FLUSH_GAP): the partition is read again from the first missing offset
+ * (dp_parts_seek_gaps, from housekeeping; its messages are dropped until
+ * then) and the first message the broker delivers tells which (partitions.h). */
+static void gap_found(dp_worker_t *w, const char *topic, const rd_kafka_message_t *msg,
+                      const char *why)
+{
+    dp_part_t *p = dp_parts_find(&w->parts, topic, msg->partition);
+    int64_t last = dp_flush_last(w->open, topic, msg->partition);
+
+    if (!p || last < 0) {
+        dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped at @%lld: %s", topic,
+               (int)msg->partition, (long long)msg->offset, why);
+        if (p)
+            dp_parts_stop(&w->parts, p, w->kafka);
+        return;
+    }
+    dp_parts_gap(&w->parts, p, last, msg->offset);
+    dp_log(DP_LOG_WARN, "worker", "%s; reading %s [%d] again from @%lld to tell a gap of the log "
+           "from skipped messages", why, topic, (int)msg->partition, (long long)last + 1);
+}
+
+/* A message the flush refused for a reason other than its size or a
+ * redelivery (not a data error: those become event_errors rows): the
+ * partition stops at it, like a replaced log. Nothing from this offset on is
+ * committed, so the message is read again after a restart; never dropped. */
+static void stop_partition(dp_worker_t *w, const char *topic, const rd_kafka_message_t *msg,
+                           const char *why)
+{
+    dp_part_t *p = dp_parts_find(&w->parts, topic, msg->partition);
+
+    if (!p) {
+        p = dp_parts_add(&w->parts, topic, msg->partition);
+        p->claimed = 1;
+    }
+    dp_parts_stop(&w->parts, p, w->kafka);
+    dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped at @%lld: the flush refused the message: %s. "
+           "Nothing from this offset on is committed; the partition is read again from it after "
+           "a restart", topic, (int)msg->partition, (long long)msg->offset, why);
+}
+
 /* Handles one message. Returns 0, or DP_ETOOBIG when it did not fit in the
  * open flush, or DP_EAGAIN when it cannot be routed yet (its writer schema
  * is unavailable, or the group's counts were not read yet): the caller holds
@@ -643,10 +685,12 @@ static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
     char reason[600];
     int rc;
 
-    if (dp_parts_drop(&w->parts, w->kafka, topic, msg))
-        return 0;
     if (!w->routing_ready)
         return DP_EAGAIN;
+    if ((rc = dp_parts_drop(&w->parts, w->kafka, topic, msg)) == 1)
+        return 0;
+    if (rc == DP_PARTS_GAP_ACCEPTED)
+        dp_flush_allow_gap(w->open, topic, msg->partition, msg->offset);
     if ((rc = decode(w, topic, msg, &dec, &err)) == DP_EAGAIN)
         return rc;
     if (rc < 0) {
@@ -665,18 +709,26 @@ static int handle(dp_worker_t *w, const rd_kafka_message_t *msg)
             dp_metrics_reject(DP_REJ_BAD_EVENT_NAME);
         }
     } else {
-        rc = dp_flush_add(w->open, table, topic, msg->partition, msg->offset, dec.body,
-                          dec.body_len, &err);
+        rc = dp_flush_add(w->open, table, topic, msg->partition, msg->offset,
+                          rd_kafka_message_timestamp(msg, NULL), dec.body, dec.body_len, &err);
         if (rc == 0)
             w->stats.rows++;
     }
-    if (rc == DP_EINVAL) {
+    if (rc == DP_FLUSH_REDELIVERY) {
         /* Offset not above what the flush holds: a redelivery after a seek. */
         dp_log(DP_LOG_DEBUG, "worker", "%s", err.msg);
         return 0;
     }
+    if (rc == DP_FLUSH_GAP) {
+        gap_found(w, topic, msg, err.msg);
+        return 0;
+    }
+    if (rc < 0 && rc != DP_ETOOBIG) {
+        stop_partition(w, topic, msg, err.msg);
+        return 0;
+    }
     if (rc == 0)
-        dp_flush_set_last_fp(w->open, dp_kafka_fingerprint(msg));
+        dp_flush_set_last_message(w->open, msg->key, msg->key_len, msg->payload, msg->len);
     if (rc == 0 && w->open_since_ms == 0)
         w->open_since_ms = dp_clock_mono_ms();
     return rc;
@@ -712,7 +764,7 @@ static const char *flush_due(dp_worker_t *w)
         return NULL;
     if (dp_flush_max_table_rows(w->open) >= cfg->flush.max_events)
         return "max_events";
-    if ((int64_t)dp_flush_bytes(w->open) >= cfg->flush.max_bytes)
+    if ((int64_t)dp_flush_bytes(w->open) >= cfg->flush.max_bytes || dp_flush_full(w->open))
         return "max_bytes";
     if (w->open_since_ms && dp_clock_mono_ms() - w->open_since_ms >= cfg->flush.max_age_ms)
         return "max_age";
@@ -772,6 +824,16 @@ static void replay_held(dp_worker_t *w)
     }
 }
 
+/* Reads again every partition whose flush found offsets missing. */
+static void seek_gaps(dp_worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *again = rd_kafka_topic_partition_list_new(4);
+
+    dp_parts_seek_gaps(&w->parts, w->kafka, again);
+    drop_held(w, again); /* they arrive again */
+    rd_kafka_topic_partition_list_destroy(again);
+}
+
 static void housekeep(dp_worker_t *w)
 {
     const char *why;
@@ -783,6 +845,7 @@ static void housekeep(dp_worker_t *w)
         if (w->parts.items[i].range_error && w->parts.items[i].claimed)
             range_error(w, &w->parts.items[i]);
     }
+    seek_gaps(w);
     finish_loaded(w, 1);
     apply_shared_counts(w);
     dp_metrics_set(DP_MG_BUFFER_OPEN_BYTES, (int64_t)dp_flush_bytes(w->open));
@@ -807,7 +870,13 @@ static void poll_once(dp_worker_t *w, int timeout_ms)
 
     if (!msg)
         return;
-    if (w->nheld > 0 || must_hold(rc = handle(w, msg))) {
+    rc = w->nheld > 0 ? DP_ETOOBIG : handle(w, msg);
+    /* A full flush is cut at once when the loader is free (the usual case:
+     * a flush is cut when full, never past max_bytes); pausing is only for a
+     * full flush while the previous one loads. */
+    if (rc == DP_ETOOBIG && w->nheld == 0 && cut(w, "max_bytes"))
+        rc = handle(w, msg);
+    if (must_hold(rc)) {
         hold(w, msg);
         pause_for_held(w, !w->routing_ready ? "waiting for the group's event counts"
                           : "flush full while the previous one loads, or a writer schema "
@@ -1011,21 +1080,23 @@ dp_worker_t *dp_worker_new(const dp_config_t *cfg, volatile sig_atomic_t *stop, 
 
     w->cfg = cfg;
     w->stop = stop;
-    w->flush_cap = (size_t)(cfg->flush.memory_budget_bytes / 2);
-    if (w->flush_cap < (size_t)cfg->flush.max_bytes)
-        w->flush_cap = (size_t)cfg->flush.max_bytes;
+    /* A flush never exceeds max_bytes, and the open flush plus the one
+     * loading never exceed the budget (issue 11 item 7). */
+    w->flush_cap = (size_t)cfg->flush.max_bytes;
+    if (w->flush_cap > (size_t)(cfg->flush.memory_budget_bytes / 2))
+        w->flush_cap = (size_t)(cfg->flush.memory_budget_bytes / 2);
     dp_buf_init(&w->errbody, 2 * DP_SYSROWS_RAW_MAX);
     dp_parts_init(&w->parts);
     w->router = dp_router_new((dp_route_mode_t)cfg->routing.mode, cfg->routing.threshold,
                               cfg->routing.shared_table, cfg->routing.single_table, MAX_NAMES);
     /* Only the threshold needs the group's counts before routing. */
     w->routing_ready = cfg->routing.mode != DP_ROUTE_THRESHOLD;
-    open_new_flush(w);
     if (make_decoder(w, err) < 0 || dp_dbxconn_open(&w->conn, cfg, start_beat, NULL, err) < 0 ||
         make_kafka(w, err) < 0 || make_loader(w, err) < 0) {
         dp_worker_destroy(w);
         return NULL;
     }
+    open_new_flush(w); /* its records carry the incarnation make_loader resolved */
     return w;
 }
 

@@ -16,3 +16,5 @@ dp_add_test(NAME test_delivery LABEL integration SOURCES integration/test_delive
 if(TARGET test_delivery)
   add_dependencies(test_delivery deltaport deltaport-dbx-emulator deltaport-kafka-mock)
 endif()
+dp_add_test(NAME test_flush_path LABEL integration SOURCES integration/test_flush_path.c
+            TIMEOUT 600)

@@ -27,7 +27,7 @@ for p in $build; do
   grep -qx "$p" <<<"$setup_pkgs" || fail "build stage installs $p, which scripts/setup.sh does not"
 done
 # The library -dev packages the worker links (dpcore's pkg-config modules).
-linked="librdkafka-dev libavro-dev libcurl4-openssl-dev libjansson-dev libssl-dev libmicrohttpd-dev"
+linked="librdkafka-dev libavro-dev libcurl4-openssl-dev libjansson-dev libssl-dev libmicrohttpd-dev libdeflate-dev libsnappy-dev"
 for dev in $linked; do
   grep -qx "$dev" <<<"$setup_pkgs" || fail "$dev is not in scripts/setup.sh"
   deps=$(dpkg-query -W -f='${Depends}' "$dev" 2>/dev/null | tr ',|' '\n\n' | sed 's/(.*//; s/:any//; s/ //g')

@@ -8,6 +8,7 @@
  * the pass-through path is checked against an independent encoder.
  */
 #include "avrofile.h"
+#include "flush.h"
 #include "buf.h"
 #include "dp_test.h"
 
@@ -20,7 +21,9 @@
 #define FIXTURE   DP_SOURCE_DIR "/tests/data/staging/test_event.avsc"
 #define CANONICAL DP_SOURCE_DIR "/schemas/canonical_event.avsc"
 #define T0        1700000000000000LL
-#define LOADED_AT 1700000000123456LL
+/* Kafka timestamps of the records (ms); every fifth record has none. */
+#define TS_MS(i) ((i) % 5 == 4 ? -1LL : 1700000000123LL + (i))
+#define INCARNATION "inc-0f3a"
 
 static const unsigned char sync_a[16] = "0123456789abcdef";
 static const unsigned char sync_b[16] = "fedcba9876543210";
@@ -117,22 +120,35 @@ static size_t encode_body(int i, char *out, size_t n, size_t prop_len)
     return len;
 }
 
+/* Appends the encoded lineage of record i to buf. */
+static void put_lineage(dp_buf_t *buf, int i)
+{
+    dp_err_t err;
+
+    dp_flush_put_lineage(buf, topic_of(i), i % 7, 1000 + i, TS_MS(i), INCARNATION, &err);
+}
+
 /* Appends n records built by encode_body; returns the number appended
  * before the first failure (its code in *rc). */
 static int append_records(dp_avrofile_t *f, int n, size_t prop_len, int *rc, dp_err_t *err)
 {
     static char body[300000];
     size_t len;
+    dp_buf_t lin;
     int i;
 
     *rc = 0;
+    dp_buf_init(&lin, 4096);
     for (i = 0; i < n; i++) {
         len = encode_body(i, body, sizeof(body), prop_len);
-        *rc = dp_avrofile_append(f, body, len, topic_of(i), i % 7, 1000 + i, LOADED_AT, err);
+        dp_buf_reset(&lin);
+        put_lineage(&lin, i);
+        *rc = dp_avrofile_append(f, body, len, dp_buf_data(&lin), dp_buf_len(&lin), err);
         if (*rc < 0) {
             break;
         }
     }
+    dp_buf_free(&lin);
     return i;
 }
 
@@ -171,8 +187,8 @@ static const char *get_str(avro_value_t *rec, const char *name)
 static int check_record(avro_value_t *rec, int i, size_t prop_len)
 {
     avro_value_t field, branch, entry;
-    int64_t t = 0, part = 0, off = 0, loaded = 0;
-    int disc = -1;
+    int64_t t = 0, part = 0, off = 0, ts = -2;
+    int disc = -1, ts_disc = -1, no_loaded_at;
     const void *dec = NULL;
     const char *prop = NULL;
     size_t n = 0, plen = 0;
@@ -182,7 +198,14 @@ static int check_record(avro_value_t *rec, int i, size_t prop_len)
     get_long(rec, "event_time", &t);
     get_long(rec, "_kafka_partition", &part);
     get_long(rec, "_kafka_offset", &off);
-    get_long(rec, "_loaded_at", &loaded);
+    /* The load time is the COPY INTO's: never in the file. */
+    no_loaded_at = avro_value_get_by_name(rec, "_loaded_at", &field, NULL) != 0;
+    if (avro_value_get_by_name(rec, "_kafka_timestamp", &field, NULL) == 0) {
+        avro_value_get_discriminant(&field, &ts_disc);
+        avro_value_get_current_branch(&field, &branch);
+        if (ts_disc == 1)
+            avro_value_get_long(&branch, &ts);
+    }
     avro_value_get_by_name(rec, "value", &field, NULL);
     avro_value_get_discriminant(&field, &disc);
     avro_value_get_current_branch(&field, &branch);
@@ -195,13 +218,16 @@ static int check_record(avro_value_t *rec, int i, size_t prop_len)
     }
     return DP_ASSERT_MSG(strcmp(get_str(rec, "event_id"), id) == 0 && t == T0 + i &&
                              strcmp(get_str(rec, "_kafka_topic"), topic_of(i)) == 0 &&
-                             part == i % 7 && off == 1000 + i && loaded == LOADED_AT &&
+                             part == i % 7 && off == 1000 + i && no_loaded_at &&
+                             (TS_MS(i) < 0 ? ts_disc == 0 : ts_disc == 1 && ts == TS_MS(i) * 1000) &&
+                             strcmp(get_str(rec, "_incarnation"), INCARNATION) == 0 &&
                              disc == (i % 3 ? 1 : 0) && (disc == 0 || n == 3) && prop != NULL &&
                              plen - 1 == (prop_len ? prop_len : strlen(id)),
-                         "record %d: got id %s time %lld topic %s part %lld off %lld loaded %lld "
-                         "branch %d",
+                         "record %d: got id %s time %lld topic %s part %lld off %lld ts %d/%lld "
+                         "incarnation %s _loaded_at %s branch %d",
                          i, get_str(rec, "event_id"), (long long)t, get_str(rec, "_kafka_topic"),
-                         (long long)part, (long long)off, (long long)loaded, disc);
+                         (long long)part, (long long)off, ts_disc, (long long)ts,
+                         get_str(rec, "_incarnation"), no_loaded_at ? "absent" : "present", disc);
 }
 
 /* Reads the whole in-memory file with avro-c's file reader and checks
@@ -253,9 +279,10 @@ static json_t *field_named(json_t *fields, const char *name)
 
 static void test_avrofile_staged_schema_appends_lineage(void)
 {
-    static const char *names[] = {"event_id",   "event_name",   "event_time",       "value",
-                                  "properties", "_kafka_topic", "_kafka_partition", "_kafka_offset",
-                                  "_loaded_at"};
+    static const char *names[] = {"event_id",         "event_name",   "event_time",
+                                  "value",            "properties",   "_kafka_topic",
+                                  "_kafka_partition", "_kafka_offset", "_kafka_timestamp",
+                                  "_incarnation",     "_loaded_at"};
     json_t *root = json_loads(staged_json, 0, NULL), *fields, *t, *dec;
     size_t i;
 
@@ -263,9 +290,9 @@ static void test_avrofile_staged_schema_appends_lineage(void)
     DP_ASSERT_MSG(strchr(staged_json, '\n') == NULL && strstr(staged_json, ", ") == NULL,
                   "expected compact JSON, got %s", staged_json);
     fields = json_object_get(root, "fields");
-    DP_ASSERT_MSG(json_array_size(fields) == 9, "expected 9 fields, got %zu",
+    DP_ASSERT_MSG(json_array_size(fields) == 11, "expected 11 fields, got %zu",
                   json_array_size(fields));
-    for (i = 0; i < 9 && i < json_array_size(fields); i++) {
+    for (i = 0; i < 11 && i < json_array_size(fields); i++) {
         const char *got = json_string_value(json_object_get(json_array_get(fields, i), "name"));
         DP_ASSERT_MSG(strcmp(got, names[i]) == 0, "field %zu: expected %s, got %s", i, names[i],
                       got);
@@ -287,6 +314,15 @@ static void test_avrofile_staged_schema_appends_lineage(void)
         strcmp(json_string_value(json_object_get(field_named(fields, "_kafka_partition"), "type")),
                "int") == 0,
         "_kafka_partition must be int");
+    t = json_array_get(json_object_get(field_named(fields, "_kafka_timestamp"), "type"), 1);
+    DP_ASSERT_MSG(
+        strcmp(json_string_value(json_object_get(t, "logicalType")), "timestamp-micros") == 0 &&
+            json_is_null(json_object_get(field_named(fields, "_kafka_timestamp"), "default")),
+        "_kafka_timestamp must be [\"null\", timestamp-micros], default null");
+    DP_ASSERT_MSG(
+        strcmp(json_string_value(json_object_get(field_named(fields, "_incarnation"), "type")),
+               "string") == 0,
+        "_incarnation must be a string");
     DP_ASSERT_MSG(json_is_null(json_object_get(field_named(fields, "value"), "default")) &&
                       json_object_get(root, "doc") != NULL,
                   "defaults and docs must be kept");
@@ -334,8 +370,9 @@ static void test_avrofile_staged_schema_of_canonical_event(void)
         for (p = staged; (p = strstr(p, "\"logicalType\"")) != NULL; p++) {
             after++;
         }
-        DP_ASSERT_MSG(after == before + 1, "expected %d logicalTypes (+1 for _loaded_at), got %d",
-                      before + 1, after);
+        DP_ASSERT_MSG(after == before + 2,
+                      "expected %d logicalTypes (+2 for _kafka_timestamp and _loaded_at), got %d",
+                      before + 2, after);
         DP_ASSERT_MSG(strstr(staged, "{\"name\":\"_loaded_at\",\"type\":{\"type\":\"long\","
                                      "\"logicalType\":\"timestamp-micros\"}}]") != NULL,
                       "lineage must end the field list: %s", staged);
@@ -362,7 +399,7 @@ static void roundtrip(dp_avrofile_codec_t codec)
     n = read_back(data, len, 0);
     DP_ASSERT_MSG(n == 2000, "%s: avro-c read %d of 2000 records", dp_avrofile_codec_name(codec),
                   n);
-    rc = dp_avrofile_append(f, "x", 1, "t", 0, 0, 0, &err);
+    rc = dp_avrofile_append(f, "x", 1, NULL, 0, &err);
     DP_ASSERT_MSG(rc == DP_EINVAL, "append after finish: expected DP_EINVAL, got %d", rc);
     dp_avrofile_destroy(f);
 }
@@ -375,6 +412,13 @@ static void test_avrofile_null_codec_reads_back_in_avro_c(void)
 static void test_avrofile_deflate_reads_back_in_avro_c(void)
 {
     roundtrip(DP_AVROFILE_DEFLATE);
+}
+
+/* avro-c checks each snappy block's CRC-32 while reading, so this also
+ * checks the checksum. */
+static void test_avrofile_snappy_reads_back_in_avro_c(void)
+{
+    roundtrip(DP_AVROFILE_SNAPPY);
 }
 
 /* Parses the header: magic, metadata map, sync. Returns the header length
@@ -429,7 +473,12 @@ static void test_avrofile_header_carries_staged_schema(void)
     DP_ASSERT_FATAL_MSG(dp_avrofile_finish(f, &data, &len, &err) == 0, "finish: %s", err.msg);
     hlen = parse_header(data, len, schema, sizeof(schema), codec, sizeof(codec));
     DP_ASSERT_FATAL_MSG(hlen > 0, "header does not parse");
-    DP_ASSERT_MSG(strcmp(schema, staged_json) == 0, "header schema differs from the staged one");
+    /* The staged schema but its last field, _loaded_at (the COPY INTO's). */
+    DP_ASSERT_MSG(strstr(schema, "_loaded_at") == NULL &&
+                      strncmp(schema, staged_json, strlen(schema) - 2) == 0 &&
+                      strstr(staged_json, ",{\"name\":\"_loaded_at\"") ==
+                          staged_json + strlen(schema) - 2,
+                  "header schema is not the staged one without _loaded_at: %s", schema);
     DP_ASSERT_MSG(strstr(schema, "\"logicalType\":\"timestamp-micros\"") != NULL &&
                       strstr(schema, "\"logicalType\":\"decimal\",\"precision\":18,\"scale\":4") !=
                           NULL,
@@ -497,7 +546,7 @@ static void cap_is_enforced(dp_avrofile_codec_t codec)
                   "after %d",
                   dp_avrofile_codec_name(codec), rc, n);
     size_before = dp_avrofile_size(f);
-    rc = dp_avrofile_append(f, canonical_json, strlen(canonical_json), "t", 0, 0, 0, &err);
+    rc = dp_avrofile_append(f, canonical_json, strlen(canonical_json), NULL, 0, &err);
     DP_ASSERT_MSG(rc == DP_ETOOBIG && dp_avrofile_size(f) == size_before &&
                       dp_avrofile_count(f) == (uint64_t)n,
                   "a refused append must change nothing (count %llu, expected %d)",
@@ -512,6 +561,7 @@ static void test_avrofile_cap_refuses_and_keeps_file_valid(void)
 {
     cap_is_enforced(DP_AVROFILE_NULL);
     cap_is_enforced(DP_AVROFILE_DEFLATE);
+    cap_is_enforced(DP_AVROFILE_SNAPPY);
 }
 
 static void test_avrofile_large_records_and_empty_file(void)
@@ -557,10 +607,7 @@ static void test_avrofile_append_encoded_runs(void)
     for (i = 0; i < 300; i++) {
         len = encode_body(i, body, sizeof(body), 0);
         dp_buf_append(&run, body, len, &err);
-        dp_buf_put_bytes(&run, topic_of(i), strlen(topic_of(i)), &err);
-        dp_buf_put_int(&run, i % 7, &err);
-        dp_buf_put_long(&run, 1000 + i, &err);
-        dp_buf_put_long(&run, LOADED_AT, &err);
+        put_lineage(&run, i);
         if (++in_run == 37 || i == 299) {
             rc = dp_avrofile_append_encoded(runs, dp_buf_data(&run), dp_buf_len(&run),
                                             (uint64_t)in_run, &err);
@@ -652,8 +699,12 @@ static void test_avrofile_codec_names(void)
                   "deflate not parsed");
     DP_ASSERT_MSG(dp_avrofile_codec_parse("null", &c, &err) == 0 && c == DP_AVROFILE_NULL,
                   "null not parsed");
-    DP_ASSERT_MSG(dp_avrofile_codec_parse("snappy", &c, &err) == DP_EINVAL, "snappy accepted");
-    DP_ASSERT_MSG(strcmp(dp_avrofile_codec_name(DP_AVROFILE_DEFLATE), "deflate") == 0,
+    DP_ASSERT_MSG(dp_avrofile_codec_parse("snappy", &c, &err) == 0 && c == DP_AVROFILE_SNAPPY,
+                  "snappy not parsed");
+    DP_ASSERT_MSG(dp_avrofile_codec_parse("zstandard", &c, &err) == DP_EINVAL,
+                  "zstandard accepted");
+    DP_ASSERT_MSG(strcmp(dp_avrofile_codec_name(DP_AVROFILE_DEFLATE), "deflate") == 0 &&
+                      strcmp(dp_avrofile_codec_name(DP_AVROFILE_SNAPPY), "snappy") == 0,
                   "wrong name");
 }
 
@@ -666,6 +717,7 @@ static const dp_test_case_t avrofile_cases[] = {
     {"test_avrofile_null_codec_reads_back_in_avro_c",
      test_avrofile_null_codec_reads_back_in_avro_c},
     {"test_avrofile_deflate_reads_back_in_avro_c", test_avrofile_deflate_reads_back_in_avro_c},
+    {"test_avrofile_snappy_reads_back_in_avro_c", test_avrofile_snappy_reads_back_in_avro_c},
     {"test_avrofile_header_carries_staged_schema", test_avrofile_header_carries_staged_schema},
     {"test_avrofile_same_input_same_bytes", test_avrofile_same_input_same_bytes},
     {"test_avrofile_cap_refuses_and_keeps_file_valid",

@@ -257,6 +257,30 @@ static void test_config_wrong_type(void)
                  "databricks.catalog = \"\": must be a non-empty string");
 }
 
+/* Issue 11 item 3: the shared and single tables have the table-name limit
+ * of every evt_<name> (104 bytes); a 200-character single_table used to be
+ * accepted here and every event bound for it was then dropped by the flush. */
+static void test_config_table_names_have_the_flush_limit(void)
+{
+    char patch[400], name[201];
+    dp_config_t *cfg;
+
+    reset_env();
+    memset(name, 's', 200);
+    name[200] = '\0';
+    snprintf(patch, sizeof(patch), "{\"routing\": {\"mode\": \"single\", \"single_table\": \"%s\"}}",
+             name);
+    expect_error(patch, "routing.single_table");
+    expect_error(patch, "at most 104 allowed");
+    snprintf(patch, sizeof(patch), "{\"routing\": {\"shared_table\": \"%.105s\"}}", name);
+    expect_error(patch, "routing.shared_table");
+    name[104] = '\0';
+    snprintf(patch, sizeof(patch), "{\"routing\": {\"single_table\": \"%s\"}}", name);
+    cfg = dp_config_load(patched(patch), &err);
+    DP_ASSERT_MSG(cfg != NULL, "a 104-byte single_table must load: %s", err.msg);
+    dp_config_destroy(cfg);
+}
+
 static void test_config_out_of_range(void)
 {
     reset_env();
@@ -817,6 +841,7 @@ static const dp_test_case_t cases[] = {
     {"test_config_urls_checked_by_libcurl", test_config_urls_checked_by_libcurl},
     {"test_config_schema_follows_the_table", test_config_schema_follows_the_table},
     {"test_config_rejects_owned_kafka_keys", test_config_rejects_owned_kafka_keys},
+    {"test_config_table_names_have_the_flush_limit", test_config_table_names_have_the_flush_limit},
     {"test_config_bad_kafka_property_shows_librdkafka_error",
      test_config_bad_kafka_property_shows_librdkafka_error},
     {"test_config_kafka_property_values_kept_whole", test_config_kafka_property_values_kept_whole},

@@ -94,7 +94,9 @@ static void test_ddl_copy_into_text_and_refusals(void)
     char *sql = dp_ddl_copy_into("`main`.`s`.`evt_a`", "/Volumes/main/s/v/i0/evt_a/ab12.avro", &err);
 
     DP_ASSERT_FATAL_MSG(sql != NULL, "expected SQL, got: %s", err.msg);
-    DP_ASSERT_MSG(strcmp(sql, "COPY INTO `main`.`s`.`evt_a` FROM '/Volumes/main/s/v/i0/evt_a/' "
+    /* The SELECT form: _loaded_at is the load time (issue 11 item 6). */
+    DP_ASSERT_MSG(strcmp(sql, "COPY INTO `main`.`s`.`evt_a` FROM (SELECT *, current_timestamp() "
+                              "AS _loaded_at FROM '/Volumes/main/s/v/i0/evt_a/') "
                               "FILEFORMAT = AVRO FILES = ('ab12.avro') FORMAT_OPTIONS "
                               "('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')") == 0,
                   "got: %s", sql);

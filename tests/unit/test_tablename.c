@@ -194,6 +194,36 @@ static void test_tablename_check_identifier_rules(void)
     DP_ASSERT_MSG(dp_tablename_check_identifier(NULL, &err) == DP_EINVAL, "NULL accepted");
 }
 
+/* One length limit for table names: the longest evt_<name> is the longest
+ * table name, and a configured shared or single table obeys it too (issue 11
+ * item 3: a 200-character single_table used to pass the configuration and
+ * then be refused by the flush). */
+static void test_tablename_one_length_limit_for_tables(void)
+{
+    char name[DP_TABLENAME_EVENT_MAX + 1], table[DP_TABLENAME_TABLE_SIZE], t[256];
+    dp_err_t err;
+
+    memset(name, 'n', DP_TABLENAME_EVENT_MAX);
+    DP_ASSERT_FATAL_MSG(dp_tablename_for_event(name, DP_TABLENAME_EVENT_MAX, table, sizeof(table),
+                                               &err) == 0,
+                        "longest event name refused: %s", err.msg);
+    DP_ASSERT_MSG(strlen(table) == DP_TABLENAME_TABLE_MAX && DP_TABLENAME_TABLE_MAX == 104,
+                  "longest table is %zu bytes, limit %zu", strlen(table),
+                  (size_t)DP_TABLENAME_TABLE_MAX);
+    DP_ASSERT_MSG(dp_tablename_check_table(table, &err) == 0, "evt_<100 chars> refused: %s",
+                  err.msg);
+    DP_ASSERT_MSG(dp_tablename_check_shared(table, &err) == 0, "as shared table: %s", err.msg);
+    memset(t, 'a', 105);
+    t[105] = '\0';
+    DP_ASSERT_MSG(dp_tablename_check_table(t, &err) == DP_EINVAL &&
+                      strstr(err.msg, "at most 104") != NULL,
+                  "105 bytes: expected DP_EINVAL naming the limit, got '%s'", err.msg);
+    memset(t, 'a', 200);
+    t[200] = '\0';
+    DP_ASSERT_MSG(dp_tablename_check_shared(t, &err) == DP_EINVAL, "200-byte shared table accepted");
+    DP_ASSERT_MSG(dp_tablename_check_table(NULL, &err) == DP_EINVAL, "NULL accepted");
+}
+
 static void test_tablename_qualified_quotes_checked_parts(void)
 {
     char out[DP_TABLENAME_QUALIFIED_SIZE], small[10] = "keep";
@@ -230,6 +260,7 @@ static const dp_test_case_t tablename_cases[] = {
     {"test_tablename_check_identifier_rules", test_tablename_check_identifier_rules},
     {"test_tablename_qualified_quotes_checked_parts",
      test_tablename_qualified_quotes_checked_parts},
+    {"test_tablename_one_length_limit_for_tables", test_tablename_one_length_limit_for_tables},
     {NULL, NULL},
 };
 
