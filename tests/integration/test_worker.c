@@ -129,7 +129,9 @@ static void test_worker_failed_loads_keep_offsets_until_the_fault_clears(void)
                                         "\"error_class\":\"DELTA_CONCURRENT_APPEND\","
                                         "\"count\":4}") == 0, "fault not accepted");
     DP_ASSERT_MSG(produce(&env, 800, 50, 31) == 0, "produce failed");
-    DP_ASSERT_MSG(wait_log(&env, "f1", "load failed, data kept", 30000) == 0,
+    /* Reported once the flush's concurrent jobs are done: the upload's own retries
+     * (8 refusals, jittered backoff) may take half a minute. */
+    DP_ASSERT_MSG(wait_log(&env, "f1", "load failed, data kept", 90000) == 0,
                   "expected the worker to report a failed load");
     DP_ASSERT_MSG(committed_to_end(&env) == 0, "offsets were committed while loads failed");
     loaded = wait_loaded(&env, 800, 90000);
