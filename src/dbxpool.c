@@ -163,14 +163,8 @@ size_t dp_dbxpool_run(dp_dbxpool_t *pool, dp_dbxpool_job_t *jobs, size_t n,
     }
     pthread_cond_broadcast(&pool->work);
     while (batch.left > 0) {
-        struct timespec ts;
+        struct timespec ts = dp_clock_deadline(500);
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 500 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
         pthread_cond_timedwait(&batch.done, &pool->mu, &ts);
         if (beat && batch.left > 0) {
             pthread_mutex_unlock(&pool->mu);

@@ -41,15 +41,8 @@ void dp_loader_stats_free(dp_loader_stat_t *stats, size_t n)
 /* Sleeps up to ms unless stopped or signalled; called with mu held. */
 static void wait_locked(dp_loader_t *loader, long ms)
 {
-    struct timespec ts;
+    struct timespec ts = dp_clock_deadline(ms);
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
     pthread_cond_timedwait(&loader->cv, &loader->mu, &ts);
 }
 

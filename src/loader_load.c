@@ -341,23 +341,14 @@ typedef struct extra_job {
     int64_t n;
 } extra_job_t;
 
-static int fill_extra(void *ctx, dp_avrofile_t *file, dp_err_t *err)
-{
-    extra_job_t *ej = ctx;
-
-    return dp_avrofile_append_encoded(file, dp_buf_data(&ej->rows), dp_buf_len(&ej->rows),
-                                      (uint64_t)ej->n, err) < 0
-               ? DP_EFAIL
-               : 0;
-}
-
 static int extra_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
 {
     extra_job_t *ej = arg;
     dp_loader_file_t *f = &ej->loader->prog.extra;
-    int rc = dp_loadops_stage(ej->loader->ops, client, DP_ERRORS_TABLE, f->path, fill_extra, ej,
-                              &f->rows, &f->bytes, err);
+    int rc = dp_loadops_stage_rows(ej->loader->ops, client, DP_ERRORS_TABLE, f->path, &ej->rows,
+                                   ej->n, &f->bytes, err);
 
+    f->rows = ej->n;
     if (rc == 0)
         rc = dp_loadops_copy(ej->loader->ops, client, DP_ERRORS_TABLE, f->path, &f->inserted,
                              err);

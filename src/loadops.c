@@ -452,7 +452,7 @@ typedef struct rows_file {
 
 static int fill_rows(void *ctx, dp_avrofile_t *file, dp_err_t *err)
 {
-    rows_file_t *rf = ctx;
+    const rows_file_t *rf = ctx;
 
     if (rf->n == 0)
         return 0;
@@ -462,13 +462,22 @@ static int fill_rows(void *ctx, dp_avrofile_t *file, dp_err_t *err)
                : 0;
 }
 
+int dp_loadops_stage_rows(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                          const char *path, const dp_buf_t *rows, int64_t n, int64_t *bytes,
+                          dp_err_t *err)
+{
+    rows_file_t rf = {ops, table, rows, n, ""};
+
+    return dp_loadops_stage(ops, client, table, path, fill_rows, &rf, NULL, bytes, err);
+}
+
 /* Stages one bookkeeping file and loads it. */
 static int stage_and_copy(dp_dbx_client_t *client, void *arg, dp_err_t *err)
 {
     rows_file_t *rf = arg;
     long long inserted = 0;
-    int rc = dp_loadops_stage(rf->ops, client, rf->table, rf->path, fill_rows, rf, NULL, NULL,
-                              err);
+    int rc = dp_loadops_stage_rows(rf->ops, client, rf->table, rf->path, rf->rows, rf->n, NULL,
+                                   err);
 
     if (rc == 0)
         rc = dp_loadops_copy(rf->ops, client, rf->table, rf->path, &inserted, err);

@@ -106,6 +106,11 @@ int dp_loadops_stage(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tab
                      const char *path, dp_loadops_fill_fn fill, void *ctx, int64_t *rows,
                      int64_t *bytes, dp_err_t *err);
 
+/* dp_loadops_stage() of n records already encoded back to back in rows. */
+int dp_loadops_stage_rows(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                          const char *path, const dp_buf_t *rows, int64_t n, int64_t *bytes,
+                          dp_err_t *err);
+
 /* COPY INTO table of the one staged file at path; *inserted receives
  * num_inserted_rows (0 when COPY skipped an already loaded file). Returns 0,
  * DP_EINVAL when Databricks refused the data, or another DP_E* code. */

@@ -654,51 +654,67 @@ static void advance(batch_t *b)
  * step 6), so that the poll thread never seeks outside the log. A partition
  * whose watermarks cannot be read is left to the poll thread, which handles
  * an "offset out of range" answer the same way. */
+int dp_recover_place_start(dp_recover_t *r, const char *topic, int32_t partition, int64_t *start,
+                           int *anchored, int64_t low, int64_t high)
+{
+    if (*start > high) {
+        dp_log(DP_LOG_ERROR, "recover", "%s [%d] stopped: its start @%lld is past the end of the "
+               "log (high watermark @%lld): the topic was recreated or truncated, or offsets "
+               "were reset. Nothing is skipped: the partition waits for an operator (after a "
+               "recreation: `deltaport incarnation new`, then restart the pool; "
+               "docs/DELIVERY.md)", topic, (int)partition, (long long)*start, (long long)high);
+        return 1;
+    }
+    if (*start < low && r->cfg->kafka.on_retention_gap == DP_CONFIG_GAP_STOP) {
+        dp_log(DP_LOG_ERROR, "recover", "%s [%d] stopped: records @%lld..@%lld were removed by "
+               "retention before they were loaded (the log starts at @%lld); "
+               "kafka.on_retention_gap is stop", topic, (int)partition, (long long)*start,
+               (long long)low - 1, (long long)low);
+        return 1;
+    }
+    if (*start < low) {
+        dp_log(DP_LOG_ERROR, "recover", "%s [%d]: records @%lld..@%lld were removed by retention "
+               "before they were loaded (the log starts at @%lld): %lld record(s) lost, "
+               "recorded in sync_runs as LOST_TO_RETENTION; going on from @%lld", topic,
+               (int)partition, (long long)*start, (long long)low - 1, (long long)low,
+               (long long)(low - *start), (long long)low);
+        dp_metrics_add(DP_MC_RECORDS_LOST_RETENTION, (uint64_t)(low - *start));
+        dp_recover_record_gap(r, topic, partition, *start, low - 1);
+        *start = low;
+        *anchored = 0;
+    } else if (*anchored && *start - 1 < low) {
+        dp_log(DP_LOG_WARN, "recover", "%s [%d]: @%lld, the message before the start, is gone "
+               "(retention; the log starts at @%lld): the log cannot be checked; reading from "
+               "@%lld", topic, (int)partition, (long long)*start - 1, (long long)low,
+               (long long)*start);
+        *anchored = 0;
+    }
+    return 0;
+}
+
+/* Checks each start against the watermarks of its partition (see recover.h,
+ * step 6), so that the poll thread never seeks outside the log. A partition
+ * whose watermarks cannot be read is left to the poll thread, which handles
+ * an "offset out of range" answer the same way. */
 static void check_ends(batch_t *b)
 {
     dp_recover_t *r = b->r;
 
     for (size_t i = 0; r->rk && i < b->n; i++) {
         dp_recover_part_t *p = &b->parts[i];
-        int64_t low = -1, high = -1;
+        int64_t low = -1, high = -1, start = p->start;
+        int anchored = p->anchor >= 0;
 
         if (p->start < 0 ||
             rd_kafka_query_watermark_offsets(r->rk, p->topic, p->partition, &low, &high, 5000) !=
                 RD_KAFKA_RESP_ERR_NO_ERROR)
             continue;
-        if (p->start > high) {
-            p->stop = 1;
-            dp_log(DP_LOG_ERROR, "recover", "%s [%d] stopped: its start @%lld is past the end of "
-                   "the log (high watermark @%lld): the topic was recreated or truncated, or "
-                   "offsets were reset. Nothing is skipped: the partition waits for an operator "
-                   "(after a recreation: `deltaport incarnation new`, then restart the pool; "
-                   "docs/DELIVERY.md)", p->topic, (int)p->partition, (long long)p->start,
-                   (long long)high);
-        } else if (p->start < low) {
-            if (r->cfg->kafka.on_retention_gap == DP_CONFIG_GAP_STOP) {
-                p->stop = 1;
-                dp_log(DP_LOG_ERROR, "recover", "%s [%d] stopped: records @%lld..@%lld were "
-                       "removed by retention before they were loaded (the log starts at @%lld); "
-                       "kafka.on_retention_gap is stop", p->topic, (int)p->partition,
-                       (long long)p->start, (long long)low - 1, (long long)low);
-                continue;
-            }
-            dp_log(DP_LOG_ERROR, "recover", "%s [%d]: records @%lld..@%lld were removed by "
-                   "retention before they were loaded (the log starts at @%lld): %lld record(s) "
-                   "lost, recorded in sync_runs as LOST_TO_RETENTION; going on from @%lld",
-                   p->topic, (int)p->partition, (long long)p->start, (long long)low - 1,
-                   (long long)low, (long long)(low - p->start), (long long)low);
-            dp_metrics_add(DP_MC_RECORDS_LOST_RETENTION, (uint64_t)(low - p->start));
-            dp_recover_record_gap(r, p->topic, p->partition, p->start, low - 1);
-            p->start = low;
+        p->stop = dp_recover_place_start(r, p->topic, p->partition, &start, &anchored, low, high);
+        if (!anchored)
             p->anchor = -1;
+        if (start != p->start) {
+            p->start = start;
             p->moved = 1;
-        } else if (p->anchor >= 0 && p->start - 1 < low) {
-            dp_log(DP_LOG_WARN, "recover", "%s [%d]: @%lld, the message before the start, is "
-                   "gone (retention; the log starts at @%lld): the log cannot be checked; "
-                   "reading from @%lld", p->topic, (int)p->partition, (long long)p->start - 1,
-                   (long long)low, (long long)p->start);
-            p->anchor = -1;
         }
     }
 }
@@ -838,29 +854,13 @@ static int run_batch(batch_t *b, dp_err_t *err)
     return rc;
 }
 
-typedef struct gap_job {
-    dp_recover_t *r;
-    const dp_recover_part_t *g;
-    dp_buf_t rows;
-} gap_job_t;
-
-static int fill_gap(void *ctx, dp_avrofile_t *file, dp_err_t *err)
-{
-    gap_job_t *gj = ctx;
-
-    return dp_avrofile_append_encoded(file, dp_buf_data(&gj->rows), dp_buf_len(&gj->rows), 1,
-                                      err) < 0
-               ? DP_EFAIL
-               : 0;
-}
-
 /* Stages and loads the sync_runs row of one lost range. */
 static int record_gap(dp_recover_t *r, const dp_recover_part_t *g, dp_err_t *err)
 {
     char text[512], key[DP_STAGENAME_KEY_SIZE], path[DP_STAGENAME_PATH_SIZE], ranges[400];
     unsigned char md[32];
     unsigned int mdlen = 0;
-    gap_job_t gj = {r, g, {0}};
+    dp_buf_t rows;
     dp_sysrows_run_t run;
     long long inserted = 0;
     int rc;
@@ -883,14 +883,14 @@ static int record_gap(dp_recover_t *r, const dp_recover_part_t *g, dp_err_t *err
     run.kind = "gap";
     run.rows = g->committed_fp - g->start + 1;
     run.started_at_us = run.finished_at_us = dp_clock_wall_us();
-    dp_buf_init(&gj.rows, 64 * 1024);
-    if ((rc = dp_sysrows_run(&gj.rows, &run, err)) == 0 &&
+    dp_buf_init(&rows, 64 * 1024);
+    if ((rc = dp_sysrows_run(&rows, &run, err)) == 0 &&
         (rc = dp_loadops_path(r->ops, DP_RUNS_TABLE, key, path, err)) == 0 &&
         (rc = dp_loadops_setup(r->ops, beat, r, err)) == 0 &&
-        (rc = dp_loadops_stage(r->ops, r->client, DP_RUNS_TABLE, path, fill_gap, &gj, NULL, NULL,
-                               err)) == 0)
+        (rc = dp_loadops_stage_rows(r->ops, r->client, DP_RUNS_TABLE, path, &rows, 1, NULL,
+                                    err)) == 0)
         rc = dp_loadops_copy(r->ops, r->client, DP_RUNS_TABLE, path, &inserted, err);
-    dp_buf_free(&gj.rows);
+    dp_buf_free(&rows);
     return rc;
 }
 
@@ -980,14 +980,8 @@ static void *recover_main(void *arg)
             }
             batch_free(&b);
         } else {
-            struct timespec ts;
+            struct timespec ts = dp_clock_deadline(200);
 
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 200 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
             pthread_cond_timedwait(&r->cv, &r->mu, &ts);
         }
     }

@@ -104,6 +104,19 @@ void dp_recover_forget(dp_recover_t *r, const char *topic, int32_t partition);
 void dp_recover_record_gap(dp_recover_t *r, const char *topic, int32_t partition, int64_t first,
                            int64_t last);
 
+/* Places a partition's start against its log's watermarks [low, high) (the
+ * one rule of docs/DELIVERY.md, "Retention: the two ends of the log"):
+ *   - *start past high: logged, returns 1 (stop the partition);
+ *   - *start below low: records removed by retention before they were
+ *     loaded: with kafka.on_retention_gap = record, logged, counted,
+ *     recorded (dp_recover_record_gap), *start = low, *anchored = 0,
+ *     returns 0; with stop, logged, returns 1;
+ *   - *anchored and *start - 1 below low: the message before the start is
+ *     gone and cannot be checked: logged, *anchored = 0, returns 0.
+ * Thread: any. */
+int dp_recover_place_start(dp_recover_t *r, const char *topic, int32_t partition, int64_t *start,
+                           int *anchored, int64_t low, int64_t high);
+
 /* Takes the finished partitions: *out is new (dp_recover_parts_free), the
  * count is returned (0 and NULL when none). */
 size_t dp_recover_take(dp_recover_t *r, dp_recover_part_t **out);

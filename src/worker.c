@@ -538,6 +538,7 @@ static void range_error(dp_worker_t *w, dp_part_t *p)
     int64_t low = -1, high = -1, at = -1;
     rd_kafka_resp_err_t rerr;
     dp_err_t err;
+    int anchored;
 
     p->range_error = 0;
     rerr = rd_kafka_query_watermark_offsets(dp_kafka_handle(w->kafka), p->topic, p->partition,
@@ -548,43 +549,13 @@ static void range_error(dp_worker_t *w, dp_part_t *p)
         p->range_error = 1;
         return;
     }
-    if (p->start > high) {
-        p->stopped = 1;
-        dp_parts_recount(&w->parts);
-        dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped: its start @%lld is past the end of the "
-               "log (high watermark @%lld): the topic was recreated or truncated, or offsets "
-               "were reset. Nothing is skipped: the partition waits for an operator (after a "
-               "recreation: `deltaport incarnation new`, then restart the pool; "
-               "docs/DELIVERY.md)", p->topic, (int)p->partition, (long long)p->start,
-               (long long)high);
+    anchored = p->verify_off >= 0;
+    if (dp_recover_place_start(w->recover, p->topic, p->partition, &p->start, &anchored, low,
+                               high)) {
+        dp_parts_stop(&w->parts, p, w->kafka);
         return;
     }
-    if (p->start >= low) {
-        if (p->verify_off >= 0)
-            dp_log(DP_LOG_WARN, "worker", "%s [%d]: @%lld, the message before the start, is "
-                   "gone (retention; low watermark @%lld): the log cannot be checked; reading "
-                   "from @%lld", p->topic, (int)p->partition, (long long)p->verify_off,
-                   (long long)low, (long long)p->start);
-        at = p->start;
-    } else if (w->cfg->kafka.on_retention_gap == DP_CONFIG_GAP_STOP) {
-        p->stopped = 1;
-        dp_parts_recount(&w->parts);
-        dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped: records @%lld..@%lld were removed by "
-               "retention before they were loaded (the log starts at @%lld); "
-               "kafka.on_retention_gap is stop", p->topic, (int)p->partition,
-               (long long)p->start, (long long)low - 1, (long long)low);
-        return;
-    } else {
-        dp_log(DP_LOG_ERROR, "worker", "%s [%d]: records @%lld..@%lld were removed by "
-               "retention before they were loaded (the log starts at @%lld): %lld record(s) "
-               "lost, recorded in sync_runs as LOST_TO_RETENTION; going on from @%lld",
-               p->topic, (int)p->partition, (long long)p->start, (long long)low - 1,
-               (long long)low, (long long)(low - p->start), (long long)low);
-        dp_metrics_add(DP_MC_RECORDS_LOST_RETENTION, (uint64_t)(low - p->start));
-        dp_recover_record_gap(w->recover, p->topic, p->partition, p->start, low - 1);
-        p->start = low;
-        at = low;
-    }
+    at = p->start;
     p->verify_off = -1;
     p->expect = at;
     dp_parts_recount(&w->parts);
