@@ -26,6 +26,7 @@
 #include "log.h"
 #include "retry.h"
 #include "sysrows.h"
+#include "stmt.h"
 #include "tablename.h"
 
 #include <ctype.h>
@@ -140,10 +141,11 @@ static int grant_from_sentence(const check_t *ck, const char *s, char *out, size
 {
     const char *on = strstr(s, " on ");
     const char *kind, *name;
-    char kbuf[32];
+    char kbuf[32], who[NAME_LEN + 8];
     size_t k = 0;
+    dp_err_t err;
 
-    if (!on)
+    if (!on || dp_tablename_principal_quoted(ck->principal, who, sizeof(who), &err) < 0)
         return -1;
     kind = on + 4;
     name = strchr(kind, ' ');
@@ -152,8 +154,7 @@ static int grant_from_sentence(const check_t *ck, const char *s, char *out, size
     for (; kind + k < name; k++)
         kbuf[k] = (char)toupper((unsigned char)kind[k]);
     kbuf[k] = '\0';
-    snprintf(out, outlen, "GRANT %.*s ON %s %s TO `%s`", (int)(on - s), s, kbuf, name + 1,
-             ck->principal);
+    snprintf(out, outlen, "GRANT %.*s ON %s %s TO %s", (int)(on - s), s, kbuf, name + 1, who);
     return 0;
 }
 
@@ -163,13 +164,16 @@ static void grant_fix(const check_t *ck, const char *msg, const fixspec_t *fs, c
                       size_t outlen)
 {
     static const char lacks[] = "the principal lacks ";
-    char sentence[512];
+    char sentence[512], who[NAME_LEN + 8];
+    dp_err_t err;
 
     dp_retry_grant_message(NULL, msg, sentence, sizeof(sentence));
     if (strncmp(sentence, lacks, sizeof(lacks) - 1) == 0 &&
         grant_from_sentence(ck, sentence + sizeof(lacks) - 1, out, outlen) == 0)
         return;
-    snprintf(out, outlen, "GRANT %s ON %s %s TO `%s`", fs->priv, fs->kind, fs->name, ck->principal);
+    if (dp_tablename_principal_quoted(ck->principal, who, sizeof(who), &err) < 0)
+        snprintf(who, sizeof(who), "<principal>");
+    snprintf(out, outlen, "GRANT %s ON %s %s TO %s", fs->priv, fs->kind, fs->name, who);
 }
 
 /* The fix of refused credentials. Static text. */
@@ -381,14 +385,19 @@ static int has_row(const dp_dbx_sql_result_t *res, const char *name)
 static int check_catalog(check_t *ck, int *exists)
 {
     const char *c = ck->cfg->databricks.catalog;
-    char sql[NAME_LEN + 64], what[WHAT_LEN];
+    char sql[NAME_LEN + 64], what[WHAT_LEN], q[NAME_LEN + 4];
     dp_dbx_sql_result_t res;
     fixspec_t fs = {"USE CATALOG", "CATALOG", c,
                     "check databricks.catalog: the catalog does not exist or is not visible"};
+    dp_err_t err;
     int rc;
 
     snprintf(what, sizeof(what), "catalog %s", c);
-    snprintf(sql, sizeof(sql), "SHOW SCHEMAS IN `%s`", c);
+    if (dp_tablename_catalog_quoted(c, q, sizeof(q), &err) < 0) {
+        fail_dbx(ck, what, &err, &fs);
+        return DP_EINVAL;
+    }
+    snprintf(sql, sizeof(sql), "SHOW SCHEMAS IN %s", q);
     rc = sql_step(ck, what, sql, &fs, NULL, &res);
     if (rc == 0) {
         *exists = has_row(&res, ck->cfg->databricks.schema);
@@ -404,26 +413,32 @@ static int check_catalog(check_t *ck, int *exists)
 static int check_schema(check_t *ck, int exists)
 {
     const dp_config_t *c = ck->cfg;
-    char sql[NAME_LEN + 64], what[WHAT_LEN];
+    char sql[DP_TABLENAME_QUALIFIED_SIZE + 64], what[WHAT_LEN], q[DP_TABLENAME_QUALIFIED_SIZE];
+    char who[NAME_LEN + 8];
     fixspec_t create = {"CREATE SCHEMA", "CATALOG", c->databricks.catalog, NULL};
     fixspec_t use = {"USE SCHEMA", "SCHEMA", ck->schema, NULL};
+    dp_err_t err;
 
     snprintf(what, sizeof(what), "schema %s", ck->schema);
+    if (dp_tablename_schema_qualified(c->databricks.catalog, c->databricks.schema, q, sizeof(q),
+                                      &err) < 0 ||
+        dp_tablename_principal_quoted(ck->principal, who, sizeof(who), &err) < 0) {
+        fail_dbx(ck, what, &err, &use);
+        return DP_EINVAL;
+    }
     if (!exists && !c->databricks.create_schema) {
         dp_check__report(ck, ST_FAIL, what,
                "the schema does not exist; fix: CREATE SCHEMA %s, or set "
-               "databricks.create_schema to true and GRANT CREATE SCHEMA ON CATALOG %s TO `%s`",
-               ck->schema, c->databricks.catalog, ck->principal);
+               "databricks.create_schema to true and GRANT CREATE SCHEMA ON CATALOG %s TO %s",
+               ck->schema, c->databricks.catalog, who);
         return DP_ENOTFOUND;
     }
     if (c->databricks.create_schema) {
-        snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS `%s`.`%s`", c->databricks.catalog,
-                 c->databricks.schema);
+        snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", q);
         if (sql_step(ck, what, sql, &create, NULL, NULL) < 0)
             return DP_EFAIL;
     }
-    snprintf(sql, sizeof(sql), "SHOW VOLUMES IN `%s`.`%s`", c->databricks.catalog,
-             c->databricks.schema);
+    snprintf(sql, sizeof(sql), "SHOW VOLUMES IN %s", q);
     return sql_step(ck, what, sql, &use,
                     exists ? "usable (USE SCHEMA)"
                            : "usable (USE SCHEMA), created (CREATE SCHEMA IF NOT EXISTS)",
@@ -576,16 +591,21 @@ static void check_select(check_t *ck, const char *what)
  * table, READ VOLUME) are checked first. */
 static void check_modify(check_t *ck, const char *what)
 {
-    char sql[DP_TABLENAME_QUALIFIED_SIZE + PATH_MAX_LEN + 600];
+    char path[PATH_MAX_LEN + 128];
     fixspec_t fs = {"MODIFY", "TABLE", ck->table, NULL};
+    dp_err_t err;
+    char *sql;
 
-    /* Only checked identifiers, the worker id ([A-Za-z0-9._-]) and hex. */
-    snprintf(sql, sizeof(sql),
-             "COPY INTO %s FROM '%s/' FILEFORMAT = AVRO FILES = ('%s') "
-             "FORMAT_OPTIONS ('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')",
-             ck->runs, ck->dir, ck->file);
+    /* The loader's own statement (ddl.h), on a path of checked identifiers,
+     * the worker id ([A-Za-z0-9._-]) and hex. */
+    snprintf(path, sizeof(path), "%s/%s", ck->dir, ck->file);
+    if (!(sql = dp_ddl_copy_into(ck->runs, path, &err))) {
+        fail_dbx(ck, what, &err, &fs);
+        return;
+    }
     sql_step(ck, what, sql, &fs, "COPY INTO naming no existing file succeeded (loads nothing)",
              NULL);
+    free(sql);
 }
 
 static void check_tables(check_t *ck, int files_ok)

@@ -18,13 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-void dp_loader__beat(void *ctx)
-{
-    dp_loader_t *loader = ctx;
-
-    atomic_store(&loader->heartbeat_ms, dp_clock_mono_ms());
-    dp_health_beat(DP_HEALTH_LOADER);
-}
 
 
 void dp_loader_stats_free(dp_loader_stat_t *stats, size_t n)

@@ -1,7 +1,8 @@
 /*
  * loader_int.h: what the loader's files share (loader.c: the thread and the
- * API; loader_load.c: statements, staging, COPY INTO, one flush, the
- * group-wide counts). Nothing outside these two files includes it.
+ * API; loader_load.c: one flush, retiring, the group-wide counts and the
+ * thread's heartbeat). loader.c calls loader_load.c, never the reverse.
+ * Nothing outside these two files includes it.
  */
 #ifndef DP_LOADER_INT_H
 #define DP_LOADER_INT_H

@@ -21,6 +21,7 @@
 #include "claims.h"
 #include "clock.h"
 #include "dbx/sql.h"
+#include "health.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
@@ -33,6 +34,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+void dp_loader__beat(void *ctx)
+{
+    dp_loader_t *loader = ctx;
+
+    atomic_store(&loader->heartbeat_ms, dp_clock_mono_ms());
+    dp_health_beat(DP_HEALTH_LOADER);
+}
 
 static void beat(void *ctx)
 {

@@ -21,10 +21,12 @@ int dp_stmt_run(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_stmt_t
     opts.wait_timeout_s = (int)cfg->databricks.statement_wait_timeout_s;
     opts.liveness = s->liveness;
     opts.liveness_ctx = s->liveness_ctx;
+    opts.deadline_ms = s->deadline_ms;
     if (s->object)
         opts.object = *s->object;
-    rc = dp_dbx_sql_execute(client, s->sql, s->params, s->nparams, cfg->databricks.catalog,
-                            cfg->databricks.schema, &opts, r, err);
+    rc = dp_dbx_sql_execute(client, s->sql, s->params, s->nparams,
+                            s->no_namespace ? NULL : cfg->databricks.catalog,
+                            s->no_namespace ? NULL : cfg->databricks.schema, &opts, r, err);
     if (rc == 0 && r->state != DP_DBX_SQL_SUCCEEDED) {
         dp_dbx_sql_failure_t kind = dp_dbx_sql_failure_kind(r);
 

@@ -35,6 +35,9 @@ typedef struct dp_stmt {
     const dp_retry_object_t *object; /* what it touches, for grant messages; may be NULL */
     dp_dbx_liveness_fn liveness;    /* called while it waits; may be NULL */
     void *liveness_ctx;
+    long deadline_ms;               /* from submit to cancel; 0: the client's default */
+    int no_namespace;               /* 1: no default catalog and schema (they may not
+                                     * exist yet: `deltaport check`) */
 } dp_stmt_t;
 
 /* Runs s on the configured catalog and schema. res may be NULL; when given,

@@ -180,3 +180,40 @@ int dp_tablename_schema_qualified(const char *catalog, const char *schema, char 
                           n + 1, outlen);
     return 0;
 }
+
+int dp_tablename_catalog_quoted(const char *catalog, char *out, size_t outlen, dp_err_t *err)
+{
+    int rc, n;
+
+    if ((rc = dp_tablename_check_identifier(catalog, err)) < 0) {
+        dp_err_prefix(err, "catalog: ");
+        return rc;
+    }
+    n = snprintf(out, outlen, "`%s`", catalog);
+    if (n < 0 || (size_t)n >= outlen)
+        return dp_err_set(err, DP_ETOOBIG, 0, "quoted name needs %d bytes, buffer has %zu",
+                          n + 1, outlen);
+    return 0;
+}
+
+int dp_tablename_principal_quoted(const char *principal, char *out, size_t outlen,
+                                  dp_err_t *err)
+{
+    size_t o = 0;
+
+    if (outlen < 3)
+        return dp_err_set(err, DP_ETOOBIG, 0, "principal buffer too small");
+    out[o++] = '`';
+    for (const char *p = principal; *p; p++) {
+        size_t need = *p == '`' ? 2 : 1;
+
+        if (o + need + 2 > outlen)
+            return dp_err_set(err, DP_ETOOBIG, 0, "principal name too long to quote");
+        if (*p == '`')
+            out[o++] = '`';
+        out[o++] = *p;
+    }
+    out[o++] = '`';
+    out[o] = '\0';
+    return 0;
+}

@@ -92,6 +92,16 @@ const char *const *dp_tablename_system_tables(void);
 int dp_tablename_qualified(const char *catalog, const char *schema, const char *table, char *out,
                            size_t outlen, dp_err_t *err);
 
+/* Writes `catalog` into out after checking it (as above). Returns 0,
+ * DP_EINVAL or DP_ETOOBIG. */
+int dp_tablename_catalog_quoted(const char *catalog, char *out, size_t outlen, dp_err_t *err);
+
+/* Writes `principal` into out for a GRANT statement shown to a user (not run
+ * by deltaport): a service principal's application id or a user's email, any
+ * backquote doubled as Databricks SQL escapes it. Returns 0 or DP_ETOOBIG. */
+int dp_tablename_principal_quoted(const char *principal, char *out, size_t outlen,
+                                  dp_err_t *err);
+
 /* Writes `catalog`.`schema` into out after checking both (as above).
  * Returns 0, DP_EINVAL or DP_ETOOBIG. */
 int dp_tablename_schema_qualified(const char *catalog, const char *schema, char *out,
