@@ -5,6 +5,9 @@
  */
 #include "buf.h"
 
+#include <errno.h>
+#include <stdio.h>
+
 #include "mem.h"
 
 #include <stdlib.h>
@@ -205,4 +208,29 @@ int dp_buf_read_long(const unsigned char *p, size_t n, int64_t *v, size_t *used,
     }
     return dp_err_set(err, DP_EINVAL, 0, "avro long: input ends after %zu bytes inside a varint",
                       n);
+}
+
+char *dp_buf_read_file(const char *path, size_t max, size_t *len, dp_err_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *text;
+    size_t n;
+
+    if (!f) {
+        dp_err_set(err, DP_EIO, 0, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    text = dp_malloc(max + 1);
+    n = fread(text, 1, max + 1, f);
+    if (ferror(f) || n > max) {
+        dp_err_set(err, DP_EIO, 0, "%s: read error or larger than %zu bytes", path, max);
+        free(text);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    text[n] = '\0';
+    if (len)
+        *len = n;
+    return text;
 }

@@ -77,6 +77,11 @@ void dp_buf_truncate(dp_buf_t *buf, size_t len);
  * memory. */
 unsigned char *dp_buf_detach(dp_buf_t *buf, size_t *len);
 
+/* Reads the whole file at path, at most max bytes: returns new memory
+ * (caller frees) holding *len bytes and a NUL after them, or NULL with err
+ * (DP_EIO: cannot open or read, or larger than max). */
+char *dp_buf_read_file(const char *path, size_t max, size_t *len, dp_err_t *err);
+
 /* ---- Avro binary encoding ---- */
 
 /* Appends v as an Avro long (zig-zag varint). Returns 0 or DP_ETOOBIG. */

@@ -13,6 +13,7 @@
  */
 #include "decode.h"
 
+#include "buf.h"
 #include "json_event.h"
 #include "log.h"
 #include "mem.h"
@@ -180,26 +181,6 @@ int dp_decoder_add_schema(dp_decoder_t *dec, uint32_t id, const char *json_text,
     return 0;
 }
 
-static char *read_text(const char *path, size_t *len, dp_err_t *err)
-{
-    FILE *f = fopen(path, "rb");
-    char *text;
-
-    if (!f) {
-        dp_err_set(err, DP_EIO, 0, "%s: cannot open", path);
-        return NULL;
-    }
-    text = dp_malloc(1 << 20);
-    *len = fread(text, 1, 1 << 20, f);
-    if (ferror(f) || *len == 1 << 20) {
-        dp_err_set(err, DP_EIO, 0, "%s: read error or larger than 1 MiB", path);
-        free(text);
-        text = NULL;
-    }
-    fclose(f);
-    return text;
-}
-
 /* Parses "<digits>.avsc" into *id; -1 for any other name. */
 static int id_of_name(const char *name, uint32_t *id)
 {
@@ -230,7 +211,7 @@ int dp_decoder_load_ids(dp_decoder_t *dec, const char *ids_dir, dp_err_t *err)
         if (id_of_name(de->d_name, &id) < 0)
             continue;
         snprintf(path, sizeof(path), "%s/%s", ids_dir, de->d_name);
-        if (!(text = read_text(path, &len, err))) {
+        if (!(text = dp_buf_read_file(path, (size_t)1 << 20, &len, err))) {
             rc = DP_EIO;
             break;
         }
@@ -248,7 +229,7 @@ dp_decoder_t *dp_decoder_open(const char *schemas_dir, dp_err_t *err)
     size_t len;
 
     snprintf(path, sizeof(path), "%s/canonical_event.avsc", schemas_dir);
-    if (!(text = read_text(path, &len, err)))
+    if (!(text = dp_buf_read_file(path, (size_t)1 << 20, &len, err)))
         return NULL;
     dec = dp_decoder_new(text, len, err);
     free(text);

@@ -9,6 +9,8 @@
  */
 #include "schema.h"
 
+#include "buf.h"
+
 #include "mem.h"
 
 #include <errno.h>
@@ -465,22 +467,12 @@ fail:
 
 dp_schema_t *dp_schema_load_file(const char *path, dp_err_t *err)
 {
-    FILE *f = fopen(path, "rb");
-    char *text = NULL;
     size_t n;
+    char *text = dp_buf_read_file(path, (size_t)1 << 20, &n, err);
     dp_schema_t *schema = NULL;
 
-    if (!f) {
-        dp_err_set(err, DP_EIO, 0, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    text = dp_malloc(1 << 20);
-    n = fread(text, 1, 1 << 20, f);
-    if (ferror(f) || n == 1 << 20)
-        dp_err_set(err, DP_EIO, 0, "%s: read error or larger than 1 MiB", path);
-    else if (!(schema = dp_schema_parse(text, n, err)))
+    if (text && !(schema = dp_schema_parse(text, n, err)))
         dp_err_prefix(err, "%s: ", path);
-    fclose(f);
     free(text);
     return schema;
 }
