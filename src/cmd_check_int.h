@@ -1,7 +1,9 @@
 /*
  * cmd_check_int.h: what the check command's files share (cmd_check.c: the
  * command, the fixes and the Databricks checks; cmd_check_kafka.c: the Kafka
- * checks). Nothing else includes it.
+ * checks; cmd_check_report.c: the output both report through). Calls go one
+ * way: cmd_check.c -> cmd_check_kafka.c -> cmd_check_report.c. Nothing else
+ * includes it.
  */
 #ifndef DP_CMD_CHECK_INT_H
 #define DP_CMD_CHECK_INT_H

@@ -9,7 +9,6 @@
  */
 #include "metrics.h"
 
-#include "dbx/http.h"
 #include "err.h"
 #include "schema.h"
 
@@ -90,7 +89,14 @@ static int64_t wall_ms(void)
 /* Updates                                                                   */
 /* ------------------------------------------------------------------------- */
 
-static _Atomic uint64_t dbx_calls[DP_DBX_CALL_COUNT_];
+/* Databricks calls by kind. The kinds are the caller's static strings (the
+ * dbx layer names them); a slot is claimed by the first call of its kind, so
+ * this file knows no Databricks type. */
+#define DBX_KINDS_MAX 16
+static struct {
+    _Atomic(const char *) kind;
+    _Atomic uint64_t n;
+} dbx_calls[DBX_KINDS_MAX];
 
 void dp_metrics_reset(void)
 {
@@ -105,8 +111,8 @@ void dp_metrics_reset(void)
     }
     for (int i = 0; i < DP_REJ_COUNT_; i++)
         atomic_store(&rejects[i], 0);
-    for (int i = 0; i < DP_DBX_CALL_COUNT_; i++)
-        atomic_store(&dbx_calls[i], 0);
+    for (int i = 0; i < DBX_KINDS_MAX; i++)
+        atomic_store(&dbx_calls[i].n, 0);
     for (int i = 0; i < DP_MR_COUNT_; i++)
         atomic_store(&retries[i], 0);
     for (int i = 0; i < DP_MF_COUNT_; i++)
@@ -233,10 +239,22 @@ void dp_metrics_rows_loaded(const char *table, int64_t rows)
     pthread_mutex_unlock(&tables_mu);
 }
 
-void dp_metrics_dbx_call(unsigned kind)
+void dp_metrics_dbx_call(const char *kind)
 {
-    if (kind < DP_DBX_CALL_COUNT_)
-        atomic_fetch_add(&dbx_calls[kind], 1);
+    for (int i = 0; i < DBX_KINDS_MAX; i++) {
+        const char *k = atomic_load(&dbx_calls[i].kind);
+        if (k == NULL) {
+            const char *expected = NULL;
+            if (atomic_compare_exchange_strong(&dbx_calls[i].kind, &expected, kind))
+                k = kind;
+            else
+                k = expected;
+        }
+        if (k == kind || strcmp(k, kind) == 0) {
+            atomic_fetch_add(&dbx_calls[i].n, 1);
+            return;
+        }
+    }
 }
 
 void dp_metrics_set_partitions(const dp_metrics_partition_t *parts, size_t n)
@@ -352,10 +370,12 @@ static int render_dbx_calls(dp_buf_t *out, dp_err_t *err)
     if (family(out, "deltaport_databricks_calls_total", "counter",
                "Calls to Databricks by kind (a retried call counts once).", err) < 0)
         return DP_ETOOBIG;
-    for (unsigned k = 0; k < DP_DBX_CALL_COUNT_; k++) {
-        if (put(out, err, "deltaport_databricks_calls_total{kind=\"%s\"} %llu\n",
-                dp_dbx_call_kind_name((dp_dbx_call_kind_t)k),
-                (unsigned long long)atomic_load(&dbx_calls[k])) < 0)
+    for (unsigned k = 0; k < DBX_KINDS_MAX; k++) {
+        const char *kind = atomic_load(&dbx_calls[k].kind);
+        if (kind == NULL)
+            break;
+        if (put(out, err, "deltaport_databricks_calls_total{kind=\"%s\"} %llu\n", kind,
+                (unsigned long long)atomic_load(&dbx_calls[k].n)) < 0)
             return DP_ETOOBIG;
     }
     return 0;

@@ -148,9 +148,10 @@ void dp_metrics_flush_cut(const char *why);
  * counter rises. */
 void dp_metrics_rows_loaded(const char *table, int64_t rows);
 
-/* Counts one call to Databricks of kind (dp_dbx_call_kind_t), for
- * deltaport_databricks_calls_total{kind}. Thread: any. */
-void dp_metrics_dbx_call(unsigned kind);
+/* Counts one call to Databricks of kind (a static string the caller keeps,
+ * such as "statement"), for deltaport_databricks_calls_total{kind}; a kind
+ * appears in the output from its first call (at most 16 kinds). Thread: any. */
+void dp_metrics_dbx_call(const char *kind);
 
 /* Replaces the partition series with parts[0..n) (the current assignment).
  * Entries past DP_METRICS_MAX_PARTITIONS, or with a topic name that is too

@@ -2,7 +2,7 @@
  * registry: Schema Registry client with a bounded cache of outcomes per
  * schema id (see registry.h).
  *
- * HTTP goes through dp_dbx_call() (src/dbx/dbx_int.h), the project's one
+ * HTTP goes through dp_dbx_call() (src/dbx/http.h), the project's one
  * retry loop, so this file has no loop of its own: a lookup is at most
  * max_attempts attempts of timeout_ms each, with the retry module's jittered
  * delay between them, which bounds how long the poll thread waits. What
@@ -16,7 +16,7 @@
 #include "registry.h"
 
 #include "config.h"
-#include "dbx/dbx_int.h"
+#include "dbx/http.h"
 #include "log.h"
 #include "mem.h"
 
@@ -107,7 +107,7 @@ dp_registry_t *dp_registry_new(const dp_registry_opts_t *opts, dp_err_t *err)
         dp_registry_destroy(reg);
         return NULL;
     }
-    reg->url = dp_strdup(reg->client->host);
+    reg->url = dp_strdup(dp_dbx_client_host(reg->client));
     if (opts->user != NULL) {
         reg->auth_line = basic_line(opts->user, opts->password ? opts->password : "");
     }
@@ -225,7 +225,7 @@ static void entry_fail(dp_registry_t *reg, entry_t *e, int state, long ttl_ms, c
     free(e->msg);
     e->state = state;
     e->msg = dp_strdup(msg);
-    e->expires_ms = dp_retry_now_ms(reg->client->retry) + ttl_ms;
+    e->expires_ms = dp_dbx_client_now_ms(reg->client) + ttl_ms;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -353,12 +353,12 @@ int dp_registry_get(dp_registry_t *reg, uint32_t id, const char **text, size_t *
                     dp_err_t *err)
 {
     entry_t *e = cache_find(reg, id);
-    long long now = dp_retry_now_ms(reg->client->retry);
+    long long now = dp_dbx_client_now_ms(reg->client);
 
     if (e == NULL || (e->state != ST_FOUND && now >= e->expires_ms)) {
         e = cache_slot(reg, id);
         fetch(reg, e);
-        now = dp_retry_now_ms(reg->client->retry);
+        now = dp_dbx_client_now_ms(reg->client);
     }
     e->used = ++reg->tick;
     return answer(reg, e, now, text, len, err);

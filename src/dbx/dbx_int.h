@@ -3,8 +3,8 @@
  * Nothing outside src/dbx/ includes this header, except the unit tests of
  * the pure helpers declared at the end.
  *
- * dp_dbx_call() is the one retry loop of the project: every Databricks call
- * (token, files, statements) goes through it.
+ * dp_dbx_call() (declared in http.h) is the one retry loop of the project:
+ * every HTTP call (token, files, statements, schema registry) goes through it.
  */
 #ifndef DP_DBX_INT_H
 #define DP_DBX_INT_H
@@ -34,47 +34,6 @@ struct dp_dbx_client {
     long attempts;
     dp_dbx_counts_t counts;     /* logical calls by kind */
 };
-
-/* One logical request; every pointer borrowed for the call. */
-typedef struct dp_dbx_request {
-    const char *method;       /* GET, HEAD, PUT, POST, DELETE */
-    const char *path;         /* already encoded, '/'-rooted, may carry "?query" */
-    const char *content_type; /* set when body is sent */
-    const void *body;         /* may be NULL with body_len 0 */
-    size_t body_len;
-    const char *auth_header;  /* fixed header line replacing client->auth (OAuth Basic) */
-    int idempotent;           /* 1: 500/502/504 are retried */
-    const long *accept;       /* extra final statuses (0-terminated), e.g. 409 */
-    const char *what;         /* "upload /Volumes/c/s/v/f", for logs and errors */
-    dp_retry_object_t object; /* for grant messages */
-    dp_dbx_liveness_fn liveness; /* overrides the client's while this call waits */
-    void *liveness_ctx;
-} dp_dbx_request_t;
-
-/* The final response. body is new (NUL-terminated), freed by
- * dp_dbx_response_clear. */
-typedef struct dp_dbx_response {
-    long status;
-    char *body;
-    size_t body_len;
-    char request_id[128];
-    long retry_after_ms;      /* -1 when absent */
-    long long content_length; /* -1 when absent */
-    int attempts;
-    char error_code[64];      /* from a JSON error body, "" otherwise */
-    char message[384];
-} dp_dbx_response_t;
-
-/* Runs req with the client's retry policy: calls the credential callback
- * before each attempt, and on 401 forces exactly one refresh then one retry.
- * Returns 0 when the final status is 2xx or listed in req->accept (resp
- * filled, caller clears it); otherwise the classified DP_E* code with err
- * filled (resp holds the last response). Thread: the client's thread. */
-int dp_dbx_call(dp_dbx_client_t *client, const dp_dbx_request_t *req, dp_dbx_response_t *resp,
-                dp_err_t *err);
-
-/* Frees resp->body and zeroes resp. NULL is a no-op. */
-void dp_dbx_response_clear(dp_dbx_response_t *resp);
 
 /* Waits ms on the client's clock, calling fn (or, when NULL, the client's
  * liveness callback) at least once a second. */

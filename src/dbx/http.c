@@ -120,6 +120,16 @@ long dp_dbx_client_attempts(const dp_dbx_client_t *client)
     return client->attempts;
 }
 
+const char *dp_dbx_client_host(const dp_dbx_client_t *client)
+{
+    return client->host;
+}
+
+long long dp_dbx_client_now_ms(const dp_dbx_client_t *client)
+{
+    return dp_retry_now_ms(client->retry);
+}
+
 void dp_dbx_client_counts(const dp_dbx_client_t *client, dp_dbx_counts_t *out)
 {
     *out = client->counts;
@@ -524,7 +534,7 @@ int dp_dbx_call(dp_dbx_client_t *client, const dp_dbx_request_t *req, dp_dbx_res
         dp_dbx_call_kind_t kind = call_kind(req);
 
         client->counts.calls[kind]++;
-        dp_metrics_dbx_call((unsigned)kind);
+        dp_metrics_dbx_call(dp_dbx_call_kind_name(kind));
     }
     dp_retry_begin(client->retry, &st);
     for (;;) {

@@ -63,6 +63,12 @@ void dp_dbx_client_destroy(dp_dbx_client_t *client);
 /* Calls made by this client since creation (every attempt counts). */
 long dp_dbx_client_attempts(const dp_dbx_client_t *client);
 
+/* The client's scheme://authority (no trailing '/'), owned by the client. */
+const char *dp_dbx_client_host(const dp_dbx_client_t *client);
+
+/* Milliseconds on the client's retry clock (a test clock when one is set). */
+long long dp_dbx_client_now_ms(const dp_dbx_client_t *client);
+
 /* Logical calls made by this client since creation, by kind (a call that
  * was retried counts once): what a load costs in round trips. */
 typedef enum {
@@ -87,5 +93,46 @@ void dp_dbx_client_counts(const dp_dbx_client_t *client, dp_dbx_counts_t *out);
 
 /* Name of a kind ("statement", "files_write", ...), static. */
 const char *dp_dbx_call_kind_name(dp_dbx_call_kind_t kind);
+
+/* One logical request; every pointer borrowed for the call. */
+typedef struct dp_dbx_request {
+    const char *method;       /* GET, HEAD, PUT, POST, DELETE */
+    const char *path;         /* already encoded, '/'-rooted, may carry "?query" */
+    const char *content_type; /* set when body is sent */
+    const void *body;         /* may be NULL with body_len 0 */
+    size_t body_len;
+    const char *auth_header;  /* fixed header line replacing client->auth (OAuth Basic) */
+    int idempotent;           /* 1: 500/502/504 are retried */
+    const long *accept;       /* extra final statuses (0-terminated), e.g. 409 */
+    const char *what;         /* "upload /Volumes/c/s/v/f", for logs and errors */
+    dp_retry_object_t object; /* for grant messages */
+    dp_dbx_liveness_fn liveness; /* overrides the client's while this call waits */
+    void *liveness_ctx;
+} dp_dbx_request_t;
+
+/* The final response. body is new (NUL-terminated), freed by
+ * dp_dbx_response_clear. */
+typedef struct dp_dbx_response {
+    long status;
+    char *body;
+    size_t body_len;
+    char request_id[128];
+    long retry_after_ms;      /* -1 when absent */
+    long long content_length; /* -1 when absent */
+    int attempts;
+    char error_code[64];      /* from a JSON error body, "" otherwise */
+    char message[384];
+} dp_dbx_response_t;
+
+/* Runs req with the client's retry policy: calls the credential callback
+ * before each attempt, and on 401 forces exactly one refresh then one retry.
+ * Returns 0 when the final status is 2xx or listed in req->accept (resp
+ * filled, caller clears it); otherwise the classified DP_E* code with err
+ * filled (resp holds the last response). Thread: the client's thread. */
+int dp_dbx_call(dp_dbx_client_t *client, const dp_dbx_request_t *req, dp_dbx_response_t *resp,
+                dp_err_t *err);
+
+/* Frees resp->body and zeroes resp. NULL is a no-op. */
+void dp_dbx_response_clear(dp_dbx_response_t *resp);
 
 #endif
