@@ -248,6 +248,9 @@ static const char k_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS emu_load_history(table_id TEXT NOT NULL, path TEXT NOT NULL,"
     " loaded_ms INTEGER NOT NULL, num_rows INTEGER NOT NULL, size_bytes INTEGER NOT NULL,"
     " PRIMARY KEY(table_id, path));"
+    /* a view is a row of emu_tables (names, owner, columns) plus its query here */
+    "CREATE TABLE IF NOT EXISTS emu_views(id TEXT PRIMARY KEY, query TEXT NOT NULL,"
+    " catalog TEXT NOT NULL, schema TEXT NOT NULL, named INTEGER NOT NULL);"
     "INSERT OR IGNORE INTO emu_catalogs VALUES('main', 'admin', 0);"
     "INSERT OR IGNORE INTO emu_schemas VALUES('main', 'default', 'admin', 0);";
 

@@ -52,6 +52,7 @@ typedef struct emu_ctx {
     int depth;            /* nesting of subqueries and views being translated */
     int nrel;             /* relations (FROM items) named so far: r1, r2, ... */
     long long now_us;     /* current_timestamp() of the statement; 0 until first read */
+    const emu_name_t *defining; /* CREATE VIEW: the view being defined (cycle check) */
 } emu_ctx_t;
 
 /* Column kinds (Databricks type_name). */
@@ -83,15 +84,19 @@ typedef struct emu_col {
     int nullable;
 } emu_col_t;
 
-/* A table's metadata. cols is owned (free with emu_table_free). */
+/* A table's (or view's) metadata. cols and view_text are owned (free with emu_table_free). */
 typedef struct emu_table {
     emu_name_t name;
     char id[40];      /* UUID */
-    char data[48];    /* SQLite table holding the rows: d_<32 hex> */
+    char data[48];    /* SQLite table holding the rows: d_<32 hex> (empty for a view) */
     char owner[EMU_NAME_MAX];
     long long created_ms;
     emu_col_t *cols;
     int ncols;
+    int is_view;      /* 1: a view; its query is view_text, resolved in view_c.view_s */
+    int view_named;   /* 1: the view was created with a column list (columns map by position) */
+    char *view_text;
+    char view_c[EMU_NAME_MAX], view_s[EMU_NAME_MAX];
 } emu_table_t;
 
 /* ---- engine.c: results and errors ---- */
@@ -158,6 +163,10 @@ int emu_require_schema(emu_ctx_t *cx, const emu_name_t *n);
 int emu_table_load(emu_ctx_t *cx, const emu_name_t *n, emu_table_t *t);
 /* Like emu_table_load but fails with [TABLE_OR_VIEW_NOT_FOUND] when absent. */
 int emu_table_require(emu_ctx_t *cx, const emu_name_t *n, emu_table_t *t);
+/* Like emu_table_require, and fails with [EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] when n is a
+ * view (operation names the statement, e.g. "INSERT"); t is then freed. */
+int emu_table_require_table(emu_ctx_t *cx, const emu_name_t *n, emu_table_t *t,
+                            const char *operation);
 void emu_table_free(emu_table_t *t);
 /* Finds a column case-insensitively; returns its index or -1. */
 int emu_table_col(const emu_table_t *t, const char *name);
@@ -178,9 +187,13 @@ int emu_require(emu_ctx_t *cx, const char *priv, emu_on_t kind, const emu_name_t
 int emu_allowed(emu_engine_t *eng, const char *principal, const char *priv, emu_on_t kind,
                 const emu_name_t *n, char *msg, size_t msglen);
 
-/* ---- sql_ddl.c ---- */
+/* ---- sql_ddl.c / sql_view.c ---- */
 int emu_sql_create(emu_ctx_t *cx);
 int emu_sql_drop(emu_ctx_t *cx);
+/* CREATE [OR REPLACE] VIEW ...: the cursor is after VIEW; replace tells OR REPLACE. */
+int emu_sql_create_view(emu_ctx_t *cx, int replace);
+/* DROP VIEW [IF EXISTS] v: the cursor is after VIEW. */
+int emu_sql_drop_view(emu_ctx_t *cx);
 int emu_sql_alter(emu_ctx_t *cx);
 int emu_sql_describe(emu_ctx_t *cx);
 int emu_sql_show(emu_ctx_t *cx);

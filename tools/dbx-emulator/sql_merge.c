@@ -554,7 +554,7 @@ static int parse_head(merge_t *m, size_t *rows_start)
     if (!emu_tk_accept_kw(cx->tk, "USING")) {
         return emu_syntax(cx);
     }
-    if (emu_table_require(cx, &m->t.name, &m->t) != 0 ||
+    if (emu_table_require_table(cx, &m->t.name, &m->t, "MERGE INTO") != 0 ||
         emu_require(cx, "MODIFY", EMU_ON_TABLE, &m->t.name) != 0 ||
         emu_require(cx, "SELECT", EMU_ON_TABLE, &m->t.name) != 0) {
         return -1;

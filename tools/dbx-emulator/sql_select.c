@@ -4,9 +4,10 @@
  * through sql_expr and returned in the Statement Execution API's shape: columns with
  * name/type_name/type_text/position and rows of strings or null.
  *
- * A relation is a table, a subquery "(SELECT ...) [AS] alias" or inline(from_json(...)).
- * Each becomes SQLite text named by an engine-made alias (r<k>) whose columns are c<n>
- * (tables, temporary tables) or o<n> (subqueries). A query's own
+ * A relation is a table, a view (its stored query translated again, in the catalog and schema
+ * it was created in), a subquery "(SELECT ...) [AS] alias" or inline(from_json(...)).
+ * Each becomes SQLite text named by an engine-made alias (r<k>) whose
+ * columns are c<n> (tables, temporary tables) or o<n> (subqueries, views). A query's own
  * outputs are o0, o1, ...; QUALIFY wraps the query:
  *   SELECT o0.. FROM (SELECT items AS o0.., <qualify> AS emu_q FROM ...) WHERE emu_q ...
  */
@@ -19,6 +20,7 @@
 #include <strings.h>
 
 #define MAX_ITEMS 1024
+#define MAX_VIEW_DEPTH 16
 
 /* A relation of a FROM clause. Owns cols and from. */
 typedef struct rel {
@@ -133,7 +135,93 @@ static int rel_from_query(emu_ctx_t *cx, rel_t *r, emu_query_t *q)
     return r->from.oom ? oom(cx) : 0;
 }
 
-/* A table name at the cursor. */
+/* The view's stored columns over its translated query: by position when the view named its
+ * columns, else by name (a column the query no longer returns fails). */
+static int view_columns(emu_ctx_t *cx, const emu_table_t *v, emu_query_t *q, rel_t *r)
+{
+    emu_sbuf_t proj = {0};
+    int k, j, ok = 1;
+
+    if (v->view_named && q->nitems != v->ncols) {
+        ok = 0;
+    }
+    emu_sb_add(&proj, "SELECT ");
+    for (k = 0; ok && k < v->ncols; k++) {
+        j = k;
+        if (!v->view_named) {
+            for (j = 0; j < q->nitems && strcasecmp(q->items[j].name, v->cols[k].name) != 0; j++) {
+            }
+            if (j == q->nitems) {
+                ok = 0;
+                break;
+            }
+        }
+        emu_sb_addf(&proj, "%so%d AS o%d", k > 0 ? ", " : "", j, k);
+        if (rel_add_col(cx, r, v->cols[k].name, q->items[j].type) != 0) {
+            emu_sb_free(&proj);
+            return -1;
+        }
+    }
+    if (!ok) {
+        emu_sb_free(&proj);
+        return emu_fail(cx, "51024",
+                        "[INCOMPATIBLE_VIEW_SCHEMA_CHANGE] The SQL query of view `%s`.`%s`.`%s` "
+                        "has an incompatible schema change: it no longer returns the view's %d "
+                        "column(s). Re-create the view with CREATE OR REPLACE VIEW.",
+                        v->name.c, v->name.s, v->name.o, v->ncols);
+    }
+    r->cprefix = "o";
+    emu_sb_addf(&r->from, "(%s FROM (%s))", proj.p, q->sql.p != NULL ? q->sql.p : "");
+    emu_sb_free(&proj);
+    return r->from.oom ? oom(cx) : 0;
+}
+
+/* Translates view v's stored query (in the catalog and schema it was created in) into r. */
+static int rel_from_view(emu_ctx_t *cx, rel_t *r, const emu_table_t *v, json_t *binds)
+{
+    emu_toks_t tk, *saved_tk = cx->tk;
+    char saved_c[EMU_NAME_MAX], saved_s[EMU_NAME_MAX];
+    emu_query_t q;
+    size_t errpos = 0;
+    int rc = -1;
+
+    if (cx->defining != NULL && strcmp(cx->defining->c, v->name.c) == 0 &&
+        strcmp(cx->defining->s, v->name.s) == 0 && strcmp(cx->defining->o, v->name.o) == 0) {
+        return emu_fail(cx, "42K0H", "[RECURSIVE_VIEW] Recursive view `%s`.`%s`.`%s` detected "
+                                     "(it reads itself).", v->name.c, v->name.s, v->name.o);
+    }
+    if (cx->depth > MAX_VIEW_DEPTH) {
+        return emu_fail(cx, "42K0H", "[RECURSIVE_VIEW] Views nest deeper than %d levels at "
+                                     "`%s`.`%s`.`%s`.", MAX_VIEW_DEPTH, v->name.c, v->name.s,
+                        v->name.o);
+    }
+    memset(&tk, 0, sizeof(tk));
+    memset(&q, 0, sizeof(q));
+    if (emu_lex(v->view_text, &tk, &errpos) != 0) {
+        return emu_fail_code(cx, "INTERNAL_ERROR", "XX000", "[INTERNAL_ERROR] The stored query "
+                                                            "of view `%s` does not parse.",
+                             v->name.o);
+    }
+    memcpy(saved_c, cx->catalog, sizeof(saved_c));
+    memcpy(saved_s, cx->schema, sizeof(saved_s));
+    snprintf(cx->catalog, sizeof(cx->catalog), "%s", v->view_c);
+    snprintf(cx->schema, sizeof(cx->schema), "%s", v->view_s);
+    cx->tk = &tk;
+    cx->depth++;
+    rc = emu_query_translate(cx, NULL, tk.n - 1, binds, &q);
+    cx->depth--;
+    cx->tk = saved_tk;
+    memcpy(cx->catalog, saved_c, sizeof(saved_c));
+    memcpy(cx->schema, saved_s, sizeof(saved_s));
+    if (rc == 0) {
+        rc = view_columns(cx, v, &q, r);
+    }
+    emu_query_free(&q);
+    emu_lex_free(&tk);
+    return rc;
+}
+
+/* A table or view name at the cursor. */
 static int rel_named(emu_ctx_t *cx, rel_t *r, json_t *binds)
 {
     emu_table_t t;
@@ -144,7 +232,13 @@ static int rel_named(emu_ctx_t *cx, rel_t *r, json_t *binds)
         return -1;
     }
     snprintf(r->tname, sizeof(r->tname), "%s", t.name.o);
-    if (emu_require(cx, "SELECT", EMU_ON_TABLE, &t.name) == 0) {
+    if (t.is_view) {
+        /* the emulator's simplification: reading a view needs USE on its schema and SELECT on
+         * the tables it reads (checked for this principal), not SELECT on the view */
+        if (emu_require(cx, NULL, EMU_ON_TABLE, &t.name) == 0) {
+            rc = rel_from_view(cx, r, &t, binds);
+        }
+    } else if (emu_require(cx, "SELECT", EMU_ON_TABLE, &t.name) == 0) {
         rc = rel_from_table(cx, r, &t);
     }
     emu_table_free(&t);
@@ -167,7 +261,7 @@ static int parse_rel(emu_ctx_t *cx, rel_t *r, size_t end, json_t *binds)
     if (emu_tk_is_op(tk, "(")) {
         if (n1->kind != TK_IDENT || strcmp(n1->val, "select") != 0) {
             return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] The emulator reads FROM a table, "
-                                         "(SELECT ...) or inline(from_json(...)).");
+                                         "a view, (SELECT ...) or inline(from_json(...)).");
         }
         close = emu_xl_close(tk, tk->i);
         if (close >= end) {
