@@ -17,3 +17,6 @@ dp_add_test(NAME test_emu_engine_window LABEL unit
 dp_add_test(NAME test_emu_engine_views LABEL unit
             SOURCES unit/test_emu_engine_views.c unit/test_emu_engine_support.c
             LIBS dbxemu_engine)
+dp_add_test(NAME test_emu_engine_delete LABEL unit
+            SOURCES unit/test_emu_engine_delete.c unit/test_emu_engine_support.c
+            LIBS dbxemu_engine)

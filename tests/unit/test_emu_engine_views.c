@@ -116,6 +116,8 @@ static void test_emu_engine_view_show_describe_and_wrong_statements(void)
             "`main`.`default`.`v` is a view.", "42809");
     t_fails(e, NULL, "INSERT INTO v VALUES (9, 'z')", NULL,
             "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] 'INSERT INTO'", "42809");
+    t_fails(e, NULL, "DELETE FROM v WHERE id = 1", NULL,
+            "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] 'DELETE'", "42809");
     t_fails(e, NULL, "MERGE INTO v USING (VALUES (1)) AS s(id) ON v.id = s.id WHEN NOT MATCHED "
                      "THEN INSERT *", NULL,
             "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] 'MERGE INTO'", "42809");

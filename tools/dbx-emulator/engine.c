@@ -393,6 +393,9 @@ static int dispatch(emu_ctx_t *cx)
     if (emu_tk_is_kw(tk, "COPY")) {
         return emu_sql_copy(cx);
     }
+    if (emu_tk_is_kw(tk, "DELETE")) {
+        return emu_sql_delete(cx);
+    }
     return emu_syntax(cx);
 }
 

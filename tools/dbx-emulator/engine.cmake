@@ -21,6 +21,7 @@ add_library(dbxemu_engine STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_funcs.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_dml.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_merge.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_delete.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_view.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_cast.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_decimal.c)

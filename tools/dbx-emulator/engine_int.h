@@ -238,8 +238,9 @@ int emu_param_get(const emu_ctx_t *cx, const char *name, const char **value, con
 /* Fails with [UNBOUND_SQL_PARAMETER] for name. Returns -1. */
 int emu_param_unbound(emu_ctx_t *cx, const char *name);
 
-/* ---- sql_dml.c / sql_merge.c / sql_select.c / sql_copy.c ---- */
+/* ---- sql_dml.c / sql_merge.c / sql_select.c / sql_copy.c / sql_delete.c ---- */
 int emu_sql_insert(emu_ctx_t *cx);
+int emu_sql_delete(emu_ctx_t *cx);
 int emu_sql_merge(emu_ctx_t *cx);
 int emu_sql_select(emu_ctx_t *cx);
 int emu_sql_copy(emu_ctx_t *cx);
