@@ -23,6 +23,7 @@ add_library(dbxemu_engine STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_merge.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_delete.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_view.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_readfiles.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_cast.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_decimal.c)
 target_include_directories(dbxemu_engine PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})

@@ -260,7 +260,8 @@ int emu_sql_register_decimal(sqlite3 *db);
 /* Runs the SELECT at the cursor, whose tokens end at index end (exclusive: EOF for a
  * statement, the closing parenthesis of a subquery), and returns its result columns
  * and rows (new refs, in the Statement Execution API's shape). Returns 0, or -1 with
- * the error set on cx->res. Used by SELECT statements and MERGE ... USING (SELECT ...). */
+ * the error set on cx->res. Used by SELECT statements, MERGE ... USING (SELECT ...) and
+ * INSERT ... SELECT. */
 int emu_select_run(emu_ctx_t *cx, size_t end, json_t **columns, json_t **rows);
 
 /* Parses inline(from_json(<:param | 'json'>, 'ARRAY<STRUCT<...>>')) at the cursor,
@@ -269,6 +270,10 @@ int emu_select_run(emu_ctx_t *cx, size_t end, json_t **columns, json_t **rows);
  * temporary table, one column per struct field; free with emu_table_free). Returns 0 or -1. */
 int emu_inline_load(emu_ctx_t *cx, emu_table_t *t);
 
+/* Parses read_files('<path>' [, option => value, ...]) at the cursor (sql_readfiles.c),
+ * loads the files' rows into a temporary table of the statement and describes it in t the
+ * same way (name.o "read_files"). Returns 0 or -1. */
+int emu_read_files_load(emu_ctx_t *cx, emu_table_t *t);
 
 /* Parses a literal or :param at the current token into a newly allocated text
  * (NULL for SQL NULL) with *is_null set. Returns 0 or -1 (error set). */

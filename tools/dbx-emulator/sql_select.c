@@ -5,8 +5,8 @@
  * name/type_name/type_text/position and rows of strings or null.
  *
  * A relation is a table, a view (its stored query translated again, in the catalog and schema
- * it was created in), a subquery "(SELECT ...) [AS] alias" or inline(from_json(...)).
- * Each becomes SQLite text named by an engine-made alias (r<k>) whose
+ * it was created in), a subquery "(SELECT ...) [AS] alias", inline(from_json(...)) or
+ * read_files(...). Each becomes SQLite text named by an engine-made alias (r<k>) whose
  * columns are c<n> (tables, temporary tables) or o<n> (subqueries, views). A query's own
  * outputs are o0, o1, ...; QUALIFY wraps the query:
  *   SELECT o0.. FROM (SELECT items AS o0.., <qualify> AS emu_q FROM ...) WHERE emu_q ...
@@ -261,7 +261,8 @@ static int parse_rel(emu_ctx_t *cx, rel_t *r, size_t end, json_t *binds)
     if (emu_tk_is_op(tk, "(")) {
         if (n1->kind != TK_IDENT || strcmp(n1->val, "select") != 0) {
             return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] The emulator reads FROM a table, "
-                                         "a view, (SELECT ...) or inline(from_json(...)).");
+                                         "a view, (SELECT ...), inline(from_json(...)) or "
+                                         "read_files(...).");
         }
         close = emu_xl_close(tk, tk->i);
         if (close >= end) {
@@ -281,8 +282,8 @@ static int parse_rel(emu_ctx_t *cx, rel_t *r, size_t end, json_t *binds)
         tk->i = close + 1;
         snprintf(r->tname, sizeof(r->tname), "__auto_generated_subquery_name");
     } else if (a->kind == TK_IDENT && n1->kind == TK_OP && strcmp(n1->val, "(") == 0 &&
-               strcmp(a->val, "inline") == 0) {
-        rc = emu_inline_load(cx, &t);
+               (strcmp(a->val, "inline") == 0 || strcmp(a->val, "read_files") == 0)) {
+        rc = a->val[0] == 'i' ? emu_inline_load(cx, &t) : emu_read_files_load(cx, &t);
         if (rc == 0) {
             rc = rel_from_table(cx, r, &t);
         }
