@@ -23,3 +23,6 @@ dp_add_test(NAME test_emu_engine_delete LABEL unit
 dp_add_test(NAME test_emu_engine_merge_sources LABEL unit
             SOURCES unit/test_emu_engine_merge_sources.c unit/test_emu_engine_support.c
             LIBS dbxemu_engine)
+dp_add_test(NAME test_emu_engine_decimal LABEL unit
+            SOURCES unit/test_emu_engine_decimal.c unit/test_emu_engine_support.c
+            LIBS dbxemu_engine)
