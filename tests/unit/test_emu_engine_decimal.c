@@ -47,10 +47,14 @@ static void test_emu_engine_decimal_round_trip_exact(void)
     DP_ASSERT_FATAL_MSG(e != NULL, "engine open");
     setup_values(e);
     /* the scaled BIGINT: divide as a decimal of scale 0, then fix the type */
-    t_rows(e, "SELECT id, CAST(CAST(v AS DECIMAL(18,0)) / 10000 AS DECIMAL(18,4)) FROM zb "
-              "ORDER BY id", want);
-    t_rows(e, "SELECT id, CAST(CAST(v AS DECIMAL(22,4)) / 10000 AS DECIMAL(18,4)) FROM zb "
-              "ORDER BY id", want);
+    t_rows(e,
+           "SELECT id, CAST(CAST(v AS DECIMAL(18,0)) / 10000 AS DECIMAL(18,4)) FROM zb "
+           "ORDER BY id",
+           want);
+    t_rows(e,
+           "SELECT id, CAST(CAST(v AS DECIMAL(22,4)) / 10000 AS DECIMAL(18,4)) FROM zb "
+           "ORDER BY id",
+           want);
     t_rows(e, "SELECT id, CAST(v AS DECIMAL(22,4)) / 10000 FROM zb WHERE id = 1",
            "[[\"1\",\"99999999999999.9999000000\"]]");
     type_is(e, "SELECT CAST(v AS DECIMAL(22,4)) / 10000 FROM zb", "DECIMAL(28,10)");
@@ -59,17 +63,20 @@ static void test_emu_engine_decimal_round_trip_exact(void)
     t_rows(e, "SELECT id, CAST(s AS DECIMAL(18,4)) FROM zb ORDER BY id", want);
     t_rows(e, "SELECT id, CAST(CAST(s AS STRING) AS DECIMAL(18,4)) FROM zb ORDER BY id", want);
     /* and back: the stored DECIMAL as its exact text */
-    t_rows(e, "SELECT CAST(d AS STRING), CAST(d * 10000 AS BIGINT) FROM zb WHERE id IN (1, 2) "
-              "ORDER BY id",
+    t_rows(e,
+           "SELECT CAST(d AS STRING), CAST(d * 10000 AS BIGINT) FROM zb WHERE id IN (1, 2) "
+           "ORDER BY id",
            "[[\"99999999999999.9999\",\"999999999999999999\"],"
            "[\"-99999999999999.9999\",\"-999999999999999999\"]]");
-    t_rows(e, "SELECT count(*) FROM zb WHERE d = CAST(CAST(v AS DECIMAL(18,0)) / 10000 AS "
-              "DECIMAL(18,4)) AND d = CAST(s AS DECIMAL(18,4))",
+    t_rows(e,
+           "SELECT count(*) FROM zb WHERE d = CAST(CAST(v AS DECIMAL(18,0)) / 10000 AS "
+           "DECIMAL(18,4)) AND d = CAST(s AS DECIMAL(18,4))",
            "[[\"5\"]]");
     /* CAST(v AS DECIMAL(18,4)) of the scaled maximum overflows, as in Databricks (ANSI mode) */
     t_fails(e, NULL, "SELECT CAST(v AS DECIMAL(18,4)) / 10000 FROM zb", NULL,
             "[NUMERIC_VALUE_OUT_OF_RANGE.WITH_SUGGESTION] 999999999999999999 cannot be "
-            "represented as Decimal(18, 4).", "22003");
+            "represented as Decimal(18, 4).",
+            "22003");
     t_rows(e, "SELECT CAST(v AS DECIMAL(18,4)) / 10000 FROM zb WHERE id = 3",
            "[[\"1.2345000000\"]]");
     t_rows(e, "SELECT id, try_cast(v AS DECIMAL(18,4)) FROM zb WHERE id IN (1, 3) ORDER BY id",
@@ -112,11 +119,13 @@ static void test_emu_engine_decimal_arithmetic_and_aggregates(void)
            "\"-99999999999999.9999\"]]");
     type_is(e, "SELECT d + 0.0001 FROM zb", "DECIMAL(19,4)");
     type_is(e, "SELECT d * 2 FROM zb", "DECIMAL(20,4)");
-    t_rows(e, "SELECT CAST(1 AS DECIMAL(18,4)) / 3, CAST(2 AS DECIMAL(18,4)) / 3, "
-              "CAST(-2 AS DECIMAL(18,4)) / 3, CAST(7 AS DECIMAL(10,2)) % 3",
+    t_rows(e,
+           "SELECT CAST(1 AS DECIMAL(18,4)) / 3, CAST(2 AS DECIMAL(18,4)) / 3, "
+           "CAST(-2 AS DECIMAL(18,4)) / 3, CAST(7 AS DECIMAL(10,2)) % 3",
            "[[\"0.333333\",\"0.666667\",\"-0.666667\",\"1.00\"]]");
-    t_rows(e, "SELECT CAST(1.25 AS DECIMAL(2,1)), CAST(-1.25 AS DECIMAL(2,1)), "
-              "CAST('0.05' AS DECIMAL(2,1)), CAST(1.5D AS DECIMAL(3,1))",
+    t_rows(e,
+           "SELECT CAST(1.25 AS DECIMAL(2,1)), CAST(-1.25 AS DECIMAL(2,1)), "
+           "CAST('0.05' AS DECIMAL(2,1)), CAST(1.5D AS DECIMAL(3,1))",
            "[[\"1.3\",\"-1.3\",\"0.1\",\"1.5\"]]");
     t_fails(e, NULL, "SELECT d / 0 FROM zb", NULL, "[DIVIDE_BY_ZERO]", "22012");
     /* beyond 38 digits the emulator's 128-bit arithmetic stops (same SQLSTATE as Databricks'
@@ -124,8 +133,7 @@ static void test_emu_engine_decimal_arithmetic_and_aggregates(void)
     t_fails(e, NULL, "SELECT d * d * d FROM zb WHERE id = 1", NULL, "[ARITHMETIC_OVERFLOW]",
             "22003");
     type_is(e, "SELECT d * d * d FROM zb WHERE id = 4", "DECIMAL(38,6)");
-    t_rows(e, "SELECT d * d FROM zb WHERE id = 1",
-           "[[\"9999999999999999980000000000.00000001\"]]");
+    t_rows(e, "SELECT d * d FROM zb WHERE id = 1", "[[\"9999999999999999980000000000.00000001\"]]");
     t_close(e, dir);
 }
 
@@ -137,21 +145,25 @@ static void test_emu_engine_ansi_casts(void)
     DP_ASSERT_FATAL_MSG(e != NULL, "engine open");
     t_ok(e, "CREATE TABLE c (ts TIMESTAMP, b BOOLEAN, n BIGINT, x DOUBLE, s STRING)");
     t_ok(e, "INSERT INTO c VALUES ('2026-11-24 06:41:55.120000', true, 3000000000, 2.5, ' 42 ')");
-    t_rows(e, "SELECT CAST(ts AS STRING), CAST(b AS STRING), CAST(n AS STRING), CAST(x AS STRING), "
-              "CAST(s AS INT), CAST(ts AS DATE), CAST('2026-01-02' AS TIMESTAMP) FROM c",
+    t_rows(e,
+           "SELECT CAST(ts AS STRING), CAST(b AS STRING), CAST(n AS STRING), CAST(x AS STRING), "
+           "CAST(s AS INT), CAST(ts AS DATE), CAST('2026-01-02' AS TIMESTAMP) FROM c",
            "[[\"2026-11-24 06:41:55.12\",\"true\",\"3000000000\",\"2.5\",\"42\",\"2026-11-24\","
            "\"2026-01-02T00:00:00.000000Z\"]]");
     t_fails(e, NULL, "SELECT CAST(n AS INT) FROM c", NULL,
             "[CAST_OVERFLOW] The value 3000000000L of the type \"BIGINT\" cannot be cast to "
-            "\"INT\" due to an overflow.", "22003");
+            "\"INT\" due to an overflow.",
+            "22003");
     t_fails(e, NULL, "SELECT CAST('abc' AS BIGINT)", NULL,
             "[CAST_INVALID_INPUT] The value 'abc' of the type \"STRING\" cannot be cast to "
-            "\"BIGINT\" because it is malformed.", "22018");
+            "\"BIGINT\" because it is malformed.",
+            "22018");
     t_fails(e, NULL, "SELECT CAST('x' AS DECIMAL(10,2))", NULL, "[CAST_INVALID_INPUT]", "22018");
     t_fails(e, NULL, "SELECT CAST('2026-13-01' AS TIMESTAMP)", NULL, "[CAST_INVALID_INPUT]",
             "22018");
-    t_rows(e, "SELECT try_cast(n AS INT), try_cast('abc' AS BIGINT), try_cast('yes' AS BOOLEAN), "
-              "CAST(x AS INT), n :: STRING FROM c",
+    t_rows(e,
+           "SELECT try_cast(n AS INT), try_cast('abc' AS BIGINT), try_cast('yes' AS BOOLEAN), "
+           "CAST(x AS INT), n :: STRING FROM c",
            "[[null,null,\"true\",\"2\",\"3000000000\"]]");
     /* division: '/' is a DOUBLE, div an integer; ANSI division by zero */
     t_rows(e, "SELECT 7 / 2, 7 div 2, -7 div 2, 7 % 3", "[[\"3.5\",\"3\",\"-3\",\"1\"]]");

@@ -64,14 +64,16 @@ static void test_emu_engine_delete_in_and_exists_subqueries(void)
     DP_ASSERT_FATAL_MSG(e != NULL, "engine open");
     setup_lineage(e);
     /* the row form of IN: only (inc, topic, kp, ko) held by own go */
-    t_rows(e, "DELETE FROM shared WHERE name = 'purchase' AND (inc, topic, kp, ko) IN "
-              "(SELECT inc, topic, kp, ko FROM own)",
+    t_rows(e,
+           "DELETE FROM shared WHERE name = 'purchase' AND (inc, topic, kp, ko) IN "
+           "(SELECT inc, topic, kp, ko FROM own)",
            "[[\"3\"]]");
     t_rows(e, "SELECT inc, kp, ko, name FROM shared ORDER BY inc, kp, ko",
            "[[\"i1\",\"0\",\"2\",\"view\"],[\"i2\",\"0\",\"1\",\"purchase\"]]");
     /* a rerun deletes nothing (idempotent) */
-    t_rows(e, "DELETE FROM shared WHERE (inc, topic, kp, ko) IN (SELECT inc, topic, kp, ko FROM "
-              "own)",
+    t_rows(e,
+           "DELETE FROM shared WHERE (inc, topic, kp, ko) IN (SELECT inc, topic, kp, ko FROM "
+           "own)",
            "[[\"0\"]]");
     t_fails(e, NULL, "DELETE FROM shared WHERE (inc, kp) IN (SELECT inc FROM own)", NULL,
             "[DATATYPE_MISMATCH.IN_SUBQUERY_LENGTH_MISMATCH]", "42K09");
@@ -81,14 +83,17 @@ static void test_emu_engine_delete_in_and_exists_subqueries(void)
     DP_ASSERT_FATAL_MSG(e != NULL, "engine open");
     setup_lineage(e);
     /* correlated EXISTS through an alias, and through the table's own name */
-    t_rows(e, "DELETE FROM shared AS s WHERE EXISTS (SELECT 1 FROM own o WHERE o.inc = s.inc AND "
-              "o.topic = s.topic AND o.kp = s.kp AND o.ko = s.ko AND s.kp = 0)",
+    t_rows(e,
+           "DELETE FROM shared AS s WHERE EXISTS (SELECT 1 FROM own o WHERE o.inc = s.inc AND "
+           "o.topic = s.topic AND o.kp = s.kp AND o.ko = s.ko AND s.kp = 0)",
            "[[\"1\"]]");
-    t_rows(e, "DELETE FROM shared WHERE NOT EXISTS (SELECT 1 FROM own WHERE own.inc = shared.inc "
-              "AND own.kp = shared.kp AND own.ko = shared.ko) AND name = 'view'",
+    t_rows(e,
+           "DELETE FROM shared WHERE NOT EXISTS (SELECT 1 FROM own WHERE own.inc = shared.inc "
+           "AND own.kp = shared.kp AND own.ko = shared.ko) AND name = 'view'",
            "[[\"1\"]]");
-    t_rows(e, "DELETE FROM shared WHERE EXISTS (SELECT 1 FROM own WHERE own.inc = shared.inc AND "
-              "own.kp = shared.kp AND own.ko = shared.ko)",
+    t_rows(e,
+           "DELETE FROM shared WHERE EXISTS (SELECT 1 FROM own WHERE own.inc = shared.inc AND "
+           "own.kp = shared.kp AND own.ko = shared.ko)",
            "[[\"2\"]]");
     t_rows(e, "SELECT inc, kp, ko FROM shared", "[[\"i2\",\"0\",\"1\"]]");
     /* the subquery may read a view */
@@ -104,7 +109,8 @@ static const char k_perms[] =
     "{\"principal\":\"account users\",\"privileges\":[\"USE CATALOG\"],\"on\":\"CATALOG main\"},"
     "{\"principal\":\"account users\",\"privileges\":[\"USE SCHEMA\"],"
     "\"on\":\"SCHEMA main.default\"},"
-    "{\"principal\":\"w\",\"privileges\":[\"SELECT\",\"MODIFY\"],\"on\":\"TABLE main.default.shared\"},"
+    "{\"principal\":\"w\",\"privileges\":[\"SELECT\",\"MODIFY\"],\"on\":\"TABLE "
+    "main.default.shared\"},"
     "{\"principal\":\"r\",\"privileges\":[\"SELECT\"],\"on\":\"TABLE main.default.shared\"}"
     "]}";
 
@@ -117,12 +123,14 @@ static void test_emu_engine_delete_grants(void)
     setup_lineage(e);
     t_fails(e, "r", "DELETE FROM shared WHERE kp = 9", NULL,
             "[INSUFFICIENT_PERMISSIONS] Insufficient privileges:\nUser does not have MODIFY on "
-            "Table 'main.default.shared'.", "42501");
+            "Table 'main.default.shared'.",
+            "42501");
     t_ok_as(e, "w", "DELETE FROM shared WHERE kp = 9");
     /* reading another table in the condition needs SELECT on it */
     t_fails(e, "w", "DELETE FROM shared WHERE ko IN (SELECT ko FROM own)", NULL,
             "[INSUFFICIENT_PERMISSIONS] Insufficient privileges:\nUser does not have SELECT on "
-            "Table 'main.default.own'.", "42501");
+            "Table 'main.default.own'.",
+            "42501");
     t_rows(e, "SELECT count(*) FROM shared", "[[\"5\"]]");
     t_close(e, dir);
 }

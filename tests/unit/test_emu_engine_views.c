@@ -32,8 +32,9 @@ static void test_emu_engine_view_create_select_replace(void)
     t_rows(e, "SELECT * FROM v ORDER BY id",
            "[[\"1\",\"a\",\"10\"],[\"3\",\"b\",\"30\"],[\"4\",\"b\",\"40\"],[\"5\",null,\"50\"]]");
     /* WHERE / GROUP BY / ORDER BY over the view, with its own alias */
-    t_rows(e, "SELECT x.k, count(*) AS n, sum(x.v) FROM v AS x WHERE x.v > 10 GROUP BY x.k "
-              "ORDER BY x.k",
+    t_rows(e,
+           "SELECT x.k, count(*) AS n, sum(x.v) FROM v AS x WHERE x.v > 10 GROUP BY x.k "
+           "ORDER BY x.k",
            "[[null,\"1\",\"50\"],[\"b\",\"2\",\"70\"]]");
     /* a column list renames by position; a view over a view */
     t_ok(e, "CREATE VIEW v2 (a, b COMMENT 'the key') COMMENT 'renamed' AS SELECT id, k FROM raw");
@@ -41,23 +42,24 @@ static void test_emu_engine_view_create_select_replace(void)
     t_ok(e, "CREATE VIEW vv AS SELECT id, v * 2 AS v2 FROM v WHERE id > 1");
     t_rows(e, "SELECT * FROM vv ORDER BY id", "[[\"3\",\"60\"],[\"4\",\"80\"],[\"5\",\"100\"]]");
     /* existing names: as Databricks answers */
-    t_fails(e, NULL, "CREATE VIEW v AS SELECT id FROM raw", NULL,
-            "[TABLE_OR_VIEW_ALREADY_EXISTS]", "42P07");
+    t_fails(e, NULL, "CREATE VIEW v AS SELECT id FROM raw", NULL, "[TABLE_OR_VIEW_ALREADY_EXISTS]",
+            "42P07");
     t_ok(e, "CREATE VIEW IF NOT EXISTS v AS SELECT id FROM raw");
     t_rows(e, "SELECT count(*) FROM v", "[[\"4\"]]");
     t_ok(e, "CREATE OR REPLACE VIEW v AS SELECT id, k, v FROM raw WHERE p = 0");
     t_rows(e, "SELECT * FROM v", "[[\"2\",\"a\",\"20\"]]");
     t_fails(e, NULL, "CREATE OR REPLACE VIEW raw AS SELECT 1 AS one", NULL,
             "[EXPECT_VIEW_NOT_TABLE.NO_ALTERNATIVE] The table `main`.`default`.`raw` does not "
-            "support CREATE OR REPLACE VIEW.", "42809");
+            "support CREATE OR REPLACE VIEW.",
+            "42809");
     t_fails(e, NULL, "CREATE TABLE v (a INT)", NULL, "[TABLE_OR_VIEW_ALREADY_EXISTS]", "42P07");
     t_fails(e, NULL, "CREATE OR REPLACE VIEW IF NOT EXISTS v AS SELECT 1 AS one", NULL,
             "[PARSE_SYNTAX_ERROR]", "42601");
     /* the query is checked at creation */
     t_fails(e, NULL, "CREATE VIEW bad AS SELECT nope FROM raw", NULL,
             "[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION]", "42703");
-    t_fails(e, NULL, "CREATE VIEW bad AS SELECT id FROM missing", NULL,
-            "[TABLE_OR_VIEW_NOT_FOUND]", "42P01");
+    t_fails(e, NULL, "CREATE VIEW bad AS SELECT id FROM missing", NULL, "[TABLE_OR_VIEW_NOT_FOUND]",
+            "42P01");
     t_fails(e, NULL, "CREATE VIEW bad (a) AS SELECT id, k FROM raw", NULL,
             "[CREATE_VIEW_COLUMN_ARITY_MISMATCH.TOO_MANY_DATA_COLUMNS]", "21S01");
     t_fails(e, NULL, "CREATE VIEW bad AS SELECT id, k AS id FROM raw", NULL,
@@ -69,8 +71,8 @@ static void test_emu_engine_view_create_select_replace(void)
             "[CREATE_PERMANENT_VIEW_WITHOUT_ALIAS]", NULL);
     t_fails(e, NULL, "CREATE OR REPLACE VIEW v AS SELECT * FROM v", NULL, "[RECURSIVE_VIEW]",
             "42K0H");
-    t_fails(e, NULL, "CREATE TEMPORARY VIEW tv AS SELECT 1 AS one", NULL,
-            "[UNSUPPORTED_FEATURE]", "0A000");
+    t_fails(e, NULL, "CREATE TEMPORARY VIEW tv AS SELECT 1 AS one", NULL, "[UNSUPPORTED_FEATURE]",
+            "0A000");
     t_rows(e, "SELECT * FROM v", "[[\"2\",\"a\",\"20\"]]");
     t_close(e, dir);
 }
@@ -113,22 +115,26 @@ static void test_emu_engine_view_show_describe_and_wrong_statements(void)
     /* table statements on a view, view statements on a table */
     t_fails(e, NULL, "DESCRIBE DETAIL v", NULL,
             "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] 'DESCRIBE DETAIL' expects a table but "
-            "`main`.`default`.`v` is a view.", "42809");
+            "`main`.`default`.`v` is a view.",
+            "42809");
     t_fails(e, NULL, "INSERT INTO v VALUES (9, 'z')", NULL,
             "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] 'INSERT INTO'", "42809");
     t_fails(e, NULL, "DELETE FROM v WHERE id = 1", NULL,
             "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] 'DELETE'", "42809");
-    t_fails(e, NULL, "MERGE INTO v USING (VALUES (1)) AS s(id) ON v.id = s.id WHEN NOT MATCHED "
-                     "THEN INSERT *", NULL,
-            "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] 'MERGE INTO'", "42809");
+    t_fails(e, NULL,
+            "MERGE INTO v USING (VALUES (1)) AS s(id) ON v.id = s.id WHEN NOT MATCHED "
+            "THEN INSERT *",
+            NULL, "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] 'MERGE INTO'", "42809");
     t_fails(e, NULL, "ALTER TABLE v ADD COLUMNS (z INT)", NULL,
             "[EXPECT_TABLE_NOT_VIEW.USE_ALTER_VIEW]", "42809");
     t_fails(e, NULL, "DROP TABLE v", NULL,
             "[DROP_COMMAND_TYPE_MISMATCH] Cannot drop a view with DROP TABLE. Use DROP VIEW "
-            "instead.", "42809");
+            "instead.",
+            "42809");
     t_fails(e, NULL, "DROP VIEW raw", NULL,
             "[DROP_COMMAND_TYPE_MISMATCH] Cannot drop a table with DROP VIEW. Use DROP TABLE "
-            "instead.", "42809");
+            "instead.",
+            "42809");
     /* DROP VIEW, IF EXISTS, and a dropped view is gone from SHOW TABLES */
     t_ok(e, "DROP VIEW w");
     t_ok(e, "DROP VIEW IF EXISTS w");
@@ -163,7 +169,8 @@ static void test_emu_engine_view_over_dropped_table_and_its_schema(void)
                             &res);
     DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 0), "5") == 0,
                   "expected the view to read main.default.raw from schema other, got rc %d %s "
-                  "'%s'", rc, t_cell(&res, 0, 0), res.message);
+                  "'%s'",
+                  rc, t_cell(&res, 0, 0), res.message);
     emu_result_clear(&res);
     /* a new column of the table does not change the view's columns */
     t_ok(e, "ALTER TABLE raw ADD COLUMNS (extra STRING)");
@@ -205,13 +212,15 @@ static void test_emu_engine_view_grants(void)
     t_ok_as(e, "reader", "DESCRIBE TABLE v");
     t_fails(e, "nobody", "SELECT count(*) FROM v", NULL,
             "[INSUFFICIENT_PERMISSIONS] Insufficient privileges:\nUser does not have SELECT on "
-            "Table 'main.default.raw'.", "42501");
+            "Table 'main.default.raw'.",
+            "42501");
     /* creating a view needs CREATE TABLE on the schema and SELECT on what it reads */
-    t_fails(e, "reader", "CREATE VIEW r2 AS SELECT id FROM raw", NULL,
-            "[INSUFFICIENT_PERMISSIONS]", "42501");
+    t_fails(e, "reader", "CREATE VIEW r2 AS SELECT id FROM raw", NULL, "[INSUFFICIENT_PERMISSIONS]",
+            "42501");
     t_fails(e, "maker", "CREATE VIEW m2 AS SELECT id FROM raw", NULL,
             "[INSUFFICIENT_PERMISSIONS] Insufficient privileges:\nUser does not have SELECT on "
-            "Table 'main.default.raw'.", "42501");
+            "Table 'main.default.raw'.",
+            "42501");
     t_ok_as(e, "maker", "CREATE VIEW m3 AS SELECT 1 AS one");
     /* dropping needs ownership (or MANAGE) */
     t_fails(e, "reader", "DROP VIEW v", NULL, "[INSUFFICIENT_PERMISSIONS]", "42501");

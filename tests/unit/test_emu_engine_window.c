@@ -77,33 +77,41 @@ static void test_emu_engine_qualify_and_subquery_dedup(void)
     DP_ASSERT_FATAL_MSG(e != NULL, "engine open");
     setup_events(e);
     /* the first row of each key by position; the two b rows tie, so ORDER BY the payload too */
-    t_rows(e, "SELECT * FROM ev QUALIFY ROW_NUMBER() OVER (PARTITION BY k ORDER BY p, o, payload) "
-              "= 1 ORDER BY k",
+    t_rows(e,
+           "SELECT * FROM ev QUALIFY ROW_NUMBER() OVER (PARTITION BY k ORDER BY p, o, payload) "
+           "= 1 ORDER BY k",
            want);
     /* the same through a select-list alias */
-    t_rows(e, "SELECT k, p, o, payload, ROW_NUMBER() OVER (PARTITION BY k ORDER BY p, o, payload) "
-              "AS rn FROM ev QUALIFY rn = 1 ORDER BY k",
+    t_rows(e,
+           "SELECT k, p, o, payload, ROW_NUMBER() OVER (PARTITION BY k ORDER BY p, o, payload) "
+           "AS rn FROM ev QUALIFY rn = 1 ORDER BY k",
            "[[\"a\",\"0\",\"30\",\"a-0-30\",\"1\"],[\"b\",\"2\",\"5\",\"b-2-5\",\"1\"],"
            "[\"c\",null,\"7\",\"c-null-7\",\"1\"]]");
     /* the subquery form, with and without an alias */
-    t_rows(e, "SELECT k, p, o, payload FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY "
-              "p, o, payload) AS rn FROM ev) WHERE rn = 1 ORDER BY k",
+    t_rows(e,
+           "SELECT k, p, o, payload FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY "
+           "p, o, payload) AS rn FROM ev) WHERE rn = 1 ORDER BY k",
            want);
-    t_rows(e, "SELECT d.k, d.rn FROM (SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY p DESC, "
-              "o) AS rn FROM ev) AS d WHERE d.rn = 2 ORDER BY d.k",
+    t_rows(e,
+           "SELECT d.k, d.rn FROM (SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY p DESC, "
+           "o) AS rn FROM ev) AS d WHERE d.rn = 2 ORDER BY d.k",
            "[[\"a\",\"2\"],[\"b\",\"2\"],[\"c\",\"2\"]]");
-    t_rows(e, "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY p, o, payload) "
-              "AS rn FROM ev) d WHERE rn = 1 AND k = 'a'",
+    t_rows(e,
+           "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY p, o, payload) "
+           "AS rn FROM ev) d WHERE rn = 1 AND k = 'a'",
            "[[\"a\",\"0\",\"30\",\"a-0-30\",\"1\"]]");
     /* QUALIFY with WHERE, GROUP BY and DISTINCT around it */
-    t_rows(e, "SELECT k, count(*) AS n FROM ev WHERE o > 1 GROUP BY k "
-              "QUALIFY RANK() OVER (ORDER BY count(*) DESC) = 1",
+    t_rows(e,
+           "SELECT k, count(*) AS n FROM ev WHERE o > 1 GROUP BY k "
+           "QUALIFY RANK() OVER (ORDER BY count(*) DESC) = 1",
            "[[\"a\",\"3\"]]");
-    t_rows(e, "SELECT DISTINCT k FROM ev QUALIFY ROW_NUMBER() OVER (PARTITION BY k ORDER BY o) "
-              "<= 2 ORDER BY k",
+    t_rows(e,
+           "SELECT DISTINCT k FROM ev QUALIFY ROW_NUMBER() OVER (PARTITION BY k ORDER BY o) "
+           "<= 2 ORDER BY k",
            "[[\"a\"],[\"b\"],[\"c\"]]");
-    t_rows(e, "SELECT count(*) FROM (SELECT * FROM ev QUALIFY ROW_NUMBER() OVER (PARTITION BY k "
-              "ORDER BY o) = 1)",
+    t_rows(e,
+           "SELECT count(*) FROM (SELECT * FROM ev QUALIFY ROW_NUMBER() OVER (PARTITION BY k "
+           "ORDER BY o) = 1)",
            "[[\"3\"]]");
     t_close(e, dir);
 }
@@ -119,13 +127,16 @@ static void test_emu_engine_window_errors(void)
             "[UNSUPPORTED_EXPR_FOR_OPERATOR]", "42K0E");
     t_fails(e, NULL, "SELECT k, ROW_NUMBER() FROM ev", NULL,
             "[WINDOW_FUNCTION_WITHOUT_OVER_CLAUSE] Window function \"row_number\" requires an "
-            "OVER clause.", "42601");
+            "OVER clause.",
+            "42601");
     t_fails(e, NULL, "SELECT k FROM ev QUALIFY o > 1", NULL, "[MISSING_WINDOW_SPECIFICATION]",
             "42K0E");
     t_fails(e, NULL, "SELECT k, lower(k) OVER (ORDER BY o) FROM ev", NULL,
             "[UNSUPPORTED_EXPR_FOR_WINDOW]", "42K0E");
-    t_fails(e, NULL, "SELECT k, ROW_NUMBER() OVER (ORDER BY o ROWS BETWEEN 1 PRECEDING AND "
-                     "CURRENT ROW) FROM ev", NULL, "[UNSUPPORTED_FEATURE]", "0A000");
+    t_fails(e, NULL,
+            "SELECT k, ROW_NUMBER() OVER (ORDER BY o ROWS BETWEEN 1 PRECEDING AND "
+            "CURRENT ROW) FROM ev",
+            NULL, "[UNSUPPORTED_FEATURE]", "0A000");
     t_fails(e, NULL, "SELECT k FROM ev, ev", NULL, "[UNSUPPORTED_FEATURE] Joins", "0A000");
     t_fails(e, NULL, "SELECT k FROM (SELECT k FROM ev", NULL, "[PARSE_SYNTAX_ERROR]", "42601");
     t_close(e, dir);

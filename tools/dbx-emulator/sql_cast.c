@@ -31,10 +31,9 @@
 
 static void type_name(int kind, int p, int s, char *out, size_t outlen)
 {
-    static const char *const names[] = {"STRING",    "BIGINT",  "INT",     "SMALLINT",
-                                        "TINYINT",   "DOUBLE",  "FLOAT",   "BOOLEAN",
-                                        "BINARY",    "DATE",    "TIMESTAMP", "DECIMAL",
-                                        "STRUCT",    "MAP",     "ARRAY",   "VOID"};
+    static const char *const names[] = {
+        "STRING", "BIGINT", "INT",       "SMALLINT", "TINYINT", "DOUBLE", "FLOAT", "BOOLEAN",
+        "BINARY", "DATE",   "TIMESTAMP", "DECIMAL",  "STRUCT",  "MAP",    "ARRAY", "VOID"};
 
     if (kind == EMU_T_DECIMAL) {
         snprintf(out, outlen, "DECIMAL(%d,%d)", p, s);
@@ -127,8 +126,8 @@ static int trimmed(const char *t, char *out, size_t outlen)
 
 static void to_integer(sqlite3_context *ctx, sqlite3_value *x, int src, int dst, int try_)
 {
-    static const long long lim[][2] = {{LLONG_MIN, LLONG_MAX}, {INT_MIN, INT_MAX},
-                                       {-32768, 32767},         {-128, 127}};
+    static const long long lim[][2] = {
+        {LLONG_MIN, LLONG_MAX}, {INT_MIN, INT_MAX}, {-32768, 32767}, {-128, 127}};
     int which = dst == EMU_T_BIGINT ? 0 : dst == EMU_T_INT ? 1 : dst == EMU_T_SMALLINT ? 2 : 3;
     char buf[512], *end = NULL;
     long long v = 0;
@@ -304,8 +303,7 @@ static void to_string(sqlite3_context *ctx, sqlite3_value *x, int src)
         sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
         return;
     case SQLITE_BLOB:
-        sqlite3_result_text(ctx, sqlite3_value_blob(x), sqlite3_value_bytes(x),
-                            SQLITE_TRANSIENT);
+        sqlite3_result_text(ctx, sqlite3_value_blob(x), sqlite3_value_bytes(x), SQLITE_TRANSIENT);
         return;
     default:
         t = (const char *)sqlite3_value_text(x);

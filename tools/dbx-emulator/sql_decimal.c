@@ -487,7 +487,8 @@ static void agg_add(sqlite3_context *ctx, sqlite3_value *x, int sign)
         return;
     }
     sm = sa > g->scale ? sa : g->scale;
-    if (emu_dec_rescale(a, sa, sm, &va) != 0 || emu_dec_rescale(agg_get(g), g->scale, sm, &vg) != 0 ||
+    if (emu_dec_rescale(a, sa, sm, &va) != 0 ||
+        emu_dec_rescale(agg_get(g), g->scale, sm, &vg) != 0 ||
         (sign > 0 ? __builtin_add_overflow(vg, va, &sum) : __builtin_sub_overflow(vg, va, &sum))) {
         g->error = 1;
         return;
@@ -567,8 +568,10 @@ static void minmax_final(sqlite3_context *ctx)
     agg_t *g = sqlite3_aggregate_context(ctx, 0);
 
     if (g != NULL && g->error) {
-        sqlite3_result_error(ctx, "[CAST_INVALID_INPUT] min()/max() of a value that is not a "
-                                  "decimal.", -1);
+        sqlite3_result_error(ctx,
+                             "[CAST_INVALID_INPUT] min()/max() of a value that is not a "
+                             "decimal.",
+                             -1);
         return;
     }
     if (g == NULL || g->n == 0) {

@@ -48,7 +48,8 @@ int emu_sql_delete(emu_ctx_t *cx)
     snprintf(alias, sizeof(alias), "%s", t.name.o);
     emu_tk_accept_kw(tk, "AS");
     a = emu_tk_peek(tk);
-    if ((a->kind == TK_IDENT || a->kind == TK_QIDENT) && emu_xl_find(tk, k_alias_stop, NULL) != tk->i) {
+    if ((a->kind == TK_IDENT || a->kind == TK_QIDENT) &&
+        emu_xl_find(tk, k_alias_stop, NULL) != tk->i) {
         snprintf(alias, sizeof(alias), "%s", a->val);
         tk->i++;
     }

@@ -227,7 +227,8 @@ static int insert_select(emu_ctx_t *cx, const emu_table_t *t, const int *idx, in
         return emu_syntax(cx);
     }
     if (!paren) {
-        while (end > tk->i && tk->v[end - 1].kind == TK_OP && strcmp(tk->v[end - 1].val, ";") == 0) {
+        while (end > tk->i && tk->v[end - 1].kind == TK_OP &&
+               strcmp(tk->v[end - 1].val, ";") == 0) {
             end--;
         }
     }

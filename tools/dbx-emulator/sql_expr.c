@@ -28,7 +28,7 @@
 #include <strings.h>
 
 #define MAX_NESTING 64
-#define MAX_ARGS 256
+#define MAX_ARGS    256
 
 /* ------------------------------------------------------------------------ */
 /* Text buffer                                                              */
@@ -89,14 +89,16 @@ int emu_xl_bind_param(emu_xl_t *x, const char *value, const char *type)
 
     if (value == NULL) {
         v = json_null();
-    } else if (type != NULL && (strcasecmp(type, "INT") == 0 || strcasecmp(type, "BIGINT") == 0 ||
-                                strcasecmp(type, "LONG") == 0 || strcasecmp(type, "SMALLINT") == 0 ||
-                                strcasecmp(type, "TINYINT") == 0)) {
+    } else if (type != NULL &&
+               (strcasecmp(type, "INT") == 0 || strcasecmp(type, "BIGINT") == 0 ||
+                strcasecmp(type, "LONG") == 0 || strcasecmp(type, "SMALLINT") == 0 ||
+                strcasecmp(type, "TINYINT") == 0)) {
         long long l;
         errno = 0;
         l = strtoll(value, &end, 10);
         v = end != value && *end == '\0' && errno == 0 ? json_integer(l) : json_string(value);
-    } else if (type != NULL && (strcasecmp(type, "DOUBLE") == 0 || strcasecmp(type, "FLOAT") == 0)) {
+    } else if (type != NULL &&
+               (strcasecmp(type, "DOUBLE") == 0 || strcasecmp(type, "FLOAT") == 0)) {
         double d = strtod(value, &end);
         v = end != value && *end == '\0' ? json_real(d) : json_string(value);
     } else if (type != NULL && strcasecmp(type, "BOOLEAN") == 0) {
@@ -119,7 +121,8 @@ void emu_xl_bind(const emu_xl_t *x, sqlite3_stmt *st)
     size_t k;
     json_t *v;
 
-    json_array_foreach(x->binds, k, v) {
+    json_array_foreach(x->binds, k, v)
+    {
         int i = (int)k + 1;
         if (json_is_integer(v)) {
             sqlite3_bind_int64(st, i, json_integer_value(v));
@@ -192,10 +195,9 @@ size_t emu_xl_close(const emu_toks_t *tk, size_t open)
 
 static const char *kind_text(emu_kind_t k)
 {
-    static const char *const names[] = {"STRING", "BIGINT", "INT",  "SMALLINT",  "TINYINT",
-                                        "DOUBLE", "FLOAT",  "BOOLEAN", "BINARY", "DATE",
-                                        "TIMESTAMP", "DECIMAL(10,0)", "STRING", "STRING",
-                                        "STRING", "STRING"};
+    static const char *const names[] = {
+        "STRING", "BIGINT", "INT",       "SMALLINT",      "TINYINT", "DOUBLE", "FLOAT",  "BOOLEAN",
+        "BINARY", "DATE",   "TIMESTAMP", "DECIMAL(10,0)", "STRING",  "STRING", "STRING", "STRING"};
 
     return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "STRING";
 }
@@ -269,8 +271,8 @@ void emu_xl_convert(const char *sql, const emu_xtype_t *from, const char *to_typ
     int p = 0, s = 0;
     emu_kind_t k = emu_type_kind(to_type, &p, &s);
 
-    if ((from->known && strcmp(from->text, to_type) == 0) || k == EMU_T_STRUCT ||
-        k == EMU_T_MAP || k == EMU_T_ARRAY) {
+    if ((from->known && strcmp(from->text, to_type) == 0) || k == EMU_T_STRUCT || k == EMU_T_MAP ||
+        k == EMU_T_ARRAY) {
         emu_sb_add(out, sql);
         return;
     }
@@ -429,8 +431,10 @@ static void dec_of(const frag_t *f, int *prec, int *scale)
     if (f->lit_digits > 0) {
         *prec = f->lit_digits;
     } else {
-        *prec = f->t.kind == EMU_T_BIGINT ? 20 : f->t.kind == EMU_T_INT ? 10
-                : f->t.kind == EMU_T_SMALLINT ? 5 : 3;
+        *prec = f->t.kind == EMU_T_BIGINT     ? 20
+                : f->t.kind == EMU_T_INT      ? 10
+                : f->t.kind == EMU_T_SMALLINT ? 5
+                                              : 3;
     }
 }
 
@@ -476,8 +480,9 @@ static int cmp(parser_t *p, const char *op, frag_t *l, frag_t *r, frag_t *out)
     if ((l->row || r->row) && l->row != r->row) {
         fr_free(l);
         fr_free(r);
-        return emu_fail(p->x->cx, "42K09", "[DATATYPE_MISMATCH.DATA_DIFF_TYPES] Cannot compare a "
-                                           "row of values with a value of another shape.");
+        return emu_fail(p->x->cx, "42K09",
+                        "[DATATYPE_MISMATCH.DATA_DIFF_TYPES] Cannot compare a "
+                        "row of values with a value of another shape.");
     }
     if (coerce(p, l, r) != 0 || coerce(p, r, l) != 0) {
         fr_free(l);
@@ -763,8 +768,8 @@ static int colref(parser_t *p, frag_t *f)
                 return 0;
             }
         }
-        if (qual == NULL && (strcmp(name, "current_timestamp") == 0 ||
-                             strcmp(name, "current_date") == 0)) {
+        if (qual == NULL &&
+            (strcmp(name, "current_timestamp") == 0 || strcmp(name, "current_date") == 0)) {
             return constant_clock(p, name, f);
         }
         c = qual == NULL && p->x->aliases_first ? find_col(p->x, NULL, name, &sc) : -1;
@@ -848,8 +853,10 @@ static int number(parser_t *p, frag_t *f)
     l = strtoll(v, &end, 10);
     if (errno != 0 || end == v || *end != '\0') {
         if (digits > 38) {
-            return emu_fail(p->x->cx, "22003", "[NUMERIC_VALUE_OUT_OF_RANGE] The literal %.60s "
-                                               "has more than 38 digits.", v);
+            return emu_fail(p->x->cx, "22003",
+                            "[NUMERIC_VALUE_OUT_OF_RANGE] The literal %.60s "
+                            "has more than 38 digits.",
+                            v);
         }
         emu_sb_addf(&f->s, "?%d", bind_text(p->x, q));
         set_decimal(p->x->cx, &f->t, digits, 0);
@@ -878,8 +885,9 @@ static int decimal_param(parser_t *p, frag_t *f, const char *name, const char *v
     if (v == NULL) {
         emu_sb_add(&f->s, "NULL");
     } else if (emu_decimal_norm(v, prec, scale, buf, sizeof(buf)) != 0) {
-        return emu_fail(p->x->cx, "22018", "[CAST_INVALID_INPUT] The value '%.100s' of the "
-                                           "parameter :%s is not a DECIMAL(%d,%d).",
+        return emu_fail(p->x->cx, "22018",
+                        "[CAST_INVALID_INPUT] The value '%.100s' of the "
+                        "parameter :%s is not a DECIMAL(%d,%d).",
                         v, name, prec, scale);
     } else {
         emu_sb_addf(&f->s, "?%d", bind_text(p->x, buf));
@@ -915,9 +923,8 @@ static int param(parser_t *p, frag_t *f)
         snprintf(canon, sizeof(canon), "BIGINT");
     }
     /* a type the engine does not know types the value as STRING */
-    emu_xtype_from_text(p->x->cx, &f->t, emu_type_kind(canon, NULL, NULL) == EMU_T_STRING
-                                             ? "STRING"
-                                             : canon);
+    emu_xtype_from_text(p->x->cx, &f->t,
+                        emu_type_kind(canon, NULL, NULL) == EMU_T_STRING ? "STRING" : canon);
     return 0;
 }
 
@@ -930,8 +937,9 @@ static int typed_literal(parser_t *p, frag_t *f)
 
     if ((is_date ? emu_date_norm(s->val, buf, sizeof(buf))
                  : emu_timestamp_norm(s->val, buf, sizeof(buf))) != 0) {
-        return emu_fail(p->x->cx, "42604", "[INVALID_TYPED_LITERAL] The value of the typed "
-                                           "literal \"%s\" is invalid: '%.100s'.",
+        return emu_fail(p->x->cx, "42604",
+                        "[INVALID_TYPED_LITERAL] The value of the typed "
+                        "literal \"%s\" is invalid: '%.100s'.",
                         is_date ? "DATE" : "TIMESTAMP", s->val);
     }
     toks(p)->i += 2;
@@ -1163,21 +1171,47 @@ typedef struct fdef {
     int min, max; /* arguments; max -1: any */
 } fdef_t;
 
-static const fdef_t k_funcs[] = {
-    {"count", F_AGG, 1, 1},       {"sum", F_AGG, 1, 1},           {"avg", F_AGG, 1, 1},
-    {"mean", F_AGG, 1, 1},        {"min", F_AGG, 1, 1},           {"max", F_AGG, 1, 1},
-    {"max_by", F_AGG, 2, 2},      {"min_by", F_AGG, 2, 2},        {"row_number", F_WINDOW, 0, 0},
-    {"rank", F_WINDOW, 0, 0},     {"dense_rank", F_WINDOW, 0, 0}, {"coalesce", F_SCALAR, 1, -1},
-    {"ifnull", F_SCALAR, 2, 2},   {"nvl", F_SCALAR, 2, 2},        {"nullif", F_SCALAR, 2, 2},
-    {"lower", F_SCALAR, 1, 1},    {"lcase", F_SCALAR, 1, 1},      {"upper", F_SCALAR, 1, 1},
-    {"ucase", F_SCALAR, 1, 1},    {"length", F_SCALAR, 1, 1},     {"char_length", F_SCALAR, 1, 1},
-    {"character_length", F_SCALAR, 1, 1},                         {"abs", F_SCALAR, 1, 1},
-    {"round", F_SCALAR, 1, 2},    {"substr", F_SCALAR, 2, 3},     {"substring", F_SCALAR, 2, 3},
-    {"trim", F_SCALAR, 1, 1},     {"ltrim", F_SCALAR, 1, 1},      {"rtrim", F_SCALAR, 1, 1},
-    {"replace", F_SCALAR, 2, 3},  {"instr", F_SCALAR, 2, 2},      {"greatest", F_SCALAR, 2, -1},
-    {"least", F_SCALAR, 2, -1},   {"concat", F_SCALAR, 1, -1},    {"current_timestamp", F_SCALAR, 0, 0},
-    {"now", F_SCALAR, 0, 0},      {"current_date", F_SCALAR, 0, 0}, {"if", F_SCALAR, 3, 3},
-    {"iff", F_SCALAR, 3, 3},      {"isnull", F_SCALAR, 1, 1},     {"isnotnull", F_SCALAR, 1, 1}};
+static const fdef_t k_funcs[] = {{"count", F_AGG, 1, 1},
+                                 {"sum", F_AGG, 1, 1},
+                                 {"avg", F_AGG, 1, 1},
+                                 {"mean", F_AGG, 1, 1},
+                                 {"min", F_AGG, 1, 1},
+                                 {"max", F_AGG, 1, 1},
+                                 {"max_by", F_AGG, 2, 2},
+                                 {"min_by", F_AGG, 2, 2},
+                                 {"row_number", F_WINDOW, 0, 0},
+                                 {"rank", F_WINDOW, 0, 0},
+                                 {"dense_rank", F_WINDOW, 0, 0},
+                                 {"coalesce", F_SCALAR, 1, -1},
+                                 {"ifnull", F_SCALAR, 2, 2},
+                                 {"nvl", F_SCALAR, 2, 2},
+                                 {"nullif", F_SCALAR, 2, 2},
+                                 {"lower", F_SCALAR, 1, 1},
+                                 {"lcase", F_SCALAR, 1, 1},
+                                 {"upper", F_SCALAR, 1, 1},
+                                 {"ucase", F_SCALAR, 1, 1},
+                                 {"length", F_SCALAR, 1, 1},
+                                 {"char_length", F_SCALAR, 1, 1},
+                                 {"character_length", F_SCALAR, 1, 1},
+                                 {"abs", F_SCALAR, 1, 1},
+                                 {"round", F_SCALAR, 1, 2},
+                                 {"substr", F_SCALAR, 2, 3},
+                                 {"substring", F_SCALAR, 2, 3},
+                                 {"trim", F_SCALAR, 1, 1},
+                                 {"ltrim", F_SCALAR, 1, 1},
+                                 {"rtrim", F_SCALAR, 1, 1},
+                                 {"replace", F_SCALAR, 2, 3},
+                                 {"instr", F_SCALAR, 2, 2},
+                                 {"greatest", F_SCALAR, 2, -1},
+                                 {"least", F_SCALAR, 2, -1},
+                                 {"concat", F_SCALAR, 1, -1},
+                                 {"current_timestamp", F_SCALAR, 0, 0},
+                                 {"now", F_SCALAR, 0, 0},
+                                 {"current_date", F_SCALAR, 0, 0},
+                                 {"if", F_SCALAR, 3, 3},
+                                 {"iff", F_SCALAR, 3, 3},
+                                 {"isnull", F_SCALAR, 1, 1},
+                                 {"isnotnull", F_SCALAR, 1, 1}};
 
 static const fdef_t *find_func(const char *name)
 {
@@ -1262,8 +1296,7 @@ static int func_body(parser_t *p, const fdef_t *d, frag_t *args, int n, int dist
     } else if (d->cls == F_WINDOW) {
         emu_sb_addf(&f->s, "%s()", nm);
         set_kind(t, EMU_T_INT);
-    } else if (strcmp(nm, "coalesce") == 0 || strcmp(nm, "ifnull") == 0 ||
-               strcmp(nm, "nvl") == 0) {
+    } else if (strcmp(nm, "coalesce") == 0 || strcmp(nm, "ifnull") == 0 || strcmp(nm, "nvl") == 0) {
         if (n == 1) {
             emu_sb_add(&f->s, sbt(&args[0].s));
         } else {
@@ -1284,8 +1317,8 @@ static int func_body(parser_t *p, const fdef_t *d, frag_t *args, int n, int dist
                strcmp(nm, "ucase") == 0 || strcmp(nm, "trim") == 0 || strcmp(nm, "ltrim") == 0 ||
                strcmp(nm, "rtrim") == 0 || strcmp(nm, "replace") == 0 ||
                strcmp(nm, "substr") == 0 || strcmp(nm, "substring") == 0) {
-        const char *sq = nm[0] == 'l' && nm[1] == 'c' ? "lower"
-                         : nm[0] == 'u' && nm[1] == 'c' ? "upper"
+        const char *sq = nm[0] == 'l' && nm[1] == 'c'    ? "lower"
+                         : nm[0] == 'u' && nm[1] == 'c'  ? "upper"
                          : strncmp(nm, "substr", 6) == 0 ? "substr"
                                                          : nm;
         if (strcmp(nm, "replace") == 0 && n == 2) {
@@ -1312,8 +1345,8 @@ static int func_body(parser_t *p, const fdef_t *d, frag_t *args, int n, int dist
                strcmp(nm, "current_date") == 0) {
         return constant_clock(p, nm[0] == 'n' ? "current_timestamp" : nm, f);
     } else if (strcmp(nm, "if") == 0 || strcmp(nm, "iff") == 0) {
-        emu_sb_addf(&f->s, "(CASE WHEN %s THEN %s ELSE %s END)", sbt(&args[0].s),
-                    sbt(&args[1].s), sbt(&args[2].s));
+        emu_sb_addf(&f->s, "(CASE WHEN %s THEN %s ELSE %s END)", sbt(&args[0].s), sbt(&args[1].s),
+                    sbt(&args[2].s));
         pick_type(t, &args[1].t);
         pick_type(t, &args[2].t);
     } else if (strcmp(nm, "isnull") == 0 || strcmp(nm, "isnotnull") == 0) {
@@ -1336,8 +1369,10 @@ static int p_func(parser_t *p, frag_t *f)
         return p_cast(p, f, name[0] == 't');
     }
     if (d == NULL) {
-        return emu_fail(p->x->cx, "42883", "[UNRESOLVED_ROUTINE] Cannot resolve routine "
-                                           "`%.100s` (not emulated).", name);
+        return emu_fail(p->x->cx, "42883",
+                        "[UNRESOLVED_ROUTINE] Cannot resolve routine "
+                        "`%.100s` (not emulated).",
+                        name);
     }
     toks(p)->i += 2;
     args = calloc(cap, sizeof(*args));
@@ -1378,8 +1413,10 @@ static int p_func(parser_t *p, frag_t *f)
         goto out;
     }
     if (!star && (n < d->min || (d->max >= 0 && n > d->max))) {
-        emu_fail(p->x->cx, "42605", "[WRONG_NUM_ARGS.WITHOUT_SUGGESTION] The `%s` requires %d "
-                                    "parameters but the actual number is %d.", name, d->min, n);
+        emu_fail(p->x->cx, "42605",
+                 "[WRONG_NUM_ARGS.WITHOUT_SUGGESTION] The `%s` requires %d "
+                 "parameters but the actual number is %d.",
+                 name, d->min, n);
         goto out;
     }
     if (distinct && d->cls != F_AGG) {
@@ -1391,8 +1428,10 @@ static int p_func(parser_t *p, frag_t *f)
     }
     if (is_kw(p, "over")) {
         if (d->cls == F_SCALAR) {
-            emu_fail(p->x->cx, "42K0E", "[UNSUPPORTED_EXPR_FOR_WINDOW] Expression `%s` not "
-                                        "supported within a window function.", name);
+            emu_fail(p->x->cx, "42K0E",
+                     "[UNSUPPORTED_EXPR_FOR_WINDOW] Expression `%s` not "
+                     "supported within a window function.",
+                     name);
             goto out;
         }
         if (strcmp(name, "max_by") == 0 || strcmp(name, "min_by") == 0 ||
@@ -1404,8 +1443,10 @@ static int p_func(parser_t *p, frag_t *f)
             goto out;
         }
     } else if (d->cls == F_WINDOW) {
-        emu_fail(p->x->cx, "42601", "[WINDOW_FUNCTION_WITHOUT_OVER_CLAUSE] Window function "
-                                    "\"%s\" requires an OVER clause.", name);
+        emu_fail(p->x->cx, "42601",
+                 "[WINDOW_FUNCTION_WITHOUT_OVER_CLAUSE] Window function "
+                 "\"%s\" requires an OVER clause.",
+                 name);
         goto out;
     }
     rc = 0;
@@ -1447,10 +1488,12 @@ static int p_primary(parser_t *p, frag_t *f)
                 return -1;
             }
             if (ncols != 1) {
-                return emu_fail(p->x->cx, "42823", "[INVALID_SUBQUERY_EXPRESSION."
-                                                   "SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_"
-                                                   "COLUMN] A scalar subquery must return one "
-                                                   "column, not %d.", ncols);
+                return emu_fail(p->x->cx, "42823",
+                                "[INVALID_SUBQUERY_EXPRESSION."
+                                "SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_"
+                                "COLUMN] A scalar subquery must return one "
+                                "column, not %d.",
+                                ncols);
             }
             return 0;
         }
@@ -1533,8 +1576,10 @@ static int p_unary(parser_t *p, frag_t *f)
     frag_t a;
 
     if (++p->depth > MAX_NESTING) {
-        return emu_fail(p->x->cx, "54001", "[UNSUPPORTED_FEATURE] The expression nests deeper "
-                                           "than %d levels.", MAX_NESTING);
+        return emu_fail(p->x->cx, "54001",
+                        "[UNSUPPORTED_FEATURE] The expression nests deeper "
+                        "than %d levels.",
+                        MAX_NESTING);
     }
     if (accept_op(p, "-")) {
         memset(&a, 0, sizeof(a));
@@ -1579,9 +1624,11 @@ static int p_mul(parser_t *p, frag_t *f)
         return -1;
     }
     for (;;) {
-        op = is_op(p, "*") ? "*" : is_op(p, "/") ? "/" : is_op(p, "%") ? "%"
-             : is_kw(p, "div")                    ? "div"
-                                                  : NULL;
+        op = is_op(p, "*")     ? "*"
+             : is_op(p, "/")   ? "/"
+             : is_op(p, "%")   ? "%"
+             : is_kw(p, "div") ? "div"
+                               : NULL;
         if (op == NULL) {
             return 0;
         }
@@ -1634,9 +1681,10 @@ static int p_in(parser_t *p, frag_t *l, int not, frag_t *out)
             goto out;
         }
         if (ncols != (l->row > 0 ? l->row : 1)) {
-            emu_fail(p->x->cx, "42K09", "[DATATYPE_MISMATCH.IN_SUBQUERY_LENGTH_MISMATCH] The "
-                                        "number of columns in the left hand side of an IN "
-                                        "subquery (%d) does not match the subquery's (%d).",
+            emu_fail(p->x->cx, "42K09",
+                     "[DATATYPE_MISMATCH.IN_SUBQUERY_LENGTH_MISMATCH] The "
+                     "number of columns in the left hand side of an IN "
+                     "subquery (%d) does not match the subquery's (%d).",
                      l->row > 0 ? l->row : 1, ncols);
             goto out;
         }
@@ -1678,7 +1726,7 @@ static int p_pred(parser_t *p, frag_t *f)
 {
     static const char *const cmps[] = {"=", "==", "<>", "!=", "<", ">", "<=", ">=", "<=>", NULL};
     frag_t r, lo, hi, a, b;
-    int k, not;
+    int k, not ;
 
     memset(&r, 0, sizeof(r));
     if (p_add(p, f) != 0) {
@@ -1686,8 +1734,9 @@ static int p_pred(parser_t *p, frag_t *f)
     }
     for (k = 0; cmps[k] != NULL; k++) {
         if (is_op(p, cmps[k])) {
-            const char *op = strcmp(cmps[k], "==") == 0 ? "=" : strcmp(cmps[k], "!=") == 0 ? "<>"
-                                                                                            : cmps[k];
+            const char *op = strcmp(cmps[k], "==") == 0   ? "="
+                             : strcmp(cmps[k], "!=") == 0 ? "<>"
+                                                          : cmps[k];
             toks(p)->i++;
             f->colname = NULL;
             if (p_add(p, &r) != 0 || cmp(p, op, f, &r, f) != 0) {
@@ -1708,7 +1757,7 @@ static int p_pred(parser_t *p, frag_t *f)
                 return -1;
             }
             /* IS NOT DISTINCT FROM is <=>; IS DISTINCT FROM its negation */
-            if (not) {
+            if (not ) {
                 *f = a;
                 return 0;
             }
@@ -1729,9 +1778,8 @@ static int p_pred(parser_t *p, frag_t *f)
         return f->s.oom ? oom(p) : 0;
     }
     not = 0;
-    if (is_kw(p, "not") &&
-        (is_tok_kw(ahead(p, 1), "in") || is_tok_kw(ahead(p, 1), "between") ||
-         is_tok_kw(ahead(p, 1), "like") || is_tok_kw(ahead(p, 1), "ilike"))) {
+    if (is_kw(p, "not") && (is_tok_kw(ahead(p, 1), "in") || is_tok_kw(ahead(p, 1), "between") ||
+                            is_tok_kw(ahead(p, 1), "like") || is_tok_kw(ahead(p, 1), "ilike"))) {
         toks(p)->i++;
         not = 1;
     }
@@ -1781,8 +1829,8 @@ static int p_pred(parser_t *p, frag_t *f)
         } else {
             emu_sb_add(&a.s, "'\\'");
         }
-        emu_sb_addf(&b.s, "(%semu_like(%s, %s, %s, %d))", not ? "NOT " : "", sbt(&f->s),
-                    sbt(&r.s), sbt(&a.s), ci);
+        emu_sb_addf(&b.s, "(%semu_like(%s, %s, %s, %d))", not ? "NOT " : "", sbt(&f->s), sbt(&r.s),
+                    sbt(&a.s), ci);
         fr_free(&r);
         fr_free(&a);
         fr_free(f);
@@ -1790,7 +1838,7 @@ static int p_pred(parser_t *p, frag_t *f)
         set_kind(&f->t, EMU_T_BOOLEAN);
         return f->s.oom ? oom(p) : 0;
     }
-    if (not) {
+    if (not ) {
         return syntax(p);
     }
     return 0;
@@ -1851,8 +1899,7 @@ static int p_expr(parser_t *p, frag_t *f)
 /* Entry points                                                             */
 /* ------------------------------------------------------------------------ */
 
-int emu_xl_parse(emu_xl_t *x, size_t end, emu_sbuf_t *out, emu_xtype_t *type,
-                 const char **colname)
+int emu_xl_parse(emu_xl_t *x, size_t end, emu_sbuf_t *out, emu_xtype_t *type, const char **colname)
 {
     parser_t p = {x, end, 0};
     frag_t f;
@@ -1864,15 +1911,18 @@ int emu_xl_parse(emu_xl_t *x, size_t end, emu_sbuf_t *out, emu_xtype_t *type,
     }
     if (++x->cx->depth > MAX_NESTING) {
         x->cx->depth--;
-        return emu_fail(x->cx, "54001", "[UNSUPPORTED_FEATURE] The statement nests deeper than "
-                                        "%d levels.", MAX_NESTING);
+        return emu_fail(x->cx, "54001",
+                        "[UNSUPPORTED_FEATURE] The statement nests deeper than "
+                        "%d levels.",
+                        MAX_NESTING);
     }
     rc = p_expr(&p, &f);
     x->cx->depth--;
     if (rc == 0) {
         if (f.row > 0) {
-            rc = emu_fail(x->cx, "42K09", "[DATATYPE_MISMATCH] A row of values (a, b, ...) is "
-                                          "allowed only beside IN or a comparison.");
+            rc = emu_fail(x->cx, "42K09",
+                          "[DATATYPE_MISMATCH] A row of values (a, b, ...) is "
+                          "allowed only beside IN or a comparison.");
         } else {
             emu_sb_add(out, sbt(&f.s));
             if (type != NULL) {

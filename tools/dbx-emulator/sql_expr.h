@@ -32,7 +32,7 @@ void emu_sb_free(emu_sbuf_t *b);
 
 /* Static type of a translated expression. */
 typedef struct emu_xtype {
-    int known;        /* 0: decided by the values when the query runs (NULL literal, ...) */
+    int known; /* 0: decided by the values when the query runs (NULL literal, ...) */
     emu_kind_t kind;
     int prec, scale;  /* DECIMAL */
     const char *text; /* canonical type text (static or kept by emu_keep); "" when unknown */
@@ -46,7 +46,8 @@ typedef struct emu_scope {
     const char *alias;   /* alias or table name used as qualifier (lower case) */
     const char *tname;   /* the table's own name (lower case), may equal alias */
     const char *sqlname; /* SQLite name to qualify columns with, or NULL */
-    const char *cprefix; /* SQLite column names: prefix + index ("c" tables, "o" subqueries); NULL "c" */
+    const char
+        *cprefix; /* SQLite column names: prefix + index ("c" tables, "o" subqueries); NULL "c" */
     const emu_col_t *cols; /* a column whose type is "" has a type decided by its values */
     int ncols;
 } emu_scope_t;
@@ -64,8 +65,8 @@ typedef struct emu_xl {
     const char *const *alias_sql;
     int naliases;
     int aliases_first; /* 1: a bare name is an alias before it is a column (ORDER BY, as Spark) */
-    int windows;  /* 1: window functions (... OVER (...)) are allowed here */
-    int nwindows; /* out: window functions translated */
+    int windows;       /* 1: window functions (... OVER (...)) are allowed here */
+    int nwindows;      /* out: window functions translated */
 } emu_xl_t;
 
 /* Translates the expression at the cursor, which must end exactly at token index end
@@ -76,13 +77,11 @@ int emu_xl_expr(emu_xl_t *x, size_t end, emu_sbuf_t *out, emu_xtype_t *type);
 /* Same, but stops after one expression (before a token that cannot continue it, or at end)
  * and leaves the cursor there; *colname (may be NULL) gets the column's (or struct field's)
  * name when the expression is a bare column reference, else NULL. */
-int emu_xl_parse(emu_xl_t *x, size_t end, emu_sbuf_t *out, emu_xtype_t *type,
-                 const char **colname);
+int emu_xl_parse(emu_xl_t *x, size_t end, emu_sbuf_t *out, emu_xtype_t *type, const char **colname);
 
 /* Appends sql (of static type from) converted to the canonical type to_type, as Databricks
  * converts a value stored into a column: through emu_cast unless the types already agree. */
-void emu_xl_convert(const char *sql, const emu_xtype_t *from, const char *to_type,
-                    emu_sbuf_t *out);
+void emu_xl_convert(const char *sql, const emu_xtype_t *from, const char *to_type, emu_sbuf_t *out);
 
 /* Index of the first token at parenthesis depth 0 from the cursor that is one of
  * the keywords kws (NULL-terminated) or the operator op (may be NULL); the EOF

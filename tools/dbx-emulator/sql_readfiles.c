@@ -5,8 +5,8 @@
  *
  * The path (a string literal or a :parameter) names one file, a directory (every file under
  * it, recursively, as Databricks discovers them; names starting with '.' or '_' skipped) or a
- * glob in its last segments (a '*.avro' pattern after the directory). Files are read like COPY INTO reads
- * them (avro_ocf.c, sql_jsonl.c: Avro container files with their logical types, JSON lines);
+ * glob in its last segments (a '*.avro' pattern after the directory). Files are read like COPY INTO
+ * reads them (avro_ocf.c, sql_jsonl.c: Avro container files with their logical types, JSON lines);
  * the schema is the union of the files' columns by name, in the order first seen, with
  * Spark's widening (INT into BIGINT, FLOAT into DOUBLE, decimals to the wider one; JSON's
  * conflicting types become STRING). As Databricks does when it infers the schema, a last
@@ -56,8 +56,10 @@ static int string_arg(emu_ctx_t *cx, const char *what, const char **out)
             return emu_param_unbound(cx, a->val);
         }
         if (*out == NULL) {
-            return emu_fail(cx, "22004", "[NULL_QUERY_STRING_EXECUTE_IMMEDIATE] The %s of "
-                                         "read_files is NULL.", what);
+            return emu_fail(cx, "22004",
+                            "[NULL_QUERY_STRING_EXECUTE_IMMEDIATE] The %s of "
+                            "read_files is NULL.",
+                            what);
         }
     } else if (a->kind == TK_NUMBER || a->kind == TK_IDENT) {
         *out = a->val; /* true, false, 10 */
@@ -89,8 +91,9 @@ static int parse_args(emu_ctx_t *cx, rf_t *r)
         snprintf(key, sizeof(key), "%s", k->val);
         tk->i++;
         if (!emu_tk_accept_op(tk, "=") || !emu_tk_accept_op(tk, ">")) {
-            return emu_fail(cx, "42601", "[PARSE_SYNTAX_ERROR] read_files takes its options as "
-                                         "name => value.");
+            return emu_fail(cx, "42601",
+                            "[PARSE_SYNTAX_ERROR] read_files takes its options as "
+                            "name => value.");
         }
         if (string_arg(cx, key, &v) != 0) {
             return -1;
@@ -101,15 +104,19 @@ static int parse_args(emu_ctx_t *cx, rf_t *r)
             } else if (strcasecmp(v, "json") == 0) {
                 r->format = 0;
             } else {
-                return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] The emulator's read_files "
-                                             "reads format => 'avro' or 'json', not '%.50s'.", v);
+                return emu_fail(cx, "0A000",
+                                "[UNSUPPORTED_FEATURE] The emulator's read_files "
+                                "reads format => 'avro' or 'json', not '%.50s'.",
+                                v);
             }
         } else if (strcasecmp(key, "ignorecorruptfiles") == 0) {
             r->ignore_corrupt = strcasecmp(v, "true") == 0;
         } else if (strcasecmp(key, "rescueddatacolumn") == 0) {
             if (!emu_ident_valid(v)) {
-                return emu_fail(cx, "42602", "[INVALID_IDENTIFIER] rescuedDataColumn '%.100s' is "
-                                             "not a column name the emulator accepts.", v);
+                return emu_fail(cx, "42602",
+                                "[INVALID_IDENTIFIER] rescuedDataColumn '%.100s' is "
+                                "not a column name the emulator accepts.",
+                                v);
             }
             snprintf(r->rescued, sizeof(r->rescued), "%s", v);
         }
@@ -129,8 +136,8 @@ static int name_cmp(const void *a, const void *b)
 
 /* The files to read (relative to *dir), sorted; dir and vdir get the local and /Volumes
  * directories. */
-static int find_files(emu_ctx_t *cx, rf_t *r, char *dir, size_t dirlen, char *vdir,
-                      size_t vdirlen, json_t *out)
+static int find_files(emu_ctx_t *cx, rf_t *r, char *dir, size_t dirlen, char *vdir, size_t vdirlen,
+                      json_t *out)
 {
     char base[2048], msg[1024], pattern[1024];
     const char *glob = strpbrk(r->path, "*?[{");
@@ -159,8 +166,9 @@ static int find_files(emu_ctx_t *cx, rf_t *r, char *dir, size_t dirlen, char *vd
     }
     if (strncmp(base, "/Volumes/", 9) != 0) {
         json_decref(all);
-        return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] The emulator's read_files reads Unity "
-                                     "Catalog Volume paths (/Volumes/...) only, not '%.200s'.",
+        return emu_fail(cx, "0A000",
+                        "[UNSUPPORTED_FEATURE] The emulator's read_files reads Unity "
+                        "Catalog Volume paths (/Volumes/...) only, not '%.200s'.",
                         r->path);
     }
     rc = emu_volume_locked(cx->eng, cx->principal, base, EMU_VOLUME_READ, dir, dirlen, msg,
@@ -194,7 +202,8 @@ static int find_files(emu_ctx_t *cx, rf_t *r, char *dir, size_t dirlen, char *vd
         json_decref(all);
         return oom(cx);
     }
-    json_array_foreach(all, k, it) {
+    json_array_foreach(all, k, it)
+    {
         v[k] = json_string_value(it);
     }
     qsort(v, n, sizeof(*v), name_cmp);
@@ -267,8 +276,10 @@ static int merge_columns(emu_ctx_t *cx, rf_t *r, emu_table_t *t, const emu_filed
         c = emu_table_col(t, d->cols[k].name);
         if (c < 0) {
             if (t->ncols >= EMU_MAX_COLUMNS) {
-                return emu_fail(cx, "54011", "[TOO_MANY_COLUMNS] read_files reads at most %d "
-                                             "columns.", EMU_MAX_COLUMNS);
+                return emu_fail(cx, "54011",
+                                "[TOO_MANY_COLUMNS] read_files reads at most %d "
+                                "columns.",
+                                EMU_MAX_COLUMNS);
             }
             nv = realloc(t->cols, (size_t)(t->ncols + 1) * sizeof(*nv));
             if (nv == NULL) {
@@ -278,9 +289,10 @@ static int merge_columns(emu_ctx_t *cx, rf_t *r, emu_table_t *t, const emu_filed
             emu_col_set(&t->cols[t->ncols], d->cols[k].name, d->cols[k].type, 1);
             c = t->ncols++;
         } else if (widen(&t->cols[c], &d->cols[k], r->format == 0, type, sizeof(type)) != 0) {
-            return emu_fail(cx, "42825", "[CANNOT_MERGE_INCOMPATIBLE_DATA_TYPE] Failed to merge "
-                                         "incompatible data types %s and %s of column `%s` (file "
-                                         "%s).",
+            return emu_fail(cx, "42825",
+                            "[CANNOT_MERGE_INCOMPATIBLE_DATA_TYPE] Failed to merge "
+                            "incompatible data types %s and %s of column `%s` (file "
+                            "%s).",
                             t->cols[c].type, d->cols[k].type, d->cols[k].name, vpath);
         } else {
             char name[EMU_NAME_MAX];
@@ -328,8 +340,10 @@ static int fill(emu_ctx_t *cx, const emu_table_t *t, const emu_filedata_t *d, co
         for (k = 0; k < d->ncols; k++) {
             if (emu_bind_cell(st, k + 1, &t->cols[map[k]], &d->cells[row * (size_t)d->ncols + k],
                               err, sizeof(err)) != 0) {
-                emu_fail(cx, "KD001", "[FAILED_READ_FILE.NO_HINT] Error while reading file %s: "
-                                      "row %zu: %s.", vpath, row + 1, err);
+                emu_fail(cx, "KD001",
+                         "[FAILED_READ_FILE.NO_HINT] Error while reading file %s: "
+                         "row %zu: %s.",
+                         vpath, row + 1, err);
                 goto out;
             }
         }
@@ -387,10 +401,13 @@ int emu_read_files_load(emu_ctx_t *cx, emu_table_t *t)
         r.format = format_of(json_string_value(json_array_get(files, 0)));
     }
     if (n == 0 || r.format < 0) {
-        emu_fail(cx, "42KD9", "[UNABLE_TO_INFER_SCHEMA] Unable to infer schema for %s at %.200s. "
-                              "It must be specified manually%s.",
-                 r.format == 1 ? "AVRO" : r.format == 0 ? "JSON" : "the files", r.path,
-                 n == 0 ? " (no files found)" : " (give format => 'avro' or 'json')");
+        emu_fail(cx, "42KD9",
+                 "[UNABLE_TO_INFER_SCHEMA] Unable to infer schema for %s at %.200s. "
+                 "It must be specified manually%s.",
+                 r.format == 1   ? "AVRO"
+                 : r.format == 0 ? "JSON"
+                                 : "the files",
+                 r.path, n == 0 ? " (no files found)" : " (give format => 'avro' or 'json')");
         goto out;
     }
     r.files = calloc(n, sizeof(*r.files));

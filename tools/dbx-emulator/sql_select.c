@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_ITEMS 1024
+#define MAX_ITEMS      1024
 #define MAX_VIEW_DEPTH 16
 
 /* A relation of a FROM clause. Owns cols and from. */
@@ -38,7 +38,7 @@ typedef struct sel {
     emu_xl_t x;
     rel_t rel;
     int has_rel;
-    emu_query_t *q;       /* the output: q->items grow with the arrays below */
+    emu_query_t *q; /* the output: q->items grow with the arrays below */
     emu_xtype_t *types;
     char **sqls;          /* each item's SQL text (QUALIFY inlines aliases) */
     const char **aliases; /* each item's name */
@@ -91,10 +91,10 @@ void emu_query_free(emu_query_t *q)
 static int is_clause_word(const char *w)
 {
     static const char *const words[] = {
-        "where", "group",  "having", "qualify", "order", "limit", "join",  "inner", "left",
-        "right", "full",   "cross",  "natural", "on",    "using", "when",  "union", "except",
-        "intersect", "window", "lateral", "anti", "semi", "pivot", "unpivot", "cluster",
-        "distribute", "sort", "offset", "tablesample", NULL};
+        "where",   "group",   "having",     "qualify", "order",   "limit",       "join",  "inner",
+        "left",    "right",   "full",       "cross",   "natural", "on",          "using", "when",
+        "union",   "except",  "intersect",  "window",  "lateral", "anti",        "semi",  "pivot",
+        "unpivot", "cluster", "distribute", "sort",    "offset",  "tablesample", NULL};
     int k;
 
     for (k = 0; words[k] != NULL; k++) {
@@ -187,19 +187,23 @@ static int rel_from_view(emu_ctx_t *cx, rel_t *r, const emu_table_t *v, json_t *
 
     if (cx->defining != NULL && strcmp(cx->defining->c, v->name.c) == 0 &&
         strcmp(cx->defining->s, v->name.s) == 0 && strcmp(cx->defining->o, v->name.o) == 0) {
-        return emu_fail(cx, "42K0H", "[RECURSIVE_VIEW] Recursive view `%s`.`%s`.`%s` detected "
-                                     "(it reads itself).", v->name.c, v->name.s, v->name.o);
+        return emu_fail(cx, "42K0H",
+                        "[RECURSIVE_VIEW] Recursive view `%s`.`%s`.`%s` detected "
+                        "(it reads itself).",
+                        v->name.c, v->name.s, v->name.o);
     }
     if (cx->depth > MAX_VIEW_DEPTH) {
-        return emu_fail(cx, "42K0H", "[RECURSIVE_VIEW] Views nest deeper than %d levels at "
-                                     "`%s`.`%s`.`%s`.", MAX_VIEW_DEPTH, v->name.c, v->name.s,
-                        v->name.o);
+        return emu_fail(cx, "42K0H",
+                        "[RECURSIVE_VIEW] Views nest deeper than %d levels at "
+                        "`%s`.`%s`.`%s`.",
+                        MAX_VIEW_DEPTH, v->name.c, v->name.s, v->name.o);
     }
     memset(&tk, 0, sizeof(tk));
     memset(&q, 0, sizeof(q));
     if (emu_lex(v->view_text, &tk, &errpos) != 0) {
-        return emu_fail_code(cx, "INTERNAL_ERROR", "XX000", "[INTERNAL_ERROR] The stored query "
-                                                            "of view `%s` does not parse.",
+        return emu_fail_code(cx, "INTERNAL_ERROR", "XX000",
+                             "[INTERNAL_ERROR] The stored query "
+                             "of view `%s` does not parse.",
                              v->name.o);
     }
     memcpy(saved_c, cx->catalog, sizeof(saved_c));
@@ -260,9 +264,10 @@ static int parse_rel(emu_ctx_t *cx, rel_t *r, size_t end, json_t *binds)
     snprintf(r->sqlname, sizeof(r->sqlname), "r%d", ++cx->nrel);
     if (emu_tk_is_op(tk, "(")) {
         if (n1->kind != TK_IDENT || strcmp(n1->val, "select") != 0) {
-            return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] The emulator reads FROM a table, "
-                                         "a view, (SELECT ...), inline(from_json(...)) or "
-                                         "read_files(...).");
+            return emu_fail(cx, "0A000",
+                            "[UNSUPPORTED_FEATURE] The emulator reads FROM a table, "
+                            "a view, (SELECT ...), inline(from_json(...)) or "
+                            "read_files(...).");
         }
         close = emu_xl_close(tk, tk->i);
         if (close >= end) {
@@ -293,8 +298,10 @@ static int parse_rel(emu_ctx_t *cx, rel_t *r, size_t end, json_t *binds)
             return -1;
         }
     } else if (a->kind == TK_IDENT && n1->kind == TK_OP && strcmp(n1->val, "(") == 0) {
-        return emu_fail(cx, "42883", "[UNRESOLVED_ROUTINE] Cannot resolve table-valued function "
-                                     "`%.100s` (not emulated).", a->val);
+        return emu_fail(cx, "42883",
+                        "[UNRESOLVED_ROUTINE] Cannot resolve table-valued function "
+                        "`%.100s` (not emulated).",
+                        a->val);
     } else if (rel_named(cx, r, binds) != 0) {
         return -1;
     }
@@ -305,12 +312,13 @@ static int parse_rel(emu_ctx_t *cx, rel_t *r, size_t end, json_t *binds)
         snprintf(r->alias, sizeof(r->alias), "%s", a->val);
         tk->i++;
     }
-    if (tk->i < end && (emu_tk_is_op(tk, ",") || emu_tk_is_kw(tk, "JOIN") ||
-                        emu_tk_is_kw(tk, "INNER") || emu_tk_is_kw(tk, "LEFT") ||
-                        emu_tk_is_kw(tk, "RIGHT") || emu_tk_is_kw(tk, "FULL") ||
-                        emu_tk_is_kw(tk, "CROSS") || emu_tk_is_kw(tk, "NATURAL"))) {
-        return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] Joins are not emulated (use a "
-                                     "subquery: IN (SELECT ...) or EXISTS (SELECT ...)).");
+    if (tk->i < end &&
+        (emu_tk_is_op(tk, ",") || emu_tk_is_kw(tk, "JOIN") || emu_tk_is_kw(tk, "INNER") ||
+         emu_tk_is_kw(tk, "LEFT") || emu_tk_is_kw(tk, "RIGHT") || emu_tk_is_kw(tk, "FULL") ||
+         emu_tk_is_kw(tk, "CROSS") || emu_tk_is_kw(tk, "NATURAL"))) {
+        return emu_fail(cx, "0A000",
+                        "[UNSUPPORTED_FEATURE] Joins are not emulated (use a "
+                        "subquery: IN (SELECT ...) or EXISTS (SELECT ...)).");
     }
     return 0;
 }
@@ -421,8 +429,9 @@ static int star(sel_t *s, size_t end)
     emu_xtype_t t;
 
     if (!s->has_rel) {
-        return emu_fail(s->cx, "42000", "[INVALID_USAGE_OF_STAR_OR_REGEX] Invalid usage of '*' "
-                                        "without FROM.");
+        return emu_fail(s->cx, "42000",
+                        "[INVALID_USAGE_OF_STAR_OR_REGEX] Invalid usage of '*' "
+                        "without FROM.");
     }
     if (emu_tk_is_kw(tk, "EXCEPT") || emu_tk_is_kw(tk, "EXCLUDE")) {
         tk->i++;
@@ -437,9 +446,11 @@ static int star(sel_t *s, size_t end)
             for (c = 0; c < s->rel.ncols && strcasecmp(s->rel.cols[c].name, n->val) != 0; c++) {
             }
             if (c == s->rel.ncols) {
-                return emu_fail(s->cx, "42703", "[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION] A column "
-                                                "with name `%.100s` cannot be resolved (in * "
-                                                "EXCEPT).", n->val);
+                return emu_fail(s->cx, "42703",
+                                "[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION] A column "
+                                "with name `%.100s` cannot be resolved (in * "
+                                "EXCEPT).",
+                                n->val);
             }
             except[nexcept++] = n->val;
             tk->i++;
@@ -459,8 +470,8 @@ static int star(sel_t *s, size_t end)
             continue;
         }
         snprintf(sql, sizeof(sql), "%s.%s%d", s->rel.sqlname, s->rel.cprefix, c);
-        emu_xtype_from_text(s->cx, &t, s->rel.cols[c].kind == EMU_T_NULL ? ""
-                                                                          : s->rel.cols[c].type);
+        emu_xtype_from_text(s->cx, &t,
+                            s->rel.cols[c].kind == EMU_T_NULL ? "" : s->rel.cols[c].type);
         if (add_item(s, s->rel.cols[c].name, &t, sql) != 0) {
             return -1;
         }
@@ -486,9 +497,12 @@ static int one_item(sel_t *s, size_t end)
     if ((t->kind == TK_IDENT || t->kind == TK_QIDENT) && a + 2 < end &&
         emu_tk_at(tk, 1)->kind == TK_OP && strcmp(emu_tk_at(tk, 1)->val, ".") == 0 &&
         emu_tk_at(tk, 2)->kind == TK_OP && strcmp(emu_tk_at(tk, 2)->val, "*") == 0) {
-        if (!s->has_rel || (strcmp(t->val, s->rel.alias) != 0 && strcmp(t->val, s->rel.tname) != 0)) {
-            return emu_fail(s->cx, "42704", "[CANNOT_RESOLVE_STAR_EXPAND] Cannot resolve %.100s.* "
-                                            "given the input columns.", t->raw);
+        if (!s->has_rel ||
+            (strcmp(t->val, s->rel.alias) != 0 && strcmp(t->val, s->rel.tname) != 0)) {
+            return emu_fail(s->cx, "42704",
+                            "[CANNOT_RESOLVE_STAR_EXPAND] Cannot resolve %.100s.* "
+                            "given the input columns.",
+                            t->raw);
         }
         tk->i += 3;
         return star(s, end);
@@ -692,8 +706,9 @@ static int tail(sel_t *s, const char *distinct, emu_query_t *q)
         }
         s->x.alias_sql = NULL;
         if (s->x.nwindows == 0 && nwin == 0) {
-            emu_fail(s->cx, "42K0E", "[MISSING_WINDOW_SPECIFICATION] QUALIFY needs a window "
-                                     "function in the SELECT list or in its condition.");
+            emu_fail(s->cx, "42K0E",
+                     "[MISSING_WINDOW_SPECIFICATION] QUALIFY needs a window "
+                     "function in the SELECT list or in its condition.");
             goto out;
         }
     }
@@ -709,7 +724,8 @@ static int tail(sel_t *s, const char *distinct, emu_query_t *q)
             goto out;
         }
         emu_sb_add(&order, " ORDER BY ");
-        if (order_keys(s, &outer, clause_end(s, (const char *const[]){"limit", NULL}), &order) != 0) {
+        if (order_keys(s, &outer, clause_end(s, (const char *const[]){"limit", NULL}), &order) !=
+            0) {
             goto out;
         }
     }

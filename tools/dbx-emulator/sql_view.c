@@ -24,13 +24,13 @@ typedef struct view_def {
     char (*cols)[EMU_NAME_MAX]; /* the column list, or NULL */
     int ncols;
     const char *comment;
-    size_t q_start;             /* token index of the query */
+    size_t q_start; /* token index of the query */
     int replace, if_not_exists;
 } view_def_t;
 
 /* Runs a write with text binds (NULL binds NULL) and integer binds after them. */
-static int write_row(emu_ctx_t *cx, const char *sql, int ntext, const char *const *texts,
-                     int nint, const long long *ints)
+static int write_row(emu_ctx_t *cx, const char *sql, int ntext, const char *const *texts, int nint,
+                     const long long *ints)
 {
     sqlite3_stmt *st = NULL;
     int k, rc = -1;
@@ -184,12 +184,14 @@ static int check_query(emu_ctx_t *cx, view_def_t *d, emu_query_t *q)
     for (k = d->q_start; k < tk->n; k++) {
         if (tk->v[k].kind == TK_PARAM) {
             json_decref(binds);
-            return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE.PARAMETER_MARKER_IN_UNEXPECTED_"
-                                         "STATEMENT] The feature is not supported: Parameter "
-                                         "markers are not allowed in CREATE VIEW.");
+            return emu_fail(cx, "0A000",
+                            "[UNSUPPORTED_FEATURE.PARAMETER_MARKER_IN_UNEXPECTED_"
+                            "STATEMENT] The feature is not supported: Parameter "
+                            "markers are not allowed in CREATE VIEW.");
         }
     }
-    while (end > d->q_start && tk->v[end - 1].kind == TK_OP && strcmp(tk->v[end - 1].val, ";") == 0) {
+    while (end > d->q_start && tk->v[end - 1].kind == TK_OP &&
+           strcmp(tk->v[end - 1].val, ";") == 0) {
         end--;
     }
     tk->i = d->q_start;
@@ -201,9 +203,10 @@ static int check_query(emu_ctx_t *cx, view_def_t *d, emu_query_t *q)
         return -1;
     }
     if (d->cols != NULL && d->ncols != q->nitems) {
-        return emu_fail(cx, "21S01", "[CREATE_VIEW_COLUMN_ARITY_MISMATCH.%s] Cannot create view "
-                                     "`%s`.`%s`.`%s`, the reason is %s data columns: View "
-                                     "columns: %d. Data columns: %d.",
+        return emu_fail(cx, "21S01",
+                        "[CREATE_VIEW_COLUMN_ARITY_MISMATCH.%s] Cannot create view "
+                        "`%s`.`%s`.`%s`, the reason is %s data columns: View "
+                        "columns: %d. Data columns: %d.",
                         d->ncols < q->nitems ? "TOO_MANY_DATA_COLUMNS" : "NOT_ENOUGH_DATA_COLUMNS",
                         d->name.c, d->name.s, d->name.o,
                         d->ncols < q->nitems ? "too many" : "not enough", d->ncols, q->nitems);
@@ -212,16 +215,19 @@ static int check_query(emu_ctx_t *cx, view_def_t *d, emu_query_t *q)
         const char *ni = d->cols != NULL ? d->cols[i] : q->items[i].name;
         if (d->cols == NULL && !emu_ident_valid(ni)) {
             /* e.g. count(1): Databricks asks for an alias for such a column of a view */
-            return emu_fail(cx, "42000", "[CREATE_PERMANENT_VIEW_WITHOUT_ALIAS] Not allowed to "
-                                         "create the permanent view `%s`.`%s`.`%s` without "
-                                         "explicitly assigning an alias for the expression %s.",
+            return emu_fail(cx, "42000",
+                            "[CREATE_PERMANENT_VIEW_WITHOUT_ALIAS] Not allowed to "
+                            "create the permanent view `%s`.`%s`.`%s` without "
+                            "explicitly assigning an alias for the expression %s.",
                             d->name.c, d->name.s, d->name.o, ni);
         }
         for (j = 0; j < i; j++) {
             const char *nj = d->cols != NULL ? d->cols[j] : q->items[j].name;
             if (strcasecmp(ni, nj) == 0) {
-                return emu_fail(cx, "42711", "[COLUMN_ALREADY_EXISTS] The column `%s` already "
-                                             "exists.", ni);
+                return emu_fail(cx, "42711",
+                                "[COLUMN_ALREADY_EXISTS] The column `%s` already "
+                                "exists.",
+                                ni);
             }
         }
     }
@@ -243,8 +249,9 @@ static int store(emu_ctx_t *cx, const view_def_t *d, const emu_query_t *q, const
     targs[4] = cx->principal;
     targs[5] = d->comment;
     ints[0] = emu_now_ms();
-    if (write_row(cx, "INSERT INTO emu_tables(catalog, schema, name, id, owner, comment, "
-                      "created_ms, modified_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    if (write_row(cx,
+                  "INSERT INTO emu_tables(catalog, schema, name, id, owner, comment, "
+                  "created_ms, modified_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
                   6, targs, 1, ints) != 0) {
         return -1;
     }
@@ -255,8 +262,9 @@ static int store(emu_ctx_t *cx, const view_def_t *d, const emu_query_t *q, const
         targs[2] = q->items[k].type[0] != '\0' ? q->items[k].type : "STRING";
         ints[0] = k;
         ints[1] = 1;
-        if (write_row(cx, "INSERT INTO emu_columns(table_id, name, type, position, nullable) "
-                          "VALUES(?1, ?2, ?3, ?4, ?5)",
+        if (write_row(cx,
+                      "INSERT INTO emu_columns(table_id, name, type, position, nullable) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5)",
                       3, targs, 2, ints) != 0) {
             return -1;
         }
@@ -266,8 +274,9 @@ static int store(emu_ctx_t *cx, const view_def_t *d, const emu_query_t *q, const
     targs[2] = cx->catalog;
     targs[3] = cx->schema;
     ints[0] = d->cols != NULL;
-    return write_row(cx, "INSERT INTO emu_views(id, query, catalog, schema, named) "
-                         "VALUES(?1, ?2, ?3, ?4, ?5)",
+    return write_row(cx,
+                     "INSERT INTO emu_views(id, query, catalog, schema, named) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5)",
                      4, targs, 1, ints);
 }
 
@@ -295,16 +304,18 @@ int emu_sql_create_view(emu_ctx_t *cx, int replace)
         goto out;
     }
     if (ex == 0 && !replace) {
-        emu_fail(cx, "42P07", "[TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create table or view "
-                              "`%s`.`%s`.`%s` because it already exists. Choose a different "
-                              "name, drop or replace the existing object, or add the IF NOT "
-                              "EXISTS clause to tolerate pre-existing objects.",
+        emu_fail(cx, "42P07",
+                 "[TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create table or view "
+                 "`%s`.`%s`.`%s` because it already exists. Choose a different "
+                 "name, drop or replace the existing object, or add the IF NOT "
+                 "EXISTS clause to tolerate pre-existing objects.",
                  d.name.c, d.name.s, d.name.o);
         goto out;
     }
     if (ex == 0 && !old.is_view) {
-        emu_fail(cx, "42809", "[EXPECT_VIEW_NOT_TABLE.NO_ALTERNATIVE] The table `%s`.`%s`.`%s` "
-                              "does not support CREATE OR REPLACE VIEW.",
+        emu_fail(cx, "42809",
+                 "[EXPECT_VIEW_NOT_TABLE.NO_ALTERNATIVE] The table `%s`.`%s`.`%s` "
+                 "does not support CREATE OR REPLACE VIEW.",
                  d.name.c, d.name.s, d.name.o);
         goto out;
     }
@@ -359,8 +370,9 @@ int emu_sql_drop_view(emu_ctx_t *cx)
         return k == 1 ? 0 : -1;
     }
     if (!t.is_view) {
-        emu_fail(cx, "42809", "[DROP_COMMAND_TYPE_MISMATCH] Cannot drop a table with DROP VIEW. "
-                              "Use DROP TABLE instead.");
+        emu_fail(cx, "42809",
+                 "[DROP_COMMAND_TYPE_MISMATCH] Cannot drop a table with DROP VIEW. "
+                 "Use DROP TABLE instead.");
     } else if (emu_require(cx, "MANAGE", EMU_ON_TABLE, &t.name) == 0) {
         rc = forget(cx, t.id);
     }
