@@ -14,8 +14,14 @@
 
 void dp_offsets_init(dp_offsets_t *o, dp_kafka_t *kafka)
 {
+    /* A refused commit is tried again after a short jittered wait (up to
+     * 100, 200, 400 ms ...): the group coordinator answers within one
+     * heartbeat once a rebalance settles. */
+    static const dp_retry_policy_t policy = {.base_delay_ms = 100, .max_delay_ms = 1000};
+
     memset(o, 0, sizeof(*o));
     o->kafka = kafka;
+    o->retry = dp_retry_new(&policy, NULL, 0);
 }
 
 void dp_offsets_free(dp_offsets_t *o)
@@ -23,6 +29,8 @@ void dp_offsets_free(dp_offsets_t *o)
     if (o->starts)
         rd_kafka_topic_partition_list_destroy(o->starts);
     o->starts = NULL;
+    dp_retry_destroy(o->retry);
+    o->retry = NULL;
 }
 
 int dp_offsets_commit_flush(dp_offsets_t *o, const dp_flush_t *flush, int attempts,
@@ -32,6 +40,7 @@ int dp_offsets_commit_flush(dp_offsets_t *o, const dp_flush_t *flush, int attemp
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
     uint64_t messages = 0;
     dp_err_t err;
+    long delay;
     int rc = 0;
 
     for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
@@ -63,8 +72,9 @@ int dp_offsets_commit_flush(dp_offsets_t *o, const dp_flush_t *flush, int attemp
         rc = dp_kafka_commit(o->kafka, list, &err);
         if (rc == 0 || !err.retryable || attempt >= attempts)
             break;
-        dp_log(DP_LOG_WARN, "worker", "%s; retrying", err.msg);
-        nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);
+        delay = dp_retry_next_delay(o->retry, attempt, -1);
+        dp_log(DP_LOG_WARN, "worker", "%s; retrying in %ld ms", err.msg, delay);
+        dp_retry_sleep_ms(o->retry, delay);
     }
     if (rc < 0 && err.retryable) {
         /* Retried every housekeeping pass while the group rebalances: said

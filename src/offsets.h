@@ -20,12 +20,15 @@
 #include "flush.h"
 #include "kafka.h"
 #include "partitions.h"
+#include "retry.h"
 
 #include <librdkafka/rdkafka.h>
+
 #include <stdint.h>
 
 typedef struct dp_offsets {
     dp_kafka_t *kafka;                       /* borrowed */
+    dp_retry_t *retry;                       /* owned: waits between commit attempts */
     rd_kafka_topic_partition_list_t *starts; /* moved starts whose commit failed, or NULL */
     uint64_t postponed;                      /* seq of the flush whose postponement was logged */
     uint64_t committed;                      /* messages committed so far */

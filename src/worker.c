@@ -590,7 +590,7 @@ static int resolve_incarnation(dp_worker_t *w, dp_err_t *err)
             break;
         dp_log(DP_LOG_ERROR, "worker", "reading the pool's incarnation failed, retrying in %ld "
                "ms: %s", delay, err->msg);
-        nanosleep(&(struct timespec){delay / 1000, (delay % 1000) * 1000000L}, NULL);
+        dp_retry_sleep_ms(retry, delay);
     }
     dp_retry_destroy(retry);
     if (rc == 0)
