@@ -325,6 +325,7 @@ def soak(env, seconds, rate):
             raise SystemExit("e2e: the soak worker exited %d (log in %s)" % (w.returncode, env.work))
         samples.append((round(time.monotonic() - t0, 1), proc_rss_kib(w.pid)))
     prod.wait(120)
+    cpu = proc_cpu_s(w.pid)
     w.send_signal(signal.SIGTERM)
     w.wait(60)
     lf.close()
@@ -333,7 +334,9 @@ def soak(env, seconds, rate):
     third = max(1, len(body) // 3)
     first = max(r for _, r in body[:third])
     last = max(r for _, r in body[-third:])
-    return {"seconds": seconds, "rate": rate, "rss_first_third_mib": round(first / 1024, 1),
+    return {"seconds": seconds, "rate": rate, "cpu_s": round(cpu, 2),
+            "cpu_s_per_million": round(cpu * 1e6 / (rate * seconds), 2),
+            "rss_first_third_mib": round(first / 1024, 1),
             "rss_last_third_mib": round(last / 1024, 1),
             "growth_mib": round((last - first) / 1024, 1), "samples": samples}
 
@@ -464,9 +467,10 @@ def main():
     print(table(res))
     if "soak" in res:
         s = res["soak"]
-        print("soak %d s at %d events/s: RSS max %.1f MiB in the first third, %.1f MiB in the "
-              "last (growth %.1f MiB)" % (s["seconds"], s["rate"], s["rss_first_third_mib"],
-                                          s["rss_last_third_mib"], s["growth_mib"]))
+        print("soak %d s at %d events/s: %.2f CPU s per million events; RSS max %.1f MiB in the "
+              "first third, %.1f MiB in the last (growth %.1f MiB)"
+              % (s["seconds"], s["rate"], s["cpu_s_per_million"], s["rss_first_third_mib"],
+                 s["rss_last_third_mib"], s["growth_mib"]))
     print("targets: %s" % (res["targets"] if isinstance(res["targets"], str)
                            else "; ".join(res["targets"])))
     print("results: %s" % os.path.join(a.out, "e2e.json"))
