@@ -163,7 +163,8 @@ class Env:
                            "schema": "bench_" + name, "volume": "staging",
                            "create_schema": True, "auth": "oauth", "client_id": "bench",
                            "statement_wait_timeout_s": 10},
-            "log": {"level": "info"},
+            "http": {"listen": "127.0.0.1:0"},
+            "log": {"level": os.environ.get("E2E_LOG_LEVEL", "info")},
             "worker": {"shutdown_timeout_ms": 20000},
         }
         path = os.path.join(self.work, "config-%s.json" % name)
@@ -207,10 +208,22 @@ def committed_total(c, partitions):
 def run_workers(env, name, cpus, expected, wrap=None, perf=None):
     """Starts one worker per cpu in group bench-<name>; returns when the group
     has committed `expected` offsets. CPU and peak RSS are read from /proc at
-    that moment; then the workers get SIGTERM."""
+    that moment; then the workers get SIGTERM. On any failure the workers are
+    killed."""
+    procs = []
+    try:
+        return measure_workers(env, name, cpus, expected, wrap, perf, procs)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+
+
+def measure_workers(env, name, cpus, expected, wrap, perf, procs):
     a = env.a
     cfg = env.config(name)
-    procs, logs = [], []
+    logs = []
     t0 = time.monotonic()
     la0 = loadavg()
     for i, cpu in enumerate(cpus):
@@ -261,6 +274,11 @@ def run_workers(env, name, cpus, expected, wrap=None, perf=None):
         p.wait(600 if wrap else 60)
     for lf in logs:
         lf.close()
+    for p in procs:
+        if p.returncode != 0:
+            a.keep = True
+            raise SystemExit("e2e: a worker of run %s exited %d after SIGTERM (logs in %s)"
+                             % (name, p.returncode, env.work))
     loaded = int(env.query(cfg, "SELECT COALESCE(SUM(rows), 0) FROM sync_runs "
                            "WHERE status = 'LOADED'")[0])
     if loaded != expected:
@@ -319,16 +337,23 @@ def soak(env, seconds, rate):
                              "--seed", "11", "--quiet"], stdout=subprocess.DEVNULL)
     t0 = time.monotonic()
     samples = []
-    while time.monotonic() - t0 < seconds:
-        time.sleep(5)
-        if w.poll() is not None:
-            raise SystemExit("e2e: the soak worker exited %d (log in %s)" % (w.returncode, env.work))
-        samples.append((round(time.monotonic() - t0, 1), proc_rss_kib(w.pid)))
-    prod.wait(120)
-    cpu = proc_cpu_s(w.pid)
-    w.send_signal(signal.SIGTERM)
-    w.wait(60)
-    lf.close()
+    try:
+        while time.monotonic() - t0 < seconds:
+            time.sleep(5)
+            if w.poll() is not None:
+                raise SystemExit("e2e: the soak worker exited %d (log in %s)"
+                                 % (w.returncode, env.work))
+            samples.append((round(time.monotonic() - t0, 1), proc_rss_kib(w.pid)))
+        prod.wait(120)
+        cpu = proc_cpu_s(w.pid)
+        w.send_signal(signal.SIGTERM)
+        w.wait(60)
+    finally:
+        for p in (w, prod):
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+        lf.close()
     warm = min(60, seconds / 6)
     body = [s for s in samples if s[0] >= warm]
     third = max(1, len(body) // 3)
