@@ -956,7 +956,6 @@ static void housekeep(dp_worker_t *w)
 static void poll_once(dp_worker_t *w, int timeout_ms)
 {
     rd_kafka_message_t *msg = dp_kafka_poll(w->kafka, timeout_ms);
-
     int rc;
 
     if (!msg)
