@@ -409,10 +409,12 @@ def chart(res, out, baseline=None):
         bars.append(("deltaport before", baseline["B"]))
     bars += [("deltaport", res.get("B")), ("2 workers", res.get("D")),
              ("Python", res.get("C"))]
+    bars = [(label, r) for label, r in bars if r and r.get("events_per_cpu_s")]
+    if not bars:
+        return
     with open(data, "w") as f:
         for label, r in bars:
-            if r and r.get("events_per_cpu_s"):
-                f.write('"%s" %d\n' % (label, r["events_per_cpu_s"]))
+            f.write('"%s" %d\n' % (label, r["events_per_cpu_s"]))
     lines = ""
     if res.get("A"):
         a = res["A"]["events_per_s"]
