@@ -41,6 +41,15 @@ TICK = os.sysconf("SC_CLK_TCK")
 MIB = 1024 * 1024
 
 
+CORES = sorted(os.sched_getaffinity(0))
+
+
+def core(n):
+    """Core n as taskset wants it; with fewer cores than two, everything
+    shares the first one (the figures then mean less, the harness still runs)."""
+    return str(CORES[n] if n < len(CORES) else CORES[0])
+
+
 def log(msg):
     print("e2e: " + msg, file=sys.stderr, flush=True)
 
@@ -82,7 +91,7 @@ def run_measured(argv, cpu, env=None, stdout=subprocess.DEVNULL):
     """Runs argv pinned to `cpu`; returns wall s, CPU s, peak RSS KiB, exit
     status and its stdout (when captured)."""
     t0 = time.monotonic()
-    p = subprocess.Popen(["taskset", "-c", str(cpu)] + argv, env=env, stdout=stdout,
+    p = subprocess.Popen(["taskset", "-c", core(cpu)] + argv, env=env, stdout=stdout,
                          stderr=subprocess.PIPE)
     out = p.stdout.read() if p.stdout else b""
     err = p.stderr.read()
@@ -108,13 +117,13 @@ class Env:
         self.mock = mock
         self.kafka_log = open(os.path.join(self.work, "kafka.log"), "wb")
         self.procs.append(subprocess.Popen(
-            ["taskset", "-c", "0", mock, "--brokers", "1", "--topic",
+            ["taskset", "-c", core(0), mock, "--brokers", "1", "--topic",
              "events:%d" % a.partitions, "--bootstrap-file", os.path.join(self.work, "bs"),
              "--control", os.path.join(self.work, "ctl")],
             stdout=subprocess.DEVNULL, stderr=self.kafka_log))
         self.emu_out = open(os.path.join(self.work, "emulator.out"), "wb+")
         self.procs.append(subprocess.Popen(
-            ["taskset", "-c", "0", emu, "--port", "0", "--state-dir",
+            ["taskset", "-c", core(0), emu, "--port", "0", "--state-dir",
              os.path.join(self.work, "databricks"), "--client", "bench:bench-secret"],
             stdout=self.emu_out, stderr=open(os.path.join(self.work, "emulator.log"), "wb")))
         self.bootstrap = self.host = None
@@ -163,7 +172,8 @@ class Env:
                            "schema": "bench_" + name, "volume": "staging",
                            "create_schema": True, "auth": "oauth", "client_id": "bench",
                            "statement_wait_timeout_s": 10},
-            "log": {"level": "info"},
+            "http": {"listen": "127.0.0.1:0"},
+            "log": {"level": os.environ.get("E2E_LOG_LEVEL", "info")},
             "worker": {"shutdown_timeout_ms": 20000},
         }
         path = os.path.join(self.work, "config-%s.json" % name)
@@ -207,17 +217,29 @@ def committed_total(c, partitions):
 def run_workers(env, name, cpus, expected, wrap=None, perf=None):
     """Starts one worker per cpu in group bench-<name>; returns when the group
     has committed `expected` offsets. CPU and peak RSS are read from /proc at
-    that moment; then the workers get SIGTERM."""
+    that moment; then the workers get SIGTERM. On any failure the workers are
+    killed."""
+    procs = []
+    try:
+        return measure_workers(env, name, cpus, expected, wrap, perf, procs)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+
+
+def measure_workers(env, name, cpus, expected, wrap, perf, procs):
     a = env.a
     cfg = env.config(name)
-    procs, logs = [], []
+    logs = []
     t0 = time.monotonic()
     la0 = loadavg()
     for i, cpu in enumerate(cpus):
         lf = open(os.path.join(env.work, "worker-%s-%d.log" % (name, i)), "wb")
         logs.append(lf)
         procs.append(subprocess.Popen(
-            ["taskset", "-c", str(cpu)] + (wrap.split() if wrap else []) +
+            ["taskset", "-c", core(cpu)] + (wrap.split() if wrap else []) +
             [os.path.join(env.bin, "src/deltaport"), "run", "--config", cfg],
             env=env.worker_env("bench-%s-%d" % (name, i)),
             stdout=subprocess.DEVNULL, stderr=lf))
@@ -261,6 +283,11 @@ def run_workers(env, name, cpus, expected, wrap=None, perf=None):
         p.wait(600 if wrap else 60)
     for lf in logs:
         lf.close()
+    for p in procs:
+        if p.returncode != 0:
+            a.keep = True
+            raise SystemExit("e2e: a worker of run %s exited %d after SIGTERM (logs in %s)"
+                             % (name, p.returncode, env.work))
     loaded = int(env.query(cfg, "SELECT COALESCE(SUM(rows), 0) FROM sync_runs "
                            "WHERE status = 'LOADED'")[0])
     if loaded != expected:
@@ -310,30 +337,40 @@ def soak(env, seconds, rate):
     a = env.a
     cfg = env.config("soak")
     lf = open(os.path.join(env.work, "worker-soak.log"), "wb")
-    w = subprocess.Popen(["taskset", "-c", "1", os.path.join(env.bin, "src/deltaport"), "run",
+    w = subprocess.Popen(["taskset", "-c", core(1), os.path.join(env.bin, "src/deltaport"), "run",
                           "--config", cfg], env=env.worker_env("bench-soak"),
                          stdout=subprocess.DEVNULL, stderr=lf)
-    prod = subprocess.Popen(["taskset", "-c", "0", os.path.join(env.bin, "src/deltaport"),
+    prod = subprocess.Popen(["taskset", "-c", core(0), os.path.join(env.bin, "src/deltaport"),
                              "produce", "--bootstrap", env.bootstrap, "--topic", "events",
                              "--count", str(int(rate * seconds)), "--rate", str(rate),
                              "--seed", "11", "--quiet"], stdout=subprocess.DEVNULL)
     t0 = time.monotonic()
     samples = []
-    while time.monotonic() - t0 < seconds:
-        time.sleep(5)
-        if w.poll() is not None:
-            raise SystemExit("e2e: the soak worker exited %d (log in %s)" % (w.returncode, env.work))
-        samples.append((round(time.monotonic() - t0, 1), proc_rss_kib(w.pid)))
-    prod.wait(120)
-    w.send_signal(signal.SIGTERM)
-    w.wait(60)
-    lf.close()
+    try:
+        while time.monotonic() - t0 < seconds:
+            time.sleep(5)
+            if w.poll() is not None:
+                raise SystemExit("e2e: the soak worker exited %d (log in %s)"
+                                 % (w.returncode, env.work))
+            samples.append((round(time.monotonic() - t0, 1), proc_rss_kib(w.pid)))
+        prod.wait(120)
+        cpu = proc_cpu_s(w.pid)
+        w.send_signal(signal.SIGTERM)
+        w.wait(60)
+    finally:
+        for p in (w, prod):
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+        lf.close()
     warm = min(60, seconds / 6)
     body = [s for s in samples if s[0] >= warm]
     third = max(1, len(body) // 3)
     first = max(r for _, r in body[:third])
     last = max(r for _, r in body[-third:])
-    return {"seconds": seconds, "rate": rate, "rss_first_third_mib": round(first / 1024, 1),
+    return {"seconds": seconds, "rate": rate, "cpu_s": round(cpu, 2),
+            "cpu_s_per_million": round(cpu * 1e6 / (rate * seconds), 2),
+            "rss_first_third_mib": round(first / 1024, 1),
             "rss_last_third_mib": round(last / 1024, 1),
             "growth_mib": round((last - first) / 1024, 1), "samples": samples}
 
@@ -359,37 +396,53 @@ def table(res):
     return "\n".join(lines)
 
 
-def chart(res, out):
+def chart(res, out, baseline=None):
+    """e2e.png: events per CPU second of every run (B from `baseline`, an
+    earlier e2e.json, as "before" when given), with kcat's wall-clock rate
+    (what the broker delivers to one consumer) and the 0.6 x target as lines."""
     if not shutil.which("gnuplot"):
         log("gnuplot not installed: no chart")
         return
     data = os.path.join(out, "e2e.dat")
+    bars = [("kcat", res.get("A"))]
+    if baseline and baseline.get("B"):
+        bars.append(("deltaport before", baseline["B"]))
+    bars += [("deltaport", res.get("B")), ("2 workers", res.get("D")),
+             ("Python", res.get("C"))]
+    bars = [(label, r) for label, r in bars if r and r.get("events_per_cpu_s")]
+    if not bars:
+        return
     with open(data, "w") as f:
-        for key, label in (("A", "kcat"), ("B", "deltaport"), ("C", "Python"), ("D", "2 workers")):
-            r = res.get(key)
-            if r:
-                f.write('"%s" %d %d\n' % (label, r["events_per_s"], r["events_per_cpu_s"]))
+        for label, r in bars:
+            f.write('"%s" %d\n' % (label, r["events_per_cpu_s"]))
+    lines = ""
+    if res.get("A"):
+        a = res["A"]["events_per_s"]
+        lines = ("%d title \"kcat, events per wall-clock second (the broker's rate)\" "
+                 "lw 2 dt 1, %d title \"0.6 x kcat (target)\" lw 2 dt 2" % (a, int(0.6 * a)))
     script = """
 set terminal pngcairo size 900,500 noenhanced font ",11"
 set output '%s'
-set title "deltaport end to end on one core (%d events, %s)"
+set title "events per CPU second, one process (%d events, %s)"
 set style data histogram
 set style histogram cluster gap 1
 set style fill solid 0.8 border -1
+set boxwidth 0.8
 set logscale y
-set yrange [1000:*]
-set ylabel "events per second (log scale)"
+set yrange [1000:5000000]
+set ylabel "events per CPU second (log scale)"
 set key top right
 set grid ytics
-plot '%s' using 2:xtic(1) title "events per wall-clock second", '' using 3 title "events per CPU second"
-""" % (os.path.join(out, "e2e.png"), res["events"], res["when"], data)
+plot '%s' using 2:xtic(1) title "events per CPU second"%s
+""" % (os.path.join(out, "e2e.png"), res["events"], res["when"], data,
+       (", " + lines) if lines else "")
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bin", required=True, help="build tree with src/deltaport and tools/")
+    ap.add_argument("--bin", help="build tree with src/deltaport and tools/ (required to run)")
     ap.add_argument("--events", type=int, default=1000000)
     ap.add_argument("--partitions", type=int, default=128)
     ap.add_argument("--python-events", type=int, default=30000)
@@ -404,11 +457,19 @@ def main():
     ap.add_argument("--no-targets", action="store_true", help="report only (the ctest form)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--perf", help="perf record -e cpu-clock of run B's worker into this file")
+    ap.add_argument("--chart-from", help="only draw e2e.png from this e2e.json")
+    ap.add_argument("--baseline", help="an earlier e2e.json whose B is drawn as 'before'")
     ap.add_argument("--wrap", help="command prefix for run B's worker, e.g. "
                     "'valgrind --tool=callgrind --callgrind-out-file=F' (profiles)")
     a = ap.parse_args()
-    os.sched_setaffinity(0, {0})
     os.makedirs(a.out, exist_ok=True)
+    baseline = json.load(open(a.baseline)) if a.baseline else None
+    if a.chart_from:
+        chart(json.load(open(a.chart_from)), a.out, baseline)
+        return 0
+    if not a.bin:
+        ap.error("--bin is required")
+    os.sched_setaffinity(0, {int(core(0))})
     res = {"events": a.events, "partitions": a.partitions,
            "when": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "config": {
                "max_events": a.max_events, "max_bytes": a.max_bytes, "budget": a.budget},
@@ -417,7 +478,7 @@ def main():
     try:
         log("Kafka at %s, emulator at %s; producing %d events into %d partitions"
             % (env.bootstrap, env.host, a.events, a.partitions))
-        subprocess.run(["taskset", "-c", "0", os.path.join(a.bin, "src/deltaport"), "produce",
+        subprocess.run(["taskset", "-c", core(0), os.path.join(a.bin, "src/deltaport"), "produce",
                         "--bootstrap", env.bootstrap, "--topic", "events", "--count",
                         str(a.events), "--seed", "3", "--quiet"], check=True)
         lo, hi = env.watermarks()
@@ -464,13 +525,14 @@ def main():
     print(table(res))
     if "soak" in res:
         s = res["soak"]
-        print("soak %d s at %d events/s: RSS max %.1f MiB in the first third, %.1f MiB in the "
-              "last (growth %.1f MiB)" % (s["seconds"], s["rate"], s["rss_first_third_mib"],
-                                          s["rss_last_third_mib"], s["growth_mib"]))
+        print("soak %d s at %d events/s: %.2f CPU s per million events; RSS max %.1f MiB in the "
+              "first third, %.1f MiB in the last (growth %.1f MiB)"
+              % (s["seconds"], s["rate"], s["cpu_s_per_million"], s["rss_first_third_mib"],
+                 s["rss_last_third_mib"], s["growth_mib"]))
     print("targets: %s" % (res["targets"] if isinstance(res["targets"], str)
                            else "; ".join(res["targets"])))
     print("results: %s" % os.path.join(a.out, "e2e.json"))
-    chart(res, a.out)
+    chart(res, a.out, baseline)
     return 1 if failures else 0
 
 

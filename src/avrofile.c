@@ -14,6 +14,7 @@
 #include <avro.h>
 #include <jansson.h>
 #include <libdeflate.h>
+#include <pthread.h>
 #include <snappy-c.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,51 @@ struct dp_avrofile {
 
 static const char *const lineage_fields[] = {"_kafka_topic", "_kafka_partition", "_kafka_offset",
                                              "_kafka_timestamp", "_incarnation", LOADED_AT};
+
+/* ==== Buffer reuse ==== */
+
+/* The output buffer of the last writer destroyed, kept for the next one with
+ * the same cap: the loader writes one file after another, and a file's
+ * buffer grown anew each time cost a page fault per 4 KiB written. One
+ * buffer at most, so this keeps the largest recent file's memory. */
+static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static dp_buf_t spare;
+static int have_spare;
+
+/* Sets *out to the spare buffer when its cap is max, else to a new one. */
+static void out_take(dp_buf_t *out, size_t max)
+{
+    pthread_mutex_lock(&spare_mu);
+    if (have_spare && dp_buf_max(&spare) == max) {
+        *out = spare; /* moved: the writer owns it now */
+        have_spare = 0;
+        pthread_mutex_unlock(&spare_mu);
+        dp_buf_reset(out);
+        return;
+    }
+    pthread_mutex_unlock(&spare_mu);
+    dp_buf_init(out, max);
+}
+
+/* Keeps out as the spare, freeing the previous one. */
+static void out_give(dp_buf_t *out)
+{
+    dp_buf_t drop;
+    int had;
+
+    if (dp_buf_data(out) == NULL) {
+        dp_buf_free(out);
+        return;
+    }
+    pthread_mutex_lock(&spare_mu);
+    drop = spare;
+    had = have_spare;
+    spare = *out; /* moved */
+    have_spare = 1;
+    pthread_mutex_unlock(&spare_mu);
+    if (had)
+        dp_buf_free(&drop);
+}
 
 /* ==== Staged schema ==== */
 
@@ -515,7 +561,7 @@ dp_avrofile_t *dp_avrofile_new(const char *staged_schema_json, dp_avrofile_codec
     f->block_bytes = block_bytes;
     f->max_bytes = max_bytes;
     memcpy(f->sync, sync, SYNC_SIZE);
-    dp_buf_init(&f->out, max_bytes);
+    out_take(&f->out, max_bytes);
     dp_buf_init(&f->block, max_bytes);
     if (codec == DP_AVROFILE_DEFLATE) {
         f->level = DEFLATE_LEVEL;
@@ -539,7 +585,7 @@ void dp_avrofile_destroy(dp_avrofile_t *f)
         return;
     }
     libdeflate_free_compressor(f->zc);
-    dp_buf_free(&f->out);
+    out_give(&f->out);
     dp_buf_free(&f->block);
     free(f->schema);
     free(f);

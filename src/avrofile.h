@@ -39,6 +39,9 @@
  * counting the open block at its worst-case compressed size, so
  * dp_avrofile_finish() never fails for size. Buffers are reused across
  * dp_avrofile_reset(): appends allocate nothing once the buffers have grown.
+ * The file buffer of a destroyed writer is kept for the next writer with the
+ * same max_bytes (one buffer, process-wide), so writing file after file does
+ * not grow, and fault in, a new buffer each time.
  *
  * Thread: one writer is used by one thread at a time.
  */

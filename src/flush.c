@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <libdeflate.h>
 
 /* A table's first chunk; each next one doubles, up to DP_FLUSH_CHUNK_SIZE. */
@@ -94,21 +95,37 @@ struct dp_flush {
  * then costs one page fault per 2 MiB instead of one per 4 KiB, which on
  * some virtual machines was a tenth of the worker's CPU. A freed chunk goes
  * to this free list (from the loader thread), and the next flush takes it
- * (on the poll thread); slabs are never unmapped, so the flushes' memory
- * stays at its high-water mark, which the byte caps bound. */
+ * (on the poll thread). Slabs are never unmapped, but a chunk left unused on
+ * the list for POOL_IDLE_MS is given back to the kernel (MADV_DONTNEED):
+ * after a burst of large flushes (a slow load) the memory returns to what
+ * the flushes need, while a steady stream reuses every chunk within a few
+ * flushes and never faults them in again. */
 #define SLAB_SIZE ((size_t)2 << 20)
 #define CHUNKS_PER_SLAB (SLAB_SIZE / DP_FLUSH_CHUNK_SIZE)
+#define POOL_IDLE_MS 60000
 
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
-static unsigned char **pool; /* free full-size chunks (they belong to slabs) */
+static unsigned char **pool; /* free full-size chunks, a stack: most recent on top */
+static long long *pool_at;   /* when each was freed (monotonic ms) */
 static size_t npool, poolcap;
+static size_t ncold; /* pool[0..ncold) were given back to the kernel */
 
-static void pool_push(unsigned char *p)
+static long long mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pool_push(unsigned char *p, long long at)
 {
     if (npool == poolcap) {
         poolcap = poolcap ? poolcap * 2 : 64;
         pool = dp_realloc(pool, poolcap * sizeof(*pool));
+        pool_at = dp_realloc(pool_at, poolcap * sizeof(*pool_at));
     }
+    pool_at[npool] = at;
     pool[npool++] = p;
 }
 
@@ -143,13 +160,29 @@ static unsigned char *chunk_alloc(size_t cap)
     pthread_mutex_lock(&pool_mu);
     if (npool == 0 && (slab = slab_new()) != NULL) {
         for (size_t i = CHUNKS_PER_SLAB; i-- > 0;)
-            pool_push(slab + i * DP_FLUSH_CHUNK_SIZE);
+            pool_push(slab + i * DP_FLUSH_CHUNK_SIZE, mono_ms());
     }
     if (npool > 0)
         p = pool[--npool];
+    if (ncold > npool)
+        ncold = npool;
     pthread_mutex_unlock(&pool_mu);
     /* No slab (mmap refused): a plain allocation, kept in the list too. */
     return p ? p : dp_malloc(cap);
+}
+
+/* Gives the memory of the chunks idle on the list for POOL_IDLE_MS back to
+ * the kernel (the stack's bottom holds the oldest). */
+static void pool_trim(void)
+{
+    long long old = mono_ms() - POOL_IDLE_MS;
+
+    pthread_mutex_lock(&pool_mu);
+    while (ncold < npool && pool_at[ncold] < old) {
+        madvise(pool[ncold], DP_FLUSH_CHUNK_SIZE, MADV_DONTNEED); /* refused: kept */
+        ncold++;
+    }
+    pthread_mutex_unlock(&pool_mu);
 }
 
 static void chunk_free(unsigned char *p, size_t cap)
@@ -161,7 +194,7 @@ static void chunk_free(unsigned char *p, size_t cap)
         return;
     }
     pthread_mutex_lock(&pool_mu);
-    pool_push(p);
+    pool_push(p, mono_ms());
     pthread_mutex_unlock(&pool_mu);
 }
 
@@ -214,6 +247,7 @@ void dp_flush_destroy(dp_flush_t *flush)
         free(tb->chunks);
         free(tb->idx);
     }
+    pool_trim();
     for (size_t p = 0; p < flush->nparts; p++) {
         free(flush->parts[p].topic);
         free(flush->parts[p].prefix);

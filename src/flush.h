@@ -29,8 +29,8 @@
  * compresses as it is. Full-size chunks are cut from 2 MiB slabs that the
  * kernel may back with transparent huge pages, and recycled through a
  * process-wide free list: a worker stops allocating and page-faulting once
- * warm, and the flushes' memory stays at its high-water mark (which the
- * byte caps bound). A per-table index (8 bytes per record) lets a
+ * warm. Free chunks beyond what the last destroyed flush used are given back
+ * to the kernel, so the memory follows the flushes' size. A per-table index (8 bytes per record) lets a
  * revoked partition's records be dropped from an open flush (they were never
  * loaded; the next owner reads them again) and rejected rows be walked.
  *

@@ -18,3 +18,20 @@ if(TARGET test_delivery)
 endif()
 dp_add_test(NAME test_flush_path LABEL integration SOURCES integration/test_flush_path.c
             TIMEOUT 600)
+# The end-to-end benchmark's short form (bench/e2e.sh with small counts and no
+# targets: kcat, one worker, the Python reference, two workers), so that the
+# harness cannot rot; its figures are printed, not checked (speed goals
+# belong to the bench run by hand, docs/PERFORMANCE.md). It uses this build
+# tree's binaries and fails when a worker does not load every event or does
+# not exit cleanly on SIGTERM (a sanitizer report makes the exit non-zero).
+add_test(NAME bench_e2e_short
+         COMMAND bash ${PROJECT_SOURCE_DIR}/bench/e2e.sh --bin ${PROJECT_BINARY_DIR}
+                 --events 4000 --partitions 8 --python-events 1000 --no-targets
+                 --timeout 300 --out ${PROJECT_BINARY_DIR}/bench-e2e)
+set_tests_properties(bench_e2e_short PROPERTIES LABELS "integration;bench" TIMEOUT 600)
+if(DP_SANITIZE)
+  set_property(TEST bench_e2e_short APPEND PROPERTY ENVIRONMENT
+    "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0"
+    "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0"
+    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+endif()
