@@ -232,10 +232,9 @@ static void entry_fail(dp_registry_t *reg, entry_t *e, int state, long ttl_ms, c
 /* One lookup                                                                */
 /* ------------------------------------------------------------------------- */
 
-/* Reads the registry's integer error_code from a JSON error body, or 0. */
-static long confluent_error_code(const dp_dbx_response_t *resp)
+long dp_registry_parse_error_code(const char *body, size_t len)
 {
-    json_t *root = resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
+    json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
     long code = 0;
 
     if (json_is_integer(json_object_get(root, "error_code"))) {
@@ -245,34 +244,54 @@ static long confluent_error_code(const dp_dbx_response_t *resp)
     return code;
 }
 
+int dp_registry_parse_schema(const char *body, size_t len, char **text, size_t *textlen,
+                             char *type, size_t typelen)
+{
+    json_t *root = json_loadb(body ? body : "", len, 0, NULL);
+    json_t *schema = json_object_get(root, "schema");
+    const char *t = json_string_value(json_object_get(root, "schemaType"));
+    int rc = 0;
+
+    *text = NULL;
+    *textlen = 0;
+    type[0] = '\0';
+    if (!json_is_string(schema)) {
+        rc = DP_EAGAIN;
+    } else if (t != NULL && strcmp(t, "AVRO") != 0) {
+        snprintf(type, typelen, "%s", t);
+        rc = DP_EINVAL;
+    } else {
+        *textlen = json_string_length(schema);
+        *text = dp_malloc(*textlen + 1);
+        memcpy(*text, json_string_value(schema), *textlen);
+        (*text)[*textlen] = '\0';
+    }
+    json_decref(root);
+    return rc;
+}
+
 /* Fills e from a 200 body {"schema": "...", "schemaType": "AVRO"}. */
 static void take_schema(dp_registry_t *reg, entry_t *e, const dp_dbx_response_t *resp)
 {
-    json_t *root = json_loadb(resp->body ? resp->body : "", resp->body_len, 0, NULL);
-    const char *text = json_string_value(json_object_get(root, "schema"));
-    const char *type = json_string_value(json_object_get(root, "schemaType"));
-    char msg[DP_ERR_MSG_MAX];
+    char msg[DP_ERR_MSG_MAX], type[24];
+    int rc = dp_registry_parse_schema(resp->body, resp->body_len, &e->text, &e->len, type,
+                                      sizeof(type));
 
-    if (text == NULL) {
+    if (rc == DP_EAGAIN) {
         snprintf(msg, sizeof(msg),
                  "the registry at %s answered schema id %u without a \"schema\" string",
                  reg->url, e->id);
         entry_fail(reg, e, ST_UNAVAILABLE, reg->retry_ms, msg);
-    } else if (type != NULL && strcmp(type, "AVRO") != 0) {
+    } else if (rc == DP_EINVAL) {
         snprintf(msg, sizeof(msg),
                  "schema id %u in the registry at %s is a %.20s schema; only AVRO is read",
                  e->id, reg->url, type);
         entry_fail(reg, e, ST_INVALID, reg->not_found_ttl_ms, msg);
     } else {
         e->state = ST_FOUND;
-        e->len = json_string_length(json_object_get(root, "schema"));
-        e->text = dp_malloc(e->len + 1);
-        memcpy(e->text, text, e->len);
-        e->text[e->len] = '\0';
         dp_log(DP_LOG_INFO, "registry", "schema id %u fetched from %s (%zu bytes)", e->id,
                reg->url, e->len);
     }
-    json_decref(root);
 }
 
 static void fetch(dp_registry_t *reg, entry_t *e)
@@ -297,7 +316,7 @@ static void fetch(dp_registry_t *reg, entry_t *e)
         snprintf(msg, sizeof(msg), "schema registry at %s unavailable for schema id %u: %s",
                  reg->url, e->id, err.msg);
         entry_fail(reg, e, ST_UNAVAILABLE, reg->retry_ms, msg);
-    } else if (resp.status == 404 && confluent_error_code(&resp) == CONFLUENT_SCHEMA_NOT_FOUND) {
+    } else if (resp.status == 404 && dp_registry_parse_error_code(resp.body, resp.body_len) == CONFLUENT_SCHEMA_NOT_FOUND) {
         snprintf(msg, sizeof(msg), "schema id %u not found in the registry at %s", e->id,
                  reg->url);
         entry_fail(reg, e, ST_NOT_FOUND, reg->not_found_ttl_ms, msg);
