@@ -7,7 +7,13 @@
  *   failure explains itself (style.md 18).
  * - dp_test_timeout_scale() multiplies timeouts under valgrind
  *   (DP_TEST_TIMEOUT_SCALE).
- * - dp_test_skip() marks a test skipped with a reason; it never passes silently.
+ * - dp_test_skip() marks a test skipped with a reason; it never passes silently:
+ *   a binary with a skip and no failure exits DP_TEST_SKIP_STATUS (77), which
+ *   ctest reports as skipped (SKIP_RETURN_CODE, cmake/DpTest.cmake), and the
+ *   skip is appended to $DP_TEST_SKIP_LOG, which scripts/test.sh lists at the
+ *   end of its output. With CI=true a skip is a failure unless the binary (or
+ *   "binary/case") is on tests/skip-allowlist.txt; with DP_TEST_NO_SKIP set,
+ *   every skip is a failure.
  */
 #ifndef DP_TEST_H
 #define DP_TEST_H
@@ -42,8 +48,13 @@ int dp_test_assert(int cond, int line, const char *file, const char *fmt, ...)
             return;                                                                                \
     } while (0)
 
-/* Marks the running test skipped (printed with the reason, counted by CUnit as
- * a failure only if DP_TEST_NO_SKIP is set in the environment). */
+/* Exit status of a binary whose only problems were skips (ctest's
+ * SKIP_RETURN_CODE). */
+#define DP_TEST_SKIP_STATUS 77
+
+/* Marks the running test skipped: prints the reason, logs it (see above) and
+ * makes the binary exit DP_TEST_SKIP_STATUS; a failure instead under CI=true
+ * (unless allow-listed) or DP_TEST_NO_SKIP. The caller returns right after. */
 void dp_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Timeout multiplier from DP_TEST_TIMEOUT_SCALE (default 1). */
