@@ -13,6 +13,7 @@
 #include "avrofile.h"
 #include "buf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,16 +134,31 @@ static int run(dp_avrofile_codec_t codec, const dp_buf_t *pool, const size_t *of
     return 0;
 }
 
+/* A non-negative integer argument, or exit 2 naming it. */
+static long long arg_num(const char *text, const char *what)
+{
+    char *end = NULL;
+    long long v;
+
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < 0) {
+        fprintf(stderr, "%s: \"%s\" is not a non-negative integer\n", what, text);
+        exit(2);
+    }
+    return v;
+}
+
 int main(int argc, char **argv)
 {
-    long records = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000;
-    size_t block_bytes = argc > 2 ? strtoul(argv[2], NULL, 10) : 65536;
-    size_t max_bytes = argc > 3 ? strtoul(argv[3], NULL, 10) : 64 << 20;
+    long records = argc > 1 ? (long)arg_num(argv[1], "avrofile_bench: records") : 1000000;
+    size_t block_bytes = argc > 2 ? (size_t)arg_num(argv[2], "avrofile_bench: block_bytes") : 65536;
+    size_t max_bytes = argc > 3 ? (size_t)arg_num(argv[3], "avrofile_bench: max_bytes") : 64 << 20;
     size_t off[POOL + 1];
     dp_buf_t pool;
     int i, rc;
 
-    level = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 1;
+    level = argc > 4 ? (int)arg_num(argv[4], "avrofile_bench: level") : 1;
     dp_buf_init(&pool, SIZE_MAX);
     for (i = 0; i < POOL; i++) {
         off[i] = dp_buf_len(&pool);

@@ -9,6 +9,7 @@
 #include "decode.h"
 #include "json_event.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,10 +110,25 @@ static int run(const char *label, const dp_decoder_t *dec, msg_t *msgs, long ite
     return bad || routed == 0;
 }
 
+/* A non-negative integer argument, or exit 2 naming it. */
+static long long arg_num(const char *text, const char *what)
+{
+    char *end = NULL;
+    long long v;
+
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < 0) {
+        fprintf(stderr, "%s: \"%s\" is not a non-negative integer\n", what, text);
+        exit(2);
+    }
+    return v;
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : DP_SOURCE_DIR "/schemas";
-    long scale = argc > 2 ? strtol(argv[2], NULL, 10) : 1;
+    long scale = argc > 2 ? (long)arg_num(argv[2], "decode_bench: SCALE") : 1;
     static msg_t canon[NMSG], old[NMSG], json[NMSG];
     char text[2048], path[1024];
     dp_schema_t *s2;

@@ -6,6 +6,7 @@
  */
 #include "dbx/oauth.h"
 
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -64,10 +65,13 @@ int dp_oauth_parse_token_response(const char *body, size_t len, char *token, siz
         if (json_is_integer(exp) && json_integer_value(exp) > 0) {
             *expires_in = (long)json_integer_value(exp);
         } else if (json_is_string(exp)) {
+            const char *s = json_string_value(exp);
             char *end = NULL;
-            long v = strtol(json_string_value(exp), &end, 10);
+            long v;
 
-            if (end != NULL && *end == '\0' && v > 0) {
+            errno = 0;
+            v = strtol(s, &end, 10);
+            if (errno == 0 && end != s && *end == '\0' && v > 0) {
                 *expires_in = v;
             }
         }

@@ -99,6 +99,21 @@ void dp_test_skip(const char *fmt, ...)
     }
 }
 
+int dp_test_parse_ll(const char *s, const char *stops, long long *out)
+{
+    char *end = NULL;
+    long long v;
+
+    if (!s)
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || end == s || (*end && !strchr(stops, *end)))
+        return -1;
+    *out = v;
+    return 0;
+}
+
 int dp_test_timeout_scale(void)
 {
     const char *s = getenv("DP_TEST_TIMEOUT_SCALE");

@@ -57,6 +57,11 @@ int dp_test_assert(int cond, int line, const char *file, const char *fmt, ...)
  * (unless allow-listed) or DP_TEST_NO_SKIP. The caller returns right after. */
 void dp_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Parses a decimal integer at s that ends at the end of the string or at one
+ * of the characters of stops (may be ""). Returns 0 with *out set, or -1
+ * (no digits, overflow, or anything else after them); s may be NULL. */
+int dp_test_parse_ll(const char *s, const char *stops, long long *out);
+
 /* Timeout multiplier from DP_TEST_TIMEOUT_SCALE (default 1). */
 int dp_test_timeout_scale(void);
 

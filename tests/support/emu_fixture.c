@@ -310,7 +310,10 @@ long long dp_emu_scalar(dp_emu_fixture_t *ef, const char *token, const char *sta
 {
     json_t *rows = dp_emu_rows(ef, token, statement);
     const char *v = rows ? json_string_value(json_array_get(json_array_get(rows, 0), 0)) : NULL;
-    long long n = v ? strtoll(v, NULL, 10) : -1;
+    long long n = -1;
+
+    if (dp_test_parse_ll(v, "", &n) < 0)
+        n = -1;
 
     json_decref(rows);
     return n;

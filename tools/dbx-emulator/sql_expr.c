@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sql_expr.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +66,11 @@ int emu_xl_bind_param(emu_xl_t *x, const char *value, const char *type)
     } else if (type != NULL && (strcasecmp(type, "INT") == 0 || strcasecmp(type, "BIGINT") == 0 ||
                                 strcasecmp(type, "LONG") == 0 || strcasecmp(type, "SMALLINT") == 0 ||
                                 strcasecmp(type, "TINYINT") == 0)) {
-        long long l = strtoll(value, &end, 10);
-        v = end != value && *end == '\0' ? json_integer(l) : json_string(value);
+        long long l;
+
+        errno = 0;
+        l = strtoll(value, &end, 10);
+        v = errno == 0 && end != value && *end == '\0' ? json_integer(l) : json_string(value);
     } else if (type != NULL && (strcasecmp(type, "DOUBLE") == 0 || strcasecmp(type, "FLOAT") == 0 ||
                                 strncasecmp(type, "DECIMAL", 7) == 0)) {
         double d = strtod(value, &end);
