@@ -265,6 +265,9 @@ static int check_token(check_t *ck)
     if (rc < 0) {
         if (rc == DP_EDENIED)
             dp_check__report(ck, ST_FAIL, "databricks token", "%s; fix: %s", err.msg, cred_fix(c));
+        else if (strstr(err.msg, ": TLS: "))
+            /* the client named the TLS cause and its fix; the host is reachable */
+            dp_check__report(ck, ST_FAIL, "databricks token", "%s", err.msg);
         else
             dp_check__report(ck, ST_FAIL, "databricks token",
                    "%s; fix: check databricks.host (%s): the workspace URL, "

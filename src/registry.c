@@ -91,6 +91,7 @@ dp_registry_t *dp_registry_new(const dp_registry_opts_t *opts, dp_err_t *err)
     dc.host = opts->url;
     dc.allow_insecure_http = opts->allow_insecure_http;
     dc.ca_file = opts->ca_file;
+    dc.ca_setting = "schemas.registry_ca_file";
     dc.connect_timeout_ms = timeout / 2 > 0 ? timeout / 2 : 1;
     dc.request_timeout_ms = timeout;
     dc.max_response_bytes = opts->max_schema_bytes > 0 ? opts->max_schema_bytes : (size_t)1 << 20;

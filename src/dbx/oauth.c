@@ -6,6 +6,7 @@
  */
 #include "dbx/oauth.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -181,20 +182,47 @@ static int token_error(const dp_oauth_t *oauth, const dp_dbx_response_t *resp, i
     return rc;
 }
 
+/* The token request's form body, the scope percent-encoded (RFC 6749 4.4.2
+ * with application/x-www-form-urlencoded: a scope such as "all-apis sql"
+ * holds a space). Returns new (caller frees), or NULL when curl cannot
+ * encode it. */
+static char *form_body(const char *scope)
+{
+    static const char prefix[] = "grant_type=client_credentials&scope=";
+    char *esc = curl_easy_escape(NULL, scope, 0);
+    size_t n;
+    char *body;
+
+    if (esc == NULL) {
+        return NULL;
+    }
+    n = sizeof(prefix) + strlen(esc);
+    body = dp_malloc(n);
+    snprintf(body, n, "%s%s", prefix, esc);
+    curl_free(esc);
+    return body;
+}
+
 /* Fetches a new token. Caller holds oauth->lock. */
 static int fetch_token(dp_oauth_t *oauth, dp_err_t *err)
 {
     dp_dbx_request_t req;
     dp_dbx_response_t resp;
-    char body[256], what[160], token[8192];
-    char *basic = basic_header(oauth);
+    char what[160], token[8192];
+    char *basic, *body;
     long expires_in = 0;
     long long started = dp_retry_now_ms(oauth->client->retry);
     int rc;
 
+    body = form_body(oauth->scope);
+    if (body == NULL) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "OAuth token for client %s: the scope cannot be URL-encoded",
+                          oauth->client_id);
+    }
+    basic = basic_header(oauth);
     memset(&req, 0, sizeof(req));
     memset(&resp, 0, sizeof(resp));
-    snprintf(body, sizeof(body), "grant_type=client_credentials&scope=%s", oauth->scope);
     snprintf(what, sizeof(what), "OAuth token for client %s", oauth->client_id);
     req.method = "POST";
     req.path = "/oidc/v1/token";
@@ -228,6 +256,7 @@ static int fetch_token(dp_oauth_t *oauth, dp_err_t *err)
     dp_dbx_response_clear(&resp);
     OPENSSL_cleanse(token, sizeof(token));
     wipe_free(basic);
+    free(body);
     return rc;
 }
 

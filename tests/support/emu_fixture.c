@@ -135,6 +135,8 @@ int dp_emu_http_ex(dp_emu_fixture_t *ef, const char *method, const char *path, c
     }
     snprintf(url, sizeof(url), "%s%s", ef->url, path);
     curl_easy_setopt(curl, CURLOPT_URL, url);
+    if (ef->ca_file[0] != '\0')
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ef->ca_file);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hlist);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 90L * dp_test_timeout_scale());
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
@@ -203,6 +205,8 @@ int dp_emu_token(dp_emu_fixture_t *ef, const char *client_id, const char *secret
     }
     snprintf(url, sizeof(url), "%s/oidc/v1/token", ef->url);
     curl_easy_setopt(curl, CURLOPT_URL, url);
+    if (ef->ca_file[0] != '\0')
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ef->ca_file);
     curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     curl_easy_setopt(curl, CURLOPT_USERNAME, client_id);
     curl_easy_setopt(curl, CURLOPT_PASSWORD, secret);
