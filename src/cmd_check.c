@@ -23,6 +23,7 @@
 #include "dbxconn.h"
 #include "ddl.h"
 #include "log.h"
+#include "mem.h"
 #include "retry.h"
 #include "sysrows.h"
 #include "tablename.h"
@@ -261,7 +262,7 @@ static int check_token(check_t *ck)
         return -1;
     }
     rc = dp_oauth_token(ck->conn.oauth, NULL, token, sizeof(token), &err);
-    memset(token, 0, sizeof(token));
+    dp_wipe(token, sizeof(token));
     if (rc < 0) {
         if (rc == DP_EDENIED)
             dp_check__report(ck, ST_FAIL, "databricks token", "%s; fix: %s", err.msg, cred_fix(c));

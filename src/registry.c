@@ -158,10 +158,7 @@ void dp_registry_destroy(dp_registry_t *reg)
         entry_clear(&reg->entries[i]);
     }
     free(reg->entries);
-    if (reg->auth_line != NULL) {
-        OPENSSL_cleanse(reg->auth_line, strlen(reg->auth_line));
-        free(reg->auth_line);
-    }
+    dp_free_secret(reg->auth_line);
     dp_dbx_client_destroy(reg->client);
     free(reg->url);
     free(reg);

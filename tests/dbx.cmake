@@ -1,5 +1,6 @@
 # Tests of the Databricks client (src/dbx/, src/retry.c): unit tests of the
 # pure parts, integration tests against the real emulator.
+target_sources(dptest PRIVATE support/http_capture.c)
 dp_add_test(NAME test_retry LABEL unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/unit/test_retry.c
             LIBS dpcore)
 dp_add_test(NAME test_dbx_parse LABEL unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/unit/test_dbx_parse.c

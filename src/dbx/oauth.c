@@ -37,10 +37,7 @@ struct dp_oauth {
 
 static void wipe_free(char *s)
 {
-    if (s != NULL) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
+    dp_free_secret(s);
 }
 
 /* ---------------------------------------------------------------------------
@@ -97,6 +94,7 @@ dp_oauth_t *dp_oauth_new(const dp_oauth_config_t *cfg, const dp_dbx_config_t *ht
                    "dbx: no credentials: set a client id and secret (OAuth M2M) or a token");
         return NULL;
     }
+    dp_mem_wipe_json_frees(); /* the token response's parse tree is wiped when freed */
     oauth = dp_calloc(1, sizeof(*oauth));
     pthread_mutex_init(&oauth->lock, NULL);
     tcfg.auth = NULL;
