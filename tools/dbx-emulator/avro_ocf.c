@@ -19,6 +19,7 @@
 #include "sql_copy.h"
 
 #include <avro.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,9 @@ static int walk(const unsigned char *buf, size_t len, json_t **schema, long long
             break;
         }
         if (cnt < 0) {
+            if (cnt == LLONG_MIN) {
+                goto bad; /* -cnt would overflow */
+            }
             cnt = -cnt;
             if (rd_long(&r, &size) != 0) {
                 goto bad;
@@ -159,6 +163,7 @@ static int walk(const unsigned char *buf, size_t len, json_t **schema, long long
     r.off += 16;
     while (r.off < r.len) {
         if (rd_long(&r, &cnt) != 0 || rd_long(&r, &size) != 0 || cnt < 0 || size < 0 ||
+            cnt > LLONG_MAX - *nrec ||
             (unsigned long long)size > r.len - r.off || r.len - r.off - (size_t)size < 16) {
             goto bad;
         }
