@@ -453,13 +453,16 @@ static void test_secrets_at_every_level(void)
     memset(&good, 0, sizeof(good));
     memset(&bad, 0, sizeof(bad));
     good.fd = bad.fd = -1;
-    if (dp_kafka_fixture_start(&kf, 1, topics) < 0)
+    if (!DP_ASSERT_MSG(dp_kafka_fixture_start(&kf, 1, topics) == 0,
+                       "expected the embedded Kafka to start"))
         return;
-    if (dp_emu_fixture_start(&ef, emu_args) < 0) {
+    if (!DP_ASSERT_MSG(dp_emu_fixture_start(&ef, emu_args) == 0,
+                       "expected the emulator to start")) {
         dp_kafka_fixture_stop(&kf);
         return;
     }
-    if (dp_registry_fixture_start(&rf, reg_args) < 0) {
+    if (!DP_ASSERT_MSG(dp_registry_fixture_start(&rf, reg_args) == 0,
+                       "expected the fake registry to start")) {
         dp_emu_fixture_stop(&ef);
         dp_kafka_fixture_stop(&kf);
         return;

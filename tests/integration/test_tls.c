@@ -48,7 +48,8 @@ static int start_https(dp_emu_fixture_t *ef, const char *cert)
 
     snprintf(pem, sizeof(pem), "%s/%s.pem", certs, cert);
     snprintf(key, sizeof(key), "%s/%s.key", certs, cert);
-    if (dp_emu_fixture_start(ef, args) < 0)
+    if (!DP_ASSERT_MSG(dp_emu_fixture_start(ef, args) == 0,
+                       "expected the emulator to start with --tls-cert %s", pem))
         return -1;
     cert_path("ca.pem", ca, sizeof(ca));
     snprintf(ef->ca_file, sizeof(ef->ca_file), "%s", ca);
@@ -246,7 +247,8 @@ static void test_tls_worker_loads_over_https(void)
     long long rows = -1, deadline;
     int rc;
 
-    if (dp_kafka_fixture_start(&kf, 1, topics) < 0)
+    if (!DP_ASSERT_MSG(dp_kafka_fixture_start(&kf, 1, topics) == 0,
+                       "expected the embedded Kafka to start"))
         return;
     if (start_https(&ef, "server") < 0) {
         dp_kafka_fixture_stop(&kf);
