@@ -64,14 +64,17 @@ esac
 
 if [ $merge = 1 ]; then
   # Minimise the committed corpus plus what the runs found; keep the seed-*
-  # files (the readable starting points) and add the inputs that bring new
-  # coverage under libFuzzer's content-hash names.
+  # files (the readable starting points) and the finding-* files (inputs of
+  # fixed findings, named for what they broke), and add the inputs that bring
+  # new coverage under libFuzzer's content-hash names.
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   nice -n 19 "$bin" -merge=1 -rss_limit_mb=2048 "$tmp" "$seeds" "$work" 2>&1 | tail -3
-  find "$seeds" -maxdepth 1 -type f ! -name 'seed-*' -delete
+  find "$seeds" -maxdepth 1 -type f ! -name 'seed-*' ! -name 'finding-*' -delete
   declare -A seen=()
-  for f in "$seeds"/seed-*; do seen[$(sha1sum <"$f" | cut -d' ' -f1)]=1; done
+  for f in "$seeds"/seed-* "$seeds"/finding-*; do
+    [ -f "$f" ] && seen[$(sha1sum <"$f" | cut -d' ' -f1)]=1
+  done
   kept=0
   for f in "$tmp"/*; do
     [ -n "${seen[$(basename "$f")]:-}" ] && continue
