@@ -229,6 +229,10 @@ static int one_item(sel_t *s, size_t end)
     if (emu_xl_expr(&s->x, b, &s->sql, col != NULL) != 0) {
         return -1;
     }
+    if (s->nitems >= MAX_ITEMS) {
+        /* before aliases[nitems] is written (add_item checks too late for it) */
+        return emu_fail(s->x.cx, "54011", "[TOO_MANY_ITEMS] At most %d select items.", MAX_ITEMS);
+    }
     if (emu_ident_valid(name)) {
         /* Output alias (validated identifier) so ORDER BY / HAVING can name it. */
         emu_sb_addf(&s->sql, " AS \"%s\"", name);
