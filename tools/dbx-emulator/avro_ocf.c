@@ -9,17 +9,21 @@
  *
  * Bounds: the file is at most EMU_COPY_MAX_FILE bytes; before avro-c sees it,
  * the container structure is walked here (magic, metadata map, sync marker,
- * every block's count and size within the file, every block's sync marker, no
- * trailing bytes), so a truncated or garbled container fails cleanly. avro-c
- * still trusts length prefixes *inside* a block (platform-notes B.4): a block
- * whose strings claim huge lengths can make it allocate that much before
- * failing. Accepted for the emulator and documented in docs/EMULATOR_SQL.md.
+ * every block's count and size within the file, every block's sync marker,
+ * every deflate block inflating cleanly, no trailing bytes, every name of the
+ * schema valid), so a truncated or garbled container fails cleanly. avro-c
+ * still trusts length prefixes *inside* a block: while it reads a file, its
+ * allocator refuses any single allocation larger than read_limit (16 times
+ * the largest decompressed block plus 64 MiB, at most 1 GiB), so a string
+ * that claims a huge length fails the file instead of allocating it (found by
+ * tests/fuzz/fuzz_emu_avro).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sql_copy.h"
 
 #include <avro.h>
 #include <limits.h>
+#include <pthread.h>
 #include <zlib.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -114,7 +118,7 @@ out:
  * it) inflates to its end without an error. avro-c 1.11.1's reader leaks
  * what it built when the first block does not inflate (found by
  * tests/fuzz/fuzz_emu_avro), so every block is checked here first. */
-static int inflates(const unsigned char *p, size_t n)
+static int inflates(const unsigned char *p, size_t n, size_t *out_len)
 {
     unsigned char out[16384];
     z_stream z;
@@ -132,16 +136,41 @@ static int inflates(const unsigned char *p, size_t n)
         rc = inflate(&z, Z_NO_FLUSH);
     } while (rc == Z_OK && z.total_out <= (uLong)EMU_COPY_MAX_FILE);
     inflateEnd(&z);
+    *out_len = (size_t)z.total_out;
     return rc == Z_STREAM_END && z.avail_in == 0;
 }
 
-static int walk(const unsigned char *buf, size_t len, json_t **schema, long long *nrec, char *err,
-                size_t errlen)
+/* avro-c's allocator while a file is read: no single allocation above
+ * read_limit (0: no limit). Set and cleared by emu_avro_load under the engine
+ * lock; nothing else in the emulator calls avro-c. */
+static size_t read_limit;
+
+static void *bounded_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    (void)ud;
+    (void)osize;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (read_limit != 0 && nsize > read_limit) {
+        return NULL; /* avro-c fails the read with ENOMEM */
+    }
+    return realloc(ptr, nsize);
+}
+
+static void install_allocator(void)
+{
+    avro_set_allocator(bounded_alloc, NULL);
+}
+
+static int walk(const unsigned char *buf, size_t len, json_t **schema, long long *nrec,
+                size_t *max_block, char *err, size_t errlen)
 {
     rd_t r = {buf, len, 0};
     int deflate = 0;
     const unsigned char *sync, *k, *v, *stext = NULL;
-    size_t kn, vn, sn = 0;
+    size_t kn, vn, sn = 0, plain = 0;
     long long cnt, size, i;
     json_error_t je;
 
@@ -197,9 +226,15 @@ static int walk(const unsigned char *buf, size_t len, json_t **schema, long long
             (unsigned long long)size > r.len - r.off || r.len - r.off - (size_t)size < 16) {
             goto bad;
         }
-        if (deflate && !inflates(buf + r.off, (size_t)size)) {
+        if (deflate && !inflates(buf + r.off, (size_t)size, &plain)) {
             snprintf(err, errlen, "block at byte %zu: corrupt deflate data", r.off);
             return -1;
+        }
+        if (!deflate) {
+            plain = (size_t)size;
+        }
+        if (plain > *max_block) {
+            *max_block = plain;
         }
         r.off += (size_t)size;
         if (memcmp(buf + r.off, sync, 16) != 0) {
@@ -894,17 +929,24 @@ out:
 
 int emu_avro_load(const char *path, emu_filedata_t *out, char *err, size_t errlen)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     unsigned char *buf = NULL;
-    size_t len = 0;
+    size_t len = 0, max_block = 0;
     json_t *schema = NULL, *names = json_object();
     long long nrec = 0;
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
+    pthread_once(&once, install_allocator);
     if (read_all(path, &buf, &len, err, errlen) != 0 ||
-        walk(buf, len, &schema, &nrec, err, errlen) != 0) {
+        walk(buf, len, &schema, &nrec, &max_block, err, errlen) != 0) {
         goto out;
     }
+    /* no value is larger than its block; arrays and maps of empty items get
+     * room for their value structures */
+    read_limit = max_block < ((size_t)1 << 30) / 16 - ((size_t)64 << 20) / 16
+                     ? 16 * max_block + ((size_t)64 << 20)
+                     : (size_t)1 << 30;
     out->bytes = (long long)len;
     if (check_names(schema, 0, err, errlen) != 0) {
         goto out;
@@ -916,6 +958,7 @@ int emu_avro_load(const char *path, emu_filedata_t *out, char *err, size_t errle
     }
     rc = 0;
 out:
+    read_limit = 0;
     free(buf);
     json_decref(schema);
     json_decref(names);
