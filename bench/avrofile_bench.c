@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "flush.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

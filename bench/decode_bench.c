@@ -9,6 +9,7 @@
 #include "decode.h"
 #include "json_event.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,8 +124,9 @@ int main(int argc, char **argv)
     if (argc > 2) {
         char *end = NULL;
 
+        errno = 0;
         scale = strtod(argv[2], &end);
-        if (end == argv[2] || *end != '\0' || !(scale > 0 && scale <= 1000)) {
+        if (errno != 0 || end == argv[2] || *end != '\0' || !(scale > 0 && scale <= 1000)) {
             fprintf(stderr, "decode_bench: scale '%s' is not a number in (0, 1000]\n", argv[2]);
             return 2;
         }

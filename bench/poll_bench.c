@@ -16,6 +16,7 @@
 #include "router.h"
 
 #include <librdkafka/rdkafka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,21 @@ static rd_kafka_t *consumer(const char *bootstrap, const char *topic)
     return rk;
 }
 
+/* A non-negative integer argument, or exit 2 naming it. */
+static long long arg_num(const char *text, const char *what)
+{
+    char *end = NULL;
+    long long v;
+
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < 0) {
+        fprintf(stderr, "%s: \"%s\" is not a non-negative integer\n", what, text);
+        exit(2);
+    }
+    return v;
+}
+
 int main(int argc, char **argv)
 {
     long long expected, got = 0, rejected = 0, bytes = 0;
@@ -85,7 +101,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: poll_bench BOOTSTRAP TOPIC SCHEMAS_DIR EXPECTED [--no-work]\n");
         return 2;
     }
-    expected = strtoll(argv[4], NULL, 10);
+    expected = arg_num(argv[4], "poll_bench: EXPECTED");
     dec = dp_decoder_open(argv[3], &err);
     if (!dec) {
         fprintf(stderr, "poll_bench: %s\n", err.msg);

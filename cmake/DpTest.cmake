@@ -1,6 +1,7 @@
 # dp_add_test(NAME n LABEL unit|integration SOURCES s... [LIBS l...] [TIMEOUT secs])
 #
-# Builds one CUnit binary and registers it with ctest under its label. With
+# Builds one CUnit binary and registers it with ctest under its label; exit
+# status 77 (dp_test_skip, tests/support/dp_test.h) is reported as skipped. With
 # DP_VALGRIND=ON, unit tests run under valgrind (memcheck, leaks are errors)
 # and integration tests are not registered: valgrind's slowdown breaks their
 # short Kafka timeouts.
@@ -25,8 +26,9 @@ function(dp_add_test)
   else()
     add_test(NAME ${T_NAME} COMMAND ${T_NAME})
   endif()
+  # dp_test_skip(): a binary that only skipped exits 77, reported as skipped
   set_tests_properties(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT}
-                       WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+                       SKIP_RETURN_CODE 77 WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
   if(DP_SANITIZE)
     set_property(TEST ${T_NAME} APPEND PROPERTY ENVIRONMENT
       "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0"

@@ -24,6 +24,7 @@
 #include "dbxconn.h"
 #include "ddl.h"
 #include "log.h"
+#include "mem.h"
 #include "retry.h"
 #include "sysrows.h"
 #include "stmt.h"
@@ -187,10 +188,13 @@ static int check_token(check_t *ck)
         return -1;
     }
     rc = dp_oauth_token(ck->conn.oauth, NULL, token, sizeof(token), &err);
-    memset(token, 0, sizeof(token));
+    dp_wipe(token, sizeof(token));
     if (rc < 0) {
         if (rc == DP_EDENIED)
             dp_check__report(ck, ST_FAIL, "databricks token", "%s; fix: %s", err.msg, cred_fix(c));
+        else if (strstr(err.msg, ": TLS: "))
+            /* the client named the TLS cause and its fix; the host is reachable */
+            dp_check__report(ck, ST_FAIL, "databricks token", "%s", err.msg);
         else
             dp_check__report(ck, ST_FAIL, "databricks token",
                    "%s; fix: check databricks.host (%s): the workspace URL, "

@@ -32,7 +32,7 @@ static void show_json(const json_t *value, char *out, size_t outlen)
 
     snprintf(out, outlen, "%.*s%s", SHOW_MAX, text ? text : "?",
              text && strlen(text) > SHOW_MAX ? "..." : "");
-    free(text);
+    dp_free_secret(text); /* a kafka property may hold a credential */
 }
 
 static int parse_int64(const char *text, int64_t *out)
@@ -79,13 +79,10 @@ static int parse_bytes(const char *text, int64_t *out)
     return -1;
 }
 
+/* Zeroes a secret string before it is freed (mem.h). */
 static void wipe(char *s)
 {
-    volatile char *p = s;
-
-    while (p && *p) {
-        *p++ = '\0';
-    }
+    dp_wipe(s, s ? strlen(s) : 0);
 }
 
 static void replace_str(char **slot, const char *value, int secret)
@@ -208,7 +205,8 @@ static void map_clear(dp_config_map_t *map)
 {
     for (size_t i = 0; i < map->n; i++) {
         free(map->items[i].key);
-        free(map->items[i].value);
+        /* a librdkafka property may carry a credential (sasl.oauthbearer.config) */
+        dp_free_secret(map->items[i].value);
     }
     free(map->items);
     map->items = NULL;
@@ -539,7 +537,7 @@ out:
     if (fp) {
         fclose(fp);
     }
-    memset(buf, 0, SECRET_FILE_MAX + 1);
+    dp_wipe(buf, SECRET_FILE_MAX + 1);
     free(buf);
     return rc;
 }
@@ -614,6 +612,7 @@ dp_config_t *dp_config_parse(const char *path, dp_err_t *err)
     json_t *root = NULL;
     int rc;
 
+    dp_mem_wipe_json_frees(); /* before any thread: every later JSON free is wiped */
     cfg->source = dp_strdup(path);
     if ((rc = apply_defaults(cfg, err)) < 0 || (rc = read_json(path, &root, err)) < 0 ||
         (rc = walk(cfg, root, "", err)) < 0 || (rc = apply_env(cfg, err)) < 0) {

@@ -208,10 +208,25 @@ struct dp_kafka_opts;
  * bootstrap servers, group, topics or regex, initial position, client id
  * (worker.id, unless kafka.properties sets client.id) and
  * dp_config_kafka_apply_cb with cfg as its context. Every
- * pointer is borrowed from cfg, which must outlive dp_kafka_new().
+ * pointer is borrowed from cfg, which must outlive dp_kafka_new(). Logs the
+ * transport warnings of dp_config_kafka_warnings().
  * Thread: any.
  */
 void dp_config_kafka_opts(const dp_config_t *cfg, struct dp_kafka_opts *opts);
+
+/* Receives one warning sentence (borrowed for the call). */
+typedef void (*dp_config_warn_fn)(void *ctx, const char *msg);
+
+/*
+ * The Kafka transport's risks, one sentence each through warn: TLS with
+ * enable.ssl.certificate.verification=false or
+ * ssl.endpoint.identification.algorithm=none; security.protocol plaintext
+ * (the default) or sasl_plaintext while a bootstrap server is not a loopback
+ * address (localhost, 127.0.0.0/8, ::1). Returns the number of warnings.
+ * dp_config_kafka_opts logs them at warn, so every worker says them at start.
+ * Thread: any.
+ */
+int dp_config_kafka_warnings(const dp_config_t *cfg, dp_config_warn_fn warn, void *ctx);
 
 /*
  * Writes docs/CONFIGURATION.md (Markdown generated from the table).

@@ -9,10 +9,13 @@
  */
 #include "config_int.h"
 #include "kafka.h"
+#include "log.h"
 #include "mem.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------- */
@@ -168,8 +171,148 @@ int dp_config_kafka_apply_cb(rd_kafka_conf_t *conf, void *ctx, dp_err_t *err)
     return dp_config_apply_kafka((const dp_config_t *)ctx, conf, err);
 }
 
+/* ------------------------------------------------------------------------- */
+/* Transport warnings                                                        */
+/* ------------------------------------------------------------------------- */
+
+/* The value of kafka.properties.<key>, or NULL. Borrowed from cfg. */
+static const char *kafka_prop(const dp_config_t *cfg, const char *key)
+{
+    const char *v = NULL;
+
+    for (size_t i = 0; i < cfg->kafka.properties.n; i++) {
+        if (strcmp(cfg->kafka.properties.items[i].key, key) == 0) {
+            v = cfg->kafka.properties.items[i].value; /* librdkafka keeps the last one */
+        }
+    }
+    return v;
+}
+
+/* librdkafka's false: "false", "f" or "0" (its bool parser, any case). */
+static int prop_is_false(const char *v)
+{
+    return v && (!strcasecmp(v, "false") || !strcasecmp(v, "f") || !strcmp(v, "0"));
+}
+
+/* 1 when host (no port, no brackets) names this machine: localhost, a
+ * *.localhost name, 127.0.0.0/8, ::1 or ::ffff:127.x.y.z. */
+static int host_is_loopback(const char *host)
+{
+    unsigned char a4[4], a6[16];
+    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    size_t n = strlen(host);
+
+    if (!strcasecmp(host, "localhost") || (n > 10 && !strcasecmp(host + n - 10, ".localhost"))) {
+        return 1;
+    }
+    if (inet_pton(AF_INET, host, a4) == 1) {
+        return a4[0] == 127;
+    }
+    if (inet_pton(AF_INET6, host, a6) == 1) {
+        static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        return !memcmp(a6, one, 16) || (!memcmp(a6, v4mapped, 12) && a6[12] == 127);
+    }
+    return 0;
+}
+
+/* Copies the host of one bootstrap entry ("[proto://]host[:port]",
+ * "[v6]:port") into out. Returns 0, or -1 when it is empty or too long. */
+static int broker_host(const char *entry, size_t len, char *out, size_t outlen)
+{
+    const char *p = entry, *end = entry + len, *colon = NULL;
+
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+    for (const char *q = p; q + 2 < end; q++) {
+        if (q[0] == ':' && q[1] == '/' && q[2] == '/') {
+            p = q + 3;
+            break;
+        }
+    }
+    if (p < end && *p == '[') {
+        const char *close = memchr(p, ']', (size_t)(end - p));
+        if (close == NULL) {
+            return -1;
+        }
+        p++;
+        end = close;
+    } else {
+        for (const char *q = p; q < end; q++) {
+            if (*q == ':') {
+                colon = colon ? end : q; /* two colons: a bare IPv6 address */
+            }
+        }
+        if (colon != NULL && colon != end) {
+            end = colon;
+        }
+    }
+    if (end <= p || (size_t)(end - p) >= outlen) {
+        return -1;
+    }
+    memcpy(out, p, (size_t)(end - p));
+    out[end - p] = '\0';
+    return 0;
+}
+
+int dp_config_kafka_warnings(const dp_config_t *cfg, dp_config_warn_fn warn, void *ctx)
+{
+    const char *proto = kafka_prop(cfg, "security.protocol");
+    const char *verify = kafka_prop(cfg, "enable.ssl.certificate.verification");
+    const char *ident = kafka_prop(cfg, "ssl.endpoint.identification.algorithm");
+    const char *servers = cfg->kafka.bootstrap_servers ? cfg->kafka.bootstrap_servers : "";
+    int plain = proto == NULL || !strcasecmp(proto, "plaintext");
+    int sasl_plain = proto != NULL && !strcasecmp(proto, "sasl_plaintext");
+    int tls = proto != NULL && (!strcasecmp(proto, "ssl") || !strcasecmp(proto, "sasl_ssl"));
+    char msg[512], host[256];
+    int n = 0;
+
+    if (tls && prop_is_false(verify)) {
+        warn(ctx, "kafka: kafka.properties.enable.ssl.certificate.verification is false: the "
+                  "broker's certificate is not checked, so anyone on the network path can pose "
+                  "as the broker, read every event and, with SASL, the password; remove the "
+                  "property and set ssl.ca.location to the broker's CA instead");
+        n++;
+    }
+    if (tls && ident != NULL && !strcasecmp(ident, "none")) {
+        warn(ctx, "kafka: kafka.properties.ssl.endpoint.identification.algorithm is none: the "
+                  "broker's certificate is not matched to its host name, so any certificate "
+                  "of the CA passes; use https (the default)");
+        n++;
+    }
+    for (const char *p = servers; (plain || sasl_plain) && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+        if (broker_host(p, len, host, sizeof(host)) == 0 && !host_is_loopback(host)) {
+            snprintf(msg, sizeof(msg),
+                     "kafka: security.protocol is %s%s and broker %.200s is not on this host: "
+                     "%s cross the network unencrypted; set kafka.properties.security.protocol "
+                     "to %s",
+                     plain ? "plaintext" : "sasl_plaintext", proto ? "" : " (the default)", host,
+                     plain ? "events" : "events and the SASL credentials",
+                     plain ? "ssl or sasl_ssl" : "sasl_ssl");
+            warn(ctx, msg);
+            n++;
+            break; /* one line says it; the protocol is per client, not per broker */
+        }
+        p += len + (comma ? 1 : 0);
+    }
+    return n;
+}
+
+static void log_warning(void *ctx, const char *msg)
+{
+    (void)ctx;
+    dp_log(DP_LOG_WARN, "config", "%s", msg);
+}
+
 void dp_config_kafka_opts(const dp_config_t *cfg, dp_kafka_opts_t *opts)
 {
+    dp_config_kafka_warnings(cfg, log_warning, NULL);
     memset(opts, 0, sizeof(*opts));
     opts->bootstrap_servers = cfg->kafka.bootstrap_servers;
     opts->group_id = cfg->kafka.group_id;

@@ -1,8 +1,13 @@
 /*
- * mem: allocation wrappers that abort on out-of-memory (see mem.h).
+ * mem: allocation wrappers that abort on out-of-memory, and the wiping of
+ * secrets before their memory is freed (see mem.h).
  */
+#define _DEFAULT_SOURCE /* explicit_bzero, malloc_usable_size (glibc) */
 #include "mem.h"
 
+#include <jansson.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,4 +59,38 @@ char *dp_strndup(const char *s, size_t n)
     memcpy(p, s, len);
     p[len] = '\0';
     return p;
+}
+
+void dp_wipe(void *p, size_t n)
+{
+    if (p && n)
+        explicit_bzero(p, n);
+}
+
+void dp_free_secret(char *s)
+{
+    if (!s)
+        return;
+    dp_wipe(s, strlen(s));
+    free(s);
+}
+
+/* jansson's free: the whole block (its usable size) is zeroed first. */
+static void json_wiping_free(void *p)
+{
+    if (p)
+        dp_wipe(p, malloc_usable_size(p));
+    free(p);
+}
+
+static void install_json_free(void)
+{
+    json_set_alloc_funcs(malloc, json_wiping_free);
+}
+
+void dp_mem_wipe_json_frees(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, install_json_free);
 }

@@ -16,4 +16,20 @@ void *dp_realloc(void *ptr, size_t size);
 char *dp_strdup(const char *s);
 char *dp_strndup(const char *s, size_t n);
 
+/* Overwrites n bytes at p with zeros in a way the compiler cannot drop as a
+ * dead store (explicit_bzero), for secrets about to be freed or to leave
+ * scope. p may be NULL. Thread: any. */
+void dp_wipe(void *p, size_t n);
+
+/* Wipes the NUL-terminated secret s (a token, a password, a header line
+ * carrying one) and frees it. NULL is a no-op. Thread: any. */
+void dp_free_secret(char *s);
+
+/* Makes jansson wipe every block it frees (json_set_alloc_funcs with a free
+ * that zeroes the block first), so that a token or a password that passed
+ * through a parsed JSON document does not stay in freed memory. Idempotent
+ * (pthread_once); call it before other threads use jansson (the
+ * configuration loader and the OAuth client do). Thread: any. */
+void dp_mem_wipe_json_frees(void);
+
 #endif

@@ -13,6 +13,7 @@
 #include "schema.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -582,7 +583,23 @@ static int render_histograms(dp_buf_t *out, dp_err_t *err)
     return 0;
 }
 
-/* process_* from /proc/self (Linux); missing files leave those out. */
+/* One number field of /proc/self/stat at p (up to the next space); 1 when it
+ * parsed, 0 otherwise (*v untouched). */
+static int stat_field(const char *p, unsigned long long *v)
+{
+    char *end = NULL;
+    unsigned long long n;
+
+    errno = 0;
+    n = strtoull(p, &end, 10);
+    if (errno || end == p || (*end != ' ' && *end != '\0' && *end != '\n'))
+        return 0;
+    *v = n;
+    return 1;
+}
+
+/* process_* from /proc/self (Linux); missing or malformed files leave those
+ * out. */
 static int render_process(dp_buf_t *out, dp_err_t *err)
 {
     char stat[1024];
@@ -604,27 +621,28 @@ static int render_process(dp_buf_t *out, dp_err_t *err)
         /* Fields after "(comm)" start at 3 (state); utime 14, stime 15, rss 24. */
         const char *p = strrchr(stat, ')') + 1;
         unsigned long long utime = 0, stime = 0, rss = 0;
+        int ok = 1;
 
         for (int field = 3; *p && field <= 24; field++) {
             while (*p == ' ')
                 p++;
             if (field == 14)
-                utime = strtoull(p, NULL, 10);
+                ok &= stat_field(p, &utime);
             else if (field == 15)
-                stime = strtoull(p, NULL, 10);
+                ok &= stat_field(p, &stime);
             else if (field == 24)
-                rss = strtoull(p, NULL, 10);
+                ok &= stat_field(p, &rss);
             while (*p && *p != ' ')
                 p++;
         }
-        if (family(out, "process_cpu_seconds_total", "counter",
-                   "Total user and system CPU time spent in seconds.", err) < 0 ||
-            put(out, err, "process_cpu_seconds_total %.2f\n",
-                (double)(utime + stime) / (double)tick) < 0 ||
-            family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
-                   err) < 0 ||
-            put(out, err, "process_resident_memory_bytes %llu\n",
-                rss * (unsigned long long)page) < 0)
+        if (ok && (family(out, "process_cpu_seconds_total", "counter",
+                          "Total user and system CPU time spent in seconds.", err) < 0 ||
+                   put(out, err, "process_cpu_seconds_total %.2f\n",
+                       (double)(utime + stime) / (double)tick) < 0 ||
+                   family(out, "process_resident_memory_bytes", "gauge",
+                          "Resident memory size in bytes.", err) < 0 ||
+                   put(out, err, "process_resident_memory_bytes %llu\n",
+                       rss * (unsigned long long)page) < 0))
             return DP_ETOOBIG;
     }
     dir = opendir("/proc/self/fd");

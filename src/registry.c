@@ -91,6 +91,7 @@ dp_registry_t *dp_registry_new(const dp_registry_opts_t *opts, dp_err_t *err)
     dc.host = opts->url;
     dc.allow_insecure_http = opts->allow_insecure_http;
     dc.ca_file = opts->ca_file;
+    dc.ca_setting = "schemas.registry_ca_file";
     dc.connect_timeout_ms = timeout / 2 > 0 ? timeout / 2 : 1;
     dc.request_timeout_ms = timeout;
     dc.max_response_bytes = opts->max_schema_bytes > 0 ? opts->max_schema_bytes : (size_t)1 << 20;
@@ -157,10 +158,7 @@ void dp_registry_destroy(dp_registry_t *reg)
         entry_clear(&reg->entries[i]);
     }
     free(reg->entries);
-    if (reg->auth_line != NULL) {
-        OPENSSL_cleanse(reg->auth_line, strlen(reg->auth_line));
-        free(reg->auth_line);
-    }
+    dp_free_secret(reg->auth_line);
     dp_dbx_client_destroy(reg->client);
     free(reg->url);
     free(reg);
@@ -232,10 +230,9 @@ static void entry_fail(dp_registry_t *reg, entry_t *e, int state, long ttl_ms, c
 /* One lookup                                                                */
 /* ------------------------------------------------------------------------- */
 
-/* Reads the registry's integer error_code from a JSON error body, or 0. */
-static long confluent_error_code(const dp_dbx_response_t *resp)
+long dp_registry_parse_error_code(const char *body, size_t len)
 {
-    json_t *root = resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
+    json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
     long code = 0;
 
     if (json_is_integer(json_object_get(root, "error_code"))) {
@@ -245,34 +242,54 @@ static long confluent_error_code(const dp_dbx_response_t *resp)
     return code;
 }
 
+int dp_registry_parse_schema(const char *body, size_t len, char **text, size_t *textlen,
+                             char *type, size_t typelen)
+{
+    json_t *root = json_loadb(body ? body : "", len, 0, NULL);
+    json_t *schema = json_object_get(root, "schema");
+    const char *t = json_string_value(json_object_get(root, "schemaType"));
+    int rc = 0;
+
+    *text = NULL;
+    *textlen = 0;
+    type[0] = '\0';
+    if (!json_is_string(schema)) {
+        rc = DP_EAGAIN;
+    } else if (t != NULL && strcmp(t, "AVRO") != 0) {
+        snprintf(type, typelen, "%s", t);
+        rc = DP_EINVAL;
+    } else {
+        *textlen = json_string_length(schema);
+        *text = dp_malloc(*textlen + 1);
+        memcpy(*text, json_string_value(schema), *textlen);
+        (*text)[*textlen] = '\0';
+    }
+    json_decref(root);
+    return rc;
+}
+
 /* Fills e from a 200 body {"schema": "...", "schemaType": "AVRO"}. */
 static void take_schema(dp_registry_t *reg, entry_t *e, const dp_dbx_response_t *resp)
 {
-    json_t *root = json_loadb(resp->body ? resp->body : "", resp->body_len, 0, NULL);
-    const char *text = json_string_value(json_object_get(root, "schema"));
-    const char *type = json_string_value(json_object_get(root, "schemaType"));
-    char msg[DP_ERR_MSG_MAX];
+    char msg[DP_ERR_MSG_MAX], type[24];
+    int rc = dp_registry_parse_schema(resp->body, resp->body_len, &e->text, &e->len, type,
+                                      sizeof(type));
 
-    if (text == NULL) {
+    if (rc == DP_EAGAIN) {
         snprintf(msg, sizeof(msg),
                  "the registry at %s answered schema id %u without a \"schema\" string",
                  reg->url, e->id);
         entry_fail(reg, e, ST_UNAVAILABLE, reg->retry_ms, msg);
-    } else if (type != NULL && strcmp(type, "AVRO") != 0) {
+    } else if (rc == DP_EINVAL) {
         snprintf(msg, sizeof(msg),
                  "schema id %u in the registry at %s is a %.20s schema; only AVRO is read",
                  e->id, reg->url, type);
         entry_fail(reg, e, ST_INVALID, reg->not_found_ttl_ms, msg);
     } else {
         e->state = ST_FOUND;
-        e->len = json_string_length(json_object_get(root, "schema"));
-        e->text = dp_malloc(e->len + 1);
-        memcpy(e->text, text, e->len);
-        e->text[e->len] = '\0';
         dp_log(DP_LOG_INFO, "registry", "schema id %u fetched from %s (%zu bytes)", e->id,
                reg->url, e->len);
     }
-    json_decref(root);
 }
 
 static void fetch(dp_registry_t *reg, entry_t *e)
@@ -297,7 +314,7 @@ static void fetch(dp_registry_t *reg, entry_t *e)
         snprintf(msg, sizeof(msg), "schema registry at %s unavailable for schema id %u: %s",
                  reg->url, e->id, err.msg);
         entry_fail(reg, e, ST_UNAVAILABLE, reg->retry_ms, msg);
-    } else if (resp.status == 404 && confluent_error_code(&resp) == CONFLUENT_SCHEMA_NOT_FOUND) {
+    } else if (resp.status == 404 && dp_registry_parse_error_code(resp.body, resp.body_len) == CONFLUENT_SCHEMA_NOT_FOUND) {
         snprintf(msg, sizeof(msg), "schema id %u not found in the registry at %s", e->id,
                  reg->url);
         entry_fail(reg, e, ST_NOT_FOUND, reg->not_found_ttl_ms, msg);

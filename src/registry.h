@@ -102,4 +102,20 @@ typedef struct dp_registry_stats {
 
 void dp_registry_stats(const dp_registry_t *reg, dp_registry_stats_t *out);
 
+/* ------------------------------------------------------------------------- */
+/* The response parsers (pure; exposed for tests/fuzz/fuzz_registry.c)        */
+/* ------------------------------------------------------------------------- */
+
+/* Reads the body of a 200 answer to GET /schemas/ids/<id>. Returns 0 with
+ * *text new (caller frees; NUL-terminated, *textlen bytes, which may include
+ * NULs) for an Avro schema (schemaType "AVRO" or absent); DP_EINVAL with the
+ * schemaType in type (truncated to typelen) for any other type; DP_EAGAIN
+ * when the body has no "schema" string. *text is NULL unless 0. */
+int dp_registry_parse_schema(const char *body, size_t len, char **text, size_t *textlen,
+                             char *type, size_t typelen);
+
+/* The registry's integer error_code of an error body (40403: schema not
+ * found), or 0 when the body has none. body may be NULL. */
+long dp_registry_parse_error_code(const char *body, size_t len);
+
 #endif

@@ -237,7 +237,8 @@ static int compile_record(parser_t *p, const json_t *j, const char *ns, uint32_t
     ns = ns_of(fullname, nsbuf, sizeof(nsbuf));
     first = (uint32_t)s->nfields;
     s->fields = grow(s->fields, &p->cap_fields, s->nfields + n, sizeof(*s->fields));
-    memset(&s->fields[first], 0, n * sizeof(s->fields[0]));
+    if (n > 0) /* a record without fields: s->fields may still be NULL */
+        memset(&s->fields[first], 0, n * sizeof(s->fields[0]));
     s->nfields += n;
     s->nodes[node].n = (uint32_t)n;
     s->nodes[node].first = first;

@@ -22,6 +22,8 @@ struct dp_dbx_client {
     CURL *curl;
     char *host;                 /* scheme://authority, no trailing '/' */
     char *ca_file;              /* NULL = system store */
+    const char *ca_setting;     /* static: the setting naming ca_file, for messages */
+    char curl_error[CURL_ERROR_SIZE]; /* libcurl's detail of the last failed attempt */
     long connect_timeout_ms;
     long request_timeout_ms;
     size_t max_response_bytes;

@@ -6,6 +6,7 @@
  */
 #include "dbx/files.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,8 +301,11 @@ static long long json_ll(json_t *v)
         return (long long)json_integer_value(v);
     }
     if (json_is_string(v)) {
-        n = strtoll(json_string_value(v), &end, 10);
-        if (end != NULL && *end == '\0') {
+        const char *s = json_string_value(v);
+
+        errno = 0;
+        n = strtoll(s, &end, 10);
+        if (errno == 0 && end != s && *end == '\0') {
             return n;
         }
     }

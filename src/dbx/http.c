@@ -3,7 +3,9 @@
  * loop every Databricks call runs through (dp_dbx_call).
  *
  * Invariants: TLS peer and host verification are on for every https call
- * (only the CA file is configurable); redirects are never followed, so a
+ * (only the CA file is configurable), and a refused certificate is reported
+ * in words (untrusted CA, wrong host name, expired, unusable CA file) with
+ * the fix, never retried; redirects are never followed, so a
  * credential is only ever sent to the configured host; the credential line
  * lives in a stack buffer that is wiped after each attempt and is never
  * logged; a response body never grows past max_response_bytes.
@@ -12,6 +14,7 @@
 #include "metrics.h"
 
 #include <openssl/crypto.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +78,7 @@ dp_dbx_client_t *dp_dbx_client_new(const dp_dbx_config_t *cfg, dp_err_t *err)
         client->host[--n] = '\0';
     }
     client->ca_file = cfg->ca_file ? dp_strdup(cfg->ca_file) : NULL;
+    client->ca_setting = cfg->ca_setting ? cfg->ca_setting : "databricks.ca_file";
     client->warehouse_id = cfg->warehouse_id ? dp_strdup(cfg->warehouse_id) : NULL;
     client->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
     client->request_timeout_ms = cfg->request_timeout_ms > 0 ? cfg->request_timeout_ms : 300000;
@@ -346,8 +350,7 @@ static void set_method(CURL *curl, const dp_dbx_request_t *req)
     } else if (strcmp(req->method, "GET") != 0) {
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
     }
-    if (req->body != NULL || strcmp(req->method, "POST") == 0 ||
-        strcmp(req->method, "PUT") == 0) {
+    if (req->body != NULL || strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) {
         /* POSTFIELDS sends the body from memory, so a retry resends it as is */
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
@@ -369,12 +372,16 @@ static void set_options(dp_dbx_client_t *client, const dp_dbx_request_t *req, co
     if (client->ca_file != NULL) {
         curl_easy_setopt(curl, CURLOPT_CAINFO, client->ca_file);
     }
+    client->curl_error[0] = '\0';
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, client->curl_error);
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, client->connect_timeout_ms);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, client->request_timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "deltaport/" "0.1");
+    curl_easy_setopt(curl, CURLOPT_USERAGENT,
+                     "deltaport/"
+                     "0.1");
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
@@ -408,8 +415,8 @@ static struct curl_slist *build_headers(const dp_dbx_request_t *req, const char 
 
 /* Runs one attempt; returns the CURLcode. *too_big is set when the body
  * passed the bound. */
-static int perform_once(dp_dbx_client_t *client, const dp_dbx_request_t *req,
-                        const char *auth_line, dp_dbx_response_t *resp, int *too_big)
+static int perform_once(dp_dbx_client_t *client, const dp_dbx_request_t *req, const char *auth_line,
+                        dp_dbx_response_t *resp, int *too_big)
 {
     attempt_t a = {resp, 0, client->max_response_bytes, 0, NULL, NULL, 0};
     struct curl_slist *headers = build_headers(req, auth_line);
@@ -441,6 +448,90 @@ static int perform_once(dp_dbx_client_t *client, const dp_dbx_request_t *req,
                                 sizeof(resp->error_code), resp->message, sizeof(resp->message));
     }
     return (int)rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * TLS failures in words
+ * ------------------------------------------------------------------------- */
+
+static int is_tls_failure(int curl_rc)
+{
+    return curl_rc == CURLE_PEER_FAILED_VERIFICATION || curl_rc == CURLE_SSL_CONNECT_ERROR ||
+           curl_rc == CURLE_SSL_CACERT_BADFILE || curl_rc == CURLE_SSL_CERTPROBLEM ||
+           curl_rc == CURLE_SSL_ISSUER_ERROR || curl_rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
+           curl_rc == CURLE_SSL_INVALIDCERTSTATUS;
+}
+
+/* The cause of a TLS failure and its fix, from curl's code, the X.509
+ * verification result and curl's detail (host name checks are curl's own:
+ * they fail with an unspecified verification result, and curl's detail says
+ * "no alternative certificate subject name matches target host name"). */
+static void tls_cause(const dp_dbx_client_t *client, int curl_rc, long verify, const char *detail,
+                      char *cause, size_t causelen, char *fix, size_t fixlen)
+{
+    const char *host = client->host + (strncmp(client->host, "https://", 8) == 0 ? 8 : 0);
+    const char *trust = client->ca_file ? client->ca_file : "the system's CA store";
+
+    fix[0] = '\0';
+    if (curl_rc == CURLE_SSL_CACERT_BADFILE) {
+        snprintf(cause, causelen, "the CA file %s cannot be read or holds no PEM certificate",
+                 client->ca_file ? client->ca_file : "(system store)");
+        snprintf(fix, fixlen, "point %s at a PEM bundle", client->ca_setting);
+    } else if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH ||
+               (curl_rc == CURLE_PEER_FAILED_VERIFICATION &&
+                (strstr(detail, "host name") || strstr(detail, "subject name")))) {
+        snprintf(cause, causelen, "the server's certificate is not for the host name in %.200s",
+                 host);
+        snprintf(fix, fixlen,
+                 "use the host name the certificate names, or a certificate that names this one");
+    } else if (verify == X509_V_ERR_CERT_HAS_EXPIRED) {
+        snprintf(cause, causelen, "the server's certificate has expired");
+        snprintf(fix, fixlen, "renew the server's certificate (or correct this host's clock)");
+    } else if (verify == X509_V_ERR_CERT_NOT_YET_VALID) {
+        snprintf(cause, causelen, "the server's certificate is not valid yet");
+        snprintf(fix, fixlen, "correct this host's clock or the certificate's dates");
+    } else if (verify == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+               verify == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+               verify == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+               verify == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+               verify == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
+               verify == X509_V_ERR_CERT_UNTRUSTED || verify == X509_V_ERR_CERT_SIGNATURE_FAILURE) {
+        snprintf(cause, causelen,
+                 "the server's certificate is not signed by a CA this client trusts (%s: %s)",
+                 trust, X509_verify_cert_error_string(verify));
+        snprintf(fix, fixlen, "set %s to the PEM bundle of the CA that signed it",
+                 client->ca_setting);
+    } else if (verify != X509_V_OK) {
+        snprintf(cause, causelen, "the server's certificate was refused: %s",
+                 X509_verify_cert_error_string(verify));
+    } else if (curl_rc == CURLE_SSL_CONNECT_ERROR) {
+        snprintf(cause, causelen, "the TLS handshake failed");
+        snprintf(fix, fixlen, "check that %.200s speaks HTTPS on that port", host);
+    } else {
+        snprintf(cause, causelen, "%s", curl_easy_strerror((CURLcode)curl_rc));
+    }
+}
+
+/* Replaces the transport message of a TLS failure with its cause and fix
+ * (code and retryable unchanged): "what: TLS: the server's certificate has
+ * expired (curl: ...); fix: ...". */
+static void tls_wording(const dp_dbx_client_t *client, const dp_dbx_request_t *req, int curl_rc,
+                        dp_err_t *err)
+{
+    char cause[384], fix[256], detail[CURL_ERROR_SIZE];
+    long verify = X509_V_OK;
+
+    if (err == NULL) {
+        return;
+    }
+    if (curl_easy_getinfo(client->curl, CURLINFO_SSL_VERIFYRESULT, &verify) != CURLE_OK) {
+        verify = X509_V_OK;
+    }
+    snprintf(detail, sizeof(detail), "%s",
+             client->curl_error[0] ? client->curl_error : curl_easy_strerror((CURLcode)curl_rc));
+    tls_cause(client, curl_rc, verify, detail, cause, sizeof(cause), fix, sizeof(fix));
+    dp_err_set(err, err->code, err->retryable, "%s: TLS: %s (curl: %s)%s%s",
+               req->what ? req->what : "request", cause, detail, fix[0] ? "; fix: " : "", fix);
 }
 
 /* ---------------------------------------------------------------------------
@@ -559,6 +650,9 @@ int dp_dbx_call(dp_dbx_client_t *client, const dp_dbx_request_t *req, dp_dbx_res
             continue;
         }
         rc = classify(req, resp, curl_rc, too_big, err) ? 0 : (err ? err->code : DP_EFAIL);
+        if (is_tls_failure(curl_rc)) {
+            tls_wording(client, req, curl_rc, err);
+        }
         if (rc == 0 && (rc = backoff(client, req, &st, resp, err)) == 0) {
             continue;
         }

@@ -38,6 +38,8 @@ typedef struct dp_dbx_config {
     const char *host;            /* "https://adb-1.2.azuredatabricks.net" (required) */
     int allow_insecure_http;     /* accept an http:// host (the local emulator) */
     const char *ca_file;         /* PEM bundle for https, NULL = system store */
+    const char *ca_setting;      /* the setting that names ca_file, for TLS error
+                                  * messages [databricks.ca_file] */
     long connect_timeout_ms;     /* [10000] */
     long request_timeout_ms;     /* whole transfer of one attempt [300000] */
     size_t max_response_bytes;   /* [16 MiB]; larger bodies fail with DP_ETOOBIG */

@@ -6,6 +6,8 @@
  */
 #include "dbx/oauth.h"
 
+#include <curl/curl.h>
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -35,10 +37,7 @@ struct dp_oauth {
 
 static void wipe_free(char *s)
 {
-    if (s != NULL) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
+    dp_free_secret(s);
 }
 
 /* ---------------------------------------------------------------------------
@@ -64,10 +63,13 @@ int dp_oauth_parse_token_response(const char *body, size_t len, char *token, siz
         if (json_is_integer(exp) && json_integer_value(exp) > 0) {
             *expires_in = (long)json_integer_value(exp);
         } else if (json_is_string(exp)) {
+            const char *s = json_string_value(exp);
             char *end = NULL;
-            long v = strtol(json_string_value(exp), &end, 10);
+            long v;
 
-            if (end != NULL && *end == '\0' && v > 0) {
+            errno = 0;
+            v = strtol(s, &end, 10);
+            if (errno == 0 && end != s && *end == '\0' && v > 0) {
                 *expires_in = v;
             }
         }
@@ -92,6 +94,7 @@ dp_oauth_t *dp_oauth_new(const dp_oauth_config_t *cfg, const dp_dbx_config_t *ht
                    "dbx: no credentials: set a client id and secret (OAuth M2M) or a token");
         return NULL;
     }
+    dp_mem_wipe_json_frees(); /* the token response's parse tree is wiped when freed */
     oauth = dp_calloc(1, sizeof(*oauth));
     pthread_mutex_init(&oauth->lock, NULL);
     tcfg.auth = NULL;
@@ -177,20 +180,47 @@ static int token_error(const dp_oauth_t *oauth, const dp_dbx_response_t *resp, i
     return rc;
 }
 
+/* The token request's form body, the scope percent-encoded (RFC 6749 4.4.2
+ * with application/x-www-form-urlencoded: a scope such as "all-apis sql"
+ * holds a space). Returns new (caller frees), or NULL when curl cannot
+ * encode it. */
+static char *form_body(const char *scope)
+{
+    static const char prefix[] = "grant_type=client_credentials&scope=";
+    char *esc = curl_easy_escape(NULL, scope, 0);
+    size_t n;
+    char *body;
+
+    if (esc == NULL) {
+        return NULL;
+    }
+    n = sizeof(prefix) + strlen(esc);
+    body = dp_malloc(n);
+    snprintf(body, n, "%s%s", prefix, esc);
+    curl_free(esc);
+    return body;
+}
+
 /* Fetches a new token. Caller holds oauth->lock. */
 static int fetch_token(dp_oauth_t *oauth, dp_err_t *err)
 {
     dp_dbx_request_t req;
     dp_dbx_response_t resp;
-    char body[256], what[160], token[8192];
-    char *basic = basic_header(oauth);
+    char what[160], token[8192];
+    char *basic, *body;
     long expires_in = 0;
     long long started = dp_retry_now_ms(oauth->client->retry);
     int rc;
 
+    body = form_body(oauth->scope);
+    if (body == NULL) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "OAuth token for client %s: the scope cannot be URL-encoded",
+                          oauth->client_id);
+    }
+    basic = basic_header(oauth);
     memset(&req, 0, sizeof(req));
     memset(&resp, 0, sizeof(resp));
-    snprintf(body, sizeof(body), "grant_type=client_credentials&scope=%s", oauth->scope);
     snprintf(what, sizeof(what), "OAuth token for client %s", oauth->client_id);
     req.method = "POST";
     req.path = "/oidc/v1/token";
@@ -224,6 +254,7 @@ static int fetch_token(dp_oauth_t *oauth, dp_err_t *err)
     dp_dbx_response_clear(&resp);
     OPENSSL_cleanse(token, sizeof(token));
     wipe_free(basic);
+    free(body);
     return rc;
 }
 

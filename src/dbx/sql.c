@@ -8,6 +8,7 @@
  */
 #include "dbx/sql.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,8 +269,9 @@ static int cell_ll(json_t *row, int idx, long long *out)
     if (s == NULL || s[0] == '\0') {
         return -1;
     }
+    errno = 0;
     *out = strtoll(s, &end, 10);
-    return *end == '\0' ? 0 : -1;
+    return errno == 0 && end != s && *end == '\0' ? 0 : -1;
 }
 
 static int column_index(const json_t *columns, const char *name, int fallback)

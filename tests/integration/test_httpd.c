@@ -274,7 +274,10 @@ static int worker_port(const char *log, long timeout_ms)
     while (dp_test_now_ms() < deadline) {
         char *text = slurp(log);
         char *p = text ? strstr(text, "readyz on 127.0.0.1:0 (port ") : NULL;
-        int port = p ? (int)strtol(p + strlen("readyz on 127.0.0.1:0 (port "), NULL, 10) : -1;
+        long long v = -1;
+        int port = p && dp_test_parse_ll(p + strlen("readyz on 127.0.0.1:0 (port "), ")", &v) == 0
+                       ? (int)v
+                       : -1;
 
         free(text);
         if (port > 0)

@@ -7,7 +7,13 @@
  *   failure explains itself.
  * - dp_test_timeout_scale() multiplies timeouts under valgrind
  *   (DP_TEST_TIMEOUT_SCALE).
- * - dp_test_skip() marks a test skipped with a reason; it never passes silently.
+ * - dp_test_skip() marks a test skipped with a reason; it never passes silently:
+ *   a binary with a skip and no failure exits DP_TEST_SKIP_STATUS (77), which
+ *   ctest reports as skipped (SKIP_RETURN_CODE, cmake/DpTest.cmake), and the
+ *   skip is appended to $DP_TEST_SKIP_LOG, which scripts/test.sh lists at the
+ *   end of its output. With CI=true a skip is a failure unless the binary (or
+ *   "binary/case") is on tests/skip-allowlist.txt; with DP_TEST_NO_SKIP set,
+ *   every skip is a failure.
  */
 #ifndef DP_TEST_H
 #define DP_TEST_H
@@ -42,9 +48,19 @@ int dp_test_assert(int cond, int line, const char *file, const char *fmt, ...)
             return;                                                                                \
     } while (0)
 
-/* Marks the running test skipped (printed with the reason, counted by CUnit as
- * a failure only if DP_TEST_NO_SKIP is set in the environment). */
+/* Exit status of a binary whose only problems were skips (ctest's
+ * SKIP_RETURN_CODE). */
+#define DP_TEST_SKIP_STATUS 77
+
+/* Marks the running test skipped: prints the reason, logs it (see above) and
+ * makes the binary exit DP_TEST_SKIP_STATUS; a failure instead under CI=true
+ * (unless allow-listed) or DP_TEST_NO_SKIP. The caller returns right after. */
 void dp_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses a decimal integer at s that ends at the end of the string or at one
+ * of the characters of stops (may be ""). Returns 0 with *out set, or -1
+ * (no digits, overflow, or anything else after them); s may be NULL. */
+int dp_test_parse_ll(const char *s, const char *stops, long long *out);
 
 /* Timeout multiplier from DP_TEST_TIMEOUT_SCALE (default 1). */
 int dp_test_timeout_scale(void);

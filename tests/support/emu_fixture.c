@@ -136,6 +136,8 @@ int dp_emu_http_ex(dp_emu_fixture_t *ef, const char *method, const char *path, c
     }
     snprintf(url, sizeof(url), "%s%s", ef->url, path);
     curl_easy_setopt(curl, CURLOPT_URL, url);
+    if (ef->ca_file[0] != '\0')
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ef->ca_file);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hlist);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 90L * dp_test_timeout_scale());
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
@@ -204,6 +206,8 @@ int dp_emu_token(dp_emu_fixture_t *ef, const char *client_id, const char *secret
     }
     snprintf(url, sizeof(url), "%s/oidc/v1/token", ef->url);
     curl_easy_setopt(curl, CURLOPT_URL, url);
+    if (ef->ca_file[0] != '\0')
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ef->ca_file);
     curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     curl_easy_setopt(curl, CURLOPT_USERNAME, client_id);
     curl_easy_setopt(curl, CURLOPT_PASSWORD, secret);
@@ -322,16 +326,10 @@ long long dp_emu_scalar(dp_emu_fixture_t *ef, const char *token, const char *sta
 {
     json_t *rows = dp_emu_rows(ef, token, statement);
     const char *v = rows ? json_string_value(json_array_get(json_array_get(rows, 0), 0)) : NULL;
-    char *end = NULL;
     long long n = -1;
 
-    if (v != NULL) {
-        errno = 0;
-        n = strtoll(v, &end, 10);
-        if (errno != 0 || end == v || *end != '\0') {
-            n = -1; /* not a whole number */
-        }
-    }
+    if (dp_test_parse_ll(v, "", &n) < 0)
+        n = -1;
 
     json_decref(rows);
     return n;

@@ -37,6 +37,8 @@ typedef struct dp_emu_fixture {
     char request_log[300]; /* <dir>/requests.log */
     char stderr_log[300];  /* <dir>/emulator.stderr */
     int exit_status;       /* set by stop: 0 after a clean SIGTERM exit */
+    char ca_file[300];     /* PEM CA the HTTP helpers trust for an https url; set it
+                            * after start when the emulator serves HTTPS (--tls-cert) */
 } dp_emu_fixture_t;
 
 /* Starts the emulator. extra_args is NULL-terminated and may be NULL.

@@ -112,12 +112,15 @@ static int check_sample(state_t *st, char *line, int ln, char *why, size_t whyle
         snprintf(st->series[st->nseries++], SERIES_MAX_, "%s", line);
     if (strcmp(suffix, "_bucket") == 0) {
         const char *le = strstr(line, "le=\"");
-        double bound = le ? strtod(le + 4, NULL) : 0;
+        char *lend = NULL;
+        double bound = le ? strtod(le + 4, &lend) : 0;
 
         if (!le)
             return fail(why, whylen, ln, "bucket without le", line);
-        if (strncmp(le + 4, "+Inf", 4) == 0)
+        if (strncmp(le + 4, "+Inf\"", 5) == 0)
             bound = 1e300;
+        else if (lend == le + 4 || *lend != '"')
+            return fail(why, whylen, ln, "le is not a number", line);
         if (f->buckets > 0 && (bound <= f->last_le || v < f->bucket_count))
             return fail(why, whylen, ln, "buckets not ascending or not cumulative", line);
         f->last_le = bound;
@@ -191,8 +194,10 @@ int dp_prom_value(const char *text, const char *series, double *value)
 
     while (p && *p) {
         if (strncmp(p, series, n) == 0 && p[n] == ' ') {
-            *value = strtod(p + n + 1, NULL);
-            return 0;
+            char *end = NULL;
+
+            *value = strtod(p + n + 1, &end);
+            return end != p + n + 1 && (*end == '\0' || *end == '\n' || *end == ' ') ? 0 : -1;
         }
         p = strchr(p, '\n');
         if (p)
@@ -217,7 +222,12 @@ int dp_prom_sum(const char *text, const char *name, double *sum)
                 if (*q == ' ')
                     v = q + 1;
             }
-            *sum += strtod(v, NULL);
+            char *end = NULL;
+            double x = strtod(v, &end);
+
+            if (end == v || (*end != '\0' && *end != '\n'))
+                return -1; /* a sample whose value is not a number */
+            *sum += x;
             found++;
         }
         p = strchr(p, '\n');

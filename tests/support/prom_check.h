@@ -17,11 +17,11 @@ int dp_prom_check(const char *text, size_t len, char *why, size_t whylen);
 
 /* Finds the sample whose series (name plus labels exactly as written, e.g.
  * "deltaport_flushes_total{reason=\"max_age\"}") is series and stores its
- * value. Returns 0, or -1 when absent. */
+ * value. Returns 0, or -1 when absent or not a number. */
 int dp_prom_value(const char *text, const char *series, double *value);
 
 /* Sums every sample of metric name (any labels). Returns the number of
- * samples found. */
+ * samples found, or -1 when a sample's value is not a number. */
 int dp_prom_sum(const char *text, const char *name, double *sum);
 
 #endif

@@ -198,8 +198,12 @@ static void tally_table(env_t *env, tally_t *t, const char *table)
     rows = rows_of(env, sql);
     json_array_foreach(rows, i, row)
     {
-        long long p = strtoll(json_string_value(json_array_get(row, 0)), NULL, 10);
-        long long o = strtoll(json_string_value(json_array_get(row, 1)), NULL, 10);
+        long long p = -1, o = -1;
+
+        /* a cell that is not an integer counts as foreign */
+        if (dp_test_parse_ll(json_string_value(json_array_get(row, 0)), "", &p) < 0 ||
+            dp_test_parse_ll(json_string_value(json_array_get(row, 1)), "", &o) < 0)
+            p = -1;
 
         t->rows++;
         if (p < 0 || p >= PARTITIONS || o < 0 || o >= t->high[p]) {

@@ -9,17 +9,22 @@
  *
  * Bounds: the file is at most EMU_COPY_MAX_FILE bytes; before avro-c sees it,
  * the container structure is walked here (magic, metadata map, sync marker,
- * every block's count and size within the file, every block's sync marker, no
- * trailing bytes), so a truncated or garbled container fails cleanly. avro-c
- * still trusts length prefixes *inside* a block (docs/PLATFORM.md, "Binary
- * input"): a block
- * whose strings claim huge lengths can make it allocate that much before
- * failing. Accepted for the emulator and documented in docs/EMULATOR_SQL.md.
+ * every block's count and size within the file, every block's sync marker,
+ * every deflate block inflating cleanly, no trailing bytes, every name of the
+ * schema valid), so a truncated or garbled container fails cleanly. avro-c
+ * still trusts length prefixes *inside* a block: while it reads a file, its
+ * allocator refuses any single allocation larger than read_limit (16 times
+ * the largest decompressed block plus 64 MiB, at most 1 GiB), so a string
+ * that claims a huge length fails the file instead of allocating it (found by
+ * tests/fuzz/fuzz_emu_avro).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sql_copy.h"
 
 #include <avro.h>
+#include <limits.h>
+#include <pthread.h>
+#include <zlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,12 +114,63 @@ out:
 
 /* Walks header and blocks. On success *schema is the parsed header schema (new ref)
  * and *nrec the total record count. */
-static int walk(const unsigned char *buf, size_t len, json_t **schema, long long *nrec, char *err,
-                size_t errlen)
+/* 1 when a raw deflate block (RFC 1951, as the Avro "deflate" codec writes
+ * it) inflates to its end without an error. avro-c 1.11.1's reader leaks
+ * what it built when the first block does not inflate (found by
+ * tests/fuzz/fuzz_emu_avro), so every block is checked here first. */
+static int inflates(const unsigned char *p, size_t n, size_t *out_len)
+{
+    unsigned char out[16384];
+    z_stream z;
+    int rc;
+
+    memset(&z, 0, sizeof(z));
+    if (n > UINT_MAX || inflateInit2(&z, -15) != Z_OK) {
+        return 0;
+    }
+    z.next_in = (unsigned char *)p;
+    z.avail_in = (unsigned)n;
+    do {
+        z.next_out = out;
+        z.avail_out = sizeof(out);
+        rc = inflate(&z, Z_NO_FLUSH);
+    } while (rc == Z_OK && z.total_out <= (uLong)EMU_COPY_MAX_FILE);
+    inflateEnd(&z);
+    *out_len = (size_t)z.total_out;
+    return rc == Z_STREAM_END && z.avail_in == 0;
+}
+
+/* avro-c's allocator while a file is read: no single allocation above
+ * read_limit (0: no limit). Set and cleared by emu_avro_load under the engine
+ * lock; nothing else in the emulator calls avro-c. */
+static size_t read_limit;
+
+static void *bounded_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    (void)ud;
+    (void)osize;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (read_limit != 0 && nsize > read_limit) {
+        return NULL; /* avro-c fails the read with ENOMEM */
+    }
+    return realloc(ptr, nsize);
+}
+
+static void install_allocator(void)
+{
+    avro_set_allocator(bounded_alloc, NULL);
+}
+
+static int walk(const unsigned char *buf, size_t len, json_t **schema, long long *nrec,
+                size_t *max_block, char *err, size_t errlen)
 {
     rd_t r = {buf, len, 0};
+    int deflate = 0;
     const unsigned char *sync, *k, *v, *stext = NULL;
-    size_t kn, vn, sn = 0;
+    size_t kn, vn, sn = 0, plain = 0;
     long long cnt, size, i;
     json_error_t je;
 
@@ -132,6 +188,9 @@ static int walk(const unsigned char *buf, size_t len, json_t **schema, long long
             break;
         }
         if (cnt < 0) {
+            if (cnt == LLONG_MIN) {
+                goto bad; /* -cnt would overflow */
+            }
             cnt = -cnt;
             if (rd_long(&r, &size) != 0) {
                 goto bad;
@@ -144,10 +203,13 @@ static int walk(const unsigned char *buf, size_t len, json_t **schema, long long
             if (kn == 11 && memcmp(k, "avro.schema", 11) == 0) {
                 stext = v;
                 sn = vn;
-            } else if (kn == 10 && memcmp(k, "avro.codec", 10) == 0 &&
-                       !(vn == 4 && memcmp(v, "null", 4) == 0) &&
-                       !(vn == 7 && memcmp(v, "deflate", 7) == 0) &&
-                       !(vn == 6 && memcmp(v, "snappy", 6) == 0)) {
+            } else if (kn == 10 && memcmp(k, "avro.codec", 10) == 0) {
+                deflate = vn == 7 && memcmp(v, "deflate", 7) == 0;
+            }
+            if (kn == 10 && memcmp(k, "avro.codec", 10) == 0 &&
+                !(vn == 4 && memcmp(v, "null", 4) == 0) &&
+                !(vn == 7 && memcmp(v, "deflate", 7) == 0) &&
+                !(vn == 6 && memcmp(v, "snappy", 6) == 0)) {
                 snprintf(err, errlen, "unsupported codec '%.*s'", (int)(vn < 32 ? vn : 32), v);
                 return -1;
             }
@@ -160,8 +222,19 @@ static int walk(const unsigned char *buf, size_t len, json_t **schema, long long
     r.off += 16;
     while (r.off < r.len) {
         if (rd_long(&r, &cnt) != 0 || rd_long(&r, &size) != 0 || cnt < 0 || size < 0 ||
+            cnt > LLONG_MAX - *nrec ||
             (unsigned long long)size > r.len - r.off || r.len - r.off - (size_t)size < 16) {
             goto bad;
+        }
+        if (deflate && !inflates(buf + r.off, (size_t)size, &plain)) {
+            snprintf(err, errlen, "block at byte %zu: corrupt deflate data", r.off);
+            return -1;
+        }
+        if (!deflate) {
+            plain = (size_t)size;
+        }
+        if (plain > *max_block) {
+            *max_block = plain;
         }
         r.off += (size_t)size;
         if (memcmp(buf + r.off, sync, 16) != 0) {
@@ -228,6 +301,96 @@ static void collect_names(const json_t *s, json_t *names, const char *ns, int de
     if (json_is_object(json_object_get(s, "type")) || json_is_array(json_object_get(s, "type"))) {
         collect_names(json_object_get(s, "type"), names, nns, depth + 1);
     }
+}
+
+/* 1 when s is an Avro name [A-Za-z_][A-Za-z0-9_]*, or with dots allowed, a
+ * full name (dot-separated names). */
+static int avro_name_ok(const char *s, int dotted)
+{
+    int start = 1;
+
+    if (s == NULL || *s == '\0') {
+        return 0;
+    }
+    for (; *s != '\0'; s++) {
+        char c = *s;
+
+        if (dotted && c == '.' && !start) {
+            start = 1;
+            continue;
+        }
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+              (!start && c >= '0' && c <= '9'))) {
+            return 0;
+        }
+        start = 0;
+    }
+    return !start;
+}
+
+/* Checks every name of the header schema (type names, namespaces, field
+ * names, enum symbols) before avro-c parses it: avro-c 1.11.1 refuses a bad
+ * one but leaks what it had built (found by tests/fuzz/fuzz_emu_avro).
+ * Returns 0, or -1 with err naming the first bad name. */
+static int check_names(const json_t *s, int depth, char *err, size_t errlen)
+{
+    const char *type, *bad = NULL;
+    size_t k;
+    json_t *it;
+
+    if (depth > MAX_DEPTH) {
+        snprintf(err, errlen, "the header schema nests deeper than %d", MAX_DEPTH);
+        return -1;
+    }
+    if (json_is_array(s)) {
+        json_array_foreach(s, k, it) {
+            if (check_names(it, depth + 1, err, errlen) != 0) {
+                return -1;
+            }
+        }
+        return 0;
+    }
+    if (!json_is_object(s)) {
+        return 0;
+    }
+    type = json_string_value(json_object_get(s, "type"));
+    if (type != NULL && (strcmp(type, "record") == 0 || strcmp(type, "enum") == 0 ||
+                         strcmp(type, "fixed") == 0)) {
+        const char *name = json_string_value(json_object_get(s, "name"));
+        const json_t *ns = json_object_get(s, "namespace");
+
+        if (!avro_name_ok(name, 1)) {
+            bad = name ? name : "(none)";
+        } else if (ns != NULL && !json_is_null(ns) && json_string_length(ns) > 0 &&
+                   !avro_name_ok(json_string_value(ns), 1)) {
+            bad = json_is_string(ns) ? json_string_value(ns) : "(not a string)";
+        }
+    }
+    json_array_foreach(json_object_get(s, "symbols"), k, it) {
+        if (bad == NULL && !avro_name_ok(json_string_value(it), 0)) {
+            bad = json_is_string(it) ? json_string_value(it) : "(not a string)";
+        }
+    }
+    json_array_foreach(json_object_get(s, "fields"), k, it) {
+        const char *fname = json_string_value(json_object_get(it, "name"));
+
+        if (bad == NULL && !avro_name_ok(fname, 0)) {
+            bad = fname ? fname : "(none)";
+        }
+        if (bad == NULL && check_names(json_object_get(it, "type"), depth + 1, err, errlen) != 0) {
+            return -1;
+        }
+    }
+    if (bad != NULL) {
+        snprintf(err, errlen, "the header schema has an invalid Avro name '%.64s'", bad);
+        return -1;
+    }
+    if (check_names(json_object_get(s, "items"), depth + 1, err, errlen) != 0 ||
+        check_names(json_object_get(s, "values"), depth + 1, err, errlen) != 0) {
+        return -1;
+    }
+    it = json_object_get(s, "type");
+    return json_is_object(it) || json_is_array(it) ? check_names(it, depth + 1, err, errlen) : 0;
 }
 
 /* Resolves a name reference or {"type": <complex>} wrapper to the node that defines it. */
@@ -766,18 +929,28 @@ out:
 
 int emu_avro_load(const char *path, emu_filedata_t *out, char *err, size_t errlen)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     unsigned char *buf = NULL;
-    size_t len = 0;
+    size_t len = 0, max_block = 0;
     json_t *schema = NULL, *names = json_object();
     long long nrec = 0;
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
+    pthread_once(&once, install_allocator);
     if (read_all(path, &buf, &len, err, errlen) != 0 ||
-        walk(buf, len, &schema, &nrec, err, errlen) != 0) {
+        walk(buf, len, &schema, &nrec, &max_block, err, errlen) != 0) {
         goto out;
     }
+    /* no value is larger than its block; arrays and maps of empty items get
+     * room for their value structures */
+    read_limit = max_block < ((size_t)1 << 30) / 16 - ((size_t)64 << 20) / 16
+                     ? 16 * max_block + ((size_t)64 << 20)
+                     : (size_t)1 << 30;
     out->bytes = (long long)len;
+    if (check_names(schema, 0, err, errlen) != 0) {
+        goto out;
+    }
     collect_names(schema, names, NULL, 0);
     if (columns_of(schema, names, out, err, errlen) != 0 ||
         read_records(path, schema, names, out, nrec, err, errlen) != 0) {
@@ -785,6 +958,7 @@ int emu_avro_load(const char *path, emu_filedata_t *out, char *err, size_t errle
     }
     rc = 0;
 out:
+    read_limit = 0;
     free(buf);
     json_decref(schema);
     json_decref(names);

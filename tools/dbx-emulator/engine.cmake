@@ -27,5 +27,8 @@ add_library(dbxemu_engine STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_cast.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_decimal.c)
 target_include_directories(dbxemu_engine PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+# zlib: avro_ocf.c inflates every "deflate" block before avro-c reads the file
+# (zlib1g-dev comes with libavro-dev).
+pkg_check_modules(EMU_ZLIB REQUIRED IMPORTED_TARGET zlib)
 target_link_libraries(dbxemu_engine PUBLIC PkgConfig::SQLITE PkgConfig::AVRO PkgConfig::JANSSON
-                      Threads::Threads m)
+                      PkgConfig::EMU_ZLIB Threads::Threads m)

@@ -203,21 +203,23 @@ static int parse_range(const char *h, unsigned long long size, unsigned long lon
     }
     h += 6;
     if (*h == '-') {
+        errno = 0;
         b = strtoull(h + 1, &end, 10);
-        if (end == h + 1 || *end != '\0' || b == 0 || size == 0) {
+        if (errno != 0 || end == h + 1 || *end != '\0' || b == 0 || size == 0) {
             return -1;
         }
         *first = b >= size ? 0 : size - b;
         *last = size - 1;
         return 1;
     }
+    errno = 0;
     a = strtoull(h, &end, 10);
-    if (end == h || *end != '-') {
+    if (errno != 0 || end == h || *end != '-') {
         return 0;
     }
     h = end + 1;
     b = *h == '\0' ? size - 1 : strtoull(h, &end, 10);
-    if ((*h != '\0' && *end != '\0') || a >= size || b < a) {
+    if ((*h != '\0' && (errno != 0 || end == h || *end != '\0')) || a >= size || b < a) {
         return -1;
     }
     *first = a;

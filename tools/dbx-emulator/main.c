@@ -5,7 +5,8 @@
  *
  * main owns every service and their order: parse the command line, open the
  * engine, build the token store, fault table, request log and statement store,
- * start the HTTP server, print "LISTENING http://127.0.0.1:PORT", wait for
+ * start the HTTP server (HTTPS with --tls-cert and --tls-key), print
+ * "LISTENING http[s]://127.0.0.1:PORT", wait for
  * SIGTERM/SIGINT, then tear down in reverse (statements first, so that
  * waiting submits answer before the server stops). Exit status: 0 after a
  * clean stop, 1 when start-up fails, 2 on a usage error.
@@ -46,6 +47,8 @@ typedef struct options {
     unsigned long long max_upload;
     long max_statements;
     emu_sim_latency_t latency; /* --statement-latency-ms and friends (sim.h) */
+    const char *tls_cert; /* PEM files: serve HTTPS (both or neither) */
+    const char *tls_key;
 } options_t;
 
 static void usage(FILE *fp)
@@ -57,7 +60,9 @@ static void usage(FILE *fp)
             "         [--max-upload-bytes N] [--max-statements N]\n"
             "         [--statement-latency-ms N] [--files-latency-ms N] [--copy-ms-per-mib N]\n"
             "         [--oauth-latency-ms N] [--warehouse-concurrency N]\n"
-            "Listens on 127.0.0.1 and prints 'LISTENING http://127.0.0.1:PORT' when ready.\n"
+            "         [--tls-cert PEM --tls-key PEM]\n"
+            "Listens on 127.0.0.1 and prints 'LISTENING http://127.0.0.1:PORT' when ready\n"
+            "(https:// with --tls-cert and --tls-key).\n"
             "See docs/EMULATOR.md.\n");
 }
 
@@ -120,6 +125,10 @@ static int apply_option(options_t *o, const char *name, const char *v)
         o->max_upload = n;
     } else if (strcmp(name, "--max-statements") == 0 && parse_ull(v, 10000000, &n) == 0 && n > 0) {
         o->max_statements = (long)n;
+    } else if (strcmp(name, "--tls-cert") == 0 && v[0] != '\0') {
+        o->tls_cert = v;
+    } else if (strcmp(name, "--tls-key") == 0 && v[0] != '\0') {
+        o->tls_key = v;
     } else {
         return -1;
     }
@@ -161,7 +170,35 @@ static int parse_args(int argc, char **argv, options_t *o)
             return -1;
         }
     }
+    if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
+        fprintf(stderr, "deltaport-dbx-emulator: --tls-cert and --tls-key go together\n");
+        return -1;
+    }
     return 0;
+}
+
+/* Reads a whole PEM file into new memory (NUL-terminated; caller frees).
+ * Returns NULL with a message on stderr. */
+static char *read_pem(const char *what, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n = -1;
+
+    if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1L << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL &&
+        fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        buf[n] = '\0';
+        fclose(f);
+        return buf;
+    }
+    fprintf(stderr, "deltaport-dbx-emulator: %s %s: cannot read it (%s)\n", what, path,
+            f == NULL ? strerror(errno) : "empty, over 1 MiB or unreadable");
+    if (f != NULL) {
+        fclose(f);
+    }
+    free(buf);
+    return NULL;
 }
 
 /* Removes a directory tree we created (best effort, no symlink following). */
@@ -194,6 +231,8 @@ typedef struct app {
     options_t opt;
     char state_dir[PATH_MAX];
     int state_dir_is_temp;
+    char *tls_cert_pem; /* owned; the server borrows them */
+    char *tls_key_pem;
     emu_server_t srv;
 } app_t;
 
@@ -272,6 +311,15 @@ static int setup(app_t *app)
     if (srv->statements == NULL) {
         return -1;
     }
+    if (o->tls_cert != NULL) {
+        app->tls_cert_pem = read_pem("--tls-cert", o->tls_cert);
+        app->tls_key_pem = read_pem("--tls-key", o->tls_key);
+        if (app->tls_cert_pem == NULL || app->tls_key_pem == NULL) {
+            return -1;
+        }
+        srv->tls_cert_pem = app->tls_cert_pem;
+        srv->tls_key_pem = app->tls_key_pem;
+    }
     if (emu_server_start(srv, (unsigned short)o->port, err, sizeof(err)) < 0) {
         fprintf(stderr, "deltaport-dbx-emulator: %s\n", err);
         return -1;
@@ -294,6 +342,11 @@ static void teardown(app_t *app)
     emu_faults_destroy(srv->faults);
     emu_oauth_destroy(srv->oauth);
     emu_engine_close(srv->engine);
+    free(app->tls_cert_pem);
+    if (app->tls_key_pem != NULL) {
+        memset(app->tls_key_pem, 0, strlen(app->tls_key_pem));
+        free(app->tls_key_pem);
+    }
     if (app->state_dir_is_temp) {
         remove_tree(app->state_dir);
     }

@@ -574,19 +574,28 @@ int emu_server_start(emu_server_t *srv, unsigned short port, char *errbuf, size_
 {
     struct sockaddr_in addr;
     const union MHD_DaemonInfo *info;
+    unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                         MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    int tls = srv->tls_cert_pem != NULL && srv->tls_key_pem != NULL;
 
     memset(&addr, 0, sizeof(addr));
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    srv->daemon =
-        MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                             MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                         port, NULL, NULL, access_handler, srv, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_completed,
-                         srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_END);
+    if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(errbuf, errlen, "this libmicrohttpd has no TLS support: cannot serve HTTPS");
+        return -1;
+    }
+    /* The TLS options come last: without TLS the list ends before them. */
+    srv->daemon = MHD_start_daemon(
+        flags | (tls ? MHD_USE_TLS : 0), port, NULL, NULL, access_handler, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
+        request_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+        tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert_pem,
+        MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key_pem, MHD_OPTION_END);
     if (srv->daemon == NULL) {
-        snprintf(errbuf, errlen, "cannot listen on 127.0.0.1:%u", (unsigned)port);
+        snprintf(errbuf, errlen, "cannot listen on 127.0.0.1:%u%s", (unsigned)port,
+                 tls ? " with TLS (is the certificate and key PEM a matching pair?)" : "");
         return -1;
     }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -596,7 +605,8 @@ int emu_server_start(emu_server_t *srv, unsigned short port, char *errbuf, size_
         return -1;
     }
     srv->port = info->port;
-    snprintf(srv->base_url, sizeof(srv->base_url), "http://127.0.0.1:%u", (unsigned)srv->port);
+    snprintf(srv->base_url, sizeof(srv->base_url), "%s://127.0.0.1:%u", tls ? "https" : "http",
+             (unsigned)srv->port);
     return 0;
 }
 

@@ -34,7 +34,9 @@ typedef struct emu_statements emu_statements_t;
 typedef struct emu_server {
     struct MHD_Daemon *daemon;
     unsigned short port; /* bound port, known once started */
-    char base_url[64];   /* "http://127.0.0.1:PORT" */
+    char base_url[64];   /* "http://127.0.0.1:PORT" ("https://" with TLS) */
+    const char *tls_cert_pem; /* PEM certificate (chain) to serve HTTPS, or NULL: HTTP */
+    const char *tls_key_pem;  /* its PEM private key (with tls_cert_pem) */
     const char *state_dir;
     char tmp_dir[PATH_MAX]; /* uploads are streamed here, then renamed */
     const char *warehouse_id;
@@ -82,8 +84,9 @@ typedef struct emu_req {
 } emu_req_t;
 
 /* Starts the daemon on 127.0.0.1:port (0 = any free port) and fills
- * srv->port and srv->base_url. Returns 0, or -1 with errbuf filled.
- * Thread: main. */
+ * srv->port and srv->base_url; with srv->tls_cert_pem and tls_key_pem it
+ * serves HTTPS only (libmicrohttpd with GnuTLS). Returns 0, or -1 with
+ * errbuf filled. Thread: main. */
 int emu_server_start(emu_server_t *srv, unsigned short port, char *errbuf, size_t errlen);
 
 /* Stops the daemon, waiting for running handlers. Safe when not started. Thread: main. */

@@ -723,10 +723,15 @@ json_t *emu_format_value(sqlite3_stmt *st, int i, emu_kind_t kind, int scale)
         return json_string(txt);
     }
     if (t == SQLITE_FLOAT) {
-        if (kind == EMU_T_BIGINT || kind == EMU_T_INT) {
-            snprintf(buf, sizeof(buf), "%lld", (long long)sqlite3_column_double(st, i));
+        double d = sqlite3_column_double(st, i);
+
+        /* an integer column holding a real: truncated when it fits in 64 bits
+         * (the cast of a larger value, an infinity or NaN is undefined) */
+        if ((kind == EMU_T_BIGINT || kind == EMU_T_INT) && d >= -9223372036854775808.0 &&
+            d < 9223372036854775808.0) {
+            snprintf(buf, sizeof(buf), "%lld", (long long)d);
         } else {
-            emu_format_double(sqlite3_column_double(st, i), buf, sizeof(buf));
+            emu_format_double(d, buf, sizeof(buf));
         }
         return json_string(buf);
     }
