@@ -11,3 +11,8 @@ dp_add_test(NAME test_dbx_client LABEL integration TIMEOUT 240
 if(TARGET test_dbx_client)
   add_dependencies(test_dbx_client deltaport-dbx-emulator)
 endif()
+dp_add_test(NAME test_zerobus_client LABEL integration TIMEOUT 180
+            SOURCES ${CMAKE_CURRENT_LIST_DIR}/integration/test_zerobus_client.c LIBS dpcore)
+if(TARGET test_zerobus_client)
+  add_dependencies(test_zerobus_client deltaport-dbx-emulator)
+endif()

@@ -26,6 +26,8 @@ struct dp_oauth {
     char *secret;            /* wiped on destroy */
     char *pat;               /* wiped on destroy */
     char *scope;
+    char *resource;          /* NULL: not sent */
+    char *authz;             /* authorization_details, NULL: not sent */
     long margin_ms;
     char *token;             /* wiped when replaced */
     long long expires_ms;    /* on the client's clock */
@@ -108,6 +110,10 @@ dp_oauth_t *dp_oauth_new(const dp_oauth_config_t *cfg, const dp_dbx_config_t *ht
         oauth->pat = dp_strdup(cfg->pat);
     }
     oauth->scope = dp_strdup(cfg->scope && cfg->scope[0] ? cfg->scope : "all-apis");
+    oauth->resource = cfg->resource && cfg->resource[0] ? dp_strdup(cfg->resource) : NULL;
+    oauth->authz = cfg->authorization_details && cfg->authorization_details[0]
+                       ? dp_strdup(cfg->authorization_details)
+                       : NULL;
     oauth->margin_ms = (cfg->refresh_margin_s > 0 ? cfg->refresh_margin_s : 300) * 1000L;
     return oauth;
 }
@@ -123,6 +129,8 @@ void dp_oauth_destroy(dp_oauth_t *oauth)
     wipe_free(oauth->pat);
     wipe_free(oauth->token);
     free(oauth->scope);
+    free(oauth->resource);
+    free(oauth->authz);
     pthread_mutex_destroy(&oauth->lock);
     free(oauth);
 }
@@ -177,12 +185,26 @@ static int token_error(const dp_oauth_t *oauth, const dp_dbx_response_t *resp, i
     return rc;
 }
 
+/* Appends "&name=<value form-encoded>" to the form body (new memory). */
+static char *form_add(char *body, const char *name, const char *value)
+{
+    char *enc = curl_easy_escape(NULL, value, 0);
+    size_t n = strlen(body) + strlen(name) + (enc ? strlen(enc) : 0) + 3;
+    char *out = dp_malloc(n);
+
+    snprintf(out, n, "%s&%s=%s", body, name, enc ? enc : "");
+    curl_free(enc);
+    free(body);
+    return out;
+}
+
 /* Fetches a new token. Caller holds oauth->lock. */
 static int fetch_token(dp_oauth_t *oauth, dp_err_t *err)
 {
     dp_dbx_request_t req;
     dp_dbx_response_t resp;
-    char body[256], what[160], token[8192];
+    char *body = dp_strdup("grant_type=client_credentials");
+    char what[320], token[8192];
     char *basic = basic_header(oauth);
     long expires_in = 0;
     long long started = dp_retry_now_ms(oauth->client->retry);
@@ -190,8 +212,15 @@ static int fetch_token(dp_oauth_t *oauth, dp_err_t *err)
 
     memset(&req, 0, sizeof(req));
     memset(&resp, 0, sizeof(resp));
-    snprintf(body, sizeof(body), "grant_type=client_credentials&scope=%s", oauth->scope);
-    snprintf(what, sizeof(what), "OAuth token for client %s", oauth->client_id);
+    body = form_add(body, "scope", oauth->scope);
+    if (oauth->resource) {
+        body = form_add(body, "resource", oauth->resource);
+    }
+    if (oauth->authz) {
+        body = form_add(body, "authorization_details", oauth->authz);
+    }
+    snprintf(what, sizeof(what), "OAuth token for client %s%s%s", oauth->client_id,
+             oauth->resource ? " and " : "", oauth->resource ? oauth->resource : "");
     req.method = "POST";
     req.path = "/oidc/v1/token";
     req.content_type = "application/x-www-form-urlencoded";
@@ -224,6 +253,7 @@ static int fetch_token(dp_oauth_t *oauth, dp_err_t *err)
     dp_dbx_response_clear(&resp);
     OPENSSL_cleanse(token, sizeof(token));
     wipe_free(basic);
+    free(body);
     return rc;
 }
 
