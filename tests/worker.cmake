@@ -2,6 +2,7 @@
 target_sources(dptest PRIVATE support/worker_env.c)
 dp_add_test(NAME test_router LABEL unit SOURCES unit/test_router.c LIBS dpcore)
 dp_add_test(NAME test_ddl LABEL unit SOURCES unit/test_ddl.c LIBS dpcore)
+dp_add_test(NAME test_sink_zerobus LABEL unit SOURCES unit/test_sink_zerobus.c LIBS dpcore)
 dp_add_test(NAME test_flush LABEL unit SOURCES unit/test_flush.c LIBS dpcore)
 dp_add_test(NAME test_manifest LABEL unit SOURCES unit/test_manifest.c LIBS dpcore)
 dp_add_test(NAME test_worker LABEL integration SOURCES integration/test_worker.c
