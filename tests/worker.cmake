@@ -19,3 +19,8 @@ if(TARGET test_delivery)
 endif()
 dp_add_test(NAME test_flush_path LABEL integration SOURCES integration/test_flush_path.c
             TIMEOUT 600)
+dp_add_test(NAME test_zerobus LABEL integration SOURCES integration/test_zerobus.c
+            LIBS dpcore PkgConfig::RDKAFKA TIMEOUT 900)
+if(TARGET test_zerobus)
+  add_dependencies(test_zerobus deltaport deltaport-dbx-emulator deltaport-kafka-mock)
+endif()
