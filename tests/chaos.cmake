@@ -13,3 +13,15 @@ if(DP_SANITIZE)
     "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0"
     "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
 endif()
+# The zerobus form: the same run with sink "zerobus" (event rows through the
+# emulator's Zerobus endpoint); the views must hold every record once, and
+# every raw duplicate must lie in a flush finished by a new owner.
+add_test(NAME test_chaos_zerobus COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/chaos.sh)
+set_tests_properties(test_chaos_zerobus PROPERTIES LABELS integration TIMEOUT 330
+                     ENVIRONMENT "CHAOS_BIN=${PROJECT_BINARY_DIR};CHAOS_FORM=zerobus")
+if(DP_SANITIZE)
+  set_property(TEST test_chaos_zerobus APPEND PROPERTY ENVIRONMENT
+    "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0"
+    "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0"
+    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+endif()
