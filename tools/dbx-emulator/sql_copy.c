@@ -583,7 +583,7 @@ int emu_sql_copy(emu_ctx_t *cx)
     }
     c->avro = 1;
     c->ignore_missing = 1;
-    if (parse_copy(cx, c) != 0 || emu_table_require(cx, &c->t.name, &c->t) != 0 ||
+    if (parse_copy(cx, c) != 0 || emu_table_require_table(cx, &c->t.name, &c->t, "COPY INTO") != 0 ||
         emu_require(cx, "MODIFY", EMU_ON_TABLE, &c->t.name) != 0 ||
         emu_require(cx, "SELECT", EMU_ON_TABLE, &c->t.name) != 0 || resolve_source(cx, c) != 0) {
         goto out;

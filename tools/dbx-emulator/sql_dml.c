@@ -210,7 +210,8 @@ int emu_sql_insert(emu_ctx_t *cx)
         return emu_syntax(cx);
     }
     emu_tk_accept_kw(cx->tk, "TABLE");
-    if (emu_parse_object(cx, &t.name) != 0 || emu_table_require(cx, &t.name, &t) != 0 ||
+    if (emu_parse_object(cx, &t.name) != 0 ||
+        emu_table_require_table(cx, &t.name, &t, "INSERT INTO") != 0 ||
         emu_require(cx, "MODIFY", EMU_ON_TABLE, &t.name) != 0) {
         goto out;
     }

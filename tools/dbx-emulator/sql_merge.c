@@ -12,7 +12,8 @@
  * go into a temporary SQLite table, values converted to the type of the
  * same-named target column (else the SELECT's column type, or text); the clauses become
  * UPDATE ... FROM / DELETE / INSERT ... SELECT statements over it, with
- * conditions translated by sql_expr. Clauses run in the order written, matched
+ * conditions translated by sql_expr and SET / VALUES expressions converted to the
+ * target column's type. Clauses run in the order written, matched
  * ones first; a source row matching several target rows is an error, as in
  * Databricks.
  */
@@ -283,7 +284,7 @@ static int run(merge_t *m, const emu_sbuf_t *sql, long long *count)
         *count += sqlite3_changes(m->cx->eng->db);
         rc = 0;
     } else {
-        emu_fail(m->cx, "22000", "[MERGE_EXECUTION_ERROR] %s", sqlite3_errmsg(m->cx->eng->db));
+        emu_fail_step(m->cx, "MERGE");
     }
     sqlite3_finalize(st);
     return rc;
@@ -297,7 +298,7 @@ static int on_cond(merge_t *m, emu_sbuf_t *sql)
 
     m->cx->tk->i = m->on_start;
     emu_sb_add(sql, "(");
-    rc = emu_xl_expr(&m->x, m->on_end, sql, 1);
+    rc = emu_xl_expr(&m->x, m->on_end, sql, NULL);
     emu_sb_add(sql, ")");
     m->cx->tk->i = saved;
     return rc;
@@ -311,7 +312,7 @@ static int clause_cond(merge_t *m, emu_sbuf_t *sql)
     if (emu_tk_accept_kw(tk, "AND")) {
         emu_sb_add(sql, " AND (");
         if (emu_xl_expr(&m->x, emu_xl_find(tk, (const char *const[]){"then", NULL}, NULL), sql,
-                        1) != 0) {
+                        NULL) != 0) {
             return -1;
         }
         emu_sb_add(sql, ")");
@@ -328,6 +329,20 @@ static int target_col(merge_t *m, const char *name)
                                  "function parameter with name `%.200s` cannot be resolved.", name);
     }
     return c;
+}
+
+/* Translates a value for target column c (up to end), converted to the column's type. */
+static int value_for(merge_t *m, int c, size_t end, emu_sbuf_t *out)
+{
+    emu_sbuf_t v = {0};
+    emu_xtype_t t;
+    int rc = emu_xl_expr(&m->x, end, &v, &t);
+
+    if (rc == 0) {
+        emu_xl_convert(v.p != NULL ? v.p : "NULL", &t, m->t.cols[c].type, out);
+    }
+    emu_sb_free(&v);
+    return rc;
 }
 
 static int update_set(merge_t *m, emu_sbuf_t *sets)
@@ -357,8 +372,8 @@ static int update_set(merge_t *m, emu_sbuf_t *sets)
         if (!emu_tk_accept_op(tk, "=")) {
             return emu_syntax(m->cx);
         }
-        emu_sb_addf(sets, "%sc%d =", n++ > 0 ? ", " : "", c);
-        if (emu_xl_expr(&m->x, emu_xl_find(tk, k_when, ","), sets, 1) != 0) {
+        emu_sb_addf(sets, "%sc%d = ", n++ > 0 ? ", " : "", c);
+        if (value_for(m, c, emu_xl_find(tk, k_when, ","), sets) != 0) {
             return -1;
         }
     } while (emu_tk_accept_op(tk, ","));
@@ -408,7 +423,7 @@ out:
 static int insert_cols(merge_t *m, emu_sbuf_t *cols, emu_sbuf_t *vals)
 {
     emu_toks_t *tk = m->cx->tk;
-    int k, c, n = 0;
+    int k, c, n = 0, idx[EMU_MAX_COLUMNS];
 
     if (emu_tk_accept_op(tk, "*")) {
         for (k = 0; k < m->nscols; k++) {
@@ -427,7 +442,11 @@ static int insert_cols(merge_t *m, emu_sbuf_t *cols, emu_sbuf_t *vals)
         if ((a->kind != TK_IDENT && a->kind != TK_QIDENT) || (c = target_col(m, a->val)) < 0) {
             return m->cx->res->message[0] != '\0' ? -1 : emu_syntax(m->cx);
         }
-        emu_sb_addf(cols, "%sc%d", n++ > 0 ? ", " : "", c);
+        if (n >= EMU_MAX_COLUMNS) {
+            return emu_syntax(m->cx);
+        }
+        emu_sb_addf(cols, "%sc%d", n > 0 ? ", " : "", c);
+        idx[n++] = c;
         tk->i++;
     } while (emu_tk_accept_op(tk, ","));
     if (!emu_tk_accept_op(tk, ")") || !emu_tk_accept_kw(tk, "VALUES") ||
@@ -439,9 +458,9 @@ static int insert_cols(merge_t *m, emu_sbuf_t *cols, emu_sbuf_t *vals)
             return emu_syntax(m->cx);
         }
         if (k > 0) {
-            emu_sb_add(vals, ",");
+            emu_sb_add(vals, ", ");
         }
-        if (emu_xl_expr(&m->x, emu_xl_find(tk, NULL, ","), vals, 1) != 0) {
+        if (value_for(m, idx[k], emu_xl_find(tk, NULL, ","), vals) != 0) {
             return -1;
         }
     }
@@ -535,7 +554,7 @@ static int parse_head(merge_t *m, size_t *rows_start)
     if (!emu_tk_accept_kw(cx->tk, "USING")) {
         return emu_syntax(cx);
     }
-    if (emu_table_require(cx, &m->t.name, &m->t) != 0 ||
+    if (emu_table_require_table(cx, &m->t.name, &m->t, "MERGE INTO") != 0 ||
         emu_require(cx, "MODIFY", EMU_ON_TABLE, &m->t.name) != 0 ||
         emu_require(cx, "SELECT", EMU_ON_TABLE, &m->t.name) != 0) {
         return -1;
@@ -603,8 +622,8 @@ int emu_sql_merge(emu_ctx_t *cx)
         (m->sel ? load_select(m) : load_rows(m, rows_start)) != 0) {
         goto out;
     }
-    m->x.scopes[0] = (emu_scope_t){m->talias, m->t.name.o, m->t.data, m->t.cols, m->t.ncols};
-    m->x.scopes[1] = (emu_scope_t){m->salias, m->salias, "emu_src", m->scols, m->nscols};
+    m->x.scopes[0] = (emu_scope_t){m->talias, m->t.name.o, m->t.data, "c", m->t.cols, m->t.ncols};
+    m->x.scopes[1] = (emu_scope_t){m->salias, m->salias, "emu_src", "c", m->scols, m->nscols};
     m->x.nscopes = 2;
     if (check_unique_match(m) != 0 || clauses(m) != 0 ||
         emu_exec(cx, "DROP TABLE temp.emu_src") != 0 ||
