@@ -197,6 +197,31 @@ static void test_zerobus_happy_path_and_decimals(void)
         free(text);
     }
     json_decref(rows);
+    /* Readers see the views: every record once, the decimal back as DECIMAL(18,4). */
+    DP_ASSERT_MSG(check_exactly_once(&env, 2003) == 20,
+                  "the views must hold every record once, the 20 invalid in event_errors");
+    rows = rows_of(&env, "SELECT event_id, value, value + 0.0001 FROM main.wt.evt_otherevents "
+                         "WHERE event_id LIKE 'dec-%' ORDER BY event_id");
+    {
+        char *text = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
+
+        DP_ASSERT_MSG(text && strcmp(text, "[[\"dec-max\",\"99999999999999.9999\",\"100000000000000.0000\"],"
+                                           "[\"dec-min\",\"-99999999999999.9999\",\"-99999999999999.9998\"],"
+                                           "[\"dec-small\",\"-0.0001\",\"0.0000\"]]") == 0,
+                      "the view's decimals are not exact: %s", text ? text : "(none)");
+        free(text);
+    }
+    json_decref(rows);
+    rows = rows_of(&env, "DESCRIBE TABLE main.wt.evt_otherevents");
+    {
+        char *text = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
+
+        DP_ASSERT_MSG(text && strstr(text, "[\"value\",\"decimal(18,4)\"") &&
+                          strstr(text, "[\"_loaded_at\",\"timestamp\""),
+                      "the view's columns: %s", text ? text : "(none)");
+        free(text);
+    }
+    json_decref(rows);
     DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "expected every partition committed");
     /* No COPY INTO ever went to an event table: only to the system tables. */
     copies = scalar(&env, "SELECT COUNT(*) FROM main.wt.sync_runs WHERE kind = 'file' AND "
@@ -404,6 +429,8 @@ static void test_zerobus_sigkill_mid_batch(void)
                                                           "inserts")));
     json_decref(st);
     DP_ASSERT_MSG(after.distinct == 3000, "expected every record, got %lld", after.distinct);
+    DP_ASSERT_MSG(check_exactly_once(&env, 3000) == 0,
+                  "the views must hold every record once despite %lld raw duplicates", after.dups);
     DP_ASSERT_MSG(after.dups <= before.rows,
                   "duplicates (%lld) must be rows the killed worker stored (%lld)", after.dups,
                   before.rows);
