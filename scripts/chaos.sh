@@ -553,7 +553,7 @@ if [ "$sink" = zerobus ]; then
   done
   LC_ALL=C sort "$work/raw_keys" | uniq -d >"$work/raw_duplicates"
   raw_dups=$(( $(wc -l <"$work/raw_keys") - $(LC_ALL=C sort -u "$work/raw_keys" | wc -l) ))
-  cat "$work"/worker-*.log | grep -o 'completed flush [0-9a-f]*' | awk '{ print $3 }' |
+  { cat "$work"/worker-*.log | grep -o 'completed flush [0-9a-f]*' || true; } | awk '{ print $3 }' |
     sort -u >"$work/completed_keys"
   query "SELECT topic, kpartition, first_offset, last_offset, run_key FROM ledger WHERE kind = 'range'" \
     >"$work/ledger_ranges"
