@@ -318,7 +318,7 @@ static void *sender(void *arg)
     for (;;) {
         CURLMsg *msg;
         long wait;
-        int running = 0, left = 0;
+        int running = 0, left = 0, done = 0;
 
         pthread_mutex_lock(&zb->mu);
         if (zb->stop) {
@@ -329,10 +329,14 @@ static void *sender(void *arg)
         pthread_mutex_unlock(&zb->mu);
         curl_multi_perform(zb->multi, &running);
         while ((msg = curl_multi_info_read(zb->multi, &left)) != NULL) {
-            if (msg->msg == CURLMSG_DONE)
+            if (msg->msg == CURLMSG_DONE) {
                 finished(zb, msg->easy_handle, msg->data.result);
+                done++;
+            }
         }
-        curl_multi_poll(zb->multi, NULL, 0, (int)(wait > 0 ? wait : 1), NULL);
+        /* A finished insert frees a slot: start the next one at once. */
+        if (done == 0)
+            curl_multi_poll(zb->multi, NULL, 0, (int)(wait > 0 ? wait : 1), NULL);
     }
     return NULL;
 }
