@@ -440,6 +440,56 @@ static void test_zerobus_sigkill_mid_batch(void)
     zb_env_stop(&env);
 }
 
+/* `deltaport ddl` for a principal that may not create tables: its statements
+ * run as they are, and a worker then loads into what they made. */
+static void test_zerobus_ddl_output_runs(void)
+{
+    char *argv[] = {DP_DELTAPORT_BIN, "ddl", "--config", NULL, "--names", "purchase", NULL};
+    char *out = calloc(1, 1 << 20), *p, *end;
+    env_t env;
+    dp_proc_t w;
+    int nstmt = 0, ok = 1;
+
+    if (zb_env_start(&env, 1, 500) < 0) {
+        DP_ASSERT_MSG(0, "the fixture did not start");
+        zb_env_stop(&env);
+        free(out);
+        return;
+    }
+    argv[3] = env.config;
+    DP_ASSERT_FATAL_MSG(dp_proc_run(argv, out, 1 << 20, scaled(30000)) == 0, "deltaport ddl");
+    DP_ASSERT_MSG(strstr(out, "CREATE VIEW IF NOT EXISTS `main`.`wt`.`evt_purchase` AS SELECT") &&
+                      strstr(out, "CREATE TABLE IF NOT EXISTS `main`.`wt`.`raw_evt_purchase`") &&
+                      strstr(out, "GRANT SELECT, MODIFY ON TABLE `main`.`wt`.`raw_evt_purchase`"),
+                  "the DDL lacks the purchase pair: %.300s", out);
+    for (p = out; ok && (end = strstr(p, ";\n")) != NULL; p = end + 2) {
+        json_t *r;
+
+        *end = '\0';
+        while (*p == '\n' || (*p == '-' && p[1] == '-')) {
+            if (*p == '-')
+                p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p);
+            else
+                p++;
+        }
+        if (strncmp(p, "CREATE ", 7) != 0)
+            continue; /* the GRANTs: the emulator takes grants from a file */
+        r = rows_of(&env, p);
+        ok = DP_ASSERT_MSG(r != NULL, "the emulator refused: %.200s", p);
+        json_decref(r);
+        nstmt++;
+    }
+    DP_ASSERT_MSG(nstmt == 11, "expected 11 CREATE statements (schema, volume, 5 system tables, "
+                               "2 pairs), ran %d", nstmt);
+    free(out);
+    DP_ASSERT_FATAL_MSG(produce(&env, 300, 0, 17) == 0, "producing");
+    DP_ASSERT_FATAL_MSG(start_worker(&env, &w, "zb-ddl") == 0, "starting the worker");
+    DP_ASSERT_MSG(wait_raw(&env, 300, 120000) >= 300, "not every record arrived");
+    stop_worker(&w);
+    DP_ASSERT_MSG(check_exactly_once(&env, 300) == 0, "the views must hold every record once");
+    zb_env_stop(&env);
+}
+
 static const dp_test_case_t cases[] = {
     {"test_zerobus_happy_path_and_decimals", test_zerobus_happy_path_and_decimals},
     {"test_zerobus_storms_and_expired_tokens", test_zerobus_storms_and_expired_tokens},
@@ -447,6 +497,7 @@ static const dp_test_case_t cases[] = {
      test_zerobus_schema_mismatch_goes_to_event_errors},
     {"test_zerobus_missing_table_is_created_again", test_zerobus_missing_table_is_created_again},
     {"test_zerobus_sigkill_mid_batch", test_zerobus_sigkill_mid_batch},
+    {"test_zerobus_ddl_output_runs", test_zerobus_ddl_output_runs},
     {NULL, NULL},
 };
 
