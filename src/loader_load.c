@@ -411,12 +411,13 @@ static int load_rejections(dp_loader_t *loader, const dp_flush_t *flush, dp_err_
         int64_t nz = 0;
         const dp_buf_t *zr = dp_sink_zb_rejects(p->files[i].zb, &nz);
 
-        /* Rows Zerobus refused one by one (sink zerobus). */
-        if (nz > 0 && dp_buf_append(&ej.rows, dp_buf_data(zr), dp_buf_len(zr), err) < 0)
-            rc = DP_ETOOBIG;
-        ej.n += nz;
-        if (!p->files[i].refused)
+        if (!p->files[i].refused) {
+            /* Rows Zerobus refused one by one (sink zerobus). */
+            if (nz > 0 && dp_buf_append(&ej.rows, dp_buf_data(zr), dp_buf_len(zr), err) < 0)
+                rc = DP_ETOOBIG;
+            ej.n += nz;
             continue;
+        }
         dp_buf_init(&r.body, 2 * DP_SYSROWS_RAW_MAX);
         rc = dp_flush_table_each(flush, p->files[i].ti, reject_row, &r);
         dp_buf_free(&r.body);

@@ -551,6 +551,9 @@ static int zerobus_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *
     long long ins = 0;
     int rc;
 
+    /* The raw table may have been dropped since (created again, once per process). */
+    if ((rc = dp_loadops_prepare_table(ops, client, table, err)) < 0)
+        return rc;
     dp_buf_init(&rejects, SIZE_MAX);
     rc = dp_sink_zb_load_file(ops->zb, client, table, path, ops->worker_id, &rejects, &res, NULL,
                               NULL, err);

@@ -37,6 +37,7 @@
 #define FIRST_LINEAGE "_kafka_topic"
 #define JSON_DEPTH 32
 #define BLOCK_MAX ((size_t)1 << 30)
+#define SEND_MAX 32 /* insert bodies built at a time, per table */
 
 struct dp_sink_zb {
     const dp_config_t *cfg;
@@ -567,6 +568,7 @@ static int members_json(const dp_schema_t *s, uint32_t from, uint32_t to, const 
         dp_avro_value_t fv;
         int rc;
 
+        cur.path[1] = f->name; /* error paths name the field */
         if (dp_avro_read_value(&cur, f->node, &fv) < 0)
             return dp_err_set(err, DP_EINVAL, 0, "staged record, field %s: %s", f->name,
                               rej.reason);
@@ -773,34 +775,40 @@ static int send_rows(dp_sink_zb_t *s, dp_dbx_client_t *client, const char *table
              cfg->databricks.schema, raw);
     sp = initial_spans(s, t->mark, rows, t->nrecs, &nsp);
     while (nsp > 0 && rc == 0) {
-        dp_zerobus_insert_t *ins = dp_calloc(nsp, sizeof(*ins));
-        char **bodies = dp_calloc(nsp, sizeof(*bodies));
+        /* At most SEND_MAX bodies at a time: the rest waits for the next round. */
+        size_t nsend = nsp < SEND_MAX ? nsp : SEND_MAX;
+        dp_zerobus_insert_t *ins = dp_calloc(nsend, sizeof(*ins));
+        char **bodies = dp_calloc(nsend, sizeof(*bodies));
         span_t *next = dp_calloc(2 * nsp, sizeof(*next));
         size_t nnext = 0;
 
-        for (size_t i = 0; i < nsp; i++) {
+        for (size_t i = nsend; i < nsp; i++)
+            next[nnext++] = sp[i];
+        for (size_t i = 0; i < nsend; i++) {
             bodies[i] = span_body(rows, sp[i], &ins[i].len);
             ins[i].table = target;
             ins[i].body = bodies[i];
         }
-        dp_zerobus_send(s->zb, ins, nsp, client, beat, ctx);
-        t->inserts += (int64_t)nsp;
-        for (size_t i = 0; i < nsp; i++) {
+        dp_zerobus_send(s->zb, ins, nsend, client, beat, ctx);
+        t->inserts += (int64_t)nsend;
+        for (size_t i = 0; i < nsend; i++) {
             if (ins[i].rc == 0) {
                 memset(t->mark + sp[i].first, ACKED, sp[i].n);
                 t->acked += (int64_t)sp[i].n;
-            } else if (ins[i].status == 400 && sp[i].n > 1) {
+            } else if ((ins[i].status == 400 || ins[i].status == 413) && sp[i].n > 1) {
                 /* Zerobus refuses the whole insert: find the rows it refuses. */
                 next[nnext++] = (span_t){sp[i].first, sp[i].n / 2};
                 next[nnext++] = (span_t){sp[i].first + sp[i].n / 2, sp[i].n - sp[i].n / 2};
-            } else if (ins[i].status == 400) {
+            } else if (ins[i].status == 400 || ins[i].status == 413) {
                 dp_log(DP_LOG_ERROR, "zerobus", "%s refused a row; it goes to event_errors: %s",
                        target, ins[i].err.msg);
                 if ((rc = reject(t, &recs[sp[i].first], ins[i].err.msg, worker_id, err)) == 0)
                     t->mark[sp[i].first] = REFUSED;
             } else if (rc == 0) {
+                /* Another refusal (403, 404, 4xx) keeps the rows: the flush is
+                 * retried, never turned into event_errors as a whole. */
                 *err = ins[i].err;
-                rc = ins[i].rc < 0 ? ins[i].rc : DP_EFAIL;
+                rc = ins[i].rc < 0 && ins[i].rc != DP_EINVAL ? ins[i].rc : DP_EFAIL;
             }
             free(bodies[i]);
         }

@@ -34,11 +34,13 @@
  * databricks.zerobus_max_request_bytes bytes (a larger single row goes
  * alone).
  *
- * A 400 refuses a whole insert: its rows are split in halves and sent again
+ * A 400 (or 413) refuses a whole insert: its rows are split in halves and sent again
  * until each refused row is alone; those rows become event_errors records
  * (LOAD_REJECTED, Zerobus's message, the row's body and lineage), the others
- * are inserted. The per-table progress survives a failed attempt (the loader
- * retries the flush): acknowledged rows are not sent again.
+ * are inserted. Any other refusal (403, 404, another 4xx) keeps every row:
+ * the flush is retried. The per-table progress survives a failed attempt (the
+ * loader retries the flush): acknowledged rows are not sent again. At most 32
+ * insert bodies of a table are built at a time.
  *
  * Thread: a dp_sink_zb_t is shared by the loader's lanes and the recovery
  * thread (all functions are thread-safe); a dp_sink_zb_table_t belongs to
