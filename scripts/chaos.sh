@@ -11,6 +11,12 @@
 #         the release build. scripts/chaos-repeat.sh N runs it N times.
 #   short 20000 events, 8 rounds, 3 s apart; well under 5 minutes on the
 #         AddressSanitizer build (ctest: tests/chaos.cmake).
+#   zerobus  the short form with sink "zerobus": the event rows go through the
+#         emulator's Zerobus endpoint (inserts answered 150 ms late, rows visible
+#         1 s after), the emulator faults include the inserts', and the check
+#         reads the views (evt_*), then counts the raw duplicates (raw_evt_*):
+#         each must lie in a flush that a new owner finished after a kill or a
+#         stop (the only way this harness makes Zerobus store a row twice).
 # The arguments override the form's numbers; the form keeps its time budget.
 #
 # Disruptions (one per round, drawn with bash's RANDOM seeded by CHAOS_SEED,
@@ -57,8 +63,11 @@ case $form in
   # TIMEOUT is 330 s for short; the issue allows 10 minutes for long).
   long)  d_events=300000; d_rounds=20; d_interval=6; budget=570 ;;
   short) d_events=20000;  d_rounds=8;  d_interval=3; budget=290 ;;
-  *) echo "chaos: CHAOS_FORM must be short or long, not $form" >&2; exit 2 ;;
+  zerobus) d_events=20000; d_rounds=8; d_interval=3; budget=290 ;;
+  *) echo "chaos: CHAOS_FORM must be short, long or zerobus, not $form" >&2; exit 2 ;;
 esac
+sink=warehouse
+[ "$form" != zerobus ] || sink=zerobus
 events=${1:-$d_events}; rounds=${2:-$d_rounds}; interval=${3:-$d_interval}
 nworkers=3; partitions=32; nbrokers=3
 session_s=6   # config/chaos.json session.timeout.ms
@@ -110,9 +119,11 @@ trap cleanup EXIT
 "$mock" --brokers "$nbrokers" --topic "events:$partitions" \
   --bootstrap-file "$work/bootstrap" --control "$work/kafka.sock" >/dev/null 2>"$work/kafka.log" &
 pids+=("$!")
+zb_args=()
+[ "$sink" = warehouse ] || zb_args=(--zerobus-latency-ms 150 --zerobus-visibility-ms 1000)
 "$bin/tools/dbx-emulator/deltaport-dbx-emulator" --port 0 --state-dir "$work/databricks" \
   --client deltaport-demo:demo-secret --seed "$(( seed % 100000 + 1 ))" \
-  --request-log "$work/requests.log" >"$work/emulator.out" 2>"$work/emulator.log" &
+  --request-log "$work/requests.log" "${zb_args[@]}" >"$work/emulator.out" 2>"$work/emulator.log" &
 pids+=("$!")
 for _ in $(seq 300); do
   [ -s "$work/bootstrap" ] && grep -q '^LISTENING ' "$work/emulator.out" && break
@@ -126,6 +137,10 @@ DELTAPORT_DATABRICKS_HOST=$(sed -n 's/^LISTENING //p' "$work/emulator.out")
 export DELTAPORT_KAFKA_BOOTSTRAP_SERVERS DELTAPORT_DATABRICKS_HOST
 export DELTAPORT_DATABRICKS_CLIENT_SECRET=demo-secret   # the emulator's throwaway client
 emu=$DELTAPORT_DATABRICKS_HOST
+if [ "$sink" = zerobus ]; then
+  export DELTAPORT_SINK=zerobus DELTAPORT_DATABRICKS_ZEROBUS_ENDPOINT=$emu
+  export DELTAPORT_DATABRICKS_WORKSPACE_ID=1234567890123456   # the emulator's default
+fi
 
 # A query is retried a few times: the emulator may be busy with the pool.
 query() {
@@ -337,14 +352,21 @@ for r in $(seq "$rounds"); do
       kill -CONT "${wpid[$victim]}" 2>/dev/null || true
       log "  SIGCONT worker $victim: a zombie until it learns it lost its partitions" ;;
     emu)
-      pick '{"endpoint":"statements.*","kind":"429","rate":0.3,"retry_after":1}' \
-           '{"endpoint":"files.*","kind":"503","rate":0.3,"retry_after":1}' \
-           '{"endpoint":"statements.get","kind":"500","rate":0.3}' \
-           '{"endpoint":"statements.submit","kind":"drop","rate":0.25}' \
-           '{"endpoint":"files.upload","kind":"drop","rate":0.25}' \
-           '{"endpoint":"statements.submit","kind":"pending","seconds":8,"count":3}' \
-           '{"endpoint":"statements.submit","kind":"failed","rate":0.2,"error_class":"INTERNAL_ERROR"}' \
-           '{"endpoint":"*","kind":"expire_token","rate":0.1}'
+      rules=('{"endpoint":"statements.*","kind":"429","rate":0.3,"retry_after":1}'
+             '{"endpoint":"files.*","kind":"503","rate":0.3,"retry_after":1}'
+             '{"endpoint":"statements.get","kind":"500","rate":0.3}'
+             '{"endpoint":"statements.submit","kind":"drop","rate":0.25}'
+             '{"endpoint":"files.upload","kind":"drop","rate":0.25}'
+             '{"endpoint":"statements.submit","kind":"pending","seconds":8,"count":3}'
+             '{"endpoint":"statements.submit","kind":"failed","rate":0.2,"error_class":"INTERNAL_ERROR"}'
+             '{"endpoint":"*","kind":"expire_token","rate":0.1}')
+      [ "$sink" = warehouse ] ||
+        rules+=('{"endpoint":"zerobus.insert","kind":"429","rate":0.3,"retry_after":1}'
+                '{"endpoint":"zerobus.insert","kind":"503","rate":0.3}'
+                '{"endpoint":"zerobus.insert","kind":"500","rate":0.2}'
+                '{"endpoint":"zerobus.insert","kind":"drop","rate":0.2}'
+                '{"endpoint":"zerobus.insert","kind":"expire_token","rate":0.2}')
+      pick "${rules[@]}"
       rule=$R
       code=$(emu_admin POST faults "$rule" || true)
       [ "$code" = 200 ] || log "  warning: POST /_emulator/faults answered $code"
@@ -519,7 +541,36 @@ san=$(cat "$work"/worker-*.log "$work/kafka.log" "$work/emulator.log" 2>/dev/nul
 # others: both say the rounds reached the code they aim at.
 fenced=$(cat "$work"/worker-*.log | grep -c 'fenced, not loaded' || true)
 completed=$(cat "$work"/worker-*.log | grep -c 'completed flush' || true)
+# Sink zerobus: the raw tables may hold a row twice (Zerobus is at-least-once;
+# the views above hide it). Each raw duplicate must lie in a flush that a new
+# owner finished (its run key in a "completed flush" line): rows the dead or
+# stopped worker had stored before it could hear back.
+raw_dups=0; unconfined=0
+if [ "$sink" = zerobus ]; then
+  : >"$work/raw_keys"
+  for t in $(tables | grep '^evt_'); do
+    query "SELECT _kafka_topic, _kafka_partition, _kafka_offset FROM raw_$t" >>"$work/raw_keys"
+  done
+  LC_ALL=C sort "$work/raw_keys" | uniq -d >"$work/raw_duplicates"
+  raw_dups=$(( $(wc -l <"$work/raw_keys") - $(LC_ALL=C sort -u "$work/raw_keys" | wc -l) ))
+  { cat "$work"/worker-*.log | grep -o 'completed flush [0-9a-f]*' || true; } | awk '{ print $3 }' |
+    sort -u >"$work/completed_keys"
+  query "SELECT topic, kpartition, first_offset, last_offset, run_key FROM ledger WHERE kind = 'range'" \
+    >"$work/ledger_ranges"
+  unconfined=$(awk -F'\t' '
+      FILENAME ~ /completed_keys$/ { done[$1] = 1; next }
+      FILENAME ~ /ledger_ranges$/ { n++; tp[n] = $1; pa[n] = $2; lo[n] = $3; hi[n] = $4
+                                    k[n] = substr($5, 1, 16); next }
+      { ok = 0
+        for (i = 1; i <= n && !ok; i++)
+          if (tp[i] == $1 && pa[i] == $2 && lo[i] <= $3 + 0 && $3 + 0 <= hi[i] && (k[i] in done)) ok = 1
+        if (!ok) { bad++; if (bad <= 5) print "chaos: unconfined raw duplicate: " $0 > "/dev/stderr" } }
+      END { print bad + 0 }' "$work/completed_keys" "$work/ledger_ranges" "$work/raw_duplicates")
+fi
 elapsed=$(elapsed_s)
+[ "$sink" = warehouse ] ||
+  echo "chaos: zerobus: raw rows $(wc -l <"$work/raw_keys"), raw duplicates $raw_dups" \
+       "($(wc -l <"$work/raw_duplicates") records), outside a finished flush $unconfined"
 echo "chaos: produced $produced, loaded $loaded, rejected $rejected, duplicates $dups," \
      "missing $missing, unexpected $unexpected, duplicate event_ids $dup_ids" \
      "(and $src_dups the producer wrote twice);" \
@@ -527,7 +578,7 @@ echo "chaos: produced $produced, loaded $loaded, rejected $rejected, duplicates 
      "commit errors $ncommit, unplanned exits $ncrashes; fenced $fenced, completed $completed;" \
      "sanitizer reports $san; ${elapsed} s; seed $seed; form $form"
 if [ "$dups" -ne 0 ] || [ "$missing" -ne 0 ] || [ "$unexpected" -ne 0 ] || [ "$dup_ids" -ne 0 ] ||
-   [ "$san" -ne 0 ]; then
+   [ "$san" -ne 0 ] || [ "$unconfined" -ne 0 ]; then
   keep=1
   [ "$dups" -eq 0 ] || { echo "chaos: first duplicates (topic partition offset copies: tables):"; head -5 "$work/duplicates"; }
   [ "$missing" -eq 0 ] || { echo "chaos: first missing records:"; head -5 "$work/missing"; }

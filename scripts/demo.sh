@@ -6,7 +6,11 @@
 # table of what landed where. Leaves nothing running.
 #
 # Environment: DEMO_EVENTS (200000), DEMO_WORKERS (3), DEMO_PARTITIONS (32),
-# DEMO_TIMEOUT seconds (600), DEMO_KEEP=1 keeps the work directory.
+# DEMO_TIMEOUT seconds (600), DEMO_KEEP=1 keeps the work directory,
+# DEMO_SINK (warehouse | zerobus): with zerobus the event rows go through the
+# emulator's Zerobus Ingest endpoint (rows visible DEMO_VISIBILITY_MS, 2000,
+# after their acknowledgement), the tables read are the views over the raw
+# tables, and the raw duplicates are counted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -14,6 +18,12 @@ events=${DEMO_EVENTS:-200000}
 nworkers=${DEMO_WORKERS:-3}
 partitions=${DEMO_PARTITIONS:-32}
 timeout_s=${DEMO_TIMEOUT:-600}
+sink=${DEMO_SINK:-warehouse}
+visibility_ms=${DEMO_VISIBILITY_MS:-2000}
+case "$sink" in
+  warehouse | zerobus) ;;
+  *) echo "demo: DEMO_SINK must be warehouse or zerobus, not '$sink'" >&2; exit 2 ;;
+esac
 
 bash scripts/setup.sh
 echo "demo: building (release, build/demo)"
@@ -36,7 +46,7 @@ trap cleanup EXIT
 pids+=($!)
 "$bin/tools/dbx-emulator/deltaport-dbx-emulator" --port 0 --state-dir "$work/databricks" \
   --client deltaport-demo:demo-secret --request-log "$work/requests.log" \
-  >"$work/emulator.out" 2>"$work/emulator.log" &
+  --zerobus-visibility-ms "$visibility_ms" >"$work/emulator.out" 2>"$work/emulator.log" &
 pids+=($!)
 for _ in $(seq 100); do
   [ -s "$work/bootstrap" ] && grep -q '^LISTENING ' "$work/emulator.out" && break
@@ -50,6 +60,13 @@ echo "demo: Kafka at $bootstrap, Databricks emulator at $host"
 export DELTAPORT_KAFKA_BOOTSTRAP_SERVERS=$bootstrap
 export DELTAPORT_DATABRICKS_HOST=$host
 export DELTAPORT_DATABRICKS_CLIENT_SECRET=demo-secret
+export DELTAPORT_SINK=$sink
+if [ "$sink" = zerobus ]; then
+  # The emulator serves Zerobus Ingest on its own port too (docs/EMULATOR.md).
+  export DELTAPORT_DATABRICKS_ZEROBUS_ENDPOINT=$host
+  export DELTAPORT_DATABRICKS_WORKSPACE_ID=1234567890123456
+  echo "demo: sink zerobus: event rows through Zerobus Ingest, visible ${visibility_ms} ms after their acknowledgement"
+fi
 config=$root/config/demo.json
 query() { "$bin/src/deltaport" query --config "$config" --tsv "$1" | tail -n +2; }
 
@@ -71,7 +88,7 @@ for i in $(seq "$nworkers"); do
   pids+=($!)
 done
 echo "demo: $nworkers workers started in consumer group deltaport-demo"
-start=$(date +%s); loaded=0
+start=$(date +%s); t0_ms=$(date +%s%3N); loaded=0
 while :; do
   sleep 2
   loaded=$(query "SELECT COALESCE(SUM(rows), 0) FROM sync_runs WHERE status = 'LOADED'" 2>/dev/null || echo 0)
@@ -85,9 +102,26 @@ done
 for p in "${pids[@]:2}"; do kill "$p" 2>/dev/null || true; done
 for p in "${pids[@]:2}"; do wait "$p" 2>/dev/null || true; done
 pids=("${pids[@]:0:2}")
+load_ms=$(( $(date +%s%3N) - t0_ms ))
+
+# 3b. Zerobus acknowledges durability before the rows are in their tables:
+# wait until the views show every loaded row.
+tables=$(query "SHOW TABLES" | cut -f2 | grep -E '^(evt_|event_errors$)' | sort)
+if [ "$sink" = zerobus ]; then
+  while :; do
+    visible=0
+    for t in $tables; do visible=$((visible + $(query "SELECT COUNT(*) FROM $t"))); done
+    [ "$visible" -ge "$produced" ] && break
+    if [ $(( $(date +%s) - start )) -ge "$timeout_s" ]; then
+      echo "demo: timed out waiting for the rows to become visible ($visible of $produced)" >&2
+      DEMO_KEEP=1; exit 1
+    fi
+    echo "demo: waiting for Zerobus rows to become visible: $visible / $produced"
+    sleep 1
+  done
+fi
 
 # 4. What landed where, and the exactly-once check over every row's lineage.
-tables=$(query "SHOW TABLES" | cut -f2 | grep -E '^(evt_|event_errors$)' | sort)
 total=0; rejected=0
 : >"$work/lineage"
 printf '\n%-28s %10s\n' "table" "rows"
@@ -103,6 +137,17 @@ rows=$(wc -l <"$work/lineage")
 printf '%-28s %10s\n' "----------------------------" "----------"
 printf '%-28s %10d\n' "produced" "$produced" "loaded" "$total" "rejected (event_errors)" "$rejected"
 printf '%-28s %10d\n' "distinct (partition, offset)" "$unique"
+if [ "$sink" = zerobus ]; then
+  raw=0
+  for t in $tables; do
+    [ "$t" = event_errors ] || raw=$((raw + $(query "SELECT COUNT(*) FROM raw_$t")))
+  done
+  # Each loaded flush logs its inserts ("..., N Zerobus inserts, ...").
+  inserts=$(cat "$work"/worker-*.log | grep -o '[0-9]* Zerobus inserts' | awk '{s += $1} END {print s + 0}')
+  printf '%-28s %10d\n' "raw rows (before the views)" "$raw" "raw duplicates" "$((raw - total))"
+  printf '%-28s %10d\n' "Zerobus inserts" "${inserts:-0}"
+  echo "demo: $((inserts * 1000 / (load_ms > 0 ? load_ms : 1))) Zerobus inserts/s over the $((load_ms / 1000)) s the pool ran"
+fi
 if [ $((total + rejected)) -eq "$produced" ] && [ "$unique" -eq "$rows" ] && [ "$rows" -eq "$produced" ]; then
   echo "demo: OK: every produced event is in exactly one table (loaded + rejected = produced, no duplicates)"
 else

@@ -59,6 +59,8 @@ enum { DP_CONFIG_START_EARLIEST = 0, DP_CONFIG_START_LATEST = 1 };
 enum { DP_CONFIG_GAP_RECORD = 0, DP_CONFIG_GAP_STOP = 1 };
 /* databricks.auth */
 enum { DP_CONFIG_AUTH_OAUTH = 0, DP_CONFIG_AUTH_PAT = 1 };
+/* sink: how event rows reach their tables (docs/DELIVERY.md, "The two sinks") */
+enum { DP_CONFIG_SINK_WAREHOUSE = 0, DP_CONFIG_SINK_ZEROBUS = 1 };
 
 /*
  * The effective configuration. Strings are owned by the config (NULL means
@@ -69,6 +71,7 @@ enum { DP_CONFIG_AUTH_OAUTH = 0, DP_CONFIG_AUTH_PAT = 1 };
  */
 typedef struct dp_config {
     char *source; /* path the file was read from */
+    int sink;     /* sink: DP_CONFIG_SINK_* */
     struct {
         char *bootstrap_servers;    /* kafka.bootstrap_servers */
         dp_config_strlist_t topics; /* kafka.topics (or empty) */
@@ -133,6 +136,12 @@ typedef struct dp_config {
         int64_t max_retries;
         int64_t max_concurrent_statements; /* lanes of the dbxpool */
         char *ca_file; /* NULL: the system CA bundle */
+        /* sink "zerobus" (src/dbx/zerobus.h, src/sink_zerobus.h) */
+        char *zerobus_endpoint;                 /* https://<workspace-id>.zerobus.<region>... */
+        char *workspace_id;                     /* digits: the token's resource */
+        int64_t zerobus_max_in_flight;          /* inserts in flight per worker */
+        int64_t zerobus_max_request_bytes;      /* body of one insert */
+        int64_t zerobus_max_records_per_request; /* rows of one insert */
     } databricks;
     struct {
         char *listen; /* "host:port" of /metrics, /healthz, /readyz */
@@ -171,7 +180,8 @@ void dp_config_destroy(dp_config_t *cfg);
 /*
  * Cross-key checks, returning the first problem: exactly one of kafka.topics
  * and kafka.topic_regex; https unless databricks.allow_insecure_http; the
- * credentials that databricks.auth needs; flush.memory_budget_bytes >=
+ * credentials that databricks.auth needs; sink "zerobus" needs OAuth M2M,
+ * databricks.zerobus_endpoint and databricks.workspace_id; flush.memory_budget_bytes >=
  * flush.max_bytes; librdkafka accepts every kafka property. Fills
  * worker.id with the host name when unset. Idempotent.
  * Returns 0 or DP_EINVAL with err filled ("config: <key>: ..."). Thread: main.

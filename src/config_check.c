@@ -421,6 +421,41 @@ static int check_databricks(const dp_config_t *cfg, dp_err_t *err)
     return 0;
 }
 
+/* sink "zerobus": Zerobus takes only OAuth M2M tokens, minted for the
+ * workspace id at the Zerobus endpoint (docs/DATABRICKS.md, "Zerobus Ingest"). */
+static int check_zerobus(const dp_config_t *cfg, dp_err_t *err)
+{
+    const char *ep = cfg->databricks.zerobus_endpoint;
+
+    if (cfg->sink != DP_CONFIG_SINK_ZEROBUS) {
+        return 0;
+    }
+    if (cfg->databricks.auth != DP_CONFIG_AUTH_OAUTH) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: sink \"zerobus\" needs databricks.auth \"oauth\" (Zerobus "
+                          "Ingest accepts only OAuth tokens of a service principal)");
+    }
+    if (!ep) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: databricks.zerobus_endpoint is required with sink "
+                          "\"zerobus\" (https://<workspace-id>.zerobus.<region>.cloud."
+                          "databricks.com, or set DELTAPORT_DATABRICKS_ZEROBUS_ENDPOINT)");
+    }
+    if (strncmp(ep, "https://", 8) != 0 && !cfg->databricks.allow_insecure_http) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: databricks.zerobus_endpoint = \"%.80s\": must start with "
+                          "https:// (http:// only with databricks.allow_insecure_http: true)",
+                          ep);
+    }
+    if (!cfg->databricks.workspace_id) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: databricks.workspace_id is required with sink \"zerobus\" "
+                          "(the o= number of the workspace URL, or set "
+                          "DELTAPORT_DATABRICKS_WORKSPACE_ID)");
+    }
+    return 0;
+}
+
 static int check_flush(const dp_config_t *cfg, dp_err_t *err)
 {
     char budget[32], max[32];
@@ -515,8 +550,10 @@ int dp_config_finalize(dp_config_t *cfg, dp_err_t *err)
 
     default_worker_id(cfg);
     strip_trailing_slashes(cfg->databricks.host);
+    strip_trailing_slashes(cfg->databricks.zerobus_endpoint);
     if ((rc = dp_config_check_keys(cfg, err)) < 0 || (rc = check_subscription(cfg, err)) < 0 ||
-        (rc = check_databricks(cfg, err)) < 0 || (rc = check_flush(cfg, err)) < 0 ||
+        (rc = check_databricks(cfg, err)) < 0 || (rc = check_zerobus(cfg, err)) < 0 ||
+        (rc = check_flush(cfg, err)) < 0 ||
         (rc = check_kafka_properties(cfg, err)) < 0) {
         return rc;
     }

@@ -181,19 +181,22 @@ static void doc_row(FILE *out, const dp_config_desc_t *desc)
 
 static void doc_sections(FILE *out)
 {
+    static const char header[] = "| Key | Type | Default | Allowed | Environment | Description |\n"
+                                 "| --- | --- | --- | --- | --- | --- |\n";
     char section[64] = "";
+    int started = 0;
 
     for (size_t i = 0; i < dp_config_table_len; i++) {
         const char *path = dp_config_table[i].path, *dot = strchr(path, '.');
         size_t len = dot ? (size_t)(dot - path) : 0;
-        if (len && (strlen(section) != len || strncmp(section, path, len) != 0)) {
+        if (!len && !started) {
+            /* Keys outside every section come first in the table. */
+            fprintf(out, "\n## Top-level keys\n\n%s", header);
+        } else if (len && (strlen(section) != len || strncmp(section, path, len) != 0)) {
             snprintf(section, sizeof(section), "%.*s", (int)len, path);
-            fprintf(out,
-                    "\n## `%s`\n\n"
-                    "| Key | Type | Default | Allowed | Environment | Description |\n"
-                    "| --- | --- | --- | --- | --- | --- |\n",
-                    section);
+            fprintf(out, "\n## `%s`\n\n%s", section, header);
         }
+        started = 1;
         doc_row(out, &dp_config_table[i]);
     }
 }

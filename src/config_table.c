@@ -33,9 +33,12 @@ static const char *const gap_values[] = {"record", "stop", NULL};
 static const char *const route_values[] = {"threshold", "per_event", "single", NULL};
 static const char *const auth_values[] = {"oauth", "pat", NULL};
 static const char *const level_values[] = {"debug", "info", "warn", "error", NULL};
+static const char *const sink_values[] = {"warehouse", "zerobus", NULL};
 
 _Static_assert(DP_ROUTE_THRESHOLD == 0 && DP_ROUTE_PER_EVENT == 1 && DP_ROUTE_SINGLE == 2,
                "route_values must follow dp_route_mode_t");
+_Static_assert(DP_CONFIG_SINK_WAREHOUSE == 0 && DP_CONFIG_SINK_ZEROBUS == 1,
+               "sink_values must follow DP_CONFIG_SINK_*");
 _Static_assert(DP_LOG_DEBUG == 0 && DP_LOG_INFO == 1 && DP_LOG_WARN == 2 && DP_LOG_ERROR == 3,
                "level_values must follow dp_log_level_t");
 
@@ -297,6 +300,30 @@ static int check_warehouse(const dp_config_desc_t *desc, const dp_config_t *cfg,
     return 0;
 }
 
+/* The workspace id is the number in the workspace URL's o= parameter; it is
+ * spliced into the Zerobus token's resource, so digits only. */
+static int check_workspace_id(const dp_config_desc_t *desc, const dp_config_t *cfg,
+                              dp_err_t *err)
+{
+    const char *s = str_of(desc, cfg);
+
+    if (s && (strlen(s) > 32 || strspn(s, "0123456789") != strlen(s))) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: %s = \"%.80s\": a workspace id is 1 to 32 digits (the o= "
+                          "number of the workspace URL)",
+                          desc->path, s);
+    }
+    return 0;
+}
+
+/* The Zerobus endpoint: https://host[:port], like databricks.host (plain http
+ * only with databricks.allow_insecure_http, checked in config_check.c). */
+static int check_zerobus_url(const dp_config_desc_t *desc, const dp_config_t *cfg,
+                             dp_err_t *err)
+{
+    return check_url(desc, cfg, err);
+}
+
 /* ------------------------------------------------------------------------- */
 /* The table                                                                 */
 /* ------------------------------------------------------------------------- */
@@ -315,6 +342,17 @@ static int check_warehouse(const dp_config_desc_t *desc, const dp_config_t *cfg,
     }
 
 const dp_config_desc_t dp_config_table[] = {
+    /* top level */
+    {.path = "sink",
+     .type = DP_CT_ENUM,
+     .offset = F(sink),
+     .def = "warehouse",
+     .allowed = sink_values,
+     .env = "DELTAPORT_SINK",
+     .doc = "How event rows reach their tables: warehouse (staged files and COPY INTO) or "
+            "zerobus (Zerobus Ingest inserts; the warehouse keeps the DDL and the bookkeeping). "
+            "docs/DELIVERY.md compares them"},
+
     /* kafka */
     {.path = "kafka.bootstrap_servers",
      .type = DP_CT_STRING,
@@ -623,6 +661,47 @@ const dp_config_desc_t dp_config_table[] = {
      .offset = F(databricks.ca_file),
      .def_doc = "(system CA bundle)",
      .doc = "PEM file of CA certificates to trust"},
+    {.path = "databricks.zerobus_endpoint",
+     .type = DP_CT_STRING,
+     .offset = F(databricks.zerobus_endpoint),
+     .env = "DELTAPORT_DATABRICKS_ZEROBUS_ENDPOINT",
+     .check = check_zerobus_url,
+     .allowed_doc = "https://host[:port] (http:// with allow_insecure_http)",
+     .def_doc = "(required with sink zerobus)",
+     .doc = "Zerobus Ingest server of the workspace, "
+            "https://<workspace-id>.zerobus.<region>.cloud.databricks.com (sink zerobus)"},
+    {.path = "databricks.workspace_id",
+     .type = DP_CT_STRING,
+     .offset = F(databricks.workspace_id),
+     .env = "DELTAPORT_DATABRICKS_WORKSPACE_ID",
+     .check = check_workspace_id,
+     .allowed_doc = "1 to 32 digits",
+     .def_doc = "(required with sink zerobus)",
+     .doc = "Workspace id (the o= number of the workspace URL), named in the Zerobus token's "
+            "resource (sink zerobus)"},
+    {.path = "databricks.zerobus_max_in_flight",
+     .type = DP_CT_INT,
+     .offset = F(databricks.zerobus_max_in_flight),
+     .def = "8",
+     .min = 1,
+     .max = 256,
+     .doc = "Zerobus inserts one worker has in flight at once (HTTP/2 streams on one "
+            "connection, or connections over HTTP/1.1)"},
+    {.path = "databricks.zerobus_max_request_bytes",
+     .type = DP_CT_BYTES,
+     .offset = F(databricks.zerobus_max_request_bytes),
+     .def = "2MiB",
+     .min = 16 * KIB,
+     .max = 64 * MIB,
+     .doc = "Largest body of one Zerobus insert (Databricks publishes no REST limit: a "
+            "conservative default, docs/DATABRICKS.md); a single larger row is sent alone"},
+    {.path = "databricks.zerobus_max_records_per_request",
+     .type = DP_CT_INT,
+     .offset = F(databricks.zerobus_max_records_per_request),
+     .def = "1000",
+     .min = 1,
+     .max = 100000,
+     .doc = "Most rows in one Zerobus insert (no published limit: a conservative default)"},
 
     /* http, log, worker */
     {.path = "http.listen",

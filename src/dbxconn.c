@@ -15,6 +15,10 @@ static void http_config(dp_dbx_config_t *http, const dp_config_t *cfg,
     http->request_timeout_ms = (long)cfg->databricks.http_timeout_ms;
     http->warehouse_id = cfg->databricks.warehouse_id;
     http->retry.max_attempts = (int)cfg->databricks.max_retries + 1;
+    /* Sink zerobus: recovery downloads a staged file (never larger than a
+     * flush, with a margin for the container's overhead). */
+    if (cfg->sink == DP_CONFIG_SINK_ZEROBUS && cfg->flush.max_bytes > 8 * 1024 * 1024)
+        http->max_response_bytes = (size_t)cfg->flush.max_bytes * 2;
     http->liveness = liveness;
     http->liveness_ctx = liveness_ctx;
 }

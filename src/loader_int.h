@@ -38,6 +38,7 @@ typedef struct dp_loader_file {
     int64_t started_us, finished_us;
     int64_t stage_ms, copy_ms;       /* the table's own load: upload, then COPY INTO */
     dp_dbx_counts_t cost;
+    struct dp_sink_zb_table *zb;     /* owned: the zerobus sink's progress (sink_zerobus.h) */
 } dp_loader_file_t;
 
 /* The progress of the job (reset for each new job). */

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
+#include "sink_zerobus.h"
 #include "stmt.h"
 #include "sysrows.h"
 
@@ -112,8 +113,10 @@ void dp_loader__clear_prog(dp_loader_t *loader)
 {
     dp_loader_prog_t *p = &loader->prog;
 
-    for (size_t i = 0; i < p->nfiles; i++)
+    for (size_t i = 0; i < p->nfiles; i++) {
         free(p->files[i].refused_why);
+        dp_sink_zb_table_free(p->files[i].zb);
+    }
     free(p->files);
     free(p->extra.refused_why);
     dp_manifest_destroy(p->m);
@@ -202,12 +205,38 @@ static int stage_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
     return rc;
 }
 
+/* Sink zerobus: the table's rows go through Zerobus from the flush in
+ * memory (converted to JSON on this lane); refused rows stay in f->zb for
+ * event_errors, and what was acknowledged is not sent again on a retry. */
+static int zerobus_job(dp_sink_zb_t *zb, dp_dbx_client_t *client, file_job_t *fj, dp_err_t *err)
+{
+    dp_sink_zb_result_t res;
+    int rc = dp_sink_zb_load_flush_table(zb, client, fj->flush, fj->f->ti, fj->loader->worker_id,
+                                         &fj->f->zb, &res, NULL, NULL, err);
+
+    fj->f->inserted = res.acked;
+    if (rc == DP_ENOTFOUND) {
+        /* The raw table is gone, and with it the rows acknowledged into it:
+         * created again by the next attempt's prepare, every row sent again. */
+        dp_loadops_forget_table(fj->loader->ops, fj->f->table);
+        dp_sink_zb_table_free(fj->f->zb);
+        fj->f->zb = NULL;
+        fj->f->staged = 0;
+        err->retryable = 1;
+        rc = DP_EFAIL;
+    }
+    return rc;
+}
+
 static int copy_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
 {
     file_job_t *fj = arg;
     int64_t t0 = dp_clock_wall_us();
-    int rc = dp_loadops_copy(fj->loader->ops, client, fj->f->table, fj->f->path,
-                             &fj->f->inserted, err);
+    dp_sink_zb_t *zb = dp_loadops_sink(fj->loader->ops);
+    int rc = zb && !dp_tablename_is_system(fj->f->table)
+                 ? zerobus_job(zb, client, fj, err)
+                 : dp_loadops_copy(fj->loader->ops, client, fj->f->table, fj->f->path,
+                                   &fj->f->inserted, err);
 
     fj->f->copy_ms = (dp_clock_wall_us() - t0) / 1000;
     return rc;
@@ -379,9 +408,16 @@ static int load_rejections(dp_loader_t *loader, const dp_flush_t *flush, dp_err_
     dp_buf_init(&ej.rows, SIZE_MAX);
     for (size_t i = 0; i < p->nfiles && rc == 0; i++) {
         struct rejecter r = {loader, &ej.rows, {0}, p->files[i].refused_why, 0, err};
+        int64_t nz = 0;
+        const dp_buf_t *zr = dp_sink_zb_rejects(p->files[i].zb, &nz);
 
-        if (!p->files[i].refused)
+        if (!p->files[i].refused) {
+            /* Rows Zerobus refused one by one (sink zerobus). */
+            if (nz > 0 && dp_buf_append(&ej.rows, dp_buf_data(zr), dp_buf_len(zr), err) < 0)
+                rc = DP_ETOOBIG;
+            ej.n += nz;
             continue;
+        }
         dp_buf_init(&r.body, 2 * DP_SYSROWS_RAW_MAX);
         rc = dp_flush_table_each(flush, p->files[i].ti, reject_row, &r);
         dp_buf_free(&r.body);
@@ -598,9 +634,11 @@ int dp_loader__load_flush(dp_loader_t *loader, dp_flush_t *flush, const dp_loade
                                   err)) < 0)
         goto out;
     dp_log(DP_LOG_INFO, "loader", "flush %.16s loaded: %zu files, %ld statements, %ld Files "
-           "calls, %lld ms", p->key, p->nfiles, p->cost.calls[DP_DBX_CALL_STATEMENT],
+           "calls, %ld Zerobus inserts, %lld ms", p->key, p->nfiles,
+           p->cost.calls[DP_DBX_CALL_STATEMENT],
            p->cost.calls[DP_DBX_CALL_FILES_WRITE] + p->cost.calls[DP_DBX_CALL_FILES_READ] +
                p->cost.calls[DP_DBX_CALL_FILES_MKDIR],
+           p->cost.calls[DP_DBX_CALL_ZEROBUS],
            (long long)((dp_clock_wall_us() - p->started_us) / 1000));
 out:
     count_own(loader, &mark);

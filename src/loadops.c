@@ -10,10 +10,12 @@
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
+#include "sink_zerobus.h"
 #include "stmt.h"
 #include "sysrows.h"
 #include "tablename.h"
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,7 @@ struct dp_loadops {
     char *staged_schema; /* canonical + lineage */
     char *errors_schema; /* event_errors body + lineage */
     dp_dbxpool_t *pool;
+    dp_sink_zb_t *zb;    /* owned; sink "zerobus" only: event rows go through Zerobus */
 
     pthread_mutex_t setup_mu; /* held while the system objects are made */
     int setup_done;
@@ -72,6 +75,11 @@ dp_loadops_t *dp_loadops_new(const dp_loadops_opts_t *opts, dp_err_t *err)
         dp_loadops_destroy(ops);
         return NULL;
     }
+    if (opts->cfg->sink == DP_CONFIG_SINK_ZEROBUS &&
+        !(ops->zb = dp_sink_zb_new(opts->cfg, ops->staged_schema, err))) {
+        dp_loadops_destroy(ops);
+        return NULL;
+    }
     return ops;
 }
 
@@ -85,6 +93,7 @@ void dp_loadops_destroy(dp_loadops_t *ops)
     for (size_t i = 0; i < ops->ndirs; i++)
         free(ops->dirs[i]);
     free(ops->dirs);
+    dp_sink_zb_destroy(ops->zb);
     free(ops->staged_schema);
     free(ops->errors_schema);
     free(ops->incarnation);
@@ -102,6 +111,11 @@ dp_dbxpool_t *dp_loadops_pool(const dp_loadops_t *ops)
 const dp_config_t *dp_loadops_cfg(const dp_loadops_t *ops)
 {
     return ops->cfg;
+}
+
+dp_sink_zb_t *dp_loadops_sink(const dp_loadops_t *ops)
+{
+    return ops->zb;
 }
 
 const char *dp_loadops_schema_of(const dp_loadops_t *ops, const char *table)
@@ -239,6 +253,13 @@ static int create_table(dp_dbx_client_t *client, void *arg, dp_err_t *err)
     char *sql;
     int rc;
 
+    if (ops->zb && !dp_tablename_is_system(tj->table)) {
+        /* Sink zerobus: the raw table and its view. A recreated raw table
+         * loses no load history (Zerobus keeps none), so no id is kept. */
+        if ((rc = dp_sink_zb_prepare(ops->zb, client, tj->table, err)) == 0)
+            remember_table(ops, tj->table, NULL);
+        return rc;
+    }
     if (qualified(ops, tj->table, q, err) < 0 ||
         !(sql = dp_ddl_create_table(q, dp_loadops_schema_of(ops, tj->table), err)))
         return DP_EINVAL;
@@ -402,6 +423,9 @@ int dp_loadops_stage(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tab
     return rc;
 }
 
+static int zerobus_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                        const char *path, long long *inserted, dp_err_t *err);
+
 int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
                     const char *path, long long *inserted, dp_err_t *err)
 {
@@ -415,6 +439,8 @@ int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tabl
     int rc;
 
     *inserted = 0;
+    if (ops->zb && !dp_tablename_is_system(table))
+        return zerobus_copy(ops, client, table, path, inserted, err);
     if (qualified(ops, table, q, err) < 0 || !(sql = dp_ddl_copy_into(q, path, err)))
         return DP_EFAIL;
     memset(&s, 0, sizeof(s));
@@ -515,6 +541,52 @@ int dp_loadops_bookkeep(dp_loadops_t *ops, const dp_manifest_t *m, const dp_buf_
     }
 out:
     dp_buf_free(&ledger);
+    return rc;
+}
+
+/* Sink zerobus, a flush another worker left (recovery): the staged file's
+ * rows go through Zerobus again (what its first owner inserted is stored
+ * twice and hidden by the view), and the rows Zerobus refuses become an
+ * event_errors file of their own, named after the staged path. */
+static int zerobus_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                        const char *path, long long *inserted, dp_err_t *err)
+{
+    dp_sink_zb_result_t res;
+    rows_file_t rf;
+    dp_buf_t rejects;
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    char text[DP_STAGENAME_PATH_SIZE + 32], key[DP_STAGENAME_KEY_SIZE];
+    long long ins = 0;
+    int rc;
+
+    /* The raw table may have been dropped since (created again, once per process). */
+    if ((rc = dp_loadops_prepare_table(ops, client, table, err)) < 0)
+        return rc;
+    dp_buf_init(&rejects, SIZE_MAX);
+    rc = dp_sink_zb_load_file(ops->zb, client, table, path, ops->worker_id, &rejects, &res, NULL,
+                              NULL, err);
+    *inserted = res.acked;
+    if (rc == DP_ENOTFOUND && !strstr(err->msg, "staged file")) {
+        /* The raw table is gone: created again by the next prepare. */
+        dp_loadops_forget_table(ops, table);
+        err->retryable = 1;
+        rc = DP_EFAIL;
+    }
+    if (rc == 0 && res.rejected > 0) {
+        snprintf(text, sizeof(text), "%s/zerobus-rejected", path);
+        EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL);
+        for (unsigned int i = 0; i < 32; i++)
+            snprintf(key + 2 * i, 3, "%02x", md[i]);
+        rf = (rows_file_t){ops, DP_ERRORS_TABLE, &rejects, res.rejected, ""};
+        if ((rc = dp_loadops_path(ops, DP_ERRORS_TABLE, key, rf.path, err)) == 0 &&
+            (rc = dp_loadops_stage(ops, client, DP_ERRORS_TABLE, rf.path, fill_rows, &rf, NULL,
+                                   NULL, err)) == 0)
+            rc = dp_loadops_copy(ops, client, DP_ERRORS_TABLE, rf.path, &ins, err);
+        if (rc == DP_EINVAL)
+            rc = DP_EFAIL; /* our own rows refused: retried, never dropped */
+    }
+    dp_buf_free(&rejects);
     return rc;
 }
 

@@ -7,7 +7,8 @@
  *   - destination tables, created (CREATE TABLE IF NOT EXISTS with columns)
  *     and their Delta ids read (DESCRIBE DETAIL) once per table and process;
  *   - staging a container file (build + one Files upload; its folder made
- *     once per process) and loading it (COPY INTO);
+ *     once per process) and loading it (COPY INTO, or Zerobus inserts with
+ *     the zerobus sink: dp_loadops_sink);
  *   - a flush's bookkeeping: its ledger rows and sync_runs rows, two staged
  *     files loaded by two COPY INTO statements that run concurrently.
  *
@@ -66,6 +67,13 @@ const char *dp_loadops_schema_of(const dp_loadops_t *ops, const char *table);
 
 /* The pool (borrowed). */
 dp_dbxpool_t *dp_loadops_pool(const dp_loadops_t *ops);
+
+/* The zerobus sink (sink_zerobus.h; borrowed), or NULL with the warehouse
+ * sink. With it, event tables are created as a raw table and its view, and
+ * dp_loadops_copy() of an event table's staged file inserts its rows through
+ * Zerobus (a flush finished by recovery) instead of COPY INTO. */
+struct dp_sink_zb;
+struct dp_sink_zb *dp_loadops_sink(const dp_loadops_t *ops);
 const dp_config_t *dp_loadops_cfg(const dp_loadops_t *ops);
 
 /* Creates the system objects once per process: CREATE SCHEMA (when

@@ -5,6 +5,7 @@
  */
 #include "cmd_check.h"
 #include "cmd_config.h"
+#include "cmd_ddl.h"
 #include "cmd_incarnation.h"
 #include "cmd_report.h"
 #include "cmd_query.h"
@@ -38,6 +39,8 @@ static const char usage_text[] =
     "  incarnation show|new --config FILE [--force]\n"
     "                                     print, or mint after a topic was recreated, the\n"
     "                                     pool's incarnation (docs/DELIVERY.md)\n"
+    "  ddl --config FILE [--names LIST]   print the SQL that creates the schema, Volume and\n"
+    "                                     tables (for a principal that may not create them)\n"
     "  config check|dump --config FILE    validate, or print with secrets masked\n"
     "  config doc                         print docs/CONFIGURATION.md\n"
     "  config schema                      print the JSON Schema of the configuration\n"
@@ -56,6 +59,7 @@ static const struct {
     {"validate", dp_cmd_validate}, {"produce", dp_cmd_produce},
     {"query", dp_cmd_query},       {"incarnation", dp_cmd_incarnation},
     {"config", dp_cmd_config},     {"report", dp_cmd_report},
+    {"ddl", dp_cmd_ddl},
 };
 
 static command_fn find_command(const char *name)

@@ -1,4 +1,4 @@
-target_sources(dpcore PRIVATE kafka.c ddl.c router.c flush.c sysrows.c loader.c loader_load.c clock.c worker.c ingest.c offsets.c assign.c held.c cmd_run.c dbxconn.c cmd_query.c manifest.c recover.c claims.c cmd_incarnation.c cmd_report.c stmt.c dbxpool.c loadops.c partitions.c)
+target_sources(dpcore PRIVATE kafka.c ddl.c router.c flush.c sysrows.c loader.c loader_load.c clock.c worker.c ingest.c offsets.c assign.c held.c cmd_run.c dbxconn.c cmd_query.c manifest.c recover.c claims.c cmd_incarnation.c cmd_report.c stmt.c dbxpool.c loadops.c partitions.c sink_zerobus.c cmd_ddl.c)
 target_sources(dpcore PRIVATE produce.c)
 target_sources(dpcore PRIVATE cmd_check.c cmd_check_kafka.c cmd_check_report.c)
 

@@ -22,3 +22,8 @@ dp_add_test(NAME test_tls LABEL integration TIMEOUT 300
 if(TARGET test_tls)
   add_dependencies(test_tls deltaport deltaport-dbx-emulator deltaport-kafka-mock)
 endif()
+dp_add_test(NAME test_zerobus_client LABEL integration TIMEOUT 180
+            SOURCES ${CMAKE_CURRENT_LIST_DIR}/integration/test_zerobus_client.c LIBS dpcore)
+if(TARGET test_zerobus_client)
+  add_dependencies(test_zerobus_client deltaport-dbx-emulator)
+endif()

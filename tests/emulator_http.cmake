@@ -12,7 +12,7 @@ dp_add_test(NAME test_emu_sim LABEL unit
             LIBS PkgConfig::JANSSON Threads::Threads)
 target_include_directories(test_emu_sim PRIVATE ${PROJECT_SOURCE_DIR}/tools/dbx-emulator)
 
-foreach(_t oauth files statements faults latency)
+foreach(_t oauth files statements faults latency zerobus)
   dp_add_test(NAME test_emulator_${_t} LABEL integration TIMEOUT 180
               SOURCES integration/test_emulator_${_t}.c LIBS Threads::Threads)
   if(TARGET test_emulator_${_t})

@@ -2,6 +2,7 @@
 target_sources(dptest PRIVATE support/worker_env.c)
 dp_add_test(NAME test_router LABEL unit SOURCES unit/test_router.c LIBS dpcore)
 dp_add_test(NAME test_ddl LABEL unit SOURCES unit/test_ddl.c LIBS dpcore)
+dp_add_test(NAME test_sink_zerobus LABEL unit SOURCES unit/test_sink_zerobus.c LIBS dpcore)
 dp_add_test(NAME test_flush LABEL unit SOURCES unit/test_flush.c LIBS dpcore)
 dp_add_test(NAME test_manifest LABEL unit SOURCES unit/test_manifest.c LIBS dpcore)
 dp_add_test(NAME test_worker LABEL integration SOURCES integration/test_worker.c
@@ -34,4 +35,9 @@ if(DP_SANITIZE)
     "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0"
     "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0"
     "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+endif()
+dp_add_test(NAME test_zerobus LABEL integration SOURCES integration/test_zerobus.c
+            LIBS dpcore PkgConfig::RDKAFKA TIMEOUT 900)
+if(TARGET test_zerobus)
+  add_dependencies(test_zerobus deltaport deltaport-dbx-emulator deltaport-kafka-mock)
 endif()

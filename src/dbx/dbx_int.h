@@ -37,6 +37,50 @@ struct dp_dbx_client {
     dp_dbx_counts_t counts;     /* logical calls by kind */
 };
 
+/* One attempt whose transfer the caller drives itself (zerobus.c runs
+ * several at once on a curl multi handle): dp_dbx_attempt_setup() sets the
+ * easy handle up exactly as dp_dbx_call() does for its own (URL on the
+ * client's host, TLS rules, timeouts, bounded body, headers with the
+ * credential line); after the transfer, dp_dbx_attempt_finish() fills the
+ * response (status, Content-Length, error body) and wipes and frees the
+ * headers. The caller may set more options between the two (HTTP/2). */
+typedef struct dp_dbx_attempt {
+    dp_dbx_response_t *resp;
+    size_t cap;
+    size_t max;
+    int too_big;                 /* the body passed max_response_bytes */
+    dp_dbx_liveness_fn liveness;
+    void *liveness_ctx;
+    long long last_beat_ms;
+    struct curl_slist *headers;  /* owned between setup and finish */
+    char *url;                   /* owned between setup and finish */
+} dp_dbx_attempt_t;
+
+void dp_dbx_attempt_setup(dp_dbx_client_t *client, CURL *curl, const dp_dbx_request_t *req,
+                          const char *auth_line, dp_dbx_response_t *resp, dp_dbx_attempt_t *a);
+void dp_dbx_attempt_finish(CURL *curl, dp_dbx_attempt_t *a, int curl_rc);
+
+/* What follows an attempt. */
+typedef enum {
+    DP_DBX_NEXT_DONE = 0, /* final success (2xx or an accepted status) */
+    DP_DBX_NEXT_REFRESH,  /* 401: fetch a new credential once, then try again at once */
+    DP_DBX_NEXT_RETRY,    /* retryable: try again after *delay_ms */
+    DP_DBX_NEXT_FAIL      /* permanent, or the policy is exhausted: err says why */
+} dp_dbx_next_t;
+
+/* The retry decision after one attempt of req, the only one of the project:
+ * dp_dbx_call() and zerobus.c's concurrent inserts both follow it. Classifies
+ * the outcome with dp_retry_classify(), honours Retry-After, counts the
+ * attempt in st and logs the retry. can_refresh: a 401 may be answered by one
+ * forced credential refresh (*refreshed records that it happened). */
+dp_dbx_next_t dp_dbx_next(dp_dbx_client_t *client, const dp_dbx_request_t *req,
+                          dp_retry_state_t *st, const dp_dbx_response_t *resp, int curl_rc,
+                          int too_big, int can_refresh, int *refreshed, long *delay_ms,
+                          dp_err_t *err);
+
+/* Counts one logical call of kind on client (may be NULL) and in /metrics. */
+void dp_dbx_count_call(dp_dbx_client_t *client, dp_dbx_call_kind_t kind);
+
 /* Waits ms on the client's clock, calling fn (or, when NULL, the client's
  * liveness callback) at least once a second. */
 void dp_dbx_wait(dp_dbx_client_t *client, dp_dbx_liveness_fn fn, void *ctx, long ms);

@@ -143,7 +143,7 @@ const char *dp_dbx_call_kind_name(dp_dbx_call_kind_t kind)
 {
     static const char *const names[DP_DBX_CALL_COUNT_] = {
         "statement",    "statement_poll", "files_write", "files_read", "files_list",
-        "files_delete", "files_mkdir",    "token",       "other"};
+        "files_delete", "files_mkdir",    "token",       "zerobus_insert", "other"};
 
     return (unsigned)kind < DP_DBX_CALL_COUNT_ ? names[kind] : "other";
 }
@@ -250,15 +250,7 @@ int dp_dbx_parse_error_body(const char *body, size_t len, char *code, size_t cod
  * One attempt
  * ------------------------------------------------------------------------- */
 
-typedef struct attempt {
-    dp_dbx_response_t *resp;
-    size_t cap;
-    size_t max;
-    int too_big;
-    dp_dbx_liveness_fn liveness;
-    void *liveness_ctx;
-    long long last_beat_ms;
-} attempt_t;
+typedef dp_dbx_attempt_t attempt_t;
 
 /* libcurl's progress callback: beats the caller's heartbeat while a long
  * request (a 50 s statement wait, a large upload) is in flight. */
@@ -357,11 +349,9 @@ static void set_method(CURL *curl, const dp_dbx_request_t *req)
     }
 }
 
-static void set_options(dp_dbx_client_t *client, const dp_dbx_request_t *req, const char *url,
-                        struct curl_slist *headers, attempt_t *a)
+static void set_options(dp_dbx_client_t *client, CURL *curl, const dp_dbx_request_t *req,
+                        const char *url, struct curl_slist *headers, attempt_t *a)
 {
-    CURL *curl = client->curl;
-
     /* curl_easy_reset keeps live connections, so keep-alive survives */
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -413,40 +403,60 @@ static struct curl_slist *build_headers(const dp_dbx_request_t *req, const char 
     return headers;
 }
 
-/* Runs one attempt; returns the CURLcode. *too_big is set when the body
- * passed the bound. */
-static int perform_once(dp_dbx_client_t *client, const dp_dbx_request_t *req, const char *auth_line,
-                        dp_dbx_response_t *resp, int *too_big)
+void dp_dbx_attempt_setup(dp_dbx_client_t *client, CURL *curl, const dp_dbx_request_t *req,
+                          const char *auth_line, dp_dbx_response_t *resp, dp_dbx_attempt_t *a)
 {
-    attempt_t a = {resp, 0, client->max_response_bytes, 0, NULL, NULL, 0};
-    struct curl_slist *headers = build_headers(req, auth_line);
-    char *url = dp_malloc(strlen(client->host) + strlen(req->path) + 1);
-    curl_off_t cl = -1;
-    CURLcode rc;
+    size_t hl = strlen(client->host), pl = strlen(req->path);
 
-    a.liveness = req->liveness ? req->liveness : client->liveness;
-    a.liveness_ctx = req->liveness ? req->liveness_ctx : client->liveness_ctx;
-    memcpy(url, client->host, strlen(client->host));
-    memcpy(url + strlen(client->host), req->path, strlen(req->path) + 1);
+    memset(a, 0, sizeof(*a));
+    a->resp = resp;
+    a->max = client->max_response_bytes;
+    a->liveness = req->liveness ? req->liveness : client->liveness;
+    a->liveness_ctx = req->liveness ? req->liveness_ctx : client->liveness_ctx;
+    a->headers = build_headers(req, auth_line);
+    a->url = dp_malloc(hl + pl + 1);
+    memcpy(a->url, client->host, hl);
+    memcpy(a->url + hl, req->path, pl + 1);
     dp_dbx_response_clear(resp);
-    set_options(client, req, url, headers, &a);
+    set_options(client, curl, req, a->url, a->headers, a);
     client->attempts++;
-    rc = curl_easy_perform(client->curl);
-    curl_easy_getinfo(client->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-    if (curl_easy_getinfo(client->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK) {
+}
+
+void dp_dbx_attempt_finish(CURL *curl, dp_dbx_attempt_t *a, int curl_rc)
+{
+    dp_dbx_response_t *resp = a->resp;
+    curl_off_t cl = -1;
+
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK) {
         resp->content_length = (long long)cl;
     }
     /* the header list holds a copy of the credential line: wipe it */
-    for (struct curl_slist *h = headers; h != NULL; h = h->next) {
+    for (struct curl_slist *h = a->headers; h != NULL; h = h->next) {
         OPENSSL_cleanse(h->data, strlen(h->data));
     }
-    curl_slist_free_all(headers);
-    free(url);
-    *too_big = a.too_big;
-    if (rc == CURLE_OK && resp->body_len > 0) {
+    curl_slist_free_all(a->headers);
+    a->headers = NULL;
+    free(a->url);
+    a->url = NULL;
+    if (curl_rc == CURLE_OK && resp->body_len > 0) {
         dp_dbx_parse_error_body(resp->body, resp->body_len, resp->error_code,
                                 sizeof(resp->error_code), resp->message, sizeof(resp->message));
     }
+}
+
+/* Runs one attempt on the client's own handle; returns the CURLcode.
+ * *too_big is set when the body passed the bound. */
+static int perform_once(dp_dbx_client_t *client, const dp_dbx_request_t *req,
+                        const char *auth_line, dp_dbx_response_t *resp, int *too_big)
+{
+    attempt_t a;
+    CURLcode rc;
+
+    dp_dbx_attempt_setup(client, client->curl, req, auth_line, resp, &a);
+    rc = curl_easy_perform(client->curl);
+    dp_dbx_attempt_finish(client->curl, &a, (int)rc);
+    *too_big = a.too_big;
     return (int)rc;
 }
 
@@ -596,22 +606,51 @@ static int classify(const dp_dbx_request_t *req, const dp_dbx_response_t *resp, 
     return dp_retry_classify(&o, err);
 }
 
-/* Logs and waits before the next attempt; returns DP_EAGAIN-coded err when
- * the policy is exhausted. */
-static int backoff(dp_dbx_client_t *client, const dp_dbx_request_t *req, dp_retry_state_t *st,
-                   const dp_dbx_response_t *resp, dp_err_t *err)
+dp_dbx_next_t dp_dbx_next(dp_dbx_client_t *client, const dp_dbx_request_t *req,
+                          dp_retry_state_t *st, const dp_dbx_response_t *resp, int curl_rc,
+                          int too_big, int can_refresh, int *refreshed, long *delay_ms,
+                          dp_err_t *err)
 {
     long delay = 0;
 
+    *delay_ms = 0;
+    if (curl_rc == CURLE_OK && accepted(req, resp->status)) {
+        dp_metrics_set(DP_MG_DBX_LAST_SUCCESS_MS, dp_clock_wall_us() / 1000);
+        dp_err_clear(err);
+        return DP_DBX_NEXT_DONE;
+    }
+    if (curl_rc == CURLE_OK && resp->status == 401 && can_refresh && !*refreshed) {
+        /* the token may have expired early: one forced refresh, one retry */
+        *refreshed = 1;
+        st->attempts++;
+        return DP_DBX_NEXT_REFRESH;
+    }
+    if (!classify(req, resp, curl_rc, too_big, err)) {
+        if (is_tls_failure(curl_rc)) {
+            tls_wording(client, req, curl_rc, err);
+        }
+        return DP_DBX_NEXT_FAIL;
+    }
     if (dp_retry_next(client->retry, st, resp->retry_after_ms, &delay) < 0) {
+        if (is_tls_failure(curl_rc)) {
+            tls_wording(client, req, curl_rc, err);
+        }
         dp_err_prefix(err, "gave up after %d attempts: ", st->attempts);
-        return err ? err->code : DP_EAGAIN;
+        return DP_DBX_NEXT_FAIL;
     }
     dp_log(DP_LOG_WARN, "dbx", "retrying in %ld ms (attempt %d of %d): %s", delay,
            st->attempts + 1, dp_retry_policy(client->retry)->max_attempts,
            err ? err->msg : "");
-    dp_dbx_wait(client, req->liveness, req->liveness_ctx, delay);
-    return 0;
+    *delay_ms = delay;
+    return DP_DBX_NEXT_RETRY;
+}
+
+void dp_dbx_count_call(dp_dbx_client_t *client, dp_dbx_call_kind_t kind)
+{
+    if (client != NULL) {
+        client->counts.calls[kind]++;
+    }
+    dp_metrics_dbx_call(dp_dbx_call_kind_name(kind));
 }
 
 int dp_dbx_call(dp_dbx_client_t *client, const dp_dbx_request_t *req, dp_dbx_response_t *resp,
@@ -619,14 +658,11 @@ int dp_dbx_call(dp_dbx_client_t *client, const dp_dbx_request_t *req, dp_dbx_res
 {
     char line[AUTH_LINE_MAX], rejected[AUTH_LINE_MAX] = "";
     int refreshed = 0, have_rejected = 0, too_big, curl_rc, rc;
+    int can_refresh = client->auth != NULL && req->auth_header == NULL;
     dp_retry_state_t st;
+    long delay;
 
-    {
-        dp_dbx_call_kind_t kind = call_kind(req);
-
-        client->counts.calls[kind]++;
-        dp_metrics_dbx_call(dp_dbx_call_kind_name(kind));
-    }
+    dp_dbx_count_call(client, call_kind(req));
     dp_retry_begin(client->retry, &st);
     for (;;) {
         rc = get_credential(client, req, have_rejected ? rejected : NULL, line, sizeof(line), err);
@@ -635,26 +671,21 @@ int dp_dbx_call(dp_dbx_client_t *client, const dp_dbx_request_t *req, dp_dbx_res
         }
         curl_rc = perform_once(client, req, line, resp, &too_big);
         resp->attempts = st.attempts + 1;
-        if (curl_rc == CURLE_OK && accepted(req, resp->status)) {
-            dp_metrics_set(DP_MG_DBX_LAST_SUCCESS_MS, dp_clock_wall_us() / 1000);
-            dp_err_clear(err);
+        switch (dp_dbx_next(client, req, &st, resp, curl_rc, too_big, can_refresh, &refreshed,
+                            &delay, err)) {
+        case DP_DBX_NEXT_DONE:
             rc = 0;
             break;
-        }
-        if (curl_rc == CURLE_OK && resp->status == 401 && client->auth != NULL &&
-            req->auth_header == NULL && !refreshed) {
-            /* the token may have expired early: one forced refresh, one retry */
-            refreshed = have_rejected = 1;
+        case DP_DBX_NEXT_REFRESH:
+            have_rejected = 1;
             snprintf(rejected, sizeof(rejected), "%s", line);
-            st.attempts++;
             continue;
-        }
-        rc = classify(req, resp, curl_rc, too_big, err) ? 0 : (err ? err->code : DP_EFAIL);
-        if (is_tls_failure(curl_rc)) {
-            tls_wording(client, req, curl_rc, err);
-        }
-        if (rc == 0 && (rc = backoff(client, req, &st, resp, err)) == 0) {
+        case DP_DBX_NEXT_RETRY:
+            dp_dbx_wait(client, req->liveness, req->liveness_ctx, delay);
             continue;
+        case DP_DBX_NEXT_FAIL:
+            rc = err ? err->code : DP_EFAIL;
+            break;
         }
         break;
     }

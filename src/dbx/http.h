@@ -82,6 +82,7 @@ typedef enum {
     DP_DBX_CALL_FILES_DELETE,  /* DELETE of a file or directory */
     DP_DBX_CALL_FILES_MKDIR,   /* PUT of a directory */
     DP_DBX_CALL_TOKEN,         /* OAuth token request */
+    DP_DBX_CALL_ZEROBUS,       /* POST of a Zerobus Ingest insert (zerobus.h) */
     DP_DBX_CALL_OTHER,
     DP_DBX_CALL_COUNT_
 } dp_dbx_call_kind_t;

@@ -28,6 +28,8 @@ struct dp_oauth {
     char *secret;            /* wiped on destroy */
     char *pat;               /* wiped on destroy */
     char *scope;
+    char *resource;          /* NULL: not sent */
+    char *authz;             /* authorization_details, NULL: not sent */
     long margin_ms;
     char *token;             /* wiped when replaced */
     long long expires_ms;    /* on the client's clock */
@@ -111,6 +113,10 @@ dp_oauth_t *dp_oauth_new(const dp_oauth_config_t *cfg, const dp_dbx_config_t *ht
         oauth->pat = dp_strdup(cfg->pat);
     }
     oauth->scope = dp_strdup(cfg->scope && cfg->scope[0] ? cfg->scope : "all-apis");
+    oauth->resource = cfg->resource && cfg->resource[0] ? dp_strdup(cfg->resource) : NULL;
+    oauth->authz = cfg->authorization_details && cfg->authorization_details[0]
+                       ? dp_strdup(cfg->authorization_details)
+                       : NULL;
     oauth->margin_ms = (cfg->refresh_margin_s > 0 ? cfg->refresh_margin_s : 300) * 1000L;
     return oauth;
 }
@@ -126,6 +132,8 @@ void dp_oauth_destroy(dp_oauth_t *oauth)
     wipe_free(oauth->pat);
     wipe_free(oauth->token);
     free(oauth->scope);
+    free(oauth->resource);
+    free(oauth->authz);
     pthread_mutex_destroy(&oauth->lock);
     free(oauth);
 }
@@ -180,25 +188,17 @@ static int token_error(const dp_oauth_t *oauth, const dp_dbx_response_t *resp, i
     return rc;
 }
 
-/* The token request's form body, the scope percent-encoded (RFC 6749 4.4.2
- * with application/x-www-form-urlencoded: a scope such as "all-apis sql"
- * holds a space). Returns new (caller frees), or NULL when curl cannot
- * encode it. */
-static char *form_body(const char *scope)
+/* Appends "&name=<value form-encoded>" to the form body (new memory). */
+static char *form_add(char *body, const char *name, const char *value)
 {
-    static const char prefix[] = "grant_type=client_credentials&scope=";
-    char *esc = curl_easy_escape(NULL, scope, 0);
-    size_t n;
-    char *body;
+    char *enc = curl_easy_escape(NULL, value, 0);
+    size_t n = strlen(body) + strlen(name) + (enc ? strlen(enc) : 0) + 3;
+    char *out = dp_malloc(n);
 
-    if (esc == NULL) {
-        return NULL;
-    }
-    n = sizeof(prefix) + strlen(esc);
-    body = dp_malloc(n);
-    snprintf(body, n, "%s%s", prefix, esc);
-    curl_free(esc);
-    return body;
+    snprintf(out, n, "%s&%s=%s", body, name, enc ? enc : "");
+    curl_free(enc);
+    free(body);
+    return out;
 }
 
 /* Fetches a new token. Caller holds oauth->lock. */
@@ -206,22 +206,27 @@ static int fetch_token(dp_oauth_t *oauth, dp_err_t *err)
 {
     dp_dbx_request_t req;
     dp_dbx_response_t resp;
-    char what[160], token[8192];
+    char what[320], token[8192];
     char *basic, *body;
     long expires_in = 0;
     long long started = dp_retry_now_ms(oauth->client->retry);
     int rc;
 
-    body = form_body(oauth->scope);
-    if (body == NULL) {
-        return dp_err_set(err, DP_EINVAL, 0,
-                          "OAuth token for client %s: the scope cannot be URL-encoded",
-                          oauth->client_id);
+    /* The form's values percent-encoded (RFC 6749 4.4.2 with
+     * application/x-www-form-urlencoded: a scope such as "all-apis sql" holds
+     * a space). */
+    body = form_add(dp_strdup("grant_type=client_credentials"), "scope", oauth->scope);
+    if (oauth->resource) {
+        body = form_add(body, "resource", oauth->resource);
+    }
+    if (oauth->authz) {
+        body = form_add(body, "authorization_details", oauth->authz);
     }
     basic = basic_header(oauth);
     memset(&req, 0, sizeof(req));
     memset(&resp, 0, sizeof(resp));
-    snprintf(what, sizeof(what), "OAuth token for client %s", oauth->client_id);
+    snprintf(what, sizeof(what), "OAuth token for client %s%s%s", oauth->client_id,
+             oauth->resource ? " and " : "", oauth->resource ? oauth->resource : "");
     req.method = "POST";
     req.path = "/oidc/v1/token";
     req.content_type = "application/x-www-form-urlencoded";

@@ -3,7 +3,9 @@
  *
  * OAuth M2M (client credentials): POST {host}/oidc/v1/token with HTTP Basic
  * base64(client_id:client_secret) and grant_type=client_credentials&
- * scope=all-apis (docs/DATABRICKS.md, "The APIs in brief"). The token is
+ * scope=all-apis (docs/DATABRICKS.md, "The APIs in brief"), plus, for a
+ * token narrowed to some objects (Zerobus Ingest's, one per table), the
+ * resource and authorization_details form fields. The token is
  * cached and refreshed refresh_margin_s before it expires (5 minutes by
  * default), under a mutex so
  * that concurrent callers fetch once; a token refused with 401 is replaced
@@ -30,6 +32,9 @@ typedef struct dp_oauth_config {
     const char *scope;        /* [all-apis] */
     long refresh_margin_s;    /* refresh this long before expiry [300]; at most
                                * half the token's lifetime is used */
+    const char *resource;     /* optional form field "resource" (Zerobus: the API's URI) */
+    const char *authorization_details; /* optional form field: a JSON array narrowing the
+                               * token to Unity Catalog objects (zerobus.h) */
 } dp_oauth_config_t;
 
 /* Creates the credential. http gives the host, TLS, timeouts, retry policy

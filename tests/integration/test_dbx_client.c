@@ -61,7 +61,7 @@ static void http_config(const dp_emu_fixture_t *f, dp_dbx_config_t *cfg)
 static dp_oauth_t *new_oauth(const dp_emu_fixture_t *f, const char *id, const char *secret,
                              const char *pat)
 {
-    dp_oauth_config_t ocfg = {id, secret, pat, NULL, 0};
+    dp_oauth_config_t ocfg = {.client_id = id, .client_secret = secret, .pat = pat};
     dp_dbx_config_t cfg;
     dp_err_t err;
     dp_oauth_t *oauth;

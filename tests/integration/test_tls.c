@@ -65,7 +65,7 @@ static int start_https(dp_emu_fixture_t *ef, const char *cert)
  * Returns the DP_E* code; err says why; *attempts the HTTP attempts made. */
 static int token_from(const char *host, const char *ca_file, dp_err_t *err, long *fetches)
 {
-    dp_oauth_config_t ocfg = {DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, NULL, NULL, 0};
+    dp_oauth_config_t ocfg = {DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, NULL, NULL, 0, NULL, NULL};
     dp_dbx_config_t http;
     dp_oauth_t *oauth;
     char token[4096];

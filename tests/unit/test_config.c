@@ -37,6 +37,9 @@ static const char *const env_names[] = {
     "DELTAPORT_DATABRICKS_CLIENT_SECRET",
     "DELTAPORT_DATABRICKS_TOKEN",
     "DELTAPORT_LOG_LEVEL",
+    "DELTAPORT_SINK",
+    "DELTAPORT_DATABRICKS_ZEROBUS_ENDPOINT",
+    "DELTAPORT_DATABRICKS_WORKSPACE_ID",
     NULL,
 };
 
@@ -235,8 +238,9 @@ static void test_config_unknown_key_lists_allowed_keys(void)
                  "allow_insecure_http, warehouse_id");
     expect_error("{\"flush\": {\"max_age\": 5}}",
                  "allowed keys in flush: max_events, max_bytes, max_age_ms, memory_budget_bytes");
-    expect_error("{\"kafak\": {}}", "unknown key \"kafak\"; allowed top-level keys: kafka, "
-                                    "schemas, routing, flush, databricks, http, log, worker");
+    expect_error("{\"kafak\": {}}", "unknown key \"kafak\"; allowed top-level keys: sink, "
+                                    "kafka, schemas, routing, flush, databricks, http, log, "
+                                    "worker");
     expect_error("{\"flush\": 3}", "config: flush = 3: must be an object");
 }
 
@@ -603,6 +607,54 @@ static void test_config_finalize_cross_checks(void)
     expect_error("{}", "databricks.client_secret is not set");
 }
 
+/* sink "zerobus" needs OAuth, the Zerobus endpoint and the workspace id;
+ * the defaults of its limits load. */
+static void test_config_zerobus_sink_needs_its_settings(void)
+{
+    dp_config_t *cfg;
+
+    reset_env();
+    expect_error("{\"sink\": \"kafka\"}", "sink = \"kafka\"");
+    expect_error("{\"sink\": \"zerobus\"}", "databricks.zerobus_endpoint is required with sink");
+    expect_error("{\"sink\": \"zerobus\", \"databricks\": {\"zerobus_endpoint\": "
+                 "\"https://1234.zerobus.us-west-2.cloud.databricks.com\"}}",
+                 "databricks.workspace_id is required with sink");
+    expect_error("{\"sink\": \"zerobus\", \"databricks\": {\"zerobus_endpoint\": "
+                 "\"http://127.0.0.1:1\", \"workspace_id\": \"1234\"}}",
+                 "databricks.zerobus_endpoint = \"http://127.0.0.1:1\": must start with https://");
+    expect_error("{\"databricks\": {\"workspace_id\": \"12a4\"}}",
+                 "a workspace id is 1 to 32 digits");
+    expect_error("{\"databricks\": {\"zerobus_endpoint\": \"https://h/x\"}}",
+                 "databricks.zerobus_endpoint = \"https://h/x\": must be scheme://host[:port]");
+    setenv("DELTAPORT_DATABRICKS_TOKEN", "dapi-x", 1);
+    expect_error("{\"sink\": \"zerobus\", \"databricks\": {\"auth\": \"pat\", "
+                 "\"zerobus_endpoint\": \"https://1234.zerobus.x\", \"workspace_id\": "
+                 "\"1234\"}}",
+                 "sink \"zerobus\" needs databricks.auth \"oauth\"");
+    unsetenv("DELTAPORT_DATABRICKS_TOKEN");
+    setenv("DELTAPORT_SINK", "zerobus", 1);
+    setenv("DELTAPORT_DATABRICKS_ZEROBUS_ENDPOINT", "https://1234.zerobus.x/", 1);
+    setenv("DELTAPORT_DATABRICKS_WORKSPACE_ID", "1234", 1);
+    cfg = dp_config_load(patched("{}"), &err);
+    DP_ASSERT_MSG(cfg != NULL, "zerobus from the environment: %s", err.msg);
+    if (cfg) {
+        CU_ASSERT_EQUAL(cfg->sink, DP_CONFIG_SINK_ZEROBUS);
+        CU_ASSERT_STRING_EQUAL(cfg->databricks.zerobus_endpoint, "https://1234.zerobus.x");
+        CU_ASSERT_STRING_EQUAL(cfg->databricks.workspace_id, "1234");
+        CU_ASSERT_EQUAL(cfg->databricks.zerobus_max_in_flight, 8);
+        CU_ASSERT_EQUAL(cfg->databricks.zerobus_max_request_bytes, 2 * 1024 * 1024);
+        CU_ASSERT_EQUAL(cfg->databricks.zerobus_max_records_per_request, 1000);
+    }
+    dp_config_destroy(cfg);
+    unsetenv("DELTAPORT_SINK");
+    unsetenv("DELTAPORT_DATABRICKS_ZEROBUS_ENDPOINT");
+    unsetenv("DELTAPORT_DATABRICKS_WORKSPACE_ID");
+    cfg = dp_config_load(patched("{}"), &err);
+    DP_ASSERT_MSG(cfg != NULL && cfg->sink == DP_CONFIG_SINK_WAREHOUSE,
+                  "the default sink is the warehouse: %s", err.msg);
+    dp_config_destroy(cfg);
+}
+
 static void test_config_needs_topics_or_regex(void)
 {
     char path[600];
@@ -854,6 +906,7 @@ static const dp_test_case_t cases[] = {
     {"test_config_secret_file_trailing_newline_stripped",
      test_config_secret_file_trailing_newline_stripped},
     {"test_config_finalize_cross_checks", test_config_finalize_cross_checks},
+    {"test_config_zerobus_sink_needs_its_settings", test_config_zerobus_sink_needs_its_settings},
     {"test_config_needs_topics_or_regex", test_config_needs_topics_or_regex},
     {"test_config_required_keys", test_config_required_keys},
     {"test_config_dump_masks_secrets", test_config_dump_masks_secrets},

@@ -101,7 +101,7 @@ static void test_dbx_client_transport_rules(void)
 
 static void test_dbx_pat_credential_and_refusal(void)
 {
-    dp_oauth_config_t ocfg = {NULL, NULL, "dapi-secret-pat-123", NULL, 0};
+    dp_oauth_config_t ocfg = {.pat = "dapi-secret-pat-123"};
     dp_dbx_config_t cfg = {0};
     char header[256];
     dp_oauth_t *oauth;
@@ -129,7 +129,7 @@ static void test_dbx_pat_credential_and_refusal(void)
 
 static void test_dbx_oauth_needs_credentials(void)
 {
-    dp_oauth_config_t ocfg = {"id", NULL, NULL, NULL, 0};
+    dp_oauth_config_t ocfg = {.client_id = "id"};
     dp_dbx_config_t cfg = {0};
     dp_err_t err;
 

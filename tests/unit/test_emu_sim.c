@@ -68,8 +68,8 @@ static void test_emu_sim_set_json_is_all_or_nothing(void)
     j = emu_sim_latency_json(sim);
     DP_ASSERT_MSG(json_integer_value(json_object_get(j, "statement_latency_ms")) == 250 &&
                       json_integer_value(json_object_get(j, "copy_ms_per_mib")) == 0 &&
-                      json_object_size(j) == 5,
-                  "expected the five settings in JSON");
+                      json_object_size(j) == 7,
+                  "expected the seven settings in JSON");
     json_decref(j);
     emu_sim_destroy(sim);
 }

@@ -16,7 +16,7 @@
 
 static void test_oauth_scope_is_form_encoded(void)
 {
-    dp_oauth_config_t ocfg = {"sp-id", "sp-secret", NULL, "all-apis sql&extra=1 \xc3\xa9", 0};
+    dp_oauth_config_t ocfg = {"sp-id", "sp-secret", NULL, "all-apis sql&extra=1 \xc3\xa9", 0, NULL, NULL};
     dp_dbx_config_t http;
     dp_http_capture_t cap;
     char token[256];

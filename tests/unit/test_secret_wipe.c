@@ -145,7 +145,7 @@ static void test_wipe_config_secrets(void)
 
 static void test_wipe_oauth_m2m_token_and_headers(void)
 {
-    dp_oauth_config_t ocfg = {"sp-wipe", M_CLIENT, NULL, NULL, 0};
+    dp_oauth_config_t ocfg = {"sp-wipe", M_CLIENT, NULL, NULL, 0, NULL, NULL};
     dp_dbx_config_t http;
     dp_http_capture_t cap;
     dp_oauth_t *oauth;
@@ -177,7 +177,7 @@ static void test_wipe_oauth_m2m_token_and_headers(void)
 
 static void test_wipe_pat(void)
 {
-    dp_oauth_config_t ocfg = {NULL, NULL, M_PAT, NULL, 0};
+    dp_oauth_config_t ocfg = {NULL, NULL, M_PAT, NULL, 0, NULL, NULL};
     dp_dbx_config_t http;
     dp_oauth_t *oauth;
     char header[256];

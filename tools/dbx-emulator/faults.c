@@ -39,6 +39,8 @@ static const char *const ENDPOINTS[] = {"oauth.token",
                                         "statements.get",
                                         "statements.cancel",
                                         "statements.*",
+                                        "zerobus.insert",
+                                        "zerobus.*",
                                         "*",
                                         NULL};
 

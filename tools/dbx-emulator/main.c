@@ -27,6 +27,7 @@
 #include "server.h"
 #include "sim.h"
 #include "statements.h"
+#include "zerobus.h"
 
 #define MAX_REPEATED 32
 
@@ -46,6 +47,9 @@ typedef struct options {
     unsigned long long seed;
     unsigned long long max_upload;
     long max_statements;
+    const char *workspace_id;
+    unsigned long long zerobus_max_bytes;
+    long zerobus_max_records;
     emu_sim_latency_t latency; /* --statement-latency-ms and friends (sim.h) */
     const char *tls_cert; /* PEM files: serve HTTPS (both or neither) */
     const char *tls_key;
@@ -60,7 +64,9 @@ static void usage(FILE *fp)
             "         [--max-upload-bytes N] [--max-statements N]\n"
             "         [--statement-latency-ms N] [--files-latency-ms N] [--copy-ms-per-mib N]\n"
             "         [--oauth-latency-ms N] [--warehouse-concurrency N]\n"
-            "         [--tls-cert PEM --tls-key PEM]\n"
+            "         [--workspace-id DIGITS] [--zerobus-latency-ms N]\n"
+            "         [--zerobus-visibility-ms N] [--zerobus-max-request-bytes N]\n"
+            "         [--zerobus-max-records N] [--tls-cert PEM --tls-key PEM]\n"
             "Listens on 127.0.0.1 and prints 'LISTENING http://127.0.0.1:PORT' when ready\n"
             "(https:// with --tls-cert and --tls-key).\n"
             "See docs/EMULATOR.md.\n");
@@ -129,6 +135,15 @@ static int apply_option(options_t *o, const char *name, const char *v)
         o->tls_cert = v;
     } else if (strcmp(name, "--tls-key") == 0 && v[0] != '\0') {
         o->tls_key = v;
+    } else if (strcmp(name, "--workspace-id") == 0 && v[0] != '\0' && strlen(v) <= 32 &&
+               strspn(v, "0123456789") == strlen(v)) {
+        o->workspace_id = v;
+    } else if (strcmp(name, "--zerobus-max-request-bytes") == 0 &&
+               parse_ull(v, 1ull << 30, &n) == 0 && n >= 1024) {
+        o->zerobus_max_bytes = n;
+    } else if (strcmp(name, "--zerobus-max-records") == 0 && parse_ull(v, 10000000, &n) == 0 &&
+               n > 0) {
+        o->zerobus_max_records = (long)n;
     } else {
         return -1;
     }
@@ -146,6 +161,9 @@ static int parse_args(int argc, char **argv, options_t *o)
     o->seed = 1;
     o->max_upload = 5ull * 1024 * 1024 * 1024; /* the Files API's single-shot limit */
     o->max_statements = 10000;
+    o->workspace_id = "1234567890123456";
+    o->zerobus_max_bytes = EMU_ZEROBUS_MAX_BYTES_DEFAULT;
+    o->zerobus_max_records = EMU_ZEROBUS_MAX_RECORDS_DEFAULT;
     emu_sim_latency_defaults(&o->latency);
     for (i = 1; i < argc; i++) {
         char name[64];
@@ -263,6 +281,7 @@ static int setup(app_t *app)
     }
     srv->state_dir = app->state_dir;
     srv->warehouse_id = o->warehouse_id;
+    srv->workspace_id = o->workspace_id;
     srv->max_upload = o->max_upload;
     snprintf(srv->tmp_dir, sizeof(srv->tmp_dir), "%s/.uploads", app->state_dir);
     if (mkdir(srv->tmp_dir, 0700) < 0 && errno != EEXIST) {
@@ -320,6 +339,11 @@ static int setup(app_t *app)
         srv->tls_cert_pem = app->tls_cert_pem;
         srv->tls_key_pem = app->tls_key_pem;
     }
+    srv->zerobus = emu_zerobus_new(srv->engine, srv->sim, (size_t)o->zerobus_max_bytes,
+                                   o->zerobus_max_records);
+    if (srv->zerobus == NULL) {
+        return -1;
+    }
     if (emu_server_start(srv, (unsigned short)o->port, err, sizeof(err)) < 0) {
         fprintf(stderr, "deltaport-dbx-emulator: %s\n", err);
         return -1;
@@ -336,6 +360,7 @@ static void teardown(app_t *app)
     }
     emu_sim_shutdown(srv->sim); /* latency waits end, so the server stops at once */
     emu_server_stop(srv);
+    emu_zerobus_destroy(srv->zerobus); /* acknowledged rows still waiting are written */
     emu_statements_destroy(srv->statements);
     emu_sim_destroy(srv->sim);
     emu_reqlog_close(srv->reqlog);

@@ -23,6 +23,7 @@ typedef struct cred {
 typedef struct token {
     char value[65];
     char *principal;
+    char *audience; /* NULL: the workspace's APIs */
     double expires; /* monotonic seconds; < 0: never (PAT) */
 } token_t;
 
@@ -79,6 +80,7 @@ void emu_oauth_destroy(emu_oauth_t *oauth)
     free_creds(oauth->pats, oauth->npats);
     for (i = 0; i < oauth->ntokens; i++) {
         free(oauth->tokens[i].principal);
+        free(oauth->tokens[i].audience);
     }
     free(oauth->tokens);
     pthread_mutex_destroy(&oauth->mu);
@@ -138,6 +140,7 @@ static void prune(emu_oauth_t *oauth, double now)
 
         if (t->expires + PRUNE_AFTER_SECONDS < now) {
             free(t->principal);
+            free(t->audience);
             *t = oauth->tokens[--oauth->ntokens];
         } else {
             i++;
@@ -146,7 +149,8 @@ static void prune(emu_oauth_t *oauth, double now)
 }
 
 /* Appends a token for principal. Caller holds mu. Returns 0 or -1 on OOM. */
-static int store_token(emu_oauth_t *oauth, const char *value, const char *principal, double now)
+static int store_token(emu_oauth_t *oauth, const char *value, const char *principal,
+                       const char *audience, double now)
 {
     token_t *t;
 
@@ -163,7 +167,10 @@ static int store_token(emu_oauth_t *oauth, const char *value, const char *princi
     t = &oauth->tokens[oauth->ntokens];
     snprintf(t->value, sizeof(t->value), "%s", value);
     t->principal = strdup(principal);
-    if (t->principal == NULL) {
+    t->audience = audience != NULL ? strdup(audience) : NULL;
+    if (t->principal == NULL || (audience != NULL && t->audience == NULL)) {
+        free(t->principal);
+        free(t->audience);
         return -1;
     }
     t->expires = now + (double)oauth->ttl;
@@ -173,6 +180,12 @@ static int store_token(emu_oauth_t *oauth, const char *value, const char *princi
 
 int emu_oauth_issue(emu_oauth_t *oauth, const char *client_id, const char *secret, char *token,
                     size_t tokenlen)
+{
+    return emu_oauth_issue_for(oauth, client_id, secret, NULL, token, tokenlen);
+}
+
+int emu_oauth_issue_for(emu_oauth_t *oauth, const char *client_id, const char *secret,
+                        const char *audience, char *token, size_t tokenlen)
 {
     unsigned char raw[32];
     char hex[65];
@@ -198,7 +211,7 @@ int emu_oauth_issue(emu_oauth_t *oauth, const char *client_id, const char *secre
         snprintf(hex + 2 * i, 3, "%02x", raw[i]);
     }
     prune(oauth, now);
-    if (store_token(oauth, hex, client_id, now) < 0) {
+    if (store_token(oauth, hex, client_id, audience, now) < 0) {
         goto out;
     }
     snprintf(token, tokenlen, "%s", hex);
@@ -210,6 +223,17 @@ out:
 
 int emu_oauth_check(emu_oauth_t *oauth, const char *token, char *principal, size_t len)
 {
+    return emu_oauth_check_for(oauth, token, NULL, principal, len);
+}
+
+static int same_audience(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+int emu_oauth_check_for(emu_oauth_t *oauth, const char *token, const char *audience,
+                        char *principal, size_t len)
+{
     size_t i;
     int rc = EMU_AUTH_UNKNOWN;
 
@@ -220,13 +244,15 @@ int emu_oauth_check(emu_oauth_t *oauth, const char *token, char *principal, size
     for (i = 0; i < oauth->npats && rc == EMU_AUTH_UNKNOWN; i++) {
         if (secret_equal(oauth->pats[i].key, token)) {
             snprintf(principal, len, "%s", oauth->pats[i].value);
-            rc = EMU_AUTH_OK;
+            rc = audience == NULL ? EMU_AUTH_OK : EMU_AUTH_AUDIENCE;
         }
     }
     for (i = 0; i < oauth->ntokens && rc == EMU_AUTH_UNKNOWN; i++) {
         if (secret_equal(oauth->tokens[i].value, token)) {
             snprintf(principal, len, "%s", oauth->tokens[i].principal);
-            rc = oauth->tokens[i].expires > now_mono() ? EMU_AUTH_OK : EMU_AUTH_EXPIRED;
+            rc = !same_audience(oauth->tokens[i].audience, audience) ? EMU_AUTH_AUDIENCE
+                 : oauth->tokens[i].expires > now_mono()               ? EMU_AUTH_OK
+                                                                       : EMU_AUTH_EXPIRED;
         }
     }
     pthread_mutex_unlock(&oauth->mu);

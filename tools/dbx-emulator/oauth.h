@@ -19,7 +19,9 @@ typedef enum {
     EMU_AUTH_OK = 0,
     EMU_AUTH_MISSING = -1, /* no bearer token */
     EMU_AUTH_UNKNOWN = -2, /* token never issued */
-    EMU_AUTH_EXPIRED = -3  /* token issued but expired */
+    EMU_AUTH_EXPIRED = -3, /* token issued but expired */
+    EMU_AUTH_AUDIENCE = -4 /* token of another API (a Zerobus token on the workspace APIs,
+                            * or a token of another table on a Zerobus insert) */
 } emu_auth_result_t;
 
 /* Creates an empty store whose tokens live ttl_seconds.
@@ -41,12 +43,25 @@ int emu_oauth_add_pat(emu_oauth_t *oauth, const char *token_principal);
 int emu_oauth_issue(emu_oauth_t *oauth, const char *client_id, const char *secret, char *token,
                     size_t tokenlen);
 
+/* emu_oauth_issue for an audience: NULL is the workspace's APIs; a Zerobus
+ * token has "zerobus:<catalog>.<schema>.<table>" (the one table it may
+ * write). Same returns. Thread: any. */
+int emu_oauth_issue_for(emu_oauth_t *oauth, const char *client_id, const char *secret,
+                        const char *audience, char *token, size_t tokenlen);
+
 /* Token lifetime in seconds, for "expires_in". Thread: any. */
 long emu_oauth_ttl(const emu_oauth_t *oauth);
 
-/* Resolves a bearer token (may be NULL) to its principal, copied into
- * principal. Returns an emu_auth_result_t. Thread: any. */
+/* Resolves a bearer token (may be NULL) of the workspace's APIs to its
+ * principal, copied into principal. Returns an emu_auth_result_t
+ * (EMU_AUTH_AUDIENCE for a Zerobus token). Thread: any. */
 int emu_oauth_check(emu_oauth_t *oauth, const char *token, char *principal, size_t len);
+
+/* The same for a token of audience (see emu_oauth_issue_for; NULL is the
+ * workspace's): EMU_AUTH_AUDIENCE when the token is valid for another one.
+ * Thread: any. */
+int emu_oauth_check_for(emu_oauth_t *oauth, const char *token, const char *audience,
+                        char *principal, size_t len);
 
 /* Marks every issued OAuth token expired now (PATs are not touched).
  * Returns how many were live. Thread: any. */

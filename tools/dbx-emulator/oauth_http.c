@@ -15,6 +15,7 @@
 #include "server.h"
 
 #define FIELD_MAX 512
+#define DETAILS_MAX 8192 /* authorization_details: three objects with full names */
 
 void emu_oauth_handle_discovery(emu_req_t *req)
 {
@@ -131,12 +132,81 @@ static void oauth_error(emu_req_t *req, int status, const char *error, const cha
                    json_pack("{s:s, s:s}", "error", error, "error_description", description));
 }
 
+/* The audience of a token request: NULL for the workspace's APIs (no
+ * resource), "zerobus:<c.s.t>" for a Zerobus token (resource
+ * api://databricks/workspaces/<this workspace>/zerobusDirectWriteApi and
+ * authorization_details granting SELECT and MODIFY on a TABLE, as the Zerobus
+ * SDK asks). Returns 0, or -1 with the OAuth error replied. */
+static int token_audience(emu_req_t *req, const char *body, char *audience, size_t len,
+                          int *has)
+{
+    char resource[FIELD_MAX] = "", want[FIELD_MAX], *details = malloc(DETAILS_MAX);
+    json_t *arr = NULL, *it;
+    const char *table = NULL;
+    size_t i;
+    int rc = -1;
+
+    *has = 0;
+    if (details == NULL) {
+        oauth_error(req, 500, "server_error", "out of memory");
+        return -1;
+    }
+    details[0] = '\0';
+    if (form_field(body, "resource", resource, sizeof(resource)) < 0) {
+        free(details);
+        return 0;
+    }
+    snprintf(want, sizeof(want), "api://databricks/workspaces/%s/zerobusDirectWriteApi",
+             req->srv->workspace_id ? req->srv->workspace_id : "");
+    if (strcmp(resource, want) != 0) {
+        oauth_error(req, 400, "invalid_target",
+                    "Unknown resource: this workspace's Zerobus resource is "
+                    "api://databricks/workspaces/<its id>/zerobusDirectWriteApi.");
+        goto out;
+    }
+    form_field(body, "authorization_details", details, DETAILS_MAX);
+    arr = json_loads(details, 0, NULL);
+    json_array_foreach(arr, i, it)
+    {
+        const char *kind = json_string_value(json_object_get(it, "object_type"));
+        json_t *privs = json_object_get(it, "privileges"), *pv;
+        size_t k;
+        int sel = 0, mod = 0;
+
+        if (!kind || strcmp(kind, "TABLE") != 0)
+            continue;
+        json_array_foreach(privs, k, pv)
+        {
+            sel |= json_is_string(pv) && strcmp(json_string_value(pv), "SELECT") == 0;
+            mod |= json_is_string(pv) && strcmp(json_string_value(pv), "MODIFY") == 0;
+        }
+        if (sel && mod)
+            table = json_string_value(json_object_get(it, "object_full_path"));
+    }
+    if (table == NULL || strlen(table) + 9 >= len) {
+        oauth_error(req, 400, "invalid_request",
+                    "A Zerobus token needs authorization_details granting SELECT and MODIFY on "
+                    "a TABLE (object_full_path catalog.schema.table).");
+        goto out;
+    }
+    snprintf(audience, len, "zerobus:%s", table);
+    for (char *c = audience; *c; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    *has = 1;
+    rc = 0;
+out:
+    json_decref(arr);
+    free(details);
+    return rc;
+}
+
 void emu_oauth_handle_token(emu_req_t *req)
 {
     char grant[64] = "", scope[FIELD_MAX] = "all-apis";
     char id[FIELD_MAX] = "", secret[FIELD_MAX] = "", token[80];
+    char audience[FIELD_MAX];
     const char *body = req->body ? req->body : "";
-    int rc;
+    int rc, has_audience = 0;
 
     if (form_field(body, "grant_type", grant, sizeof(grant)) < 0 ||
         strcmp(grant, "client_credentials") != 0) {
@@ -149,7 +219,12 @@ void emu_oauth_handle_token(emu_req_t *req)
         form_field(body, "client_id", id, sizeof(id));
         form_field(body, "client_secret", secret, sizeof(secret));
     }
-    rc = id[0] ? emu_oauth_issue(req->srv->oauth, id, secret, token, sizeof(token)) : -1;
+    if (token_audience(req, body, audience, sizeof(audience), &has_audience) < 0) {
+        return;
+    }
+    rc = id[0] ? emu_oauth_issue_for(req->srv->oauth, id, secret,
+                                     has_audience ? audience : NULL, token, sizeof(token))
+               : -1;
     if (rc == -1) {
         oauth_error(req, 401, "invalid_client", "Client authentication failed.");
         return;

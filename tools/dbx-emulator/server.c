@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "statements.h"
+#include "zerobus.h"
 
 #define JSON_BODY_MAX       (17u * 1024u * 1024u) /* statement text is capped at 16 MiB */
 #define SMALL_BODY_MAX      (1024u * 1024u)
@@ -37,7 +38,8 @@ enum {
     R_STMT_GET,
     R_STMT_CANCEL,
     R_STMT_CHUNK,
-    R_ADMIN
+    R_ADMIN,
+    R_ZEROBUS
 };
 
 static const char FILES_PREFIX[] = "/api/2.0/fs/files";
@@ -258,6 +260,10 @@ static int route(emu_req_t *req)
     if (strncmp(p, STMT_PREFIX, sl) == 0 && p[sl] == '/') {
         return route_statement(req, p + sl + 1);
     }
+    if (strncmp(p, "/zerobus/v1/tables/", 19) == 0 && method_is(req, "POST")) {
+        snprintf(req->endpoint, sizeof(req->endpoint), "zerobus.insert");
+        return R_ZEROBUS;
+    }
     return R_NONE;
 }
 
@@ -280,9 +286,11 @@ static int authenticate(emu_req_t *req)
     }
     req->principal[0] = '\0';
     emu_reply_error(req, 401, "UNAUTHENTICATED", "%s",
-                    rc == EMU_AUTH_MISSING   ? "Missing bearer token in Authorization header."
-                    : rc == EMU_AUTH_EXPIRED ? "Token is expired."
-                                             : "Invalid access token.");
+                    rc == EMU_AUTH_MISSING    ? "Missing bearer token in Authorization header."
+                    : rc == EMU_AUTH_EXPIRED  ? "Token is expired."
+                    : rc == EMU_AUTH_AUDIENCE ? "Invalid access token: it was minted for "
+                                                "another API (Zerobus Ingest)."
+                                              : "Invalid access token.");
     MHD_add_response_header(req->resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     return -1;
 }
@@ -322,7 +330,7 @@ static void begin_request(emu_req_t *req)
     default:
         break;
     }
-    if (authenticate(req) < 0) {
+    if ((req->route == R_ZEROBUS ? emu_zerobus_authenticate(req) : authenticate(req)) < 0) {
         return;
     }
     if (emu_faults_match(req->srv->faults, req->endpoint, &req->fault)) {
@@ -333,6 +341,8 @@ static void begin_request(emu_req_t *req)
     }
     if (req->route == R_STMT_SUBMIT) {
         use_buffer(req, JSON_BODY_MAX);
+    } else if (req->route == R_ZEROBUS) {
+        use_buffer(req, emu_zerobus_max_bytes(req->srv->zerobus));
     } else if (req->route == R_FILES && method_is(req, "PUT")) {
         if (emu_files_begin_upload(req) == 0) {
             req->body_mode = EMU_BODY_FILE;
@@ -437,6 +447,9 @@ static void dispatch(emu_req_t *req)
         break;
     case R_STMT_CANCEL:
         emu_statements_cancel(req, req->route_id);
+        break;
+    case R_ZEROBUS:
+        emu_zerobus_handle(req);
         break;
     default:
         emu_reply_error(req, 404, "ENDPOINT_NOT_FOUND", "No API found for '%s %s'", req->method,

@@ -2,7 +2,8 @@
 # Execution, faults, request log. The SQL/catalog engine comes from the
 # dbxemu_engine target (engine.cmake).
 add_executable(deltaport-dbx-emulator
-  main.c server.c oauth.c oauth_http.c files.c statements.c faults.c reqlog.c admin.c sim.c)
+  main.c server.c oauth.c oauth_http.c files.c statements.c faults.c reqlog.c admin.c sim.c
+  zerobus.c)
 target_link_libraries(deltaport-dbx-emulator PRIVATE dbxemu_engine)
 target_include_directories(deltaport-dbx-emulator PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(deltaport-dbx-emulator PRIVATE PkgConfig::MHD PkgConfig::JANSSON

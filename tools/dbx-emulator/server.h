@@ -3,7 +3,8 @@
  * bound to 127.0.0.1 only).
  *
  * Owns the daemon, the per-request context (emu_req_t) and the order every API
- * request goes through: route -> authenticate (bearer token) -> faults ->
+ * request goes through: route -> authenticate (bearer token; a Zerobus insert
+ * needs a token minted for its table) -> faults ->
  * body (buffered in memory, or streamed to a temporary file for uploads) ->
  * handler -> request log -> response. Handlers (oauth, files, statements,
  * admin) fill the request's reply through the emu_reply_* helpers; exactly one
@@ -29,6 +30,7 @@ struct MHD_Daemon;
 struct MHD_Connection;
 struct MHD_Response;
 typedef struct emu_statements emu_statements_t;
+typedef struct emu_zerobus emu_zerobus_t;
 
 /* Everything a handler may use; all members borrowed from main.c. */
 typedef struct emu_server {
@@ -47,6 +49,8 @@ typedef struct emu_server {
     emu_reqlog_t *reqlog;
     emu_statements_t *statements;
     emu_sim_t *sim; /* latency settings and round-trip counters */
+    emu_zerobus_t *zerobus; /* the Zerobus Ingest endpoint (zerobus.h) */
+    const char *workspace_id; /* named in Zerobus tokens' resource */
 } emu_server_t;
 
 typedef enum { EMU_BODY_NONE = 0, EMU_BODY_BUFFER, EMU_BODY_FILE, EMU_BODY_DISCARD } emu_body_t;

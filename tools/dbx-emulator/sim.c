@@ -31,6 +31,7 @@ typedef struct kind_count {
 
 typedef struct counters {
     long long oauth_tokens, polls, chunks, cancels, other, statements;
+    long long zerobus_inserts, zerobus_rows;
     long long files[NFILES];
     kind_count_t kinds[MAX_KINDS];
     int nkinds;
@@ -59,7 +60,11 @@ static const struct {
                 {"--oauth-latency-ms", "oauth_latency_ms", offsetof(emu_sim_latency_t, oauth_ms), 0,
                  EMU_SIM_LATENCY_MAX_MS},
                 {"--warehouse-concurrency", "warehouse_concurrency",
-                 offsetof(emu_sim_latency_t, warehouse_concurrency), 1, EMU_SIM_CONCURRENCY_MAX}};
+                 offsetof(emu_sim_latency_t, warehouse_concurrency), 1, EMU_SIM_CONCURRENCY_MAX},
+                {"--zerobus-latency-ms", "zerobus_latency_ms",
+                 offsetof(emu_sim_latency_t, zerobus_ms), 0, EMU_SIM_LATENCY_MAX_MS},
+                {"--zerobus-visibility-ms", "zerobus_visibility_ms",
+                 offsetof(emu_sim_latency_t, zerobus_visibility_ms), 0, EMU_SIM_LATENCY_MAX_MS}};
 #define NSETTINGS (sizeof(SETTINGS) / sizeof(SETTINGS[0]))
 
 static long *field(emu_sim_latency_t *l, size_t k)
@@ -199,7 +204,7 @@ int emu_sim_set_json(emu_sim_t *sim, const char *json, char *errbuf, size_t errl
             snprintf(errbuf, errlen,
                      "unknown latency setting '%.64s' (known: statement_latency_ms, "
                      "files_latency_ms, copy_ms_per_mib, oauth_latency_ms, "
-                     "warehouse_concurrency)",
+                     "warehouse_concurrency, zerobus_latency_ms, zerobus_visibility_ms)",
                      key);
             goto out;
         }
@@ -381,9 +386,21 @@ void emu_sim_count(emu_sim_t *sim, const char *endpoint, int chunk, const char *
         for (k = 0; k < NFILES && strcmp(endpoint + 6, FILES_KINDS[k]) != 0; k++) {
         }
         *(k < NFILES ? &c->files[k] : &c->other) += 1;
+    } else if (strcmp(endpoint, "zerobus.insert") == 0) {
+        c->zerobus_inserts++;
     } else {
         c->other++;
     }
+    pthread_mutex_unlock(&sim->mu);
+}
+
+void emu_sim_count_zerobus_rows(emu_sim_t *sim, long long rows)
+{
+    if (sim == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&sim->mu);
+    sim->c.zerobus_rows += rows;
     pthread_mutex_unlock(&sim->mu);
 }
 
@@ -410,10 +427,12 @@ static json_t *counters_json(const counters_t *c)
     snprintf(since + strlen(since), sizeof(since) - strlen(since), ".%03dZ",
              (int)(c->since_ms % 1000));
     return json_pack(
-        "{s:s, s:I, s:{s:I, s:o}, s:I, s:I, s:I, s:o, s:I}", "since", since, "oauth_tokens",
-        (json_int_t)c->oauth_tokens, "statements", "total", (json_int_t)c->statements, "by_kind",
-        kinds, "statement_polls", (json_int_t)c->polls, "statement_chunks", (json_int_t)c->chunks,
-        "statement_cancels", (json_int_t)c->cancels, "files", files, "other", (json_int_t)c->other);
+        "{s:s, s:I, s:{s:I, s:o}, s:I, s:I, s:I, s:o, s:{s:I, s:I}, s:I}", "since", since,
+        "oauth_tokens", (json_int_t)c->oauth_tokens, "statements", "total",
+        (json_int_t)c->statements, "by_kind", kinds, "statement_polls", (json_int_t)c->polls,
+        "statement_chunks", (json_int_t)c->chunks, "statement_cancels", (json_int_t)c->cancels,
+        "files", files, "zerobus", "inserts", (json_int_t)c->zerobus_inserts, "rows",
+        (json_int_t)c->zerobus_rows, "other", (json_int_t)c->other);
 }
 
 json_t *emu_sim_stats_json(emu_sim_t *sim, int reset)
@@ -449,5 +468,7 @@ void emu_sim_before_reply(struct emu_req *req, int unrouted)
         emu_sim_wait_ms(sim, l.files_ms);
     } else if (strcmp(req->endpoint, "oauth.token") == 0) {
         emu_sim_wait_ms(sim, l.oauth_ms);
+    } else if (strcmp(req->endpoint, "zerobus.insert") == 0) {
+        emu_sim_wait_ms(sim, l.zerobus_ms);
     }
 }

@@ -36,13 +36,17 @@ typedef struct emu_sim_latency {
     long copy_ms_per_mib;       /* extra RUNNING time of a COPY INTO per MiB it loaded */
     long oauth_ms;              /* delay before every token answer */
     long warehouse_concurrency; /* statements RUNNING at once (1..256) */
+    long zerobus_ms;            /* delay before every Zerobus insert answer */
+    long zerobus_visibility_ms; /* acknowledged Zerobus rows appear in the table this much
+                                 * later (zerobus.c) */
 } emu_sim_latency_t;
 
 /* Fills l with the defaults (no latency, concurrency 10). Pure. */
 void emu_sim_latency_defaults(emu_sim_latency_t *l);
 
 /* Applies one command-line option ("--statement-latency-ms", "--files-latency-ms",
- * "--copy-ms-per-mib", "--oauth-latency-ms", "--warehouse-concurrency") to l.
+ * "--copy-ms-per-mib", "--oauth-latency-ms", "--warehouse-concurrency",
+ * "--zerobus-latency-ms", "--zerobus-visibility-ms") to l.
  * Returns 1 when name is one of them and value is valid, 0 when name is not
  * one of them, -1 when the value is out of range or not a number. Pure. */
 int emu_sim_latency_option(emu_sim_latency_t *l, const char *name, const char *value);
@@ -62,7 +66,8 @@ void emu_sim_destroy(emu_sim_t *sim);
 void emu_sim_get(emu_sim_t *sim, emu_sim_latency_t *out);
 
 /* Returns new: {"statement_latency_ms", "files_latency_ms", "copy_ms_per_mib",
- * "oauth_latency_ms", "warehouse_concurrency"}. Thread: any. */
+ * "oauth_latency_ms", "warehouse_concurrency", "zerobus_latency_ms",
+ * "zerobus_visibility_ms"}. Thread: any. */
 json_t *emu_sim_latency_json(emu_sim_t *sim);
 
 /* Sets some or all of the settings from a JSON object with the keys of
@@ -89,6 +94,10 @@ const char *emu_sim_statement_kind(const char *text, char *buf, size_t len);
  * matched no API (counted as "other"). Thread: any. */
 void emu_sim_count(emu_sim_t *sim, const char *endpoint, int chunk, const char *statement,
                    int unrouted);
+
+/* Adds rows to the Zerobus rows counter (stats "zerobus.rows": rows of the
+ * inserts that were acknowledged). Thread: any. */
+void emu_sim_count_zerobus_rows(emu_sim_t *sim, long long rows);
 
 /* Returns new: the counters (shape in docs/EMULATOR.md). With reset, the
  * counters are zeroed in the same step, so no request is lost between a read
