@@ -90,8 +90,12 @@ static dp_manifest_t *manifest_of(const dp_loader_t *loader, const dp_flush_t *f
         int64_t first, last;
 
         if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0) {
+            dp_manifest_range_t *r;
+
             dp_manifest_add_range(m, topic, part, first, last, dp_flush_range_epoch(flush, i));
-            m->ranges[m->nranges - 1].fp = dp_flush_range_fp(flush, i);
+            r = &m->ranges[m->nranges - 1];
+            r->fp = dp_flush_range_fp(flush, i);
+            dp_flush_range_ts(flush, i, &r->ts_min, &r->ts_max); /* the ledger's time index */
         }
     }
     for (size_t i = 0; i < nstats; i++)
