@@ -57,6 +57,8 @@ const char *dp_config_type_name(dp_config_type_t type)
         return "object (property -> value)";
     case DP_CT_IDMAP:
         return "object (topic -> integer)";
+    case DP_CT_ENUMMAP:
+        return "object (table -> string)";
     case DP_CT_SECRET:
         return "secret";
     }
@@ -92,7 +94,9 @@ void dp_config_allowed_text(const dp_config_desc_t *desc, char *out, size_t outl
                  (long long)desc->max);
         break;
     case DP_CT_ENUM:
-        used = (size_t)snprintf(out, outlen, "one of ");
+    case DP_CT_ENUMMAP:
+        used = (size_t)snprintf(out, outlen, "%s",
+                                desc->type == DP_CT_ENUM ? "one of " : "values one of ");
         for (int i = 0; desc->allowed[i] && used < outlen; i++) {
             used += (size_t)snprintf(out + used, outlen - used, "%s%s", i ? ", " : "",
                                      desc->allowed[i]);
