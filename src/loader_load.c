@@ -201,8 +201,8 @@ static int copy_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
 {
     file_job_t *fj = arg;
     int64_t t0 = dp_clock_wall_us();
-    int rc = dp_loadops_copy(fj->loader->ops, client, fj->f->table, fj->f->path,
-                             &fj->f->inserted, err);
+    int rc = dp_loadops_load(fj->loader->ops, client, fj->f->table, fj->f->path, fj->f->rows,
+                             &fj->f->inserted, &fj->f->duplicates, err);
 
     fj->f->copy_ms = (dp_clock_wall_us() - t0) / 1000;
     return rc;
@@ -490,6 +490,7 @@ static int file_row(dp_buf_t *runs, const dp_loader_t *loader, const dp_loader_f
     run.rows = f->rows;
     run.bytes = f->bytes;
     run.inserted_rows = f->inserted;
+    run.duplicates = f->duplicates;
     run.started_at_us = f->started_us;
     run.finished_at_us = f->finished_us;
     run.statements = f->cost.calls[DP_DBX_CALL_STATEMENT];
@@ -508,7 +509,7 @@ static int64_t sync_rows(dp_loader_t *loader, const dp_flush_t *flush, dp_buf_t 
 {
     dp_loader_prog_t *p = &loader->prog;
     char *ranges = ranges_json(flush);
-    int64_t n = 0, rows = 0, bytes = 0, ins = 0;
+    int64_t n = 0, rows = 0, bytes = 0, ins = 0, dups = 0;
     dp_sysrows_run_t run;
     int rc = 0;
 
@@ -517,6 +518,7 @@ static int64_t sync_rows(dp_loader_t *loader, const dp_flush_t *flush, dp_buf_t 
         rows += p->files[i].rows;
         bytes += p->files[i].bytes;
         ins += p->files[i].inserted;
+        dups += p->files[i].duplicates;
     }
     if (rc == 0 && p->extra.table) {
         rc = file_row(runs, loader, &p->extra, ranges, err);
@@ -535,6 +537,7 @@ static int64_t sync_rows(dp_loader_t *loader, const dp_flush_t *flush, dp_buf_t 
     run.rows = rows;
     run.bytes = bytes;
     run.inserted_rows = ins;
+    run.duplicates = dups;
     run.started_at_us = p->started_us;
     run.finished_at_us = dp_clock_wall_us();
     run.statements = p->cost.calls[DP_DBX_CALL_STATEMENT] + 2;

@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "dbx/files.h"
 #include "ddl.h"
+#include "load_merge.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
@@ -402,8 +403,10 @@ int dp_loadops_stage(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tab
     return rc;
 }
 
-int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
-                    const char *path, long long *inserted, dp_err_t *err)
+/* One load statement of the staged file at path into table: COPY INTO, or
+ * (merge) the MERGE of load_merge.h. */
+static int load_file(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                     const char *path, int merge, long long *inserted, dp_err_t *err)
 {
     char q[DP_TABLENAME_QUALIFIED_SIZE];
     dp_retry_object_t obj = {DP_RETRY_OBJ_TABLE, DP_RETRY_ACCESS_WRITE, q};
@@ -415,10 +418,11 @@ int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tabl
     int rc;
 
     *inserted = 0;
-    if (qualified(ops, table, q, err) < 0 || !(sql = dp_ddl_copy_into(q, path, err)))
+    if (qualified(ops, table, q, err) < 0 ||
+        !(sql = merge ? dp_load_merge_sql(q, path, err) : dp_ddl_copy_into(q, path, err)))
         return DP_EFAIL;
     memset(&s, 0, sizeof(s));
-    s.what = "copy into";
+    s.what = merge ? "merge into" : "copy into";
     s.sql = sql;
     s.object = &obj;
     rc = dp_stmt_run(client, ops->cfg, &s, &res, err);
@@ -435,6 +439,29 @@ int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tabl
         err->retryable = 1;
     }
     dp_dbx_sql_result_clear(&res);
+    return rc;
+}
+
+int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                    const char *path, long long *inserted, dp_err_t *err)
+{
+    return load_file(ops, client, table, path, 0, inserted, err);
+}
+
+int dp_loadops_load(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                    const char *path, int64_t rows, long long *inserted, long long *duplicates,
+                    dp_err_t *err)
+{
+    int merge = dp_load_merge_mode(ops->cfg, table);
+    int rc = load_file(ops, client, table, path, merge, inserted, err);
+    long long dups = 0;
+
+    if (rc == 0 && merge && rows > *inserted) {
+        dups = (long long)rows - *inserted;
+        dp_metrics_add(DP_MC_DUPLICATES_MERGED, (uint64_t)dups);
+    }
+    if (duplicates)
+        *duplicates = dups;
     return rc;
 }
 
