@@ -4,6 +4,7 @@
  */
 #include "loadops.h"
 
+#include "backfill.h"
 #include "clock.h"
 #include "dbx/files.h"
 #include "ddl.h"
@@ -47,8 +48,9 @@ struct dp_loadops {
     size_t ndirs;
 };
 
-static const char *const SYSTEM_TABLES[] = {DP_ERRORS_TABLE, DP_RUNS_TABLE, DP_LEDGER_TABLE,
-                                            DP_CLAIMS_TABLE, DP_INCARNATIONS_TABLE, NULL};
+static const char *const SYSTEM_TABLES[] = {DP_ERRORS_TABLE,      DP_RUNS_TABLE,
+                                            DP_LEDGER_TABLE,      DP_CLAIMS_TABLE,
+                                            DP_INCARNATIONS_TABLE, DP_BACKFILLS_TABLE, NULL};
 
 const char *const *dp_loadops_system_tables(void)
 {
@@ -117,6 +119,8 @@ const char *dp_loadops_schema_of(const dp_loadops_t *ops, const char *table)
         return dp_claims_schema;
     if (strcmp(table, DP_INCARNATIONS_TABLE) == 0)
         return dp_claims_incarnations_schema;
+    if (strcmp(table, DP_BACKFILLS_TABLE) == 0)
+        return dp_backfill_schema;
     return ops->staged_schema;
 }
 
@@ -448,11 +452,11 @@ int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tabl
     return load_file(ops, client, table, path, 0, inserted, err);
 }
 
-int dp_loadops_load(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
-                    const char *path, int64_t rows, long long *inserted, long long *duplicates,
-                    dp_err_t *err)
+/* load_file, and the merge's duplicates counted. */
+static int load_counted(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                        const char *path, int merge, int64_t rows, long long *inserted,
+                        long long *duplicates, dp_err_t *err)
 {
-    int merge = dp_load_merge_mode(ops->cfg, table);
     int rc = load_file(ops, client, table, path, merge, inserted, err);
     long long dups = 0;
 
@@ -463,6 +467,21 @@ int dp_loadops_load(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tabl
     if (duplicates)
         *duplicates = dups;
     return rc;
+}
+
+int dp_loadops_load(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                    const char *path, int64_t rows, long long *inserted, long long *duplicates,
+                    dp_err_t *err)
+{
+    return load_counted(ops, client, table, path, dp_load_merge_mode(ops->cfg, table), rows,
+                        inserted, duplicates, err);
+}
+
+int dp_loadops_merge(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                     const char *path, int64_t rows, long long *inserted, long long *duplicates,
+                     dp_err_t *err)
+{
+    return load_counted(ops, client, table, path, 1, rows, inserted, duplicates, err);
 }
 
 /* ------------------------------------------------------------------------- */

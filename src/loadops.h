@@ -19,6 +19,8 @@
  *   ledger        what each flush loaded: ranges and event counts (claims.h)
  *   claims        partition claims (claims.h)
  *   incarnations  the pool's incarnations (claims.h)
+ *   backfills     who moves a promoted name's rows, and when it is done
+ *                 (backfill.h)
  *
  * Thread: every function is thread-safe (the loader and recovery threads
  * share one dp_loadops_t); a `client` argument must be the caller's own.
@@ -123,6 +125,12 @@ int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tabl
 int dp_loadops_load(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
                     const char *path, int64_t rows, long long *inserted, long long *duplicates,
                     dp_err_t *err);
+
+/* dp_loadops_load() in merge_event_id mode whatever the table's mode (for
+ * `deltaport replay`, which never duplicates an event_id). */
+int dp_loadops_merge(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                     const char *path, int64_t rows, long long *inserted, long long *duplicates,
+                     dp_err_t *err);
 
 /* Loads m's bookkeeping: the ledger rows of m and the nruns sync_runs rows
  * in runs (encoded records), each staged at its table's path for m->key and

@@ -6,6 +6,7 @@
 #include "cmd_check.h"
 #include "cmd_config.h"
 #include "cmd_incarnation.h"
+#include "cmd_replay.h"
 #include "cmd_report.h"
 #include "cmd_query.h"
 #include "cmd_run.h"
@@ -35,6 +36,9 @@ static const char usage_text[] =
     "  report --config FILE [--since 24h] what the loads cost in Databricks: statements and\n"
     "                                     Files calls per million events, files per table,\n"
     "                                     flush load times (sync_runs)\n"
+    "  replay --config FILE --from TIME [--to TIME] [--topic T] [--names a,b]\n"
+    "                                     load again, merged on event_id, what the pool\n"
+    "                                     loaded in a time window (docs/DELIVERY.md)\n"
     "  incarnation show|new --config FILE [--force]\n"
     "                                     print, or mint after a topic was recreated, the\n"
     "                                     pool's incarnation (docs/DELIVERY.md)\n"
@@ -56,6 +60,7 @@ static const struct {
     {"validate", dp_cmd_validate}, {"produce", dp_cmd_produce},
     {"query", dp_cmd_query},       {"incarnation", dp_cmd_incarnation},
     {"config", dp_cmd_config},     {"report", dp_cmd_report},
+    {"replay", dp_cmd_replay},
 };
 
 static command_fn find_command(const char *name)

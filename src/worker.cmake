@@ -7,3 +7,4 @@ add_executable(poll_bench ${PROJECT_SOURCE_DIR}/bench/poll_bench.c)
 target_link_libraries(poll_bench PRIVATE dpcore)
 # Issue 17: the merge_event_id load mode, replay of a time window, backfill on promotion.
 target_sources(dpcore PRIVATE load_merge.c)
+target_sources(dpcore PRIVATE cmd_replay.c backfill.c)

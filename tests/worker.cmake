@@ -4,6 +4,7 @@ dp_add_test(NAME test_router LABEL unit SOURCES unit/test_router.c LIBS dpcore)
 dp_add_test(NAME test_ddl LABEL unit SOURCES unit/test_ddl.c LIBS dpcore)
 dp_add_test(NAME test_flush LABEL unit SOURCES unit/test_flush.c LIBS dpcore)
 dp_add_test(NAME test_manifest LABEL unit SOURCES unit/test_manifest.c LIBS dpcore)
+dp_add_test(NAME test_replay LABEL unit SOURCES unit/test_replay.c LIBS dpcore)
 dp_add_test(NAME test_worker LABEL integration SOURCES integration/test_worker.c
             LIBS PkgConfig::RDKAFKA TIMEOUT 600)
 dp_add_test(NAME test_claims LABEL integration TIMEOUT 180
