@@ -119,48 +119,6 @@ char *dp_backfill_delete_sql(const char *own, const char *shared, int merge_even
                   shared, own);
 }
 
-char *dp_backfill_columns(const char *schema_json, dp_err_t *err)
-{
-    json_t *root = json_loads(schema_json, 0, NULL), *fields = json_object_get(root, "fields");
-    dp_buf_t out;
-    size_t i, len;
-    json_t *f;
-    char *text;
-
-    if (!json_is_array(fields) || json_array_size(fields) == 0) {
-        json_decref(root);
-        dp_err_set(err, DP_EINVAL, 0, "backfill: the staged schema has no fields");
-        return NULL;
-    }
-    dp_buf_init(&out, 1 << 20);
-    json_array_foreach(fields, i, f)
-    {
-        const char *name = json_string_value(json_object_get(f, "name"));
-        dp_err_t why;
-
-        if (!name || (i + 1 == json_array_size(fields) && strcmp(name, "_loaded_at") == 0))
-            continue;
-        /* Our own schema's names; checked as identifiers all the same. */
-        if (dp_tablename_check_identifier(name, &why) < 0) {
-            dp_err_set(err, DP_EINVAL, 0, "backfill: column %.80s: %s", name, why.msg);
-            json_decref(root);
-            dp_buf_free(&out);
-            return NULL;
-        }
-        if ((dp_buf_len(&out) && dp_buf_append(&out, ", ", 2, err) < 0) ||
-            dp_buf_append(&out, "`", 1, err) < 0 || dp_buf_append(&out, name, strlen(name), err) < 0 ||
-            dp_buf_append(&out, "`", 1, err) < 0) {
-            json_decref(root);
-            dp_buf_free(&out);
-            return NULL;
-        }
-    }
-    json_decref(root);
-    dp_buf_append(&out, "", 1, err);
-    text = (char *)dp_buf_detach(&out, &len);
-    return text;
-}
-
 /* ------------------------------------------------------------------------- */
 /* Statements                                                                */
 /* ------------------------------------------------------------------------- */
@@ -547,7 +505,7 @@ dp_backfill_t *dp_backfill_new(const dp_backfill_opts_t *opts, dp_err_t *err)
     pthread_mutex_init(&bf->mu, NULL);
     pthread_cond_init(&bf->cv, NULL);
     snprintf(probe, sizeof(probe), "%sx", DP_TABLENAME_PREFIX);
-    if (!(bf->columns = dp_backfill_columns(dp_loadops_schema_of(bf->ops, probe), err)))
+    if (!(bf->columns = dp_load_merge_columns(dp_loadops_schema_of(bf->ops, probe), err)))
         goto fail;
     if (!(bf->client = dp_dbxconn_new_client(opts->conn, opts->cfg, NULL, NULL, err)))
         goto fail;

@@ -85,8 +85,4 @@ char *dp_backfill_move_sql(const char *own, const char *shared, const char *colu
                            int merge_event_id);
 char *dp_backfill_delete_sql(const char *own, const char *shared, int merge_event_id);
 
-/* The backquoted field list of an Avro record schema ("`a`, `b`, ..."),
- * without a last _loaded_at field. Returns new text or NULL with err. */
-char *dp_backfill_columns(const char *schema_json, dp_err_t *err);
-
 #endif

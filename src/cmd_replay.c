@@ -73,11 +73,13 @@ typedef struct span {
     int done;
 } span_t;
 
-/* Lineage: the offsets the rows of one name span in one table and partition. */
+/* Lineage: the offsets (and Kafka timestamps) the rows of one name span in
+ * one table and partition. */
 typedef struct lin {
     char *table, *name, *topic;
     int32_t partition;
     int64_t min, max;
+    int64_t ts_min, ts_max; /* microseconds; -1 when unknown */
 } lin_t;
 
 /* One destination table's rows waiting to be merged. */
@@ -352,8 +354,9 @@ static int index_table(replay_t *r, const char *table, dp_err_t *err)
     if (qualified(r, table, q, err) < 0)
         return DP_EINVAL;
     snprintf(sql, sizeof(sql), "SELECT event_name, _kafka_topic, _kafka_partition, "
-             "MIN(_kafka_offset), MAX(_kafka_offset) FROM %s WHERE _incarnation = :inc "
-             "GROUP BY event_name, _kafka_topic, _kafka_partition", q);
+             "MIN(_kafka_offset), MAX(_kafka_offset), MIN(_kafka_timestamp), "
+             "MAX(_kafka_timestamp) FROM %s WHERE _incarnation = :inc GROUP BY event_name, "
+             "_kafka_topic, _kafka_partition", q);
     if ((rc = run_sql(r, "replay: read lineage", sql, p, 1, &res, err)) == 0) {
         size_t n = dp_stmt_nrows(&res);
 
@@ -371,6 +374,8 @@ static int index_table(replay_t *r, const char *table, dp_err_t *err)
             l->partition = (int32_t)part;
             l->min = dp_stmt_cell_ll(&res, i, 3, -1);
             l->max = dp_stmt_cell_ll(&res, i, 4, -1);
+            l->ts_min = cell_ts(&res, i, 5);
+            l->ts_max = cell_ts(&res, i, 6);
             r->nlins++;
         }
         r->indexed = dp_realloc(r->indexed, (r->nindexed + 1) * sizeof(*r->indexed));
@@ -380,10 +385,34 @@ static int index_table(replay_t *r, const char *table, dp_err_t *err)
     return rc;
 }
 
+/* Of the name's rows in every partition, the table whose rows were around
+ * ts (microseconds) in time: NULL when the name has no rows anywhere. */
+static const char *by_time(const replay_t *r, const char *name, const char *own, int64_t ts)
+{
+    const lin_t *in = NULL, *below = NULL, *above = NULL;
+
+    for (size_t i = 0; i < r->nlins; i++) {
+        const lin_t *l = &r->lins[i];
+
+        if (strcmp(l->name, name) != 0 || l->ts_min < 0)
+            continue;
+        if (ts >= l->ts_min && ts <= l->ts_max && (!in || strcmp(l->table, own) == 0))
+            in = l;
+        if (l->ts_min <= ts && (!below || l->ts_min > below->ts_min))
+            below = l;
+        if (l->ts_min > ts && (!above || l->ts_min < above->ts_min))
+            above = l;
+    }
+    return in ? in->table : below ? below->table : above ? above->table : NULL;
+}
+
 /* The table that holds the rows of name around (topic, partition, offset)
- * today (lineage), else where routing sends the name. own is evt_<name>. */
+ * today (lineage: the name's rows in that partition, else in any partition
+ * around that time ts), else where routing sends the name. own is
+ * evt_<name>. */
 static int resolve(replay_t *r, const char *name, const char *own, const char *topic,
-                   int32_t partition, int64_t offset, const char **table, dp_err_t *err)
+                   int32_t partition, int64_t offset, int64_t ts, const char **table,
+                   dp_err_t *err)
 {
     const lin_t *in = NULL, *below = NULL, *above = NULL;
     const dp_config_t *cfg = r->cfg;
@@ -412,6 +441,8 @@ static int resolve(replay_t *r, const char *name, const char *own, const char *t
         *table = (in ? in : below ? below : above)->table;
         return 0;
     }
+    if ((*table = by_time(r, name, own, ts)) != NULL)
+        return 0;
     r->no_lineage++;
     if (cfg->routing.mode == DP_ROUTE_SINGLE)
         *table = cfg->routing.single_table;
@@ -767,7 +798,8 @@ static int take(replay_t *r, const rd_kafka_message_t *m, dp_err_t *err)
         return 0;
     }
     snprintf(name, sizeof(name), "%.*s", (int)dec.ev.event_name.len, dec.ev.event_name.ptr);
-    if ((rc = resolve(r, name, own, topic, m->partition, m->offset, &table, err)) < 0)
+    if ((rc = resolve(r, name, own, topic, m->partition, m->offset, ts_ms * 1000, &table,
+                      err)) < 0)
         return rc;
     d = dest_of(r, table);
     before = dp_buf_len(&d->rows);

@@ -8,7 +8,7 @@
  * In merge_event_id mode the same staged file is merged on event_id instead:
  *
  *   MERGE WITH SCHEMA EVOLUTION INTO <table> AS t
- *   USING (SELECT *, current_timestamp() AS _loaded_at
+ *   USING (SELECT <columns>, current_timestamp() AS _loaded_at
  *          FROM read_files('<file>', format => 'avro')
  *          QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id
  *                  ORDER BY _kafka_topic, _kafka_partition, _kafka_offset) = 1) AS s
@@ -22,6 +22,9 @@
  * - the same file merged again (a retry, a crash between the load and the
  *   commit, a new owner finishing the manifest) inserts nothing: a replayed
  *   flush stays idempotent without COPY INTO's load history;
+ * - the columns are named (the staged rows' own: the canonical fields and
+ *   the lineage), not `*`: read_files may add a _rescued_data column when it
+ *   infers a schema, which must not reach the table;
  * - WITH SCHEMA EVOLUTION adds a column the canonical schema gained, as
  *   COPY INTO's mergeSchema does (without it, MERGE drops a source column the
  *   table lacks).
@@ -45,8 +48,15 @@ int dp_load_merge_mode(const dp_config_t *cfg, const char *table);
 
 /* The MERGE above for one staged file at path (a /Volumes/... path of
  * [A-Za-z0-9_./-] only; anything else is refused, so no quote can reach the
- * text) into qualified (from dp_tablename_qualified()). Returns new text
- * (caller frees) or NULL with err (DP_EINVAL). */
-char *dp_load_merge_sql(const char *qualified, const char *path, dp_err_t *err);
+ * text) into qualified (from dp_tablename_qualified()); columns from
+ * dp_load_merge_columns(). Returns new text (caller frees) or NULL with err
+ * (DP_EINVAL). */
+char *dp_load_merge_sql(const char *qualified, const char *path, const char *columns,
+                        dp_err_t *err);
+
+/* The backquoted field list of an Avro record schema ("`a`, `b`, ..."),
+ * without a last _loaded_at field: the staged rows' columns. Each name must
+ * be an identifier. Returns new text (caller frees) or NULL with err. */
+char *dp_load_merge_columns(const char *schema_json, dp_err_t *err);
 
 #endif

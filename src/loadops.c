@@ -34,6 +34,7 @@ struct dp_loadops {
     char *incarnation;
     char *worker_id;
     char *staged_schema; /* canonical + lineage */
+    char *staged_columns; /* its columns, backquoted (load_merge.h) */
     char *errors_schema; /* event_errors body + lineage */
     dp_dbxpool_t *pool;
 
@@ -71,7 +72,8 @@ dp_loadops_t *dp_loadops_new(const dp_loadops_opts_t *opts, dp_err_t *err)
                                   &ops->staged_schema, err) < 0 ||
         dp_avrofile_staged_schema(dp_sysrows_event_errors_schema,
                                   strlen(dp_sysrows_event_errors_schema), &ops->errors_schema,
-                                  err) < 0) {
+                                  err) < 0 ||
+        !(ops->staged_columns = dp_load_merge_columns(ops->staged_schema, err))) {
         dp_loadops_destroy(ops);
         return NULL;
     }
@@ -89,6 +91,7 @@ void dp_loadops_destroy(dp_loadops_t *ops)
         free(ops->dirs[i]);
     free(ops->dirs);
     free(ops->staged_schema);
+    free(ops->staged_columns);
     free(ops->errors_schema);
     free(ops->incarnation);
     free(ops->worker_id);
@@ -423,7 +426,8 @@ static int load_file(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tab
 
     *inserted = 0;
     if (qualified(ops, table, q, err) < 0 ||
-        !(sql = merge ? dp_load_merge_sql(q, path, err) : dp_ddl_copy_into(q, path, err)))
+        !(sql = merge ? dp_load_merge_sql(q, path, ops->staged_columns, err)
+                      : dp_ddl_copy_into(q, path, err)))
         return DP_EFAIL;
     memset(&s, 0, sizeof(s));
     s.what = merge ? "merge into" : "copy into";

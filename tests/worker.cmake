@@ -4,7 +4,7 @@ dp_add_test(NAME test_router LABEL unit SOURCES unit/test_router.c LIBS dpcore)
 dp_add_test(NAME test_ddl LABEL unit SOURCES unit/test_ddl.c LIBS dpcore)
 dp_add_test(NAME test_flush LABEL unit SOURCES unit/test_flush.c LIBS dpcore)
 dp_add_test(NAME test_manifest LABEL unit SOURCES unit/test_manifest.c LIBS dpcore)
-dp_add_test(NAME test_replay LABEL unit SOURCES unit/test_replay.c LIBS dpcore)
+dp_add_test(NAME test_replay_sql LABEL unit SOURCES unit/test_replay_sql.c LIBS dpcore)
 dp_add_test(NAME test_worker LABEL integration SOURCES integration/test_worker.c
             LIBS PkgConfig::RDKAFKA TIMEOUT 600)
 dp_add_test(NAME test_claims LABEL integration TIMEOUT 180
@@ -19,3 +19,8 @@ if(TARGET test_delivery)
 endif()
 dp_add_test(NAME test_flush_path LABEL integration SOURCES integration/test_flush_path.c
             TIMEOUT 600)
+dp_add_test(NAME test_replay LABEL integration SOURCES integration/test_replay.c
+            LIBS dpcore PkgConfig::RDKAFKA TIMEOUT 1200)
+if(TARGET test_replay)
+  add_dependencies(test_replay deltaport deltaport-dbx-emulator deltaport-kafka-mock)
+endif()

@@ -118,11 +118,12 @@ static void test_ddl_merge_event_id_text_and_refusals(void)
                          "/Volumes/c/s/v/../../x.avro", "/Volumes/c/s/v/i0/t/", NULL};
     dp_err_t err;
     char *sql = dp_load_merge_sql("`main`.`s`.`evt_a`", "/Volumes/main/s/v/i0/evt_a/ab12.avro",
-                                  &err);
+                                  "`event_id`, `_kafka_offset`", &err);
 
     DP_ASSERT_FATAL_MSG(sql != NULL, "expected SQL, got: %s", err.msg);
     DP_ASSERT_MSG(strcmp(sql, "MERGE WITH SCHEMA EVOLUTION INTO `main`.`s`.`evt_a` AS t USING "
-                              "(SELECT *, current_timestamp() AS _loaded_at FROM read_files("
+                              "(SELECT `event_id`, `_kafka_offset`, current_timestamp() AS "
+                              "_loaded_at FROM read_files("
                               "'/Volumes/main/s/v/i0/evt_a/ab12.avro', format => 'avro') "
                               "QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY "
                               "_kafka_topic, _kafka_partition, _kafka_offset) = 1) AS s ON "
@@ -130,7 +131,7 @@ static void test_ddl_merge_event_id_text_and_refusals(void)
                   "got: %s", sql);
     free(sql);
     for (int i = 0; bad[i]; i++) {
-        sql = dp_load_merge_sql("`main`.`s`.`evt_a`", bad[i], &err);
+        sql = dp_load_merge_sql("`main`.`s`.`evt_a`", bad[i], "`event_id`", &err);
         DP_ASSERT_MSG(sql == NULL && err.code == DP_EINVAL, "path %d should be refused", i);
         free(sql);
     }

@@ -4,6 +4,7 @@
  */
 #include "backfill.h"
 #include "cmd_replay.h"
+#include "load_merge.h"
 #include "dp_test.h"
 
 #include <stdio.h>
@@ -76,10 +77,10 @@ static void test_backfill_sql(void)
     free(sql);
 }
 
-static void test_backfill_columns(void)
+static void test_load_merge_columns(void)
 {
     dp_err_t err;
-    char *cols = dp_backfill_columns("{\"type\":\"record\",\"name\":\"r\",\"fields\":["
+    char *cols = dp_load_merge_columns("{\"type\":\"record\",\"name\":\"r\",\"fields\":["
                                      "{\"name\":\"event_id\",\"type\":\"string\"},"
                                      "{\"name\":\"_kafka_offset\",\"type\":\"long\"},"
                                      "{\"name\":\"_loaded_at\",\"type\":\"long\"}]}",
@@ -88,7 +89,7 @@ static void test_backfill_columns(void)
     DP_ASSERT_MSG(cols && strcmp(cols, "`event_id`, `_kafka_offset`") == 0,
                   "expected the columns without _loaded_at, got %s", cols ? cols : err.msg);
     free(cols);
-    cols = dp_backfill_columns("{\"type\":\"record\",\"name\":\"r\",\"fields\":["
+    cols = dp_load_merge_columns("{\"type\":\"record\",\"name\":\"r\",\"fields\":["
                                "{\"name\":\"a`b\",\"type\":\"string\"}]}",
                                &err);
     DP_ASSERT_MSG(!cols && err.code == DP_EINVAL, "a name that is no identifier is refused");
@@ -98,7 +99,7 @@ static void test_backfill_columns(void)
 static const dp_test_case_t cases[] = {
     {"test_replay_times", test_replay_times},
     {"test_backfill_sql", test_backfill_sql},
-    {"test_backfill_columns", test_backfill_columns},
+    {"test_load_merge_columns", test_load_merge_columns},
     {NULL, NULL},
 };
 
