@@ -477,17 +477,21 @@ static void *backfill_main(void *arg)
 {
     dp_backfill_t *bf = arg;
 
+    /* The first round after one refresh interval: the worker creates the
+     * system tables meanwhile, and no name is due before settle anyway. */
     pthread_mutex_lock(&bf->mu);
     while (!bf->stop) {
         struct timespec ts;
 
-        pthread_mutex_unlock(&bf->mu);
-        round_once(bf);
-        pthread_mutex_lock(&bf->mu);
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += (time_t)bf->cfg->routing.stats_refresh_s;
         while (!bf->stop && pthread_cond_timedwait(&bf->cv, &bf->mu, &ts) == 0)
             ;
+        if (bf->stop)
+            break;
+        pthread_mutex_unlock(&bf->mu);
+        round_once(bf);
+        pthread_mutex_lock(&bf->mu);
     }
     pthread_mutex_unlock(&bf->mu);
     return NULL;

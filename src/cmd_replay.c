@@ -70,6 +70,7 @@ typedef struct span {
     int64_t first, last; /* of the ledger ranges meeting the window */
     int64_t ranges;
     int64_t low, high;   /* the log's watermarks */
+    int64_t in_window;   /* records read whose timestamp is in the window */
     int done;
 } span_t;
 
@@ -109,7 +110,7 @@ typedef struct replay {
     int dry_run;
 
     span_t *spans;
-    size_t nspans;
+    size_t nspans, last_span;
     lin_t *lins;
     size_t nlins;
     char **tables;  /* tables of the schema (SHOW TABLES) */
@@ -121,6 +122,7 @@ typedef struct replay {
     size_t buffered;
 
     int64_t total, seen, in_window, replayed, rejected, other_names, no_lineage, untimed;
+    dp_dbx_counts_t pool_cost; /* calls of the staging and merge jobs */
     int64_t started_us;
     long long last_bar_ms;
     int tty;
@@ -232,9 +234,15 @@ static int read_incarnation(replay_t *r, dp_err_t *err)
 
 static span_t *find_span(replay_t *r, const char *topic, int32_t partition)
 {
+    /* Messages come in runs of one partition: the last one found first. */
+    if (r->last_span < r->nspans && r->spans[r->last_span].partition == partition &&
+        strcmp(r->spans[r->last_span].topic, topic) == 0)
+        return &r->spans[r->last_span];
     for (size_t i = 0; i < r->nspans; i++) {
-        if (r->spans[i].partition == partition && strcmp(r->spans[i].topic, topic) == 0)
+        if (r->spans[i].partition == partition && strcmp(r->spans[i].topic, topic) == 0) {
+            r->last_span = i;
             return &r->spans[i];
+        }
     }
     return NULL;
 }
@@ -337,6 +345,44 @@ static int read_tables(replay_t *r, dp_err_t *err)
     return rc;
 }
 
+/* Lineage is sorted by (name, topic, partition) and searched by halves: a
+ * replay resolves every record. */
+static int key_cmp(const char *name, const char *topic, int32_t partition, const lin_t *l)
+{
+    int c = strcmp(name, l->name);
+
+    if (c == 0)
+        c = strcmp(topic, l->topic);
+    return c ? c : (partition > l->partition) - (partition < l->partition);
+}
+
+static int lin_cmp(const void *a, const void *b)
+{
+    const lin_t *x = a;
+
+    return key_cmp(x->name, x->topic, x->partition, b);
+}
+
+/* Index of the first lineage entry of name (and, when topic is not NULL, of
+ * topic and partition), or nlins. */
+static size_t first_lin(const replay_t *r, const char *name, const char *topic,
+                        int32_t partition)
+{
+    size_t lo = 0, hi = r->nlins;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = topic ? key_cmp(name, topic, partition, &r->lins[mid])
+                      : strcmp(name, r->lins[mid].name);
+
+        if (c > 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Reads, once, where the rows of every name lie in table: one statement. */
 static int index_table(replay_t *r, const char *table, dp_err_t *err)
 {
@@ -380,6 +426,7 @@ static int index_table(replay_t *r, const char *table, dp_err_t *err)
         }
         r->indexed = dp_realloc(r->indexed, (r->nindexed + 1) * sizeof(*r->indexed));
         r->indexed[r->nindexed++] = dp_strdup(table);
+        qsort(r->lins, r->nlins, sizeof(*r->lins), lin_cmp);
     }
     dp_dbx_sql_result_clear(&res);
     return rc;
@@ -391,10 +438,12 @@ static const char *by_time(const replay_t *r, const char *name, const char *own,
 {
     const lin_t *in = NULL, *below = NULL, *above = NULL;
 
-    for (size_t i = 0; i < r->nlins; i++) {
+    for (size_t i = first_lin(r, name, NULL, 0); i < r->nlins; i++) {
         const lin_t *l = &r->lins[i];
 
-        if (strcmp(l->name, name) != 0 || l->ts_min < 0)
+        if (strcmp(l->name, name) != 0)
+            break;
+        if (l->ts_min < 0)
             continue;
         if (ts >= l->ts_min && ts <= l->ts_max && (!in || strcmp(l->table, own) == 0))
             in = l;
@@ -422,11 +471,11 @@ static int resolve(replay_t *r, const char *name, const char *own, const char *t
                                                                  err)) < 0 ||
         (rc = index_table(r, cfg->routing.single_table, err)) < 0)
         return rc;
-    for (size_t i = 0; i < r->nlins; i++) {
+    for (size_t i = first_lin(r, name, topic, partition); i < r->nlins; i++) {
         const lin_t *l = &r->lins[i];
 
-        if (l->partition != partition || strcmp(l->name, name) != 0 || strcmp(l->topic, topic) != 0)
-            continue;
+        if (key_cmp(name, topic, partition, l) != 0)
+            break;
         /* Rows in two tables at once (a backfill half done): the own table. */
         if (offset >= l->min && offset <= l->max && (!in || strcmp(l->table, own) == 0))
             in = l;
@@ -548,6 +597,7 @@ static int load_all(replay_t *r, dp_err_t *err)
     for (size_t i = 0; i < n; i++) {
         dest_t *d = mjs[i].d;
 
+        dp_dbx_counts_add(&r->pool_cost, &jobs[i].cost);
         if (jobs[i].rc != 0 && rc == 0) {
             *err = jobs[i].err;
             rc = jobs[i].rc < 0 ? jobs[i].rc : DP_EFAIL;
@@ -763,8 +813,8 @@ static int decode(replay_t *r, const rd_kafka_message_t *m, dp_decoded_t *dec, d
     return dp_decode_message(r->dec, topic, m->payload, m->len, dec, &r->scratch, err);
 }
 
-/* One record of a span: replayed when it is in the window. */
-static int take(replay_t *r, const rd_kafka_message_t *m, dp_err_t *err)
+/* One record of span s: replayed when it is in the window. */
+static int take(replay_t *r, span_t *s, const rd_kafka_message_t *m, dp_err_t *err)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
     int64_t ts_ms = rd_kafka_message_timestamp(m, NULL);
@@ -782,6 +832,7 @@ static int take(replay_t *r, const rd_kafka_message_t *m, dp_err_t *err)
     if (ts_ms * 1000 < r->from_us || ts_ms * 1000 > r->to_us)
         return 0;
     r->in_window++;
+    s->in_window++;
     if ((rc = decode(r, m, &dec, err)) == DP_EINVAL) {
         r->rejected++;
         return 0;
@@ -820,6 +871,18 @@ static int take(replay_t *r, const rd_kafka_message_t *m, dp_err_t *err)
     return 0;
 }
 
+/* Marks s read and stops fetching it. Returns 1. */
+static size_t finish_span(rd_kafka_t *rk, span_t *s)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+
+    rd_kafka_topic_partition_list_add(l, s->topic, s->partition);
+    rd_kafka_pause_partitions(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    s->done = 1;
+    return 1;
+}
+
 /* Reads every span from its first to its last offset. */
 static int read_spans(replay_t *r, rd_kafka_t *rk, dp_err_t *err)
 {
@@ -851,20 +914,23 @@ static int read_spans(replay_t *r, rd_kafka_t *rk, dp_err_t *err)
             continue;
         s = find_span(r, rd_kafka_topic_name(m->rkt), m->partition);
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            if (s && !s->done) {
+            /* The log's end: past the span's last offset (compaction or a
+             * transaction marker took it), the span is read. */
+            if (s && !s->done && m->offset <= s->last)
                 rc = dp_err_set(err, DP_EFAIL, 1, "replay: %s [%d] ended at @%lld before "
                                 "@%lld", s->topic, (int)s->partition, (long long)m->offset,
                                 (long long)s->last);
-            }
+            else if (s && !s->done)
+                left -= finish_span(rk, s);
         } else if (m->err) {
             rc = dp_err_set(err, DP_EFAIL, 1, "replay: %s", rd_kafka_message_errstr(m));
-        } else if (s && !s->done && m->offset >= s->first && m->offset <= s->last) {
-            r->seen++;
-            rc = take(r, m, err);
-            if (m->offset == s->last) {
-                s->done = 1;
-                left--;
+        } else if (s && !s->done && m->offset >= s->first) {
+            if (m->offset <= s->last) {
+                r->seen++;
+                rc = take(r, s, m, err);
             }
+            if (m->offset >= s->last)
+                left -= finish_span(rk, s);
         }
         rd_kafka_message_destroy(m);
     }
@@ -939,9 +1005,11 @@ static int record_run(replay_t *r, const char *status, dp_err_t *err)
     run.started_at_us = r->started_us;
     run.finished_at_us = dp_clock_wall_us();
     dp_dbx_client_counts(r->conn.client, &counts);
+    dp_dbx_counts_add(&counts, &r->pool_cost);
+    /* The run's own statement and upload are counted in advance. */
     run.statements = counts.calls[DP_DBX_CALL_STATEMENT] + 1;
     run.files_calls = counts.calls[DP_DBX_CALL_FILES_WRITE] + counts.calls[DP_DBX_CALL_FILES_MKDIR] +
-                      1;
+                      counts.calls[DP_DBX_CALL_FILES_DELETE] + 1;
     run.load_ms = (run.finished_at_us - run.started_at_us) / 1000;
     dp_buf_init(&rows, 1 << 20);
     snprintf(text, sizeof(text), "%s/run", r->run_key);
@@ -1066,12 +1134,19 @@ static void summary(const replay_t *r)
 {
     char from[40], to[40];
     int64_t inserted = 0, dups = 0;
+    size_t with = 0;
 
     fmt_ts(r->from_us, from, sizeof(from));
     fmt_ts(r->to_us, to, sizeof(to));
-    printf("replay %s .. %s, incarnation %s: %zu partition(s), %lld records read, %lld in the "
-           "window, %lld replayed%s\n", from, to, r->inc, r->nspans, (long long)r->seen,
-           (long long)r->in_window, (long long)r->replayed, r->dry_run ? " (dry run)" : "");
+    for (size_t i = 0; i < r->nspans; i++)
+        with += r->spans[i].in_window > 0;
+    /* A ledger range bounds its records' timestamps, not each record's: a
+     * partition may be read for a range that meets the window and hold no
+     * record in it. */
+    printf("replay %s .. %s, incarnation %s: %zu partition(s) read (%zu with records in the "
+           "window), %lld records read, %lld in the window, %lld replayed%s\n", from, to, r->inc,
+           r->nspans, with, (long long)r->seen, (long long)r->in_window, (long long)r->replayed,
+           r->dry_run ? " (dry run)" : "");
     for (size_t i = 0; i < r->ndests; i++) {
         printf("  %-40s %10lld rows, %10lld inserted, %10lld already there\n", r->dests[i].table,
                (long long)r->dests[i].replayed, (long long)r->dests[i].inserted,

@@ -71,14 +71,15 @@ static long long produce_repeats(env_t *env, int count, int repeat_every, int se
 }
 
 /* `deltaport replay` with args (a shell fragment); its stdout and stderr go
- * to out. Returns its exit status. */
+ * to out, without the clients' plain-HTTP warnings. Returns its exit status. */
 static int replay(env_t *env, const char *args, char *out, size_t outlen)
 {
     char cmd[2048];
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 
-    snprintf(cmd, sizeof(cmd), "%s replay --config %s %s 2>&1", DP_DELTAPORT_BIN, env->config,
-             args);
+    snprintf(cmd, sizeof(cmd), "%s replay --config %s %s >%s/replay.out 2>&1; rc=$?; "
+             "grep -v allow_insecure_http %s/replay.out; exit $rc", DP_DELTAPORT_BIN,
+             env->config, args, env->ef.dir, env->ef.dir);
     return dp_proc_run(argv, out, outlen, scaled(180000));
 }
 
@@ -306,7 +307,7 @@ static int three_batches(env_t *env, int pa, int pb, int pc, long long *t1, long
  * second run changes nothing; each run is a sync_runs row of kind replay. */
 static void test_replay_window_inside_one_partition(void)
 {
-    char from[48], to[48], args[256], out[8192];
+    char from[48], to[48], args[256], out[65536];
     long long t1, t2, before;
     env_t env;
     dp_proc_t w;
@@ -316,8 +317,8 @@ static void test_replay_window_inside_one_partition(void)
         env_stop(&env);
         return;
     }
-    DP_ASSERT_FATAL_MSG(three_batches(&env, 1, 0, 1, &t1, &t2) == 0, "produce failed");
     start_worker(&env, &w, "r1");
+    DP_ASSERT_FATAL_MSG(three_batches(&env, 1, 0, 1, &t1, &t2) == 0, "produce failed");
     DP_ASSERT_MSG(wait_loaded(&env, 120, 60000) == 120, "not loaded");
     DP_ASSERT_MSG(stop_worker(&w) == 0, "clean stop expected");
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.ledger WHERE kind = 'range' AND "
@@ -333,7 +334,7 @@ static void test_replay_window_inside_one_partition(void)
     snprintf(args, sizeof(args), "--from %s --to %s --topic " TOPIC, from, to);
     rc = replay(&env, args, out, sizeof(out));
     DP_ASSERT_MSG(rc == 0, "replay failed (%d): %s", rc, out);
-    DP_ASSERT_MSG(strstr(out, "1 partition(s)") && strstr(out, "40 replayed"),
+    DP_ASSERT_MSG(strstr(out, "(1 with records in the window)") && strstr(out, "40 replayed"),
                   "expected 40 records of one partition replayed: %s", out);
     DP_ASSERT_MSG(count_of(&env, SHARED, NULL) == 120, "expected the 40 rows back, got %lld rows",
                   count_of(&env, SHARED, NULL));
@@ -360,7 +361,7 @@ static void test_replay_window_inside_one_partition(void)
  * refused. */
 static void test_replay_window_across_all_partitions(void)
 {
-    char from[48], to[48], args[256], out[8192];
+    char from[48], to[48], args[256], out[65536];
     long long t1, t2;
     env_t env;
     dp_proc_t w;
@@ -382,8 +383,8 @@ static void test_replay_window_across_all_partitions(void)
     DP_ASSERT_MSG(rc == 0 && strstr(out, "40 replayed") && strstr(out, "inserted 40"),
                   "replay failed (%d): %s", rc, out);
     {
-        const char *at = strstr(out, ", incarnation ");
-        int nparts = at && (at = strstr(at, ": ")) ? atoi_safe(at + 2) : 0;
+        const char *at = strstr(out, " with records in the window)");
+        int nparts = at && (at = strstr(out, "read (")) ? atoi_safe(at + 6) : 0;
 
         DP_ASSERT_MSG(nparts == PARTITIONS, "expected the window in all %d partitions, got %d: %s",
                       PARTITIONS, nparts, out);
@@ -403,7 +404,7 @@ static void test_replay_window_across_all_partitions(void)
  * available; a replay from that time works. */
 static void test_replay_window_before_retention(void)
 {
-    char args[256], out[8192], earliest[64];
+    char args[256], out[65536], earliest[64];
     const char *at;
     env_t env;
     dp_proc_t w;
@@ -422,7 +423,12 @@ static void test_replay_window_before_retention(void)
     /* A 5.24 MB record makes the embedded Kafka's 5 MiB cap evict the 30. */
     DP_ASSERT_MSG(produce_blob(&env, 0, 5240000) == 0, "big record not produced");
     DP_ASSERT_MSG(produce_json(&env, 0, "page_view", 10, 30) == 0, "produce failed");
-    DP_ASSERT_MSG(wait_loaded(&env, 41, 60000) == 41, "not loaded");
+    /* The big record itself may be evicted before the worker reads it (a
+     * recorded gap then), or land in event_errors: wait for the 10. */
+    for (long long deadline = dp_test_now_ms() + scaled(60000);
+         count_of(&env, SHARED, NULL) < 40 && dp_test_now_ms() < deadline;)
+        dp_test_sleep_ms(300);
+    DP_ASSERT_MSG(count_of(&env, SHARED, NULL) == 40, "not loaded");
     DP_ASSERT_MSG(stop_worker(&w) == 0, "clean stop expected");
     DP_ASSERT_FATAL_MSG(dp_kafka_fixture_watermarks(&env.kf, TOPIC, low, high, PARTITIONS, why,
                                                     sizeof(why)) == PARTITIONS &&
@@ -452,7 +458,7 @@ static void test_replay_window_before_retention(void)
  * before the promotion go back to the shared table. */
 static void test_replay_to_the_table_that_holds_the_rows(void)
 {
-    char out[8192];
+    char out[65536];
     env_t env;
     dp_proc_t w;
     long long shared, own;
