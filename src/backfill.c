@@ -452,7 +452,8 @@ static void round_once(dp_backfill_t *bf)
     dp_err_t err;
 
     if (!bf->done_read) {
-        if (read_done(bf, &err) < 0) {
+        if (dp_loadops_prepare_table(bf->ops, bf->client, DP_BACKFILLS_TABLE, &err) < 0 ||
+            read_done(bf, &err) < 0) {
             dp_log(DP_LOG_WARN, "backfill", "%s (tried again later)", err.msg);
             return;
         }

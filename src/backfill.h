@@ -32,9 +32,10 @@
  * 'backfill' (rows = rows moved, inserted_rows = rows inserted into the own
  * table, duplicates = shared rows deleted that were already there).
  *
- * Cost: one SHOW TABLES per routing.stats_refresh_s, and per name moved, once:
- * 7 statements (read the claim, claim, read back, move, delete, done,
- * sync_runs) and one Files upload.
+ * Cost: once per process, 2 statements (the backfills table, IF NOT EXISTS,
+ * and the names already moved); one SHOW TABLES per routing.stats_refresh_s;
+ * per name moved, once: 7 statements (read the claim, claim, read back,
+ * move, delete, done, sync_runs) and one Files upload.
  *
  * Thread: its own, with its own client; dp_backfill_new/destroy from the
  * worker's thread.

@@ -49,9 +49,10 @@ struct dp_loadops {
     size_t ndirs;
 };
 
-static const char *const SYSTEM_TABLES[] = {DP_ERRORS_TABLE,      DP_RUNS_TABLE,
-                                            DP_LEDGER_TABLE,      DP_CLAIMS_TABLE,
-                                            DP_INCARNATIONS_TABLE, DP_BACKFILLS_TABLE, NULL};
+/* Made by setup. backfills is made by its own thread, when it runs
+ * (backfill.h): a pool that does not backfill pays nothing for it. */
+static const char *const SYSTEM_TABLES[] = {DP_ERRORS_TABLE, DP_RUNS_TABLE, DP_LEDGER_TABLE,
+                                            DP_CLAIMS_TABLE, DP_INCARNATIONS_TABLE, NULL};
 
 const char *const *dp_loadops_system_tables(void)
 {

@@ -20,7 +20,7 @@
  *   claims        partition claims (claims.h)
  *   incarnations  the pool's incarnations (claims.h)
  *   backfills     who moves a promoted name's rows, and when it is done
- *                 (backfill.h)
+ *                 (backfill.h; made by the backfill thread, not by setup)
  *
  * Thread: every function is thread-safe (the loader and recovery threads
  * share one dp_loadops_t); a `client` argument must be the caller's own.
