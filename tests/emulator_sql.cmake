@@ -11,3 +11,18 @@ dp_add_test(NAME test_emu_engine_sql LABEL unit
 dp_add_test(NAME test_emu_engine_batch LABEL unit
             SOURCES unit/test_emu_engine_batch.c unit/test_emu_engine_support.c
             LIBS dbxemu_engine)
+dp_add_test(NAME test_emu_engine_window LABEL unit
+            SOURCES unit/test_emu_engine_window.c unit/test_emu_engine_support.c
+            LIBS dbxemu_engine)
+dp_add_test(NAME test_emu_engine_views LABEL unit
+            SOURCES unit/test_emu_engine_views.c unit/test_emu_engine_support.c
+            LIBS dbxemu_engine)
+dp_add_test(NAME test_emu_engine_delete LABEL unit
+            SOURCES unit/test_emu_engine_delete.c unit/test_emu_engine_support.c
+            LIBS dbxemu_engine)
+dp_add_test(NAME test_emu_engine_merge_sources LABEL unit
+            SOURCES unit/test_emu_engine_merge_sources.c unit/test_emu_engine_support.c
+            LIBS dbxemu_engine)
+dp_add_test(NAME test_emu_engine_decimal LABEL unit
+            SOURCES unit/test_emu_engine_decimal.c unit/test_emu_engine_support.c
+            LIBS dbxemu_engine)

@@ -188,9 +188,27 @@ static void test_emu_engine_merge_upserts_claims(void)
                   "expected INSERT * of 2 rows, got rc %d '%s' %s", rc, res.message,
                   t_cell(&res, 0, 3));
     emu_result_clear(&res);
+    /* Delta: two source rows matching one target row fail unless the MERGE has no matched
+     * clause, or its only one is an unconditional DELETE (every pair deletes the same row) */
     fails_with(e, NULL, "MERGE INTO claims USING (VALUES ('a'), ('a')) AS s(part) ON "
-                        "claims.part = s.part WHEN MATCHED THEN DELETE", NULL,
-               "[DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE]", NULL);
+                        "claims.part = s.part WHEN MATCHED AND s.part = 'a' THEN DELETE", NULL,
+               "[DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE]", "21506");
+    fails_with(e, NULL, "MERGE INTO claims USING (VALUES ('a', 'x'), ('a', 'y')) AS s(part, "
+                        "worker) ON claims.part = s.part WHEN MATCHED THEN UPDATE SET *", NULL,
+               "[DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE]", "21506");
+    rc = t_exec(e, NULL, "MERGE INTO claims USING (VALUES ('b'), ('b'), ('z'), ('z')) AS s(part) "
+                         "ON claims.part = s.part WHEN NOT MATCHED THEN INSERT (part, worker) "
+                         "VALUES (s.part, 'dup')", NULL, &res);
+    DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 3), "2") == 0,
+                  "expected an insert-only MERGE to insert both unmatched duplicates, got rc %d "
+                  "'%s' %s", rc, res.message, t_cell(&res, 0, 3));
+    emu_result_clear(&res);
+    rc = t_exec(e, NULL, "MERGE INTO claims USING (VALUES ('a'), ('a')) AS s(part) ON "
+                         "claims.part = s.part WHEN MATCHED THEN DELETE", NULL, &res);
+    DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 2), "1") == 0,
+                  "expected one unconditional DELETE to delete the row matched twice once, got "
+                  "rc %d '%s' %s", rc, res.message, t_cell(&res, 0, 2));
+    emu_result_clear(&res);
     t_ok(e, "CREATE TABLE empty_one");
     fails_with(e, NULL, "MERGE INTO empty_one USING (VALUES (1)) AS s(a) ON empty_one.a = s.a "
                         "WHEN NOT MATCHED THEN INSERT *", NULL, "[DELTA_SCHEMA_NOT_SET]", "KD008");

@@ -162,3 +162,47 @@ int t_write_ocf(const char *path, const char *schema_json, const unsigned char *
     free(buf);
     return rc;
 }
+
+int t_rows(emu_engine_t *e, const char *sql, const char *want)
+{
+    return t_rows_p(e, sql, NULL, want);
+}
+
+int t_rows_p(emu_engine_t *e, const char *sql, const char *params, const char *want)
+{
+    emu_result_t res;
+    int rc = t_exec(e, NULL, sql, params, &res), ok;
+    char *got = rc == 0 ? json_dumps(res.rows, JSON_COMPACT) : NULL;
+
+    ok = rc == 0 && got != NULL && strcmp(got, want) == 0;
+    DP_ASSERT_MSG(ok, "expected rows %s for '%s', got rc %d rows %s '%s'", want, sql, rc,
+                  got != NULL ? got : "(none)", res.message);
+    free(got);
+    emu_result_clear(&res);
+    return ok;
+}
+
+int t_fails(emu_engine_t *e, const char *principal, const char *sql, const char *params,
+            const char *prefix, const char *state)
+{
+    emu_result_t res;
+    int rc = t_exec(e, principal, sql, params, &res), ok;
+
+    ok = rc == -1 && strncmp(res.message, prefix, strlen(prefix)) == 0 &&
+         (state == NULL || strcmp(res.sql_state, state) == 0);
+    DP_ASSERT_MSG(ok, "expected '%s...' (%s) for '%s', got rc %d '%s' (%s)", prefix,
+                  state != NULL ? state : "-", sql, rc, res.message, res.sql_state);
+    emu_result_clear(&res);
+    return ok;
+}
+
+int t_ok_as(emu_engine_t *e, const char *principal, const char *sql)
+{
+    emu_result_t res;
+    int rc = t_exec(e, principal, sql, NULL, &res);
+
+    DP_ASSERT_MSG(rc == 0, "expected SUCCEEDED for '%s' as %s, got FAILED: %s", sql,
+                  principal != NULL ? principal : "admin", res.message);
+    emu_result_clear(&res);
+    return rc == 0;
+}

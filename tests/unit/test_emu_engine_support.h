@@ -41,4 +41,15 @@ void t_avro_bytes(unsigned char *buf, size_t *len, size_t cap, const void *p, si
 /* Writes a text file. */
 int t_write_file(const char *path, const char *text);
 
+/* Runs sql as admin (params: JSON text or NULL) and asserts it succeeds with exactly the rows
+ * want (compact JSON, e.g. [["1","a"]]). Returns 1 when it did. t_rows: without parameters. */
+int t_rows_p(emu_engine_t *e, const char *sql, const char *params, const char *want);
+int t_rows(emu_engine_t *e, const char *sql, const char *want);
+/* Runs sql as principal (NULL: admin) and asserts it fails with a message starting with prefix
+ * and (when state is not NULL) that SQLSTATE. Returns 1 when it did. */
+int t_fails(emu_engine_t *e, const char *principal, const char *sql, const char *params,
+            const char *prefix, const char *state);
+/* Runs sql as principal and asserts it succeeds. Returns 1 when it did. */
+int t_ok_as(emu_engine_t *e, const char *principal, const char *sql);
+
 #endif

@@ -124,6 +124,63 @@ int emu_result_simple(emu_ctx_t *cx, int n, const char *const *names, const char
     return 0;
 }
 
+/* SQLSTATE of the error classes the engine's SQL functions raise. */
+static const char *step_state(const char *msg)
+{
+    static const char *const map[][2] = {
+        {"[NUMERIC_VALUE_OUT_OF_RANGE", "22003"}, {"[CAST_OVERFLOW", "22003"},
+        {"[ARITHMETIC_OVERFLOW", "22003"},        {"[CAST_INVALID_INPUT", "22018"},
+        {"[DIVIDE_BY_ZERO", "22012"},             {"[INVALID_FORMAT", "22018"}};
+    size_t k;
+
+    for (k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
+        if (strncmp(msg, map[k][0], strlen(map[k][0])) == 0) {
+            return map[k][1];
+        }
+    }
+    return NULL;
+}
+
+int emu_fail_step(emu_ctx_t *cx, const char *what)
+{
+    const char *msg = sqlite3_errmsg(cx->eng->db), *state = step_state(msg);
+
+    if (state != NULL) {
+        return emu_fail(cx, state, "%s", msg);
+    }
+    return emu_fail(cx, "22000", "[QUERY_EXECUTION_ERROR] %s: %s", what, msg);
+}
+
+const char *emu_keep(emu_ctx_t *cx, const char *s)
+{
+    json_t *j;
+
+    if (cx->keep == NULL && (cx->keep = json_array()) == NULL) {
+        return NULL;
+    }
+    j = json_string(s);
+    if (j == NULL || json_array_append_new(cx->keep, j) != 0) {
+        return NULL;
+    }
+    return json_string_value(j);
+}
+
+void emu_temp_name(emu_ctx_t *cx, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "emu_t%d", cx->ntemp++);
+}
+
+long long emu_stmt_now_us(emu_ctx_t *cx)
+{
+    struct timespec ts;
+
+    if (cx->now_us == 0) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        cx->now_us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    }
+    return cx->now_us;
+}
+
 int emu_exec(emu_ctx_t *cx, const char *sql)
 {
     if (sqlite3_exec(cx->eng->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
@@ -191,6 +248,9 @@ static const char k_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS emu_load_history(table_id TEXT NOT NULL, path TEXT NOT NULL,"
     " loaded_ms INTEGER NOT NULL, num_rows INTEGER NOT NULL, size_bytes INTEGER NOT NULL,"
     " PRIMARY KEY(table_id, path));"
+    /* a view is a row of emu_tables (names, owner, columns) plus its query here */
+    "CREATE TABLE IF NOT EXISTS emu_views(id TEXT PRIMARY KEY, query TEXT NOT NULL,"
+    " catalog TEXT NOT NULL, schema TEXT NOT NULL, named INTEGER NOT NULL);"
     "INSERT OR IGNORE INTO emu_catalogs VALUES('main', 'admin', 0);"
     "INSERT OR IGNORE INTO emu_schemas VALUES('main', 'default', 'admin', 0);";
 
@@ -333,6 +393,9 @@ static int dispatch(emu_ctx_t *cx)
     if (emu_tk_is_kw(tk, "COPY")) {
         return emu_sql_copy(cx);
     }
+    if (emu_tk_is_kw(tk, "DELETE")) {
+        return emu_sql_delete(cx);
+    }
     return emu_syntax(cx);
 }
 
@@ -343,7 +406,7 @@ int emu_engine_execute(emu_engine_t *engine, const char *principal, const char *
     emu_toks_t tk;
     emu_ctx_t cx;
     size_t errpos = 0;
-    int rc = -1;
+    int rc = -1, k;
 
     memset(res, 0, sizeof(*res));
     memset(&tk, 0, sizeof(tk));
@@ -353,6 +416,7 @@ int emu_engine_execute(emu_engine_t *engine, const char *principal, const char *
     cx.params = parameters;
     cx.res = res;
     cx.tk = &tk;
+    cx.sql = statement;
     set_session(cx.catalog, catalog, "main");
     set_session(cx.schema, schema, "default");
     pthread_mutex_lock(&engine->mu);
@@ -371,11 +435,17 @@ int emu_engine_execute(emu_engine_t *engine, const char *principal, const char *
     if (rc != 0) {
         sqlite3_exec(engine->db, "ROLLBACK", NULL, NULL, NULL);
     }
-    /* inline(from_json(...)) rows live for one statement */
-    sqlite3_exec(engine->db, "DROP TABLE IF EXISTS temp.emu_inl", NULL, NULL, NULL);
+    /* rows of inline(...), read_files(...) and MERGE sources live for one statement */
+    for (k = 0; k < cx.ntemp; k++) {
+        char drop[64];
+        snprintf(drop, sizeof(drop), "DROP TABLE IF EXISTS temp.emu_t%d", k);
+        sqlite3_exec(engine->db, drop, NULL, NULL, NULL);
+    }
+    sqlite3_exec(engine->db, "DROP TABLE IF EXISTS temp.emu_src", NULL, NULL, NULL);
 out:
     pthread_mutex_unlock(&engine->mu);
     emu_lex_free(&tk);
+    json_decref(cx.keep);
     if (rc == 0) {
         res->succeeded = 1;
         if (res->columns == NULL) {

@@ -20,7 +20,12 @@ add_library(dbxemu_engine STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_inline.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_funcs.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sql_dml.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/sql_merge.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_merge.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_delete.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_view.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_readfiles.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_cast.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sql_decimal.c)
 target_include_directories(dbxemu_engine PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(dbxemu_engine PUBLIC PkgConfig::SQLITE PkgConfig::AVRO PkgConfig::JANSSON
-                      Threads::Threads)
+                      Threads::Threads m)

@@ -30,7 +30,14 @@ struct emu_engine {
     emu_perms_t *perms; /* NULL: every principal has every privilege */
 };
 
-/* One statement being executed. Borrowed pointers only. */
+/* A resolved three-part name. */
+typedef struct emu_name {
+    char c[EMU_NAME_MAX];
+    char s[EMU_NAME_MAX];
+    char o[EMU_NAME_MAX]; /* object; empty for a schema name */
+} emu_name_t;
+
+/* One statement being executed. Borrowed pointers, except keep. */
 typedef struct emu_ctx {
     emu_engine_t *eng;
     const char *principal;
@@ -39,14 +46,14 @@ typedef struct emu_ctx {
     const json_t *params;
     emu_result_t *res;
     emu_toks_t *tk;
+    const char *sql;      /* the statement's text (CREATE VIEW stores its query's text) */
+    json_t *keep;         /* owned: strings that live until the statement ends (emu_keep) */
+    int ntemp;            /* temporary tables temp.emu_t0.. made by this statement */
+    int depth;            /* nesting of subqueries and views being translated */
+    int nrel;             /* relations (FROM items) named so far: r1, r2, ... */
+    long long now_us;     /* current_timestamp() of the statement; 0 until first read */
+    const emu_name_t *defining; /* CREATE VIEW: the view being defined (cycle check) */
 } emu_ctx_t;
-
-/* A resolved three-part name. */
-typedef struct emu_name {
-    char c[EMU_NAME_MAX];
-    char s[EMU_NAME_MAX];
-    char o[EMU_NAME_MAX]; /* object; empty for a schema name */
-} emu_name_t;
 
 /* Column kinds (Databricks type_name). */
 typedef enum {
@@ -77,15 +84,19 @@ typedef struct emu_col {
     int nullable;
 } emu_col_t;
 
-/* A table's metadata. cols is owned (free with emu_table_free). */
+/* A table's (or view's) metadata. cols and view_text are owned (free with emu_table_free). */
 typedef struct emu_table {
     emu_name_t name;
     char id[40];      /* UUID */
-    char data[48];    /* SQLite table holding the rows: d_<32 hex> */
+    char data[48];    /* SQLite table holding the rows: d_<32 hex> (empty for a view) */
     char owner[EMU_NAME_MAX];
     long long created_ms;
     emu_col_t *cols;
     int ncols;
+    int is_view;      /* 1: a view; its query is view_text, resolved in view_c.view_s */
+    int view_named;   /* 1: the view was created with a column list (columns map by position) */
+    char *view_text;
+    char view_c[EMU_NAME_MAX], view_s[EMU_NAME_MAX];
 } emu_table_t;
 
 /* ---- engine.c: results and errors ---- */
@@ -109,6 +120,16 @@ void emu_result_add_column(emu_result_t *res, const char *name, const char *type
 
 /* Runs SQL without results; returns 0 or -1 (with INTERNAL_ERROR). */
 int emu_exec(emu_ctx_t *cx, const char *sql);
+/* Fails the statement after sqlite3_step failed: an error raised by one of the engine's SQL
+ * functions ("[CLASS] text", e.g. a CAST that overflows) keeps its class and SQLSTATE; anything
+ * else is [QUERY_EXECUTION_ERROR] (what names the statement). Returns -1. */
+int emu_fail_step(emu_ctx_t *cx, const char *what);
+/* A copy of s that lives until the statement ends (owned by cx->keep); NULL on OOM. */
+const char *emu_keep(emu_ctx_t *cx, const char *s);
+/* Names a new temporary table of this statement ("emu_t<k>", dropped when it ends) in out. */
+void emu_temp_name(emu_ctx_t *cx, char *out, size_t outlen);
+/* The statement's clock (microseconds since the epoch), read once per statement. */
+long long emu_stmt_now_us(emu_ctx_t *cx);
 /* Current wall-clock time in milliseconds. */
 long long emu_now_ms(void);
 /* Writes a fresh random UUID (36 chars + NUL) into out (>= 37 bytes). */
@@ -142,6 +163,10 @@ int emu_require_schema(emu_ctx_t *cx, const emu_name_t *n);
 int emu_table_load(emu_ctx_t *cx, const emu_name_t *n, emu_table_t *t);
 /* Like emu_table_load but fails with [TABLE_OR_VIEW_NOT_FOUND] when absent. */
 int emu_table_require(emu_ctx_t *cx, const emu_name_t *n, emu_table_t *t);
+/* Like emu_table_require, and fails with [EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] when n is a
+ * view (operation names the statement, e.g. "INSERT"); t is then freed. */
+int emu_table_require_table(emu_ctx_t *cx, const emu_name_t *n, emu_table_t *t,
+                            const char *operation);
 void emu_table_free(emu_table_t *t);
 /* Finds a column case-insensitively; returns its index or -1. */
 int emu_table_col(const emu_table_t *t, const char *name);
@@ -162,9 +187,13 @@ int emu_require(emu_ctx_t *cx, const char *priv, emu_on_t kind, const emu_name_t
 int emu_allowed(emu_engine_t *eng, const char *principal, const char *priv, emu_on_t kind,
                 const emu_name_t *n, char *msg, size_t msglen);
 
-/* ---- sql_ddl.c ---- */
+/* ---- sql_ddl.c / sql_view.c ---- */
 int emu_sql_create(emu_ctx_t *cx);
 int emu_sql_drop(emu_ctx_t *cx);
+/* CREATE [OR REPLACE] VIEW ...: the cursor is after VIEW; replace tells OR REPLACE. */
+int emu_sql_create_view(emu_ctx_t *cx, int replace);
+/* DROP VIEW [IF EXISTS] v: the cursor is after VIEW. */
+int emu_sql_drop_view(emu_ctx_t *cx);
 int emu_sql_alter(emu_ctx_t *cx);
 int emu_sql_describe(emu_ctx_t *cx);
 int emu_sql_show(emu_ctx_t *cx);
@@ -190,6 +219,10 @@ json_t *emu_format_value(sqlite3_stmt *st, int i, emu_kind_t kind, int scale);
 int emu_decimal_norm(const char *in, int prec, int scale, char *out, size_t outlen);
 /* Normalises a timestamp text to YYYY-MM-DDTHH:MM:SS.ffffffZ; 0 or -1. */
 int emu_timestamp_norm(const char *in, char *out, size_t outlen);
+/* Normalises a date text (YYYY-MM-DD, optionally followed by a time) to YYYY-MM-DD; 0 or -1. */
+int emu_date_norm(const char *in, char *out, size_t outlen);
+/* Shortest text that reads back as d ("1.5", "100.0", "NaN", "Infinity"). */
+void emu_format_double(double d, char *out, size_t outlen);
 /* Formats microseconds since the epoch the same way. */
 void emu_timestamp_from_micros(long long us, char *out, size_t outlen);
 /* Formats days since the epoch as YYYY-MM-DD. */
@@ -205,8 +238,9 @@ int emu_param_get(const emu_ctx_t *cx, const char *name, const char **value, con
 /* Fails with [UNBOUND_SQL_PARAMETER] for name. Returns -1. */
 int emu_param_unbound(emu_ctx_t *cx, const char *name);
 
-/* ---- sql_dml.c / sql_merge.c / sql_select.c / sql_copy.c ---- */
+/* ---- sql_dml.c / sql_merge.c / sql_select.c / sql_copy.c / sql_delete.c ---- */
 int emu_sql_insert(emu_ctx_t *cx);
+int emu_sql_delete(emu_ctx_t *cx);
 int emu_sql_merge(emu_ctx_t *cx);
 int emu_sql_select(emu_ctx_t *cx);
 int emu_sql_copy(emu_ctx_t *cx);
@@ -214,22 +248,32 @@ int emu_sql_copy(emu_ctx_t *cx);
 /* ---- sql_funcs.c ---- */
 
 /* Registers the engine's SQL functions on db (max_by/min_by as emu_max_by and
- * emu_min_by). Returns 0 or -1. Thread: while opening the engine. */
+ * emu_min_by, the casts, LIKE, division and greatest/least of sql_cast.c, the exact decimal
+ * arithmetic of sql_decimal.c). Returns 0 or -1. Thread: while opening the engine. */
 int emu_sql_register_functions(sqlite3 *db);
+/* sql_cast.c and sql_decimal.c: their part of emu_sql_register_functions. */
+int emu_sql_register_cast(sqlite3 *db);
+int emu_sql_register_decimal(sqlite3 *db);
 
 /* ---- sql_select.c / sql_inline.c ---- */
 
 /* Runs the SELECT at the cursor, whose tokens end at index end (exclusive: EOF for a
  * statement, the closing parenthesis of a subquery), and returns its result columns
  * and rows (new refs, in the Statement Execution API's shape). Returns 0, or -1 with
- * the error set on cx->res. Used by SELECT statements and MERGE ... USING (SELECT ...). */
+ * the error set on cx->res. Used by SELECT statements, MERGE ... USING (SELECT ...) and
+ * INSERT ... SELECT. */
 int emu_select_run(emu_ctx_t *cx, size_t end, json_t **columns, json_t **rows);
 
 /* Parses inline(from_json(<:param | 'json'>, 'ARRAY<STRUCT<...>>')) at the cursor,
- * loads its rows into the temporary table emu_inl (dropped by emu_engine_execute
- * after the statement) and describes it in t (name.o "inline", data "emu_inl",
- * one column per struct field; free with emu_table_free). Returns 0 or -1. */
+ * loads its rows into a temporary table of the statement (emu_temp_name, dropped by
+ * emu_engine_execute after the statement) and describes it in t (name.o "inline", data the
+ * temporary table, one column per struct field; free with emu_table_free). Returns 0 or -1. */
 int emu_inline_load(emu_ctx_t *cx, emu_table_t *t);
+
+/* Parses read_files('<path>' [, option => value, ...]) at the cursor (sql_readfiles.c),
+ * loads the files' rows into a temporary table of the statement and describes it in t the
+ * same way (name.o "read_files"). Returns 0 or -1. */
+int emu_read_files_load(emu_ctx_t *cx, emu_table_t *t);
 
 /* Parses a literal or :param at the current token into a newly allocated text
  * (NULL for SQL NULL) with *is_null set. Returns 0 or -1 (error set). */

@@ -188,8 +188,7 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Lists regular files under dir/rel (recursively when recurse), as relative paths. */
-static void list_dir(const char *dir, const char *rel, int recurse, int depth, json_t *out)
+void emu_copy_list_dir(const char *dir, const char *rel, int recurse, int depth, json_t *out)
 {
     char path[4096], sub[2048];
     DIR *d;
@@ -216,7 +215,7 @@ static void list_dir(const char *dir, const char *rel, int recurse, int depth, j
         if (S_ISREG(sb.st_mode)) {
             json_array_append_new(out, json_string(sub));
         } else if (S_ISDIR(sb.st_mode) && recurse) {
-            list_dir(dir, sub, recurse, depth + 1, out);
+            emu_copy_list_dir(dir, sub, recurse, depth + 1, out);
         }
     }
     closedir(d);
@@ -269,7 +268,7 @@ static int select_files(emu_ctx_t *cx, copy_stmt_t *c, json_t *out)
             }
         }
     } else {
-        list_dir(c->dir, "", c->pattern[0] != '\0', 0, all);
+        emu_copy_list_dir(c->dir, "", c->pattern[0] != '\0', 0, all);
     }
     n = json_array_size(all);
     v = calloc(n > 0 ? n : 1, sizeof(*v));
@@ -583,7 +582,8 @@ int emu_sql_copy(emu_ctx_t *cx)
     }
     c->avro = 1;
     c->ignore_missing = 1;
-    if (parse_copy(cx, c) != 0 || emu_table_require(cx, &c->t.name, &c->t) != 0 ||
+    if (parse_copy(cx, c) != 0 ||
+        emu_table_require_table(cx, &c->t.name, &c->t, "COPY INTO") != 0 ||
         emu_require(cx, "MODIFY", EMU_ON_TABLE, &c->t.name) != 0 ||
         emu_require(cx, "SELECT", EMU_ON_TABLE, &c->t.name) != 0 || resolve_source(cx, c) != 0) {
         goto out;

@@ -41,6 +41,11 @@ int emu_jsonl_load(const char *path, emu_filedata_t *out, char *err, size_t errl
 /* Releases what d holds and zeroes it. */
 void emu_filedata_free(emu_filedata_t *d);
 
+/* Appends to out (a JSON array) the regular files under dir/rel (recursively, at most 16
+ * levels, when recurse), as paths relative to dir; names starting with '.' or '_' are
+ * skipped, as Spark skips them. At most 10000 files. Thread: any. */
+void emu_copy_list_dir(const char *dir, const char *rel, int recurse, int depth, json_t *out);
+
 /* Appends one empty row (cells zeroed); returns its first cell or NULL. */
 emu_cell_t *emu_filedata_add_row(emu_filedata_t *d);
 

@@ -2,7 +2,7 @@
  * sql_ddl: CREATE and DROP of catalogs, schemas, volumes and tables in the
  * emulator's Unity Catalog metadata, with the privilege checks Databricks makes.
  *
- * Invariants: the creator of an object is its owner; a table's data lives in
+ * (Views: sql_view.c.) Invariants: the creator of an object is its owner; a table's data lives in
  * the SQLite table "d_<hex id>" (one column "c<n>" per table column, plus
  * "_file", the Volume path a row was copied from); dropping a table drops its
  * rows, columns and COPY INTO load history, and a re-created table gets a new id.
@@ -381,7 +381,25 @@ out:
 
 int emu_sql_create(emu_ctx_t *cx)
 {
+    int replace;
+
     cx->tk->i++; /* CREATE */
+    replace = emu_tk_is_kw(cx->tk, "OR") && emu_tk_at(cx->tk, 1)->kind == TK_IDENT &&
+              strcmp(emu_tk_at(cx->tk, 1)->val, "replace") == 0;
+    if (replace) {
+        cx->tk->i += 2;
+    }
+    if (emu_tk_is_kw(cx->tk, "TEMPORARY") || emu_tk_is_kw(cx->tk, "TEMP")) {
+        return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] Temporary views are not emulated "
+                                     "(the Statement Execution API has no session to keep them).");
+    }
+    if (emu_tk_accept_kw(cx->tk, "VIEW")) {
+        return emu_sql_create_view(cx, replace);
+    }
+    if (replace) {
+        return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] CREATE OR REPLACE is emulated for "
+                                     "views only.");
+    }
     if (emu_tk_accept_kw(cx->tk, "CATALOG")) {
         return create_catalog(cx);
     }
@@ -432,6 +450,11 @@ static int drop_table(emu_ctx_t *cx)
     k = ie ? emu_table_load(cx, &t.name, &t) : emu_table_require(cx, &t.name, &t);
     if (k != 0) {
         rc = k == 1 ? 0 : -1;
+        goto out;
+    }
+    if (t.is_view) {
+        emu_fail(cx, "42809", "[DROP_COMMAND_TYPE_MISMATCH] Cannot drop a view with DROP TABLE. "
+                              "Use DROP VIEW instead.");
         goto out;
     }
     if (emu_require(cx, "MANAGE", EMU_ON_TABLE, &t.name) != 0) {
@@ -539,6 +562,9 @@ int emu_sql_drop(emu_ctx_t *cx)
     cx->tk->i++; /* DROP */
     if (emu_tk_accept_kw(cx->tk, "TABLE")) {
         return drop_table(cx);
+    }
+    if (emu_tk_accept_kw(cx->tk, "VIEW")) {
+        return emu_sql_drop_view(cx);
     }
     if (emu_tk_accept_kw(cx->tk, "VOLUME")) {
         return drop_volume(cx);

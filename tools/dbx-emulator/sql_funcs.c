@@ -1,11 +1,14 @@
 /*
  * sql_funcs: SQL functions the engine adds to SQLite for Databricks functions
- * SQLite lacks. Today the aggregates max_by(x, y) and min_by(x, y): the value
+ * SQLite lacks: the aggregates max_by(x, y) and min_by(x, y): the value
  * of x on the row where y is largest (smallest). Rows whose y is NULL are
  * ignored, x may be NULL, and a group without a non-NULL y gives NULL, as in
  * Spark. Ties keep the first row seen (Databricks calls the choice
  * non-deterministic). y is compared in SQLite's order: numbers, then text,
- * then blobs.
+ * then blobs. And greatest(...) / least(...) (emu_greatest, emu_least), which,
+ * unlike SQLite's max()/min() of several arguments, skip NULL arguments as Spark
+ * does (NULL only when all are NULL). The casts (sql_cast.c) and the decimal
+ * arithmetic (sql_decimal.c) register themselves from here too.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "engine_int.h"
@@ -107,6 +110,26 @@ static void by_final(sqlite3_context *ctx)
     }
 }
 
+static void extreme(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int dir = *(const int *)sqlite3_user_data(ctx), k;
+    sqlite3_value *best = NULL;
+
+    for (k = 0; k < argc; k++) {
+        if (sqlite3_value_type(argv[k]) == SQLITE_NULL) {
+            continue;
+        }
+        if (best == NULL || dir * compare(argv[k], best) > 0) {
+            best = argv[k];
+        }
+    }
+    if (best == NULL) {
+        sqlite3_result_null(ctx);
+    } else {
+        sqlite3_result_value(ctx, best);
+    }
+}
+
 int emu_sql_register_functions(sqlite3 *db)
 {
     int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
@@ -114,7 +137,12 @@ int emu_sql_register_functions(sqlite3 *db)
     if (sqlite3_create_function_v2(db, "emu_max_by", 2, flags, (void *)&k_max, NULL, by_step,
                                    by_final, NULL) != SQLITE_OK ||
         sqlite3_create_function_v2(db, "emu_min_by", 2, flags, (void *)&k_min, NULL, by_step,
-                                   by_final, NULL) != SQLITE_OK) {
+                                   by_final, NULL) != SQLITE_OK ||
+        sqlite3_create_function_v2(db, "emu_greatest", -1, flags, (void *)&k_max, extreme, NULL,
+                                   NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function_v2(db, "emu_least", -1, flags, (void *)&k_min, extreme, NULL,
+                                   NULL, NULL) != SQLITE_OK ||
+        emu_sql_register_cast(db) != 0 || emu_sql_register_decimal(db) != 0) {
         return -1;
     }
     return 0;

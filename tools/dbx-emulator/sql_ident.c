@@ -179,7 +179,9 @@ void emu_table_free(emu_table_t *t)
         return;
     }
     free(t->cols);
+    free(t->view_text);
     t->cols = NULL;
+    t->view_text = NULL;
     t->ncols = 0;
 }
 
@@ -241,8 +243,9 @@ int emu_table_load(emu_ctx_t *cx, const emu_name_t *name, emu_table_t *t)
     memset(t, 0, sizeof(*t));
     t->name = nm;
     if (sqlite3_prepare_v2(cx->eng->db,
-                           "SELECT id, owner, created_ms FROM emu_tables WHERE catalog = ?1 AND "
-                           "schema = ?2 AND name = ?3",
+                           "SELECT t.id, t.owner, t.created_ms, v.query, v.catalog, v.schema, "
+                           "v.named FROM emu_tables t LEFT JOIN emu_views v ON v.id = t.id "
+                           "WHERE t.catalog = ?1 AND t.schema = ?2 AND t.name = ?3",
                            -1, &st, NULL) != SQLITE_OK) {
         emu_fail_db(cx, "prepare");
         goto out;
@@ -263,7 +266,19 @@ int emu_table_load(emu_ctx_t *cx, const emu_name_t *name, emu_table_t *t)
     snprintf(t->id, sizeof(t->id), "%s", (const char *)sqlite3_column_text(st, 0));
     snprintf(t->owner, sizeof(t->owner), "%s", (const char *)sqlite3_column_text(st, 1));
     t->created_ms = sqlite3_column_int64(st, 2);
-    data_name(t->id, t->data, sizeof(t->data));
+    if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+        t->is_view = 1;
+        t->view_named = sqlite3_column_int(st, 6);
+        snprintf(t->view_c, sizeof(t->view_c), "%s", (const char *)sqlite3_column_text(st, 4));
+        snprintf(t->view_s, sizeof(t->view_s), "%s", (const char *)sqlite3_column_text(st, 5));
+        t->view_text = strdup((const char *)sqlite3_column_text(st, 3));
+        if (t->view_text == NULL) {
+            emu_fail_code(cx, "INTERNAL_ERROR", "XX000", "[INTERNAL_ERROR] out of memory.");
+            goto out;
+        }
+    } else {
+        data_name(t->id, t->data, sizeof(t->data));
+    }
     rc = load_columns(cx, t);
 out:
     sqlite3_finalize(st);
@@ -289,6 +304,21 @@ int emu_table_require(emu_ctx_t *cx, const emu_name_t *n, emu_table_t *t)
                         "[TABLE_OR_VIEW_NOT_FOUND] The table or view `%s`.`%s`.`%s` cannot be "
                         "found. Verify the spelling and correctness of the schema and catalog.",
                         n->c, n->s, n->o);
+    }
+    return rc;
+}
+
+int emu_table_require_table(emu_ctx_t *cx, const emu_name_t *n, emu_table_t *t,
+                            const char *operation)
+{
+    int rc = emu_table_require(cx, n, t);
+
+    if (rc == 0 && t->is_view) {
+        emu_fail(cx, "42809", "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] '%s' expects a table but "
+                              "`%s`.`%s`.`%s` is a view.",
+                 operation, t->name.c, t->name.s, t->name.o);
+        emu_table_free(t);
+        return -1;
     }
     return rc;
 }

@@ -5,7 +5,7 @@
  * number of rows in one parameter, so the statement text does not grow with
  * them (a batched MERGE source, a batched lookup).
  *
- * The rows go into the temporary SQLite table emu_inl (columns c0, c1, ...
+ * The rows go into a temporary SQLite table of the statement (columns c0, c1, ...
  * typed by the struct fields), which the caller then reads like a table.
  * Values follow Spark's from_json in its default PERMISSIVE mode (with partial
  * results, as current runtimes): a field whose JSON value has the wrong type
@@ -21,8 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define INLINE_TABLE "emu_inl"
 
 static int oom(emu_ctx_t *cx)
 {
@@ -253,17 +251,16 @@ static int create_table(emu_ctx_t *cx, const emu_table_t *t, sqlite3_stmt **ins)
     emu_sbuf_t sql = {0};
     int k, rc = -1;
 
-    emu_sb_add(&sql, "CREATE TEMP TABLE " INLINE_TABLE "(");
+    emu_sb_addf(&sql, "CREATE TEMP TABLE %s(", t->data);
     for (k = 0; k < t->ncols; k++) {
         emu_sb_addf(&sql, "%sc%d", k > 0 ? ", " : "", k);
     }
     emu_sb_add(&sql, ")");
-    if (sql.oom || emu_exec(cx, "DROP TABLE IF EXISTS temp." INLINE_TABLE) != 0 ||
-        emu_exec(cx, sql.p) != 0) {
+    if (sql.oom || emu_exec(cx, sql.p) != 0) {
         goto out;
     }
     sql.len = 0;
-    emu_sb_add(&sql, "INSERT INTO " INLINE_TABLE " VALUES(");
+    emu_sb_addf(&sql, "INSERT INTO %s VALUES(", t->data);
     for (k = 0; k < t->ncols; k++) {
         emu_sb_addf(&sql, "%s?%d", k > 0 ? ", " : "", k + 1);
     }
@@ -363,7 +360,7 @@ int emu_inline_load(emu_ctx_t *cx, emu_table_t *t)
     }
     memset(t, 0, sizeof(*t));
     snprintf(t->name.o, sizeof(t->name.o), "inline");
-    snprintf(t->data, sizeof(t->data), INLINE_TABLE);
+    emu_temp_name(cx, t->data, sizeof(t->data));
     if (parse_schema(cx, schema, t) != 0 || create_table(cx, t, &ins) != 0 ||
         fill(cx, t, ins, text) != 0) {
         goto out;

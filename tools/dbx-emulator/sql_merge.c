@@ -1,20 +1,21 @@
 /*
- * sql_merge: the keyed MERGE a claims table needs:
+ * sql_merge: MERGE INTO as Delta runs it, for keyed loads and claims:
  *
  *   MERGE INTO t [[AS] x] USING (VALUES (...), ...) [AS] s(c1, ...)
  *                         | USING (SELECT ...) [AS] s[(c1, ...)]
+ *                         | USING table_or_view [[AS] s]
  *   ON <condition>
  *   WHEN MATCHED [AND <cond>] THEN UPDATE SET a = <expr>, ... | UPDATE SET * | DELETE
  *   WHEN NOT MATCHED [AND <cond>] THEN INSERT (a, ...) VALUES (<expr>, ...) | INSERT *
  *
- * The source rows (the VALUES, or the rows of the SELECT, which sql_select runs:
- * a table or inline(from_json(:rows, ...)), so a batch travels in one parameter)
- * go into a temporary SQLite table, values converted to the type of the
- * same-named target column (else the SELECT's column type, or text); the clauses become
- * UPDATE ... FROM / DELETE / INSERT ... SELECT statements over it, with
- * conditions translated by sql_expr. Clauses run in the order written, matched
- * ones first; a source row matching several target rows is an error, as in
- * Databricks.
+ * The source rows (the VALUES, or the rows of the SELECT, which sql_select runs: a table, a
+ * view, inline(from_json(:rows, ...)) or read_files(...), with QUALIFY and the rest) go into
+ * a temporary SQLite table, values converted to the type of the same-named target column
+ * (else the SELECT's column type, or text); the clauses become UPDATE ... FROM / DELETE /
+ * INSERT ... SELECT statements over it, with conditions translated by sql_expr and SET /
+ * VALUES expressions converted to the target column's type. Clauses run in the order
+ * written. Several source rows matching one target row fail as in Delta: when there is a
+ * WHEN MATCHED clause other than one unconditional DELETE.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sql_dml.h"
@@ -32,7 +33,9 @@ typedef struct merge {
     int nscols;
     emu_xl_t x;
     size_t on_start, on_end; /* token range of the ON condition */
-    int sel;                 /* 1: USING (SELECT ...) over tokens [sel_start, sel_end) */
+    int sel;                 /* 1: USING (SELECT ...) over tokens [sel_start, sel_end);
+                              * 2: USING <table or view> (src) */
+    emu_name_t src;
     size_t sel_start, sel_end;
     long long updated, deleted, inserted;
 } merge_t;
@@ -105,6 +108,9 @@ static int source_columns(merge_t *m)
 
     emu_tk_accept_kw(cx->tk, "AS");
     a = emu_tk_peek(cx->tk);
+    if (m->sel == 2 && a->kind == TK_IDENT && strcmp(a->val, "on") == 0) {
+        return 0; /* a table source without alias: its name qualifies its columns */
+    }
     if ((a->kind != TK_IDENT && a->kind != TK_QIDENT) || !emu_ident_valid(a->val)) {
         return emu_syntax(cx);
     }
@@ -167,9 +173,32 @@ static int load_select(merge_t *m)
     char err[1024];
     int k, rc = -1, named = m->nscols > 0; /* AS s(c1, ...) named the columns */
 
-    cx->tk->i = m->sel_start;
-    if (emu_select_run(cx, m->sel_end, &cols, &rows) != 0) {
-        goto out;
+    if (m->sel == 2) {
+        /* USING t [AS s] reads as USING (SELECT * FROM t) AS s */
+        emu_toks_t tk, *saved_tk = cx->tk;
+        char text[3 * EMU_NAME_MAX + 32];
+        size_t errpos = 0;
+        memset(&tk, 0, sizeof(tk));
+        snprintf(text, sizeof(text), "SELECT * FROM `%s`.`%s`.`%s`", m->src.c, m->src.s,
+                 m->src.o);
+        if (emu_lex(text, &tk, &errpos) != 0) {
+            emu_lex_free(&tk);
+            oom(cx);
+            goto out;
+        }
+        cx->tk = &tk;
+        rc = emu_select_run(cx, tk.n - 1, &cols, &rows);
+        cx->tk = saved_tk;
+        emu_lex_free(&tk);
+        if (rc != 0) {
+            goto out;
+        }
+        rc = -1;
+    } else {
+        cx->tk->i = m->sel_start;
+        if (emu_select_run(cx, m->sel_end, &cols, &rows) != 0) {
+            goto out;
+        }
     }
     for (k = 0; !named && k < (int)json_array_size(cols); k++) {
         const json_t *c = json_array_get(cols, (size_t)k);
@@ -190,10 +219,11 @@ static int load_select(merge_t *m)
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         for (k = 0; k < m->nscols; k++) {
-            if (emu_bind_text_as(st, k + 1, &m->scols[k],
-                                 json_string_value(json_array_get(row, (size_t)k)), err,
-                                 sizeof(err)) != 0) {
-                emu_fail(cx, "22018", "%s", err);
+            const char *tn = json_string_value(
+                json_object_get(json_array_get(cols, (size_t)k), "type_name"));
+            if (emu_dml_bind_result(st, k + 1, &m->scols[k], json_array_get(row, (size_t)k), tn,
+                                    err, sizeof(err)) != 0) {
+                emu_dml_fail_message(cx, err);
                 goto out;
             }
         }
@@ -283,7 +313,7 @@ static int run(merge_t *m, const emu_sbuf_t *sql, long long *count)
         *count += sqlite3_changes(m->cx->eng->db);
         rc = 0;
     } else {
-        emu_fail(m->cx, "22000", "[MERGE_EXECUTION_ERROR] %s", sqlite3_errmsg(m->cx->eng->db));
+        emu_fail_step(m->cx, "MERGE");
     }
     sqlite3_finalize(st);
     return rc;
@@ -297,7 +327,7 @@ static int on_cond(merge_t *m, emu_sbuf_t *sql)
 
     m->cx->tk->i = m->on_start;
     emu_sb_add(sql, "(");
-    rc = emu_xl_expr(&m->x, m->on_end, sql, 1);
+    rc = emu_xl_expr(&m->x, m->on_end, sql, NULL);
     emu_sb_add(sql, ")");
     m->cx->tk->i = saved;
     return rc;
@@ -311,7 +341,7 @@ static int clause_cond(merge_t *m, emu_sbuf_t *sql)
     if (emu_tk_accept_kw(tk, "AND")) {
         emu_sb_add(sql, " AND (");
         if (emu_xl_expr(&m->x, emu_xl_find(tk, (const char *const[]){"then", NULL}, NULL), sql,
-                        1) != 0) {
+                        NULL) != 0) {
             return -1;
         }
         emu_sb_add(sql, ")");
@@ -328,6 +358,20 @@ static int target_col(merge_t *m, const char *name)
                                  "function parameter with name `%.200s` cannot be resolved.", name);
     }
     return c;
+}
+
+/* Translates a value for target column c (up to end), converted to the column's type. */
+static int value_for(merge_t *m, int c, size_t end, emu_sbuf_t *out)
+{
+    emu_sbuf_t v = {0};
+    emu_xtype_t t;
+    int rc = emu_xl_expr(&m->x, end, &v, &t);
+
+    if (rc == 0) {
+        emu_xl_convert(v.p != NULL ? v.p : "NULL", &t, m->t.cols[c].type, out);
+    }
+    emu_sb_free(&v);
+    return rc;
 }
 
 static int update_set(merge_t *m, emu_sbuf_t *sets)
@@ -357,8 +401,8 @@ static int update_set(merge_t *m, emu_sbuf_t *sets)
         if (!emu_tk_accept_op(tk, "=")) {
             return emu_syntax(m->cx);
         }
-        emu_sb_addf(sets, "%sc%d =", n++ > 0 ? ", " : "", c);
-        if (emu_xl_expr(&m->x, emu_xl_find(tk, k_when, ","), sets, 1) != 0) {
+        emu_sb_addf(sets, "%sc%d = ", n++ > 0 ? ", " : "", c);
+        if (value_for(m, c, emu_xl_find(tk, k_when, ","), sets) != 0) {
             return -1;
         }
     } while (emu_tk_accept_op(tk, ","));
@@ -408,7 +452,7 @@ out:
 static int insert_cols(merge_t *m, emu_sbuf_t *cols, emu_sbuf_t *vals)
 {
     emu_toks_t *tk = m->cx->tk;
-    int k, c, n = 0;
+    int k, c, n = 0, idx[EMU_MAX_COLUMNS];
 
     if (emu_tk_accept_op(tk, "*")) {
         for (k = 0; k < m->nscols; k++) {
@@ -427,7 +471,11 @@ static int insert_cols(merge_t *m, emu_sbuf_t *cols, emu_sbuf_t *vals)
         if ((a->kind != TK_IDENT && a->kind != TK_QIDENT) || (c = target_col(m, a->val)) < 0) {
             return m->cx->res->message[0] != '\0' ? -1 : emu_syntax(m->cx);
         }
-        emu_sb_addf(cols, "%sc%d", n++ > 0 ? ", " : "", c);
+        if (n >= EMU_MAX_COLUMNS) {
+            return emu_syntax(m->cx);
+        }
+        emu_sb_addf(cols, "%sc%d", n > 0 ? ", " : "", c);
+        idx[n++] = c;
         tk->i++;
     } while (emu_tk_accept_op(tk, ","));
     if (!emu_tk_accept_op(tk, ")") || !emu_tk_accept_kw(tk, "VALUES") ||
@@ -439,9 +487,9 @@ static int insert_cols(merge_t *m, emu_sbuf_t *cols, emu_sbuf_t *vals)
             return emu_syntax(m->cx);
         }
         if (k > 0) {
-            emu_sb_add(vals, ",");
+            emu_sb_add(vals, ", ");
         }
-        if (emu_xl_expr(&m->x, emu_xl_find(tk, NULL, ","), vals, 1) != 0) {
+        if (value_for(m, idx[k], emu_xl_find(tk, NULL, ","), vals) != 0) {
             return -1;
         }
     }
@@ -480,6 +528,27 @@ out:
     return rc;
 }
 
+/* 1 when a target row matched by several source rows is an error: Delta checks it when the
+ * MERGE has a WHEN MATCHED clause, unless that is one unconditional DELETE (every match
+ * deletes the same row); an insert-only MERGE never checks. */
+static int needs_unique_check(const merge_t *m)
+{
+    const emu_toks_t *tk = m->cx->tk;
+    size_t i;
+    int nmatched = 0, uncond_delete = 0;
+
+    for (i = m->on_end; i + 1 < tk->n; i++) {
+        const emu_token_t *a = &tk->v[i], *b = &tk->v[i + 1];
+        if (a->kind == TK_IDENT && strcmp(a->val, "when") == 0 && b->kind == TK_IDENT &&
+            strcmp(b->val, "matched") == 0) {
+            nmatched++;
+            uncond_delete = i + 3 < tk->n && strcmp(tk->v[i + 2].val, "then") == 0 &&
+                            strcmp(tk->v[i + 3].val, "delete") == 0;
+        }
+    }
+    return nmatched > 0 && !(nmatched == 1 && uncond_delete);
+}
+
 /* A target row matched by several source rows is ambiguous, as in Databricks. */
 static int check_unique_match(merge_t *m)
 {
@@ -487,6 +556,9 @@ static int check_unique_match(merge_t *m)
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
+    if (!needs_unique_check(m)) {
+        return 0;
+    }
     json_array_clear(m->x.binds);
     emu_sb_addf(&sql, "SELECT count(*) FROM emu_src JOIN %s ON ", m->t.data);
     if (on_cond(m, &sql) != 0) {
@@ -535,7 +607,7 @@ static int parse_head(merge_t *m, size_t *rows_start)
     if (!emu_tk_accept_kw(cx->tk, "USING")) {
         return emu_syntax(cx);
     }
-    if (emu_table_require(cx, &m->t.name, &m->t) != 0 ||
+    if (emu_table_require_table(cx, &m->t.name, &m->t, "MERGE INTO") != 0 ||
         emu_require(cx, "MODIFY", EMU_ON_TABLE, &m->t.name) != 0 ||
         emu_require(cx, "SELECT", EMU_ON_TABLE, &m->t.name) != 0) {
         return -1;
@@ -546,6 +618,15 @@ static int parse_head(merge_t *m, size_t *rows_start)
     if (emu_tk_is_op(cx->tk, "(") && emu_tk_at(cx->tk, 1)->kind == TK_IDENT &&
         strcmp(emu_tk_at(cx->tk, 1)->val, "select") == 0) {
         if (skip_select(m) != 0 || source_columns(m) != 0) {
+            return -1;
+        }
+    } else if (emu_tk_peek(cx->tk)->kind == TK_IDENT || emu_tk_peek(cx->tk)->kind == TK_QIDENT) {
+        m->sel = 2;
+        if (emu_parse_object(cx, &m->src) != 0) {
+            return -1;
+        }
+        snprintf(m->salias, sizeof(m->salias), "%s", m->src.o);
+        if (source_columns(m) != 0) {
             return -1;
         }
     } else if (skip_rows(cx, rows_start) != 0 || source_columns(m) != 0) {
@@ -603,8 +684,8 @@ int emu_sql_merge(emu_ctx_t *cx)
         (m->sel ? load_select(m) : load_rows(m, rows_start)) != 0) {
         goto out;
     }
-    m->x.scopes[0] = (emu_scope_t){m->talias, m->t.name.o, m->t.data, m->t.cols, m->t.ncols};
-    m->x.scopes[1] = (emu_scope_t){m->salias, m->salias, "emu_src", m->scols, m->nscols};
+    m->x.scopes[0] = (emu_scope_t){m->talias, m->t.name.o, m->t.data, "c", m->t.cols, m->t.ncols};
+    m->x.scopes[1] = (emu_scope_t){m->salias, m->salias, "emu_src", "c", m->scols, m->nscols};
     m->x.nscopes = 2;
     if (check_unique_match(m) != 0 || clauses(m) != 0 ||
         emu_exec(cx, "DROP TABLE temp.emu_src") != 0 ||

@@ -1,5 +1,5 @@
 /*
- * sql_show: DESCRIBE DETAIL / DESCRIBE TABLE, SHOW CATALOGS|SCHEMAS|TABLES|VOLUMES
+ * sql_show: DESCRIBE DETAIL / DESCRIBE TABLE, SHOW CATALOGS|SCHEMAS|TABLES|VIEWS|VOLUMES
  * and ALTER TABLE ... ADD COLUMNS of the emulator, answered from the Unity
  * Catalog metadata tables.
  */
@@ -131,10 +131,12 @@ int emu_sql_describe(emu_ctx_t *cx)
     if (!emu_tk_at_end(cx->tk)) {
         return emu_syntax(cx);
     }
-    if (emu_table_require(cx, &t.name, &t) != 0) {
+    if ((detail ? emu_table_require_table(cx, &t.name, &t, "DESCRIBE DETAIL")
+                : emu_table_require(cx, &t.name, &t)) != 0) {
         return -1;
     }
-    if (emu_require(cx, "SELECT", EMU_ON_TABLE, &t.name) == 0) {
+    /* a view's columns need USE on its schema only (the emulator's view simplification) */
+    if (emu_require(cx, t.is_view ? NULL : "SELECT", EMU_ON_TABLE, &t.name) == 0) {
         rc = detail ? describe_detail(cx, &t) : describe_table(cx, &t);
     }
     emu_table_free(&t);
@@ -207,6 +209,7 @@ static int show_in(emu_ctx_t *cx, emu_name_t *n, int want_schema)
 int emu_sql_show(emu_ctx_t *cx)
 {
     static const char *const tnames[] = {"database", "tableName", "isTemporary"};
+    static const char *const wnames[] = {"namespace", "viewName", "isTemporary"};
     static const char *const snames[] = {"databaseName"};
     static const char *const vnames[] = {"database_name", "volume_name"};
     static const char *const cnames[] = {"catalog"};
@@ -219,6 +222,14 @@ int emu_sql_show(emu_ctx_t *cx)
         }
         return listing(cx, "SELECT schema, name, 'false' FROM emu_tables WHERE catalog = ?1 AND "
                            "schema = ?2 ORDER BY name", n.c, n.s, 3, tnames);
+    }
+    if (emu_tk_accept_kw(cx->tk, "VIEWS")) {
+        if (show_in(cx, &n, 1) != 0) {
+            return -1;
+        }
+        return listing(cx, "SELECT t.schema, t.name, 'false' FROM emu_tables t JOIN emu_views v "
+                           "ON v.id = t.id WHERE t.catalog = ?1 AND t.schema = ?2 ORDER BY "
+                           "t.name", n.c, n.s, 3, wnames);
     }
     if (emu_tk_accept_kw(cx->tk, "VOLUMES")) {
         if (show_in(cx, &n, 1) != 0) {
@@ -307,7 +318,11 @@ int emu_sql_alter(emu_ctx_t *cx)
     if (emu_table_require(cx, &t.name, &t) != 0) {
         return -1;
     }
-    if (emu_require(cx, "MODIFY", EMU_ON_TABLE, &t.name) == 0) {
+    if (t.is_view) {
+        emu_fail(cx, "42809", "[EXPECT_TABLE_NOT_VIEW.USE_ALTER_VIEW] 'ALTER TABLE ... ADD "
+                              "COLUMNS' expects a table but `%s`.`%s`.`%s` is a view. Please use "
+                              "ALTER VIEW instead.", t.name.c, t.name.s, t.name.o);
+    } else if (emu_require(cx, "MODIFY", EMU_ON_TABLE, &t.name) == 0) {
         rc = add_columns(cx, &t);
     }
     emu_table_free(&t);

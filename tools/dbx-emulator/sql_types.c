@@ -489,7 +489,7 @@ int emu_timestamp_norm(const char *in, char *out, size_t outlen)
     return 0;
 }
 
-static int date_norm(const char *in, char *out, size_t outlen)
+int emu_date_norm(const char *in, char *out, size_t outlen)
 {
     const char *p = in;
     int y, mo, d;
@@ -584,7 +584,7 @@ static int bind_kind(sqlite3_stmt *st, int idx, const emu_col_t *col, const char
         }
         break;
     case EMU_T_DATE:
-        if (date_norm(text, buf, sizeof(buf)) != 0) {
+        if (emu_date_norm(text, buf, sizeof(buf)) != 0) {
             return -1;
         }
         break;
@@ -659,7 +659,7 @@ char *emu_base64(const unsigned char *p, size_t len)
 }
 
 /* Shortest text that reads back as d, with ".0" when it looks integral. */
-static void format_double(double d, char *out, size_t outlen)
+void emu_format_double(double d, char *out, size_t outlen)
 {
     int prec;
 
@@ -703,6 +703,14 @@ json_t *emu_format_value(sqlite3_stmt *st, int i, emu_kind_t kind, int scale)
     if (kind == EMU_T_BOOLEAN && t == SQLITE_INTEGER) {
         return json_string(sqlite3_column_int64(st, i) != 0 ? "true" : "false");
     }
+    if (kind == EMU_T_DECIMAL && t == SQLITE_INTEGER) {
+        /* exact: an integer in a DECIMAL expression (COALESCE(d, 0), CASE ... THEN 5) */
+        char num[64];
+        snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, i));
+        if (emu_decimal_norm(num, 38, scale, buf, sizeof(buf)) == 0) {
+            return json_string(buf);
+        }
+    }
     if (kind == EMU_T_DECIMAL && t != SQLITE_TEXT) {
         snprintf(buf, sizeof(buf), "%.*f", scale, sqlite3_column_double(st, i));
         return json_string(buf);
@@ -718,12 +726,12 @@ json_t *emu_format_value(sqlite3_stmt *st, int i, emu_kind_t kind, int scale)
         if (kind == EMU_T_BIGINT || kind == EMU_T_INT) {
             snprintf(buf, sizeof(buf), "%lld", (long long)sqlite3_column_double(st, i));
         } else {
-            format_double(sqlite3_column_double(st, i), buf, sizeof(buf));
+            emu_format_double(sqlite3_column_double(st, i), buf, sizeof(buf));
         }
         return json_string(buf);
     }
     if (t == SQLITE_INTEGER && (kind == EMU_T_DOUBLE || kind == EMU_T_FLOAT)) {
-        format_double((double)sqlite3_column_int64(st, i), buf, sizeof(buf));
+        emu_format_double((double)sqlite3_column_int64(st, i), buf, sizeof(buf));
         return json_string(buf);
     }
     txt = (const char *)sqlite3_column_text(st, i);
