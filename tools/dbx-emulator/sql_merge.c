@@ -1,7 +1,7 @@
 /*
  * sql_merge: MERGE INTO as Delta runs it, for keyed loads and claims:
  *
- *   MERGE INTO t [[AS] x] USING (VALUES (...), ...) [AS] s(c1, ...)
+ *   MERGE [WITH SCHEMA EVOLUTION] INTO t [[AS] x] USING (VALUES (...), ...) [AS] s(c1, ...)
  *                         | USING (SELECT ...) [AS] s[(c1, ...)]
  *                         | USING table_or_view [[AS] s]
  *   ON <condition>
@@ -15,7 +15,10 @@
  * INSERT ... SELECT statements over it, with conditions translated by sql_expr and SET /
  * VALUES expressions converted to the target column's type. Clauses run in the order
  * written. Several source rows matching one target row fail as in Delta: when there is a
- * WHEN MATCHED clause other than one unconditional DELETE.
+ * WHEN MATCHED clause other than one unconditional DELETE. INSERT * inserts the target's
+ * columns that the source has, UPDATE SET * sets them; a source column the target lacks is
+ * ignored, unless WITH SCHEMA EVOLUTION, which adds it to the target (nullable, the
+ * source's type) as COPY INTO's mergeSchema does.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sql_dml.h"
@@ -38,6 +41,7 @@ typedef struct merge {
     emu_name_t src;
     size_t sel_start, sel_end;
     long long updated, deleted, inserted;
+    int evolve; /* WITH SCHEMA EVOLUTION */
 } merge_t;
 
 static int oom(emu_ctx_t *cx)
@@ -374,6 +378,24 @@ static int value_for(merge_t *m, int c, size_t end, emu_sbuf_t *out)
     return rc;
 }
 
+/* The target column of source column k, or -1 when the target has none; with WITH SCHEMA
+ * EVOLUTION a missing one is added first (-2 when that failed). The target's scope then
+ * sees the new column list (it was reallocated). */
+static int target_col_of(merge_t *m, int k)
+{
+    int c = emu_table_col(&m->t, m->scols[k].name);
+
+    if (c >= 0 || !m->evolve) {
+        return c;
+    }
+    if (emu_table_add_column(m->cx, &m->t, m->scols[k].name, m->scols[k].type, 1, NULL) != 0) {
+        return -2;
+    }
+    m->x.scopes[0].cols = m->t.cols;
+    m->x.scopes[0].ncols = m->t.ncols;
+    return emu_table_col(&m->t, m->scols[k].name);
+}
+
 static int update_set(merge_t *m, emu_sbuf_t *sets)
 {
     emu_toks_t *tk = m->cx->tk;
@@ -381,7 +403,10 @@ static int update_set(merge_t *m, emu_sbuf_t *sets)
 
     if (emu_tk_accept_op(tk, "*")) {
         for (k = 0; k < m->nscols; k++) {
-            if ((c = emu_table_col(&m->t, m->scols[k].name)) >= 0) {
+            if ((c = target_col_of(m, k)) == -2) {
+                return -1;
+            }
+            if (c >= 0) {
                 emu_sb_addf(sets, "%sc%d = emu_src.c%d", n++ > 0 ? ", " : "", c, k);
             }
         }
@@ -456,7 +481,10 @@ static int insert_cols(merge_t *m, emu_sbuf_t *cols, emu_sbuf_t *vals)
 
     if (emu_tk_accept_op(tk, "*")) {
         for (k = 0; k < m->nscols; k++) {
-            if ((c = emu_table_col(&m->t, m->scols[k].name)) >= 0) {
+            if ((c = target_col_of(m, k)) == -2) {
+                return -1;
+            }
+            if (c >= 0) {
                 emu_sb_addf(cols, "%sc%d", n > 0 ? ", " : "", c);
                 emu_sb_addf(vals, "%semu_src.c%d", n++ > 0 ? ", " : "", k);
             }
@@ -594,6 +622,12 @@ static int parse_head(merge_t *m, size_t *rows_start)
     const emu_token_t *a;
 
     cx->tk->i++; /* MERGE */
+    if (emu_tk_accept_kw(cx->tk, "WITH")) {
+        if (!emu_tk_accept_kw(cx->tk, "SCHEMA") || !emu_tk_accept_kw(cx->tk, "EVOLUTION")) {
+            return emu_syntax(cx);
+        }
+        m->evolve = 1;
+    }
     if (!emu_tk_accept_kw(cx->tk, "INTO") || emu_parse_object(cx, &m->t.name) != 0) {
         return cx->res->message[0] != '\0' ? -1 : emu_syntax(cx);
     }
