@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct merge {
     emu_ctx_t *cx;
@@ -616,6 +617,48 @@ out:
 /* Statement                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* 1 when token a is an identifier (bare or quoted) equal to name (case ignored). */
+static int ident_is(const emu_token_t *a, const char *name)
+{
+    return (a->kind == TK_IDENT || a->kind == TK_QIDENT) && strcasecmp(a->val, name) == 0;
+}
+
+static int op_is(const emu_token_t *a, const char *op)
+{
+    return a->kind == TK_OP && strcmp(a->val, op) == 0;
+}
+
+/* Indexes the target columns the ON condition equates with a source column
+ * (`x.col = s.col`, either way round), once per column of the data table: the
+ * clauses' NOT EXISTS / UPDATE ... FROM probes then find their row by index
+ * instead of scanning the table for every source row (a MERGE of n rows into
+ * a table of m rows cost n * m). Emulator-internal; invisible to SQL. */
+static int index_keys(merge_t *m)
+{
+    const emu_toks_t *tk = m->cx->tk;
+    int rc = 0;
+
+    for (size_t i = m->on_start; rc == 0 && i + 6 < m->on_end && i + 6 < tk->n; i++) {
+        const emu_token_t *t = &tk->v[i];
+        int c = -1;
+
+        if (!op_is(&t[1], ".") || !op_is(&t[3], "=") || !op_is(&t[5], "."))
+            continue;
+        if (ident_is(&t[0], m->talias) && ident_is(&t[4], m->salias))
+            c = emu_table_col(&m->t, t[2].val);
+        else if (ident_is(&t[4], m->talias) && ident_is(&t[0], m->salias))
+            c = emu_table_col(&m->t, t[6].val);
+        if (c >= 0) {
+            char sql[200];
+
+            snprintf(sql, sizeof(sql), "CREATE INDEX IF NOT EXISTS %s_k%d ON %s(c%d)", m->t.data,
+                     c, m->t.data, c);
+            rc = emu_exec(m->cx, sql);
+        }
+    }
+    return rc;
+}
+
 static int parse_head(merge_t *m, size_t *rows_start)
 {
     emu_ctx_t *cx = m->cx;
@@ -721,7 +764,7 @@ int emu_sql_merge(emu_ctx_t *cx)
     m->x.scopes[0] = (emu_scope_t){m->talias, m->t.name.o, m->t.data, "c", m->t.cols, m->t.ncols};
     m->x.scopes[1] = (emu_scope_t){m->salias, m->salias, "emu_src", "c", m->scols, m->nscols};
     m->x.nscopes = 2;
-    if (check_unique_match(m) != 0 || clauses(m) != 0 ||
+    if (index_keys(m) != 0 || check_unique_match(m) != 0 || clauses(m) != 0 ||
         emu_exec(cx, "DROP TABLE temp.emu_src") != 0 ||
         (m->updated + m->inserted + m->deleted > 0 && emu_table_touch(cx, m->t.id, 1, 0) != 0)) {
         goto out;
