@@ -281,6 +281,25 @@ static int map_entry(const dp_config_desc_t *desc, const char *key, const json_t
         *text = dp_strdup(digits);
         return 0;
     }
+    if (desc->type == DP_CT_ENUMMAP) {
+        char allowed[256];
+        size_t used = 0;
+
+        for (int i = 0; json_is_string(value) && desc->allowed[i]; i++) {
+            if (strcmp(json_string_value(value), desc->allowed[i]) == 0) {
+                *num = i;
+                *text = dp_strdup(desc->allowed[i]);
+                return 0;
+            }
+        }
+        allowed[0] = '\0';
+        for (int i = 0; desc->allowed[i] && used < sizeof(allowed); i++) {
+            used += (size_t)snprintf(allowed + used, sizeof(allowed) - used, "%s%s", i ? ", " : "",
+                                     desc->allowed[i]);
+        }
+        return dp_err_set(err, DP_EINVAL, 0, "config: %s.%s = %s: must be one of %s", desc->path,
+                          key, shown, allowed);
+    }
     if ((why = dp_config_kafka_rejects(key)) != NULL) {
         return dp_err_set(err, DP_EINVAL, 0, "config: %s.%s: not allowed here: %s", desc->path, key,
                           why);
@@ -363,6 +382,7 @@ static int set_json(dp_config_t *cfg, const dp_config_desc_t *desc, const json_t
         return set_strlist(cfg, desc, value, shown, err);
     case DP_CT_PROPS:
     case DP_CT_IDMAP:
+    case DP_CT_ENUMMAP:
         return set_map(cfg, desc, value, shown, err);
     case DP_CT_SECRET:
     default:
@@ -660,10 +680,20 @@ void dp_config_destroy(dp_config_t *cfg)
             free(*(char **)field);
         } else if (desc->type == DP_CT_STRLIST) {
             strlist_clear(field);
-        } else if (desc->type == DP_CT_PROPS || desc->type == DP_CT_IDMAP) {
+        } else if (desc->type == DP_CT_PROPS || desc->type == DP_CT_IDMAP ||
+                   desc->type == DP_CT_ENUMMAP) {
             map_clear(field);
         }
     }
     free(cfg->source);
     free(cfg);
+}
+
+int dp_config_load_mode(const dp_config_t *cfg, const char *table)
+{
+    for (size_t i = 0; i < cfg->load.table_modes.n; i++) {
+        if (strcmp(cfg->load.table_modes.items[i].key, table) == 0)
+            return (int)cfg->load.table_modes.items[i].num;
+    }
+    return cfg->load.mode;
 }

@@ -61,6 +61,8 @@ enum { DP_CONFIG_GAP_RECORD = 0, DP_CONFIG_GAP_STOP = 1 };
 enum { DP_CONFIG_AUTH_OAUTH = 0, DP_CONFIG_AUTH_PAT = 1 };
 /* sink: how event rows reach their tables (docs/DELIVERY.md, "The two sinks") */
 enum { DP_CONFIG_SINK_WAREHOUSE = 0, DP_CONFIG_SINK_ZEROBUS = 1 };
+/* load.mode and the values of load.table_modes (docs/DELIVERY.md, "Load modes") */
+enum { DP_CONFIG_LOAD_COPY = 0, DP_CONFIG_LOAD_MERGE_EVENT_ID = 1 };
 
 /*
  * The effective configuration. Strings are owned by the config (NULL means
@@ -110,7 +112,12 @@ typedef struct dp_config {
         char *shared_table;
         char *single_table;
         int64_t stats_refresh_s;
+        int backfill_on_promotion; /* move a promoted name's rows out of the shared table */
     } routing;
+    struct {
+        int mode;                     /* DP_CONFIG_LOAD_*: every event table's, unless... */
+        dp_config_map_t table_modes;  /* ...this table -> mode (num: DP_CONFIG_LOAD_*) says */
+    } load;
     struct {
         int64_t max_events;
         int64_t max_bytes;
@@ -194,6 +201,12 @@ int dp_config_finalize(dp_config_t *cfg, dp_err_t *err);
  * Thread: any.
  */
 int dp_config_dump(const dp_config_t *cfg, FILE *out);
+
+/*
+ * The load mode of an event table (DP_CONFIG_LOAD_*): its load.table_modes
+ * entry, else load.mode. Thread: any.
+ */
+int dp_config_load_mode(const dp_config_t *cfg, const char *table);
 
 /*
  * Sets the user's librdkafka properties (kafka.properties, in file order) and

@@ -60,6 +60,8 @@ const char *dp_config_type_name(dp_config_type_t type)
         return "object (property -> value)";
     case DP_CT_IDMAP:
         return "object (topic -> integer)";
+    case DP_CT_ENUMMAP:
+        return "object (table -> string)";
     case DP_CT_SECRET:
         return "secret";
     }
@@ -95,7 +97,9 @@ void dp_config_allowed_text(const dp_config_desc_t *desc, char *out, size_t outl
                  (long long)desc->max);
         break;
     case DP_CT_ENUM:
-        used = (size_t)snprintf(out, outlen, "one of ");
+    case DP_CT_ENUMMAP:
+        used = (size_t)snprintf(out, outlen, "%s",
+                                desc->type == DP_CT_ENUM ? "one of " : "values one of ");
         for (int i = 0; desc->allowed[i] && used < outlen; i++) {
             used += (size_t)snprintf(out + used, outlen - used, "%s%s", i ? ", " : "",
                                      desc->allowed[i]);
@@ -429,6 +433,21 @@ static int check_zerobus(const dp_config_t *cfg, dp_err_t *err)
 
     if (cfg->sink != DP_CONFIG_SINK_ZEROBUS) {
         return 0;
+    }
+    /* The zerobus sink inserts rows; a MERGE on event_id is a warehouse load. */
+    if (cfg->load.mode == DP_CONFIG_LOAD_MERGE_EVENT_ID) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: load.mode \"merge_event_id\" needs sink \"warehouse\" "
+                          "(the zerobus sink inserts rows; its views remove redeliveries on "
+                          "the Kafka position, not on event_id)");
+    }
+    for (size_t i = 0; i < cfg->load.table_modes.n; i++) {
+        if (cfg->load.table_modes.items[i].num == DP_CONFIG_LOAD_MERGE_EVENT_ID) {
+            return dp_err_set(err, DP_EINVAL, 0,
+                              "config: load.table_modes.%.64s = \"merge_event_id\" needs sink "
+                              "\"warehouse\" (the zerobus sink inserts rows)",
+                              cfg->load.table_modes.items[i].key);
+        }
     }
     if (cfg->databricks.auth != DP_CONFIG_AUTH_OAUTH) {
         return dp_err_set(err, DP_EINVAL, 0,

@@ -23,6 +23,7 @@ typedef enum {
     DP_CT_STRLIST, /* dp_config_strlist_t; [min, max] items, no duplicates */
     DP_CT_PROPS,   /* dp_config_map_t of librdkafka properties */
     DP_CT_IDMAP,   /* dp_config_map_t: name -> integer within [min, max] */
+    DP_CT_ENUMMAP, /* dp_config_map_t: name -> one of allowed[] (num: its index) */
     DP_CT_SECRET,  /* char *; only from env or the "<path>_file" key */
 } dp_config_type_t;
 

@@ -57,6 +57,7 @@ static json_t *value_json(const dp_config_t *cfg, const dp_config_desc_t *desc)
         return arr;
     case DP_CT_PROPS:
     case DP_CT_IDMAP:
+    case DP_CT_ENUMMAP:
         return map_json(field, desc->type == DP_CT_IDMAP);
     }
     return json_null();

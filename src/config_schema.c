@@ -83,6 +83,13 @@ static json_t *schema_of(const dp_config_desc_t *d)
         s = json_pack("{s:s, s:o}", "type", "object", "additionalProperties",
                       range("integer", d->min, d->max));
         break;
+    case DP_CT_ENUMMAP:
+        values = json_array();
+        for (int i = 0; d->allowed[i]; i++)
+            json_array_append_new(values, json_string(d->allowed[i]));
+        s = json_pack("{s:s, s:{s:s, s:o}}", "type", "object", "additionalProperties", "type",
+                      "string", "enum", values);
+        break;
     case DP_CT_SECRET:
         return NULL;
     }

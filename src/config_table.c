@@ -34,11 +34,14 @@ static const char *const route_values[] = {"threshold", "per_event", "single", N
 static const char *const auth_values[] = {"oauth", "pat", NULL};
 static const char *const level_values[] = {"debug", "info", "warn", "error", NULL};
 static const char *const sink_values[] = {"warehouse", "zerobus", NULL};
+static const char *const load_values[] = {"copy", "merge_event_id", NULL};
 
 _Static_assert(DP_ROUTE_THRESHOLD == 0 && DP_ROUTE_PER_EVENT == 1 && DP_ROUTE_SINGLE == 2,
                "route_values must follow dp_route_mode_t");
 _Static_assert(DP_CONFIG_SINK_WAREHOUSE == 0 && DP_CONFIG_SINK_ZEROBUS == 1,
                "sink_values must follow DP_CONFIG_SINK_*");
+_Static_assert(DP_CONFIG_LOAD_COPY == 0 && DP_CONFIG_LOAD_MERGE_EVENT_ID == 1,
+               "load_values must follow DP_CONFIG_LOAD_*");
 _Static_assert(DP_LOG_DEBUG == 0 && DP_LOG_INFO == 1 && DP_LOG_WARN == 2 && DP_LOG_ERROR == 3,
                "level_values must follow dp_log_level_t");
 
@@ -101,6 +104,28 @@ static int check_table(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_
         return dp_err_set(err, DP_EINVAL, 0,
                           "config: %s = \"%s\": is one of deltaport's system tables (%s)",
                           desc->path, s, list);
+    }
+    return 0;
+}
+
+/* load.table_modes: its keys are event tables (the table-name rule of
+ * tablename.c), never a system table (those are always copied). */
+static int check_table_map(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_err_t *err)
+{
+    const dp_config_map_t *map = dp_config_field(cfg, desc);
+    dp_err_t why;
+
+    for (size_t i = 0; i < map->n; i++) {
+        if (dp_tablename_check_table(map->items[i].key, &why) < 0) {
+            return dp_err_set(err, DP_EINVAL, 0,
+                              "config: %s.%.80s: %s (a table name matches ^[a-z_][a-z0-9_]*$)",
+                              desc->path, map->items[i].key, why.msg);
+        }
+        if (dp_tablename_is_system(map->items[i].key)) {
+            return dp_err_set(err, DP_EINVAL, 0,
+                              "config: %s.%s: a system table is always loaded by COPY INTO",
+                              desc->path, map->items[i].key);
+        }
     }
     return 0;
 }
@@ -530,6 +555,29 @@ const dp_config_desc_t dp_config_table[] = {
      .max = 86400,
      .doc = "How often the group-wide event counts are re-read from the ledger (threshold mode "
             "only)"},
+    {.path = "routing.backfill_on_promotion",
+     .type = DP_CT_BOOL,
+     .offset = F(routing.backfill_on_promotion),
+     .def = "true",
+     .doc = "When a name earns its own table (threshold mode), move its rows from the shared "
+            "table into it, once per name (docs/DELIVERY.md, \"Backfill on promotion\")"},
+
+    /* load */
+    {.path = "load.mode",
+     .type = DP_CT_ENUM,
+     .offset = F(load.mode),
+     .def = "copy",
+     .allowed = load_values,
+     .doc = "How a flush's staged file is loaded into an event table: copy (COPY INTO: every "
+            "Kafka record once) or merge_event_id (MERGE on event_id: also every event_id once; "
+            "docs/DELIVERY.md, \"Load modes\")"},
+    {.path = "load.table_modes",
+     .type = DP_CT_ENUMMAP,
+     .offset = F(load.table_modes),
+     .allowed = load_values,
+     .check = check_table_map,
+     .def_doc = "(none: load.mode for every table)",
+     .doc = "Event table -> copy or merge_event_id, overriding load.mode for that table"},
 
     /* flush */
     {.path = "flush.max_events",

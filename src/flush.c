@@ -53,6 +53,7 @@ typedef struct part {
     int64_t first, last; /* -1 when the partition holds no record */
     int64_t gap_ok;       /* -1, or an offset past a gap the broker confirmed */
     int64_t epoch;        /* the worker's claim epoch when cut (claims.h), or 0 */
+    int64_t ts_min, ts_max; /* its records' Kafka timestamps (us); ts_max 0: none had one */
     unsigned char *prefix; /* owned: encoded topic and partition, the lineage's head */
     size_t prefix_len;
     unsigned char *raw; /* owned: key then value of the message at `last` */
@@ -449,6 +450,14 @@ int dp_flush_add(dp_flush_t *flush, const char *table, const char *topic, int32_
     n = len + p->prefix_len;
     n += dp_buf_encode_long(dst + n, offset);
     n += encode_timestamp(dst + n, timestamp_ms);
+    if (timestamp_ms >= 0 && timestamp_ms <= INT64_MAX / 1000) {
+        int64_t us = timestamp_ms * 1000;
+
+        if (p->ts_max == 0 || us < p->ts_min)
+            p->ts_min = us;
+        if (us > p->ts_max)
+            p->ts_max = us;
+    }
     memcpy(dst + n, flush->inc, flush->inc_len);
     n += flush->inc_len;
     c->len += n;
@@ -529,6 +538,7 @@ void dp_flush_drop_partition(dp_flush_t *flush, const char *topic, int32_t parti
             drop_from_table(flush, &flush->tables[ti], pi);
     }
     p->first = p->last = p->gap_ok = -1;
+    p->ts_min = p->ts_max = 0;
     p->has_raw = 0;
 }
 
@@ -657,6 +667,16 @@ void dp_flush_set_epoch(dp_flush_t *flush, const char *topic, int32_t partition,
 int64_t dp_flush_range_epoch(const dp_flush_t *flush, size_t i)
 {
     return i < flush->nparts ? flush->parts[i].epoch : 0;
+}
+
+int dp_flush_range_ts(const dp_flush_t *flush, size_t i, int64_t *ts_min, int64_t *ts_max)
+{
+    *ts_min = *ts_max = 0;
+    if (i >= flush->nparts || flush->parts[i].first < 0 || flush->parts[i].ts_max == 0)
+        return -1;
+    *ts_min = flush->parts[i].ts_min;
+    *ts_max = flush->parts[i].ts_max;
+    return 0;
 }
 
 void dp_flush_set_fenced(dp_flush_t *flush, int fenced)

@@ -129,6 +129,14 @@ int dp_flush_range(const dp_flush_t *flush, size_t i, const char **topic, int32_
 void dp_flush_set_epoch(dp_flush_t *flush, const char *topic, int32_t partition, int64_t epoch);
 int64_t dp_flush_range_epoch(const dp_flush_t *flush, size_t i);
 
+/* The smallest and largest Kafka timestamp (microseconds: ms * 1000) of the
+ * i-th range's records, kept as they are added. Kafka's timestamps are not
+ * monotonic within a partition, so these bound the range's records, not its
+ * ends. The manifest and the ledger carry them: the index that `deltaport
+ * replay` finds a time window's offsets with. Returns 0, or -1 (both 0) when
+ * i is out of range or no record of the range had a timestamp. */
+int dp_flush_range_ts(const dp_flush_t *flush, size_t i, int64_t *ts_min, int64_t *ts_max);
+
 /* The fingerprint of a Kafka message: CRC-32 (zlib's crc32()) of its key length and
  * value length (4 bytes each, little-endian), its key and its value. Stored
  * with what was loaded, so that a later owner can tell the log it reads is

@@ -33,6 +33,7 @@ typedef struct dp_loader_file {
     char path[DP_STAGENAME_PATH_SIZE];
     int64_t rows, bytes;
     long long inserted;
+    long long duplicates;            /* rows a merge_event_id load left out */
     int staged, copied, refused;
     char *refused_why;               /* owned */
     int64_t started_us, finished_us;

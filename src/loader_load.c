@@ -100,8 +100,12 @@ static dp_manifest_t *manifest_of(const dp_loader_t *loader, const dp_flush_t *f
         int64_t first, last;
 
         if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0) {
+            dp_manifest_range_t *r;
+
             dp_manifest_add_range(m, topic, part, first, last, dp_flush_range_epoch(flush, i));
-            m->ranges[m->nranges - 1].fp = dp_flush_range_fp(flush, i);
+            r = &m->ranges[m->nranges - 1];
+            r->fp = dp_flush_range_fp(flush, i);
+            dp_flush_range_ts(flush, i, &r->ts_min, &r->ts_max); /* the ledger's time index */
         }
     }
     for (size_t i = 0; i < nstats; i++)
@@ -235,8 +239,8 @@ static int copy_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
     dp_sink_zb_t *zb = dp_loadops_sink(fj->loader->ops);
     int rc = zb && !dp_tablename_is_system(fj->f->table)
                  ? zerobus_job(zb, client, fj, err)
-                 : dp_loadops_copy(fj->loader->ops, client, fj->f->table, fj->f->path,
-                                   &fj->f->inserted, err);
+                 : dp_loadops_load(fj->loader->ops, client, fj->f->table, fj->f->path,
+                                   fj->f->rows, &fj->f->inserted, &fj->f->duplicates, err);
 
     fj->f->copy_ms = (dp_clock_wall_us() - t0) / 1000;
     return rc;
@@ -522,6 +526,7 @@ static int file_row(dp_buf_t *runs, const dp_loader_t *loader, const dp_loader_f
     run.rows = f->rows;
     run.bytes = f->bytes;
     run.inserted_rows = f->inserted;
+    run.duplicates = f->duplicates;
     run.started_at_us = f->started_us;
     run.finished_at_us = f->finished_us;
     run.statements = f->cost.calls[DP_DBX_CALL_STATEMENT];
@@ -540,7 +545,7 @@ static int64_t sync_rows(dp_loader_t *loader, const dp_flush_t *flush, dp_buf_t 
 {
     dp_loader_prog_t *p = &loader->prog;
     char *ranges = ranges_json(flush);
-    int64_t n = 0, rows = 0, bytes = 0, ins = 0;
+    int64_t n = 0, rows = 0, bytes = 0, ins = 0, dups = 0;
     dp_sysrows_run_t run;
     int rc = 0;
 
@@ -549,6 +554,7 @@ static int64_t sync_rows(dp_loader_t *loader, const dp_flush_t *flush, dp_buf_t 
         rows += p->files[i].rows;
         bytes += p->files[i].bytes;
         ins += p->files[i].inserted;
+        dups += p->files[i].duplicates;
     }
     if (rc == 0 && p->extra.table) {
         rc = file_row(runs, loader, &p->extra, ranges, err);
@@ -567,6 +573,7 @@ static int64_t sync_rows(dp_loader_t *loader, const dp_flush_t *flush, dp_buf_t 
     run.rows = rows;
     run.bytes = bytes;
     run.inserted_rows = ins;
+    run.duplicates = dups;
     run.started_at_us = p->started_us;
     run.finished_at_us = dp_clock_wall_us();
     run.statements = p->cost.calls[DP_DBX_CALL_STATEMENT] + 2;

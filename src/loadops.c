@@ -4,9 +4,11 @@
  */
 #include "loadops.h"
 
+#include "backfill.h"
 #include "clock.h"
 #include "dbx/files.h"
 #include "ddl.h"
+#include "load_merge.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
@@ -34,6 +36,7 @@ struct dp_loadops {
     char *incarnation;
     char *worker_id;
     char *staged_schema; /* canonical + lineage */
+    char *staged_columns; /* its columns, backquoted (load_merge.h) */
     char *errors_schema; /* event_errors body + lineage */
     dp_dbxpool_t *pool;
     dp_sink_zb_t *zb;    /* owned; sink "zerobus" only: event rows go through Zerobus */
@@ -49,6 +52,8 @@ struct dp_loadops {
     size_t ndirs;
 };
 
+/* Made by setup. backfills is made by its own thread, when it runs
+ * (backfill.h): a pool that does not backfill pays nothing for it. */
 static const char *const SYSTEM_TABLES[] = {DP_ERRORS_TABLE, DP_RUNS_TABLE, DP_LEDGER_TABLE,
                                             DP_CLAIMS_TABLE, DP_INCARNATIONS_TABLE, NULL};
 
@@ -71,7 +76,8 @@ dp_loadops_t *dp_loadops_new(const dp_loadops_opts_t *opts, dp_err_t *err)
                                   &ops->staged_schema, err) < 0 ||
         dp_avrofile_staged_schema(dp_sysrows_event_errors_schema,
                                   strlen(dp_sysrows_event_errors_schema), &ops->errors_schema,
-                                  err) < 0) {
+                                  err) < 0 ||
+        !(ops->staged_columns = dp_load_merge_columns(ops->staged_schema, err))) {
         dp_loadops_destroy(ops);
         return NULL;
     }
@@ -95,6 +101,7 @@ void dp_loadops_destroy(dp_loadops_t *ops)
     free(ops->dirs);
     dp_sink_zb_destroy(ops->zb);
     free(ops->staged_schema);
+    free(ops->staged_columns);
     free(ops->errors_schema);
     free(ops->incarnation);
     free(ops->worker_id);
@@ -130,6 +137,8 @@ const char *dp_loadops_schema_of(const dp_loadops_t *ops, const char *table)
         return dp_claims_schema;
     if (strcmp(table, DP_INCARNATIONS_TABLE) == 0)
         return dp_claims_incarnations_schema;
+    if (strcmp(table, DP_BACKFILLS_TABLE) == 0)
+        return dp_backfill_schema;
     return ops->staged_schema;
 }
 
@@ -426,8 +435,12 @@ int dp_loadops_stage(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tab
 static int zerobus_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
                         const char *path, long long *inserted, dp_err_t *err);
 
-int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
-                    const char *path, long long *inserted, dp_err_t *err)
+/* One load statement of the staged file at path into table: COPY INTO, or
+ * (merge) the MERGE of load_merge.h; with sink zerobus, an event table's rows
+ * are inserted through Zerobus instead (merge does not apply: the view
+ * removes redeliveries on the Kafka position). */
+static int load_file(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                     const char *path, int merge, long long *inserted, dp_err_t *err)
 {
     char q[DP_TABLENAME_QUALIFIED_SIZE];
     dp_retry_object_t obj = {DP_RETRY_OBJ_TABLE, DP_RETRY_ACCESS_WRITE, q};
@@ -441,10 +454,12 @@ int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tabl
     *inserted = 0;
     if (ops->zb && !dp_tablename_is_system(table))
         return zerobus_copy(ops, client, table, path, inserted, err);
-    if (qualified(ops, table, q, err) < 0 || !(sql = dp_ddl_copy_into(q, path, err)))
+    if (qualified(ops, table, q, err) < 0 ||
+        !(sql = merge ? dp_load_merge_sql(q, path, ops->staged_columns, err)
+                      : dp_ddl_copy_into(q, path, err)))
         return DP_EFAIL;
     memset(&s, 0, sizeof(s));
-    s.what = "copy into";
+    s.what = merge ? "merge into" : "copy into";
     s.sql = sql;
     s.object = &obj;
     rc = dp_stmt_run(client, ops->cfg, &s, &res, err);
@@ -462,6 +477,44 @@ int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tabl
     }
     dp_dbx_sql_result_clear(&res);
     return rc;
+}
+
+int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                    const char *path, long long *inserted, dp_err_t *err)
+{
+    return load_file(ops, client, table, path, 0, inserted, err);
+}
+
+/* load_file, and the merge's duplicates counted. */
+static int load_counted(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                        const char *path, int merge, int64_t rows, long long *inserted,
+                        long long *duplicates, dp_err_t *err)
+{
+    int rc = load_file(ops, client, table, path, merge, inserted, err);
+    long long dups = 0;
+
+    if (rc == 0 && merge && rows > *inserted) {
+        dups = (long long)rows - *inserted;
+        dp_metrics_add(DP_MC_DUPLICATES_MERGED, (uint64_t)dups);
+    }
+    if (duplicates)
+        *duplicates = dups;
+    return rc;
+}
+
+int dp_loadops_load(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                    const char *path, int64_t rows, long long *inserted, long long *duplicates,
+                    dp_err_t *err)
+{
+    return load_counted(ops, client, table, path, dp_load_merge_mode(ops->cfg, table), rows,
+                        inserted, duplicates, err);
+}
+
+int dp_loadops_merge(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                     const char *path, int64_t rows, long long *inserted, long long *duplicates,
+                     dp_err_t *err)
+{
+    return load_counted(ops, client, table, path, 1, rows, inserted, duplicates, err);
 }
 
 /* ------------------------------------------------------------------------- */

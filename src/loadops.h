@@ -20,6 +20,8 @@
  *   ledger        what each flush loaded: ranges and event counts (claims.h)
  *   claims        partition claims (claims.h)
  *   incarnations  the pool's incarnations (claims.h)
+ *   backfills     who moves a promoted name's rows, and when it is done
+ *                 (backfill.h; made by the backfill thread, not by setup)
  *
  * Thread: every function is thread-safe (the loader and recovery threads
  * share one dp_loadops_t); a `client` argument must be the caller's own.
@@ -124,6 +126,24 @@ int dp_loadops_stage_rows(dp_loadops_t *ops, dp_dbx_client_t *client, const char
  * DP_EINVAL when Databricks refused the data, or another DP_E* code. */
 int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
                     const char *path, long long *inserted, dp_err_t *err);
+
+/* Loads the staged file at path into table as its load mode says
+ * (load_merge.h): COPY INTO (copy), or MERGE on event_id (merge_event_id;
+ * system tables are always copied). rows is the file's record count;
+ * *inserted receives num_inserted_rows; *duplicates (may be NULL) the rows a
+ * merge left out (rows - inserted; 0 for COPY INTO), also added to
+ * deltaport_duplicates_merged_total. A file merged again after a crash
+ * inserts nothing, so all its rows count as left out then. Returns as
+ * dp_loadops_copy. */
+int dp_loadops_load(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                    const char *path, int64_t rows, long long *inserted, long long *duplicates,
+                    dp_err_t *err);
+
+/* dp_loadops_load() in merge_event_id mode whatever the table's mode (for
+ * `deltaport replay`, which never duplicates an event_id). */
+int dp_loadops_merge(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
+                     const char *path, int64_t rows, long long *inserted, long long *duplicates,
+                     dp_err_t *err);
 
 /* Loads m's bookkeeping: the ledger rows of m and the nruns sync_runs rows
  * in runs (encoded records), each staged at its table's path for m->key and

@@ -7,6 +7,7 @@
 #include "cmd_config.h"
 #include "cmd_ddl.h"
 #include "cmd_incarnation.h"
+#include "cmd_replay.h"
 #include "cmd_report.h"
 #include "cmd_query.h"
 #include "cmd_run.h"
@@ -36,6 +37,9 @@ static const char usage_text[] =
     "  report --config FILE [--since 24h] what the loads cost in Databricks: statements and\n"
     "                                     Files calls per million events, files per table,\n"
     "                                     flush load times (sync_runs)\n"
+    "  replay --config FILE --from TIME [--to TIME] [--topic T] [--names a,b]\n"
+    "                                     load again, merged on event_id, what the pool\n"
+    "                                     loaded in a time window (docs/DELIVERY.md)\n"
     "  incarnation show|new --config FILE [--force]\n"
     "                                     print, or mint after a topic was recreated, the\n"
     "                                     pool's incarnation (docs/DELIVERY.md)\n"
@@ -60,6 +64,7 @@ static const struct {
     {"query", dp_cmd_query},       {"incarnation", dp_cmd_incarnation},
     {"config", dp_cmd_config},     {"report", dp_cmd_report},
     {"ddl", dp_cmd_ddl},
+    {"replay", dp_cmd_replay},
 };
 
 static command_fn find_command(const char *name)

@@ -416,6 +416,12 @@ static int render_counters(dp_buf_t *out, dp_err_t *err)
         {DP_MC_OFFSET_OUT_OF_RANGE, "deltaport_kafka_offset_out_of_range_total",
          "Partitions stopped because their position was outside the log (records deleted by "
          "retention before they were loaded, or a truncated or recreated topic)."},
+        {DP_MC_DUPLICATES_MERGED, "deltaport_duplicates_merged_total",
+         "Staged rows a merge_event_id load did not insert: their event_id was already in the "
+         "table or earlier in the same file (also every row of a file loaded again after a "
+         "crash)."},
+        {DP_MC_BACKFILL_ROWS_MOVED, "deltaport_backfill_rows_moved_total",
+         "Rows moved from the shared table into the table of a name that was promoted."},
     };
 
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {

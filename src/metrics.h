@@ -51,6 +51,8 @@ typedef enum {
     DP_MC_MANIFESTS_COMPLETED,   /* deltaport_manifests_completed_total */
     DP_MC_MANIFESTS_PRUNED,      /* deltaport_manifests_pruned_total */
     DP_MC_OFFSET_OUT_OF_RANGE,   /* deltaport_kafka_offset_out_of_range_total */
+    DP_MC_DUPLICATES_MERGED,     /* deltaport_duplicates_merged_total */
+    DP_MC_BACKFILL_ROWS_MOVED,   /* deltaport_backfill_rows_moved_total */
     DP_MC_COUNT_
 } dp_metrics_counter_t;
 

@@ -22,6 +22,8 @@
 #include <time.h>
 
 #define MAX_EVENT 4096
+/* Resends (--repeat-every) copy one of the last REPEAT_RING originals. */
+#define REPEAT_RING 1024
 
 /* ------------------------------------------------------------------------- */
 /* The event model                                                           */
@@ -383,6 +385,7 @@ typedef struct opts {
     int json;
     unsigned long long seed;
     long long invalid_every;
+    long long repeat_every;
     int quiet;
 } opts_t;
 
@@ -410,7 +413,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 static const char produce_help[] =
     "usage: deltaport produce --topic T [--bootstrap HOST:PORT,... | --bootstrap-file F]\n"
     "         [--count N] [--rate EVENTS_PER_S] [--format avro|json] [--seed S]\n"
-    "         [--invalid-every N] [-X librdkafka.property=value]... [--quiet]\n"
+    "         [--invalid-every N] [--repeat-every N] [-X librdkafka.property=value]...\n"
+    "         [--quiet]\n"
     "\n"
     "Generates realistic canonical ecommerce events and produces them to Kafka: for\n"
     "demos, load tests and checking a pipeline end to end.\n"
@@ -425,6 +429,10 @@ static const char produce_help[] =
     "                            schema) or json (default avro)\n"
     "  -s, --seed S              seed of the generator (default 1)\n"
     "  -i, --invalid-every N     make every Nth event invalid (default 0: none)\n"
+    "  -R, --repeat-every N      make every Nth event a resend of an earlier one (the same\n"
+    "                            event, event_id included, as a producer's retry or a\n"
+    "                            mobile client's resend sends it; default 0: none). COUNT\n"
+    "                            events then carry COUNT - COUNT/N distinct event ids\n"
     "  -X key=value              a librdkafka producer property (repeatable)\n"
     "  -q, --quiet               no summary line\n"
     "  -h, --help                this text\n"
@@ -541,7 +549,8 @@ static int run(const opts_t *o, char **props, int nprops)
 {
     gen_t g = {o->seed ? o->seed * 0x9E3779B97F4A7C15ULL : 1, now_us() - 3600LL * 1000000, 0};
     unsigned char *payload = dp_malloc(MAX_EVENT);
-    long long invalid = 0, sent = 0;
+    gen_event_t *ring = dp_calloc(REPEAT_RING, sizeof(*ring)); /* the last originals */
+    long long invalid = 0, sent = 0, repeated = 0, originals = 0;
     double t0 = mono_s(), dt;
     rd_kafka_t *rk;
     int rc = 1;
@@ -555,8 +564,20 @@ static int run(const opts_t *o, char **props, int nprops)
         gen_event_t e;
         out_t buf = {payload, 0, MAX_EVENT};
 
-        gen_event(&g, &e);
-        if (o->invalid_every > 0 && (sent + 1) % o->invalid_every == 0) {
+        if (o->repeat_every > 0 && (sent + 1) % o->repeat_every == 0 && originals > 0) {
+            /* A resend of one of the last REPEAT_RING valid originals, byte
+             * for byte: never of a resend, so the distinct ids are exact. */
+            long long span = originals < REPEAT_RING ? originals : REPEAT_RING;
+
+            e = ring[(originals - 1 - (long long)pick(&g, (unsigned)span)) % REPEAT_RING];
+            repeated++;
+        } else {
+            gen_event(&g, &e);
+            if (!(o->invalid_every > 0 && (sent + 1) % o->invalid_every == 0))
+                ring[originals++ % REPEAT_RING] = e;
+        }
+        if (o->invalid_every > 0 && (sent + 1) % o->invalid_every == 0 &&
+            !(o->repeat_every > 0 && (sent + 1) % o->repeat_every == 0)) {
             make_invalid(&e, (int)(invalid++ % BAD_KINDS), o->json, &buf);
         } else if (o->json) {
             buf.len = encode_json(&e, (char *)payload, MAX_EVENT);
@@ -575,14 +596,15 @@ static int run(const opts_t *o, char **props, int nprops)
         fprintf(stderr, "produce: %d message(s) still queued after 60 s\n", rd_kafka_outq_len(rk));
     dt = mono_s() - t0;
     if (!o->quiet)
-        printf("produced %lld events (%lld invalid) to %s in %.2f s (%.0f events/s); "
-               "delivered %lld, failed %lld\n",
-               sent, invalid, o->topic, dt, dt > 0 ? (double)sent / dt : 0.0, delivered_ok,
-               delivered_failed);
+        printf("produced %lld events (%lld invalid, %lld resent: %lld distinct event ids) to %s "
+               "in %.2f s (%.0f events/s); delivered %lld, failed %lld\n",
+               sent, invalid, repeated, sent - invalid - repeated, o->topic, dt,
+               dt > 0 ? (double)sent / dt : 0.0, delivered_ok, delivered_failed);
     rc = (delivered_failed == 0 && delivered_ok == sent) ? 0 : 1;
 out:
     if (rk)
         rd_kafka_destroy(rk);
+    free(ring);
     free(payload);
     return rc;
 }
@@ -590,7 +612,7 @@ out:
 int dp_cmd_produce(int argc, char **argv)
 {
     static const char *const formats[] = {"avro", "json", NULL};
-    opts_t o = {getenv("DELTAPORT_KAFKA_BOOTSTRAP_SERVERS"), NULL, NULL, 1000, 0, 0, 1, 0, 0};
+    opts_t o = {getenv("DELTAPORT_KAFKA_BOOTSTRAP_SERVERS"), NULL, NULL, 1000, 0, 0, 1, 0, 0, 0};
     const char **props = dp_calloc((size_t)argc + 1, sizeof(char *));
     dp_cli_list_t xprops = {props, 0, argc};
     const char *format = "avro";
@@ -606,6 +628,7 @@ int dp_cmd_produce(int argc, char **argv)
         {"format", 'f', DP_CLI_CHOICE, &format, "F", 0, 0, formats},
         {"seed", 's', DP_CLI_INT, &seed, "S", 0, 0, NULL},
         {"invalid-every", 'i', DP_CLI_INT, &o.invalid_every, "N", 0, 0, NULL},
+        {"repeat-every", 'R', DP_CLI_INT, &o.repeat_every, "N", 0, 0, NULL},
         {"property", 'X', DP_CLI_LIST, &xprops, "key=value", 0, 0, NULL},
         {"quiet", 'q', DP_CLI_FLAG, &o.quiet, NULL, 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, 0, 0, NULL},

@@ -507,13 +507,14 @@ static int same_tables(batch_t *b, dp_err_t *err)
 typedef struct copy_job {
     dp_recover_t *r;
     const dp_manifest_file_t *f;
-    long long inserted;
+    long long inserted, duplicates;
 } copy_job_t;
 
 static int copy_file(dp_dbx_client_t *client, void *arg, dp_err_t *err)
 {
     copy_job_t *cj = arg;
-    int rc = dp_loadops_copy(cj->r->ops, client, cj->f->table, cj->f->path, &cj->inserted, err);
+    int rc = dp_loadops_load(cj->r->ops, client, cj->f->table, cj->f->path, cj->f->rows,
+                             &cj->inserted, &cj->duplicates, err);
 
     /* Rows refused while finishing another worker's flush: the partition
      * waits (an operator decides), never drops them. */
@@ -540,6 +541,7 @@ static int64_t run_rows(const batch_t *b, const dp_manifest_t *m, const copy_job
         run.rows = m->files[i].rows;
         run.bytes = m->files[i].bytes;
         run.inserted_rows = cjs[i].inserted;
+        run.duplicates = cjs[i].duplicates;
         run.statements = 1;
         if (dp_sysrows_run(runs, &run, err) < 0)
             return DP_ETOOBIG;
@@ -564,7 +566,7 @@ static int finish_pending(batch_t *b, dp_err_t *err)
     jobs = dp_calloc(nf + 1, sizeof(*jobs));
     for (size_t k = 0; k < b->nkeys; k++) {
         for (size_t i = 0; b->pending[k] && i < b->ms[k]->nfiles; i++, j++) {
-            cjs[j] = (copy_job_t){r, &b->ms[k]->files[i], 0};
+            cjs[j] = (copy_job_t){r, &b->ms[k]->files[i], 0, 0};
             jobs[j].fn = copy_file;
             jobs[j].arg = &cjs[j];
         }

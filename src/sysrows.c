@@ -33,6 +33,7 @@ const char dp_sysrows_sync_runs_schema[] =
     "{\"name\":\"statements\",\"type\":\"long\"},"
     "{\"name\":\"files_calls\",\"type\":\"long\"},"
     "{\"name\":\"load_ms\",\"type\":\"long\"},"
+    "{\"name\":\"duplicates\",\"type\":\"long\"},"
     "{\"name\":\"_loaded_at\",\"type\":" TS "}]}";
 
 const char dp_sysrows_event_stats_schema[] =
@@ -89,7 +90,8 @@ int dp_sysrows_run(dp_buf_t *out, const dp_sysrows_run_t *run, dp_err_t *err)
         put_str(out, run->status, err) < 0 || put_str(out, run->kind ? run->kind : "file", err) < 0 ||
         dp_buf_put_long(out, run->statements, err) < 0 ||
         dp_buf_put_long(out, run->files_calls, err) < 0 ||
-        dp_buf_put_long(out, run->load_ms, err) < 0) {
+        dp_buf_put_long(out, run->load_ms, err) < 0 ||
+        dp_buf_put_long(out, run->duplicates, err) < 0) {
         dp_buf_truncate(out, start);
         return DP_ETOOBIG;
     }

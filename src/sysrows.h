@@ -7,7 +7,9 @@
  *                 of them), raw_size, worker_id.
  *   sync_runs     one row per loaded file: run_key, worker_id, table_name,
  *                 file_path, rows, bytes, inserted_rows, ranges (JSON),
- *                 started_at, finished_at, status, _loaded_at.
+ *                 started_at, finished_at, status, kind, statements,
+ *                 files_calls, load_ms, duplicates (rows a merge_event_id
+ *                 load left out: load_merge.h), _loaded_at.
  *   event_stats   one row per event name per flush: run_key, worker_id,
  *                 event_name, stat_day (DATE), events, _loaded_at.
  * All three are staged and loaded by COPY INTO like the event tables (a plain
@@ -40,13 +42,17 @@ int dp_sysrows_error(dp_buf_t *out, const char *code, const char *message, const
 
 /* A sync_runs row. kind "file" (NULL means "file"): one staged file loaded
  * into table; kind "flush": one per flush, table "" and file_path the
- * manifest, with the flush's totals. statements and files_calls count the
- * Databricks round trips the row's work cost, load_ms its duration. */
+ * manifest, with the flush's totals; kind "replay" (cmd_replay.h) and
+ * "backfill" (backfill.h): one per run. statements and files_calls count the
+ * Databricks round trips the row's work cost, load_ms its duration;
+ * duplicates the staged rows a merge_event_id load did not insert (0 for
+ * COPY INTO). */
 typedef struct dp_sysrows_run {
     const char *run_key, *worker_id, *table, *file_path, *ranges_json, *status, *kind;
     int64_t rows, bytes, inserted_rows;
     int64_t started_at_us, finished_at_us;
     int64_t statements, files_calls, load_ms;
+    int64_t duplicates;
 } dp_sysrows_run_t;
 
 /* Appends a sync_runs record to out. Returns 0 or DP_ETOOBIG. */

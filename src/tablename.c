@@ -10,7 +10,8 @@
 #include <string.h>
 
 static const char *const system_tables[] = {
-    "sync_runs", "event_errors", "event_stats", "claims", "incarnations", "ledger", NULL,
+    "sync_runs", "event_errors", "event_stats", "claims", "incarnations", "ledger", "backfills",
+    NULL,
 };
 
 static int is_lower(unsigned char c)

@@ -14,6 +14,7 @@
 #include "worker.h"
 
 #include "assign.h"
+#include "backfill.h"
 #include "buf.h"
 #include "claims.h"
 #include "clock.h"
@@ -54,6 +55,7 @@ struct dp_worker {
     dp_loadops_t *ops;
     dp_loader_t *loader;
     dp_recover_t *recover;
+    dp_backfill_t *backfill;     /* threshold mode with routing.backfill_on_promotion */
     dp_flush_t *open;
     long long open_since_ms;     /* monotonic time of the open flush's first record */
     uint64_t seq;
@@ -651,6 +653,12 @@ static int make_loader(dp_worker_t *w, dp_err_t *err)
     if (!(w->loader = dp_loader_new(&lo, err)) || !(w->recover = dp_recover_new(&ro, err)))
         return DP_EINVAL;
     dp_recover_set_kafka(w->recover, dp_kafka_handle(w->kafka));
+    if (w->cfg->routing.mode == DP_ROUTE_THRESHOLD && w->cfg->routing.backfill_on_promotion) {
+        dp_backfill_opts_t bo = {w->cfg, w->incarnation, w->cfg->worker.id, w->ops, &w->conn};
+
+        if (!(w->backfill = dp_backfill_new(&bo, err)))
+            return DP_EINVAL;
+    }
     return 0;
 }
 
@@ -692,6 +700,7 @@ void dp_worker_destroy(dp_worker_t *w)
     dp_held_free(&w->held);
     dp_loader_destroy(w->loader);
     dp_recover_destroy(w->recover);
+    dp_backfill_destroy(w->backfill);
     dp_dbxpool_destroy(w->pool);
     dp_loadops_destroy(w->ops);
     dp_dbxconn_close(&w->conn);

@@ -26,3 +26,6 @@ dp_add_test(NAME test_emu_engine_merge_sources LABEL unit
 dp_add_test(NAME test_emu_engine_decimal LABEL unit
             SOURCES unit/test_emu_engine_decimal.c unit/test_emu_engine_support.c
             LIBS dbxemu_engine)
+dp_add_test(NAME test_emu_engine_evolution LABEL unit
+            SOURCES unit/test_emu_engine_evolution.c unit/test_emu_engine_support.c
+            LIBS dbxemu_engine)

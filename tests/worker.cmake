@@ -5,6 +5,7 @@ dp_add_test(NAME test_ddl LABEL unit SOURCES unit/test_ddl.c LIBS dpcore)
 dp_add_test(NAME test_sink_zerobus LABEL unit SOURCES unit/test_sink_zerobus.c LIBS dpcore)
 dp_add_test(NAME test_flush LABEL unit SOURCES unit/test_flush.c LIBS dpcore)
 dp_add_test(NAME test_manifest LABEL unit SOURCES unit/test_manifest.c LIBS dpcore)
+dp_add_test(NAME test_replay_sql LABEL unit SOURCES unit/test_replay_sql.c LIBS dpcore)
 dp_add_test(NAME test_worker LABEL integration SOURCES integration/test_worker.c
             LIBS PkgConfig::RDKAFKA TIMEOUT 600)
 dp_add_test(NAME test_claims LABEL integration TIMEOUT 180
@@ -40,4 +41,9 @@ dp_add_test(NAME test_zerobus LABEL integration SOURCES integration/test_zerobus
             LIBS dpcore PkgConfig::RDKAFKA TIMEOUT 900)
 if(TARGET test_zerobus)
   add_dependencies(test_zerobus deltaport deltaport-dbx-emulator deltaport-kafka-mock)
+endif()
+dp_add_test(NAME test_replay LABEL integration SOURCES integration/test_replay.c
+            LIBS dpcore PkgConfig::RDKAFKA TIMEOUT 1200)
+if(TARGET test_replay)
+  add_dependencies(test_replay deltaport deltaport-dbx-emulator deltaport-kafka-mock)
 endif()

@@ -193,7 +193,43 @@ static void test_config_defaults_apply(void)
     DP_ASSERT_MSG(cfg->log.level == 1, "expected info (1), got %d", cfg->log.level);
     DP_ASSERT_MSG(cfg->databricks.ca_file == NULL && cfg->kafka.topic_regex == NULL,
                   "expected optional strings unset");
+    DP_ASSERT_MSG(cfg->load.mode == DP_CONFIG_LOAD_COPY && cfg->load.table_modes.n == 0 &&
+                      cfg->routing.backfill_on_promotion == 1,
+                  "expected copy mode for every table and backfill on promotion");
     dp_config_destroy(cfg);
+}
+
+/* Issue 17: load.mode for every event table, load.table_modes per table;
+ * a system table or a value outside the two modes is refused by name. */
+static void test_config_load_modes(void)
+{
+    dp_config_t *cfg;
+
+    reset_env();
+    cfg = expect_load(patched("{\"load\": {\"mode\": \"merge_event_id\", \"table_modes\": "
+                              "{\"evt_page_view\": \"copy\"}}}"));
+    DP_ASSERT_MSG(cfg && dp_config_load_mode(cfg, "evt_page_view") == DP_CONFIG_LOAD_COPY &&
+                      dp_config_load_mode(cfg, "evt_purchase") == DP_CONFIG_LOAD_MERGE_EVENT_ID,
+                  "expected evt_page_view copied and every other table merged");
+    dp_config_destroy(cfg);
+    cfg = expect_load(patched("{\"load\": {\"table_modes\": {\"evt_purchase\": "
+                              "\"merge_event_id\"}}, \"routing\": {\"backfill_on_promotion\": "
+                              "false}}"));
+    DP_ASSERT_MSG(cfg && dp_config_load_mode(cfg, "evt_purchase") == DP_CONFIG_LOAD_MERGE_EVENT_ID &&
+                      dp_config_load_mode(cfg, "evt_otherevents") == DP_CONFIG_LOAD_COPY &&
+                      !cfg->routing.backfill_on_promotion,
+                  "expected only evt_purchase merged, and no backfill");
+    dp_config_destroy(cfg);
+    expect_error("{\"load\": {\"mode\": \"merge\"}}",
+                 "load.mode = \"merge\": must be one of copy, merge_event_id");
+    expect_error("{\"load\": {\"table_modes\": {\"evt_x\": \"upsert\"}}}",
+                 "load.table_modes.evt_x = \"upsert\": must be one of copy, merge_event_id");
+    expect_error("{\"load\": {\"table_modes\": {\"evt_x\": 1}}}",
+                 "load.table_modes.evt_x = 1: must be one of copy, merge_event_id");
+    expect_error("{\"load\": {\"table_modes\": {\"sync_runs\": \"merge_event_id\"}}}",
+                 "load.table_modes.sync_runs: a system table is always loaded by COPY INTO");
+    expect_error("{\"load\": {\"table_modes\": {\"Evt-X\": \"copy\"}}}",
+                 "load.table_modes.Evt-X:");
 }
 
 /* ------------------------------------------------------------------------- */
@@ -239,8 +275,8 @@ static void test_config_unknown_key_lists_allowed_keys(void)
     expect_error("{\"flush\": {\"max_age\": 5}}",
                  "allowed keys in flush: max_events, max_bytes, max_age_ms, memory_budget_bytes");
     expect_error("{\"kafak\": {}}", "unknown key \"kafak\"; allowed top-level keys: sink, "
-                                    "kafka, schemas, routing, flush, databricks, http, log, "
-                                    "worker");
+                                    "kafka, schemas, routing, load, flush, databricks, http, "
+                                    "log, worker");
     expect_error("{\"flush\": 3}", "config: flush = 3: must be an object");
 }
 
@@ -632,6 +668,14 @@ static void test_config_zerobus_sink_needs_its_settings(void)
                  "\"1234\"}}",
                  "sink \"zerobus\" needs databricks.auth \"oauth\"");
     unsetenv("DELTAPORT_DATABRICKS_TOKEN");
+    expect_error("{\"sink\": \"zerobus\", \"load\": {\"mode\": \"merge_event_id\"}, "
+                 "\"databricks\": {\"zerobus_endpoint\": \"https://1234.zerobus.x\", "
+                 "\"workspace_id\": \"1234\"}}",
+                 "load.mode \"merge_event_id\" needs sink \"warehouse\"");
+    expect_error("{\"sink\": \"zerobus\", \"load\": {\"table_modes\": {\"evt_a\": "
+                 "\"merge_event_id\"}}, \"databricks\": {\"zerobus_endpoint\": "
+                 "\"https://1234.zerobus.x\", \"workspace_id\": \"1234\"}}",
+                 "load.table_modes.evt_a = \"merge_event_id\" needs sink \"warehouse\"");
     setenv("DELTAPORT_SINK", "zerobus", 1);
     setenv("DELTAPORT_DATABRICKS_ZEROBUS_ENDPOINT", "https://1234.zerobus.x/", 1);
     setenv("DELTAPORT_DATABRICKS_WORKSPACE_ID", "1234", 1);
@@ -879,6 +923,7 @@ static void test_config_schema_follows_the_table(void)
 }
 
 static const dp_test_case_t cases[] = {
+    {"test_config_load_modes", test_config_load_modes},
     {"test_config_demo_loads", test_config_demo_loads},
     {"test_config_production_example_loads", test_config_production_example_loads},
     {"test_config_defaults_apply", test_config_defaults_apply},

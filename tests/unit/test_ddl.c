@@ -3,6 +3,7 @@
  */
 #include "ddl.h"
 #include "dp_test.h"
+#include "load_merge.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +109,36 @@ static void test_ddl_copy_into_text_and_refusals(void)
     }
 }
 
+/* Issue 17: the merge_event_id load of one staged file: the source deduplicated
+ * on event_id (first by Kafka position), an insert-only merge on event_id, and
+ * the same path rules as COPY INTO. */
+static void test_ddl_merge_event_id_text_and_refusals(void)
+{
+    const char *bad[] = {"/Volumes/c/s/v/i0/t/x'); DROP TABLE t; --.avro", "/tmp/x.avro",
+                         "/Volumes/c/s/v/../../x.avro", "/Volumes/c/s/v/i0/t/", NULL};
+    dp_err_t err;
+    char *sql = dp_load_merge_sql("`main`.`s`.`evt_a`", "/Volumes/main/s/v/i0/evt_a/ab12.avro",
+                                  "`event_id`, `_kafka_offset`", &err);
+
+    DP_ASSERT_FATAL_MSG(sql != NULL, "expected SQL, got: %s", err.msg);
+    DP_ASSERT_MSG(strcmp(sql, "MERGE WITH SCHEMA EVOLUTION INTO `main`.`s`.`evt_a` AS t USING "
+                              "(SELECT `event_id`, `_kafka_offset`, current_timestamp() AS "
+                              "_loaded_at FROM read_files("
+                              "'/Volumes/main/s/v/i0/evt_a/ab12.avro', format => 'avro') "
+                              "QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY "
+                              "_kafka_topic, _kafka_partition, _kafka_offset) = 1) AS s ON "
+                              "t.event_id = s.event_id WHEN NOT MATCHED THEN INSERT *") == 0,
+                  "got: %s", sql);
+    free(sql);
+    for (int i = 0; bad[i]; i++) {
+        sql = dp_load_merge_sql("`main`.`s`.`evt_a`", bad[i], "`event_id`", &err);
+        DP_ASSERT_MSG(sql == NULL && err.code == DP_EINVAL, "path %d should be refused", i);
+        free(sql);
+    }
+}
+
 static const dp_test_case_t cases[] = {
+    {"test_ddl_merge_event_id_text_and_refusals", test_ddl_merge_event_id_text_and_refusals},
     {"test_ddl_copy_into_text_and_refusals", test_ddl_copy_into_text_and_refusals},
     {"test_ddl_canonical_schema_columns", test_ddl_canonical_schema_columns},
     {"test_ddl_create_table_and_rejections", test_ddl_create_table_and_rejections},

@@ -412,7 +412,55 @@ static void test_flush_lineage_encoding(void)
     dp_buf_free(&b);
 }
 
+/* Issue 17: each range keeps the smallest and largest Kafka timestamp of its
+ * records (not of its ends: timestamps are not monotonic), in microseconds;
+ * records without one do not count, a range with none has none, and a
+ * dropped partition forgets them. */
+static void test_flush_range_timestamps(void)
+{
+    dp_flush_t *flush = dp_flush_new(1, 0, "inc", 1 << 20);
+    const int64_t ts[] = {5000, 3000, -1, 9000, 4000};
+    const char *topic;
+    int32_t part;
+    int64_t first, last, lo, hi;
+    dp_err_t err;
+    int checked = 0;
+
+    for (int i = 0; i < 5; i++)
+        DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "events", 1, 100 + i, ts[i], "x", 1,
+                                         &err) == 0, "%s", err.msg);
+    DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "events", 2, 7, -1, "x", 1, &err) == 0, "%s",
+                        err.msg);
+    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
+        if (dp_flush_range(flush, i, &topic, &part, &first, &last) < 0)
+            continue;
+        if (part == 1) {
+            DP_ASSERT_MSG(dp_flush_range_ts(flush, i, &lo, &hi) == 0 && lo == 3000000 &&
+                              hi == 9000000,
+                          "p1: expected 3000000..9000000 us, got %lld..%lld", (long long)lo,
+                          (long long)hi);
+            checked++;
+        } else {
+            DP_ASSERT_MSG(dp_flush_range_ts(flush, i, &lo, &hi) == -1 && lo == 0 && hi == 0,
+                          "p2 has no timestamp, got %lld..%lld", (long long)lo, (long long)hi);
+            checked++;
+        }
+    }
+    DP_ASSERT_MSG(checked == 2, "expected 2 ranges, got %d", checked);
+    dp_flush_drop_partition(flush, "events", 1);
+    DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "events", 1, 200, 1, "x", 1, &err) == 0, "%s",
+                        err.msg);
+    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
+        if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0 && part == 1)
+            DP_ASSERT_MSG(dp_flush_range_ts(flush, i, &lo, &hi) == 0 && lo == 1000 && hi == 1000,
+                          "after the drop: expected 1000..1000, got %lld..%lld", (long long)lo,
+                          (long long)hi);
+    }
+    dp_flush_destroy(flush);
+}
+
 static const dp_test_case_t cases[] = {
+    {"test_flush_range_timestamps", test_flush_range_timestamps},
     {"test_flush_lineage_encoding", test_flush_lineage_encoding},
     {"test_flush_gap_refused_until_allowed", test_flush_gap_refused_until_allowed},
     {"test_flush_fingerprint_of_last_message", test_flush_fingerprint_of_last_message},

@@ -1,7 +1,7 @@
 /*
  * sql_merge: MERGE INTO as Delta runs it, for keyed loads and claims:
  *
- *   MERGE INTO t [[AS] x] USING (VALUES (...), ...) [AS] s(c1, ...)
+ *   MERGE [WITH SCHEMA EVOLUTION] INTO t [[AS] x] USING (VALUES (...), ...) [AS] s(c1, ...)
  *                         | USING (SELECT ...) [AS] s[(c1, ...)]
  *                         | USING table_or_view [[AS] s]
  *   ON <condition>
@@ -15,7 +15,10 @@
  * INSERT ... SELECT statements over it, with conditions translated by sql_expr and SET /
  * VALUES expressions converted to the target column's type. Clauses run in the order
  * written. Several source rows matching one target row fail as in Delta: when there is a
- * WHEN MATCHED clause other than one unconditional DELETE.
+ * WHEN MATCHED clause other than one unconditional DELETE. INSERT * inserts the target's
+ * columns that the source has, UPDATE SET * sets them; a source column the target lacks is
+ * ignored, unless WITH SCHEMA EVOLUTION, which adds it to the target (nullable, the
+ * source's type) as COPY INTO's mergeSchema does.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sql_dml.h"
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct merge {
     emu_ctx_t *cx;
@@ -38,6 +42,7 @@ typedef struct merge {
     emu_name_t src;
     size_t sel_start, sel_end;
     long long updated, deleted, inserted;
+    int evolve; /* WITH SCHEMA EVOLUTION */
 } merge_t;
 
 static int oom(emu_ctx_t *cx)
@@ -374,6 +379,24 @@ static int value_for(merge_t *m, int c, size_t end, emu_sbuf_t *out)
     return rc;
 }
 
+/* The target column of source column k, or -1 when the target has none; with WITH SCHEMA
+ * EVOLUTION a missing one is added first (-2 when that failed). The target's scope then
+ * sees the new column list (it was reallocated). */
+static int target_col_of(merge_t *m, int k)
+{
+    int c = emu_table_col(&m->t, m->scols[k].name);
+
+    if (c >= 0 || !m->evolve) {
+        return c;
+    }
+    if (emu_table_add_column(m->cx, &m->t, m->scols[k].name, m->scols[k].type, 1, NULL) != 0) {
+        return -2;
+    }
+    m->x.scopes[0].cols = m->t.cols;
+    m->x.scopes[0].ncols = m->t.ncols;
+    return emu_table_col(&m->t, m->scols[k].name);
+}
+
 static int update_set(merge_t *m, emu_sbuf_t *sets)
 {
     emu_toks_t *tk = m->cx->tk;
@@ -381,7 +404,10 @@ static int update_set(merge_t *m, emu_sbuf_t *sets)
 
     if (emu_tk_accept_op(tk, "*")) {
         for (k = 0; k < m->nscols; k++) {
-            if ((c = emu_table_col(&m->t, m->scols[k].name)) >= 0) {
+            if ((c = target_col_of(m, k)) == -2) {
+                return -1;
+            }
+            if (c >= 0) {
                 emu_sb_addf(sets, "%sc%d = emu_src.c%d", n++ > 0 ? ", " : "", c, k);
             }
         }
@@ -456,7 +482,10 @@ static int insert_cols(merge_t *m, emu_sbuf_t *cols, emu_sbuf_t *vals)
 
     if (emu_tk_accept_op(tk, "*")) {
         for (k = 0; k < m->nscols; k++) {
-            if ((c = emu_table_col(&m->t, m->scols[k].name)) >= 0) {
+            if ((c = target_col_of(m, k)) == -2) {
+                return -1;
+            }
+            if (c >= 0) {
                 emu_sb_addf(cols, "%sc%d", n > 0 ? ", " : "", c);
                 emu_sb_addf(vals, "%semu_src.c%d", n++ > 0 ? ", " : "", k);
             }
@@ -588,12 +617,60 @@ out:
 /* Statement                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* 1 when token a is an identifier (bare or quoted) equal to name (case ignored). */
+static int ident_is(const emu_token_t *a, const char *name)
+{
+    return (a->kind == TK_IDENT || a->kind == TK_QIDENT) && strcasecmp(a->val, name) == 0;
+}
+
+static int op_is(const emu_token_t *a, const char *op)
+{
+    return a->kind == TK_OP && strcmp(a->val, op) == 0;
+}
+
+/* Indexes the target columns the ON condition equates with a source column
+ * (`x.col = s.col`, either way round), once per column of the data table: the
+ * clauses' NOT EXISTS / UPDATE ... FROM probes then find their row by index
+ * instead of scanning the table for every source row (a MERGE of n rows into
+ * a table of m rows cost n * m). Emulator-internal; invisible to SQL. */
+static int index_keys(merge_t *m)
+{
+    const emu_toks_t *tk = m->cx->tk;
+    int rc = 0;
+
+    for (size_t i = m->on_start; rc == 0 && i + 6 < m->on_end && i + 6 < tk->n; i++) {
+        const emu_token_t *t = &tk->v[i];
+        int c = -1;
+
+        if (!op_is(&t[1], ".") || !op_is(&t[3], "=") || !op_is(&t[5], "."))
+            continue;
+        if (ident_is(&t[0], m->talias) && ident_is(&t[4], m->salias))
+            c = emu_table_col(&m->t, t[2].val);
+        else if (ident_is(&t[4], m->talias) && ident_is(&t[0], m->salias))
+            c = emu_table_col(&m->t, t[6].val);
+        if (c >= 0) {
+            char sql[200];
+
+            snprintf(sql, sizeof(sql), "CREATE INDEX IF NOT EXISTS %s_k%d ON %s(c%d)", m->t.data,
+                     c, m->t.data, c);
+            rc = emu_exec(m->cx, sql);
+        }
+    }
+    return rc;
+}
+
 static int parse_head(merge_t *m, size_t *rows_start)
 {
     emu_ctx_t *cx = m->cx;
     const emu_token_t *a;
 
     cx->tk->i++; /* MERGE */
+    if (emu_tk_accept_kw(cx->tk, "WITH")) {
+        if (!emu_tk_accept_kw(cx->tk, "SCHEMA") || !emu_tk_accept_kw(cx->tk, "EVOLUTION")) {
+            return emu_syntax(cx);
+        }
+        m->evolve = 1;
+    }
     if (!emu_tk_accept_kw(cx->tk, "INTO") || emu_parse_object(cx, &m->t.name) != 0) {
         return cx->res->message[0] != '\0' ? -1 : emu_syntax(cx);
     }
@@ -687,7 +764,7 @@ int emu_sql_merge(emu_ctx_t *cx)
     m->x.scopes[0] = (emu_scope_t){m->talias, m->t.name.o, m->t.data, "c", m->t.cols, m->t.ncols};
     m->x.scopes[1] = (emu_scope_t){m->salias, m->salias, "emu_src", "c", m->scols, m->nscols};
     m->x.nscopes = 2;
-    if (check_unique_match(m) != 0 || clauses(m) != 0 ||
+    if (index_keys(m) != 0 || check_unique_match(m) != 0 || clauses(m) != 0 ||
         emu_exec(cx, "DROP TABLE temp.emu_src") != 0 ||
         (m->updated + m->inserted + m->deleted > 0 && emu_table_touch(cx, m->t.id, 1, 0) != 0)) {
         goto out;
