@@ -6,8 +6,8 @@
  * Prints events per CPU-second and MB/s of input per path; exits 1 if any
  * event fails.
  */
-#include "decode.h"
-#include "json_event.h"
+#include "codec/decode.h"
+#include "codec/json_event.h"
 
 #include <errno.h>
 #include <stdio.h>

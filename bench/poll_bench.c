@@ -10,10 +10,10 @@
  * when it reaches 64 MiB (the loader's work is on another thread and not
  * measured here). --no-work only polls. Prints events/s. Not a test.
  */
-#include "decode.h"
-#include "flush.h"
-#include "kafka.h"
-#include "router.h"
+#include "codec/decode.h"
+#include "batch/flush.h"
+#include "kafka/kafka.h"
+#include "route/router.h"
 
 #include <librdkafka/rdkafka.h>
 #include <errno.h>

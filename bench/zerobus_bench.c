@@ -10,7 +10,7 @@
  * inserts, rows, seconds, inserts/s, rows/s, MB/s of JSON.
  */
 #include "dbx/zerobus.h"
-#include "log.h"
+#include "core/log.h"
 
 #include <curl/curl.h>
 #include <jansson.h>

@@ -3,16 +3,16 @@
  * arguments (each command parses them with cli.h); the command's return
  * value is the exit status, and main is the only place that exits.
  */
-#include "cmd_check.h"
-#include "cmd_config.h"
-#include "cmd_ddl.h"
-#include "cmd_incarnation.h"
-#include "cmd_replay.h"
-#include "cmd_report.h"
-#include "cmd_query.h"
-#include "cmd_run.h"
-#include "cmd_validate.h"
-#include "produce.h"
+#include "cli/cmd_check.h"
+#include "cli/cmd_config.h"
+#include "cli/cmd_ddl.h"
+#include "cli/cmd_incarnation.h"
+#include "cli/cmd_replay.h"
+#include "cli/cmd_report.h"
+#include "cli/cmd_query.h"
+#include "cli/cmd_run.h"
+#include "cli/cmd_validate.h"
+#include "cli/produce.h"
 
 #include <curl/curl.h>
 #include <librdkafka/rdkafka.h>

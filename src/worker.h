@@ -25,8 +25,8 @@
 #ifndef DP_WORKER_H
 #define DP_WORKER_H
 
-#include "config.h"
-#include "err.h"
+#include "config/config.h"
+#include "core/err.h"
 
 #include <signal.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-# `deltaport check` (src/cmd_check.c): the real binary against the embedded
+# `deltaport check` (src/cli/cmd_check.c): the real binary against the embedded
 # Kafka and the Databricks emulator.
 dp_add_test(NAME test_check LABEL integration TIMEOUT 180
             SOURCES ${CMAKE_CURRENT_LIST_DIR}/integration/test_check.c LIBS PkgConfig::RDKAFKA)

@@ -1,4 +1,4 @@
-# Tests of the Databricks client (src/dbx/, src/retry.c): unit tests of the
+# Tests of the Databricks client (src/dbx/, src/core/retry.c): unit tests of the
 # pure parts, integration tests against the real emulator.
 target_sources(dptest PRIVATE support/http_capture.c)
 dp_add_test(NAME test_retry LABEL unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/unit/test_retry.c

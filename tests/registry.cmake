@@ -1,4 +1,4 @@
-# Tests of the Schema Registry client (src/registry.c), the fake registry
+# Tests of the Schema Registry client (src/codec/registry.c), the fake registry
 # (tools/schema-registry), schema resolution of evolved writers, table
 # evolution and interoperability with other Avro producers.
 target_sources(dptest PRIVATE support/registry_fixture.c)

@@ -15,8 +15,8 @@
 
 #include "dbx/files.h"
 #include "dbx/http.h"
-#include "err.h"
-#include "retry.h"
+#include "core/err.h"
+#include "core/retry.h"
 
 struct dp_dbx_client {
     CURL *curl;

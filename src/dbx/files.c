@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "dbx/dbx_int.h"
-#include "mem.h"
+#include "core/mem.h"
 
 #define FS_FILES "/api/2.0/fs/files"
 #define FS_DIRS "/api/2.0/fs/directories"

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #include "dbx/http.h"
-#include "err.h"
+#include "core/err.h"
 
 /* Uploads len bytes (data borrowed) to volume_path. With overwrite = 0 an
  * existing file is left alone: the call succeeds and sets *already_exists

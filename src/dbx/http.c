@@ -11,7 +11,7 @@
  * logged; a response body never grows past max_response_bytes.
  */
 #include "dbx/dbx_int.h"
-#include "metrics.h"
+#include "ops/metrics.h"
 
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
@@ -22,11 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "log.h"
-#include "mem.h"
-#include "metrics.h"
-#include "url.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "ops/metrics.h"
+#include "core/url.h"
 
 #define AUTH_LINE_MAX 4096
 

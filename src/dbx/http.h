@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "retry.h"
+#include "core/err.h"
+#include "core/retry.h"
 
 typedef struct dp_dbx_client dp_dbx_client_t;
 

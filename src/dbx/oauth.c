@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "dbx/dbx_int.h"
-#include "log.h"
-#include "mem.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #define BEARER_PREFIX "Authorization: Bearer "
 

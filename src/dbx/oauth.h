@@ -20,7 +20,7 @@
 #include <stddef.h>
 
 #include "dbx/http.h"
-#include "err.h"
+#include "core/err.h"
 
 typedef struct dp_oauth dp_oauth_t;
 

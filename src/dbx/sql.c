@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "dbx/dbx_int.h"
-#include "log.h"
-#include "mem.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #define SQL_STATEMENTS "/api/2.0/sql/statements"
 

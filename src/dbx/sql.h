@@ -19,8 +19,8 @@
 #include <stddef.h>
 
 #include "dbx/http.h"
-#include "err.h"
-#include "retry.h"
+#include "core/err.h"
+#include "core/retry.h"
 
 typedef enum {
     DP_DBX_SQL_UNKNOWN = 0, /* never reached the server, or unrecognised */

@@ -19,8 +19,8 @@
 
 #include "dbx/dbx_int.h"
 #include "dbx/oauth.h"
-#include "log.h"
-#include "mem.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #include <openssl/crypto.h>
 #include <pthread.h>

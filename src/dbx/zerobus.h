@@ -21,7 +21,7 @@
  * process, as HTTP/2 streams on one connection (https; libcurl with
  * nghttp2) or over up to max_in_flight keep-alive HTTP/1.1 connections
  * (plain http, the emulator). Each insert follows the retry decision of
- * every Databricks call (dp_dbx_next() in http.c, src/retry.c's classes):
+ * every Databricks call (dp_dbx_next() in http.c, src/core/retry.c's classes):
  * 429/503 honour Retry-After, transport errors and 5xx are retried with
  * backoff, a 401 refreshes the table's token once, other 4xx are final.
  *
@@ -39,8 +39,8 @@
 #define DP_DBX_ZEROBUS_H
 
 #include "dbx/http.h"
-#include "err.h"
-#include "retry.h"
+#include "core/err.h"
+#include "core/retry.h"
 
 #include <stddef.h>
 

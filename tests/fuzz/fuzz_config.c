@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "fuzz_util.h"
-#include "kafka.h"
+#include "kafka/kafka.h"
 
 #define MARKER "FuzzSecretMarker7"
 

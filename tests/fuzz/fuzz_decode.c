@@ -1,5 +1,5 @@
 /*
- * fuzz_decode: the message decoder (src/decode.c) on hostile bytes: framing,
+ * fuzz_decode: the message decoder (src/codec/decode.c) on hostile bytes: framing,
  * Confluent Avro bodies (canonical pass-through and the conversion program of
  * an older writer schema), plain Avro of a topic with a fixed writer schema,
  * and JSON events.
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "codec/decode.h"
 #include "fuzz_util.h"
 
 static dp_decoder_t *dec;

@@ -1,5 +1,5 @@
 /*
- * fuzz_manifest: the manifest parser (dp_manifest_from_json, src/manifest.c)
+ * fuzz_manifest: the manifest parser (dp_manifest_from_json, src/stage/manifest.c)
  * on hostile text: a manifest in the staging Volume is read back by whichever worker owns the
  * partition next, so it is input from outside the process.
  *
@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "log.h"
-#include "manifest.h"
+#include "core/log.h"
+#include "stage/manifest.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

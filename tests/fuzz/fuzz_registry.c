@@ -1,6 +1,6 @@
 /*
  * fuzz_registry: what the worker does with a Schema Registry's answer
- * (src/registry.c): the response parsers (dp_registry_parse_schema,
+ * (src/codec/registry.c): the response parsers (dp_registry_parse_schema,
  * dp_registry_parse_error_code), then the writer schema it carries added to
  * a decoder (dp_decoder_add_schema: parsing, compatibility with the canonical
  * schema, the conversion program) and one message decoded with it.
@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "codec/decode.h"
 #include "fuzz_util.h"
-#include "registry.h"
+#include "codec/registry.h"
 
 #define FUZZ_ID 100u
 

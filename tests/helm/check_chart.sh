@@ -37,7 +37,7 @@ for c in "${cases[@]}"; do
   "$tools/helm-render" --notes -f "$chart/$values" "$chart" >"$work/$name.notes" 2>&1 ||
     fail "$name: NOTES.txt does not render: $(cat "$work/$name.notes")"
   "$tools/chartcheck" -manifests "$out" -expect "$expect" -forbid "$forbid" \
-    -config-out "$work/$name.json" -metrics-src "$src/src/metrics.c" -run-as 10001 ||
+    -config-out "$work/$name.json" -metrics-src "$src/src/ops/metrics.c" -run-as 10001 ||
     { fail "$name: manifest checks"; continue; }
   # The image ships the schemas under /usr/local/share; here they are in the tree.
   sed "s|/usr/local/share/deltaport/schemas|$src/schemas|" "$work/$name.json" >"$work/$name.local.json"

@@ -1,5 +1,5 @@
 /*
- * Integration tests of `deltaport check` (src/cmd_check.c): the real binary
+ * Integration tests of `deltaport check` (src/cli/cmd_check.c): the real binary
  * against the embedded Kafka (one broker, topic "events" with 4 partitions,
  * shared by every test) and a Databricks emulator per test, started with the
  * permissions file the test needs (docs/EMULATOR_SQL.md "Grants"):

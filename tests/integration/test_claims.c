@@ -1,19 +1,19 @@
 /*
- * Integration tests of claims (src/claims.c) against the Databricks
+ * Integration tests of claims (src/load/claims.c) against the Databricks
  * emulator: the round trips of an assignment do not grow with its partition
  * count (512 partitions are claimed with one MERGE and published with one
  * more), the read-back tells which claims won, the judging rule (valid,
  * void, undecided, abandoned), and the ledger read with MAX_BY.
  */
 #define _GNU_SOURCE
-#include "claims.h"
-#include "config.h"
-#include "dbxconn.h"
-#include "ddl.h"
+#include "load/claims.h"
+#include "config/config.h"
+#include "load/dbxconn.h"
+#include "load/ddl.h"
 #include "dp_test.h"
 #include "emu_fixture.h"
-#include "manifest.h"
-#include "stmt.h"
+#include "stage/manifest.h"
+#include "load/stmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>

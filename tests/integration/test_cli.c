@@ -1,5 +1,5 @@
 /*
- * Integration tests of the command line (the real binary, src/cli.c):
+ * Integration tests of the command line (the real binary, src/cli/cli.c):
  *   - -h and --help on every command (and `help`, `help CMD`) print that
  *     command's usage on stdout and exit 0;
  *   - every usage error names the option and the reason on stderr, followed

@@ -1,5 +1,5 @@
 /*
- * Integration tests of the Databricks client (src/dbx/, src/retry.c)
+ * Integration tests of the Databricks client (src/dbx/, src/core/retry.c)
  * against the real emulator (tests/support/emu_fixture.h): token caching and
  * refresh, the Files API round trip, overwrite=false, statements that need
  * polling, 429/503/500/drop handling, FAILED statements told apart as data
@@ -17,7 +17,7 @@
 #include "dbx/sql.h"
 #include "dp_test.h"
 #include "emu_fixture.h"
-#include "log.h"
+#include "core/log.h"
 
 #define VOLUME "/Volumes/main/default/dbx_stage"
 

@@ -18,10 +18,10 @@
 #include "dp_proc.h"
 #include "dp_test.h"
 #include "emu_fixture.h"
-#include "health.h"
-#include "httpd.h"
+#include "ops/health.h"
+#include "ops/httpd.h"
 #include "kafka_fixture.h"
-#include "metrics.h"
+#include "ops/metrics.h"
 #include "prom_check.h"
 
 #include <curl/curl.h>

@@ -1,5 +1,5 @@
 /*
- * Integration tests of the Schema Registry client (src/registry.c) against
+ * Integration tests of the Schema Registry client (src/codec/registry.c) against
  * the fake registry (tools/schema-registry) on loopback:
  *   - a registered schema is fetched once, then served from the cache, and
  *     added to a decoder;
@@ -12,9 +12,9 @@
  *   - the fake's own API: same schema again gives the same id, the BACKWARD
  *     check, Confluent error bodies.
  */
-#include "decode.h"
+#include "codec/decode.h"
 #include "dp_test.h"
-#include "registry.h"
+#include "codec/registry.h"
 #include "registry_fixture.h"
 
 #include <stdio.h>

@@ -13,8 +13,8 @@
  *     worker died between the two steps and another one reran them.
  */
 #define _GNU_SOURCE
-#include "backfill.h"
-#include "ddl.h"
+#include "load/backfill.h"
+#include "load/ddl.h"
 #include "dp_proc.h"
 #include "dp_test.h"
 #include "worker_env.h"

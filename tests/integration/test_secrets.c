@@ -25,11 +25,11 @@
 #include "dp_proc.h"
 #include "dp_test.h"
 #include "emu_fixture.h"
-#include "json_event.h"
+#include "codec/json_event.h"
 #include "kafka_fixture.h"
 #include "registry_fixture.h"
 #include "sasl_listener.h"
-#include "schema.h"
+#include "codec/schema.h"
 
 #include <curl/curl.h>
 #include <ftw.h>

@@ -18,9 +18,9 @@
 #include "dp_proc.h"
 #include "dp_test.h"
 #include "emu_fixture.h"
-#include "err.h"
+#include "core/err.h"
 #include "kafka_fixture.h"
-#include "log.h"
+#include "core/log.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -18,9 +18,9 @@
 #define _GNU_SOURCE
 #include "worker_env.h"
 
-#include "avrofile.h"
+#include "stage/avrofile.h"
 #include "dp_test.h"
-#include "sink_zerobus.h"
+#include "load/sink_zerobus.h"
 
 #include <librdkafka/rdkafka.h>
 #include <signal.h>

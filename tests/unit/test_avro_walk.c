@@ -6,10 +6,10 @@
  * bad UTF-8, trailing bytes, random corruption) are rejected with the right
  * code and path, never read out of bounds.
  */
-#include "avro_walk.h"
+#include "codec/avro_walk.h"
 #include "dp_test.h"
-#include "json_event.h"
-#include "schema.h"
+#include "codec/json_event.h"
+#include "codec/schema.h"
 
 #include <avro.h>
 #include <stdlib.h>

@@ -7,9 +7,9 @@
  * Bodies are encoded by avro-c from tests/data/staging/test_event.avsc, so
  * the pass-through path is checked against an independent encoder.
  */
-#include "avrofile.h"
-#include "flush.h"
-#include "buf.h"
+#include "stage/avrofile.h"
+#include "batch/flush.h"
+#include "core/buf.h"
 #include "dp_test.h"
 
 #include <avro.h>

@@ -2,7 +2,7 @@
  * Unit tests of buf: the hard cap, reset/detach ownership, and the Avro
  * zig-zag varint encoding against vectors from the Avro specification.
  */
-#include "buf.h"
+#include "core/buf.h"
 #include "dp_test.h"
 
 #include <stdlib.h>

@@ -9,11 +9,11 @@
  * required keys) with a small JSON object merged over it, so the JSON that
  * breaks the rule sits next to the message expected.
  */
-#include "cmd_config.h"
-#include "config.h"
+#include "cli/cmd_config.h"
+#include "config/config.h"
 #include "dp_test.h"
-#include "kafka.h"
-#include "url.h"
+#include "kafka/kafka.h"
+#include "core/url.h"
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>

@@ -1,14 +1,14 @@
 /*
  * Unit tests of the Kafka transport warnings (dp_config_kafka_warnings,
- * src/config_check.c): a worker says at start when the broker's certificate
+ * src/config/config_check.c): a worker says at start when the broker's certificate
  * is not checked, or when events (and SASL credentials) would cross the
  * network in the clear; a loopback broker or TLS with verification says
  * nothing.
  */
-#include "config.h"
+#include "config/config.h"
 #include "dp_test.h"
-#include "kafka.h"
-#include "log.h"
+#include "kafka/kafka.h"
+#include "core/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

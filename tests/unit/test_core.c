@@ -2,9 +2,9 @@
  * Unit tests of the core helpers: err, mem, log.
  */
 #include "dp_test.h"
-#include "err.h"
-#include "log.h"
-#include "mem.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
 
 #include <stdlib.h>
 #include <string.h>

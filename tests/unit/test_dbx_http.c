@@ -6,7 +6,7 @@
 #include "dbx/http.h"
 #include "dbx/oauth.h"
 #include "dp_test.h"
-#include "log.h"
+#include "core/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /*
  * Unit tests of ddl: Avro schema -> Databricks columns.
  */
-#include "ddl.h"
+#include "load/ddl.h"
 #include "dp_test.h"
-#include "load_merge.h"
+#include "load/load_merge.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,10 +4,10 @@
  * canonical bytes, plain Avro topics, JSON input with raw_payload, every
  * rejection code with its field path, and hostile bodies.
  */
-#include "decode.h"
+#include "codec/decode.h"
 #include "dp_test.h"
-#include "json_event.h"
-#include "validate.h"
+#include "codec/json_event.h"
+#include "codec/validate.h"
 
 #include <stdlib.h>
 #include <string.h>

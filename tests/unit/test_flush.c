@@ -2,8 +2,8 @@
  * Unit tests of flush: records per (table, partition), ranges, drop, cap.
  */
 #include "dp_test.h"
-#include "flush.h"
-#include "tablename.h"
+#include "batch/flush.h"
+#include "route/tablename.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "dp_test.h"
-#include "log.h"
+#include "core/log.h"
 
 #include <jansson.h>
 #include <pthread.h>

@@ -3,8 +3,8 @@
  * the trust check of what is read back from the Volume.
  */
 #include "dp_test.h"
-#include "config.h"
-#include "manifest.h"
+#include "config/config.h"
+#include "stage/manifest.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,13 +10,13 @@
  * registry's numbers.
  */
 #include "dp_test.h"
-#include "health.h"
-#include "kafka.h"
-#include "log.h"
-#include "metrics.h"
-#include "progress.h"
+#include "ops/health.h"
+#include "kafka/kafka.h"
+#include "core/log.h"
+#include "ops/metrics.h"
+#include "ops/progress.h"
 #include "prom_check.h"
-#include "schema.h"
+#include "codec/schema.h"
 
 #include <pthread.h>
 #include <stdio.h>

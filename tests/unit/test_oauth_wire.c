@@ -9,7 +9,7 @@
 #include "dbx/oauth.h"
 #include "dp_test.h"
 #include "http_capture.h"
-#include "log.h"
+#include "core/log.h"
 
 #include <stdio.h>
 #include <string.h>

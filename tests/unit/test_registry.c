@@ -1,14 +1,14 @@
 /*
- * Unit tests of the Schema Registry client (src/registry.c) without a
+ * Unit tests of the Schema Registry client (src/codec/registry.c) without a
  * registry: settings it refuses, an unreachable registry answered
  * "unavailable" (retryable, never "not found"), the negative cache that asks
  * a failed id at most once per retry period (an injected clock, so nothing
  * waits), the bound of the cache, and a decoder left untouched.
  */
-#include "config.h"
-#include "decode.h"
+#include "config/config.h"
+#include "codec/decode.h"
 #include "dp_test.h"
-#include "registry.h"
+#include "codec/registry.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

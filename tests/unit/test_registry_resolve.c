@@ -1,6 +1,6 @@
 /*
  * Resolution of evolved writer schemas into the reader, by our own code
- * (src/resolve.c), for the pairs that crash avro-c 1.11.1's resolver
+ * (src/codec/resolve.c), for the pairs that crash avro-c 1.11.1's resolver
  * (docs/PLATFORM.md "Schemas": the reader adds a field): the canonical reader with
  * writers that lack optional fields, reorder fields, drop fields the reader
  * no longer has, or write int/float where the reader reads long/double; and
@@ -8,10 +8,10 @@
  * Every case decodes a real message and compares the mapped bytes with the
  * reader's own encoding of the expected values.
  */
-#include "decode.h"
+#include "codec/decode.h"
 #include "dp_test.h"
-#include "json_event.h"
-#include "resolve.h"
+#include "codec/json_event.h"
+#include "codec/resolve.h"
 
 #include <stdlib.h>
 #include <string.h>

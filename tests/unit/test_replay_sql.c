@@ -2,9 +2,9 @@
  * Unit tests of issue 17's pure parts: the times `deltaport replay` takes,
  * and the SQL of a backfill on promotion.
  */
-#include "backfill.h"
-#include "cmd_replay.h"
-#include "load_merge.h"
+#include "load/backfill.h"
+#include "cli/cmd_replay.h"
+#include "load/load_merge.h"
 #include "dp_test.h"
 
 #include <stdio.h>

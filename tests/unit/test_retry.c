@@ -1,10 +1,10 @@
 /*
- * Unit tests of src/retry.c: the classification table, grant messages,
+ * Unit tests of src/core/retry.c: the classification table, grant messages,
  * Retry-After parsing, backoff bounds and jitter distribution, and attempt
  * bookkeeping on a fake clock.
  */
 #include "dp_test.h"
-#include "retry.h"
+#include "core/retry.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * Unit tests of router: threshold promotion, stickiness, modes, bounds.
  */
 #include "dp_test.h"
-#include "router.h"
+#include "route/router.h"
 
 #include <stdint.h>
 #include <string.h>

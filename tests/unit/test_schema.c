@@ -4,7 +4,7 @@
  * errors of bad schemas, and structural equality.
  */
 #include "dp_test.h"
-#include "schema.h"
+#include "codec/schema.h"
 
 #include <stdlib.h>
 #include <string.h>

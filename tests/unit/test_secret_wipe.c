@@ -13,14 +13,14 @@
  * SASL password) is outside what this can see (docs/SECURITY.md).
  */
 #define _GNU_SOURCE
-#include "config.h"
+#include "config/config.h"
 #include "dbx/http.h"
 #include "dbx/oauth.h"
 #include "dp_test.h"
 #include "http_capture.h"
-#include "log.h"
-#include "mem.h"
-#include "registry.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "codec/registry.h"
 
 #include <malloc.h>
 #include <valgrind/memcheck.h>

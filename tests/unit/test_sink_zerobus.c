@@ -6,13 +6,13 @@
  * the DDL of a raw table (decimals as STRING) and of its view (the cast back
  * to DECIMAL(18,4), one row per lineage key).
  */
-#include "avrofile.h"
-#include "config.h"
+#include "stage/avrofile.h"
+#include "config/config.h"
 #include "dp_test.h"
-#include "flush.h"
-#include "json_event.h"
-#include "schema.h"
-#include "sink_zerobus.h"
+#include "batch/flush.h"
+#include "codec/json_event.h"
+#include "codec/schema.h"
+#include "load/sink_zerobus.h"
 
 #include <jansson.h>
 #include <stdio.h>

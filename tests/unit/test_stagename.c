@@ -6,7 +6,7 @@
  * built only from checked parts.
  */
 #include "dp_test.h"
-#include "stagename.h"
+#include "stage/stagename.h"
 
 #include <string.h>
 

@@ -5,8 +5,8 @@
  * quoting of qualified names.
  */
 #include "dp_test.h"
-#include "mem.h"
-#include "tablename.h"
+#include "core/mem.h"
+#include "route/tablename.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,10 +3,10 @@
  * rely on (ISO-8601, decimals), and the `validate` command run on the
  * fixtures in tests/data/codec/ with its stdout captured.
  */
-#include "cmd_validate.h"
+#include "cli/cmd_validate.h"
 #include "dp_test.h"
-#include "json_event.h"
-#include "validate.h"
+#include "codec/json_event.h"
+#include "codec/validate.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -8,8 +8,8 @@
  */
 #include "store.h"
 
-#include "resolve.h"
-#include "schema.h"
+#include "codec/resolve.h"
+#include "codec/schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,7 +305,7 @@ json_t *sr_store_lookup(sr_store_t *st, const char *subject, const char *text, s
 }
 
 /* BACKWARD: the new schema, as reader, can read data written with the latest
- * version. Decided by deltaport's own resolver (src/resolve.c), the code the
+ * version. Decided by deltaport's own resolver (src/codec/resolve.c), the code the
  * worker reads with, so the fake and the worker cannot disagree. */
 json_t *sr_store_compatible(sr_store_t *st, const char *subject, const char *text, sr_error_t *e)
 {

@@ -8,7 +8,7 @@
 // run `deltaport config check` on it.
 //
 //	chartcheck -manifests out.yaml -expect ConfigMap,Deployment -forbid ScaledObject
-//	           -config-out config.json -metrics-src src/metrics.c -run-as 10001
+//	           -config-out config.json -metrics-src src/ops/metrics.c -run-as 10001
 package main
 
 import (
@@ -91,7 +91,7 @@ func main() {
 	expect := flag.String("expect", "", "kinds that must be present")
 	forbid := flag.String("forbid", "", "kinds that must be absent")
 	configOut := flag.String("config-out", "", "where to write the rendered config.json")
-	metricsSrc := flag.String("metrics-src", "", "src/metrics.c (metric names the worker exposes)")
+	metricsSrc := flag.String("metrics-src", "", "src/ops/metrics.c (metric names the worker exposes)")
 	runAs := flag.Int("run-as", 10001, "uid and gid of the image's USER")
 	flag.Parse()
 
@@ -474,7 +474,7 @@ func checkScaledObject(d doc, cfg map[string]interface{}) {
 	}
 }
 
-// exposedMetrics: the metric names the worker exposes (named in src/metrics.c),
+// exposedMetrics: the metric names the worker exposes (named in src/ops/metrics.c),
 // with the _bucket, _count and _sum series of its histograms.
 func exposedMetrics(metricsSrc string) map[string]bool {
 	exposed := map[string]bool{}
