@@ -598,7 +598,8 @@ out:
 
         /* the search is worth something only if the debug lines are there */
         DP_ASSERT_MSG(log && strstr(log, "load failed, data kept") &&
-                          strstr(log, "|CONF|sec-a#consumer-"),
+                          strstr(log, "\"fac\":\"CONF\"") &&
+                          strstr(log, "client.id = sec-a"),
                       "expected worker A's log with the failed loads and librdkafka's debug lines");
         free(log);
         snprintf(q, sizeof(q), "%s/config-dump.stdout", outdir);
