@@ -422,6 +422,18 @@ static int check_databricks(const dp_config_t *cfg, dp_err_t *err)
                           "config: databricks.token is not set: set DELTAPORT_DATABRICKS_TOKEN "
                           "or databricks.token_file");
     }
+    /* The server holds a submit for wait_timeout before it answers PENDING:
+     * a request timeout inside that window cuts every slow statement off and
+     * submits it again, adding load to a warehouse that is already slow. */
+    if (cfg->databricks.http_timeout_ms < cfg->databricks.statement_wait_timeout_s * 1000 + 5000) {
+        return dp_err_set(err, DP_EINVAL, 0,
+                          "config: databricks.http_timeout_ms = %lld must be at least "
+                          "databricks.statement_wait_timeout_s (%lld s) + 5 s, or a statement "
+                          "that takes the whole wait times out on the client and is submitted "
+                          "again",
+                          (long long)cfg->databricks.http_timeout_ms,
+                          (long long)cfg->databricks.statement_wait_timeout_s);
+    }
     return 0;
 }
 

@@ -326,6 +326,9 @@ static void test_config_out_of_range(void)
     reset_env();
     expect_error("{\"flush\": {\"max_events\": 0}}",
                  "config: flush.max_events = 0: must be between 1 and 10000000");
+    expect_error("{\"databricks\": {\"statement_wait_timeout_s\": 20, \"http_timeout_ms\": 20000}}",
+                 "databricks.http_timeout_ms = 20000 must be at least "
+                 "databricks.statement_wait_timeout_s (20 s) + 5 s");
     expect_error("{\"databricks\": {\"statement_wait_timeout_s\": 60}}",
                  "databricks.statement_wait_timeout_s = 60: must be between 5 and 50");
     expect_error("{\"flush\": {\"max_bytes\": \"1KiB\"}}",
