@@ -84,7 +84,7 @@ fi
 
 # 3. Boundaries in the sources.
 srcfiles=$(echo "$cfiles" | grep -E '^src/')
-incl=$(echo "$srcfiles" | tr '\n' '\0' | xargs -0 grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]' --)
+incl=$(echo "$srcfiles" | tr '\n' '\0' | xargs -0 -r grep -HnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]' --)
 bare=$(echo "$incl" | perl -ne 'if (/^([^:]+):(\d+):\s*#\s*include\s*"([^"]+)"/) {
           my ($f, $l, $p) = ($1, $2, $3);
           print "$f:$l: \"$p\"\n" if $p ne "worker.h" && ($p !~ m{/} || !-f "src/$p") }')
@@ -99,7 +99,7 @@ if echo "$incl" | grep -E '"worker\.h"' | grep -vE '^(src/worker\.c|src/main\.c|
   echo "lint: worker.h included above: only worker.c, main.c and cli/cmd_run.c include it"; bad=1
 fi
 # String and character literals, comments left out.
-idents=$(echo "$srcfiles" | grep -vx 'src/route/tablename.c' | tr '\n' '\0' | xargs -0 perl -e '
+idents=$(echo "$srcfiles" | grep -vx 'src/route/tablename.c' | tr '\n' '\0' | xargs -0 -r perl -e '
   my $kw = qr/\b(?:SELECT|INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|GRANT|REVOKE|COPY|FROM|
                WHERE|INTO|TABLE|SCHEMA|CATALOG|VOLUME|PARTITION|ORDER|CAST|QUALIFY|USING)\b/x;
   for my $f (@ARGV) {
@@ -189,8 +189,12 @@ if [ -n "$fmt_why" ]; then
 else
   out=$(echo "$cfiles" | tr '\n' '\0' | xargs -0 "$cf" --dry-run --Werror --style=file 2>&1)
   if [ $? -ne 0 ]; then
-    echo "$out" | grep -E 'error:'
-    echo "lint: $(echo "$out" | grep -E 'error:' | cut -d: -f1 | sort -u | wc -l) files differ from .clang-format above (clang-format -i FILE)"
+    # One line a file: its first place that differs, and how many there are.
+    files=$(echo "$out" | grep -E '^[^ ]+:[0-9]+:[0-9]+: (error|warning):' |
+      awk -F: '{n[$1]++; if (!($1 in at)) {at[$1] = $1 ":" $2 ":" $3; ord[++k] = $1}}
+               END {for (i = 1; i <= k; i++) print at[ord[i]] ": differs from .clang-format (" n[ord[i]] " places)"}')
+    if [ -n "$files" ]; then echo "$files"; else echo "$out" | head -n 20; fi
+    echo "lint: file above differs from .clang-format: clang-format -i FILE (clang-format 14)"
     bad=1
   else
     fmt=clean
