@@ -12,7 +12,7 @@ pkgs=(
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev
   golang-github-xeipuuv-gojsonschema-dev
   python3-confluent-kafka python3-avro python3-requests
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
 )
 
 missing=()
@@ -22,6 +22,8 @@ for p in "${pkgs[@]}"; do
 done
 # clang and libclang-rt-14-dev: libFuzzer (-fsanitize=fuzzer) for scripts/fuzz.sh;
 # the test command replays the fuzz corpora with gcc and needs neither.
+# clang-format (14 on Debian 12): the lint test checks every C file against
+# .clang-format with it.
 # Node.js and npm run the Databricks SDK conformance test; any node >= 18 will do.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
