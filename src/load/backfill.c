@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "load/load_merge.h"
+#include "load/sink_zerobus.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "ops/metrics.h"
@@ -378,6 +379,8 @@ static int move(dp_backfill_t *bf, seen_name_t *sn, dp_err_t *err)
     const dp_config_t *cfg = bf->cfg;
     char own[DP_TABLENAME_TABLE_SIZE], qown[DP_TABLENAME_QUALIFIED_SIZE];
     char qshared[DP_TABLENAME_QUALIFIED_SIZE], now[24];
+    char rown[DP_SINK_ZB_RAW_SIZE], rshared[DP_SINK_ZB_RAW_SIZE];
+    const char *town, *tshared;
     dp_dbx_sql_param_t p[] = {{"name", sn->name, "STRING"}};
     dp_dbx_sql_result_t res;
     long long moved = 0, deleted = 0;
@@ -385,9 +388,21 @@ static int move(dp_backfill_t *bf, seen_name_t *sn, dp_err_t *err)
     int won = 0, done = 0, merge, rc;
     char *sql;
 
-    if (dp_tablename_for_event(sn->name, strlen(sn->name), own, sizeof(own), err) < 0 ||
-        qualified(bf, own, qown, err) < 0 || qualified(bf, cfg->routing.shared_table, qshared,
-                                                       err) < 0)
+    if (dp_tablename_for_event(sn->name, strlen(sn->name), own, sizeof(own), err) < 0)
+        return DP_EINVAL;
+    town = own;
+    tshared = cfg->routing.shared_table;
+    /* With sink zerobus, evt_<name> and the shared table are views over their
+     * raw tables: the rows move between the raw tables, keeping their Kafka
+     * position, so the views' deduplication still holds. */
+    if (cfg->sink == DP_CONFIG_SINK_ZEROBUS) {
+        if (dp_sink_zb_raw_name(own, rown, sizeof(rown), err) < 0 ||
+            dp_sink_zb_raw_name(cfg->routing.shared_table, rshared, sizeof(rshared), err) < 0)
+            return DP_EINVAL;
+        town = rown;
+        tshared = rshared;
+    }
+    if (qualified(bf, town, qown, err) < 0 || qualified(bf, tshared, qshared, err) < 0)
         return DP_EINVAL;
     if ((rc = claim(bf, sn->name, &epoch, now, sizeof(now), &won, &done, err)) < 0)
         return rc;

@@ -387,6 +387,83 @@ static void test_zerobus_missing_table_is_created_again(void)
     zb_env_stop(&env);
 }
 
+/* n JSON events of one name, ids prefix-<first + i>, into partition p. */
+static int produce_named(env_t *env, const char *name, int first, int n)
+{
+    char **texts = calloc((size_t)n, sizeof(*texts));
+    int rc = texts ? 0 : -1;
+
+    for (int i = 0; i < n && rc == 0; i++) {
+        texts[i] = malloc(256);
+        if (!texts[i]) {
+            rc = -1;
+            break;
+        }
+        snprintf(texts[i], 256,
+                 "{\"event_id\":\"%s-%d\",\"event_name\":\"%s\",\"event_time\":"
+                 "1767225600000000,\"merchant_id\":\"m1\"}",
+                 name, first + i, name);
+    }
+    if (rc == 0)
+        rc = produce_events(env, -1, (const char *const *)texts, n);
+    for (int i = 0; texts && i < n; i++)
+        free(texts[i]);
+    free(texts);
+    return rc;
+}
+
+/* Backfill on promotion with the zerobus sink: evt_<name> and the shared
+ * table are views, so the rows move between their raw tables (a MERGE into a
+ * view is refused by Databricks). A name promoted after 200 events ends with
+ * all of them in its own view, none in the shared one, each record once. */
+static void test_zerobus_backfill_moves_between_raw_tables(void)
+{
+    env_t env;
+    dp_proc_t w;
+    long long own = -1, shared = -1, deadline;
+
+    if (zb_env_start(&env, 200, 1000) < 0) {
+        DP_ASSERT_MSG(0, "the fixture did not start");
+        zb_env_stop(&env);
+        return;
+    }
+    DP_ASSERT_FATAL_MSG(produce_named(&env, "purchase", 0, 200) == 0, "producing");
+    DP_ASSERT_FATAL_MSG(produce_named(&env, "page_view", 0, 30) == 0, "producing");
+    DP_ASSERT_FATAL_MSG(start_worker(&env, &w, "zb-backfill") == 0, "starting the worker");
+    DP_ASSERT_MSG(wait_raw(&env, 230, 120000) >= 230, "the first records did not arrive");
+    /* After the next counts refresh, purchase has its own table. */
+    deadline = dp_test_now_ms() + scaled(120000);
+    for (int k = 0; dp_test_now_ms() < deadline; k++) {
+        DP_ASSERT_FATAL_MSG(produce_named(&env, "purchase", 1000 + 10 * k, 10) == 0, "producing");
+        dp_test_sleep_ms(2000);
+        if (scalar(&env, "SELECT COUNT(*) FROM main.wt.raw_evt_purchase") > 0)
+            break;
+    }
+    deadline = dp_test_now_ms() + scaled(180000);
+    while (dp_test_now_ms() < deadline) {
+        if (scalar(&env, "SELECT COUNT(*) FROM main.wt.backfills WHERE event_name = 'purchase' "
+                         "AND state = 'done'") >= 1)
+            break;
+        dp_test_sleep_ms(1000);
+    }
+    stop_worker(&w);
+    own = scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_purchase");
+    shared = scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents WHERE event_name = "
+                          "'purchase'");
+    DP_ASSERT_MSG(shared == 0 && own >= 210,
+                  "expected every purchase in evt_purchase and none shared, got %lld and %lld",
+                  own, shared);
+    DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents") == 30,
+                  "expected the 30 page views to stay shared");
+    DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(DISTINCT event_id) FROM main.wt.evt_purchase") ==
+                      own,
+                  "a purchase is in its view twice");
+    DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.sync_runs WHERE kind = 'backfill' "
+                               "AND rows = 200") == 1,
+                  "expected one sync_runs row of kind backfill for the 200 rows");
+    zb_env_stop(&env);
+}
+
 static void test_zerobus_sigkill_mid_batch(void)
 {
     env_t env;
@@ -497,6 +574,8 @@ static const dp_test_case_t cases[] = {
      test_zerobus_schema_mismatch_goes_to_event_errors},
     {"test_zerobus_missing_table_is_created_again", test_zerobus_missing_table_is_created_again},
     {"test_zerobus_sigkill_mid_batch", test_zerobus_sigkill_mid_batch},
+    {"test_zerobus_backfill_moves_between_raw_tables",
+     test_zerobus_backfill_moves_between_raw_tables},
     {"test_zerobus_ddl_output_runs", test_zerobus_ddl_output_runs},
     {NULL, NULL},
 };
