@@ -31,9 +31,10 @@ int dp_stmt_run(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_stmt_t
         dp_dbx_sql_failure_t kind = dp_dbx_sql_failure_kind(r);
 
         rc = dp_err_set(err, kind == DP_DBX_SQL_FAIL_DATA ? DP_EINVAL : DP_EFAIL,
-                        kind == DP_DBX_SQL_FAIL_TRANSIENT, "%s: statement %s %s: %s", s->what,
-                        r->statement_id, dp_dbx_sql_state_name(r->state), r->message);
-    } else if (rc < 0) {
+                        kind == DP_DBX_SQL_FAIL_TRANSIENT, "%s%sstatement %s %s: %s",
+                        s->what ? s->what : "", s->what ? ": " : "", r->statement_id,
+                        dp_dbx_sql_state_name(r->state), r->message);
+    } else if (rc < 0 && s->what) {
         dp_err_prefix(err, "%s: ", s->what);
     }
     if (!res)

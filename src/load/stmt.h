@@ -14,6 +14,9 @@
  * The error message starts with `what` (the purpose: "claims: take claims")
  * and carries Databricks' own words.
  *
+ * cli/ (check, query, replay) runs its statements here too: no other file
+ * calls dp_dbx_sql_execute().
+ *
  * Thread: the caller's, with a client of that thread.
  */
 #ifndef DP_STMT_H
@@ -28,7 +31,9 @@
 #include <stddef.h>
 
 typedef struct dp_stmt {
-    const char *what;               /* purpose, for messages (required) */
+    const char *what;               /* purpose, for messages; NULL: the message is
+                                     * the statement's own (a command that names
+                                     * its step itself) */
     const char *sql;                /* the statement (required) */
     const dp_dbx_sql_param_t *params;
     size_t nparams;
