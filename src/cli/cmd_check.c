@@ -162,7 +162,7 @@ static int check_config(check_t *ck, const char *path)
     snprintf(ck->schema, sizeof(ck->schema), "%s.%s", ck->cfg->databricks.catalog,
              ck->cfg->databricks.schema);
     snprintf(ck->volume, sizeof(ck->volume), "%s.%s", ck->schema, ck->cfg->databricks.volume);
-    snprintf(ck->table, sizeof(ck->table), "%s." RUNS_TABLE, ck->schema);
+    snprintf(ck->table, sizeof(ck->table), "%s." DP_RUNS_TABLE, ck->schema);
     dp_check__report(ck, ST_OK, "configuration", "%s (worker %s, auth %s)", path, ck->cfg->worker.id,
            ck->cfg->databricks.auth == DP_CONFIG_AUTH_PAT ? "personal access token" : "OAuth M2M");
     return 0;
@@ -479,7 +479,7 @@ static int check_create_table(check_t *ck, const char *what)
     int rc;
 
     dp_err_clear(&err);
-    rc = dp_tablename_qualified(c->databricks.catalog, c->databricks.schema, RUNS_TABLE, ck->runs,
+    rc = dp_tablename_qualified(c->databricks.catalog, c->databricks.schema, DP_RUNS_TABLE, ck->runs,
                                 sizeof(ck->runs), &err);
     if (rc == 0 && !(sql = dp_ddl_create_table(ck->runs, dp_sysrows_sync_runs_schema, &err)))
         rc = DP_EINVAL;

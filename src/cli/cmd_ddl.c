@@ -120,38 +120,49 @@ static void principal_of(const dp_config_t *cfg, char *out, size_t len)
     const char *id = cfg->databricks.auth == DP_CONFIG_AUTH_OAUTH ? cfg->databricks.client_id
                                                                   : NULL;
 
-    if (id && strlen(id) < 200 &&
-        strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") ==
-            strlen(id))
-        snprintf(out, len, "`%s`", id);
-    else
-        snprintf(out, len, "`<principal>`");
+    if (!id || strlen(id) >= 200 ||
+        strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") !=
+            strlen(id) ||
+        dp_tablename_principal_quoted(id, out, len, NULL) < 0)
+        dp_tablename_principal_quoted("<principal>", out, len, NULL);
 }
 
 static void grants(const dp_config_t *cfg, const char *const *tables, size_t ntables)
 {
     const char *c = cfg->databricks.catalog, *s = cfg->databricks.schema;
-    char who[256];
+    char who[256], qc[DP_TABLENAME_QUALIFIED_SIZE], qs[DP_TABLENAME_QUALIFIED_SIZE];
+    char q[DP_TABLENAME_QUALIFIED_SIZE];
+    dp_err_t err;
 
     principal_of(cfg, who, sizeof(who));
+    /* The configuration checked every identifier; a failure here is a bug. */
+    if (dp_tablename_catalog_quoted(c, qc, sizeof(qc), &err) < 0 ||
+        dp_tablename_schema_qualified(c, s, qs, sizeof(qs), &err) < 0 ||
+        dp_tablename_qualified(c, s, cfg->databricks.volume, q, sizeof(q), &err) < 0) {
+        fprintf(stderr, "deltaport ddl: grants: %s\n", err.msg);
+        return;
+    }
     printf("-- the grants of deltaport's principal (docs/SETUP.md), plus CAN USE on the SQL "
            "warehouse\n");
-    printf("GRANT USE CATALOG ON CATALOG `%s` TO %s;\n", c, who);
-    printf("GRANT USE SCHEMA ON SCHEMA `%s`.`%s` TO %s;\n", c, s, who);
-    printf("GRANT READ VOLUME, WRITE VOLUME ON VOLUME `%s`.`%s`.`%s` TO %s;\n", c, s,
-           cfg->databricks.volume, who);
+    printf("GRANT USE CATALOG ON CATALOG %s TO %s;\n", qc, who);
+    printf("GRANT USE SCHEMA ON SCHEMA %s TO %s;\n", qs, who);
+    printf("GRANT READ VOLUME, WRITE VOLUME ON VOLUME %s TO %s;\n", q, who);
     for (size_t i = 0; i < ntables; i++) {
         char raw[DP_SINK_ZB_RAW_SIZE];
-        dp_err_t err;
         int ev = !dp_tablename_is_system(tables[i]);
 
         if (ev && cfg->sink == DP_CONFIG_SINK_ZEROBUS &&
-            dp_sink_zb_raw_name(tables[i], raw, sizeof(raw), &err) == 0) {
-            printf("GRANT SELECT, MODIFY ON TABLE `%s`.`%s`.`%s` TO %s;\n", c, s, raw, who);
-            printf("GRANT SELECT ON TABLE `%s`.`%s`.`%s` TO %s;\n", c, s, tables[i], who);
+            dp_sink_zb_raw_name(tables[i], raw, sizeof(raw), &err) == 0 &&
+            dp_tablename_qualified(c, s, raw, q, sizeof(q), &err) == 0) {
+            printf("GRANT SELECT, MODIFY ON TABLE %s TO %s;\n", q, who);
+            if (dp_tablename_qualified(c, s, tables[i], q, sizeof(q), &err) == 0)
+                printf("GRANT SELECT ON TABLE %s TO %s;\n", q, who);
+            else
+                fprintf(stderr, "deltaport ddl: grants: %s\n", err.msg);
+        } else if (dp_tablename_qualified(c, s, tables[i], q, sizeof(q), &err) == 0) {
+            printf("GRANT SELECT, MODIFY ON TABLE %s TO %s;\n", q, who);
         } else {
-            printf("GRANT SELECT, MODIFY ON TABLE `%s`.`%s`.`%s` TO %s;\n", c, s, tables[i],
-                   who);
+            fprintf(stderr, "deltaport ddl: grants: %s\n", err.msg);
         }
     }
 }

@@ -46,11 +46,11 @@
 #include "config/config.h"
 #include "load/dbxconn.h"
 #include "core/err.h"
+#include "route/tablename.h"
 #include "load/loadops.h"
 
 #include <stddef.h>
 
-#define DP_BACKFILLS_TABLE "backfills"
 /* A claim running longer than this is taken over (its worker died). */
 #define DP_BACKFILL_LEASE_S 600
 

@@ -793,7 +793,7 @@ int dp_loader__refresh_stats(dp_loader_t *loader)
     dp_stmt_t s;
     int rc;
 
-    if (dp_tablename_qualified(cfg->databricks.catalog, cfg->databricks.schema, STATS_TABLE, q,
+    if (dp_tablename_qualified(cfg->databricks.catalog, cfg->databricks.schema, DP_LEDGER_TABLE, q,
                                sizeof(q), &err) < 0)
         return DP_EINVAL;
     gmtime_r(&t, &tm);
