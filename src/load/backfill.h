@@ -54,9 +54,6 @@
 /* A claim running longer than this is taken over (its worker died). */
 #define DP_BACKFILL_LEASE_S 600
 
-/* Avro schema of the backfills table (JSON text, static). */
-extern const char dp_backfill_schema[];
-
 typedef struct dp_backfill dp_backfill_t;
 
 typedef struct dp_backfill_opts {

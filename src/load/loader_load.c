@@ -737,6 +737,13 @@ void dp_loader__retire_files(dp_loader_t *loader, dp_flush_t *const *flushes, si
 /* Group-wide event counts                                                   */
 /* ------------------------------------------------------------------------- */
 
+void dp_loader_stats_free(dp_loader_stat_t *stats, size_t n)
+{
+    for (size_t i = 0; stats && i < n; i++)
+        free(stats[i].name);
+    free(stats);
+}
+
 static void mark_tables(const dp_dbx_sql_result_t *tables, dp_loader_stat_t *stats, size_t n)
 {
     for (size_t i = 0; i < dp_stmt_nrows(tables); i++) {
