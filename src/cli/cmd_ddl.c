@@ -46,30 +46,6 @@ static const char ddl_help[] =
     "Exit status: 0, 1 when the configuration or the canonical schema cannot be read,\n"
     "2 for a usage error.\n";
 
-static char *read_file(const char *path, dp_err_t *err)
-{
-    FILE *f = fopen(path, "rb");
-    dp_buf_t buf;
-    char chunk[4096];
-    size_t n, len;
-
-    if (!f) {
-        dp_err_set(err, DP_ENOTFOUND, 0, "cannot open %s", path);
-        return NULL;
-    }
-    dp_buf_init(&buf, 4 * 1024 * 1024);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (dp_buf_append(&buf, chunk, n, err) < 0) {
-            fclose(f);
-            dp_buf_free(&buf);
-            return NULL;
-        }
-    }
-    fclose(f);
-    dp_buf_append(&buf, "", 1, err);
-    return (char *)dp_buf_detach(&buf, &len);
-}
-
 /* Prints one statement (owned text, freed) followed by ";". */
 static int emit(char *sql, dp_err_t *err, const char *what)
 {
@@ -194,7 +170,7 @@ int dp_cmd_ddl(int argc, char **argv)
         goto out;
     }
     snprintf(file, sizeof(file), "%s/canonical_event.avsc", cfg->schemas.dir);
-    if (!(canonical = read_file(file, &err)) ||
+    if (!(canonical = dp_buf_read_file(file, 4 * 1024 * 1024, NULL, &err)) ||
         dp_avrofile_staged_schema(canonical, strlen(canonical), &staged, &err) < 0 ||
         dp_avrofile_staged_schema(dp_sysrows_event_errors_schema,
                                   strlen(dp_sysrows_event_errors_schema), &errors, &err) < 0) {

@@ -56,6 +56,11 @@ int dp_stmt_run(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_stmt_t
 int dp_stmt_exec(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
                  const char *sql, dp_dbx_sql_result_t *res, dp_err_t *err);
 
+/* Shorthand for a statement with parameters and no object. */
+int dp_stmt_exec_params(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
+                        const char *sql, const dp_dbx_sql_param_t *params, size_t nparams,
+                        dp_dbx_sql_result_t *res, dp_err_t *err);
+
 /* The value of column `name` in the first row of res, parsed as an integer;
  * dflt when the column or the row is missing, NULL, or not an integer. */
 long long dp_stmt_count(const dp_dbx_sql_result_t *res, const char *name, long long dflt);
