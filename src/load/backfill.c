@@ -463,10 +463,8 @@ static void *backfill_main(void *arg)
      * system tables meanwhile, and no name is due before settle anyway. */
     pthread_mutex_lock(&bf->mu);
     while (!bf->stop) {
-        struct timespec ts;
+        struct timespec ts = dp_clock_deadline((long)bf->cfg->routing.stats_refresh_s * 1000);
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)bf->cfg->routing.stats_refresh_s;
         while (!bf->stop && pthread_cond_timedwait(&bf->cv, &bf->mu, &ts) == 0)
             ;
         if (bf->stop)
