@@ -64,20 +64,20 @@ static msg_t framed(const dp_schema_t *schema, uint32_t id, const char *json)
 {
     json_error_t jerr;
     json_t *root = json_loads(json, 0, &jerr);
-    dp_avro_buf_t buf;
+    dp_buf_t buf;
     dp_reject_t rej = {DP_REJ_NONE, "", ""};
     msg_t m = {NULL, 0};
     uint8_t hdr[5] = {0, (uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8),
                       (uint8_t)id};
 
-    dp_avro_buf_init(&buf, 1 << 16);
-    dp_avro_buf_put(&buf, hdr, 5);
+    dp_buf_init(&buf, 1 << 16);
+    dp_buf_append(&buf, hdr, 5, NULL);
     if (root && dp_json_event_encode(schema, root, json, strlen(json), &buf, &rej) == 0) {
         m.data = buf.data;
         m.len = buf.len;
     } else {
         fprintf(stderr, "fixture: %s\n", root ? rej.reason : jerr.text);
-        dp_avro_buf_free(&buf);
+        dp_buf_free(&buf);
     }
     json_decref(root);
     return m;

@@ -36,6 +36,18 @@ const char dp_sysrows_sync_runs_schema[] =
     "{\"name\":\"duplicates\",\"type\":\"long\"},"
     "{\"name\":\"_loaded_at\",\"type\":" TS "}]}";
 
+const char dp_sysrows_backfills_schema[] =
+    "{\"type\":\"record\",\"name\":\"Backfill\",\"namespace\":\"io.deltaport\",\"fields\":["
+    "{\"name\":\"event_name\",\"type\":\"string\"},"
+    "{\"name\":\"shared_table\",\"type\":\"string\"},"
+    "{\"name\":\"epoch\",\"type\":\"long\"},"
+    "{\"name\":\"member\",\"type\":\"string\"},"
+    "{\"name\":\"claimed_at_us\",\"type\":\"long\"},"
+    "{\"name\":\"state\",\"type\":\"string\"},"
+    "{\"name\":\"moved\",\"type\":[\"null\",\"long\"]},"
+    "{\"name\":\"deleted\",\"type\":[\"null\",\"long\"]},"
+    "{\"name\":\"finished_at_us\",\"type\":[\"null\",\"long\"]}]}";
+
 const char dp_sysrows_event_stats_schema[] =
     "{\"type\":\"record\",\"name\":\"EventStat\",\"namespace\":\"io.deltaport\",\"fields\":["
     "{\"name\":\"run_key\",\"type\":\"string\"},"

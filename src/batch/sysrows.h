@@ -35,6 +35,8 @@
 extern const char dp_sysrows_event_errors_schema[];
 extern const char dp_sysrows_sync_runs_schema[];
 extern const char dp_sysrows_event_stats_schema[];
+/* The backfills table (load/backfill.h). */
+extern const char dp_sysrows_backfills_schema[];
 
 /* Appends an event_errors body to out. Returns 0 or DP_ETOOBIG. */
 int dp_sysrows_error(dp_buf_t *out, const char *code, const char *message, const void *raw,

@@ -162,7 +162,7 @@ static int check_config(check_t *ck, const char *path)
     snprintf(ck->schema, sizeof(ck->schema), "%s.%s", ck->cfg->databricks.catalog,
              ck->cfg->databricks.schema);
     snprintf(ck->volume, sizeof(ck->volume), "%s.%s", ck->schema, ck->cfg->databricks.volume);
-    snprintf(ck->table, sizeof(ck->table), "%s." RUNS_TABLE, ck->schema);
+    snprintf(ck->table, sizeof(ck->table), "%s." DP_RUNS_TABLE, ck->schema);
     dp_check__report(ck, ST_OK, "configuration", "%s (worker %s, auth %s)", path, ck->cfg->worker.id,
            ck->cfg->databricks.auth == DP_CONFIG_AUTH_PAT ? "personal access token" : "OAuth M2M");
     return 0;
@@ -211,22 +211,19 @@ static int check_token(check_t *ck)
     return 0;
 }
 
-/* Runs one statement to a final state; 0 only when it SUCCEEDED. res is
- * zeroed first and must be cleared by the caller. */
+/* Runs one statement through the statement runner (load/stmt.h), with no
+ * default namespace; 0 only when it SUCCEEDED. res is zeroed first and must
+ * be cleared by the caller. The message is the statement's own: the report
+ * line names the check. */
 static int run_sql(check_t *ck, const char *sql, dp_dbx_sql_result_t *res, dp_err_t *err)
 {
-    dp_dbx_sql_opts_t opts;
-    int rc;
+    dp_stmt_t s;
 
-    memset(&opts, 0, sizeof(opts));
-    memset(res, 0, sizeof(*res));
-    opts.wait_timeout_s = (int)ck->cfg->databricks.statement_wait_timeout_s;
-    opts.deadline_ms = SQL_DEADLINE_MS;
-    rc = dp_dbx_sql_execute(ck->conn.client, sql, NULL, 0, NULL, NULL, &opts, res, err);
-    if (rc == 0 && res->state != DP_DBX_SQL_SUCCEEDED)
-        rc = dp_err_set(err, DP_EFAIL, 0, "statement %s %s: %s", res->statement_id,
-                        dp_dbx_sql_state_name(res->state), res->message);
-    return rc;
+    memset(&s, 0, sizeof(s));
+    s.sql = sql;
+    s.deadline_ms = SQL_DEADLINE_MS;
+    s.no_namespace = 1; /* the catalog and schema are what is being checked */
+    return dp_stmt_run(ck->conn.client, ck->cfg, &s, res, err);
 }
 
 static int sql_step(check_t *ck, const char *what, const char *sql, const fixspec_t *fs,
@@ -482,7 +479,7 @@ static int check_create_table(check_t *ck, const char *what)
     int rc;
 
     dp_err_clear(&err);
-    rc = dp_tablename_qualified(c->databricks.catalog, c->databricks.schema, RUNS_TABLE, ck->runs,
+    rc = dp_tablename_qualified(c->databricks.catalog, c->databricks.schema, DP_RUNS_TABLE, ck->runs,
                                 sizeof(ck->runs), &err);
     if (rc == 0 && !(sql = dp_ddl_create_table(ck->runs, dp_sysrows_sync_runs_schema, &err)))
         rc = DP_EINVAL;

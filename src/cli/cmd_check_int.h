@@ -19,7 +19,6 @@
 /* Retries per call: a wrong host should fail within seconds, not minutes. */
 #define CHECK_MAX_RETRIES 2
 #define CHECK_DIR         "_deltaport_check"
-#define RUNS_TABLE        "sync_runs"
 #define PATH_MAX_LEN      (4 * DP_TABLENAME_IDENT_MAX + 600)
 #define NAME_LEN          (3 * DP_TABLENAME_IDENT_MAX + 3)
 #define WHAT_LEN          (NAME_LEN + 32)

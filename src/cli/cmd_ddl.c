@@ -46,30 +46,6 @@ static const char ddl_help[] =
     "Exit status: 0, 1 when the configuration or the canonical schema cannot be read,\n"
     "2 for a usage error.\n";
 
-static char *read_file(const char *path, dp_err_t *err)
-{
-    FILE *f = fopen(path, "rb");
-    dp_buf_t buf;
-    char chunk[4096];
-    size_t n, len;
-
-    if (!f) {
-        dp_err_set(err, DP_ENOTFOUND, 0, "cannot open %s", path);
-        return NULL;
-    }
-    dp_buf_init(&buf, 4 * 1024 * 1024);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (dp_buf_append(&buf, chunk, n, err) < 0) {
-            fclose(f);
-            dp_buf_free(&buf);
-            return NULL;
-        }
-    }
-    fclose(f);
-    dp_buf_append(&buf, "", 1, err);
-    return (char *)dp_buf_detach(&buf, &len);
-}
-
 /* Prints one statement (owned text, freed) followed by ";". */
 static int emit(char *sql, dp_err_t *err, const char *what)
 {
@@ -120,38 +96,49 @@ static void principal_of(const dp_config_t *cfg, char *out, size_t len)
     const char *id = cfg->databricks.auth == DP_CONFIG_AUTH_OAUTH ? cfg->databricks.client_id
                                                                   : NULL;
 
-    if (id && strlen(id) < 200 &&
-        strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") ==
-            strlen(id))
-        snprintf(out, len, "`%s`", id);
-    else
-        snprintf(out, len, "`<principal>`");
+    if (!id || strlen(id) >= 200 ||
+        strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") !=
+            strlen(id) ||
+        dp_tablename_principal_quoted(id, out, len, NULL) < 0)
+        dp_tablename_principal_quoted("<principal>", out, len, NULL);
 }
 
 static void grants(const dp_config_t *cfg, const char *const *tables, size_t ntables)
 {
     const char *c = cfg->databricks.catalog, *s = cfg->databricks.schema;
-    char who[256];
+    char who[256], qc[DP_TABLENAME_QUALIFIED_SIZE], qs[DP_TABLENAME_QUALIFIED_SIZE];
+    char q[DP_TABLENAME_QUALIFIED_SIZE];
+    dp_err_t err;
 
     principal_of(cfg, who, sizeof(who));
+    /* The configuration checked every identifier; a failure here is a bug. */
+    if (dp_tablename_catalog_quoted(c, qc, sizeof(qc), &err) < 0 ||
+        dp_tablename_schema_qualified(c, s, qs, sizeof(qs), &err) < 0 ||
+        dp_tablename_qualified(c, s, cfg->databricks.volume, q, sizeof(q), &err) < 0) {
+        fprintf(stderr, "deltaport ddl: grants: %s\n", err.msg);
+        return;
+    }
     printf("-- the grants of deltaport's principal (docs/SETUP.md), plus CAN USE on the SQL "
            "warehouse\n");
-    printf("GRANT USE CATALOG ON CATALOG `%s` TO %s;\n", c, who);
-    printf("GRANT USE SCHEMA ON SCHEMA `%s`.`%s` TO %s;\n", c, s, who);
-    printf("GRANT READ VOLUME, WRITE VOLUME ON VOLUME `%s`.`%s`.`%s` TO %s;\n", c, s,
-           cfg->databricks.volume, who);
+    printf("GRANT USE CATALOG ON CATALOG %s TO %s;\n", qc, who);
+    printf("GRANT USE SCHEMA ON SCHEMA %s TO %s;\n", qs, who);
+    printf("GRANT READ VOLUME, WRITE VOLUME ON VOLUME %s TO %s;\n", q, who);
     for (size_t i = 0; i < ntables; i++) {
         char raw[DP_SINK_ZB_RAW_SIZE];
-        dp_err_t err;
         int ev = !dp_tablename_is_system(tables[i]);
 
         if (ev && cfg->sink == DP_CONFIG_SINK_ZEROBUS &&
-            dp_sink_zb_raw_name(tables[i], raw, sizeof(raw), &err) == 0) {
-            printf("GRANT SELECT, MODIFY ON TABLE `%s`.`%s`.`%s` TO %s;\n", c, s, raw, who);
-            printf("GRANT SELECT ON TABLE `%s`.`%s`.`%s` TO %s;\n", c, s, tables[i], who);
+            dp_sink_zb_raw_name(tables[i], raw, sizeof(raw), &err) == 0 &&
+            dp_tablename_qualified(c, s, raw, q, sizeof(q), &err) == 0) {
+            printf("GRANT SELECT, MODIFY ON TABLE %s TO %s;\n", q, who);
+            if (dp_tablename_qualified(c, s, tables[i], q, sizeof(q), &err) == 0)
+                printf("GRANT SELECT ON TABLE %s TO %s;\n", q, who);
+            else
+                fprintf(stderr, "deltaport ddl: grants: %s\n", err.msg);
+        } else if (dp_tablename_qualified(c, s, tables[i], q, sizeof(q), &err) == 0) {
+            printf("GRANT SELECT, MODIFY ON TABLE %s TO %s;\n", q, who);
         } else {
-            printf("GRANT SELECT, MODIFY ON TABLE `%s`.`%s`.`%s` TO %s;\n", c, s, tables[i],
-                   who);
+            fprintf(stderr, "deltaport ddl: grants: %s\n", err.msg);
         }
     }
 }
@@ -183,7 +170,7 @@ int dp_cmd_ddl(int argc, char **argv)
         goto out;
     }
     snprintf(file, sizeof(file), "%s/canonical_event.avsc", cfg->schemas.dir);
-    if (!(canonical = read_file(file, &err)) ||
+    if (!(canonical = dp_buf_read_file(file, 4 * 1024 * 1024, NULL, &err)) ||
         dp_avrofile_staged_schema(canonical, strlen(canonical), &staged, &err) < 0 ||
         dp_avrofile_staged_schema(dp_sysrows_event_errors_schema,
                                   strlen(dp_sysrows_event_errors_schema), &errors, &err) < 0) {

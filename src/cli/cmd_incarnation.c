@@ -116,7 +116,6 @@ static size_t ledger_ends(dp_dbx_client_t *client, const dp_config_t *cfg, const
     dp_dbx_sql_result_t res;
     loaded_end_t *ends;
     size_t n = 0;
-    dp_stmt_t s;
 
     *out = NULL;
     dp_err_clear(err);
@@ -126,12 +125,7 @@ static size_t ledger_ends(dp_dbx_client_t *client, const dp_config_t *cfg, const
     snprintf(sql, sizeof(sql), "SELECT topic, kpartition, MAX(last_offset), MAX_BY(last_fp, "
              "last_offset) FROM %s WHERE kind = 'range' AND incarnation = :inc GROUP BY topic, "
              "kpartition", q);
-    memset(&s, 0, sizeof(s));
-    s.what = "read the ledger";
-    s.sql = sql;
-    s.params = &param;
-    s.nparams = 1;
-    if (dp_stmt_run(client, cfg, &s, &res, err) < 0) {
+    if (dp_stmt_exec_params(client, cfg, "read the ledger", sql, &param, 1, &res, err) < 0) {
         dp_dbx_sql_result_clear(&res);
         /* No ledger yet: nothing was loaded, nothing to compare. */
         return strstr(res.message, "TABLE_OR_VIEW_NOT_FOUND") ? (err->code = DP_OK, 0) : 0;

@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "dbx/sql.h"
 #include "load/dbxconn.h"
+#include "load/stmt.h"
 #include "core/log.h"
 #include "core/retry.h"
 
@@ -113,7 +114,7 @@ int dp_cmd_query(int argc, char **argv)
     const char *path = NULL, *sql = NULL;
     dp_config_t *cfg = NULL;
     dp_dbxconn_t conn = {NULL, NULL};
-    dp_dbx_sql_opts_t sqlopts;
+    dp_stmt_t stmt;
     dp_dbx_sql_result_t res;
     dp_err_t err;
     int tsv = 0, rc = 1, nargs, prc;
@@ -136,11 +137,9 @@ int dp_cmd_query(int argc, char **argv)
         fprintf(stderr, "deltaport: %s\n", err.msg);
         goto out;
     }
-    memset(&sqlopts, 0, sizeof(sqlopts));
-    sqlopts.wait_timeout_s = (int)cfg->databricks.statement_wait_timeout_s;
-    if (dp_dbx_sql_execute(conn.client, sql, NULL, 0, cfg->databricks.catalog,
-                           cfg->databricks.schema, &sqlopts, &res, &err) < 0 ||
-        res.state != DP_DBX_SQL_SUCCEEDED) {
+    memset(&stmt, 0, sizeof(stmt));
+    stmt.sql = sql; /* no `what`: the message is Databricks' own */
+    if (dp_stmt_run(conn.client, cfg, &stmt, &res, &err) < 0) {
         report_failure(&res, &err);
         goto out;
     }

@@ -189,14 +189,7 @@ static int run_sql(replay_t *r, const char *what, const char *sql,
                    const dp_dbx_sql_param_t *params, size_t n, dp_dbx_sql_result_t *res,
                    dp_err_t *err)
 {
-    dp_stmt_t s;
-
-    memset(&s, 0, sizeof(s));
-    s.what = what;
-    s.sql = sql;
-    s.params = params;
-    s.nparams = n;
-    return dp_stmt_run(r->conn.client, r->cfg, &s, res, err);
+    return dp_stmt_exec_params(r->conn.client, r->cfg, what, sql, params, n, res, err);
 }
 
 static int qualified(const replay_t *r, const char *table, char *out, dp_err_t *err)
@@ -1034,30 +1027,6 @@ static int record_run(replay_t *r, const char *status, dp_err_t *err)
 /* The command                                                               */
 /* ------------------------------------------------------------------------- */
 
-static char *read_text(const char *path, dp_err_t *err)
-{
-    FILE *f = fopen(path, "rb");
-    dp_buf_t buf;
-    char chunk[4096];
-    size_t n, len;
-
-    if (!f) {
-        dp_err_set(err, DP_ENOTFOUND, 0, "replay: cannot open %s", path);
-        return NULL;
-    }
-    dp_buf_init(&buf, 4 * 1024 * 1024);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (dp_buf_append(&buf, chunk, n, err) < 0) {
-            fclose(f);
-            dp_buf_free(&buf);
-            return NULL;
-        }
-    }
-    fclose(f);
-    dp_buf_append(&buf, "", 1, err);
-    return (char *)dp_buf_detach(&buf, &len);
-}
-
 /* The schemas, the registry and the loader's operations (staging, merges). */
 static int set_up(replay_t *r, dp_err_t *err)
 {
@@ -1082,7 +1051,7 @@ static int set_up(replay_t *r, dp_err_t *err)
                                    (size_t)cfg->databricks.max_concurrent_statements, err)))
         return DP_EINVAL;
     snprintf(path, sizeof(path), "%s/canonical_event.avsc", cfg->schemas.dir);
-    if (!(canonical = read_text(path, err)))
+    if (!(canonical = dp_buf_read_file(path, 4 * 1024 * 1024, NULL, err)))
         return DP_EINVAL;
     oo.cfg = cfg;
     oo.incarnation = r->inc;

@@ -74,14 +74,8 @@ static int run(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what
                const char *sql, const char *since, dp_dbx_sql_result_t *res, dp_err_t *err)
 {
     dp_dbx_sql_param_t param = {"since", since, "TIMESTAMP"};
-    dp_stmt_t s;
 
-    memset(&s, 0, sizeof(s));
-    s.what = what;
-    s.sql = sql;
-    s.params = &param;
-    s.nparams = 1;
-    return dp_stmt_run(client, cfg, &s, res, err);
+    return dp_stmt_exec_params(client, cfg, what, sql, &param, 1, res, err);
 }
 
 static int report(dp_dbx_client_t *client, const dp_config_t *cfg, const char *since,

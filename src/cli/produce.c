@@ -10,6 +10,8 @@
 #include "cli/produce.h"
 
 #include "cli/cli.h"
+#include "codec/validate.h"
+#include "core/buf.h"
 #include "core/mem.h"
 
 #include <errno.h>
@@ -183,16 +185,9 @@ static void put_raw(out_t *o, const void *data, size_t len)
 
 static void put_long(out_t *o, int64_t v)
 {
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-    unsigned char b[10];
-    size_t n = 0;
+    unsigned char b[DP_BUF_LONG_MAX_BYTES];
 
-    while (z > 0x7f) {
-        b[n++] = (unsigned char)((z & 0x7f) | 0x80);
-        z >>= 7;
-    }
-    b[n++] = (unsigned char)z;
-    put_raw(o, b, n);
+    put_raw(o, b, dp_buf_encode_long(b, v));
 }
 
 static void put_str(out_t *o, const char *s)
@@ -216,19 +211,11 @@ static void put_opt_str(out_t *o, const char *s)
 
 static void put_decimal(out_t *o, int64_t unscaled)
 {
-    unsigned char b[8];
-    int n = 8;
+    uint8_t b[8];
+    size_t n = dp_decimal_to_bytes(unscaled, b);
 
-    for (int i = 7; i >= 0; i--) {
-        b[i] = (unsigned char)(unscaled & 0xff);
-        unscaled >>= 8; /* arithmetic shift keeps the sign */
-    }
-    /* Minimal two's complement: drop redundant leading 0x00 / 0xff bytes. */
-    while (n > 1 && ((b[8 - n] == 0x00 && !(b[9 - n] & 0x80)) ||
-                     (b[8 - n] == 0xff && (b[9 - n] & 0x80))))
-        n--;
-    put_long(o, n);
-    put_raw(o, b + 8 - n, (size_t)n);
+    put_long(o, (int64_t)n);
+    put_raw(o, b, n);
 }
 
 static void encode_avro(const gen_event_t *e, out_t *o)

@@ -18,6 +18,7 @@
 #define DP_AVRO_WALK_H
 
 #include "codec/schema.h"
+#include "core/buf.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -93,32 +94,5 @@ int dp_avro_iter_next(dp_avro_iter_t *it, dp_avro_value_t *key, dp_avro_value_t 
 /* 1 when s[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF).
  * ASCII is checked 16 bytes at a time. */
 int dp_utf8_valid(const uint8_t *s, size_t len);
-
-/* ------------------------------------------------------------------ */
-/* Encoding buffer                                                      */
-/* ------------------------------------------------------------------ */
-
-/* A growable byte buffer with a hard cap set at init. It keeps
- * its capacity across dp_avro_buf_reset, so a reused buffer stops
- * allocating once warm. */
-typedef struct dp_avro_buf {
-    uint8_t *data;
-    size_t len, cap, max;
-} dp_avro_buf_t;
-
-void dp_avro_buf_init(dp_avro_buf_t *buf, size_t max);
-void dp_avro_buf_free(dp_avro_buf_t *buf);
-static inline void dp_avro_buf_reset(dp_avro_buf_t *buf)
-{
-    buf->len = 0;
-}
-
-/* Appends bytes / a zig-zag long / a length-prefixed blob. 0 or DP_ETOOBIG. */
-int dp_avro_buf_put(dp_avro_buf_t *buf, const void *data, size_t len);
-int dp_avro_buf_put_long(dp_avro_buf_t *buf, int64_t v);
-int dp_avro_buf_put_blob(dp_avro_buf_t *buf, const void *data, size_t len);
-/* Appends d as an Avro float (4 bytes, when as_float) or double (8 bytes),
- * little-endian IEEE 754. Returns what dp_avro_buf_put returns. */
-int dp_avro_buf_put_real(dp_avro_buf_t *buf, double d, int as_float);
 
 #endif

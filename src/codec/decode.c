@@ -284,12 +284,12 @@ const dp_schema_t *dp_decoder_canonical(const dp_decoder_t *dec)
 
 void dp_decode_scratch_init(dp_decode_scratch_t *scratch, size_t max)
 {
-    dp_avro_buf_init(&scratch->body, max);
+    dp_buf_init(&scratch->body, max);
 }
 
 void dp_decode_scratch_free(dp_decode_scratch_t *scratch)
 {
-    dp_avro_buf_free(&scratch->body);
+    dp_buf_free(&scratch->body);
 }
 
 /* ------------------------------------------------------------------ */
@@ -350,10 +350,10 @@ static int decode_avro(const dp_decoder_t *dec, uint32_t id, const uint8_t *body
     }
     if (dp_avro_walk_record(w->schema, 0, body, len, NULL, 0, &out->reject) < 0)
         return DP_EINVAL;
-    dp_avro_buf_reset(&scratch->body);
+    dp_buf_reset(&scratch->body);
     if (dp_resolver_run(w->resolver, body, len, &scratch->body, &out->reject) < 0)
         return DP_EINVAL;
-    return extract(dec, scratch->body.data, scratch->body.len, 1, out);
+    return extract(dec, dp_buf_data(&scratch->body), dp_buf_len(&scratch->body), 1, out);
 }
 
 static int decode_json(const dp_decoder_t *dec, const char *text, size_t len, dp_decoded_t *out,
@@ -376,12 +376,12 @@ static int decode_json(const dp_decoder_t *dec, const char *text, size_t len, dp
         return dp_reject_set(&out->reject, DP_REJ_BAD_JSON, "$", "line %d column %d: %s",
                              jerr.line, jerr.column, jerr.text);
     }
-    dp_avro_buf_reset(&scratch->body);
+    dp_buf_reset(&scratch->body);
     rc = dp_json_event_encode(dec->canon, root, text, len, &scratch->body, &out->reject);
     json_decref(root);
     if (rc < 0)
         return rc;
-    return extract(dec, scratch->body.data, scratch->body.len, 1, out);
+    return extract(dec, dp_buf_data(&scratch->body), dp_buf_len(&scratch->body), 1, out);
 }
 
 static int decode_any(const dp_decoder_t *dec, const char *topic, const uint8_t *p, size_t len,

@@ -43,7 +43,7 @@ typedef enum {
 
 /* Per-thread reusable output space; keeps its capacity between messages. */
 typedef struct dp_decode_scratch {
-    dp_avro_buf_t body;
+    dp_buf_t body;
 } dp_decode_scratch_t;
 
 /* Result of one message. All pointers borrow the payload or the scratch and

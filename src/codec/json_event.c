@@ -2,7 +2,7 @@
  * json_event: JSON object -> Avro binary over a compiled schema (see
  * json_event.h for the accepted JSON of each type).
  *
- * The encoder appends straight into a bounded dp_avro_buf_t; a full buffer
+ * The encoder appends straight into a bounded dp_buf_t; a full buffer
  * becomes TOO_LARGE. Error paths are built from a stack of borrowed names
  * (schema field names, JSON map keys) only when an error happens.
  */
@@ -18,7 +18,7 @@
 
 typedef struct enc {
     const dp_schema_t *schema;
-    dp_avro_buf_t *out;
+    dp_buf_t *out;
     dp_reject_t *rej;
     int depth;
     int default_mode; /* Avro default rules: unions take branch 0 */
@@ -72,7 +72,7 @@ static const char *json_kind(const json_t *j)
 static int put(enc_t *e, int rc)
 {
     if (rc < 0)
-        return fail(e, DP_REJ_TOO_LARGE, "encoded event larger than %zu bytes", e->out->max);
+        return fail(e, DP_REJ_TOO_LARGE, "encoded event larger than %zu bytes", dp_buf_max(e->out));
     return 0;
 }
 
@@ -228,7 +228,7 @@ static int encode_long(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
     int64_t v;
 
     if (json_is_integer(j))
-        return put(e, dp_avro_buf_put_long(e->out, json_integer_value(j)));
+        return put(e, dp_buf_put_long(e->out, json_integer_value(j), NULL));
     if (json_is_string(j) &&
         (nd->logical == DP_LT_TIMESTAMP_MICROS || nd->logical == DP_LT_TIMESTAMP_MILLIS)) {
         if (dp_iso8601_to_micros(json_string_value(j), json_string_length(j), &v) < 0)
@@ -236,7 +236,7 @@ static int encode_long(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
                         "not an ISO-8601 date-time like 2026-11-24T06:41:55.123Z");
         if (nd->logical == DP_LT_TIMESTAMP_MILLIS)
             v = v >= 0 ? v / 1000 : -((-v + 999) / 1000);
-        return put(e, dp_avro_buf_put_long(e->out, v));
+        return put(e, dp_buf_put_long(e->out, v, NULL));
     }
     if (nd->logical != DP_LT_NONE)
         return fail(e, DP_REJ_BAD_TIMESTAMP, "expected integer micros or an ISO-8601 string, got %s",
@@ -248,7 +248,7 @@ static int encode_float(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
 {
     if (!json_is_number(j))
         return fail(e, DP_REJ_BAD_TYPE, "expected a number, got %s", json_kind(j));
-    return put(e, dp_avro_buf_put_real(e->out, json_number_value(j), nd->type == DP_AVRO_FLOAT));
+    return put(e, dp_buf_put_real(e->out, json_number_value(j), nd->type == DP_AVRO_FLOAT, NULL));
 }
 
 static int encode_bytes(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
@@ -259,11 +259,11 @@ static int encode_bytes(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
     if (nd->logical == DP_LT_DECIMAL) {
         if (decimal_from_json(e, nd, j, &u) < 0)
             return DP_EINVAL;
-        return put(e, dp_avro_buf_put_blob(e->out, b, dp_decimal_to_bytes(u, b)));
+        return put(e, dp_buf_put_bytes(e->out, b, dp_decimal_to_bytes(u, b), NULL));
     }
     if (!json_is_string(j))
         return fail(e, DP_REJ_BAD_TYPE, "expected a string, got %s", json_kind(j));
-    return put(e, dp_avro_buf_put_blob(e->out, json_string_value(j), json_string_length(j)));
+    return put(e, dp_buf_put_bytes(e->out, json_string_value(j), json_string_length(j), NULL));
 }
 
 /* ------------------------------------------------------------------ */
@@ -302,7 +302,7 @@ static int encode_union(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
     for (i = 0; i < nd->n; i++) {
         b = s->branches[nd->first + i];
         if (e->default_mode ? i == 0 : accepts(s, b, j)) {
-            if (put(e, dp_avro_buf_put_long(e->out, i)) < 0)
+            if (put(e, dp_buf_put_long(e->out, i, NULL)) < 0)
                 return DP_EINVAL;
             return encode_value(e, b, j);
         }
@@ -378,7 +378,7 @@ static int encode_items(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
         return fail(e, DP_REJ_BAD_TYPE, "expected an %s, got %s",
                     nd->type == DP_AVRO_MAP ? "object" : "array", json_kind(j));
     n = nd->type == DP_AVRO_MAP ? json_object_size(j) : json_array_size(j);
-    if (n && put(e, dp_avro_buf_put_long(e->out, (int64_t)n)) < 0)
+    if (n && put(e, dp_buf_put_long(e->out, (int64_t)n, NULL)) < 0)
         return DP_EINVAL;
     if (nd->type == DP_AVRO_ARRAY) {
         e->path[e->depth] = "[]";
@@ -389,12 +389,12 @@ static int encode_items(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
     } else {
         json_object_foreach((json_t *)j, key, v) {
             e->path[e->depth] = key;
-            if (put(e, dp_avro_buf_put_blob(e->out, key, strlen(key))) < 0 ||
+            if (put(e, dp_buf_put_bytes(e->out, key, strlen(key), NULL)) < 0 ||
                 encode_value(e, nd->first, v) < 0)
                 return DP_EINVAL;
         }
     }
-    return put(e, dp_avro_buf_put_long(e->out, 0));
+    return put(e, dp_buf_put_long(e->out, 0, NULL));
 }
 
 static int encode_named_scalar(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
@@ -407,11 +407,11 @@ static int encode_named_scalar(enc_t *e, const dp_schema_node_t *nd, const json_
         if (json_string_length(j) != nd->n)
             return fail(e, DP_REJ_BAD_TYPE, "expected %u bytes, got %zu", nd->n,
                         json_string_length(j));
-        return put(e, dp_avro_buf_put(e->out, json_string_value(j), nd->n));
+        return put(e, dp_buf_append(e->out, json_string_value(j), nd->n, NULL));
     }
     for (i = 0; i < nd->n; i++) {
         if (strcmp(e->schema->symbols[nd->first + i], json_string_value(j)) == 0)
-            return put(e, dp_avro_buf_put_long(e->out, i));
+            return put(e, dp_buf_put_long(e->out, i, NULL));
     }
     return fail(e, DP_REJ_BAD_TYPE, "not a symbol of enum %s", nd->name);
 }
@@ -428,12 +428,12 @@ static int encode_value(enc_t *e, uint32_t node, const json_t *j)
     case DP_AVRO_BOOLEAN:
         if (!json_is_boolean(j))
             return fail(e, DP_REJ_BAD_TYPE, "expected a boolean, got %s", json_kind(j));
-        return put(e, dp_avro_buf_put(e->out, json_is_true(j) ? "\1" : "\0", 1));
+        return put(e, dp_buf_append(e->out, json_is_true(j) ? "\1" : "\0", 1, NULL));
     case DP_AVRO_INT:
         if (!json_is_integer(j) || json_integer_value(j) < INT32_MIN ||
             json_integer_value(j) > INT32_MAX)
             return fail(e, DP_REJ_BAD_TYPE, "expected a 32-bit integer, got %s", json_kind(j));
-        return put(e, dp_avro_buf_put_long(e->out, json_integer_value(j)));
+        return put(e, dp_buf_put_long(e->out, json_integer_value(j), NULL));
     case DP_AVRO_LONG: return encode_long(e, nd, j);
     case DP_AVRO_FLOAT:
     case DP_AVRO_DOUBLE: return encode_float(e, nd, j);
@@ -441,7 +441,7 @@ static int encode_value(enc_t *e, uint32_t node, const json_t *j)
     case DP_AVRO_STRING:
         if (!json_is_string(j))
             return fail(e, DP_REJ_BAD_TYPE, "expected a string, got %s", json_kind(j));
-        return put(e, dp_avro_buf_put_blob(e->out, json_string_value(j), json_string_length(j)));
+        return put(e, dp_buf_put_bytes(e->out, json_string_value(j), json_string_length(j), NULL));
     case DP_AVRO_ENUM:
     case DP_AVRO_FIXED: return encode_named_scalar(e, nd, j);
     default: break;
@@ -522,10 +522,10 @@ static int encode_top(enc_t *e, const json_t *root, const json_t *raw, int raw_i
 }
 
 int dp_json_event_encode(const dp_schema_t *schema, const json_t *root, const char *text,
-                         size_t text_len, dp_avro_buf_t *out, dp_reject_t *rej)
+                         size_t text_len, dp_buf_t *out, dp_reject_t *rej)
 {
     const json_t *given;
-    size_t start = out->len;
+    size_t start = dp_buf_len(out);
     enc_t e;
     json_t *raw;
     int raw_idx, rc;
@@ -548,7 +548,7 @@ int dp_json_event_encode(const dp_schema_t *schema, const json_t *root, const ch
         return fail(&e, DP_REJ_UNKNOWN_FIELD,
                     "not a field of the schema (and raw_payload cannot keep it)");
     }
-    out->len = start;
+    dp_buf_truncate(out, start);
     raw = json_stringn_nocheck(text, text_len);
     rc = encode_top(&e, root, raw, raw_idx);
     json_decref(raw);
@@ -556,7 +556,7 @@ int dp_json_event_encode(const dp_schema_t *schema, const json_t *root, const ch
 }
 
 int dp_json_encode_default(const dp_schema_t *schema, uint32_t node, const json_t *defval,
-                           dp_avro_buf_t *out, dp_reject_t *rej)
+                           dp_buf_t *out, dp_reject_t *rej)
 {
     enc_t e;
 

@@ -37,12 +37,12 @@
  * Returns 0, or DP_EINVAL with rej set (MISSING_FIELD, UNKNOWN_FIELD,
  * BAD_TYPE, BAD_DECIMAL, BAD_TIMESTAMP, TOO_LARGE when out is full). */
 int dp_json_event_encode(const dp_schema_t *schema, const json_t *root, const char *text,
-                         size_t text_len, dp_avro_buf_t *out, dp_reject_t *rej);
+                         size_t text_len, dp_buf_t *out, dp_reject_t *rej);
 
 /* Appends the encoding of a field default (Avro default rules: a union
  * default is a value of the first branch) of type `node`. 0 or DP_EINVAL. */
 int dp_json_encode_default(const dp_schema_t *schema, uint32_t node, const json_t *defval,
-                           dp_avro_buf_t *out, dp_reject_t *rej);
+                           dp_buf_t *out, dp_reject_t *rej);
 
 /* Parses an ISO-8601 / RFC 3339 date-time with a Z or +hh:mm offset into
  * microseconds since the epoch. 0 or -1. */

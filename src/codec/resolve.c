@@ -58,7 +58,7 @@ struct dp_resolver {
     size_t nrfields, cap_rfields;
     uint32_t *bmap;
     size_t nbmap, cap_bmap;
-    dp_avro_buf_t defaults;
+    dp_buf_t defaults;
     uint32_t root;
 };
 
@@ -195,10 +195,10 @@ static int compile_record(cctx_t *c, uint32_t wn, uint32_t rn, uint32_t *out)
         }
         if (!rf->defval)
             return incompatible(c, "required field missing from the writer and has no default");
-        w->rfields[first + i].def_off = (uint32_t)w->defaults.len;
+        w->rfields[first + i].def_off = (uint32_t)dp_buf_len(&w->defaults);
         if (dp_json_encode_default(c->rs, rf->node, rf->defval, &w->defaults, &rej) < 0)
             return incompatible(c, "bad default: %s", rej.reason);
-        w->rfields[first + i].def_len = (uint32_t)(w->defaults.len - w->rfields[first + i].def_off);
+        w->rfields[first + i].def_len = (uint32_t)(dp_buf_len(&w->defaults) - w->rfields[first + i].def_off);
     }
     c->depth--;
     conv = add_conv(w, CV_RECORD, wn);
@@ -304,7 +304,7 @@ static int compile_conv(cctx_t *c, uint32_t wn, uint32_t rn, uint32_t *out)
 
 typedef struct rt {
     const dp_resolver_t *w;
-    dp_avro_buf_t *out;
+    dp_buf_t *out;
     dp_reject_t *rej;
     int depth;
     const char *path[DP_SCHEMA_MAX_DEPTH + 2];
@@ -333,7 +333,7 @@ __attribute__((format(printf, 3, 4))) static int rt_fail(rt_t *r, dp_reject_code
 
 static int rt_put(rt_t *r, int rc)
 {
-    return rc < 0 ? rt_fail(r, DP_REJ_TOO_LARGE, "converted event over %zu bytes", r->out->max)
+    return rc < 0 ? rt_fail(r, DP_REJ_TOO_LARGE, "converted event over %zu bytes", dp_buf_max(r->out))
                   : 0;
 }
 
@@ -358,7 +358,7 @@ static int run_record(rt_t *r, const conv_t *cv, dp_avro_cursor_t *cur)
 
         r->path[r->depth] = f->name;
         if (f->wfield < 0) {
-            if (rt_put(r, dp_avro_buf_put(r->out, r->w->defaults.data + f->def_off, f->def_len)))
+            if (rt_put(r, dp_buf_append(r->out, dp_buf_data(&r->w->defaults) + f->def_off, f->def_len, NULL)))
                 return DP_EINVAL;
             continue;
         }
@@ -391,19 +391,19 @@ static int run_items(rt_t *r, const conv_t *cv, dp_avro_cursor_t *cur)
         n++;
     if (rc < 0)
         return DP_EINVAL;
-    if (n && rt_put(r, dp_avro_buf_put_long(r->out, n)) < 0)
+    if (n && rt_put(r, dp_buf_put_long(r->out, n, NULL)) < 0)
         return DP_EINVAL;
     dp_avro_iter_init(&it, r->w->ws, &v, r->rej);
     it.cur.trusted = cur->trusted;
     while (dp_avro_iter_next(&it, &key, &item) == 1) {
-        if (it.is_map && rt_put(r, dp_avro_buf_put_blob(r->out, key.ptr, key.len)) < 0)
+        if (it.is_map && rt_put(r, dp_buf_put_bytes(r->out, key.ptr, key.len, NULL)) < 0)
             return DP_EINVAL;
         dp_avro_cursor_init(&sub, r->w->ws, item.raw, item.raw_len, NULL, r->rej);
         sub.trusted = cur->trusted;
         if (run_conv(r, cv->inner, &sub) < 0)
             return DP_EINVAL;
     }
-    return rt_put(r, dp_avro_buf_put_long(r->out, 0));
+    return rt_put(r, dp_buf_put_long(r->out, 0, NULL));
 }
 
 static int run_number(rt_t *r, const conv_t *cv, dp_avro_cursor_t *cur)
@@ -414,7 +414,7 @@ static int run_number(rt_t *r, const conv_t *cv, dp_avro_cursor_t *cur)
     if (dp_avro_read_value(cur, cv->wnode, &v) < 0)
         return DP_EINVAL;
     d = r->w->ws->nodes[cv->wnode].type == DP_AVRO_FLOAT ? v.d : (double)v.l;
-    return rt_put(r, dp_avro_buf_put_real(r->out, d, cv->op == CV_TO_FLOAT));
+    return rt_put(r, dp_buf_put_real(r->out, d, cv->op == CV_TO_FLOAT, NULL));
 }
 
 static int run_conv(rt_t *r, uint32_t ci, dp_avro_cursor_t *cur)
@@ -427,10 +427,10 @@ static int run_conv(rt_t *r, uint32_t ci, dp_avro_cursor_t *cur)
     case CV_COPY:
         if (dp_avro_read_value(cur, cv->wnode, &v) < 0)
             return DP_EINVAL;
-        return rt_put(r, dp_avro_buf_put(r->out, v.raw, v.raw_len));
+        return rt_put(r, dp_buf_append(r->out, v.raw, v.raw_len, NULL));
     case CV_RECORD: return run_record(r, cv, cur);
     case CV_WRAP:
-        if (rt_put(r, dp_avro_buf_put_long(r->out, cv->branch)) < 0)
+        if (rt_put(r, dp_buf_put_long(r->out, cv->branch, NULL)) < 0)
             return DP_EINVAL;
         return run_conv(r, cv->inner, cur);
     case CV_UNWRAP:
@@ -450,7 +450,7 @@ static int run_conv(rt_t *r, uint32_t ci, dp_avro_cursor_t *cur)
             return DP_EINVAL;
         if (b > INT64_MAX / 1000 || b < INT64_MIN / 1000)
             return rt_fail(r, DP_REJ_BAD_TIMESTAMP, "millis out of range");
-        return rt_put(r, dp_avro_buf_put_long(r->out, b * 1000));
+        return rt_put(r, dp_buf_put_long(r->out, b * 1000, NULL));
     default: return rt_fail(r, DP_REJ_BAD_TYPE, "internal: unknown conversion");
     }
 }
@@ -466,7 +466,7 @@ void dp_resolver_destroy(dp_resolver_t *res)
     free(res->convs);
     free(res->rfields);
     free(res->bmap);
-    dp_avro_buf_free(&res->defaults);
+    dp_buf_free(&res->defaults);
     free(res);
 }
 
@@ -477,7 +477,7 @@ dp_resolver_t *dp_resolver_new(const dp_schema_t *writer, const dp_schema_t *rea
     cctx_t c;
 
     res->ws = writer;
-    dp_avro_buf_init(&res->defaults, 1 << 20);
+    dp_buf_init(&res->defaults, 1 << 20);
     memset(&c, 0, sizeof(c));
     c.w = res;
     c.ws = writer;
@@ -490,7 +490,7 @@ dp_resolver_t *dp_resolver_new(const dp_schema_t *writer, const dp_schema_t *rea
     return res;
 }
 
-int dp_resolver_run(const dp_resolver_t *res, const void *body, size_t len, dp_avro_buf_t *out,
+int dp_resolver_run(const dp_resolver_t *res, const void *body, size_t len, dp_buf_t *out,
                     dp_reject_t *rej)
 {
     dp_avro_cursor_t cur;

@@ -36,7 +36,7 @@ void dp_resolver_destroy(dp_resolver_t *res);
 /* Converts body (already validated by dp_avro_walk_record against the
  * writer schema) and appends the reader encoding to out. 0, or DP_EINVAL
  * with rej set (MISSING_FIELD, BAD_TYPE, BAD_TIMESTAMP, TOO_LARGE). */
-int dp_resolver_run(const dp_resolver_t *res, const void *body, size_t len, dp_avro_buf_t *out,
+int dp_resolver_run(const dp_resolver_t *res, const void *body, size_t len, dp_buf_t *out,
                     dp_reject_t *rej);
 
 #endif

@@ -189,6 +189,26 @@ int dp_buf_put_bytes(dp_buf_t *buf, const void *p, size_t n, dp_err_t *err)
     return 0;
 }
 
+int dp_buf_put_real(dp_buf_t *buf, double d, int as_float, dp_err_t *err)
+{
+    unsigned char b[8];
+    uint64_t u = 0;
+    uint32_t u32;
+    float f;
+    int n = as_float ? 4 : 8;
+
+    if (as_float) {
+        f = (float)d;
+        memcpy(&u32, &f, 4);
+        u = u32;
+    } else {
+        memcpy(&u, &d, 8);
+    }
+    for (int i = 0; i < n; i++)
+        b[i] = (unsigned char)(u >> (8 * i));
+    return dp_buf_append(buf, b, (size_t)n, err);
+}
+
 int dp_buf_read_long(const unsigned char *p, size_t n, int64_t *v, size_t *used, dp_err_t *err)
 {
     uint64_t z = 0;

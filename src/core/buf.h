@@ -94,6 +94,10 @@ int dp_buf_put_int(dp_buf_t *buf, int32_t v, dp_err_t *err);
  * Atomic: on DP_ETOOBIG nothing is appended. */
 int dp_buf_put_bytes(dp_buf_t *buf, const void *p, size_t n, dp_err_t *err);
 
+/* Appends d as an Avro float (4 bytes, when as_float) or double (8 bytes),
+ * little-endian IEEE 754. Returns 0 or DP_ETOOBIG (nothing appended). */
+int dp_buf_put_real(dp_buf_t *buf, double d, int as_float, dp_err_t *err);
+
 /* Number of bytes dp_buf_put_long would append for v (1..10). */
 size_t dp_buf_long_size(int64_t v);
 

@@ -431,6 +431,17 @@ static uint64_t next_u64(dp_retry_t *r)
     return r->rng * 0x2545F4914F6CDD1DULL;
 }
 
+/* A uniform draw in [0, 1) with 53 bits. Thread: any (locks r). */
+static double next_unit(dp_retry_t *r)
+{
+    double unit;
+
+    pthread_mutex_lock(&r->lock);
+    unit = (double)(next_u64(r) >> 11) / 9007199254740992.0;
+    pthread_mutex_unlock(&r->lock);
+    return unit;
+}
+
 long dp_retry_next_delay(dp_retry_t *r, int attempt, long retry_after_ms)
 {
     const dp_retry_policy_t *p = &r->policy;
@@ -445,9 +456,7 @@ long dp_retry_next_delay(dp_retry_t *r, int attempt, long retry_after_ms)
     if (ceiling > p->max_delay_ms) {
         ceiling = p->max_delay_ms;
     }
-    pthread_mutex_lock(&r->lock);
-    unit = (double)(next_u64(r) >> 11) / 9007199254740992.0; /* [0, 1) with 53 bits */
-    pthread_mutex_unlock(&r->lock);
+    unit = next_unit(r);
     delay = (long)(unit * (double)(ceiling + 1));
     if (retry_after_ms >= 0) {
         long floor_ms = retry_after_ms < p->max_retry_after_ms ? retry_after_ms
@@ -481,6 +490,20 @@ int dp_retry_next(dp_retry_t *r, dp_retry_state_t *state, long retry_after_ms, l
     }
     *delay_ms = delay;
     return 0;
+}
+
+int dp_retry_poll(dp_retry_t *r, int max_polls, long interval_ms, int (*poll)(void *ctx),
+                  void *ctx)
+{
+    int rc = 1;
+
+    for (int i = 0; i < max_polls && rc == 1; i++) {
+        if (i > 0)
+            r->clock.sleep_ms(r->clock.ctx,
+                              interval_ms / 2 + (long)(next_unit(r) * (double)(interval_ms + 1)));
+        rc = poll(ctx);
+    }
+    return rc;
 }
 
 long long dp_retry_now_ms(const dp_retry_t *r)

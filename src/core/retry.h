@@ -13,7 +13,11 @@
  *   time of one logical call against the policy's limits.
  *
  * The clock and the sleep are injectable so tests run without waiting.
- * Invariant: no other module writes a retry loop; dbx/http.c runs the only one.
+ * - dp_retry_poll() is the one polling loop (waiting for a verdict another
+ *   worker decides), with a jittered interval.
+ *
+ * Invariant: no other module writes a retry or polling loop or sleeps a
+ * backoff of its own; dbx/http.c runs the retry loop of the HTTP calls.
  */
 #ifndef DP_RETRY_H
 #define DP_RETRY_H
@@ -135,6 +139,16 @@ void dp_retry_begin(dp_retry_t *r, dp_retry_state_t *state);
  * *delay_ms when another attempt is allowed; DP_EAGAIN when max_attempts or
  * max_elapsed_ms (counting the delay) would be passed. Thread: any. */
 int dp_retry_next(dp_retry_t *r, dp_retry_state_t *state, long retry_after_ms, long *delay_ms);
+
+/* Polls for an outcome another party decides: calls poll(ctx) up to
+ * max_polls times, until it returns anything but 1 ("not yet"), and waits
+ * between two calls on r's clock for interval_ms with jitter (a uniform draw
+ * in [interval_ms/2, 3*interval_ms/2], so many pollers do not march in step
+ * and the mean wait stays interval_ms). No wait follows the last call.
+ * Returns poll's last value: 1 when it never decided, its own code else.
+ * Thread: the caller's (it sleeps; never on the poll thread). */
+int dp_retry_poll(dp_retry_t *r, int max_polls, long interval_ms, int (*poll)(void *ctx),
+                  void *ctx);
 
 /* The instance's clock (monotonic milliseconds) and sleep. Thread: any. */
 long long dp_retry_now_ms(const dp_retry_t *r);

@@ -26,18 +26,6 @@
 #include <string.h>
 #include <time.h>
 
-const char dp_backfill_schema[] =
-    "{\"type\":\"record\",\"name\":\"Backfill\",\"namespace\":\"io.deltaport\",\"fields\":["
-    "{\"name\":\"event_name\",\"type\":\"string\"},"
-    "{\"name\":\"shared_table\",\"type\":\"string\"},"
-    "{\"name\":\"epoch\",\"type\":\"long\"},"
-    "{\"name\":\"member\",\"type\":\"string\"},"
-    "{\"name\":\"claimed_at_us\",\"type\":\"long\"},"
-    "{\"name\":\"state\",\"type\":\"string\"},"
-    "{\"name\":\"moved\",\"type\":[\"null\",\"long\"]},"
-    "{\"name\":\"deleted\",\"type\":[\"null\",\"long\"]},"
-    "{\"name\":\"finished_at_us\",\"type\":[\"null\",\"long\"]}]}";
-
 /* A name whose own table was seen, and since when. */
 typedef struct seen_name {
     char *name;
@@ -128,14 +116,7 @@ static int run(dp_backfill_t *bf, const char *what, const char *sql,
                const dp_dbx_sql_param_t *params, size_t n, dp_dbx_sql_result_t *res,
                dp_err_t *err)
 {
-    dp_stmt_t s;
-
-    memset(&s, 0, sizeof(s));
-    s.what = what;
-    s.sql = sql;
-    s.params = params;
-    s.nparams = n;
-    return dp_stmt_run(bf->client, bf->cfg, &s, res, err);
+    return dp_stmt_exec_params(bf->client, bf->cfg, what, sql, params, n, res, err);
 }
 
 static int qualified(const dp_backfill_t *bf, const char *table, char *out, dp_err_t *err)
@@ -497,10 +478,8 @@ static void *backfill_main(void *arg)
      * system tables meanwhile, and no name is due before settle anyway. */
     pthread_mutex_lock(&bf->mu);
     while (!bf->stop) {
-        struct timespec ts;
+        struct timespec ts = dp_clock_deadline((long)bf->cfg->routing.stats_refresh_s * 1000);
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)bf->cfg->routing.stats_refresh_s;
         while (!bf->stop && pthread_cond_timedwait(&bf->cv, &bf->mu, &ts) == 0)
             ;
         if (bf->stop)

@@ -46,16 +46,13 @@
 #include "config/config.h"
 #include "load/dbxconn.h"
 #include "core/err.h"
+#include "route/tablename.h"
 #include "load/loadops.h"
 
 #include <stddef.h>
 
-#define DP_BACKFILLS_TABLE "backfills"
 /* A claim running longer than this is taken over (its worker died). */
 #define DP_BACKFILL_LEASE_S 600
-
-/* Avro schema of the backfills table (JSON text, static). */
-extern const char dp_backfill_schema[];
 
 typedef struct dp_backfill dp_backfill_t;
 

@@ -67,14 +67,7 @@ static int run(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what
                const char *sql, const dp_dbx_sql_param_t *params, size_t nparams,
                dp_dbx_sql_result_t *res, dp_err_t *err)
 {
-    dp_stmt_t s;
-
-    memset(&s, 0, sizeof(s));
-    s.what = what;
-    s.sql = sql;
-    s.params = params;
-    s.nparams = nparams;
-    return dp_stmt_run(client, cfg, &s, res, err);
+    return dp_stmt_exec_params(client, cfg, what, sql, params, nparams, res, err);
 }
 
 static int qualified(const dp_config_t *cfg, const char *table, char *out, dp_err_t *err)

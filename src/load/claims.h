@@ -57,14 +57,12 @@
 #include "config/config.h"
 #include "dbx/http.h"
 #include "core/err.h"
+#include "route/tablename.h"
 #include "stage/manifest.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define DP_CLAIMS_TABLE "claims"
-#define DP_LEDGER_TABLE "ledger"
-#define DP_INCARNATIONS_TABLE "incarnations"
 
 typedef enum {
     DP_CLAIMS_VALID = 0,

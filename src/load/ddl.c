@@ -5,6 +5,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "route/tablename.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -21,17 +22,14 @@ static int put(dp_buf_t *out, const char *s, dp_err_t *err)
 }
 
 /* Column and field names come from our own schemas, but still: only
- * [A-Za-z0-9_] reaches the SQL text. */
+ * [A-Za-z0-9_] reaches the SQL text (quoted by route/tablename.c). */
 static int put_ident(dp_buf_t *out, const char *name, dp_err_t *err)
 {
-    size_t n = strlen(name);
+    char q[DP_TABLENAME_COLUMN_QUOTED_SIZE];
 
-    if (n == 0 || n > 255 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                          "0123456789_") != n)
+    if (dp_tablename_column_quoted(name, q, sizeof(q), NULL) < 0)
         return dp_err_set(err, DP_EINVAL, 0, "ddl: field name '%.64s' is not [A-Za-z0-9_]+", name);
-    if (put(out, "`", err) < 0 || put(out, name, err) < 0 || put(out, "`", err) < 0)
-        return DP_ETOOBIG;
-    return 0;
+    return put(out, q, err) < 0 ? DP_ETOOBIG : 0;
 }
 
 static int render_fields(json_t *fields, dp_buf_t *out, int in_struct, int depth, dp_err_t *err)

@@ -59,6 +59,7 @@ char *dp_load_merge_columns(const char *schema_json, dp_err_t *err)
     json_array_foreach(fields, i, f)
     {
         const char *name = json_string_value(json_object_get(f, "name"));
+        char q[DP_TABLENAME_COLUMN_QUOTED_SIZE];
         dp_err_t why;
 
         if (!name || (i + 1 == json_array_size(fields) && strcmp(name, "_loaded_at") == 0))
@@ -70,9 +71,9 @@ char *dp_load_merge_columns(const char *schema_json, dp_err_t *err)
             dp_buf_free(&out);
             return NULL;
         }
-        if ((dp_buf_len(&out) && dp_buf_append(&out, ", ", 2, err) < 0) ||
-            dp_buf_append(&out, "`", 1, err) < 0 || dp_buf_append(&out, name, strlen(name), err) < 0 ||
-            dp_buf_append(&out, "`", 1, err) < 0) {
+        if (dp_tablename_column_quoted(name, q, sizeof(q), err) < 0 ||
+            (dp_buf_len(&out) && dp_buf_append(&out, ", ", 2, err) < 0) ||
+            dp_buf_append(&out, q, strlen(q), err) < 0) {
             json_decref(root);
             dp_buf_free(&out);
             return NULL;

@@ -20,13 +20,6 @@
 
 
 
-void dp_loader_stats_free(dp_loader_stat_t *stats, size_t n)
-{
-    for (size_t i = 0; stats && i < n; i++)
-        free(stats[i].name);
-    free(stats);
-}
-
 /* ------------------------------------------------------------------------- */
 /* The thread                                                                */
 /* ------------------------------------------------------------------------- */

@@ -21,7 +21,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STATS_TABLE DP_LEDGER_TABLE
 #define BACKOFF_MAX_MS 30000
 #define QUALIFIED_MAX DP_TABLENAME_QUALIFIED_SIZE
 

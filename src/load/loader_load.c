@@ -474,6 +474,31 @@ static char *ranges_json(const dp_flush_t *flush)
     return text;
 }
 
+/* One poll of may_load (dp_retry_poll). */
+typedef struct may_load_poll {
+    dp_loader_t *loader;
+    const dp_manifest_t *m;
+    dp_claims_verdict_t *verdict;
+    char *why;
+    size_t whylen;
+    dp_err_t *err;
+} may_load_poll_t;
+
+/* Returns a DP_E* code, 1 while the verdict is undecided, else 0. */
+static int may_load_once(void *ctx)
+{
+    may_load_poll_t *mp = ctx;
+    int rc = dp_claims_judge(mp->loader->client, mp->loader->cfg, mp->m, mp->verdict, mp->why,
+                             mp->whylen, mp->err);
+
+    if (rc < 0)
+        return rc;
+    if (*mp->verdict != DP_CLAIMS_UNDECIDED)
+        return 0;
+    dp_loader__beat(mp->loader);
+    return 1;
+}
+
 /* After the manifest is written: may this worker load it? A partition of
  * the flush may have moved while it was staged (this worker stalled past its
  * session timeout, or a revoke's drain ran out of time): then the new owner's
@@ -485,17 +510,11 @@ static int may_load(dp_loader_t *loader, dp_flush_t *flush, const dp_manifest_t 
 {
     dp_claims_verdict_t verdict = DP_CLAIMS_UNDECIDED;
     char why[512];
-    int rc = 0;
+    may_load_poll_t mp = {loader, m, &verdict, why, sizeof(why), err};
+    int rc;
 
-    for (int attempt = 0; attempt < 40; attempt++) {
-        if ((rc = dp_claims_judge(loader->client, loader->cfg, m, &verdict, why, sizeof(why),
-                                  err)) < 0)
-            return rc;
-        if (verdict != DP_CLAIMS_UNDECIDED)
-            break;
-        dp_loader__beat(loader);
-        nanosleep(&(struct timespec){0, 250 * 1000000L}, NULL);
-    }
+    if ((rc = dp_retry_poll(loader->retry, 40, 250, may_load_once, &mp)) < 0)
+        return rc;
     if (verdict == DP_CLAIMS_VALID)
         return 0;
     if (verdict == DP_CLAIMS_UNDECIDED)
@@ -718,6 +737,13 @@ void dp_loader__retire_files(dp_loader_t *loader, dp_flush_t *const *flushes, si
 /* Group-wide event counts                                                   */
 /* ------------------------------------------------------------------------- */
 
+void dp_loader_stats_free(dp_loader_stat_t *stats, size_t n)
+{
+    for (size_t i = 0; stats && i < n; i++)
+        free(stats[i].name);
+    free(stats);
+}
+
 static void mark_tables(const dp_dbx_sql_result_t *tables, dp_loader_stat_t *stats, size_t n)
 {
     for (size_t i = 0; i < dp_stmt_nrows(tables); i++) {
@@ -774,7 +800,7 @@ int dp_loader__refresh_stats(dp_loader_t *loader)
     dp_stmt_t s;
     int rc;
 
-    if (dp_tablename_qualified(cfg->databricks.catalog, cfg->databricks.schema, STATS_TABLE, q,
+    if (dp_tablename_qualified(cfg->databricks.catalog, cfg->databricks.schema, DP_LEDGER_TABLE, q,
                                sizeof(q), &err) < 0)
         return DP_EINVAL;
     gmtime_r(&t, &tm);

@@ -138,7 +138,7 @@ const char *dp_loadops_schema_of(const dp_loadops_t *ops, const char *table)
     if (strcmp(table, DP_INCARNATIONS_TABLE) == 0)
         return dp_claims_incarnations_schema;
     if (strcmp(table, DP_BACKFILLS_TABLE) == 0)
-        return dp_backfill_schema;
+        return dp_sysrows_backfills_schema;
     return ops->staged_schema;
 }
 

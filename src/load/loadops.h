@@ -32,6 +32,7 @@
 #include "stage/avrofile.h"
 #include "core/buf.h"
 #include "load/claims.h"
+#include "route/tablename.h"
 #include "config/config.h"
 #include "dbx/http.h"
 #include "load/dbxpool.h"
@@ -42,8 +43,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DP_ERRORS_TABLE "event_errors"
-#define DP_RUNS_TABLE "sync_runs"
 
 typedef struct dp_loadops dp_loadops_t;
 

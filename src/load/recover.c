@@ -379,6 +379,31 @@ static int publish_topic(batch_t *b, const char *topic, dp_err_t *err)
     return rc;
 }
 
+/* One poll of judge_pending (dp_retry_poll): judges the n manifests. */
+typedef struct judge_poll {
+    batch_t *b;
+    const dp_manifest_t **ms;
+    size_t n;
+    dp_claims_verdict_t *v;
+    char **why;
+    dp_err_t *err;
+} judge_poll_t;
+
+/* Returns a DP_E* code, 1 while a verdict is undecided, else 0. */
+static int judge_once(void *ctx)
+{
+    judge_poll_t *jp = ctx;
+    int rc;
+
+    beat(jp->b->r);
+    rc = dp_claims_judge_many(jp->b->r->client, jp->b->r->cfg, jp->ms, jp->n, jp->v, jp->why, 512,
+                              jp->err);
+    for (size_t j = 0; rc == 0 && j < jp->n; j++)
+        if (jp->v[j] == DP_CLAIMS_UNDECIDED)
+            return 1;
+    return rc;
+}
+
 /* Judges the pending manifests, waiting a little for claims being published
  * (claims.h); a void one is dropped from the batch (nobody loads it). */
 static int judge_pending(batch_t *b, dp_err_t *err)
@@ -389,7 +414,7 @@ static int judge_pending(batch_t *b, dp_err_t *err)
     dp_claims_verdict_t *v = dp_calloc(b->nkeys + 1, sizeof(*v));
     char **why = dp_calloc(b->nkeys + 1, sizeof(*why));
     size_t n = 0;
-    int rc = 0, undecided = 1;
+    int rc = 0;
 
     for (size_t k = 0; k < b->nkeys; k++) {
         if (b->pending[k] && b->ms[k]) {
@@ -398,14 +423,11 @@ static int judge_pending(batch_t *b, dp_err_t *err)
             idx[n++] = k;
         }
     }
-    for (int attempt = 0; n > 0 && undecided && attempt < 60 && rc == 0; attempt++) {
-        if (attempt > 0)
-            nanosleep(&(struct timespec){0, 250 * 1000000L}, NULL);
-        beat(r);
-        rc = dp_claims_judge_many(r->client, r->cfg, ms, n, v, why, 512, err);
-        undecided = 0;
-        for (size_t j = 0; rc == 0 && j < n; j++)
-            undecided |= v[j] == DP_CLAIMS_UNDECIDED;
+    if (n > 0) {
+        judge_poll_t jp = {b, ms, n, v, why, err};
+
+        rc = dp_retry_poll(r->retry, 60, 250, judge_once, &jp);
+        rc = rc == 1 ? 0 : rc;
     }
     for (size_t j = 0; rc == 0 && j < n; j++) {
         if (v[j] == DP_CLAIMS_UNDECIDED) {

@@ -197,33 +197,41 @@ char *dp_sink_zb_view_sql(const char *catalog, const char *schema, const char *t
     {
         const char *name = json_string_value(json_object_get(f, "name"));
         json_t *type = json_object_get(f, "type");
-        char col[600];
+        char col[2 * DP_TABLENAME_COLUMN_QUOTED_SIZE + 64], qn[DP_TABLENAME_COLUMN_QUOTED_SIZE];
 
         if (rc < 0)
             break;
-        if (!name || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-                         strlen(name) || strlen(name) > 255) {
+        if (!name || dp_tablename_column_quoted(name, qn, sizeof(qn), NULL) < 0) {
             rc = dp_err_set(err, DP_EINVAL, 0, "zerobus: field %zu has no usable name", i);
             break;
         }
         if (json_is_array(type) && json_array_size(type) == 2)
             type = json_array_get(type, 1); /* ["null", T] */
         if (is_decimal(type))
-            snprintf(col, sizeof(col), "%sCAST(`%s` AS DECIMAL(%lld,%lld)) AS `%s`", i ? ", " : "",
-                     name, (long long)json_integer_value(json_object_get(type, "precision")),
-                     (long long)json_integer_value(json_object_get(type, "scale")), name);
+            snprintf(col, sizeof(col), "%sCAST(%s AS DECIMAL(%lld,%lld)) AS %s", i ? ", " : "", qn,
+                     (long long)json_integer_value(json_object_get(type, "precision")),
+                     (long long)json_integer_value(json_object_get(type, "scale")), qn);
         else
-            snprintf(col, sizeof(col), "%s`%s`", i ? ", " : "", name);
+            snprintf(col, sizeof(col), "%s%s", i ? ", " : "", qn);
         rc = dp_buf_append(&out, col, strlen(col), err);
     }
     if (rc == 0) {
-        static const char tail[] =
-            " QUALIFY ROW_NUMBER() OVER (PARTITION BY `_incarnation`, `_kafka_topic`, "
-            "`_kafka_partition`, `_kafka_offset` ORDER BY `_loaded_at`) = 1";
+        /* One row per record: the first load of each (incarnation, topic,
+         * partition, offset). */
+        static const char *const by[] = {"_incarnation", "_kafka_topic", "_kafka_partition",
+                                         "_kafka_offset", "_loaded_at", NULL};
 
         rc = dp_buf_append(&out, " FROM ", 6, err);
         rc = rc ? rc : dp_buf_append(&out, qr, strlen(qr), err);
-        rc = rc ? rc : dp_buf_append(&out, tail, sizeof(tail) - 1, err);
+        rc = rc ? rc : dp_buf_append(&out, " QUALIFY ROW_NUMBER() OVER (PARTITION BY ", 41, err);
+        for (size_t k = 0; rc == 0 && by[k]; k++) {
+            const char *sep = !by[k + 1] ? ") = 1" : !by[k + 2] ? " ORDER BY " : ", ";
+            char qn[DP_TABLENAME_COLUMN_QUOTED_SIZE];
+
+            rc = dp_tablename_column_quoted(by[k], qn, sizeof(qn), err);
+            rc = rc ? rc : dp_buf_append(&out, qn, strlen(qn), err);
+            rc = rc ? rc : dp_buf_append(&out, sep, strlen(sep), err);
+        }
         rc = rc ? rc : dp_buf_append(&out, "", 1, err);
     }
     if (rc == 0)

@@ -31,9 +31,10 @@ int dp_stmt_run(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_stmt_t
         dp_dbx_sql_failure_t kind = dp_dbx_sql_failure_kind(r);
 
         rc = dp_err_set(err, kind == DP_DBX_SQL_FAIL_DATA ? DP_EINVAL : DP_EFAIL,
-                        kind == DP_DBX_SQL_FAIL_TRANSIENT, "%s: statement %s %s: %s", s->what,
-                        r->statement_id, dp_dbx_sql_state_name(r->state), r->message);
-    } else if (rc < 0) {
+                        kind == DP_DBX_SQL_FAIL_TRANSIENT, "%s%sstatement %s %s: %s",
+                        s->what ? s->what : "", s->what ? ": " : "", r->statement_id,
+                        dp_dbx_sql_state_name(r->state), r->message);
+    } else if (rc < 0 && s->what) {
         dp_err_prefix(err, "%s: ", s->what);
     }
     if (!res)
@@ -41,15 +42,24 @@ int dp_stmt_run(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_stmt_t
     return rc;
 }
 
-int dp_stmt_exec(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
-                 const char *sql, dp_dbx_sql_result_t *res, dp_err_t *err)
+int dp_stmt_exec_params(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
+                        const char *sql, const dp_dbx_sql_param_t *params, size_t nparams,
+                        dp_dbx_sql_result_t *res, dp_err_t *err)
 {
     dp_stmt_t s;
 
     memset(&s, 0, sizeof(s));
     s.what = what;
     s.sql = sql;
+    s.params = params;
+    s.nparams = nparams;
     return dp_stmt_run(client, cfg, &s, res, err);
+}
+
+int dp_stmt_exec(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
+                 const char *sql, dp_dbx_sql_result_t *res, dp_err_t *err)
+{
+    return dp_stmt_exec_params(client, cfg, what, sql, NULL, 0, res, err);
 }
 
 const char *dp_stmt_cell(const dp_dbx_sql_result_t *res, size_t row, size_t col)

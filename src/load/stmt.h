@@ -14,6 +14,9 @@
  * The error message starts with `what` (the purpose: "claims: take claims")
  * and carries Databricks' own words.
  *
+ * cli/ (check, query, replay) runs its statements here too: no other file
+ * calls dp_dbx_sql_execute().
+ *
  * Thread: the caller's, with a client of that thread.
  */
 #ifndef DP_STMT_H
@@ -28,7 +31,9 @@
 #include <stddef.h>
 
 typedef struct dp_stmt {
-    const char *what;               /* purpose, for messages (required) */
+    const char *what;               /* purpose, for messages; NULL: the message is
+                                     * the statement's own (a command that names
+                                     * its step itself) */
     const char *sql;                /* the statement (required) */
     const dp_dbx_sql_param_t *params;
     size_t nparams;
@@ -50,6 +55,11 @@ int dp_stmt_run(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_stmt_t
 /* Shorthand for a statement without parameters or object. */
 int dp_stmt_exec(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
                  const char *sql, dp_dbx_sql_result_t *res, dp_err_t *err);
+
+/* Shorthand for a statement with parameters and no object. */
+int dp_stmt_exec_params(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
+                        const char *sql, const dp_dbx_sql_param_t *params, size_t nparams,
+                        dp_dbx_sql_result_t *res, dp_err_t *err);
 
 /* The value of column `name` in the first row of res, parsed as an integer;
  * dflt when the column or the row is missing, NULL, or not an integer. */

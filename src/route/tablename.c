@@ -10,8 +10,8 @@
 #include <string.h>
 
 static const char *const system_tables[] = {
-    "sync_runs", "event_errors", "event_stats", "claims", "incarnations", "ledger", "backfills",
-    NULL,
+    DP_RUNS_TABLE,         DP_ERRORS_TABLE, DP_STATS_TABLE,     DP_CLAIMS_TABLE,
+    DP_INCARNATIONS_TABLE, DP_LEDGER_TABLE, DP_BACKFILLS_TABLE, NULL,
 };
 
 static int is_lower(unsigned char c)
@@ -194,6 +194,34 @@ int dp_tablename_catalog_quoted(const char *catalog, char *out, size_t outlen, d
     if (n < 0 || (size_t)n >= outlen)
         return dp_err_set(err, DP_ETOOBIG, 0, "quoted name needs %d bytes, buffer has %zu",
                           n + 1, outlen);
+    return 0;
+}
+
+int dp_tablename_column_quoted(const char *column, char *out, size_t outlen, dp_err_t *err)
+{
+    size_t n = strlen(column);
+    char what[16];
+
+    if (n == 0 || n > DP_TABLENAME_COLUMN_MAX)
+        return dp_err_set(err, DP_EINVAL, 0, "column name has %zu bytes, not 1 to %d", n,
+                          DP_TABLENAME_COLUMN_MAX);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)column[i];
+
+        if (!is_tail(c) && !(c >= 'A' && c <= 'Z')) {
+            describe_byte(c, what, sizeof(what));
+            return dp_err_set(err, DP_EINVAL, 0,
+                              "column name has %s at byte %zu: only [A-Za-z0-9_] is allowed",
+                              what, i);
+        }
+    }
+    if (n + 3 > outlen)
+        return dp_err_set(err, DP_ETOOBIG, 0, "quoted column needs %zu bytes, buffer has %zu",
+                          n + 3, outlen);
+    out[0] = '`';
+    memcpy(out + 1, column, n);
+    out[n + 1] = '`';
+    out[n + 2] = '\0';
     return 0;
 }
 

@@ -315,7 +315,7 @@ int dp_manifest_check(const dp_config_t *cfg, const char *incarnation, const dp_
         const dp_manifest_file_t *f = &m->files[i];
         size_t plen;
 
-        if (dp_tablename_is_system(f->table) && strcmp(f->table, "event_errors") != 0)
+        if (dp_tablename_is_system(f->table) && strcmp(f->table, DP_ERRORS_TABLE) != 0)
             return dp_err_set(err, DP_EINVAL, 0, "manifest %.16s: file %zu names system table "
                               "%s, which a flush never loads", m->key, i, f->table);
         if (base_path(cfg, incarnation, f->table, prefix, sizeof(prefix)) < 0)

@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include "load/backfill.h"
 #include "load/ddl.h"
+#include "batch/sysrows.h"
 #include "dp_proc.h"
 #include "dp_test.h"
 #include "worker_env.h"
@@ -628,7 +629,7 @@ static void test_replay_backfill_crash_between_steps_and_rerun(void)
     /* The dead worker had made the backfills table. */
     {
         dp_err_t err;
-        char *ddl = dp_ddl_create_table("main.wt.backfills", dp_backfill_schema, &err);
+        char *ddl = dp_ddl_create_table("main.wt.backfills", dp_sysrows_backfills_schema, &err);
 
         DP_ASSERT_FATAL_MSG(ddl != NULL, "ddl: %s", err.msg);
         res = rows_of(&env, ddl);

@@ -253,10 +253,10 @@ static void *framed(const char *schema_text, uint32_t id, const char *json, size
     dp_schema_t *s = dp_schema_parse(schema_text, strlen(schema_text), &err);
     json_t *root = json_loads(json, 0, NULL);
     dp_reject_t rej = {DP_REJ_NONE, "", ""};
-    dp_avro_buf_t body;
+    dp_buf_t body;
     uint8_t *p = NULL;
 
-    dp_avro_buf_init(&body, 1 << 16);
+    dp_buf_init(&body, 1 << 16);
     if (s && root && dp_json_event_encode(s, root, json, strlen(json), &body, &rej) == 0 &&
         (p = malloc(body.len + 5)) != NULL) {
         p[0] = 0;
@@ -267,7 +267,7 @@ static void *framed(const char *schema_text, uint32_t id, const char *json, size
         memcpy(p + 5, body.data, body.len);
         *len = body.len + 5;
     }
-    dp_avro_buf_free(&body);
+    dp_buf_free(&body);
     json_decref(root);
     dp_schema_destroy(s);
     return p;

@@ -161,18 +161,18 @@ static void test_avro_walk_json_encoder_matches_avro_c_bytes(void)
     size_t n = reference_event(ref, sizeof(ref));
     json_error_t jerr;
     json_t *root = json_loads(reference_json, 0, &jerr);
-    dp_avro_buf_t out;
+    dp_buf_t out;
     dp_reject_t rej = {DP_REJ_NONE, "", ""};
     int rc;
 
-    dp_avro_buf_init(&out, 1 << 16);
+    dp_buf_init(&out, 1 << 16);
     rc = dp_json_event_encode(canon, root, reference_json, strlen(reference_json), &out, &rej);
     DP_ASSERT_MSG(rc == 0, "encode failed: %s %s: %s", dp_reject_name(rej.code), rej.path,
                   rej.reason);
     DP_ASSERT_MSG(out.len == n && memcmp(out.data, ref, n) == 0,
                   "expected the %zu bytes of avro-c, got %zu differing bytes", n, out.len);
     json_decref(root);
-    dp_avro_buf_free(&out);
+    dp_buf_free(&out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -242,67 +242,67 @@ static void test_avro_walk_rejects_bad_lengths_and_varints(void)
 }
 
 /* Builds the required fields, then lets the caller append the rest. */
-static void required(dp_avro_buf_t *b)
+static void required(dp_buf_t *b)
 {
-    dp_avro_buf_reset(b);
-    dp_avro_buf_put_blob(b, "e", 1);
-    dp_avro_buf_put_blob(b, "n", 1);
-    dp_avro_buf_put_long(b, 1764000000000000LL);
-    dp_avro_buf_put_blob(b, "m", 1);
+    dp_buf_reset(b);
+    dp_buf_put_bytes(b, "e", 1, NULL);
+    dp_buf_put_bytes(b, "n", 1, NULL);
+    dp_buf_put_long(b, 1764000000000000LL, NULL);
+    dp_buf_put_bytes(b, "m", 1, NULL);
 }
 
-static void nulls(dp_avro_buf_t *b, int n)
+static void nulls(dp_buf_t *b, int n)
 {
     while (n-- > 0)
-        dp_avro_buf_put_long(b, 0);
+        dp_buf_put_long(b, 0, NULL);
 }
 
 static void test_avro_walk_rejects_bad_union_index_with_path(void)
 {
-    dp_avro_buf_t b;
+    dp_buf_t b;
 
-    dp_avro_buf_init(&b, 4096);
+    dp_buf_init(&b, 4096);
     required(&b);
-    dp_avro_buf_put_long(&b, 2); /* event_type: union of 2 */
+    dp_buf_put_long(&b, 2, NULL); /* event_type: union of 2 */
     expect_reject(b.data, b.len, DP_REJ_BAD_UNION_BRANCH, "$.event_type");
     required(&b);
-    dp_avro_buf_put_long(&b, -1);
+    dp_buf_put_long(&b, -1, NULL);
     expect_reject(b.data, b.len, DP_REJ_BAD_UNION_BRANCH, "$.event_type");
     required(&b);
     nulls(&b, 11);               /* event_type .. match_quality */
-    dp_avro_buf_put_long(&b, 1); /* attribution: the record */
+    dp_buf_put_long(&b, 1, NULL); /* attribution: the record */
     nulls(&b, 1);                /* campaign_id */
-    dp_avro_buf_put_long(&b, 7); /* channel: bad branch */
+    dp_buf_put_long(&b, 7, NULL); /* channel: bad branch */
     expect_reject(b.data, b.len, DP_REJ_BAD_UNION_BRANCH, "$.attribution.channel");
-    dp_avro_buf_free(&b);
+    dp_buf_free(&b);
 }
 
 static void test_avro_walk_rejects_hostile_map_counts(void)
 {
-    dp_avro_buf_t b;
+    dp_buf_t b;
 
-    dp_avro_buf_init(&b, 4096);
+    dp_buf_init(&b, 4096);
     required(&b);
     nulls(&b, 13);
-    dp_avro_buf_put_long(&b, 1);              /* properties: the map */
-    dp_avro_buf_put_long(&b, 1LL << 40);      /* count */
+    dp_buf_put_long(&b, 1, NULL);              /* properties: the map */
+    dp_buf_put_long(&b, 1LL << 40, NULL);      /* count */
     expect_reject(b.data, b.len, DP_REJ_BAD_LENGTH, "$.properties[]");
     required(&b);
     nulls(&b, 13);
-    dp_avro_buf_put_long(&b, 1);
-    dp_avro_buf_put_long(&b, -1);             /* one item, with a byte size */
-    dp_avro_buf_put_long(&b, 1LL << 50);      /* byte size */
+    dp_buf_put_long(&b, 1, NULL);
+    dp_buf_put_long(&b, -1, NULL);             /* one item, with a byte size */
+    dp_buf_put_long(&b, 1LL << 50, NULL);      /* byte size */
     expect_reject(b.data, b.len, DP_REJ_BAD_LENGTH, "$.properties[]");
     required(&b);
     nulls(&b, 13);
-    dp_avro_buf_put_long(&b, 1);
-    dp_avro_buf_put_long(&b, 1);
-    dp_avro_buf_put_blob(&b, "\xff", 1);       /* key not UTF-8 */
-    dp_avro_buf_put_blob(&b, "v", 1);
-    dp_avro_buf_put_long(&b, 0);
+    dp_buf_put_long(&b, 1, NULL);
+    dp_buf_put_long(&b, 1, NULL);
+    dp_buf_put_bytes(&b, "\xff", 1, NULL);       /* key not UTF-8 */
+    dp_buf_put_bytes(&b, "v", 1, NULL);
+    dp_buf_put_long(&b, 0, NULL);
     nulls(&b, 1);
     expect_reject(b.data, b.len, DP_REJ_BAD_UTF8, "$.properties[]");
-    dp_avro_buf_free(&b);
+    dp_buf_free(&b);
 }
 
 static void test_avro_walk_bounds_zero_size_items(void)
@@ -311,23 +311,23 @@ static void test_avro_walk_bounds_zero_size_items(void)
                        "\"type\":{\"type\":\"array\",\"items\":\"null\"}}]}";
     dp_err_t err = {DP_OK, 0, ""};
     dp_schema_t *s = dp_schema_parse(text, strlen(text), &err);
-    dp_avro_buf_t b;
+    dp_buf_t b;
     dp_reject_t rej = {DP_REJ_NONE, "", ""};
     int rc;
 
     DP_ASSERT_FATAL_MSG(s != NULL, "schema: %s", err.msg);
-    dp_avro_buf_init(&b, 64);
-    dp_avro_buf_put_long(&b, 1000);
-    dp_avro_buf_put_long(&b, 0);
+    dp_buf_init(&b, 64);
+    dp_buf_put_long(&b, 1000, NULL);
+    dp_buf_put_long(&b, 0, NULL);
     rc = dp_avro_walk_record(s, 0, b.data, b.len, NULL, 0, &rej);
     DP_ASSERT_MSG(rc == 0, "1000 nulls are fine, got %s", dp_reject_name(rej.code));
-    dp_avro_buf_reset(&b);
-    dp_avro_buf_put_long(&b, INT64_MAX);
-    dp_avro_buf_put_long(&b, 0);
+    dp_buf_reset(&b);
+    dp_buf_put_long(&b, INT64_MAX, NULL);
+    dp_buf_put_long(&b, 0, NULL);
     rc = dp_avro_walk_record(s, 0, b.data, b.len, NULL, 0, &rej);
     DP_ASSERT_MSG(rc == DP_EINVAL && rej.code == DP_REJ_TOO_LARGE,
                   "2^63 nulls must be TOO_LARGE, got %s", dp_reject_name(rej.code));
-    dp_avro_buf_free(&b);
+    dp_buf_free(&b);
     dp_schema_destroy(s);
 }
 
@@ -357,15 +357,15 @@ static void test_avro_walk_survives_random_corruption(void)
 
 static void test_avro_walk_buffer_is_bounded(void)
 {
-    dp_avro_buf_t b;
+    dp_buf_t b;
     int rc;
 
-    dp_avro_buf_init(&b, 8);
-    rc = dp_avro_buf_put(&b, "12345678", 8);
+    dp_buf_init(&b, 8);
+    rc = dp_buf_append(&b, "12345678", 8, NULL);
     DP_ASSERT_MSG(rc == 0 && b.len == 8, "8 bytes must fit, rc %d", rc);
-    rc = dp_avro_buf_put(&b, "9", 1);
+    rc = dp_buf_append(&b, "9", 1, NULL);
     DP_ASSERT_MSG(rc == DP_ETOOBIG && b.len == 8, "the 9th byte must be DP_ETOOBIG, rc %d", rc);
-    dp_avro_buf_free(&b);
+    dp_buf_free(&b);
 }
 
 static const dp_test_case_t cases[] = {

@@ -36,14 +36,14 @@ static int suite_cleanup(void)
 }
 
 /* Encodes json with `schema` into out (fresh buffer, caller frees). */
-static int encode(const dp_schema_t *schema, const char *json, dp_avro_buf_t *out)
+static int encode(const dp_schema_t *schema, const char *json, dp_buf_t *out)
 {
     json_error_t jerr;
     json_t *root = json_loads(json, 0, &jerr);
     dp_reject_t rej = {DP_REJ_NONE, "", ""};
     int rc;
 
-    dp_avro_buf_init(out, 1 << 16);
+    dp_buf_init(out, 1 << 16);
     rc = root ? dp_json_event_encode(schema, root, json, strlen(json), out, &rej) : -1;
     json_decref(root);
     DP_ASSERT_MSG(rc == 0, "encoding %s failed: %s %s", json, rc ? rej.path : "", rc ? rej.reason : "");
@@ -71,7 +71,7 @@ static int sv_eq(dp_strview_t v, const char *s)
 
 static void test_decode_canonical_is_passed_through_without_copy(void)
 {
-    dp_avro_buf_t body;
+    dp_buf_t body;
     dp_decoded_t out;
     dp_err_t err = {DP_OK, 0, ""};
     uint8_t *msg;
@@ -101,14 +101,14 @@ static void test_decode_canonical_is_passed_through_without_copy(void)
                       !out.ev.has_received_at,
                   "optional views wrong");
     free(msg);
-    dp_avro_buf_free(&body);
+    dp_buf_free(&body);
 }
 
 static void test_decode_old_writer_schema_maps_by_name(void)
 {
     dp_err_t err = {DP_OK, 0, ""};
     dp_schema_t *s2 = dp_schema_load_file(DP_SOURCE_DIR "/schemas/ids/2.avsc", &err);
-    dp_avro_buf_t old, expect;
+    dp_buf_t old, expect;
     dp_decoded_t out;
     uint8_t *msg;
     size_t len;
@@ -148,8 +148,8 @@ static void test_decode_old_writer_schema_maps_by_name(void)
         DP_ASSERT_MSG(dp_decoder_set_topic_schema(dec, "x", 77, &err) == DP_ENOTFOUND,
                       "unknown id for a topic must be DP_ENOTFOUND");
     }
-    dp_avro_buf_free(&old);
-    dp_avro_buf_free(&expect);
+    dp_buf_free(&old);
+    dp_buf_free(&expect);
     dp_schema_destroy(s2);
 }
 
@@ -157,7 +157,7 @@ static void test_decode_old_writer_every_truncation_rejected(void)
 {
     dp_err_t err = {DP_OK, 0, ""};
     dp_schema_t *s2 = dp_schema_load_file(DP_SOURCE_DIR "/schemas/ids/2.avsc", &err);
-    dp_avro_buf_t old;
+    dp_buf_t old;
     dp_decoded_t out;
     uint8_t *msg;
     size_t len, k;
@@ -177,7 +177,7 @@ static void test_decode_old_writer_every_truncation_rejected(void)
             free(msg);
         }
     }
-    dp_avro_buf_free(&old);
+    dp_buf_free(&old);
     dp_schema_destroy(s2);
 }
 
@@ -185,7 +185,7 @@ static void test_decode_json_input_and_raw_payload(void)
 {
     const char *with_unknown = "{" BASE ",\"cart_size\":3,\"attribution\":{\"channel\":\"ads\",\"x\":1}}";
     dp_avro_value_t f[DP_SCHEMA_MAX_FIELDS];
-    dp_avro_buf_t expect;
+    dp_buf_t expect;
     dp_decoded_t out;
     dp_reject_t rej = {DP_REJ_NONE, "", ""};
     dp_err_t err = {DP_OK, 0, ""};
@@ -197,7 +197,7 @@ static void test_decode_json_input_and_raw_payload(void)
     DP_ASSERT_MSG(rc == 0 && out.format == DP_FORMAT_JSON && out.body_len == expect.len &&
                       memcmp(out.body, expect.data, expect.len) == 0,
                   "JSON body: rc %d %s", rc, rc ? err.msg : "");
-    dp_avro_buf_free(&expect);
+    dp_buf_free(&expect);
 
     rc = dp_decode_message(dec, NULL, with_unknown, strlen(with_unknown), &out, &scratch, &err);
     DP_ASSERT_FATAL_MSG(rc == 0, "unknown fields go to raw_payload, got %s", err.msg);
@@ -317,7 +317,7 @@ static void test_decode_avro_rejections(void)
 {
     static const uint8_t short_frame[] = {0x00, 0x00, 0x01};
     static const uint8_t binary[] = {0x05, 0x01};
-    dp_avro_buf_t body;
+    dp_buf_t body;
     uint8_t *msg;
     size_t len;
 
@@ -331,7 +331,7 @@ static void test_decode_avro_rejections(void)
     msg = frame(1, body.data, body.len - 1, &len);
     expect_avro(msg, len, DP_REJ_TRUNCATED, "$.raw_payload");
     free(msg);
-    dp_avro_buf_put(&body, "\x00", 1);
+    dp_buf_append(&body, "\x00", 1, NULL);
     msg = frame(1, body.data, body.len, &len);
     expect_avro(msg, len, DP_REJ_TRAILING_BYTES, "$");
     dp_decoder_set_max_message(dec, 16);
@@ -341,7 +341,7 @@ static void test_decode_avro_rejections(void)
     msg = frame(1, "\x02" "e\x02n\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 15, &len);
     expect_avro(msg, len, DP_REJ_BAD_VARINT, "$.event_time");
     free(msg);
-    dp_avro_buf_free(&body);
+    dp_buf_free(&body);
 }
 
 static void test_decode_incompatible_and_evolved_writers(void)
@@ -358,7 +358,7 @@ static void test_decode_incompatible_and_evolved_writers(void)
         "{\"name\":\"attribution\",\"type\":{\"type\":\"record\",\"name\":\"A\",\"fields\":["
         "{\"name\":\"extra\",\"type\":\"int\"},{\"name\":\"channel\",\"type\":\"string\"}]}}]}";
     dp_schema_t *ws;
-    dp_avro_buf_t body, expect;
+    dp_buf_t body, expect;
     dp_decoded_t out;
     dp_err_t err = {DP_OK, 0, ""};
     const char *why = NULL;
@@ -390,8 +390,8 @@ static void test_decode_incompatible_and_evolved_writers(void)
                           out.body_len == expect.len && memcmp(out.body, expect.data, expect.len) == 0,
                       "evolved writer must map to the canonical bytes: %s", err.msg);
         free(msg);
-        dp_avro_buf_free(&body);
-        dp_avro_buf_free(&expect);
+        dp_buf_free(&body);
+        dp_buf_free(&expect);
     }
     if (encode(ws, "{\"merchant_id\":\"m\",\"event_id\":null,\"event_name\":\"a\","
                    "\"event_time\":1764000000000000,\"value\":null,"
@@ -399,7 +399,7 @@ static void test_decode_incompatible_and_evolved_writers(void)
         msg = frame(4, body.data, body.len, &len);
         expect_avro(msg, len, DP_REJ_MISSING_FIELD, "$.event_id");
         free(msg);
-        dp_avro_buf_free(&body);
+        dp_buf_free(&body);
     }
     if (encode(ws, "{\"merchant_id\":\"m\",\"event_id\":\"e\",\"event_name\":\"a\","
                    "\"event_time\":1764000000000000,\"value\":\"12\","
@@ -407,7 +407,7 @@ static void test_decode_incompatible_and_evolved_writers(void)
         msg = frame(4, body.data, body.len, &len);
         expect_avro(msg, len, DP_REJ_BAD_TYPE, "$.value");
         free(msg);
-        dp_avro_buf_free(&body);
+        dp_buf_free(&body);
     }
     dp_schema_destroy(ws);
 }

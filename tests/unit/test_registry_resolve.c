@@ -36,20 +36,20 @@ static int suite_cleanup(void)
 }
 
 /* Encodes json with schema into out (initialised here; caller frees). */
-static int encode(const dp_schema_t *schema, const char *json, dp_avro_buf_t *out)
+static int encode(const dp_schema_t *schema, const char *json, dp_buf_t *out)
 {
     json_t *root = json_loads(json, 0, NULL);
     dp_reject_t rej = {DP_REJ_NONE, "", ""};
     int rc;
 
-    dp_avro_buf_init(out, 1 << 16);
+    dp_buf_init(out, 1 << 16);
     rc = root ? dp_json_event_encode(schema, root, json, strlen(json), out, &rej) : -1;
     json_decref(root);
     DP_ASSERT_MSG(rc == 0, "encoding %s: %s %s", json, rej.path, rej.reason);
     return rc;
 }
 
-static uint8_t *frame(uint32_t id, const dp_avro_buf_t *body, size_t *len)
+static uint8_t *frame(uint32_t id, const dp_buf_t *body, size_t *len)
 {
     uint8_t *p = malloc(body->len + 5);
 
@@ -69,7 +69,7 @@ static void check_maps(uint32_t id, const char *writer, const char *data, const 
 {
     dp_err_t err = {DP_OK, 0, ""};
     dp_schema_t *ws = dp_schema_parse(writer, strlen(writer), &err);
-    dp_avro_buf_t body = {0}, want = {0};
+    dp_buf_t body = {0}, want = {0};
     dp_decoded_t out;
     const char *why = NULL;
     uint8_t *msg;
@@ -90,8 +90,8 @@ static void check_maps(uint32_t id, const char *writer, const char *data, const 
                       rc ? 0 : out.body_len);
         free(msg);
     }
-    dp_avro_buf_free(&body);
-    dp_avro_buf_free(&want);
+    dp_buf_free(&body);
+    dp_buf_free(&want);
     dp_schema_destroy(ws);
 }
 
@@ -168,7 +168,7 @@ static void test_resolve_promotions_and_defaults_on_a_small_reader(void)
     dp_err_t err = {DP_OK, 0, ""};
     dp_schema_t *rs = dp_schema_parse(reader, strlen(reader), &err);
     dp_schema_t *ws = dp_schema_parse(writer, strlen(writer), &err);
-    dp_avro_buf_t in = {0}, out = {0}, want = {0};
+    dp_buf_t in = {0}, out = {0}, want = {0};
     dp_reject_t rej = {DP_REJ_NONE, "", ""};
     dp_resolver_t *res = NULL;
     char why[256] = "";
@@ -180,7 +180,7 @@ static void test_resolve_promotions_and_defaults_on_a_small_reader(void)
     if (res && encode(ws, "{\"gone\":\"zz\",\"y\":-3,\"x\":1.5,\"n\":2147483647}", &in) == 0 &&
         encode(rs, "{\"n\":2147483647,\"x\":1.5,\"y\":-3.0,\"tier\":\"basic\",\"note\":null}",
                &want) == 0) {
-        dp_avro_buf_init(&out, 1 << 16);
+        dp_buf_init(&out, 1 << 16);
         rc = dp_resolver_run(res, in.data, in.len, &out, &rej);
         DP_ASSERT_MSG(rc == 0 && out.len == want.len && memcmp(out.data, want.data, want.len) == 0,
                       "expected n=2147483647 x=1.5 y=-3.0 tier=basic note=null (%zu bytes), got "
@@ -192,9 +192,9 @@ static void test_resolve_promotions_and_defaults_on_a_small_reader(void)
     DP_ASSERT_MSG(res == NULL && strstr(why, "$."), "reader int from writer long must be "
                   "refused with a field path, got %s", res ? "compatible" : why);
     dp_resolver_destroy(res);
-    dp_avro_buf_free(&in);
-    dp_avro_buf_free(&out);
-    dp_avro_buf_free(&want);
+    dp_buf_free(&in);
+    dp_buf_free(&out);
+    dp_buf_free(&want);
     dp_schema_destroy(rs);
     dp_schema_destroy(ws);
 }

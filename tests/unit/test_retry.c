@@ -363,6 +363,64 @@ static void test_retry_attempts_and_elapsed_limits(void)
     dp_retry_destroy(r);
 }
 
+/* A poll that decides on call number `decide_at` with `verdict`. */
+typedef struct poll_ctx {
+    fake_clock_t *fc;
+    int calls, decide_at, verdict;
+    long long at[64]; /* the clock at each call */
+} poll_ctx_t;
+
+static int count_poll(void *ctx)
+{
+    poll_ctx_t *pc = ctx;
+
+    pc->at[pc->calls++] = pc->fc->now;
+    return pc->calls == pc->decide_at ? pc->verdict : 1;
+}
+
+static void test_retry_poll_stops_on_verdict_and_jitters(void)
+{
+    fake_clock_t fc = {0, 0};
+    dp_retry_clock_t clock = {fake_now, fake_sleep, &fc};
+    dp_retry_t *r = dp_retry_new(NULL, &clock, 11);
+    poll_ctx_t pc;
+    int rc, distinct = 0;
+
+    memset(&pc, 0, sizeof(pc));
+    pc.fc = &fc;
+    pc.decide_at = 3;
+    pc.verdict = 0;
+    rc = dp_retry_poll(r, 40, 250, count_poll, &pc);
+    DP_ASSERT_MSG(rc == 0 && pc.calls == 3, "a verdict on the 3rd poll ends it: rc %d, %d calls", rc,
+                  pc.calls);
+    DP_ASSERT_MSG(pc.at[0] == 0, "the first poll does not wait (%lld)", pc.at[0]);
+
+    memset(&pc, 0, sizeof(pc));
+    pc.fc = &fc;
+    pc.decide_at = 2;
+    pc.verdict = DP_EIO;
+    DP_ASSERT_MSG(dp_retry_poll(r, 40, 250, count_poll, &pc) == DP_EIO && pc.calls == 2,
+                  "an error ends the poll with its code (%d calls)", pc.calls);
+
+    memset(&pc, 0, sizeof(pc));
+    pc.fc = &fc;
+    fc.slept = 0;
+    rc = dp_retry_poll(r, 60, 250, count_poll, &pc);
+    DP_ASSERT_MSG(rc == 1 && pc.calls == 60, "undecided after all 60 polls: rc %d, %d calls", rc,
+                  pc.calls);
+    for (int i = 1; i < 60; i++) {
+        long long w = pc.at[i] - pc.at[i - 1];
+
+        DP_ASSERT_MSG(w >= 125 && w <= 375, "wait %d is %lld ms, outside [125, 375]", i, w);
+        distinct += i > 1 && w != pc.at[i - 1] - pc.at[i - 2];
+    }
+    DP_ASSERT_MSG(distinct > 30, "the waits are jittered (%d of 58 differ from the one before)",
+                  distinct);
+    DP_ASSERT_MSG(fc.slept > 59 * 200 && fc.slept < 59 * 300,
+                  "59 waits average about 250 ms (%lld ms in all)", (long long)fc.slept);
+    dp_retry_destroy(r);
+}
+
 static const dp_test_case_t cases[] = {
     {"test_retry_classify_table", test_retry_classify_table},
     {"test_retry_classify_names_request_id_and_idempotency",
@@ -376,6 +434,7 @@ static const dp_test_case_t cases[] = {
     {"test_retry_backoff_honours_retry_after", test_retry_backoff_honours_retry_after},
     {"test_retry_jitter_is_uniform_and_seeded", test_retry_jitter_is_uniform_and_seeded},
     {"test_retry_attempts_and_elapsed_limits", test_retry_attempts_and_elapsed_limits},
+    {"test_retry_poll_stops_on_verdict_and_jitters", test_retry_poll_stops_on_verdict_and_jitters},
     {NULL, NULL},
 };
 

@@ -129,13 +129,13 @@ static void fixture_close(fixture_t *fx)
 }
 
 /* Encodes a canonical JSON event as its Avro body into body. */
-static int encode(fixture_t *fx, const char *event, dp_avro_buf_t *body)
+static int encode(fixture_t *fx, const char *event, dp_buf_t *body)
 {
     json_t *root = json_loads(event, 0, NULL);
     dp_reject_t rej;
     int rc;
 
-    dp_avro_buf_init(body, 1 << 20);
+    dp_buf_init(body, 1 << 20);
     rc = root ? dp_json_event_encode(fx->canonical, root, event, strlen(event), body, &rej) : -1;
     if (rc < 0)
         fprintf(stderr, "encode: %s %s\n", dp_reject_name(rej.code), rej.reason);
@@ -151,7 +151,7 @@ static void test_sink_zerobus_row_json(void)
         "\"context\":{\"ip\":\"10.0.0.1\",\"page_url\":\"https://x/\\u00e9\\n\"},"
         "\"properties\":{\"sku\":\"A-1\",\"q\":\"2\"}}";
     fixture_t fx;
-    dp_avro_buf_t body;
+    dp_buf_t body;
     dp_buf_t lin, out;
     dp_err_t err;
     json_t *row, *ctx;
@@ -206,7 +206,7 @@ static void test_sink_zerobus_row_json(void)
                   "a truncated lineage must be refused");
     dp_buf_free(&lin);
     dp_buf_free(&out);
-    dp_avro_buf_free(&body);
+    dp_buf_free(&body);
     fixture_close(&fx);
 }
 

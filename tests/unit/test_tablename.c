@@ -249,6 +249,35 @@ static void test_tablename_qualified_quotes_checked_parts(void)
                   "three 255-byte parts must fit DP_TABLENAME_QUALIFIED_SIZE: %s", err.msg);
 }
 
+static void test_tablename_column_quoted(void)
+{
+    char out[DP_TABLENAME_COLUMN_QUOTED_SIZE], small[6] = "keep";
+    char big[DP_TABLENAME_COLUMN_MAX + 2];
+    dp_err_t err;
+    int rc;
+
+    DP_ASSERT_FATAL_MSG(dp_tablename_column_quoted("_Kafka_offset2", out, sizeof(out), &err) == 0,
+                        "%s", err.msg);
+    DP_ASSERT_MSG(strcmp(out, "`_Kafka_offset2`") == 0, "got %s", out);
+    rc = dp_tablename_column_quoted("a`b", out, sizeof(out), &err);
+    DP_ASSERT_MSG(rc == DP_EINVAL && strstr(err.msg, "0x60") && strstr(err.msg, "byte 1"),
+                  "a backquote is refused, named in hex with its place: %d '%s'", rc, err.msg);
+    rc = dp_tablename_column_quoted("", out, sizeof(out), &err);
+    DP_ASSERT_MSG(rc == DP_EINVAL, "an empty name is refused: %d", rc);
+    rc = dp_tablename_column_quoted("abcd", small, sizeof(small), &err);
+    DP_ASSERT_MSG(rc == DP_ETOOBIG && strcmp(small, "keep") == 0,
+                  "small buffer: DP_ETOOBIG and untouched, got %d '%s'", rc, small);
+    memset(big, 'Q', DP_TABLENAME_COLUMN_MAX);
+    big[DP_TABLENAME_COLUMN_MAX] = '\0';
+    DP_ASSERT_MSG(dp_tablename_column_quoted(big, out, sizeof(out), &err) == 0 &&
+                      strlen(out) == sizeof(out) - 1,
+                  "a 255-byte name fits DP_TABLENAME_COLUMN_QUOTED_SIZE: %s", err.msg);
+    big[DP_TABLENAME_COLUMN_MAX] = 'Q';
+    big[DP_TABLENAME_COLUMN_MAX + 1] = '\0';
+    DP_ASSERT_MSG(dp_tablename_column_quoted(big, out, sizeof(out), &err) == DP_EINVAL,
+                  "a 256-byte name is refused");
+}
+
 static const dp_test_case_t tablename_cases[] = {
     {"test_tablename_accepts_snake_case", test_tablename_accepts_snake_case},
     {"test_tablename_refuses_everything_else", test_tablename_refuses_everything_else},
@@ -261,6 +290,7 @@ static const dp_test_case_t tablename_cases[] = {
     {"test_tablename_qualified_quotes_checked_parts",
      test_tablename_qualified_quotes_checked_parts},
     {"test_tablename_one_length_limit_for_tables", test_tablename_one_length_limit_for_tables},
+    {"test_tablename_column_quoted", test_tablename_column_quoted},
     {NULL, NULL},
 };
 
