@@ -20,12 +20,12 @@
 #include <stdint.h>
 
 typedef struct dp_openflush {
-    dp_flush_t *flush;        /* owned: the open flush (NULL before dp_openflush_init) */
-    uint64_t seq;             /* its sequence number */
-    long long since_ms;       /* monotonic time of its first record, 0 while it has none */
-    size_t cap;               /* byte cap of one flush */
-    const dp_config_t *cfg;   /* borrowed */
-    const char *incarnation;  /* borrowed: written into every flush's records */
+    dp_flush_t *flush;       /* owned: the open flush (NULL before dp_openflush_init) */
+    uint64_t seq;            /* its sequence number */
+    long long since_ms;      /* monotonic time of its first record, 0 while it has none */
+    size_t cap;              /* byte cap of one flush */
+    const dp_config_t *cfg;  /* borrowed */
+    const char *incarnation; /* borrowed: written into every flush's records */
 } dp_openflush_t;
 
 /* Opens the first flush (allocated, owned by o until handed over). cfg and

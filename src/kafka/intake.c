@@ -42,9 +42,10 @@ int dp_intake_add(dp_parts_t *parts, dp_kafka_t *kafka, dp_ingest_t *ingest, dp_
 
         if (p && (last = dp_flush_last(open, topic, msg->partition)) >= 0) {
             dp_parts_gap(parts, p, last, msg->offset);
-            dp_log(DP_LOG_WARN, "worker", "%s; reading %s [%d] again from @%lld to tell a gap of "
-                   "the log from skipped messages", err.msg, topic, (int)msg->partition,
-                   (long long)last + 1);
+            dp_log(DP_LOG_WARN, "worker",
+                   "%s; reading %s [%d] again from @%lld to tell a gap of "
+                   "the log from skipped messages",
+                   err.msg, topic, (int)msg->partition, (long long)last + 1);
         } else {
             dp_parts_stop_at(parts, kafka, topic, msg, err.msg);
         }
