@@ -11,6 +11,7 @@
 #include "ops/metrics.h"
 #include "codec/registry.h"
 #include "batch/sysrows.h"
+#include "route/router.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,11 +71,6 @@ void dp_ingest_destroy(dp_ingest_t *in)
     dp_router_destroy(in->router);
     dp_buf_free(&in->errbody);
     free(in);
-}
-
-dp_router_t *dp_ingest_router(dp_ingest_t *in)
-{
-    return in->router;
 }
 
 int dp_ingest_ready(const dp_ingest_t *in)

@@ -20,7 +20,6 @@
 #include "core/err.h"
 #include "batch/flush.h"
 #include "load/loader.h"
-#include "route/router.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdint.h>
@@ -31,9 +30,6 @@ typedef struct dp_ingest dp_ingest_t;
  * settings unusable). cfg is borrowed for the object's life. */
 dp_ingest_t *dp_ingest_new(const dp_config_t *cfg, dp_err_t *err);
 void dp_ingest_destroy(dp_ingest_t *in);
-
-/* The router (borrowed): the group's counts go in, the flush's counts out. */
-dp_router_t *dp_ingest_router(dp_ingest_t *in);
 
 /* 1 when messages may be routed: always, except in threshold mode before
  * the group's counts were applied once (dp_ingest_apply_shared). */

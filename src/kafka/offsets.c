@@ -35,8 +35,11 @@ void dp_offsets_free(dp_offsets_t *o)
     o->retry = NULL;
 }
 
-int dp_offsets_commit_flush(dp_offsets_t *o, const dp_flush_t *flush, int attempts,
-                            int *all_ours)
+/* Commits a loaded flush, trying up to attempts times. *all_ours becomes 0
+ * when some range's partition is no longer assigned (not committed).
+ * Returns 0 (committed), 1 (retryable: try again after polling) or -1
+ * (refused for good: the next owner finishes the flush). */
+static int commit_flush(dp_offsets_t *o, const dp_flush_t *flush, int attempts, int *all_ours)
 {
     rd_kafka_topic_partition_list_t *owned = dp_kafka_assignment(o->kafka);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
@@ -113,7 +116,7 @@ dp_flush_t *dp_offsets_commit_loaded(dp_offsets_t *o, dp_flush_t *flush, int att
                                      int *whole)
 {
     int all_ours = 1;
-    int rc = dp_offsets_commit_flush(o, flush, attempts, &all_ours);
+    int rc = commit_flush(o, flush, attempts, &all_ours);
 
     if (rc > 0) {
         o->loaded = flush; /* loaded, not yet committed: kept until it is */

@@ -42,13 +42,6 @@ typedef struct dp_offsets {
 void dp_offsets_init(dp_offsets_t *o, dp_kafka_t *kafka);
 void dp_offsets_free(dp_offsets_t *o);
 
-/* Commits a loaded flush, trying up to attempts times. *all_ours becomes 0
- * when some range's partition is no longer assigned (not committed).
- * Returns 0 (committed), 1 (retryable: try again after polling) or -1
- * (refused for good: the next owner finishes the flush). */
-int dp_offsets_commit_flush(dp_offsets_t *o, const dp_flush_t *flush, int attempts,
-                            int *all_ours);
-
 /* Commits a loaded flush (taken: owned here until it is returned). Returns
  * the flush once done with it (the caller owns it again and retires it),
  * with *whole = 1 when every range was committed and 0 when its manifest
