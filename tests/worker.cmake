@@ -4,6 +4,7 @@ dp_add_test(NAME test_router LABEL unit SOURCES unit/test_router.c LIBS dpcore)
 dp_add_test(NAME test_ddl LABEL unit SOURCES unit/test_ddl.c LIBS dpcore)
 dp_add_test(NAME test_sink_zerobus LABEL unit SOURCES unit/test_sink_zerobus.c LIBS dpcore)
 dp_add_test(NAME test_flush LABEL unit SOURCES unit/test_flush.c LIBS dpcore)
+dp_add_test(NAME test_openflush LABEL unit SOURCES unit/test_openflush.c LIBS dpcore)
 dp_add_test(NAME test_manifest LABEL unit SOURCES unit/test_manifest.c LIBS dpcore)
 dp_add_test(NAME test_replay_sql LABEL unit SOURCES unit/test_replay_sql.c LIBS dpcore)
 dp_add_test(NAME test_worker LABEL integration SOURCES integration/test_worker.c

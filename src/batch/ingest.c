@@ -4,12 +4,14 @@
 #include "batch/ingest.h"
 
 #include "core/buf.h"
+#include "core/log.h"
 #include "codec/decode.h"
 #include "load/loadops.h"
 #include "core/mem.h"
 #include "ops/metrics.h"
 #include "codec/registry.h"
 #include "batch/sysrows.h"
+#include "route/router.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,14 +25,19 @@ struct dp_ingest {
     dp_decode_scratch_t scratch;
     int scratch_ready;
     dp_router_t *router;
+    int ready;                   /* routing may start (dp_ingest_ready) */
     dp_buf_t errbody;            /* scratch for event_errors bodies */
 };
 
+/* Allocates the object and its decoder, registry client, router and
+ * scratch buffers, all owned by it (dp_ingest_destroy frees them). */
 dp_ingest_t *dp_ingest_new(const dp_config_t *cfg, dp_err_t *err)
 {
     dp_ingest_t *in = dp_calloc(1, sizeof(*in));
 
     in->cfg = cfg;
+    /* Only the threshold needs the group's counts before routing. */
+    in->ready = cfg->routing.mode != DP_ROUTE_THRESHOLD;
     dp_buf_init(&in->errbody, 2 * DP_SYSROWS_RAW_MAX);
     in->router = dp_router_new((dp_route_mode_t)cfg->routing.mode, cfg->routing.threshold,
                                cfg->routing.shared_table, cfg->routing.single_table, MAX_NAMES);
@@ -66,9 +73,57 @@ void dp_ingest_destroy(dp_ingest_t *in)
     free(in);
 }
 
-dp_router_t *dp_ingest_router(dp_ingest_t *in)
+int dp_ingest_ready(const dp_ingest_t *in)
 {
-    return in->router;
+    return in->ready;
+}
+
+struct stat_acc {
+    dp_loader_stat_t *items; /* owned by the accumulator until handed to the caller */
+    size_t n, cap;
+};
+
+/* Appends one count (its name copied) to the accumulator, growing it. */
+static void take_stat(void *ctx, const char *name, int64_t count)
+{
+    struct stat_acc *acc = ctx;
+
+    if (acc->n == acc->cap) {
+        acc->cap = acc->cap ? acc->cap * 2 : 32;
+        acc->items = dp_realloc(acc->items, acc->cap * sizeof(*acc->items));
+    }
+    acc->items[acc->n].name = dp_strdup(name);
+    acc->items[acc->n].count = count;
+    acc->items[acc->n].table_exists = 0;
+    acc->n++;
+}
+
+dp_loader_stat_t *dp_ingest_take_counts(dp_ingest_t *in, size_t *n)
+{
+    struct stat_acc acc = {NULL, 0, 0};
+
+    dp_router_take_local(in->router, take_stat, &acc);
+    *n = acc.n;
+    return acc.items;
+}
+
+void dp_ingest_add_loaded(dp_ingest_t *in, dp_loader_stat_t *stats, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dp_router_add_shared(in->router, stats[i].name, stats[i].count);
+    dp_loader_stats_free(stats, n);
+}
+
+void dp_ingest_apply_shared(dp_ingest_t *in, dp_loader_stat_t *shared, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dp_router_apply_shared(in->router, shared[i].name, shared[i].count,
+                               shared[i].table_exists);
+    dp_loader_stats_free(shared, n);
+    if (!in->ready && shared) {
+        in->ready = 1;
+        dp_log(DP_LOG_INFO, "worker", "routing ready: %zu event name(s) known to the group", n);
+    }
 }
 
 /* Appends the event_errors record of a rejected message. */

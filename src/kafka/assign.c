@@ -137,3 +137,25 @@ int dp_assign_range_errors(dp_parts_t *parts, dp_recover_t *recover, dp_kafka_t 
     }
     return rc;
 }
+
+int dp_assign_restart(dp_parts_t *parts, dp_recover_t *recover, dp_kafka_t *kafka,
+                      dp_offsets_t *offsets, rd_kafka_topic_partition_list_t *started,
+                      dp_err_t *err)
+{
+    int rc = dp_assign_apply(parts, recover, kafka, offsets, started, err);
+
+    if (rc == 0)
+        rc = dp_assign_range_errors(parts, recover, kafka, err);
+    dp_parts_seek_gaps(parts, kafka, started);
+    return rc;
+}
+
+void dp_assign_revoke(dp_parts_t *parts, dp_recover_t *recover,
+                      const rd_kafka_topic_partition_list_t *list)
+{
+    for (int i = 0; i < list->cnt; i++) {
+        if (recover)
+            dp_recover_forget(recover, list->elems[i].topic, list->elems[i].partition);
+        dp_parts_remove(parts, list->elems[i].topic, list->elems[i].partition);
+    }
+}

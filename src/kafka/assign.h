@@ -43,4 +43,19 @@ int dp_assign_apply(dp_parts_t *parts, dp_recover_t *recover, dp_kafka_t *kafka,
 int dp_assign_range_errors(dp_parts_t *parts, dp_recover_t *recover, dp_kafka_t *kafka,
                            dp_err_t *err);
 
+/* Once per housekeeping pass: dp_assign_apply, then (when it succeeded)
+ * dp_assign_range_errors, then every gap pending is sought
+ * (dp_parts_seek_gaps). started receives every partition that starts again
+ * (the caller drops what it buffered or holds of them). Returns 0, or
+ * DP_EFAIL with err (the poll loop must stop). */
+int dp_assign_restart(dp_parts_t *parts, dp_recover_t *recover, dp_kafka_t *kafka,
+                      dp_offsets_t *offsets, rd_kafka_topic_partition_list_t *started,
+                      dp_err_t *err);
+
+/* The partitions of list were revoked or lost: forgotten by recover (its
+ * claims of them are dropped; recover may be NULL) and removed from parts.
+ * What was buffered or held of them is the caller's to drop first. */
+void dp_assign_revoke(dp_parts_t *parts, dp_recover_t *recover,
+                      const rd_kafka_topic_partition_list_t *list);
+
 #endif

@@ -3,6 +3,7 @@
  */
 #include "kafka/held.h"
 
+#include "core/log.h"
 #include "core/mem.h"
 
 #include <stdlib.h>
@@ -15,6 +16,34 @@ void dp_held_push(dp_held_t *h, rd_kafka_message_t *msg)
         h->items = dp_realloc(h->items, h->cap * sizeof(*h->items));
     }
     h->items[h->n++] = msg;
+}
+
+void dp_held_pause(dp_held_t *h, dp_kafka_t *kafka, rd_kafka_message_t *msg, const char *why)
+{
+    dp_held_push(h, msg);
+    if (h->paused)
+        return;
+    dp_kafka_pause_all(kafka);
+    h->paused = 1;
+    if (why)
+        dp_log(DP_LOG_WARN, "worker", "%s: partitions paused", why);
+}
+
+void dp_held_poll(dp_held_t *h, dp_kafka_t *kafka, int timeout_ms)
+{
+    rd_kafka_message_t *msg = dp_kafka_poll(kafka, timeout_ms);
+
+    if (msg)
+        dp_held_pause(h, kafka, msg, NULL);
+}
+
+void dp_held_resume(dp_held_t *h, dp_kafka_t *kafka)
+{
+    if (!h->paused || h->n)
+        return;
+    dp_kafka_resume_all(kafka);
+    h->paused = 0;
+    dp_log(DP_LOG_INFO, "worker", "resumed consuming");
 }
 
 void dp_held_drop(dp_held_t *h, const rd_kafka_topic_partition_list_t *parts)

@@ -29,12 +29,17 @@ void dp_offsets_free(dp_offsets_t *o)
     if (o->starts)
         rd_kafka_topic_partition_list_destroy(o->starts);
     o->starts = NULL;
+    dp_flush_destroy(o->loaded);
+    o->loaded = NULL;
     dp_retry_destroy(o->retry);
     o->retry = NULL;
 }
 
-int dp_offsets_commit_flush(dp_offsets_t *o, const dp_flush_t *flush, int attempts,
-                            int *all_ours)
+/* Commits a loaded flush, trying up to attempts times. *all_ours becomes 0
+ * when some range's partition is no longer assigned (not committed).
+ * Returns 0 (committed), 1 (retryable: try again after polling) or -1
+ * (refused for good: the next owner finishes the flush). */
+static int commit_flush(dp_offsets_t *o, const dp_flush_t *flush, int attempts, int *all_ours)
 {
     rd_kafka_topic_partition_list_t *owned = dp_kafka_assignment(o->kafka);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
@@ -105,6 +110,35 @@ int dp_offsets_commit_flush(dp_offsets_t *o, const dp_flush_t *flush, int attemp
     if (owned)
         rd_kafka_topic_partition_list_destroy(owned);
     return rc < 0 ? -1 : rc;
+}
+
+dp_flush_t *dp_offsets_commit_loaded(dp_offsets_t *o, dp_flush_t *flush, int attempts,
+                                     int *whole)
+{
+    int all_ours = 1;
+    int rc = commit_flush(o, flush, attempts, &all_ours);
+
+    if (rc > 0) {
+        o->loaded = flush; /* loaded, not yet committed: kept until it is */
+        return NULL;
+    }
+    *whole = rc == 0 && all_ours;
+    return flush;
+}
+
+dp_flush_t *dp_offsets_retry_loaded(dp_offsets_t *o, int attempts, int *whole)
+{
+    dp_flush_t *flush = o->loaded;
+
+    if (!flush)
+        return NULL;
+    o->loaded = NULL;
+    return dp_offsets_commit_loaded(o, flush, attempts, whole);
+}
+
+int dp_offsets_waiting(const dp_offsets_t *o)
+{
+    return o->loaded != NULL;
 }
 
 void dp_offsets_add_start(dp_offsets_t *o, const char *topic, int32_t partition, int64_t offset)

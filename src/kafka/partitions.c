@@ -240,3 +240,64 @@ void dp_parts_seek_gaps(dp_parts_t *ps, dp_kafka_t *kafka,
     }
     dp_parts_recount(ps);
 }
+
+void dp_parts_stop_at(dp_parts_t *ps, dp_kafka_t *kafka, const char *topic,
+                      const rd_kafka_message_t *msg, const char *why)
+{
+    dp_part_t *p = dp_parts_find(ps, topic, msg->partition);
+
+    if (!p) {
+        p = dp_parts_add(ps, topic, msg->partition);
+        p->claimed = 1;
+    }
+    dp_parts_stop(ps, p, kafka);
+    dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped at @%lld: the flush refused the message: %s. "
+           "Nothing from this offset on is committed; the partition is read again from it after "
+           "a restart", topic, (int)msg->partition, (long long)msg->offset, why);
+}
+
+void dp_parts_range_error(dp_parts_t *ps, const char *topic, int32_t partition)
+{
+    dp_part_t *p = dp_parts_find(ps, topic, partition);
+
+    if (p)
+        p->range_error = 1;
+}
+
+void dp_parts_stamp_epochs(dp_parts_t *ps, dp_flush_t *flush)
+{
+    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
+        const char *topic;
+        int32_t part;
+        int64_t first, last;
+        const dp_part_t *p;
+
+        if (dp_flush_range(flush, i, &topic, &part, &first, &last) == 0 &&
+            (p = dp_parts_find(ps, topic, part)) != NULL)
+            dp_flush_set_epoch(flush, topic, part, p->epoch);
+    }
+}
+
+int dp_parts_rewind_fenced(dp_parts_t *ps, dp_kafka_t *kafka, const dp_flush_t *flush,
+                           rd_kafka_topic_partition_list_t *again, dp_err_t *err)
+{
+    for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
+        const char *topic;
+        int32_t part;
+        int64_t first, last;
+        dp_part_t *p;
+
+        if (dp_flush_range(flush, i, &topic, &part, &first, &last) < 0 ||
+            !(p = dp_parts_find(ps, topic, part)) || !p->claimed ||
+            p->epoch != dp_flush_range_epoch(flush, i))
+            continue;
+        rd_kafka_topic_partition_list_add(again, topic, part);
+        if (dp_parts_rewind(ps, p, kafka, first, err) < 0) {
+            dp_err_prefix(err, "a fenced flush cannot be read again: ");
+            return DP_EFAIL;
+        }
+        dp_log(DP_LOG_WARN, "worker", "%s [%d]: flush %llu fenced, reading again from @%lld",
+               topic, (int)part, (unsigned long long)dp_flush_seq(flush), (long long)first);
+    }
+    return 0;
+}

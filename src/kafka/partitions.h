@@ -16,6 +16,7 @@
 #ifndef DP_PARTITIONS_H
 #define DP_PARTITIONS_H
 
+#include "batch/flush.h"
 #include "core/err.h"
 #include "kafka/kafka.h"
 
@@ -102,5 +103,31 @@ void dp_parts_seek_gaps(dp_parts_t *ps, dp_kafka_t *kafka,
 /* Stops p: held, never read again by this worker (the reason is logged by
  * the caller). */
 void dp_parts_stop(dp_parts_t *ps, dp_part_t *p, dp_kafka_t *kafka);
+
+/* Stops the partition of msg (of topic; added, claimed, when not known) and
+ * logs why: reading on would skip offsets, or the flush refused msg for a
+ * reason other than its size or a redelivery. Nothing from msg on is
+ * committed; it is read again after a restart. */
+void dp_parts_stop_at(dp_parts_t *ps, dp_kafka_t *kafka, const char *topic,
+                      const rd_kafka_message_t *msg, const char *why);
+
+/* The broker answered "offset out of range" for (topic, partition): marked
+ * for dp_assign_range_errors (assign.h). Unknown partitions are ignored. */
+void dp_parts_range_error(dp_parts_t *ps, const char *topic, int32_t partition);
+
+/* Stamps each range of flush with its partition's claim epoch, before the
+ * flush goes to the loader (which fences a flush whose claim a newer one
+ * superseded, claims.h). */
+void dp_parts_stamp_epochs(dp_parts_t *ps, dp_flush_t *flush);
+
+/* The loader fenced flush (a newer claim on one of its partitions never saw
+ * its manifest): each of its partitions this worker still owns under the
+ * same claim is read again from the flush's first offset, and added to again
+ * (the caller drops what it buffered or holds of them); a partition claimed
+ * since already starts where its claim's recovery put it. Returns 0, or
+ * DP_EFAIL with err when a seek failed (the poll loop must stop: the
+ * partition would skip the flush's offsets; the next owner reads them). */
+int dp_parts_rewind_fenced(dp_parts_t *ps, dp_kafka_t *kafka, const dp_flush_t *flush,
+                           rd_kafka_topic_partition_list_t *again, dp_err_t *err);
 
 #endif
