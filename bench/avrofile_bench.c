@@ -10,9 +10,9 @@
  * whenever it reaches max_bytes as the batcher would. Prints records/s,
  * input MB/s (canonical body bytes) and the output size.
  */
-#include "stage/avrofile.h"
-#include "core/buf.h"
 #include "batch/flush.h"
+#include "core/buf.h"
+#include "stage/avrofile.h"
 
 #include <errno.h>
 #include <stdio.h>

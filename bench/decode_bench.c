@@ -48,16 +48,17 @@ static void make_json(char *out, size_t outlen, int i, int old)
                  i, 1764000000000000LL + i, 1764000000000LL + i, i % 997, i, i % 50, i % 300, i);
         return;
     }
-    snprintf(out, outlen,
-             "{\"event_id\":\"evt-%08d-2f1c\",\"event_name\":\"product_viewed\","
-             "\"event_time\":%lld,\"merchant_id\":\"merchant-0042\",\"event_type\":\"track\","
-             "\"user_id\":\"user-%d\",\"anonymous_id\":\"anon-%d\",\"platform\":\"web\","
-             "\"value\":\"%d.99\",\"currency\":\"EUR\","
-             "\"attribution\":{\"campaign_id\":\"spring\",\"channel\":\"email\",\"medium\":\"cpc\"},"
-             "\"context\":{\"ip\":\"203.0.113.7\",\"user_agent\":\"Mozilla/5.0 (X11; Linux x86_64)\","
-             "\"locale\":\"en-GB\",\"page_url\":\"https://shop.example/p/%d\"},"
-             "\"properties\":{\"sku\":\"SKU-%d\",\"color\":\"blue\",\"size\":\"M\"}}",
-             i, 1764000000000000LL + i, i % 997, i, i % 300, i, i);
+    snprintf(
+        out, outlen,
+        "{\"event_id\":\"evt-%08d-2f1c\",\"event_name\":\"product_viewed\","
+        "\"event_time\":%lld,\"merchant_id\":\"merchant-0042\",\"event_type\":\"track\","
+        "\"user_id\":\"user-%d\",\"anonymous_id\":\"anon-%d\",\"platform\":\"web\","
+        "\"value\":\"%d.99\",\"currency\":\"EUR\","
+        "\"attribution\":{\"campaign_id\":\"spring\",\"channel\":\"email\",\"medium\":\"cpc\"},"
+        "\"context\":{\"ip\":\"203.0.113.7\",\"user_agent\":\"Mozilla/5.0 (X11; Linux x86_64)\","
+        "\"locale\":\"en-GB\",\"page_url\":\"https://shop.example/p/%d\"},"
+        "\"properties\":{\"sku\":\"SKU-%d\",\"color\":\"blue\",\"size\":\"M\"}}",
+        i, 1764000000000000LL + i, i % 997, i, i % 300, i, i);
 }
 
 static msg_t framed(const dp_schema_t *schema, uint32_t id, const char *json)
@@ -67,8 +68,7 @@ static msg_t framed(const dp_schema_t *schema, uint32_t id, const char *json)
     dp_buf_t buf;
     dp_reject_t rej = {DP_REJ_NONE, "", ""};
     msg_t m = {NULL, 0};
-    uint8_t hdr[5] = {0, (uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8),
-                      (uint8_t)id};
+    uint8_t hdr[5] = {0, (uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8), (uint8_t)id};
 
     dp_buf_init(&buf, 1 << 16);
     dp_buf_append(&buf, hdr, 5, NULL);

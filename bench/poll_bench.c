@@ -10,13 +10,13 @@
  * when it reaches 64 MiB (the loader's work is on another thread and not
  * measured here). --no-work only polls. Prints events/s. Not a test.
  */
-#include "codec/decode.h"
 #include "batch/flush.h"
+#include "codec/decode.h"
 #include "kafka/kafka.h"
 #include "route/router.h"
 
-#include <librdkafka/rdkafka.h>
 #include <errno.h>
+#include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +33,9 @@ static double now_s(void)
 static rd_kafka_t *consumer(const char *bootstrap, const char *topic)
 {
     static const char *const props[][2] = {
-        {"group.id", "poll-bench"},      {"enable.auto.commit", "false"},
+        {"group.id", "poll-bench"},         {"enable.auto.commit", "false"},
         {"queued.min.messages", "1000000"}, {"queued.max.messages.kbytes", "65536"},
-        {"fetch.wait.max.ms", "10"},     {NULL, NULL},
+        {"fetch.wait.max.ms", "10"},        {NULL, NULL},
     };
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     const struct rd_kafka_metadata *md = NULL;
@@ -127,8 +127,8 @@ int main(int argc, char **argv)
         bytes += (long long)m->len;
         if (work) {
             if (dp_decode_message(dec, argv[2], m->payload, m->len, &d, &scratch, &err) < 0 ||
-                dp_router_route(router, d.ev.event_name.ptr, d.ev.event_name.len, &table,
-                                &err) < 0) {
+                dp_router_route(router, d.ev.event_name.ptr, d.ev.event_name.len, &table, &err) <
+                    0) {
                 rejected++;
                 dp_flush_add(flush, "event_errors", argv[2], m->partition, m->offset,
                              rd_kafka_message_timestamp(m, NULL), m->payload, m->len, &err);
@@ -148,8 +148,8 @@ int main(int argc, char **argv)
     }
     t1 = now_s();
     printf("poll_bench: %s %lld messages (%lld rejected), %.1f MB in %.2f s = %.0f events/s\n",
-           work ? "decode+route+buffer" : "poll only", got, rejected, (double)bytes / 1e6,
-           t1 - t0, (double)got / (t1 - t0));
+           work ? "decode+route+buffer" : "poll only", got, rejected, (double)bytes / 1e6, t1 - t0,
+           (double)got / (t1 - t0));
     if (rk) {
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);

@@ -9,8 +9,8 @@
  * each (a ~100-byte row) with at most IN_FLIGHT at once, and prints one line:
  * inserts, rows, seconds, inserts/s, rows/s, MB/s of JSON.
  */
-#include "dbx/zerobus.h"
 #include "core/log.h"
+#include "dbx/zerobus.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -134,8 +134,9 @@ int main(int argc, char **argv)
     snprintf(token, sizeof(token), "%s", json_string_value(json_object_get(j, "access_token")));
     json_decref(j);
     if (sql(argv[1], token, "CREATE SCHEMA IF NOT EXISTS main.bench") < 0 ||
-        sql(argv[1], token, "CREATE TABLE IF NOT EXISTS main.bench.t (id STRING NOT NULL, "
-                            "n BIGINT, s STRING)") < 0)
+        sql(argv[1], token,
+            "CREATE TABLE IF NOT EXISTS main.bench.t (id STRING NOT NULL, "
+            "n BIGINT, s STRING)") < 0)
         return 1;
     memset(&zc, 0, sizeof(zc));
     zc.endpoint = argv[1];

@@ -7,9 +7,9 @@
 #include "cli/cmd_config.h"
 #include "cli/cmd_ddl.h"
 #include "cli/cmd_incarnation.h"
+#include "cli/cmd_query.h"
 #include "cli/cmd_replay.h"
 #include "cli/cmd_report.h"
-#include "cli/cmd_query.h"
 #include "cli/cmd_run.h"
 #include "cli/cmd_validate.h"
 #include "cli/produce.h"
@@ -59,11 +59,9 @@ static const struct {
     const char *name;
     command_fn fn;
 } commands[] = {
-    {"run", dp_cmd_run},           {"check", dp_cmd_check},
-    {"validate", dp_cmd_validate}, {"produce", dp_cmd_produce},
-    {"query", dp_cmd_query},       {"incarnation", dp_cmd_incarnation},
-    {"config", dp_cmd_config},     {"report", dp_cmd_report},
-    {"ddl", dp_cmd_ddl},
+    {"run", dp_cmd_run},         {"check", dp_cmd_check},   {"validate", dp_cmd_validate},
+    {"produce", dp_cmd_produce}, {"query", dp_cmd_query},   {"incarnation", dp_cmd_incarnation},
+    {"config", dp_cmd_config},   {"report", dp_cmd_report}, {"ddl", dp_cmd_ddl},
     {"replay", dp_cmd_replay},
 };
 

@@ -10,30 +10,30 @@
  */
 #include "worker.h"
 
-#include "kafka/assign.h"
-#include "load/backfill.h"
-#include "core/buf.h"
-#include "load/claims.h"
-#include "core/clock.h"
-#include "load/dbxconn.h"
-#include "load/dbxpool.h"
 #include "batch/flush.h"
-#include "ops/health.h"
-#include "kafka/held.h"
 #include "batch/ingest.h"
 #include "batch/openflush.h"
-#include "kafka/intake.h"
-#include "kafka/kafka.h"
-#include "load/loader.h"
-#include "load/loadops.h"
+#include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "ops/metrics.h"
+#include "core/retry.h"
+#include "kafka/assign.h"
+#include "kafka/held.h"
+#include "kafka/intake.h"
+#include "kafka/kafka.h"
 #include "kafka/offsets.h"
 #include "kafka/partitions.h"
-#include "ops/progress.h"
+#include "load/backfill.h"
+#include "load/claims.h"
+#include "load/dbxconn.h"
+#include "load/dbxpool.h"
+#include "load/loader.h"
+#include "load/loadops.h"
 #include "load/recover.h"
-#include "core/retry.h"
+#include "ops/health.h"
+#include "ops/metrics.h"
+#include "ops/progress.h"
 #include "route/router.h"
 
 #include <stdio.h>
@@ -45,20 +45,20 @@ struct dp_worker {
     const dp_config_t *cfg;
     volatile sig_atomic_t *stop;
     dp_kafka_t *kafka;
-    dp_ingest_t *ingest;         /* decoder, registry, router and their counts */
-    dp_dbxconn_t conn;           /* the worker's credential, shared by every client */
+    dp_ingest_t *ingest; /* decoder, registry, router and their counts */
+    dp_dbxconn_t conn;   /* the worker's credential, shared by every client */
     dp_dbxpool_t *pool;
     dp_loadops_t *ops;
     dp_loader_t *loader;
     dp_recover_t *recover;
-    dp_backfill_t *backfill;     /* threshold mode with routing.backfill_on_promotion */
-    dp_openflush_t open;         /* the flush being filled, and when to cut it */
-    dp_held_t held;              /* messages not handled yet, partitions paused (held.h) */
-    int closing;                 /* the shutdown drain ran: revokes no longer wait */
+    dp_backfill_t *backfill; /* threshold mode with routing.backfill_on_promotion */
+    dp_openflush_t open;     /* the flush being filled, and when to cut it */
+    dp_held_t held;          /* messages not handled yet, partitions paused (held.h) */
+    int closing;             /* the shutdown drain ran: revokes no longer wait */
     char incarnation[DP_CLAIMS_INCARNATION_SIZE]; /* the pool's (claims.h) */
-    dp_parts_t parts;            /* assigned partitions with their claims */
-    dp_offsets_t offsets;        /* the commit policy, and a loaded flush it postponed */
-    dp_err_t fatal;              /* set when the poll loop cannot go on */
+    dp_parts_t parts;                             /* assigned partitions with their claims */
+    dp_offsets_t offsets; /* the commit policy, and a loaded flush it postponed */
+    dp_err_t fatal;       /* set when the poll loop cannot go on */
     int failed;
     dp_worker_stats_t stats;
 };
@@ -91,8 +91,7 @@ static int cut(dp_worker_t *w, const char *why)
     dp_loader_stat_t *counts;
     size_t n;
 
-    if (dp_offsets_waiting(&w->offsets) || dp_flush_rows(flush) == 0 ||
-        dp_loader_busy(w->loader))
+    if (dp_offsets_waiting(&w->offsets) || dp_flush_rows(flush) == 0 || dp_loader_busy(w->loader))
         return 0;
     dp_parts_stamp_epochs(&w->parts, flush);
     counts = dp_ingest_take_counts(w->ingest, &n);
@@ -191,8 +190,10 @@ static void drain(dp_worker_t *w, long timeout_ms, const char *why, int can_poll
         if (!cut(w, why))
             return;
     }
-    dp_log(DP_LOG_WARN, "worker", "%s: loading and committing did not finish within %ld ms; "
-           "what is not committed will be read again", why, timeout_ms);
+    dp_log(DP_LOG_WARN, "worker",
+           "%s: loading and committing did not finish within %ld ms; "
+           "what is not committed will be read again",
+           why, timeout_ms);
 }
 
 /* --- Kafka hooks --------------------------------------------------------- */
@@ -368,8 +369,8 @@ static int resolve_incarnation(dp_worker_t *w, dp_err_t *err)
     int rc, attempt = 0;
 
     while ((rc = dp_claims_setup_incarnations(w->conn.client, cfg, err)) < 0 ||
-           (rc = dp_claims_incarnation(w->conn.client, cfg, cfg->kafka.group_id, 0,
-                                       w->incarnation, err)) < 0) {
+           (rc = dp_claims_incarnation(w->conn.client, cfg, cfg->kafka.group_id, 0, w->incarnation,
+                                       err)) < 0) {
         long delay = dp_retry_next_delay(retry, ++attempt, -1) + 500;
 
         if (*w->stop || rc == DP_EINVAL)
@@ -420,8 +421,8 @@ static int make_loader(dp_worker_t *w, dp_err_t *err)
     if (resolve_incarnation(w, err) < 0)
         return DP_EINVAL;
     dp_kafka_set_incarnation(w->kafka, w->incarnation);
-    w->pool = dp_dbxpool_new(&w->conn, w->cfg,
-                             (size_t)w->cfg->databricks.max_concurrent_statements, err);
+    w->pool =
+        dp_dbxpool_new(&w->conn, w->cfg, (size_t)w->cfg->databricks.max_concurrent_statements, err);
     snprintf(path, sizeof(path), "%s/canonical_event.avsc", w->cfg->schemas.dir);
     if (!w->pool || !(canonical = dp_buf_read_file(path, 4 * 1024 * 1024, &len, err)))
         return DP_EINVAL;

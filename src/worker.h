@@ -34,11 +34,11 @@
 typedef struct dp_worker dp_worker_t;
 
 typedef struct dp_worker_stats {
-    uint64_t consumed;   /* messages taken from Kafka */
-    uint64_t rows;       /* records put into destination tables */
-    uint64_t rejected;   /* records put into event_errors */
-    uint64_t flushes;    /* flushes loaded and committed */
-    uint64_t committed;  /* messages whose offsets were committed */
+    uint64_t consumed;  /* messages taken from Kafka */
+    uint64_t rows;      /* records put into destination tables */
+    uint64_t rejected;  /* records put into event_errors */
+    uint64_t flushes;   /* flushes loaded and committed */
+    uint64_t committed; /* messages whose offsets were committed */
 } dp_worker_stats_t;
 
 /* Creates a worker from a finalized configuration (borrowed for the worker's

@@ -14,6 +14,7 @@
 #include "core/mem.h"
 #include "route/tablename.h"
 
+#include <libdeflate.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,7 +22,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
-#include <libdeflate.h>
 
 /* A table's first chunk; each next one doubles, up to DP_FLUSH_CHUNK_SIZE. */
 #define FIRST_CHUNK ((size_t)4096)
@@ -50,11 +50,11 @@ typedef struct part {
     char *topic; /* owned */
     size_t topic_len;
     int32_t partition;
-    int64_t first, last; /* -1 when the partition holds no record */
-    int64_t gap_ok;       /* -1, or an offset past a gap the broker confirmed */
-    int64_t epoch;        /* the worker's claim epoch when cut (claims.h), or 0 */
+    int64_t first, last;    /* -1 when the partition holds no record */
+    int64_t gap_ok;         /* -1, or an offset past a gap the broker confirmed */
+    int64_t epoch;          /* the worker's claim epoch when cut (claims.h), or 0 */
     int64_t ts_min, ts_max; /* its records' Kafka timestamps (us); ts_max 0: none had one */
-    unsigned char *prefix; /* owned: encoded topic and partition, the lineage's head */
+    unsigned char *prefix;  /* owned: encoded topic and partition, the lineage's head */
     size_t prefix_len;
     unsigned char *raw; /* owned: key then value of the message at `last` */
     size_t key_len, raw_len, raw_cap;
@@ -101,9 +101,9 @@ struct dp_flush {
  * after a burst of large flushes (a slow load) the memory returns to what
  * the flushes need, while a steady stream reuses every chunk within a few
  * flushes and never faults them in again. */
-#define SLAB_SIZE ((size_t)2 << 20)
+#define SLAB_SIZE       ((size_t)2 << 20)
 #define CHUNKS_PER_SLAB (SLAB_SIZE / DP_FLUSH_CHUNK_SIZE)
-#define POOL_IDLE_MS 60000
+#define POOL_IDLE_MS    60000
 
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char **pool; /* free full-size chunks, a stack: most recent on top */
@@ -398,8 +398,8 @@ static int check_offset(const part_t *p, int64_t offset, dp_err_t *err)
     if (p->last < 0 || offset == p->last + 1 || (offset > p->last && offset == p->gap_ok))
         return 0;
     if (offset <= p->last) {
-        dp_err_set(err, DP_OK, 0, "flush: %s [%d] @%lld is not above @%lld (redelivered)",
-                   p->topic, (int)p->partition, (long long)offset, (long long)p->last);
+        dp_err_set(err, DP_OK, 0, "flush: %s [%d] @%lld is not above @%lld (redelivered)", p->topic,
+                   (int)p->partition, (long long)offset, (long long)p->last);
         return DP_FLUSH_REDELIVERY;
     }
     dp_err_set(err, DP_OK, 0, "flush: %s [%d] @%lld follows @%lld: @%lld..@%lld are missing",
@@ -409,8 +409,7 @@ static int check_offset(const part_t *p, int64_t offset, dp_err_t *err)
 }
 
 int dp_flush_add(dp_flush_t *flush, const char *table, const char *topic, int32_t partition,
-                 int64_t offset, int64_t timestamp_ms, const void *body, size_t len,
-                 dp_err_t *err)
+                 int64_t offset, int64_t timestamp_ms, const void *body, size_t len, dp_err_t *err)
 {
     size_t pi = find_part(flush, topic, partition), need, n;
     part_t *p;
@@ -546,8 +545,7 @@ void dp_flush_drop_partition(dp_flush_t *flush, const char *topic, int32_t parti
 /* Fingerprints                                                              */
 /* ------------------------------------------------------------------------- */
 
-uint32_t dp_flush_fingerprint(const void *key, size_t key_len, const void *value,
-                              size_t value_len)
+uint32_t dp_flush_fingerprint(const void *key, size_t key_len, const void *value, size_t value_len)
 {
     unsigned char lens[8];
     uint32_t crc, kl = (uint32_t)key_len, vl = (uint32_t)value_len;
@@ -600,8 +598,7 @@ uint32_t dp_flush_range_fp(const dp_flush_t *flush, size_t i)
     if (i >= flush->nparts || !flush->parts[i].has_raw)
         return 0;
     p = &flush->parts[i];
-    return dp_flush_fingerprint(p->raw, p->key_len, p->raw + p->key_len,
-                                p->raw_len - p->key_len);
+    return dp_flush_fingerprint(p->raw, p->key_len, p->raw + p->key_len, p->raw_len - p->key_len);
 }
 
 /* ------------------------------------------------------------------------- */

@@ -30,9 +30,9 @@
  * kernel may back with transparent huge pages, and recycled through a
  * process-wide free list: a worker stops allocating and page-faulting once
  * warm. Free chunks beyond what the last destroyed flush used are given back
- * to the kernel, so the memory follows the flushes' size. A per-table index (8 bytes per record) lets a
- * revoked partition's records be dropped from an open flush (they were never
- * loaded; the next owner reads them again) and rejected rows be walked.
+ * to the kernel, so the memory follows the flushes' size. A per-table index (8 bytes per record)
+ * lets a revoked partition's records be dropped from an open flush (they were never loaded; the
+ * next owner reads them again) and rejected rows be walked.
  *
  * Memory: the records and their index draw on the flush's byte cap;
  * dp_flush_add() returns DP_ETOOBIG past it (the flush is then full: the
@@ -93,8 +93,7 @@ void dp_flush_destroy(dp_flush_t *flush);
  * handled). Allocates nothing per record once the flush's chunks, index and
  * partitions exist. */
 int dp_flush_add(dp_flush_t *flush, const char *table, const char *topic, int32_t partition,
-                 int64_t offset, int64_t timestamp_ms, const void *body, size_t len,
-                 dp_err_t *err);
+                 int64_t offset, int64_t timestamp_ms, const void *body, size_t len, dp_err_t *err);
 
 /* The last offset of (topic, partition) in this flush, or -1. */
 int64_t dp_flush_last(const dp_flush_t *flush, const char *topic, int32_t partition);
@@ -141,8 +140,7 @@ int dp_flush_range_ts(const dp_flush_t *flush, size_t i, int64_t *ts_min, int64_
  * value length (4 bytes each, little-endian), its key and its value. Stored
  * with what was loaded, so that a later owner can tell the log it reads is
  * the one that was loaded. Thread: any. */
-uint32_t dp_flush_fingerprint(const void *key, size_t key_len, const void *value,
-                              size_t value_len);
+uint32_t dp_flush_fingerprint(const void *key, size_t key_len, const void *value, size_t value_len);
 
 /* Keeps a copy of the key and value of the message just added by
  * dp_flush_add (its partition's last offset), replacing the previous one of
@@ -184,11 +182,11 @@ int dp_flush_put_lineage(dp_buf_t *buf, const char *topic, int32_t partition, in
 
 /* One record of a table, as dp_flush_table_each() gives it (all borrowed). */
 typedef struct dp_flush_record {
-    const void *body;       /* the table's record body, without lineage */
+    const void *body; /* the table's record body, without lineage */
     size_t body_len;
-    const void *lineage;    /* the encoded lineage fields that follow the body */
+    const void *lineage; /* the encoded lineage fields that follow the body */
     size_t lineage_len;
-    const char *topic;      /* not NUL-terminated */
+    const char *topic; /* not NUL-terminated */
     size_t topic_len;
     int32_t partition;
     int64_t offset;

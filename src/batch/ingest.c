@@ -3,14 +3,14 @@
  */
 #include "batch/ingest.h"
 
+#include "batch/sysrows.h"
+#include "codec/decode.h"
+#include "codec/registry.h"
 #include "core/buf.h"
 #include "core/log.h"
-#include "codec/decode.h"
-#include "load/loadops.h"
 #include "core/mem.h"
+#include "load/loadops.h"
 #include "ops/metrics.h"
-#include "codec/registry.h"
-#include "batch/sysrows.h"
 #include "route/router.h"
 
 #include <stdio.h>
@@ -21,12 +21,12 @@
 struct dp_ingest {
     const dp_config_t *cfg;
     dp_decoder_t *dec;
-    dp_registry_t *registry;     /* NULL without schemas.registry_url */
+    dp_registry_t *registry; /* NULL without schemas.registry_url */
     dp_decode_scratch_t scratch;
     int scratch_ready;
     dp_router_t *router;
-    int ready;                   /* routing may start (dp_ingest_ready) */
-    dp_buf_t errbody;            /* scratch for event_errors bodies */
+    int ready;        /* routing may start (dp_ingest_ready) */
+    dp_buf_t errbody; /* scratch for event_errors bodies */
 };
 
 /* Allocates the object and its decoder, registry client, router and
@@ -117,8 +117,7 @@ void dp_ingest_add_loaded(dp_ingest_t *in, dp_loader_stat_t *stats, size_t n)
 void dp_ingest_apply_shared(dp_ingest_t *in, dp_loader_stat_t *shared, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        dp_router_apply_shared(in->router, shared[i].name, shared[i].count,
-                               shared[i].table_exists);
+        dp_router_apply_shared(in->router, shared[i].name, shared[i].count, shared[i].table_exists);
     dp_loader_stats_free(shared, n);
     if (!in->ready && shared) {
         in->ready = 1;
@@ -131,8 +130,8 @@ static int add_error(dp_ingest_t *in, dp_flush_t *flush, const rd_kafka_message_
                      const char *code, const char *message, dp_err_t *err)
 {
     dp_buf_reset(&in->errbody);
-    if (dp_sysrows_error(&in->errbody, code, message, msg->payload, msg->len,
-                         in->cfg->worker.id, err) < 0)
+    if (dp_sysrows_error(&in->errbody, code, message, msg->payload, msg->len, in->cfg->worker.id,
+                         err) < 0)
         return DP_ETOOBIG;
     return dp_flush_add(flush, DP_ERRORS_TABLE, rd_kafka_topic_name(msg->rkt), msg->partition,
                         msg->offset, rd_kafka_message_timestamp(msg, NULL),
@@ -155,13 +154,14 @@ static int decode(dp_ingest_t *in, const char *topic, const rd_kafka_message_t *
         return rc;
     if (rc == 0)
         return dp_decode_message(in->dec, topic, msg->payload, msg->len, dec, &in->scratch, err);
-    dp_reject_set(&dec->reject, rc == DP_ENOTFOUND ? DP_REJ_UNKNOWN_SCHEMA_ID
-                  : DP_REJ_INCOMPATIBLE_SCHEMA, "$", "%s", err->msg);
+    dp_reject_set(&dec->reject,
+                  rc == DP_ENOTFOUND ? DP_REJ_UNKNOWN_SCHEMA_ID : DP_REJ_INCOMPATIBLE_SCHEMA, "$",
+                  "%s", err->msg);
     return DP_EINVAL;
 }
 
-int dp_ingest_add(dp_ingest_t *in, dp_flush_t *flush, const rd_kafka_message_t *msg,
-                  int *rejected, dp_err_t *err)
+int dp_ingest_add(dp_ingest_t *in, dp_flush_t *flush, const rd_kafka_message_t *msg, int *rejected,
+                  dp_err_t *err)
 {
     const char *topic = rd_kafka_topic_name(msg->rkt);
     const char *table = NULL;
@@ -180,7 +180,8 @@ int dp_ingest_add(dp_ingest_t *in, dp_flush_t *flush, const rd_kafka_message_t *
         }
         return rc;
     }
-    if (dp_router_route(in->router, dec.ev.event_name.ptr, dec.ev.event_name.len, &table, err) < 0) {
+    if (dp_router_route(in->router, dec.ev.event_name.ptr, dec.ev.event_name.len, &table, err) <
+        0) {
         snprintf(reason, sizeof(reason), "$.event_name: %s", err->msg);
         if ((rc = add_error(in, flush, msg, "BAD_EVENT_NAME", reason, err)) == 0) {
             *rejected = 1;

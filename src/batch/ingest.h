@@ -16,9 +16,9 @@
 #ifndef DP_INGEST_H
 #define DP_INGEST_H
 
+#include "batch/flush.h"
 #include "config/config.h"
 #include "core/err.h"
-#include "batch/flush.h"
 #include "load/loader.h"
 
 #include <librdkafka/rdkafka.h>
@@ -54,7 +54,7 @@ void dp_ingest_apply_shared(dp_ingest_t *in, dp_loader_stat_t *shared, size_t n)
  * the caller holds the message, never rejects it, docs/SCHEMA_REGISTRY.md),
  * DP_ETOOBIG (the flush is full), or what dp_flush_add refused it with
  * (DP_FLUSH_REDELIVERY, DP_FLUSH_GAP, or another code: err says why). */
-int dp_ingest_add(dp_ingest_t *in, dp_flush_t *flush, const rd_kafka_message_t *msg,
-                  int *rejected, dp_err_t *err);
+int dp_ingest_add(dp_ingest_t *in, dp_flush_t *flush, const rd_kafka_message_t *msg, int *rejected,
+                  dp_err_t *err);
 
 #endif

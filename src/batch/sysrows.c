@@ -98,8 +98,8 @@ int dp_sysrows_run(dp_buf_t *out, const dp_sysrows_run_t *run, dp_err_t *err)
         dp_buf_put_long(out, run->inserted_rows, err) < 0 ||
         put_str(out, run->ranges_json, err) < 0 ||
         dp_buf_put_long(out, run->started_at_us, err) < 0 ||
-        dp_buf_put_long(out, run->finished_at_us, err) < 0 ||
-        put_str(out, run->status, err) < 0 || put_str(out, run->kind ? run->kind : "file", err) < 0 ||
+        dp_buf_put_long(out, run->finished_at_us, err) < 0 || put_str(out, run->status, err) < 0 ||
+        put_str(out, run->kind ? run->kind : "file", err) < 0 ||
         dp_buf_put_long(out, run->statements, err) < 0 ||
         dp_buf_put_long(out, run->files_calls, err) < 0 ||
         dp_buf_put_long(out, run->load_ms, err) < 0 ||

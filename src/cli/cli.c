@@ -86,8 +86,7 @@ static int store(const dp_cli_spec_t *spec, const dp_cli_opt_t *opt, const char 
         errno = 0;
         v = strtoll(value, &end, 10);
         if (end == value || *end || errno == ERANGE)
-            return dp_cli_usage_error(spec, errout, "--%s: '%s' is not a number", opt->name,
-                                      value);
+            return dp_cli_usage_error(spec, errout, "--%s: '%s' is not a number", opt->name, value);
         if (v < opt->min)
             return dp_cli_usage_error(spec, errout, "--%s: '%s' must be at least %lld", opt->name,
                                       value, opt->min);
@@ -108,8 +107,8 @@ static int store(const dp_cli_spec_t *spec, const dp_cli_opt_t *opt, const char 
             for (int i = 0; opt->choices[i] && used < sizeof(list); i++)
                 used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
                                          opt->choices[i]);
-            return dp_cli_usage_error(spec, errout, "--%s: '%s' is not one of %s", opt->name,
-                                      value, list);
+            return dp_cli_usage_error(spec, errout, "--%s: '%s' is not one of %s", opt->name, value,
+                                      list);
         }
     case DP_CLI_LIST: {
         dp_cli_list_t *list = opt->out;
@@ -138,8 +137,7 @@ static const char *unknown_text(char **argv, int argc, char *buf, size_t len)
 
 /* getopt_long over argv; options stored, positional arguments left at
  * argv[optind..argc). */
-static int parse_options(const dp_cli_spec_t *spec, int argc, char **argv, FILE *out,
-                         FILE *errout)
+static int parse_options(const dp_cli_spec_t *spec, int argc, char **argv, FILE *out, FILE *errout)
 {
     int n = count_opts(spec->opts), rc = DP_CLI_OK, c;
     struct option *longopts = dp_calloc((size_t)n + 2, sizeof(*longopts));
@@ -172,12 +170,11 @@ static int parse_options(const dp_cli_spec_t *spec, int argc, char **argv, FILE 
             fputs(spec->help, out);
             rc = DP_CLI_HELP;
         } else if (c == ':') {
-            rc = dp_cli_usage_error(spec, errout, "--%s needs a value%s%s%s",
-                                    i >= 0 ? spec->opts[i].name : "?",
-                                    i >= 0 && spec->opts[i].value_name ? " (" : "",
-                                    i >= 0 && spec->opts[i].value_name ? spec->opts[i].value_name
-                                                                       : "",
-                                    i >= 0 && spec->opts[i].value_name ? ")" : "");
+            rc = dp_cli_usage_error(
+                spec, errout, "--%s needs a value%s%s%s", i >= 0 ? spec->opts[i].name : "?",
+                i >= 0 && spec->opts[i].value_name ? " (" : "",
+                i >= 0 && spec->opts[i].value_name ? spec->opts[i].value_name : "",
+                i >= 0 && spec->opts[i].value_name ? ")" : "");
         } else if (c == '?' || i < 0) {
             rc = dp_cli_usage_error(spec, errout, "unknown option '%s'",
                                     unknown_text(argv, argc, unknown, sizeof(unknown)));

@@ -37,8 +37,8 @@ typedef struct dp_cli_list {
 } dp_cli_list_t;
 
 typedef struct dp_cli_opt {
-    const char *name;           /* long name without "--"; NULL ends a table */
-    int short_name;             /* 'c', or 0 for none */
+    const char *name; /* long name without "--"; NULL ends a table */
+    int short_name;   /* 'c', or 0 for none */
     dp_cli_kind_t kind;
     void *out;
     const char *value_name;     /* "FILE", "N": for messages */
@@ -48,17 +48,17 @@ typedef struct dp_cli_opt {
 } dp_cli_opt_t;
 
 typedef struct dp_cli_spec {
-    const char *command;     /* "run", "config check": prefixes messages */
-    const char *help;        /* the whole help text, from "usage: ..." on */
+    const char *command; /* "run", "config check": prefixes messages */
+    const char *help;    /* the whole help text, from "usage: ..." on */
     const dp_cli_opt_t *opts;
-    int min_args, max_args;  /* positional arguments */
-    const char *args_name;   /* "SQL", "FILE": for "missing SQL" */
+    int min_args, max_args; /* positional arguments */
+    const char *args_name;  /* "SQL", "FILE": for "missing SQL" */
 } dp_cli_spec_t;
 
 enum {
-    DP_CLI_OK = 0,    /* parsed: go on */
-    DP_CLI_HELP = 1,  /* help printed: exit 0 */
-    DP_CLI_USAGE = 2  /* error printed: exit 2 */
+    DP_CLI_OK = 0,   /* parsed: go on */
+    DP_CLI_HELP = 1, /* help printed: exit 0 */
+    DP_CLI_USAGE = 2 /* error printed: exit 2 */
 };
 
 /* Parses argv[1..argc) (argv[0] names the command and is skipped) against

@@ -17,16 +17,16 @@
 #include "cli/cmd_check.h"
 #include "cli/cli.h"
 
+#include "batch/sysrows.h"
 #include "config/config.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/retry.h"
 #include "dbx/files.h"
 #include "dbx/oauth.h"
 #include "dbx/sql.h"
 #include "load/dbxconn.h"
 #include "load/ddl.h"
-#include "core/log.h"
-#include "core/mem.h"
-#include "core/retry.h"
-#include "batch/sysrows.h"
 #include "load/stmt.h"
 #include "route/tablename.h"
 
@@ -42,7 +42,6 @@
 #include <unistd.h>
 
 #include "cli/cmd_check_int.h"
-
 
 /* ------------------------------------------------------------------------- */
 /* Fixes                                                                     */
@@ -153,8 +152,8 @@ static int check_config(check_t *ck, const char *path)
     dp_err_clear(&err);
     ck->cfg = dp_config_load(path, &err);
     if (!ck->cfg || dp_config_finalize(ck->cfg, &err) < 0) {
-        dp_check__report(ck, ST_FAIL, "configuration", "%s; fix: correct %s (docs/CONFIGURATION.md)", err.msg,
-               path);
+        dp_check__report(ck, ST_FAIL, "configuration",
+                         "%s; fix: correct %s (docs/CONFIGURATION.md)", err.msg, path);
         return -1;
     }
     ck->principal = ck->cfg->databricks.auth == DP_CONFIG_AUTH_PAT ? "<the token's user>"
@@ -163,8 +162,9 @@ static int check_config(check_t *ck, const char *path)
              ck->cfg->databricks.schema);
     snprintf(ck->volume, sizeof(ck->volume), "%s.%s", ck->schema, ck->cfg->databricks.volume);
     snprintf(ck->table, sizeof(ck->table), "%s." DP_RUNS_TABLE, ck->schema);
-    dp_check__report(ck, ST_OK, "configuration", "%s (worker %s, auth %s)", path, ck->cfg->worker.id,
-           ck->cfg->databricks.auth == DP_CONFIG_AUTH_PAT ? "personal access token" : "OAuth M2M");
+    dp_check__report(
+        ck, ST_OK, "configuration", "%s (worker %s, auth %s)", path, ck->cfg->worker.id,
+        ck->cfg->databricks.auth == DP_CONFIG_AUTH_PAT ? "personal access token" : "OAuth M2M");
     return 0;
 }
 
@@ -184,7 +184,8 @@ static int check_token(check_t *ck)
     if (ck->cfg->databricks.max_retries > CHECK_MAX_RETRIES)
         ck->cfg->databricks.max_retries = CHECK_MAX_RETRIES;
     if (dp_dbxconn_open(&ck->conn, c, NULL, NULL, &err) < 0) {
-        dp_check__report(ck, ST_FAIL, "databricks token", "%s; fix: check databricks.host and auth", err.msg);
+        dp_check__report(ck, ST_FAIL, "databricks token", "%s; fix: check databricks.host and auth",
+                         err.msg);
         return -1;
     }
     rc = dp_oauth_token(ck->conn.oauth, NULL, token, sizeof(token), &err);
@@ -197,17 +198,17 @@ static int check_token(check_t *ck)
             dp_check__report(ck, ST_FAIL, "databricks token", "%s", err.msg);
         else
             dp_check__report(ck, ST_FAIL, "databricks token",
-                   "%s; fix: check databricks.host (%s): the workspace URL, "
-                   "https://<workspace>.cloud.databricks.com, reachable from here",
-                   err.msg, c->databricks.host);
+                             "%s; fix: check databricks.host (%s): the workspace URL, "
+                             "https://<workspace>.cloud.databricks.com, reachable from here",
+                             err.msg, c->databricks.host);
         return -1;
     }
     if (c->databricks.auth == DP_CONFIG_AUTH_PAT)
         dp_check__report(ck, ST_OK, "databricks token", "personal access token for %s (used next)",
-               c->databricks.host);
+                         c->databricks.host);
     else
         dp_check__report(ck, ST_OK, "databricks token", "OAuth M2M token for client %s from %s",
-               c->databricks.client_id, c->databricks.host);
+                         c->databricks.client_id, c->databricks.host);
     return 0;
 }
 
@@ -324,7 +325,7 @@ static int check_catalog(check_t *ck, int *exists)
     if (rc == 0) {
         *exists = has_row(&res, ck->cfg->databricks.schema);
         dp_check__report(ck, ST_OK, what, "usable (USE CATALOG), %zu schema(s) visible",
-               json_array_size(res.rows));
+                         json_array_size(res.rows));
     }
     dp_dbx_sql_result_clear(&res);
     return rc;
@@ -349,10 +350,11 @@ static int check_schema(check_t *ck, int exists)
         return DP_EINVAL;
     }
     if (!exists && !c->databricks.create_schema) {
-        dp_check__report(ck, ST_FAIL, what,
-               "the schema does not exist; fix: CREATE SCHEMA %s, or set "
-               "databricks.create_schema to true and GRANT CREATE SCHEMA ON CATALOG %s TO %s",
-               ck->schema, c->databricks.catalog, who);
+        dp_check__report(
+            ck, ST_FAIL, what,
+            "the schema does not exist; fix: CREATE SCHEMA %s, or set "
+            "databricks.create_schema to true and GRANT CREATE SCHEMA ON CATALOG %s TO %s",
+            ck->schema, c->databricks.catalog, who);
         return DP_ENOTFOUND;
     }
     if (c->databricks.create_schema) {
@@ -479,8 +481,8 @@ static int check_create_table(check_t *ck, const char *what)
     int rc;
 
     dp_err_clear(&err);
-    rc = dp_tablename_qualified(c->databricks.catalog, c->databricks.schema, DP_RUNS_TABLE, ck->runs,
-                                sizeof(ck->runs), &err);
+    rc = dp_tablename_qualified(c->databricks.catalog, c->databricks.schema, DP_RUNS_TABLE,
+                                ck->runs, sizeof(ck->runs), &err);
     if (rc == 0 && !(sql = dp_ddl_create_table(ck->runs, dp_sysrows_sync_runs_schema, &err)))
         rc = DP_EINVAL;
     if (rc < 0)

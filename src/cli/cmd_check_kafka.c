@@ -78,15 +78,17 @@ static void check_topic(check_t *ck, const rd_kafka_metadata_t *md, const char *
 
     snprintf(what, sizeof(what), "kafka topic %s", name);
     if (!t || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        dp_check__report(ck, ST_FAIL, what,
-               "topic %s does not exist in the cluster; fix: create it, or correct kafka.topics",
-               name);
+        dp_check__report(
+            ck, ST_FAIL, what,
+            "topic %s does not exist in the cluster; fix: create it, or correct kafka.topics",
+            name);
     } else if (t->err) {
-        dp_check__report(ck, ST_FAIL, what, "%s; fix: allow the client Describe and Read on topic %s",
-               rd_kafka_err2str(t->err), name);
+        dp_check__report(ck, ST_FAIL, what,
+                         "%s; fix: allow the client Describe and Read on topic %s",
+                         rd_kafka_err2str(t->err), name);
     } else {
         dp_check__report(ck, ST_OK, what, "%d partition%s", t->partition_cnt,
-               t->partition_cnt == 1 ? "" : "s");
+                         t->partition_cnt == 1 ? "" : "s");
     }
 }
 
@@ -101,7 +103,8 @@ static void check_regex(check_t *ck, const rd_kafka_metadata_t *md)
 
     snprintf(what, sizeof(what), "kafka topics %s", rx);
     if (regcomp(&re, rx, REG_EXTENDED | REG_NOSUB) != 0) {
-        dp_check__report(ck, ST_FAIL, what, "not a POSIX regular expression; fix: kafka.topic_regex");
+        dp_check__report(ck, ST_FAIL, what,
+                         "not a POSIX regular expression; fix: kafka.topic_regex");
         return;
     }
     list[0] = '\0';
@@ -118,7 +121,7 @@ static void check_regex(check_t *ck, const rd_kafka_metadata_t *md)
     regfree(&re);
     if (n == 0)
         dp_check__report(ck, ST_FAIL, what,
-               "no topic matches; fix: create one, or correct kafka.topic_regex");
+                         "no topic matches; fix: create one, or correct kafka.topic_regex");
     else
         dp_check__report(ck, ST_OK, what, "%d matching: %s", n, list);
 }
@@ -134,22 +137,24 @@ void dp_check__kafka(check_t *ck)
     dp_err_clear(&err);
     rk = kafka_open(ck, last, &err);
     if (!rk) {
-        dp_check__report(ck, ST_FAIL, "kafka brokers", "%s; fix: correct kafka.properties", err.msg);
+        dp_check__report(ck, ST_FAIL, "kafka brokers", "%s; fix: correct kafka.properties",
+                         err.msg);
         goto skip_topics;
     }
     kerr = rd_kafka_metadata(rk, 1, NULL, &md, KAFKA_TIMEOUT_MS);
     rd_kafka_poll(rk, 0); /* serve the error callback */
     if (kerr) {
-        dp_check__report(ck, ST_FAIL, "kafka brokers",
-               "no metadata from %s within %d s: %s%s%s; fix: check kafka.bootstrap_servers and "
-               "the security settings in kafka.properties",
-               ck->cfg->kafka.bootstrap_servers, KAFKA_TIMEOUT_MS / 1000, rd_kafka_err2str(kerr),
-               last[0] ? "; " : "", last);
+        dp_check__report(
+            ck, ST_FAIL, "kafka brokers",
+            "no metadata from %s within %d s: %s%s%s; fix: check kafka.bootstrap_servers and "
+            "the security settings in kafka.properties",
+            ck->cfg->kafka.bootstrap_servers, KAFKA_TIMEOUT_MS / 1000, rd_kafka_err2str(kerr),
+            last[0] ? "; " : "", last);
         goto skip_topics;
     }
     dp_check__report(ck, ST_OK, "kafka brokers", "%s answered: %d broker%s, %d topic%s",
-           ck->cfg->kafka.bootstrap_servers, md->broker_cnt, md->broker_cnt == 1 ? "" : "s",
-           md->topic_cnt, md->topic_cnt == 1 ? "" : "s");
+                     ck->cfg->kafka.bootstrap_servers, md->broker_cnt,
+                     md->broker_cnt == 1 ? "" : "s", md->topic_cnt, md->topic_cnt == 1 ? "" : "s");
     if (ck->cfg->kafka.topic_regex)
         check_regex(ck, md);
     for (size_t i = 0; i < ck->cfg->kafka.topics.n; i++)

@@ -9,19 +9,19 @@
  */
 #include "cli/cmd_ddl.h"
 
-#include "stage/avrofile.h"
-#include "core/buf.h"
-#include "load/claims.h"
+#include "batch/sysrows.h"
 #include "cli/cli.h"
 #include "config/config.h"
-#include "load/ddl.h"
-#include "load/loadops.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "route/router.h"
+#include "load/claims.h"
+#include "load/ddl.h"
+#include "load/loadops.h"
 #include "load/sink_zerobus.h"
-#include "batch/sysrows.h"
+#include "route/router.h"
 #include "route/tablename.h"
+#include "stage/avrofile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,14 +63,13 @@ static int system_table(const dp_config_t *cfg, const char *table, const char *s
 {
     char q[DP_TABLENAME_QUALIFIED_SIZE];
 
-    if (dp_tablename_qualified(cfg->databricks.catalog, cfg->databricks.schema, table, q,
-                               sizeof(q), err) < 0)
+    if (dp_tablename_qualified(cfg->databricks.catalog, cfg->databricks.schema, table, q, sizeof(q),
+                               err) < 0)
         return emit(NULL, err, table);
     return emit(dp_ddl_create_table(q, schema, err), err, table);
 }
 
-static int event_table(const dp_config_t *cfg, const char *table, const char *staged,
-                       dp_err_t *err)
+static int event_table(const dp_config_t *cfg, const char *table, const char *staged, dp_err_t *err)
 {
     char q[DP_TABLENAME_QUALIFIED_SIZE];
 
@@ -84,8 +83,8 @@ static int event_table(const dp_config_t *cfg, const char *table, const char *st
                                         staged, err),
                     err, table);
     }
-    if (dp_tablename_qualified(cfg->databricks.catalog, cfg->databricks.schema, table, q,
-                               sizeof(q), err) < 0)
+    if (dp_tablename_qualified(cfg->databricks.catalog, cfg->databricks.schema, table, q, sizeof(q),
+                               err) < 0)
         return emit(NULL, err, table);
     return emit(dp_ddl_create_table(q, staged, err), err, table);
 }
@@ -93,8 +92,8 @@ static int event_table(const dp_config_t *cfg, const char *table, const char *st
 /* The principal as a back-quoted name, when it is a plain one. */
 static void principal_of(const dp_config_t *cfg, char *out, size_t len)
 {
-    const char *id = cfg->databricks.auth == DP_CONFIG_AUTH_OAUTH ? cfg->databricks.client_id
-                                                                  : NULL;
+    const char *id =
+        cfg->databricks.auth == DP_CONFIG_AUTH_OAUTH ? cfg->databricks.client_id : NULL;
 
     if (!id || strlen(id) >= 200 ||
         strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") !=
@@ -201,8 +200,8 @@ int dp_cmd_ddl(int argc, char **argv)
     }
     printf("-- deltaport ddl: catalog %s, schema %s, sink %s\n\n", cfg->databricks.catalog,
            cfg->databricks.schema, cfg->sink == DP_CONFIG_SINK_ZEROBUS ? "zerobus" : "warehouse");
-    if (dp_tablename_schema_qualified(cfg->databricks.catalog, cfg->databricks.schema, q,
-                                      sizeof(q), &err) < 0) {
+    if (dp_tablename_schema_qualified(cfg->databricks.catalog, cfg->databricks.schema, q, sizeof(q),
+                                      &err) < 0) {
         fprintf(stderr, "deltaport ddl: %s\n", err.msg);
         goto out;
     }
@@ -214,8 +213,8 @@ int dp_cmd_ddl(int argc, char **argv)
     }
     printf("CREATE VOLUME IF NOT EXISTS %s;\n\n", q);
     for (int i = 0; sys[i]; i++) {
-        const char *schema = strcmp(sys[i], DP_ERRORS_TABLE) == 0  ? errors
-                             : strcmp(sys[i], DP_RUNS_TABLE) == 0  ? dp_sysrows_sync_runs_schema
+        const char *schema = strcmp(sys[i], DP_ERRORS_TABLE) == 0   ? errors
+                             : strcmp(sys[i], DP_RUNS_TABLE) == 0   ? dp_sysrows_sync_runs_schema
                              : strcmp(sys[i], DP_LEDGER_TABLE) == 0 ? dp_claims_ledger_schema
                              : strcmp(sys[i], DP_CLAIMS_TABLE) == 0 ? dp_claims_schema
                                                                     : dp_claims_incarnations_schema;

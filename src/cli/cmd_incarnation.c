@@ -14,14 +14,13 @@
  */
 #include "cli/cmd_incarnation.h"
 
-#include "load/claims.h"
-#include "cli/cli.h"
 #include "cli/cli.h"
 #include "config/config.h"
-#include "load/dbxconn.h"
-#include "kafka/kafka.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "kafka/kafka.h"
+#include "load/claims.h"
+#include "load/dbxconn.h"
 #include "load/stmt.h"
 #include "route/tablename.h"
 
@@ -122,9 +121,11 @@ static size_t ledger_ends(dp_dbx_client_t *client, const dp_config_t *cfg, const
     if (dp_tablename_qualified(cfg->databricks.catalog, cfg->databricks.schema, DP_LEDGER_TABLE, q,
                                sizeof(q), err) < 0)
         return 0;
-    snprintf(sql, sizeof(sql), "SELECT topic, kpartition, MAX(last_offset), MAX_BY(last_fp, "
+    snprintf(sql, sizeof(sql),
+             "SELECT topic, kpartition, MAX(last_offset), MAX_BY(last_fp, "
              "last_offset) FROM %s WHERE kind = 'range' AND incarnation = :inc GROUP BY topic, "
-             "kpartition", q);
+             "kpartition",
+             q);
     if (dp_stmt_exec_params(client, cfg, "read the ledger", sql, &param, 1, &res, err) < 0) {
         dp_dbx_sql_result_clear(&res);
         /* No ledger yet: nothing was loaded, nothing to compare. */
@@ -151,8 +152,7 @@ static size_t ledger_ends(dp_dbx_client_t *client, const dp_config_t *cfg, const
 
 /* Reads the message at each end; returns how many still have the
  * fingerprint that was loaded (the log was not replaced). */
-static int still_loaded(rd_kafka_t *rk, loaded_end_t *ends, size_t n, char *which,
-                        size_t whichlen)
+static int still_loaded(rd_kafka_t *rk, loaded_end_t *ends, size_t n, char *which, size_t whichlen)
 {
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
     size_t left = n;
@@ -209,22 +209,27 @@ static int new_allowed(const dp_config_t *cfg, dp_dbx_client_t *client, const ch
     }
     matches = still_loaded(rk, ends, n, which, sizeof(which));
     if (matches > 0) {
-        fprintf(stderr, "deltaport incarnation new: refused: the topics still hold what "
+        fprintf(stderr,
+                "deltaport incarnation new: refused: the topics still hold what "
                 "incarnation %s loaded (%d of %zu checked ends match, e.g. %s): nothing was "
                 "recreated, and a new incarnation would load everything a second time. Use "
-                "--force only if you mean that\n", inc, matches, n, which);
+                "--force only if you mean that\n",
+                inc, matches, n, which);
         goto out;
     }
     members = group_members(rk, cfg->kafka.group_id, why, sizeof(why));
     if (members < 0) {
-        fprintf(stderr, "deltaport incarnation new: refused: the members of group %s cannot be "
+        fprintf(stderr,
+                "deltaport incarnation new: refused: the members of group %s cannot be "
                 "read (%s). Make sure no worker of the group runs, then repeat with --force\n",
                 cfg->kafka.group_id, why);
         goto out;
     }
     if (members > 0) {
-        fprintf(stderr, "deltaport incarnation new: refused: group %s has %d member(s). Stop "
-                "every worker of the pool first\n", cfg->kafka.group_id, members);
+        fprintf(stderr,
+                "deltaport incarnation new: refused: group %s has %d member(s). Stop "
+                "every worker of the pool first\n",
+                cfg->kafka.group_id, members);
         goto out;
     }
     ok = 1;
@@ -274,14 +279,15 @@ int dp_cmd_incarnation(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    fprintf(stderr, "deltaport incarnation new: group %s, incarnation %s. A new incarnation "
+    fprintf(stderr,
+            "deltaport incarnation new: group %s, incarnation %s. A new incarnation "
             "makes every worker read every topic from its beginning under new names.\n",
             cfg->kafka.group_id, old);
     if (!force && new_allowed(cfg, conn.client, old, &err) < 0)
         goto out;
     if (force)
         fprintf(stderr, "deltaport incarnation new: --force: the group's membership and the "
-                "topics' fingerprints are not checked\n");
+                        "topics' fingerprints are not checked\n");
     if (dp_claims_incarnation(conn.client, cfg, cfg->kafka.group_id, 1, inc, &err) < 0) {
         fprintf(stderr, "deltaport: %s\n", err.msg);
         goto out;

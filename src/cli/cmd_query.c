@@ -5,11 +5,11 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "core/log.h"
+#include "core/retry.h"
 #include "dbx/sql.h"
 #include "load/dbxconn.h"
 #include "load/stmt.h"
-#include "core/log.h"
-#include "core/retry.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -65,9 +65,8 @@ static void print_result(const dp_dbx_sql_result_t *res, int tsv)
 /* 1 when a failed statement was refused for lack of a privilege. */
 static int permission_error(const dp_dbx_sql_result_t *res)
 {
-    return strstr(res->error_code, "PERMISSION_DENIED") ||
-           strstr(res->error_class, "PERMISSION") || strstr(res->error_class, "INSUFFICIENT") ||
-           strstr(res->message, "does not have ");
+    return strstr(res->error_code, "PERMISSION_DENIED") || strstr(res->error_class, "PERMISSION") ||
+           strstr(res->error_class, "INSUFFICIENT") || strstr(res->message, "does not have ");
 }
 
 /* Databricks' own error first; the grants hint after it, and only for a

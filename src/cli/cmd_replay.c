@@ -3,30 +3,30 @@
  */
 #include "cli/cmd_replay.h"
 
-#include "core/buf.h"
+#include "batch/flush.h"
+#include "batch/sysrows.h"
 #include "cli/cli.h"
-#include "core/clock.h"
 #include "cli/cmd_report.h"
+#include "codec/decode.h"
+#include "codec/json_event.h"
+#include "codec/registry.h"
 #include "config/config.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
 #include "dbx/files.h"
 #include "load/dbxconn.h"
 #include "load/dbxpool.h"
-#include "codec/decode.h"
-#include "batch/flush.h"
-#include "codec/json_event.h"
 #include "load/loadops.h"
-#include "core/log.h"
-#include "core/mem.h"
-#include "codec/registry.h"
-#include "route/router.h"
 #include "load/stmt.h"
-#include "batch/sysrows.h"
+#include "route/router.h"
 #include "route/tablename.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <openssl/evp.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +36,8 @@
 
 /* Rows buffered over all tables before they are staged and merged. */
 #define BATCH_BYTES ((size_t)64 << 20)
-#define MAX_NAMES 256
-#define INC_SIZE 64
+#define MAX_NAMES   256
+#define INC_SIZE    64
 
 static const char replay_help[] =
     "usage: deltaport replay --config FILE --from TIME [--to TIME] [--topic T]\n"
@@ -69,8 +69,8 @@ typedef struct span {
     int32_t partition;
     int64_t first, last; /* of the ledger ranges meeting the window */
     int64_t ranges;
-    int64_t low, high;   /* the log's watermarks */
-    int64_t in_window;   /* records read whose timestamp is in the window */
+    int64_t low, high; /* the log's watermarks */
+    int64_t in_window; /* records read whose timestamp is in the window */
     int done;
 } span_t;
 
@@ -86,9 +86,9 @@ typedef struct lin {
 /* One destination table's rows waiting to be merged. */
 typedef struct dest {
     char *table;
-    dp_buf_t rows;    /* staged records: canonical body + lineage */
-    int64_t n;        /* in rows */
-    int64_t chunks;   /* files merged so far */
+    dp_buf_t rows;  /* staged records: canonical body + lineage */
+    int64_t n;      /* in rows */
+    int64_t chunks; /* files merged so far */
     int64_t replayed, inserted, duplicates;
 } dest_t;
 
@@ -113,7 +113,7 @@ typedef struct replay {
     size_t nspans, last_span;
     lin_t *lins;
     size_t nlins;
-    char **tables;  /* tables of the schema (SHOW TABLES) */
+    char **tables; /* tables of the schema (SHOW TABLES) */
     size_t ntables;
     char **indexed; /* tables whose lineage was read */
     size_t nindexed;
@@ -185,17 +185,16 @@ static int64_t cell_ts(const dp_dbx_sql_result_t *res, size_t row, size_t col)
 /* Statements                                                                */
 /* ------------------------------------------------------------------------- */
 
-static int run_sql(replay_t *r, const char *what, const char *sql,
-                   const dp_dbx_sql_param_t *params, size_t n, dp_dbx_sql_result_t *res,
-                   dp_err_t *err)
+static int run_sql(replay_t *r, const char *what, const char *sql, const dp_dbx_sql_param_t *params,
+                   size_t n, dp_dbx_sql_result_t *res, dp_err_t *err)
 {
     return dp_stmt_exec_params(r->conn.client, r->cfg, what, sql, params, n, res, err);
 }
 
 static int qualified(const replay_t *r, const char *table, char *out, dp_err_t *err)
 {
-    return dp_tablename_qualified(r->cfg->databricks.catalog, r->cfg->databricks.schema, table,
-                                  out, DP_TABLENAME_QUALIFIED_SIZE, err);
+    return dp_tablename_qualified(r->cfg->databricks.catalog, r->cfg->databricks.schema, table, out,
+                                  DP_TABLENAME_QUALIFIED_SIZE, err);
 }
 
 /* The pool's current incarnation (read, never minted: a replay of a pool
@@ -210,14 +209,18 @@ static int read_incarnation(replay_t *r, dp_err_t *err)
 
     if (qualified(r, DP_INCARNATIONS_TABLE, q, err) < 0)
         return DP_EINVAL;
-    snprintf(sql, sizeof(sql), "SELECT incarnation FROM %s WHERE group_id = :g ORDER BY seq DESC "
-             "LIMIT 1", q);
+    snprintf(sql, sizeof(sql),
+             "SELECT incarnation FROM %s WHERE group_id = :g ORDER BY seq DESC "
+             "LIMIT 1",
+             q);
     rc = run_sql(r, "replay: read the incarnation", sql, p, 1, &res, err);
     if (rc == 0) {
         inc = dp_stmt_cell(&res, 0, 0);
         if (!inc || !inc[0] || strlen(inc) >= sizeof(r->inc))
-            rc = dp_err_set(err, DP_EFAIL, 0, "replay: consumer group %s has no incarnation: "
-                            "the pool has loaded nothing yet", r->cfg->kafka.group_id);
+            rc = dp_err_set(err, DP_EFAIL, 0,
+                            "replay: consumer group %s has no incarnation: "
+                            "the pool has loaded nothing yet",
+                            r->cfg->kafka.group_id);
         else
             snprintf(r->inc, sizeof(r->inc), "%s", inc);
     }
@@ -249,8 +252,10 @@ static int read_ledger(replay_t *r, int64_t *newest, int64_t *untimed, dp_err_t 
     char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 400];
     char from[40], to[40];
     const char *tf = r->topic ? " AND topic = :topic" : "";
-    dp_dbx_sql_param_t p[] = {{"inc", r->inc, "STRING"}, {"from", from, "TIMESTAMP"},
-                              {"to", to, "TIMESTAMP"}, {"topic", r->topic, "STRING"}};
+    dp_dbx_sql_param_t p[] = {{"inc", r->inc, "STRING"},
+                              {"from", from, "TIMESTAMP"},
+                              {"to", to, "TIMESTAMP"},
+                              {"topic", r->topic, "STRING"}};
     dp_dbx_sql_param_t p2[] = {p[0], p[3]};
     dp_dbx_sql_result_t res;
     int rc;
@@ -259,9 +264,11 @@ static int read_ledger(replay_t *r, int64_t *newest, int64_t *untimed, dp_err_t 
         return DP_EINVAL;
     fmt_ts(r->from_us, from, sizeof(from));
     fmt_ts(r->to_us, to, sizeof(to));
-    snprintf(sql, sizeof(sql), "SELECT topic, kpartition, first_offset, last_offset FROM %s "
+    snprintf(sql, sizeof(sql),
+             "SELECT topic, kpartition, first_offset, last_offset FROM %s "
              "WHERE kind = 'range' AND incarnation = :inc AND ts_max >= :from AND "
-             "ts_min <= :to%s ORDER BY topic, kpartition, first_offset", q, tf);
+             "ts_min <= :to%s ORDER BY topic, kpartition, first_offset",
+             q, tf);
     if ((rc = run_sql(r, "replay: read the ledger", sql, p, r->topic ? 4 : 3, &res, err)) < 0) {
         dp_dbx_sql_result_clear(&res);
         return rc;
@@ -290,10 +297,12 @@ static int read_ledger(replay_t *r, int64_t *newest, int64_t *untimed, dp_err_t 
         s->ranges++;
     }
     dp_dbx_sql_result_clear(&res);
-    snprintf(sql, sizeof(sql), "SELECT MAX(ts_max), COUNT(*) - COUNT(ts_max) FROM %s WHERE "
-             "kind = 'range' AND incarnation = :inc%s", q, tf);
-    rc = run_sql(r, "replay: read the ledger's newest record", sql, p2, r->topic ? 2 : 1, &res,
-                 err);
+    snprintf(sql, sizeof(sql),
+             "SELECT MAX(ts_max), COUNT(*) - COUNT(ts_max) FROM %s WHERE "
+             "kind = 'range' AND incarnation = :inc%s",
+             q, tf);
+    rc =
+        run_sql(r, "replay: read the ledger's newest record", sql, p2, r->topic ? 2 : 1, &res, err);
     if (rc == 0) {
         *newest = cell_ts(&res, 0, 0);
         *untimed = dp_stmt_cell_ll(&res, 0, 1, 0);
@@ -358,8 +367,7 @@ static int lin_cmp(const void *a, const void *b)
 
 /* Index of the first lineage entry of name (and, when topic is not NULL, of
  * topic and partition), or nlins. */
-static size_t first_lin(const replay_t *r, const char *name, const char *topic,
-                        int32_t partition)
+static size_t first_lin(const replay_t *r, const char *name, const char *topic, int32_t partition)
 {
     size_t lo = 0, hi = r->nlins;
 
@@ -392,10 +400,12 @@ static int index_table(replay_t *r, const char *table, dp_err_t *err)
         return 0;
     if (qualified(r, table, q, err) < 0)
         return DP_EINVAL;
-    snprintf(sql, sizeof(sql), "SELECT event_name, _kafka_topic, _kafka_partition, "
+    snprintf(sql, sizeof(sql),
+             "SELECT event_name, _kafka_topic, _kafka_partition, "
              "MIN(_kafka_offset), MAX(_kafka_offset), MIN(_kafka_timestamp), "
              "MAX(_kafka_timestamp) FROM %s WHERE _incarnation = :inc GROUP BY event_name, "
-             "_kafka_topic, _kafka_partition", q);
+             "_kafka_topic, _kafka_partition",
+             q);
     if ((rc = run_sql(r, "replay: read lineage", sql, p, 1, &res, err)) == 0) {
         size_t n = dp_stmt_nrows(&res);
 
@@ -453,15 +463,14 @@ static const char *by_time(const replay_t *r, const char *name, const char *own,
  * around that time ts), else where routing sends the name. own is
  * evt_<name>. */
 static int resolve(replay_t *r, const char *name, const char *own, const char *topic,
-                   int32_t partition, int64_t offset, int64_t ts, const char **table,
-                   dp_err_t *err)
+                   int32_t partition, int64_t offset, int64_t ts, const char **table, dp_err_t *err)
 {
     const lin_t *in = NULL, *below = NULL, *above = NULL;
     const dp_config_t *cfg = r->cfg;
     int rc;
 
-    if ((rc = index_table(r, own, err)) < 0 || (rc = index_table(r, cfg->routing.shared_table,
-                                                                 err)) < 0 ||
+    if ((rc = index_table(r, own, err)) < 0 ||
+        (rc = index_table(r, cfg->routing.shared_table, err)) < 0 ||
         (rc = index_table(r, cfg->routing.single_table, err)) < 0)
         return rc;
     for (size_t i = first_lin(r, name, topic, partition); i < r->nlins; i++) {
@@ -550,8 +559,8 @@ static int merge_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
     int absent = 0, rc;
 
     if ((rc = dp_loadops_prepare_table(ops, client, mj->d->table, err)) < 0 ||
-        (rc = dp_loadops_stage(ops, client, mj->d->table, mj->path, fill_rows, mj, &mj->rows,
-                               NULL, err)) < 0)
+        (rc = dp_loadops_stage(ops, client, mj->d->table, mj->path, fill_rows, mj, &mj->rows, NULL,
+                               err)) < 0)
         return rc;
     rc = dp_loadops_merge(ops, client, mj->d->table, mj->path, mj->rows, &mj->inserted,
                           &mj->duplicates, err);
@@ -659,17 +668,21 @@ static int check_log(replay_t *r, rd_kafka_t *rk, dp_err_t *err)
 
     for (size_t i = 0; i < r->nspans; i++) {
         span_t *s = &r->spans[i];
-        rd_kafka_resp_err_t rerr = rd_kafka_query_watermark_offsets(rk, s->topic, s->partition,
-                                                                    &s->low, &s->high, 10000);
+        rd_kafka_resp_err_t rerr =
+            rd_kafka_query_watermark_offsets(rk, s->topic, s->partition, &s->low, &s->high, 10000);
 
         if (rerr)
-            return dp_err_set(err, DP_EFAIL, 1, "replay: %s [%d]: the log's offsets could not be "
-                              "read: %s", s->topic, (int)s->partition, rd_kafka_err2str(rerr));
+            return dp_err_set(err, DP_EFAIL, 1,
+                              "replay: %s [%d]: the log's offsets could not be "
+                              "read: %s",
+                              s->topic, (int)s->partition, rd_kafka_err2str(rerr));
         if (s->last >= s->high)
-            return dp_err_set(err, DP_EFAIL, 0, "replay: %s [%d]: the ledger says @%lld was "
+            return dp_err_set(err, DP_EFAIL, 0,
+                              "replay: %s [%d]: the ledger says @%lld was "
                               "loaded, but the log ends at @%lld: the topic was recreated or "
-                              "truncated (docs/DELIVERY.md); nothing replayed", s->topic,
-                              (int)s->partition, (long long)s->last, (long long)s->high - 1);
+                              "truncated (docs/DELIVERY.md); nothing replayed",
+                              s->topic, (int)s->partition, (long long)s->last,
+                              (long long)s->high - 1);
         gone |= s->first < s->low;
     }
     if (!gone)
@@ -681,14 +694,15 @@ static int check_log(replay_t *r, rd_kafka_t *rk, dp_err_t *err)
     fmt_ts(r->from_us, from, sizeof(from));
     fmt_ts(r->to_us, to, sizeof(to));
     {
-        dp_dbx_sql_param_t p[] = {{"inc", r->inc, "STRING"}, {"from", from, "TIMESTAMP"},
-                                  {"to", to, "TIMESTAMP"}};
+        dp_dbx_sql_param_t p[] = {
+            {"inc", r->inc, "STRING"}, {"from", from, "TIMESTAMP"}, {"to", to, "TIMESTAMP"}};
         dp_dbx_sql_result_t res;
         int64_t earliest = -1;
         const span_t *first_gone = NULL;
         int rc;
 
-        snprintf(sql, sizeof(sql), "SELECT topic, kpartition, first_offset, ts_max FROM %s WHERE "
+        snprintf(sql, sizeof(sql),
+                 "SELECT topic, kpartition, first_offset, ts_max FROM %s WHERE "
                  "kind = 'range' AND incarnation = :inc AND ts_max >= :from AND ts_min <= :to",
                  q);
         if ((rc = run_sql(r, "replay: read the ledger", sql, p, 3, &res, err)) < 0) {
@@ -697,8 +711,8 @@ static int check_log(replay_t *r, rd_kafka_t *rk, dp_err_t *err)
         }
         for (size_t i = 0; i < dp_stmt_nrows(&res); i++) {
             const char *topic = dp_stmt_cell(&res, i, 0);
-            long long part = dp_stmt_cell_ll(&res, i, 1, -1), first = dp_stmt_cell_ll(&res, i, 2,
-                                                                                       -1);
+            long long part = dp_stmt_cell_ll(&res, i, 1, -1),
+                      first = dp_stmt_cell_ll(&res, i, 2, -1);
             int64_t ts = cell_ts(&res, i, 3);
             const span_t *s = topic ? find_span(r, topic, (int32_t)part) : NULL;
 
@@ -714,10 +728,12 @@ static int check_log(replay_t *r, rd_kafka_t *rk, dp_err_t *err)
                 first_gone = r->spans[i].first < r->spans[i].low ? &r->spans[i] : NULL;
         }
         fmt_ts(earliest > 0 ? earliest : r->from_us, when, sizeof(when));
-        return dp_err_set(err, DP_EFAIL, 0, "replay: the window starts before what the log still "
+        return dp_err_set(err, DP_EFAIL, 0,
+                          "replay: the window starts before what the log still "
                           "holds: %s [%d] was loaded from @%lld, but retention removed everything "
                           "before @%lld. The earliest time available is %s: replay with --from "
-                          "%s or later", first_gone->topic, (int)first_gone->partition,
+                          "%s or later",
+                          first_gone->topic, (int)first_gone->partition,
                           (long long)first_gone->first, (long long)first_gone->low, when, when);
     }
 }
@@ -741,14 +757,17 @@ static void cross_check(const replay_t *r, rd_kafka_t *rk)
             continue;
         answered++;
         if (tp->offset < s->first)
-            dp_log(DP_LOG_INFO, "replay", "%s [%d]: the broker's first record at or after the "
+            dp_log(DP_LOG_INFO, "replay",
+                   "%s [%d]: the broker's first record at or after the "
                    "window's start is @%lld, before the ledger's @%lld (Kafka timestamps are not "
                    "monotonic; the records between are read only if the ledger says so)",
                    tp->topic, (int)tp->partition, (long long)tp->offset, (long long)s->first);
     }
     if (rerr || answered == 0)
-        dp_log(DP_LOG_INFO, "replay", "the broker gave no offset for the window's start (%s): "
-               "the ledger's timestamps alone decide", rerr ? rd_kafka_err2str(rerr) : "-1");
+        dp_log(DP_LOG_INFO, "replay",
+               "the broker gave no offset for the window's start (%s): "
+               "the ledger's timestamps alone decide",
+               rerr ? rd_kafka_err2str(rerr) : "-1");
     rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -770,10 +789,11 @@ static void bar(replay_t *r, int final)
     if (frac > 1.0)
         frac = 1.0;
     fill = (int)(frac * width);
-    snprintf(line, sizeof(line), "replay: [%.*s%*s] %3d%% %lld/%lld records read, %lld in the "
-             "window", fill, "##############################", width - fill, "",
-             (int)(frac * 100), (long long)r->seen, (long long)r->total,
-             (long long)r->in_window);
+    snprintf(line, sizeof(line),
+             "replay: [%.*s%*s] %3d%% %lld/%lld records read, %lld in the "
+             "window",
+             fill, "##############################", width - fill, "", (int)(frac * 100),
+             (long long)r->seen, (long long)r->total, (long long)r->in_window);
     if (r->tty)
         fprintf(stderr, "\r%s%s", line, final ? "\n" : "");
     else
@@ -842,8 +862,7 @@ static int take(replay_t *r, span_t *s, const rd_kafka_message_t *m, dp_err_t *e
         return 0;
     }
     snprintf(name, sizeof(name), "%.*s", (int)dec.ev.event_name.len, dec.ev.event_name.ptr);
-    if ((rc = resolve(r, name, own, topic, m->partition, m->offset, ts_ms * 1000, &table,
-                      err)) < 0)
+    if ((rc = resolve(r, name, own, topic, m->partition, m->offset, ts_ms * 1000, &table, err)) < 0)
         return rc;
     d = dest_of(r, table);
     before = dp_buf_len(&d->rows);
@@ -899,7 +918,8 @@ static int read_spans(replay_t *r, rd_kafka_t *rk, dp_err_t *err)
 
         bar(r, 0);
         if (stop_flag) {
-            rc = dp_err_set(err, DP_EFAIL, 0, "replay: interrupted; what was merged stays (a "
+            rc = dp_err_set(err, DP_EFAIL, 0,
+                            "replay: interrupted; what was merged stays (a "
                             "replay can be run again)");
             break;
         }
@@ -910,8 +930,10 @@ static int read_spans(replay_t *r, rd_kafka_t *rk, dp_err_t *err)
             /* The log's end: past the span's last offset (compaction or a
              * transaction marker took it), the span is read. */
             if (s && !s->done && m->offset <= s->last)
-                rc = dp_err_set(err, DP_EFAIL, 1, "replay: %s [%d] ended at @%lld before "
-                                "@%lld", s->topic, (int)s->partition, (long long)m->offset,
+                rc = dp_err_set(err, DP_EFAIL, 1,
+                                "replay: %s [%d] ended at @%lld before "
+                                "@%lld",
+                                s->topic, (int)s->partition, (long long)m->offset,
                                 (long long)s->last);
             else if (s && !s->done)
                 left -= finish_span(rk, s);
@@ -1001,7 +1023,8 @@ static int record_run(replay_t *r, const char *status, dp_err_t *err)
     dp_dbx_counts_add(&counts, &r->pool_cost);
     /* The run's own statement and upload are counted in advance. */
     run.statements = counts.calls[DP_DBX_CALL_STATEMENT] + 1;
-    run.files_calls = counts.calls[DP_DBX_CALL_FILES_WRITE] + counts.calls[DP_DBX_CALL_FILES_MKDIR] +
+    run.files_calls = counts.calls[DP_DBX_CALL_FILES_WRITE] +
+                      counts.calls[DP_DBX_CALL_FILES_MKDIR] +
                       counts.calls[DP_DBX_CALL_FILES_DELETE] + 1;
     run.load_ms = (run.finished_at_us - run.started_at_us) / 1000;
     dp_buf_init(&rows, 1 << 20);
@@ -1015,8 +1038,7 @@ static int record_run(replay_t *r, const char *status, dp_err_t *err)
 
         rc = dp_loadops_copy(r->ops, r->conn.client, DP_RUNS_TABLE, path, &inserted, err);
         if (dp_dbx_files_delete(r->conn.client, path, &absent, &derr) < 0)
-            dp_log(DP_LOG_WARN, "replay", "could not delete %s (left behind): %s", path,
-                   derr.msg);
+            dp_log(DP_LOG_WARN, "replay", "could not delete %s (left behind): %s", path, derr.msg);
     }
     dp_buf_free(&rows);
     free(ranges);
@@ -1047,8 +1069,8 @@ static int set_up(replay_t *r, dp_err_t *err)
             return DP_EINVAL;
     }
     dp_decode_scratch_init(&r->scratch, DP_DECODE_DEFAULT_MAX_MESSAGE * 2);
-    if (!(r->pool = dp_dbxpool_new(&r->conn, cfg,
-                                   (size_t)cfg->databricks.max_concurrent_statements, err)))
+    if (!(r->pool = dp_dbxpool_new(&r->conn, cfg, (size_t)cfg->databricks.max_concurrent_statements,
+                                   err)))
         return DP_EINVAL;
     snprintf(path, sizeof(path), "%s/canonical_event.avsc", cfg->schemas.dir);
     if (!(canonical = dp_buf_read_file(path, 4 * 1024 * 1024, NULL, err)))
@@ -1113,9 +1135,9 @@ static void summary(const replay_t *r)
      * partition may be read for a range that meets the window and hold no
      * record in it. */
     printf("replay %s .. %s, incarnation %s: %zu partition(s) read (%zu with records in the "
-           "window), %lld records read, %lld in the window, %lld replayed%s\n", from, to, r->inc,
-           r->nspans, with, (long long)r->seen, (long long)r->in_window, (long long)r->replayed,
-           r->dry_run ? " (dry run)" : "");
+           "window), %lld records read, %lld in the window, %lld replayed%s\n",
+           from, to, r->inc, r->nspans, with, (long long)r->seen, (long long)r->in_window,
+           (long long)r->replayed, r->dry_run ? " (dry run)" : "");
     for (size_t i = 0; i < r->ndests; i++) {
         printf("  %-40s %10lld rows, %10lld inserted, %10lld already there\n", r->dests[i].table,
                (long long)r->dests[i].replayed, (long long)r->dests[i].inserted,
@@ -1125,8 +1147,8 @@ static void summary(const replay_t *r)
     }
     printf("inserted %lld, already there %lld; skipped: %lld rejected (in event_errors), %lld of "
            "other names, %lld without a timestamp; %lld routed without lineage\n",
-           (long long)inserted, (long long)dups, (long long)r->rejected,
-           (long long)r->other_names, (long long)r->untimed, (long long)r->no_lineage);
+           (long long)inserted, (long long)dups, (long long)r->rejected, (long long)r->other_names,
+           (long long)r->untimed, (long long)r->no_lineage);
 }
 
 /* The whole run once the options are parsed. */
@@ -1141,16 +1163,20 @@ static int replay(replay_t *r, int to_given, dp_err_t *err)
         (rc = read_ledger(r, &newest, &untimed, err)) < 0)
         return rc;
     if (untimed > 0)
-        dp_log(DP_LOG_WARN, "replay", "%lld ledger range(s) were loaded before deltaport "
+        dp_log(DP_LOG_WARN, "replay",
+               "%lld ledger range(s) were loaded before deltaport "
                "recorded their timestamps: their records cannot be found by time and are not "
-               "replayed", (long long)untimed);
+               "replayed",
+               (long long)untimed);
     if (newest >= 0 && r->to_us > newest) {
         fmt_ts(newest, when, sizeof(when));
         if (to_given)
-            return dp_err_set(err, DP_EFAIL, 0, "replay: --to is past the newest record the pool "
+            return dp_err_set(err, DP_EFAIL, 0,
+                              "replay: --to is past the newest record the pool "
                               "has loaded (%s): records after it may not be loaded yet, and a "
                               "replay of them would be loaded again by the pool; use --to %s or "
-                              "earlier, or leave --to out", when, when);
+                              "earlier, or leave --to out",
+                              when, when);
         r->to_us = newest;
     }
     if (r->nspans == 0) {
@@ -1200,12 +1226,16 @@ int dp_cmd_replay(int argc, char **argv)
     r.dry_run = dry_run;
     r.started_us = dp_clock_wall_us();
     if (dp_cmd_replay_time(from, r.started_us, &r.from_us) < 0)
-        return dp_cli_exit(dp_cli_usage_error(&spec, stderr, "--from: '%s' is not a time "
-                                              "(2026-05-01T12:00:00Z, 2026-05-01 or 24h)", from));
+        return dp_cli_exit(dp_cli_usage_error(&spec, stderr,
+                                              "--from: '%s' is not a time "
+                                              "(2026-05-01T12:00:00Z, 2026-05-01 or 24h)",
+                                              from));
     r.to_us = r.started_us;
     if (to && dp_cmd_replay_time(to, r.started_us, &r.to_us) < 0)
-        return dp_cli_exit(dp_cli_usage_error(&spec, stderr, "--to: '%s' is not a time "
-                                              "(2026-05-01T12:00:00Z, 2026-05-01 or 24h)", to));
+        return dp_cli_exit(dp_cli_usage_error(&spec, stderr,
+                                              "--to: '%s' is not a time "
+                                              "(2026-05-01T12:00:00Z, 2026-05-01 or 24h)",
+                                              to));
     if (r.to_us < r.from_us)
         return dp_cli_exit(dp_cli_usage_error(&spec, stderr, "--to is before --from"));
     if (names) {

@@ -5,10 +5,10 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
-#include "load/dbxconn.h"
-#include "load/loadops.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "load/dbxconn.h"
+#include "load/loadops.h"
 #include "load/stmt.h"
 #include "route/tablename.h"
 
@@ -45,11 +45,20 @@ int dp_cmd_report_duration(const char *text, long long *seconds)
     if (errno || end == text || n <= 0 || strlen(end) != 1)
         return -1;
     switch (*end) {
-    case 's': *seconds = n; return 0;
-    case 'm': *seconds = n * 60; return 0;
-    case 'h': *seconds = n * 3600; return 0;
-    case 'd': *seconds = n * 86400; return 0;
-    default: return -1;
+    case 's':
+        *seconds = n;
+        return 0;
+    case 'm':
+        *seconds = n * 60;
+        return 0;
+    case 'h':
+        *seconds = n * 3600;
+        return 0;
+    case 'd':
+        *seconds = n * 86400;
+        return 0;
+    default:
+        return -1;
     }
 }
 
@@ -70,8 +79,8 @@ static long long pct(const long long *v, size_t n, double p)
     return v[k == 0 ? 0 : (k > n ? n - 1 : k - 1)];
 }
 
-static int run(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
-               const char *sql, const char *since, dp_dbx_sql_result_t *res, dp_err_t *err)
+static int run(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what, const char *sql,
+               const char *since, dp_dbx_sql_result_t *res, dp_err_t *err)
 {
     dp_dbx_sql_param_t param = {"since", since, "TIMESTAMP"};
 
@@ -90,9 +99,11 @@ static int report(dp_dbx_client_t *client, const dp_config_t *cfg, const char *s
     if (dp_tablename_qualified(cfg->databricks.catalog, cfg->databricks.schema, DP_RUNS_TABLE, q,
                                sizeof(q), err) < 0)
         return DP_EINVAL;
-    snprintf(sql, sizeof(sql), "SELECT COUNT(*), COALESCE(SUM(rows), 0), "
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*), COALESCE(SUM(rows), 0), "
              "COALESCE(SUM(statements), 0), COALESCE(SUM(files_calls), 0) FROM %s WHERE "
-             "kind = 'flush' AND finished_at >= :since", q);
+             "kind = 'flush' AND finished_at >= :since",
+             q);
     if ((rc = run(client, cfg, "report: flushes", sql, since, &res, err)) < 0) {
         dp_dbx_sql_result_clear(&res);
         return rc;
@@ -102,8 +113,8 @@ static int report(dp_dbx_client_t *client, const dp_config_t *cfg, const char *s
     statements = dp_stmt_cell_ll(&res, 0, 2, 0);
     files = dp_stmt_cell_ll(&res, 0, 3, 0);
     dp_dbx_sql_result_clear(&res);
-    printf("deltaport report: %s.%s, flushes loaded since %s UTC (%s)\n\n",
-           cfg->databricks.catalog, cfg->databricks.schema, since, span);
+    printf("deltaport report: %s.%s, flushes loaded since %s UTC (%s)\n\n", cfg->databricks.catalog,
+           cfg->databricks.schema, since, span);
     printf("flushes                        %lld\n", flushes);
     printf("events                         %lld\n", events);
     printf("statements                     %lld\n", statements);
@@ -112,22 +123,26 @@ static int report(dp_dbx_client_t *client, const dp_config_t *cfg, const char *s
         printf("statements per million events  %.1f\n", (double)statements * 1e6 / (double)events);
         printf("Files calls per million events %.1f\n", (double)files * 1e6 / (double)events);
     }
-    snprintf(sql, sizeof(sql), "SELECT table_name, COUNT(*), CAST(AVG(bytes) AS BIGINT), "
+    snprintf(sql, sizeof(sql),
+             "SELECT table_name, COUNT(*), CAST(AVG(bytes) AS BIGINT), "
              "COALESCE(SUM(rows), 0) FROM %s WHERE kind = 'file' AND finished_at >= :since "
-             "GROUP BY table_name ORDER BY table_name", q);
+             "GROUP BY table_name ORDER BY table_name",
+             q);
     if ((rc = run(client, cfg, "report: files", sql, since, &res, err)) < 0) {
         dp_dbx_sql_result_clear(&res);
         return rc;
     }
     printf("\n%-32s %8s %14s %12s\n", "table", "files", "mean bytes", "rows");
     for (size_t i = 0; i < dp_stmt_nrows(&res); i++)
-        printf("%-32s %8lld %14lld %12lld\n", dp_stmt_cell(&res, i, 0) ? dp_stmt_cell(&res, i, 0)
-                                                                       : "NULL",
+        printf("%-32s %8lld %14lld %12lld\n",
+               dp_stmt_cell(&res, i, 0) ? dp_stmt_cell(&res, i, 0) : "NULL",
                dp_stmt_cell_ll(&res, i, 1, 0), dp_stmt_cell_ll(&res, i, 2, 0),
                dp_stmt_cell_ll(&res, i, 3, 0));
     dp_dbx_sql_result_clear(&res);
-    snprintf(sql, sizeof(sql), "SELECT load_ms FROM %s WHERE kind = 'flush' AND finished_at >= "
-             ":since ORDER BY load_ms LIMIT %d", q, MAX_LATENCIES);
+    snprintf(sql, sizeof(sql),
+             "SELECT load_ms FROM %s WHERE kind = 'flush' AND finished_at >= "
+             ":since ORDER BY load_ms LIMIT %d",
+             q, MAX_LATENCIES);
     if ((rc = run(client, cfg, "report: load times", sql, since, &res, err)) < 0) {
         dp_dbx_sql_result_clear(&res);
         return rc;
@@ -142,8 +157,7 @@ static int report(dp_dbx_client_t *client, const dp_config_t *cfg, const char *s
     dp_dbx_sql_result_clear(&res);
     qsort(lat, nlat, sizeof(*lat), cmp_ll);
     printf("\nflush load time (cut to loaded), ms: p50 %lld  p90 %lld  p99 %lld  max %lld\n",
-           pct(lat, nlat, 50), pct(lat, nlat, 90), pct(lat, nlat, 99),
-           nlat ? lat[nlat - 1] : 0);
+           pct(lat, nlat, 50), pct(lat, nlat, 90), pct(lat, nlat, 99), nlat ? lat[nlat - 1] : 0);
     free(lat);
     return 0;
 }
@@ -169,8 +183,10 @@ int dp_cmd_report(int argc, char **argv)
     if ((prc = dp_cli_parse(&spec, argc, argv, NULL, &nargs, stdout, stderr)) != DP_CLI_OK)
         return dp_cli_exit(prc);
     if (dp_cmd_report_duration(span, &seconds) < 0)
-        return dp_cli_exit(dp_cli_usage_error(&spec, stderr, "--since: '%s' is not a duration "
-                                              "such as 90s, 15m, 24h or 7d", span));
+        return dp_cli_exit(dp_cli_usage_error(&spec, stderr,
+                                              "--since: '%s' is not a duration "
+                                              "such as 90s, 15m, 24h or 7d",
+                                              span));
     dp_log_set_level(DP_LOG_ERROR);
     t = time(NULL) - (time_t)seconds;
     gmtime_r(&t, &tm);

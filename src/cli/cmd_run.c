@@ -7,10 +7,10 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "core/log.h"
+#include "kafka/kstats.h"
 #include "ops/health.h"
 #include "ops/httpd.h"
-#include "kafka/kstats.h"
-#include "core/log.h"
 #include "ops/metrics.h"
 #include "ops/progress.h"
 #include "worker.h"
@@ -78,8 +78,10 @@ static void *watchdog(void *arg)
         nanosleep(&tick, NULL);
     for (waited = 0; waited < limit_ms; waited += 100)
         nanosleep(&tick, NULL);
-    dp_log(DP_LOG_ERROR, "main", "shutdown deadline of %lld ms passed: exiting without "
-           "committing what is still loading", limit_ms);
+    dp_log(DP_LOG_ERROR, "main",
+           "shutdown deadline of %lld ms passed: exiting without "
+           "committing what is still loading",
+           limit_ms);
     _exit(EXIT_FORCED);
     return NULL;
 }
@@ -128,8 +130,7 @@ int dp_cmd_run(int argc, char **argv)
      * which names the cause in the pod's events. */
     httpd = dp_httpd_start(cfg->http.listen, &err);
     if (!httpd)
-        dp_log(DP_LOG_ERROR, "main", "%s: /metrics, /healthz and /readyz are unavailable",
-               err.msg);
+        dp_log(DP_LOG_ERROR, "main", "%s: /metrics, /healthz and /readyz are unavailable", err.msg);
     worker = dp_worker_new(cfg, &stop_flag, &err);
     if (!worker) {
         dp_log(DP_LOG_ERROR, "main", "cannot start the worker: %s", err.msg);
@@ -144,8 +145,10 @@ int dp_cmd_run(int argc, char **argv)
         goto out;
     }
     dp_worker_stats(worker, &st);
-    dp_log(DP_LOG_INFO, "main", "stopped: consumed %llu, rows %llu, rejected %llu, flushes %llu, "
-           "committed %llu", (unsigned long long)st.consumed, (unsigned long long)st.rows,
+    dp_log(DP_LOG_INFO, "main",
+           "stopped: consumed %llu, rows %llu, rejected %llu, flushes %llu, "
+           "committed %llu",
+           (unsigned long long)st.consumed, (unsigned long long)st.rows,
            (unsigned long long)st.rejected, (unsigned long long)st.flushes,
            (unsigned long long)st.committed);
     rc = 0;

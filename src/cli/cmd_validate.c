@@ -6,8 +6,8 @@
 #include "cli/cmd_validate.h"
 
 #include "cli/cli.h"
-#include "config/config.h"
 #include "codec/decode.h"
+#include "config/config.h"
 #include "core/mem.h"
 
 #include <stdio.h>

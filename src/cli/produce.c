@@ -39,13 +39,20 @@ static const struct {
     int has_order;
     int has_product;
 } event_names[] = {
-    {"page_view", 3000, "page", 0, 0, 0},        {"view_content", 1800, "track", 0, 0, 1},
-    {"search", 800, "track", 0, 0, 0},           {"add_to_cart", 1000, "track", 1, 0, 1},
-    {"remove_from_cart", 300, "track", 1, 0, 1}, {"add_to_wishlist", 200, "track", 0, 0, 1},
-    {"begin_checkout", 500, "track", 1, 0, 0},   {"add_shipping_info", 300, "track", 0, 0, 0},
-    {"add_payment_info", 300, "track", 0, 0, 0}, {"purchase", 400, "track", 1, 1, 0},
-    {"refund", 40, "track", 1, 1, 0},            {"sign_up", 150, "identify", 0, 0, 0},
-    {"login", 300, "identify", 0, 0, 0},         {"subscribe", 80, "track", 0, 0, 0},
+    {"page_view", 3000, "page", 0, 0, 0},
+    {"view_content", 1800, "track", 0, 0, 1},
+    {"search", 800, "track", 0, 0, 0},
+    {"add_to_cart", 1000, "track", 1, 0, 1},
+    {"remove_from_cart", 300, "track", 1, 0, 1},
+    {"add_to_wishlist", 200, "track", 0, 0, 1},
+    {"begin_checkout", 500, "track", 1, 0, 0},
+    {"add_shipping_info", 300, "track", 0, 0, 0},
+    {"add_payment_info", 300, "track", 0, 0, 0},
+    {"purchase", 400, "track", 1, 1, 0},
+    {"refund", 40, "track", 1, 1, 0},
+    {"sign_up", 150, "identify", 0, 0, 0},
+    {"login", 300, "identify", 0, 0, 0},
+    {"subscribe", 80, "track", 0, 0, 0},
     {"share", 60, "track", 0, 0, 1},
 };
 #define NNAMES (sizeof(event_names) / sizeof(event_names[0]))
@@ -66,13 +73,13 @@ typedef struct gen_event {
     char merchant_id[16];
     const char *event_type;
     int64_t received_at;
-    char user_id[16];    /* "" = null */
+    char user_id[16]; /* "" = null */
     char anonymous_id[16];
-    char order_id[24];   /* "" = null */
+    char order_id[24]; /* "" = null */
     const char *platform;
     int64_t value_unscaled; /* 4 decimals; valid only when currency != NULL */
     const char *currency;
-    const char *consent;    /* NULL = null */
+    const char *consent; /* NULL = null */
     int has_attribution;
     char campaign_id[16];
     const char *channel;
@@ -283,11 +290,11 @@ static void json_opt(char *buf, size_t cap, size_t *len, const char *key, const 
 
 static size_t encode_json(const gen_event_t *e, char *buf, size_t cap)
 {
-    size_t len = (size_t)snprintf(buf, cap,
-                                  "{\"event_id\":\"%s\",\"event_name\":\"%s\",\"event_time\":%" PRId64
-                                  ",\"merchant_id\":\"%s\",\"received_at\":%" PRId64,
-                                  e->event_id, e->event_name, e->event_time, e->merchant_id,
-                                  e->received_at);
+    size_t len =
+        (size_t)snprintf(buf, cap,
+                         "{\"event_id\":\"%s\",\"event_name\":\"%s\",\"event_time\":%" PRId64
+                         ",\"merchant_id\":\"%s\",\"received_at\":%" PRId64,
+                         e->event_id, e->event_name, e->event_time, e->merchant_id, e->received_at);
 
     json_opt(buf, cap, &len, "event_type", e->event_type);
     json_opt(buf, cap, &len, "user_id", e->user_id);
@@ -444,9 +451,12 @@ static int read_bootstrap_file(const char *path, char *out, size_t outlen)
 static rd_kafka_t *make_producer(const char *bootstrap, char **props, int nprops)
 {
     static const char *const defaults[][2] = {
-        {"linger.ms", "20"},           {"batch.num.messages", "10000"},
-        {"batch.size", "1000000"},     {"queue.buffering.max.messages", "500000"},
-        {"enable.idempotence", "false"}, {"acks", "all"},
+        {"linger.ms", "20"},
+        {"batch.num.messages", "10000"},
+        {"batch.size", "1000000"},
+        {"queue.buffering.max.messages", "500000"},
+        {"enable.idempotence", "false"},
+        {"acks", "all"},
         {NULL, NULL},
     };
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -489,10 +499,10 @@ static int produce_one(rd_kafka_t *rk, const char *topic, const gen_event_t *e, 
     const char *key = e->user_id[0] ? e->user_id : e->anonymous_id;
 
     for (;;) {
-        rd_kafka_resp_err_t rerr = rd_kafka_producev(
-            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-            RD_KAFKA_V_VALUE(o->p, o->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_END);
+        rd_kafka_resp_err_t rerr =
+            rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                              RD_KAFKA_V_VALUE(o->p, o->len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
 
         if (!rerr)
             return 0;
@@ -630,8 +640,10 @@ int dp_cmd_produce(int argc, char **argv)
     o.seed = (unsigned long long)seed;
     if (o.bootstrap_file) {
         if (read_bootstrap_file(o.bootstrap_file, bootstrap, sizeof(bootstrap)) < 0) {
-            fprintf(stderr, "deltaport produce: --bootstrap-file: cannot read a bootstrap list "
-                            "from %s\n", o.bootstrap_file);
+            fprintf(stderr,
+                    "deltaport produce: --bootstrap-file: cannot read a bootstrap list "
+                    "from %s\n",
+                    o.bootstrap_file);
             rc = 1;
             goto out;
         }

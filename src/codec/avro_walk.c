@@ -30,13 +30,12 @@ static void build_path(const dp_avro_cursor_t *cur, char *out, size_t outlen)
         len = strlen(out);
         if (len + 1 >= outlen)
             break;
-        snprintf(out + len, outlen - len, "%s%s", cur->path[i][0] == '[' ? "" : ".",
-                 cur->path[i]);
+        snprintf(out + len, outlen - len, "%s%s", cur->path[i][0] == '[' ? "" : ".", cur->path[i]);
     }
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(dp_avro_cursor_t *cur,
-                                                      dp_reject_code_t code, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(dp_avro_cursor_t *cur, dp_reject_code_t code,
+                                                      const char *fmt, ...)
 {
     va_list ap;
 
@@ -61,8 +60,7 @@ static int fail_length(dp_avro_cursor_t *cur, const char *what, int64_t n)
     if ((uint64_t)n > (uint64_t)(cur->end - cur->base))
         return fail(cur, DP_REJ_BAD_LENGTH, "%s %lld larger than the whole message (%zu bytes)",
                     what, (long long)n, (size_t)(cur->end - cur->base));
-    return fail(cur, DP_REJ_TRUNCATED, "%s %lld but only %zu bytes left", what, (long long)n,
-                left);
+    return fail(cur, DP_REJ_TRUNCATED, "%s %lld but only %zu bytes left", what, (long long)n, left);
 }
 
 /* ------------------------------------------------------------------ */
@@ -396,11 +394,12 @@ static int read_items(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avro
     return 0;
 }
 
-static inline int read_scalar(dp_avro_cursor_t *cur, const dp_schema_node_t *nd,
-                              dp_avro_value_t *v)
+static inline int read_scalar(dp_avro_cursor_t *cur, const dp_schema_node_t *nd, dp_avro_value_t *v)
 {
     switch (nd->type) {
-    case DP_AVRO_NULL: v->is_null = 1; return 0;
+    case DP_AVRO_NULL:
+        v->is_null = 1;
+        return 0;
     case DP_AVRO_BOOLEAN:
         if (cur->p >= cur->end)
             return fail(cur, DP_REJ_TRUNCATED, "body ends before a boolean");
@@ -414,21 +413,24 @@ static inline int read_scalar(dp_avro_cursor_t *cur, const dp_schema_node_t *nd,
         if (v->l < INT32_MIN || v->l > INT32_MAX)
             return fail(cur, DP_REJ_BAD_VARINT, "int out of 32-bit range");
         return 0;
-    case DP_AVRO_LONG: return read_long(cur, &v->l);
+    case DP_AVRO_LONG:
+        return read_long(cur, &v->l);
     case DP_AVRO_FLOAT:
     case DP_AVRO_DOUBLE:
         if (read_fixed_bytes(cur, nd->type == DP_AVRO_FLOAT ? 4 : 8, v) < 0)
             return DP_EINVAL;
         v->d = read_le_double(v->ptr, (int)v->len);
         return 0;
-    case DP_AVRO_BYTES: return read_blob(cur, "bytes length", v);
+    case DP_AVRO_BYTES:
+        return read_blob(cur, "bytes length", v);
     case DP_AVRO_STRING:
         if (read_blob(cur, "string length", v) < 0)
             return DP_EINVAL;
         if (!cur->trusted && !utf8_valid(v->ptr, v->len))
             return fail(cur, DP_REJ_BAD_UTF8, "string is not valid UTF-8");
         return 0;
-    case DP_AVRO_FIXED: return read_fixed_bytes(cur, nd->n, v);
+    case DP_AVRO_FIXED:
+        return read_fixed_bytes(cur, nd->n, v);
     case DP_AVRO_ENUM:
         if (read_long(cur, &v->l) < 0)
             return DP_EINVAL;
@@ -436,7 +438,8 @@ static inline int read_scalar(dp_avro_cursor_t *cur, const dp_schema_node_t *nd,
             return fail(cur, DP_REJ_BAD_TYPE, "enum index %lld, the enum has %u symbols",
                         (long long)v->l, nd->n);
         return 0;
-    default: return fail(cur, DP_REJ_BAD_TYPE, "unexpected type");
+    default:
+        return fail(cur, DP_REJ_BAD_TYPE, "unexpected type");
     }
 }
 
@@ -497,7 +500,7 @@ static int walk_record(const dp_schema_t *schema, uint32_t rec, const void *buf,
     for (i = 0; i < nd->n; i++) {
         cur.path[1] = schema->fields[nd->first + i].name;
         if (read_fast(&cur, schema->fields[nd->first + i].node,
-                               fields && i < nfields ? &fields[i] : &scratch) < 0)
+                      fields && i < nfields ? &fields[i] : &scratch) < 0)
             return DP_EINVAL;
     }
     if (cur.p != cur.end) {

@@ -44,7 +44,7 @@ typedef struct dp_avro_cursor {
     dp_reject_t *rej; /* may be NULL */
     uint32_t budget;  /* zero-byte items still allowed */
     int depth;
-    int trusted;      /* 1: strings were validated already (skip the UTF-8 check) */
+    int trusted; /* 1: strings were validated already (skip the UTF-8 check) */
     const char *path[DP_SCHEMA_MAX_DEPTH + 2];
 } dp_avro_cursor_t;
 
@@ -79,9 +79,9 @@ int dp_avro_walk_record_trusted(const dp_schema_t *schema, uint32_t rec, const v
 /* Iterates the items of an array or map value (v from dp_avro_read_value). */
 typedef struct dp_avro_iter {
     dp_avro_cursor_t cur;
-    uint32_t items;  /* node of the items */
+    uint32_t items; /* node of the items */
     int is_map;
-    int64_t left;    /* items left in the current block */
+    int64_t left; /* items left in the current block */
 } dp_avro_iter_t;
 
 void dp_avro_iter_init(dp_avro_iter_t *it, const dp_schema_t *schema, const dp_avro_value_t *v,

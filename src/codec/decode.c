@@ -13,11 +13,11 @@
  */
 #include "codec/decode.h"
 
-#include "core/buf.h"
 #include "codec/json_event.h"
+#include "codec/resolve.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "codec/resolve.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -176,7 +176,8 @@ int dp_decoder_add_schema(dp_decoder_t *dec, uint32_t id, const char *json_text,
     if (!w->compatible)
         dp_log(DP_LOG_WARN, "decode",
                "writer schema %u is incompatible with the canonical schema, its messages will be "
-               "rejected: %s", id, w->why);
+               "rejected: %s",
+               id, w->why);
     insert_writer(dec, w);
     return 0;
 }
@@ -252,14 +253,13 @@ int dp_decoder_schema_status(const dp_decoder_t *dec, uint32_t id, const char **
     return w->compatible;
 }
 
-int dp_decoder_set_topic_schema(dp_decoder_t *dec, const char *topic, uint32_t id,
-                                dp_err_t *err)
+int dp_decoder_set_topic_schema(dp_decoder_t *dec, const char *topic, uint32_t id, dp_err_t *err)
 {
     size_t i;
 
     if (!find_writer(dec, id))
-        return dp_err_set(err, DP_ENOTFOUND, 0, "topic %s: writer schema %u is not loaded",
-                          topic, id);
+        return dp_err_set(err, DP_ENOTFOUND, 0, "topic %s: writer schema %u is not loaded", topic,
+                          id);
     for (i = 0; i < dec->ntopics; i++) {
         if (strcmp(dec->topics[i].topic, topic) == 0) {
             dec->topics[i].id = id;
@@ -373,8 +373,8 @@ static int decode_json(const dp_decoder_t *dec, const char *text, size_t len, dp
          * bytes out of the reason. */
         if ((near = strstr(jerr.text, " near ")) != NULL)
             *near = '\0';
-        return dp_reject_set(&out->reject, DP_REJ_BAD_JSON, "$", "line %d column %d: %s",
-                             jerr.line, jerr.column, jerr.text);
+        return dp_reject_set(&out->reject, DP_REJ_BAD_JSON, "$", "line %d column %d: %s", jerr.line,
+                             jerr.column, jerr.text);
     }
     dp_buf_reset(&scratch->body);
     rc = dp_json_event_encode(dec->canon, root, text, len, &scratch->body, &out->reject);
@@ -420,9 +420,8 @@ static int decode_any(const dp_decoder_t *dec, const char *topic, const uint8_t 
                          p[i]);
 }
 
-int dp_decode_message(const dp_decoder_t *dec, const char *topic, const void *payload,
-                      size_t len, dp_decoded_t *out, dp_decode_scratch_t *scratch,
-                      dp_err_t *err)
+int dp_decode_message(const dp_decoder_t *dec, const char *topic, const void *payload, size_t len,
+                      dp_decoded_t *out, dp_decode_scratch_t *scratch, dp_err_t *err)
 {
     int rc;
 

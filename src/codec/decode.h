@@ -25,9 +25,9 @@
 #define DP_DECODE_H
 
 #include "codec/avro_walk.h"
-#include "core/err.h"
 #include "codec/schema.h"
 #include "codec/validate.h"
+#include "core/err.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -91,8 +91,7 @@ int dp_decoder_schema_status(const dp_decoder_t *dec, uint32_t id, const char **
 
 /* Declares that every message of `topic` is plain Avro of writer schema id.
  * 0, or DP_ENOTFOUND when id is not loaded. */
-int dp_decoder_set_topic_schema(dp_decoder_t *dec, const char *topic, uint32_t id,
-                                dp_err_t *err);
+int dp_decoder_set_topic_schema(dp_decoder_t *dec, const char *topic, uint32_t id, dp_err_t *err);
 
 /* Largest payload accepted (default 1 MiB); larger ones are TOO_LARGE. */
 void dp_decoder_set_max_message(dp_decoder_t *dec, size_t max);
@@ -108,8 +107,7 @@ void dp_decode_scratch_free(dp_decode_scratch_t *scratch);
  * filled, or DP_EINVAL with out->reject set and err->msg
  * "CODE $.path: reason". Never allocates on the pass-through path; the JSON
  * path allocates only inside jansson. Thread: any (see above). */
-int dp_decode_message(const dp_decoder_t *dec, const char *topic, const void *payload,
-                      size_t len, dp_decoded_t *out, dp_decode_scratch_t *scratch,
-                      dp_err_t *err);
+int dp_decode_message(const dp_decoder_t *dec, const char *topic, const void *payload, size_t len,
+                      dp_decoded_t *out, dp_decode_scratch_t *scratch, dp_err_t *err);
 
 #endif

@@ -58,14 +58,21 @@ __attribute__((format(printf, 3, 4))) static int fail(enc_t *e, dp_reject_code_t
 static const char *json_kind(const json_t *j)
 {
     switch (json_typeof(j)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
-    case JSON_INTEGER: return "integer";
-    case JSON_REAL: return "number";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
     case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    default: return "null";
+    case JSON_FALSE:
+        return "boolean";
+    default:
+        return "null";
     }
 }
 
@@ -115,8 +122,8 @@ static int parse_offset(const char *s, size_t len, int64_t *secs)
     }
     if ((s[0] != '+' && s[0] != '-') || (len != 6 && len != 5))
         return -1;
-    if (digits(s + 1, 2, &oh) < 0 || (len == 6 && s[3] != ':') ||
-        digits(s + len - 2, 2, &om) < 0 || oh > 23 || om > 59)
+    if (digits(s + 1, 2, &oh) < 0 || (len == 6 && s[3] != ':') || digits(s + len - 2, 2, &om) < 0 ||
+        oh > 23 || om > 59)
         return -1;
     *secs = (s[0] == '-' ? -1 : 1) * (int64_t)(oh * 3600 + om * 60);
     return 0;
@@ -136,8 +143,8 @@ int dp_iso8601_to_micros(const char *s, size_t len, int64_t *micros)
         digits(s + 11, 2, &h) < 0 || digits(s + 14, 2, &mi) < 0 || digits(s + 17, 2, &sec) < 0)
         return -1;
     leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 ||
-        mi > 59 || sec > 59)
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 ||
+        sec > 59)
         return -1;
     if (s[i] == '.') {
         for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, nfrac++) {
@@ -151,8 +158,8 @@ int dp_iso8601_to_micros(const char *s, size_t len, int64_t *micros)
     }
     if (i >= len || parse_offset(s + i, len - i, &off) < 0)
         return -1;
-    *micros = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - off) * 1000000 +
-              frac;
+    *micros =
+        ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - off) * 1000000 + frac;
     return 0;
 }
 
@@ -200,8 +207,8 @@ static int decimal_from_json(enc_t *e, const dp_schema_node_t *nd, const json_t 
     char text[64];
 
     if (json_is_string(j)) {
-        if (dp_decimal_parse(json_string_value(j), json_string_length(j), nd->precision,
-                             nd->scale, u, &why) == 0)
+        if (dp_decimal_parse(json_string_value(j), json_string_length(j), nd->precision, nd->scale,
+                             u, &why) == 0)
             return 0;
     } else if (json_is_integer(j)) {
         snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
@@ -239,8 +246,8 @@ static int encode_long(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
         return put(e, dp_buf_put_long(e->out, v, NULL));
     }
     if (nd->logical != DP_LT_NONE)
-        return fail(e, DP_REJ_BAD_TIMESTAMP, "expected integer micros or an ISO-8601 string, got %s",
-                    json_kind(j));
+        return fail(e, DP_REJ_BAD_TIMESTAMP,
+                    "expected integer micros or an ISO-8601 string, got %s", json_kind(j));
     return fail(e, DP_REJ_BAD_TYPE, "expected an integer, got %s", json_kind(j));
 }
 
@@ -277,20 +284,30 @@ static int accepts(const dp_schema_t *s, uint32_t node, const json_t *j)
     const dp_schema_node_t *nd = &s->nodes[node];
 
     switch (nd->type) {
-    case DP_AVRO_NULL: return json_is_null(j);
-    case DP_AVRO_BOOLEAN: return json_is_boolean(j);
-    case DP_AVRO_INT: return json_is_integer(j);
-    case DP_AVRO_LONG: return json_is_integer(j) || (json_is_string(j) && nd->logical != DP_LT_NONE);
+    case DP_AVRO_NULL:
+        return json_is_null(j);
+    case DP_AVRO_BOOLEAN:
+        return json_is_boolean(j);
+    case DP_AVRO_INT:
+        return json_is_integer(j);
+    case DP_AVRO_LONG:
+        return json_is_integer(j) || (json_is_string(j) && nd->logical != DP_LT_NONE);
     case DP_AVRO_FLOAT:
-    case DP_AVRO_DOUBLE: return json_is_number(j);
-    case DP_AVRO_BYTES: return json_is_string(j) || (json_is_number(j) && nd->logical != DP_LT_NONE);
+    case DP_AVRO_DOUBLE:
+        return json_is_number(j);
+    case DP_AVRO_BYTES:
+        return json_is_string(j) || (json_is_number(j) && nd->logical != DP_LT_NONE);
     case DP_AVRO_STRING:
     case DP_AVRO_ENUM:
-    case DP_AVRO_FIXED: return json_is_string(j);
+    case DP_AVRO_FIXED:
+        return json_is_string(j);
     case DP_AVRO_RECORD:
-    case DP_AVRO_MAP: return json_is_object(j);
-    case DP_AVRO_ARRAY: return json_is_array(j);
-    default: return 0;
+    case DP_AVRO_MAP:
+        return json_is_object(j);
+    case DP_AVRO_ARRAY:
+        return json_is_array(j);
+    default:
+        return 0;
     }
 }
 
@@ -337,8 +354,8 @@ static int encode_field(enc_t *e, const dp_schema_field_t *f, const json_t *v)
     e->path[e->depth] = f->name;
     if (!v || (json_is_null(v) && !has_null(e->schema, f->node))) {
         if (!f->defval)
-            return fail(e, DP_REJ_MISSING_FIELD, v ? "required field is null"
-                                                   : "required field is missing");
+            return fail(e, DP_REJ_MISSING_FIELD,
+                        v ? "required field is null" : "required field is missing");
         e->default_mode = 1;
         v = f->defval;
     }
@@ -382,12 +399,14 @@ static int encode_items(enc_t *e, const dp_schema_node_t *nd, const json_t *j)
         return DP_EINVAL;
     if (nd->type == DP_AVRO_ARRAY) {
         e->path[e->depth] = "[]";
-        json_array_foreach(j, i, v) {
+        json_array_foreach(j, i, v)
+        {
             if (encode_value(e, nd->first, v) < 0)
                 return DP_EINVAL;
         }
     } else {
-        json_object_foreach((json_t *)j, key, v) {
+        json_object_foreach((json_t *)j, key, v)
+        {
             e->path[e->depth] = key;
             if (put(e, dp_buf_put_bytes(e->out, key, strlen(key), NULL)) < 0 ||
                 encode_value(e, nd->first, v) < 0)
@@ -422,9 +441,11 @@ static int encode_value(enc_t *e, uint32_t node, const json_t *j)
     int rc;
 
     switch (nd->type) {
-    case DP_AVRO_UNION: return encode_union(e, nd, j);
+    case DP_AVRO_UNION:
+        return encode_union(e, nd, j);
     case DP_AVRO_NULL:
-        return json_is_null(j) ? 0 : fail(e, DP_REJ_BAD_TYPE, "expected null, got %s", json_kind(j));
+        return json_is_null(j) ? 0
+                               : fail(e, DP_REJ_BAD_TYPE, "expected null, got %s", json_kind(j));
     case DP_AVRO_BOOLEAN:
         if (!json_is_boolean(j))
             return fail(e, DP_REJ_BAD_TYPE, "expected a boolean, got %s", json_kind(j));
@@ -434,17 +455,22 @@ static int encode_value(enc_t *e, uint32_t node, const json_t *j)
             json_integer_value(j) > INT32_MAX)
             return fail(e, DP_REJ_BAD_TYPE, "expected a 32-bit integer, got %s", json_kind(j));
         return put(e, dp_buf_put_long(e->out, json_integer_value(j), NULL));
-    case DP_AVRO_LONG: return encode_long(e, nd, j);
+    case DP_AVRO_LONG:
+        return encode_long(e, nd, j);
     case DP_AVRO_FLOAT:
-    case DP_AVRO_DOUBLE: return encode_float(e, nd, j);
-    case DP_AVRO_BYTES: return encode_bytes(e, nd, j);
+    case DP_AVRO_DOUBLE:
+        return encode_float(e, nd, j);
+    case DP_AVRO_BYTES:
+        return encode_bytes(e, nd, j);
     case DP_AVRO_STRING:
         if (!json_is_string(j))
             return fail(e, DP_REJ_BAD_TYPE, "expected a string, got %s", json_kind(j));
         return put(e, dp_buf_put_bytes(e->out, json_string_value(j), json_string_length(j), NULL));
     case DP_AVRO_ENUM:
-    case DP_AVRO_FIXED: return encode_named_scalar(e, nd, j);
-    default: break;
+    case DP_AVRO_FIXED:
+        return encode_named_scalar(e, nd, j);
+    default:
+        break;
     }
     if (e->depth >= DP_SCHEMA_MAX_DEPTH)
         return fail(e, DP_REJ_TOO_LARGE, "values nested deeper than %d", DP_SCHEMA_MAX_DEPTH);
@@ -486,7 +512,8 @@ static int find_unknown(enc_t *e, uint32_t rec, const json_t *j)
     if (e->depth > DP_SCHEMA_MAX_DEPTH)
         return 0;
     e->depth++;
-    json_object_foreach((json_t *)j, key, v) {
+    json_object_foreach((json_t *)j, key, v)
+    {
         e->path[e->depth] = key;
         idx = dp_schema_field_index(s, rec, key);
         if (idx < 0)

@@ -16,9 +16,9 @@
 #include "codec/registry.h"
 
 #include "config/config.h"
-#include "dbx/http.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "dbx/http.h"
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -35,18 +35,18 @@ enum { ST_FOUND = 1, ST_NOT_FOUND, ST_INVALID, ST_UNAVAILABLE };
 
 typedef struct entry {
     uint32_t id;
-    int state;            /* ST_* */
-    char *text;           /* ST_FOUND: the schema JSON text (owned) */
+    int state;  /* ST_* */
+    char *text; /* ST_FOUND: the schema JSON text (owned) */
     size_t len;
-    char *msg;            /* other states: the error message (owned) */
-    long long expires_ms; /* other states: ask again from this time on */
+    char *msg;               /* other states: the error message (owned) */
+    long long expires_ms;    /* other states: ask again from this time on */
     unsigned long long used; /* recency tick for eviction */
 } entry_t;
 
 struct dp_registry {
     dp_dbx_client_t *client;
     char *url;
-    char *auth_line;      /* "Authorization: Basic ..." or NULL; wiped on destroy */
+    char *auth_line; /* "Authorization: Basic ..." or NULL; wiped on destroy */
     long retry_ms;
     long not_found_ttl_ms;
     entry_t *entries;
@@ -242,8 +242,8 @@ long dp_registry_parse_error_code(const char *body, size_t len)
     return code;
 }
 
-int dp_registry_parse_schema(const char *body, size_t len, char **text, size_t *textlen,
-                             char *type, size_t typelen)
+int dp_registry_parse_schema(const char *body, size_t len, char **text, size_t *textlen, char *type,
+                             size_t typelen)
 {
     json_t *root = json_loadb(body ? body : "", len, 0, NULL);
     json_t *schema = json_object_get(root, "schema");
@@ -272,23 +272,23 @@ int dp_registry_parse_schema(const char *body, size_t len, char **text, size_t *
 static void take_schema(dp_registry_t *reg, entry_t *e, const dp_dbx_response_t *resp)
 {
     char msg[DP_ERR_MSG_MAX], type[24];
-    int rc = dp_registry_parse_schema(resp->body, resp->body_len, &e->text, &e->len, type,
-                                      sizeof(type));
+    int rc =
+        dp_registry_parse_schema(resp->body, resp->body_len, &e->text, &e->len, type, sizeof(type));
 
     if (rc == DP_EAGAIN) {
         snprintf(msg, sizeof(msg),
-                 "the registry at %s answered schema id %u without a \"schema\" string",
-                 reg->url, e->id);
+                 "the registry at %s answered schema id %u without a \"schema\" string", reg->url,
+                 e->id);
         entry_fail(reg, e, ST_UNAVAILABLE, reg->retry_ms, msg);
     } else if (rc == DP_EINVAL) {
         snprintf(msg, sizeof(msg),
-                 "schema id %u in the registry at %s is a %.20s schema; only AVRO is read",
-                 e->id, reg->url, type);
+                 "schema id %u in the registry at %s is a %.20s schema; only AVRO is read", e->id,
+                 reg->url, type);
         entry_fail(reg, e, ST_INVALID, reg->not_found_ttl_ms, msg);
     } else {
         e->state = ST_FOUND;
-        dp_log(DP_LOG_INFO, "registry", "schema id %u fetched from %s (%zu bytes)", e->id,
-               reg->url, e->len);
+        dp_log(DP_LOG_INFO, "registry", "schema id %u fetched from %s (%zu bytes)", e->id, reg->url,
+               e->len);
     }
 }
 
@@ -314,9 +314,9 @@ static void fetch(dp_registry_t *reg, entry_t *e)
         snprintf(msg, sizeof(msg), "schema registry at %s unavailable for schema id %u: %s",
                  reg->url, e->id, err.msg);
         entry_fail(reg, e, ST_UNAVAILABLE, reg->retry_ms, msg);
-    } else if (resp.status == 404 && dp_registry_parse_error_code(resp.body, resp.body_len) == CONFLUENT_SCHEMA_NOT_FOUND) {
-        snprintf(msg, sizeof(msg), "schema id %u not found in the registry at %s", e->id,
-                 reg->url);
+    } else if (resp.status == 404 && dp_registry_parse_error_code(resp.body, resp.body_len) ==
+                                         CONFLUENT_SCHEMA_NOT_FOUND) {
+        snprintf(msg, sizeof(msg), "schema id %u not found in the registry at %s", e->id, reg->url);
         entry_fail(reg, e, ST_NOT_FOUND, reg->not_found_ttl_ms, msg);
     } else if (resp.status == 404) {
         /* Not the registry's own answer (a wrong URL or path prefix): an id is
@@ -334,8 +334,10 @@ static void fetch(dp_registry_t *reg, entry_t *e)
         dp_log(DP_LOG_WARN, "registry", "%s; messages of this id are held, next attempt in %ld ms",
                e->msg, reg->retry_ms);
     } else if (e->state != ST_FOUND) {
-        dp_log(DP_LOG_WARN, "registry", "%s; its messages go to event_errors (asked again in "
-               "%ld ms)", e->msg, reg->not_found_ttl_ms);
+        dp_log(DP_LOG_WARN, "registry",
+               "%s; its messages go to event_errors (asked again in "
+               "%ld ms)",
+               e->msg, reg->not_found_ttl_ms);
     }
 }
 
@@ -366,8 +368,7 @@ static int answer(dp_registry_t *reg, const entry_t *e, long long now, const cha
     }
 }
 
-int dp_registry_get(dp_registry_t *reg, uint32_t id, const char **text, size_t *len,
-                    dp_err_t *err)
+int dp_registry_get(dp_registry_t *reg, uint32_t id, const char **text, size_t *len, dp_err_t *err)
 {
     entry_t *e = cache_find(reg, id);
     long long now = dp_dbx_client_now_ms(reg->client);
@@ -395,8 +396,10 @@ int dp_registry_load_into(dp_registry_t *reg, dp_decoder_t *dec, uint32_t id, dp
         char msg[DP_ERR_MSG_MAX];
 
         /* Remember it as unreadable, so its messages do not reparse it. */
-        snprintf(msg, sizeof(msg), "schema id %u from the registry at %s is not a usable Avro "
-                 "record schema: %s", id, reg->url, err ? err->msg : "invalid");
+        snprintf(msg, sizeof(msg),
+                 "schema id %u from the registry at %s is not a usable Avro "
+                 "record schema: %s",
+                 id, reg->url, err ? err->msg : "invalid");
         e = cache_find(reg, id);
         entry_fail(reg, e, ST_INVALID, reg->not_found_ttl_ms, msg);
         dp_log(DP_LOG_WARN, "registry", "%s", msg);

@@ -40,17 +40,17 @@ typedef struct dp_registry dp_registry_t;
 /* Client settings; strings are copied. Zero fields take the defaults in
  * brackets. */
 typedef struct dp_registry_opts {
-    const char *url;            /* "https://sr.example.com[:port][/prefix]" (required) */
-    int allow_insecure_http;    /* accept http:// (a local registry) */
-    const char *user;           /* HTTP Basic user, NULL = no auth */
-    const char *password;       /* HTTP Basic password (with user) */
-    const char *ca_file;        /* PEM bundle, NULL = system store */
-    long timeout_ms;            /* one attempt, whole transfer [5000]; connect: half */
-    int max_attempts;           /* attempts of one lookup, first included [2] */
-    long retry_ms;              /* an unavailable id is not asked again sooner [5000] */
-    long not_found_ttl_ms;      /* a 40403 is remembered this long [60000] */
-    size_t cache_max;           /* ids remembered, found or not [10000] */
-    size_t max_schema_bytes;    /* largest response accepted [1 MiB] */
+    const char *url;               /* "https://sr.example.com[:port][/prefix]" (required) */
+    int allow_insecure_http;       /* accept http:// (a local registry) */
+    const char *user;              /* HTTP Basic user, NULL = no auth */
+    const char *password;          /* HTTP Basic password (with user) */
+    const char *ca_file;           /* PEM bundle, NULL = system store */
+    long timeout_ms;               /* one attempt, whole transfer [5000]; connect: half */
+    int max_attempts;              /* attempts of one lookup, first included [2] */
+    long retry_ms;                 /* an unavailable id is not asked again sooner [5000] */
+    long not_found_ttl_ms;         /* a 40403 is remembered this long [60000] */
+    size_t cache_max;              /* ids remembered, found or not [10000] */
+    size_t max_schema_bytes;       /* largest response accepted [1 MiB] */
     const dp_retry_clock_t *clock; /* NULL = real monotonic clock and sleep */
 } dp_registry_opts_t;
 
@@ -78,8 +78,7 @@ void dp_registry_destroy(dp_registry_t *reg);
  *                 is asked again for retry_ms (the cached answer comes back
  *                 with "next attempt in N ms").
  * text and len may be NULL. Thread: the client's thread. */
-int dp_registry_get(dp_registry_t *reg, uint32_t id, const char **text, size_t *len,
-                    dp_err_t *err);
+int dp_registry_get(dp_registry_t *reg, uint32_t id, const char **text, size_t *len, dp_err_t *err);
 
 /* Fetches schema id (dp_registry_get) and adds it to dec
  * (dp_decoder_add_schema), so that decoding the message again succeeds or
@@ -111,8 +110,8 @@ void dp_registry_stats(const dp_registry_t *reg, dp_registry_stats_t *out);
  * NULs) for an Avro schema (schemaType "AVRO" or absent); DP_EINVAL with the
  * schemaType in type (truncated to typelen) for any other type; DP_EAGAIN
  * when the body has no "schema" string. *text is NULL unless 0. */
-int dp_registry_parse_schema(const char *body, size_t len, char **text, size_t *textlen,
-                             char *type, size_t typelen);
+int dp_registry_parse_schema(const char *body, size_t len, char **text, size_t *textlen, char *type,
+                             size_t typelen);
 
 /* The registry's integer error_code of an error body (40403: schema not
  * found), or 0 when the body has none. body may be NULL. */

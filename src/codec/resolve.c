@@ -21,14 +21,14 @@
 /* ------------------------------------------------------------------ */
 
 enum {
-    CV_COPY,       /* identical encoding: copy the bytes */
-    CV_RECORD,     /* reader fields in reader order, by name */
-    CV_WRAP,       /* writer non-union -> reader union branch */
-    CV_UNWRAP,     /* writer union: per writer branch conversion */
-    CV_FAIL,       /* this writer branch cannot be read (runtime reject) */
-    CV_ITEMS,      /* array/map whose items need converting */
-    CV_TO_FLOAT,   /* int/long -> float */
-    CV_TO_DOUBLE,  /* int/long/float -> double */
+    CV_COPY,      /* identical encoding: copy the bytes */
+    CV_RECORD,    /* reader fields in reader order, by name */
+    CV_WRAP,      /* writer non-union -> reader union branch */
+    CV_UNWRAP,    /* writer union: per writer branch conversion */
+    CV_FAIL,      /* this writer branch cannot be read (runtime reject) */
+    CV_ITEMS,     /* array/map whose items need converting */
+    CV_TO_FLOAT,  /* int/long -> float */
+    CV_TO_DOUBLE, /* int/long/float -> double */
     CV_MILLIS_TO_MICROS,
 };
 
@@ -61,7 +61,6 @@ struct dp_resolver {
     dp_buf_t defaults;
     uint32_t root;
 };
-
 
 static void *grow(void *arr, size_t *cap, size_t need, size_t elem)
 {
@@ -128,9 +127,8 @@ static int compile_writer_union(cctx_t *c, uint32_t wn, uint32_t rn, uint32_t *o
             ok = 1;
         } else {
             sub = add_conv(c->w, CV_FAIL, wb);
-            c->w->convs[sub].fail_code = c->ws->nodes[wb].type == DP_AVRO_NULL
-                                             ? DP_REJ_MISSING_FIELD
-                                             : DP_REJ_BAD_TYPE;
+            c->w->convs[sub].fail_code =
+                c->ws->nodes[wb].type == DP_AVRO_NULL ? DP_REJ_MISSING_FIELD : DP_REJ_BAD_TYPE;
         }
         c->w->bmap[first + i] = sub;
     }
@@ -187,8 +185,8 @@ static int compile_record(cctx_t *c, uint32_t wn, uint32_t rn, uint32_t *out)
         wi = dp_schema_field_index(c->ws, wn, rf->name);
         e->wfield = wi;
         if (wi >= 0) {
-            if (compile_conv(c, dp_schema_field(c->ws, wn, (uint32_t)wi)->node, rf->node,
-                             &conv) < 0)
+            if (compile_conv(c, dp_schema_field(c->ws, wn, (uint32_t)wi)->node, rf->node, &conv) <
+                0)
                 return -1;
             w->rfields[first + i].conv = conv; /* rfields may have moved */
             continue;
@@ -198,7 +196,8 @@ static int compile_record(cctx_t *c, uint32_t wn, uint32_t rn, uint32_t *out)
         w->rfields[first + i].def_off = (uint32_t)dp_buf_len(&w->defaults);
         if (dp_json_encode_default(c->rs, rf->node, rf->defval, &w->defaults, &rej) < 0)
             return incompatible(c, "bad default: %s", rej.reason);
-        w->rfields[first + i].def_len = (uint32_t)(dp_buf_len(&w->defaults) - w->rfields[first + i].def_off);
+        w->rfields[first + i].def_len =
+            (uint32_t)(dp_buf_len(&w->defaults) - w->rfields[first + i].def_off);
     }
     c->depth--;
     conv = add_conv(w, CV_RECORD, wn);
@@ -215,7 +214,8 @@ static int compile_same(cctx_t *c, uint32_t wn, uint32_t rn, uint32_t *out)
     uint32_t inner, i;
 
     switch (rd->type) {
-    case DP_AVRO_RECORD: return compile_record(c, wn, rn, out);
+    case DP_AVRO_RECORD:
+        return compile_record(c, wn, rn, out);
     case DP_AVRO_LONG:
         if (wd->logical == DP_LT_TIMESTAMP_MILLIS && rd->logical == DP_LT_TIMESTAMP_MICROS) {
             *out = add_conv(c->w, CV_MILLIS_TO_MICROS, wn);
@@ -226,8 +226,7 @@ static int compile_same(cctx_t *c, uint32_t wn, uint32_t rn, uint32_t *out)
         break;
     case DP_AVRO_BYTES:
     case DP_AVRO_FIXED:
-        if (wd->logical == DP_LT_DECIMAL && rd->logical == DP_LT_DECIMAL &&
-            wd->scale != rd->scale)
+        if (wd->logical == DP_LT_DECIMAL && rd->logical == DP_LT_DECIMAL && wd->scale != rd->scale)
             return incompatible(c, "decimal scale %d, canonical scale %d", wd->scale, rd->scale);
         if (rd->type == DP_AVRO_FIXED && wd->n != rd->n)
             return incompatible(c, "fixed size %u, canonical %u", wd->n, rd->n);
@@ -248,7 +247,8 @@ static int compile_same(cctx_t *c, uint32_t wn, uint32_t rn, uint32_t *out)
             return 0;
         }
         break;
-    default: break;
+    default:
+        break;
     }
     *out = add_conv(c->w, CV_COPY, wn);
     return 0;
@@ -333,8 +333,9 @@ __attribute__((format(printf, 3, 4))) static int rt_fail(rt_t *r, dp_reject_code
 
 static int rt_put(rt_t *r, int rc)
 {
-    return rc < 0 ? rt_fail(r, DP_REJ_TOO_LARGE, "converted event over %zu bytes", dp_buf_max(r->out))
-                  : 0;
+    return rc < 0
+               ? rt_fail(r, DP_REJ_TOO_LARGE, "converted event over %zu bytes", dp_buf_max(r->out))
+               : 0;
 }
 
 static int run_conv(rt_t *r, uint32_t ci, dp_avro_cursor_t *cur);
@@ -358,15 +359,16 @@ static int run_record(rt_t *r, const conv_t *cv, dp_avro_cursor_t *cur)
 
         r->path[r->depth] = f->name;
         if (f->wfield < 0) {
-            if (rt_put(r, dp_buf_append(r->out, dp_buf_data(&r->w->defaults) + f->def_off, f->def_len, NULL)))
+            if (rt_put(r, dp_buf_append(r->out, dp_buf_data(&r->w->defaults) + f->def_off,
+                                        f->def_len, NULL)))
                 return DP_EINVAL;
             continue;
         }
-        dp_avro_cursor_init(&sub, r->w->ws, start[f->wfield],
-                            (size_t)(((uint32_t)f->wfield + 1 < wd->n ? start[f->wfield + 1]
-                                                                       : cur->p) -
-                                     start[f->wfield]),
-                            NULL, r->rej);
+        dp_avro_cursor_init(
+            &sub, r->w->ws, start[f->wfield],
+            (size_t)(((uint32_t)f->wfield + 1 < wd->n ? start[f->wfield + 1] : cur->p) -
+                     start[f->wfield]),
+            NULL, r->rej);
         sub.trusted = cur->trusted;
         if (run_conv(r, f->conv, &sub) < 0)
             return DP_EINVAL;
@@ -428,7 +430,8 @@ static int run_conv(rt_t *r, uint32_t ci, dp_avro_cursor_t *cur)
         if (dp_avro_read_value(cur, cv->wnode, &v) < 0)
             return DP_EINVAL;
         return rt_put(r, dp_buf_append(r->out, v.raw, v.raw_len, NULL));
-    case CV_RECORD: return run_record(r, cv, cur);
+    case CV_RECORD:
+        return run_record(r, cv, cur);
     case CV_WRAP:
         if (rt_put(r, dp_buf_put_long(r->out, cv->branch, NULL)) < 0)
             return DP_EINVAL;
@@ -440,18 +443,23 @@ static int run_conv(rt_t *r, uint32_t ci, dp_avro_cursor_t *cur)
     case CV_FAIL:
         if (cv->fail_code == DP_REJ_MISSING_FIELD)
             return rt_fail(r, DP_REJ_MISSING_FIELD, "the writer sent null for a required field");
-        return rt_fail(r, DP_REJ_BAD_TYPE, "the writer sent a %s, which the canonical type "
-                       "cannot hold", dp_avro_type_name(r->w->ws->nodes[cv->wnode].type));
-    case CV_ITEMS: return run_items(r, cv, cur);
+        return rt_fail(r, DP_REJ_BAD_TYPE,
+                       "the writer sent a %s, which the canonical type "
+                       "cannot hold",
+                       dp_avro_type_name(r->w->ws->nodes[cv->wnode].type));
+    case CV_ITEMS:
+        return run_items(r, cv, cur);
     case CV_TO_FLOAT:
-    case CV_TO_DOUBLE: return run_number(r, cv, cur);
+    case CV_TO_DOUBLE:
+        return run_number(r, cv, cur);
     case CV_MILLIS_TO_MICROS:
         if (dp_avro_read_long(cur, &b) < 0)
             return DP_EINVAL;
         if (b > INT64_MAX / 1000 || b < INT64_MIN / 1000)
             return rt_fail(r, DP_REJ_BAD_TIMESTAMP, "millis out of range");
         return rt_put(r, dp_buf_put_long(r->out, b * 1000, NULL));
-    default: return rt_fail(r, DP_REJ_BAD_TYPE, "internal: unknown conversion");
+    default:
+        return rt_fail(r, DP_REJ_BAD_TYPE, "internal: unknown conversion");
     }
 }
 

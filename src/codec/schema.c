@@ -86,9 +86,9 @@ typedef struct parser {
     dp_err_t *err;
 } parser_t;
 
-static const char *const type_names[] = {"null",   "boolean", "int",   "long",  "float",
+static const char *const type_names[] = {"null",   "boolean", "int",    "long",   "float",
                                          "double", "bytes",   "string", "record", "enum",
-                                         "array",  "map",     "union", "fixed"};
+                                         "array",  "map",     "union",  "fixed"};
 
 const char *dp_avro_type_name(dp_avro_type_t type)
 {
@@ -284,8 +284,8 @@ static int compile_enum(parser_t *p, const json_t *j, const char *ns, uint32_t n
         const char *sym = json_string_value(json_array_get(syms, i));
 
         if (!sym)
-            return dp_err_set(p->err, DP_EINVAL, 0, "enum '%s': symbol %zu not a string",
-                              fullname, i);
+            return dp_err_set(p->err, DP_EINVAL, 0, "enum '%s': symbol %zu not a string", fullname,
+                              i);
         s->symbols[s->nsymbols++] = sym;
     }
     return 0;
@@ -309,8 +309,8 @@ static void apply_logical(dp_schema_node_t *nd, const json_t *j)
     else if (strcmp(lt, "uuid") == 0 && nd->type == DP_AVRO_STRING)
         nd->logical = DP_LT_UUID;
     else if (strcmp(lt, "decimal") == 0 &&
-             (nd->type == DP_AVRO_BYTES || nd->type == DP_AVRO_FIXED) && prec >= 1 &&
-             prec <= 38 && scale >= 0 && scale <= prec) {
+             (nd->type == DP_AVRO_BYTES || nd->type == DP_AVRO_FIXED) && prec >= 1 && prec <= 38 &&
+             scale >= 0 && scale <= prec) {
         nd->logical = DP_LT_DECIMAL;
         nd->precision = (uint8_t)prec;
         nd->scale = (uint8_t)scale;
@@ -408,10 +408,18 @@ static uint32_t minsize(dp_schema_t *s, uint32_t node, uint8_t *state)
         return 0;
     state[node] = 1;
     switch (nd->type) {
-    case DP_AVRO_NULL: sum = 0; break;
-    case DP_AVRO_FLOAT: sum = 4; break;
-    case DP_AVRO_DOUBLE: sum = 8; break;
-    case DP_AVRO_FIXED: sum = nd->n; break;
+    case DP_AVRO_NULL:
+        sum = 0;
+        break;
+    case DP_AVRO_FLOAT:
+        sum = 4;
+        break;
+    case DP_AVRO_DOUBLE:
+        sum = 8;
+        break;
+    case DP_AVRO_FIXED:
+        sum = nd->n;
+        break;
     case DP_AVRO_RECORD:
         for (i = 0; i < nd->n; i++)
             sum += minsize(s, s->fields[nd->first + i].node, state);
@@ -422,8 +430,13 @@ static uint32_t minsize(dp_schema_t *s, uint32_t node, uint8_t *state)
         sum = 1;
         break;
     case DP_AVRO_ARRAY:
-    case DP_AVRO_MAP: minsize(s, nd->first, state); sum = 1; break;
-    default: sum = 1; break;
+    case DP_AVRO_MAP:
+        minsize(s, nd->first, state);
+        sum = 1;
+        break;
+    default:
+        sum = 1;
+        break;
     }
     nd->minsize = sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
     state[node] = 2;
@@ -555,7 +568,8 @@ static int equal_rec(const dp_schema_t *sa, uint32_t a, const dp_schema_t *sb, u
             const dp_schema_field_t *fa = &sa->fields[na->first + i];
             const dp_schema_field_t *fb = &sb->fields[nb->first + i];
 
-            if (strcmp(fa->name, fb->name) != 0 || !equal_rec(sa, fa->node, sb, fb->node, depth + 1))
+            if (strcmp(fa->name, fb->name) != 0 ||
+                !equal_rec(sa, fa->node, sb, fb->node, depth + 1))
                 return 0;
         }
         return 1;
@@ -577,9 +591,12 @@ static int equal_rec(const dp_schema_t *sa, uint32_t a, const dp_schema_t *sb, u
         }
         return 1;
     case DP_AVRO_ARRAY:
-    case DP_AVRO_MAP: return equal_rec(sa, na->first, sb, nb->first, depth + 1);
-    case DP_AVRO_FIXED: return na->n == nb->n;
-    default: return 1;
+    case DP_AVRO_MAP:
+        return equal_rec(sa, na->first, sb, nb->first, depth + 1);
+    case DP_AVRO_FIXED:
+        return na->n == nb->n;
+    default:
+        return 1;
     }
 }
 

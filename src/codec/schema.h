@@ -30,30 +30,30 @@
  * data contract (docs/EVENTS.md) and never change meaning. */
 typedef enum {
     DP_REJ_NONE = 0,
-    DP_REJ_FRAMING,            /* neither 0x00 frame, topic schema nor '{' */
-    DP_REJ_UNKNOWN_SCHEMA_ID,  /* Confluent schema id not loaded */
-    DP_REJ_INCOMPATIBLE_SCHEMA,/* writer schema cannot be read as canonical */
-    DP_REJ_TRUNCATED,          /* body ends inside a value */
-    DP_REJ_TRAILING_BYTES,     /* bytes left after the record */
-    DP_REJ_BAD_LENGTH,         /* negative or impossible length or count */
-    DP_REJ_BAD_VARINT,         /* varint longer than 10 bytes or int overflow */
-    DP_REJ_BAD_UNION_BRANCH,   /* union index out of range */
-    DP_REJ_BAD_UTF8,           /* string is not valid UTF-8 */
-    DP_REJ_MISSING_FIELD,      /* required field absent or null */
-    DP_REJ_UNKNOWN_FIELD,      /* JSON field the schema cannot hold */
-    DP_REJ_BAD_TYPE,           /* value of the wrong type or out of range */
-    DP_REJ_BAD_EVENT_ID,       /* empty or longer than 256 bytes */
-    DP_REJ_BAD_EVENT_NAME,     /* not snake_case or longer than 100 */
-    DP_REJ_BAD_MERCHANT_ID,    /* empty or longer than 256 bytes */
-    DP_REJ_BAD_CURRENCY,       /* not an ISO 4217 code */
-    DP_REJ_BAD_DECIMAL,        /* not a decimal(18,4) */
-    DP_REJ_BAD_TIMESTAMP,      /* unparsable or outside 2000..2100 */
-    DP_REJ_BAD_JSON,           /* not a JSON object */
-    DP_REJ_TOO_LARGE,          /* message, output or nesting over a limit */
+    DP_REJ_FRAMING,             /* neither 0x00 frame, topic schema nor '{' */
+    DP_REJ_UNKNOWN_SCHEMA_ID,   /* Confluent schema id not loaded */
+    DP_REJ_INCOMPATIBLE_SCHEMA, /* writer schema cannot be read as canonical */
+    DP_REJ_TRUNCATED,           /* body ends inside a value */
+    DP_REJ_TRAILING_BYTES,      /* bytes left after the record */
+    DP_REJ_BAD_LENGTH,          /* negative or impossible length or count */
+    DP_REJ_BAD_VARINT,          /* varint longer than 10 bytes or int overflow */
+    DP_REJ_BAD_UNION_BRANCH,    /* union index out of range */
+    DP_REJ_BAD_UTF8,            /* string is not valid UTF-8 */
+    DP_REJ_MISSING_FIELD,       /* required field absent or null */
+    DP_REJ_UNKNOWN_FIELD,       /* JSON field the schema cannot hold */
+    DP_REJ_BAD_TYPE,            /* value of the wrong type or out of range */
+    DP_REJ_BAD_EVENT_ID,        /* empty or longer than 256 bytes */
+    DP_REJ_BAD_EVENT_NAME,      /* not snake_case or longer than 100 */
+    DP_REJ_BAD_MERCHANT_ID,     /* empty or longer than 256 bytes */
+    DP_REJ_BAD_CURRENCY,        /* not an ISO 4217 code */
+    DP_REJ_BAD_DECIMAL,         /* not a decimal(18,4) */
+    DP_REJ_BAD_TIMESTAMP,       /* unparsable or outside 2000..2100 */
+    DP_REJ_BAD_JSON,            /* not a JSON object */
+    DP_REJ_TOO_LARGE,           /* message, output or nesting over a limit */
     DP_REJ_COUNT_
 } dp_reject_code_t;
 
-#define DP_REJECT_PATH_MAX 128
+#define DP_REJECT_PATH_MAX   128
 #define DP_REJECT_REASON_MAX 256
 
 typedef struct dp_reject {
@@ -100,9 +100,9 @@ typedef enum {
 } dp_logical_t;
 
 /* Limits enforced when compiling: they bound the stack of every walker. */
-#define DP_SCHEMA_MAX_NODES 4096
+#define DP_SCHEMA_MAX_NODES  4096
 #define DP_SCHEMA_MAX_FIELDS 256 /* per record */
-#define DP_SCHEMA_MAX_DEPTH 32   /* nesting of values while walking */
+#define DP_SCHEMA_MAX_DEPTH  32  /* nesting of values while walking */
 
 typedef struct dp_schema_node {
     uint8_t type;      /* dp_avro_type_t */

@@ -88,8 +88,8 @@ size_t dp_decimal_to_bytes(int64_t v, uint8_t out[8])
         tmp[7 - i] = (uint8_t)((uint64_t)v >> (8 * i));
     /* Drop leading bytes that only repeat the sign of the next one. */
     i = 0;
-    while (n > 1 && ((tmp[i] == 0x00 && !(tmp[i + 1] & 0x80)) ||
-                     (tmp[i] == 0xff && (tmp[i + 1] & 0x80)))) {
+    while (n > 1 &&
+           ((tmp[i] == 0x00 && !(tmp[i + 1] & 0x80)) || (tmp[i] == 0xff && (tmp[i + 1] & 0x80)))) {
         i++;
         n--;
     }
@@ -148,8 +148,7 @@ int dp_validate_event(const dp_event_view_t *ev, dp_reject_t *rej)
     if (ev->has_received_at && check_time(ev->received_at, "$.received_at", rej) < 0)
         return DP_EINVAL;
     if (ev->has_currency && !dp_validate_currency(ev->currency.ptr, ev->currency.len))
-        return dp_reject_set(rej, DP_REJ_BAD_CURRENCY, "$.currency",
-                             "'%s' is not an ISO 4217 code",
+        return dp_reject_set(rej, DP_REJ_BAD_CURRENCY, "$.currency", "'%s' is not an ISO 4217 code",
                              printable(shown, 16, ev->currency.ptr, ev->currency.len));
     if (ev->has_value && dp_decimal_from_bytes(ev->value, ev->value_len, &unscaled) < 0)
         return dp_reject_set(rej, DP_REJ_BAD_DECIMAL, "$.value",

@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DP_EVENT_ID_MAX 256
+#define DP_EVENT_ID_MAX    256
 #define DP_MERCHANT_ID_MAX 256
-#define DP_EVENT_NAME_MAX 100
+#define DP_EVENT_NAME_MAX  100
 /* event_time and received_at must fall in [2000-01-01, 2100-01-01) UTC. */
 #define DP_TIME_MIN_MICROS 946684800000000LL
 #define DP_TIME_MAX_MICROS 4102444800000000LL

@@ -96,14 +96,14 @@ typedef struct dp_config {
         dp_config_map_t fixed_writer_schema_ids; /* topic -> schema id */
         char *registry_url;                      /* schemas.registry_url (or NULL) */
         int registry_allow_insecure_http;
-        char *registry_user;             /* basic auth user (or NULL) */
-        char *registry_password;         /* secret */
+        char *registry_user;     /* basic auth user (or NULL) */
+        char *registry_password; /* secret */
         char *registry_password_file;
-        char *registry_ca_file;          /* NULL: the system CA bundle */
-        int64_t registry_timeout_ms;     /* one HTTP attempt */
-        int64_t registry_retry_ms;       /* a failed id is not asked again sooner */
+        char *registry_ca_file;            /* NULL: the system CA bundle */
+        int64_t registry_timeout_ms;       /* one HTTP attempt */
+        int64_t registry_retry_ms;         /* a failed id is not asked again sooner */
         int64_t registry_not_found_ttl_ms; /* how long a 404 is remembered */
-        int64_t registry_cache_max;      /* ids remembered by the client */
+        int64_t registry_cache_max;        /* ids remembered by the client */
     } schemas;
     struct {
         int mode; /* dp_route_mode_t: threshold, per_event, single */
@@ -115,8 +115,8 @@ typedef struct dp_config {
         int backfill_on_promotion; /* move a promoted name's rows out of the shared table */
     } routing;
     struct {
-        int mode;                     /* DP_CONFIG_LOAD_*: every event table's, unless... */
-        dp_config_map_t table_modes;  /* ...this table -> mode (num: DP_CONFIG_LOAD_*) says */
+        int mode;                    /* DP_CONFIG_LOAD_*: every event table's, unless... */
+        dp_config_map_t table_modes; /* ...this table -> mode (num: DP_CONFIG_LOAD_*) says */
     } load;
     struct {
         int64_t max_events;
@@ -142,12 +142,12 @@ typedef struct dp_config {
         int64_t statement_wait_timeout_s;
         int64_t max_retries;
         int64_t max_concurrent_statements; /* lanes of the dbxpool */
-        char *ca_file; /* NULL: the system CA bundle */
+        char *ca_file;                     /* NULL: the system CA bundle */
         /* sink "zerobus" (src/dbx/zerobus.h, src/load/sink_zerobus.h) */
-        char *zerobus_endpoint;                 /* https://<workspace-id>.zerobus.<region>... */
-        char *workspace_id;                     /* digits: the token's resource */
-        int64_t zerobus_max_in_flight;          /* inserts in flight per worker */
-        int64_t zerobus_max_request_bytes;      /* body of one insert */
+        char *zerobus_endpoint;                  /* https://<workspace-id>.zerobus.<region>... */
+        char *workspace_id;                      /* digits: the token's resource */
+        int64_t zerobus_max_in_flight;           /* inserts in flight per worker */
+        int64_t zerobus_max_request_bytes;       /* body of one insert */
         int64_t zerobus_max_records_per_request; /* rows of one insert */
     } databricks;
     struct {
@@ -156,7 +156,7 @@ typedef struct dp_config {
         int64_t readiness_broker_timeout_ms; /* 0: /readyz ignores the brokers */
     } http;
     struct {
-        int level; /* dp_log_level_t: debug, info, warn, error */
+        int level;                   /* dp_log_level_t: debug, info, warn, error */
         int64_t progress_interval_s; /* 0: no progress line */
     } log;
     struct {

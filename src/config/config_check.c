@@ -8,9 +8,9 @@
  * errstr that `run` would hit, after the kafka.properties.<key> path.
  */
 #include "config/config_int.h"
-#include "kafka/kafka.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "kafka/kafka.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -135,7 +135,7 @@ static int apply_secret(const dp_config_t *cfg, const dp_config_desc_t *desc, rd
 /* What to do instead of SASL/OAUTHBEARER with OIDC, which Debian 12's
  * librdkafka 2.0.2 is built without (it needs libcurl in librdkafka). */
 #define OIDC_ALTERNATIVES                                                                          \
-    "use SASL/SCRAM-SHA-512, SASL/PLAIN (Confluent Cloud API keys) or mTLS if the cluster "       \
+    "use SASL/SCRAM-SHA-512, SASL/PLAIN (Confluent Cloud API keys) or mTLS if the cluster "        \
     "offers them, or a librdkafka built with OIDC (docs/SETUP.md, \"What Debian's librdkafka "     \
     "cannot do\")"
 
@@ -150,12 +150,11 @@ int dp_config_apply_kafka(const dp_config_t *cfg, rd_kafka_conf_t *conf, dp_err_
                               sizeof(errstr)) != RD_KAFKA_CONF_OK) {
             if (strstr(errstr, "not supported in this build") &&
                 strncmp(props->items[i].key, "sasl.oauthbearer.", 17) == 0) {
-                return dp_err_set(err, DP_EINVAL, 0,
-                                  "config: kafka.properties.%s = \"%.40s\": not supported by "
-                                  "this librdkafka %s (Debian 12's is built without OAuth/OIDC); "
-                                  OIDC_ALTERNATIVES,
-                                  props->items[i].key, props->items[i].value,
-                                  rd_kafka_version_str());
+                return dp_err_set(
+                    err, DP_EINVAL, 0,
+                    "config: kafka.properties.%s = \"%.40s\": not supported by "
+                    "this librdkafka %s (Debian 12's is built without OAuth/OIDC); " OIDC_ALTERNATIVES,
+                    props->items[i].key, props->items[i].value, rd_kafka_version_str());
             }
             return dp_err_set(err, DP_EINVAL, 0, "config: kafka.properties.%s = \"%.80s\": %s",
                               props->items[i].key, props->items[i].value, errstr);
@@ -584,8 +583,7 @@ int dp_config_finalize(dp_config_t *cfg, dp_err_t *err)
     strip_trailing_slashes(cfg->databricks.zerobus_endpoint);
     if ((rc = dp_config_check_keys(cfg, err)) < 0 || (rc = check_subscription(cfg, err)) < 0 ||
         (rc = check_databricks(cfg, err)) < 0 || (rc = check_zerobus(cfg, err)) < 0 ||
-        (rc = check_flush(cfg, err)) < 0 ||
-        (rc = check_kafka_properties(cfg, err)) < 0) {
+        (rc = check_flush(cfg, err)) < 0 || (rc = check_kafka_properties(cfg, err)) < 0) {
         return rc;
     }
     return 0;

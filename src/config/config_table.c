@@ -10,11 +10,11 @@
  * bypass a range check (test_config checks every default loads).
  */
 #include "config/config_int.h"
-#include "kafka/kafka.h"
 #include "core/log.h"
+#include "core/url.h"
+#include "kafka/kafka.h"
 #include "route/router.h"
 #include "route/tablename.h"
-#include "core/url.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -237,8 +237,7 @@ static int check_registry_url(const dp_config_desc_t *desc, const dp_config_t *c
 }
 
 /* Basic auth needs both halves, and a registry to talk to. */
-static int check_registry_user(const dp_config_desc_t *desc, const dp_config_t *cfg,
-                               dp_err_t *err)
+static int check_registry_user(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_err_t *err)
 {
     const char *user = str_of(desc, cfg);
 
@@ -286,8 +285,7 @@ static int check_listen(const dp_config_desc_t *desc, const dp_config_t *cfg, dp
 
 /* The broker state comes from librdkafka's statistics every second or more
  * (kafka.h), so a shorter timeout would only flap. */
-static int check_broker_timeout(const dp_config_desc_t *desc, const dp_config_t *cfg,
-                                dp_err_t *err)
+static int check_broker_timeout(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_err_t *err)
 {
     int64_t v = *(const int64_t *)dp_config_field(cfg, desc);
 
@@ -327,8 +325,7 @@ static int check_warehouse(const dp_config_desc_t *desc, const dp_config_t *cfg,
 
 /* The workspace id is the number in the workspace URL's o= parameter; it is
  * spliced into the Zerobus token's resource, so digits only. */
-static int check_workspace_id(const dp_config_desc_t *desc, const dp_config_t *cfg,
-                              dp_err_t *err)
+static int check_workspace_id(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_err_t *err)
 {
     const char *s = str_of(desc, cfg);
 
@@ -343,8 +340,7 @@ static int check_workspace_id(const dp_config_desc_t *desc, const dp_config_t *c
 
 /* The Zerobus endpoint: https://host[:port], like databricks.host (plain http
  * only with databricks.allow_insecure_http, checked in config_check.c). */
-static int check_zerobus_url(const dp_config_desc_t *desc, const dp_config_t *cfg,
-                             dp_err_t *err)
+static int check_zerobus_url(const dp_config_desc_t *desc, const dp_config_t *cfg, dp_err_t *err)
 {
     return check_url(desc, cfg, err);
 }

@@ -48,15 +48,25 @@ void dp_err_prefix(dp_err_t *err, const char *fmt, ...)
 const char *dp_err_name(int code)
 {
     switch (code) {
-    case DP_OK: return "DP_OK";
-    case DP_EFAIL: return "DP_EFAIL";
-    case DP_EINVAL: return "DP_EINVAL";
-    case DP_ENOTFOUND: return "DP_ENOTFOUND";
-    case DP_ETOOBIG: return "DP_ETOOBIG";
-    case DP_ETIMEDOUT: return "DP_ETIMEDOUT";
-    case DP_EIO: return "DP_EIO";
-    case DP_EDENIED: return "DP_EDENIED";
-    case DP_EAGAIN: return "DP_EAGAIN";
-    default: return "DP_E?";
+    case DP_OK:
+        return "DP_OK";
+    case DP_EFAIL:
+        return "DP_EFAIL";
+    case DP_EINVAL:
+        return "DP_EINVAL";
+    case DP_ENOTFOUND:
+        return "DP_ENOTFOUND";
+    case DP_ETOOBIG:
+        return "DP_ETOOBIG";
+    case DP_ETIMEDOUT:
+        return "DP_ETIMEDOUT";
+    case DP_EIO:
+        return "DP_EIO";
+    case DP_EDENIED:
+        return "DP_EDENIED";
+    case DP_EAGAIN:
+        return "DP_EAGAIN";
+    default:
+        return "DP_E?";
     }
 }

@@ -12,22 +12,22 @@
 
 enum {
     DP_OK = 0,
-    DP_EFAIL = -1,      /* anything not named below */
-    DP_EINVAL = -2,     /* bad input: configuration, event, argument */
-    DP_ENOTFOUND = -3,  /* the named object does not exist */
-    DP_ETOOBIG = -4,    /* a bounded buffer or limit would be exceeded */
-    DP_ETIMEDOUT = -5,  /* a deadline passed */
-    DP_EIO = -6,        /* transport or file I/O */
-    DP_EDENIED = -7,    /* permission denied / authentication refused */
-    DP_EAGAIN = -8,     /* temporary condition; retry later */
+    DP_EFAIL = -1,     /* anything not named below */
+    DP_EINVAL = -2,    /* bad input: configuration, event, argument */
+    DP_ENOTFOUND = -3, /* the named object does not exist */
+    DP_ETOOBIG = -4,   /* a bounded buffer or limit would be exceeded */
+    DP_ETIMEDOUT = -5, /* a deadline passed */
+    DP_EIO = -6,       /* transport or file I/O */
+    DP_EDENIED = -7,   /* permission denied / authentication refused */
+    DP_EAGAIN = -8,    /* temporary condition; retry later */
 };
 
 #define DP_ERR_MSG_MAX 512
 
 typedef struct dp_err {
-    int code;                   /* DP_E* or DP_OK */
-    int retryable;              /* 1 when the same call may succeed later */
-    char msg[DP_ERR_MSG_MAX];   /* NUL-terminated, truncated to fit */
+    int code;                 /* DP_E* or DP_OK */
+    int retryable;            /* 1 when the same call may succeed later */
+    char msg[DP_ERR_MSG_MAX]; /* NUL-terminated, truncated to fit */
 } dp_err_t;
 
 /* Resets err to DP_OK. err may be NULL. Thread: any. */

@@ -14,7 +14,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#define LINE_MAX_ 16384
+#define LINE_MAX_  16384
 #define MODULE_MAX 64
 /* Room kept for "...[cut, <20 digits> bytes]". */
 #define CUT_RESERVE 40
@@ -129,8 +129,7 @@ static size_t escape_one(const unsigned char *s, size_t len, char tmp[8], size_t
     return seq;
 }
 
-size_t dp_log_json_escape_n(char *out, size_t outlen, const char *s, size_t len,
-                            size_t whole_len)
+size_t dp_log_json_escape_n(char *out, size_t outlen, const char *s, size_t len, size_t whole_len)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t limit, soft, o = 0, i = 0, cut_o = SIZE_MAX;
@@ -176,7 +175,8 @@ size_t dp_log_json_escape_n(char *out, size_t outlen, const char *s, size_t len,
      * marker, then the marker with the whole length. */
     if (o > soft)
         o = cut_o == SIZE_MAX ? soft : cut_o;
-    snprintf(out + o, outlen - o, DP_LOG_CUT_MARKER "%zu bytes]", whole_len > len ? whole_len : len);
+    snprintf(out + o, outlen - o, DP_LOG_CUT_MARKER "%zu bytes]",
+             whole_len > len ? whole_len : len);
     return o + strlen(out + o);
 }
 

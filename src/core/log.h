@@ -85,8 +85,7 @@ void dp_log_write_fields(dp_log_level_t level, const char *module, const dp_log_
  * whole_len (the length of the text before it was bounded; pass len when s
  * is the whole text). Returns the number of bytes written (excluding the
  * NUL). outlen must be at least 64 for the marker to fit. */
-size_t dp_log_json_escape_n(char *out, size_t outlen, const char *s, size_t len,
-                            size_t whole_len);
+size_t dp_log_json_escape_n(char *out, size_t outlen, const char *s, size_t len, size_t whole_len);
 
 /* dp_log_json_escape_n over the NUL-terminated s. */
 size_t dp_log_json_escape(char *out, size_t outlen, const char *s);

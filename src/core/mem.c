@@ -14,8 +14,10 @@
 
 static void oom(size_t size)
 {
-    fprintf(stderr, "{\"level\":\"fatal\",\"module\":\"mem\",\"msg\":\"out of memory allocating %zu bytes\"}\n",
-            size);
+    fprintf(
+        stderr,
+        "{\"level\":\"fatal\",\"module\":\"mem\",\"msg\":\"out of memory allocating %zu bytes\"}\n",
+        size);
     abort();
 }
 

@@ -29,8 +29,8 @@ struct dp_retry {
 };
 
 const char *const dp_retry_grants[] = {
-    "USE CATALOG",  "USE SCHEMA",  "CREATE SCHEMA", "CREATE TABLE", "CREATE VOLUME",
-    "READ VOLUME",  "WRITE VOLUME", "SELECT",       "MODIFY",       NULL,
+    "USE CATALOG", "USE SCHEMA",   "CREATE SCHEMA", "CREATE TABLE", "CREATE VOLUME",
+    "READ VOLUME", "WRITE VOLUME", "SELECT",        "MODIFY",       NULL,
 };
 
 /* ---------------------------------------------------------------------------
@@ -39,8 +39,9 @@ const char *const dp_retry_grants[] = {
 
 /* Databricks error codes that mean "try again later" (docs/DATABRICKS.md, "Retries"). */
 static const char *const retryable_codes[] = {
-    "TEMPORARILY_UNAVAILABLE", "WORKSPACE_TEMPORARILY_UNAVAILABLE", "SERVICE_UNDER_MAINTENANCE",
-    "RESOURCE_EXHAUSTED",      "DEADLINE_EXCEEDED",                 NULL,
+    "TEMPORARILY_UNAVAILABLE",   "WORKSPACE_TEMPORARILY_UNAVAILABLE",
+    "SERVICE_UNDER_MAINTENANCE", "RESOURCE_EXHAUSTED",
+    "DEADLINE_EXCEEDED",         NULL,
 };
 
 static int in_list(const char *s, const char *const *list)
@@ -168,12 +169,15 @@ void dp_retry_grant_message(const dp_retry_object_t *object, const char *message
     } else if (object != NULL && object->kind > DP_RETRY_OBJ_NONE &&
                object->kind < DP_RETRY_OBJ_WAREHOUSE) {
         grant_target(object, target, sizeof(target));
-        snprintf(out, outlen, "the principal needs %s (with USE CATALOG and USE SCHEMA on its "
-                              "containers)", target);
+        snprintf(out, outlen,
+                 "the principal needs %s (with USE CATALOG and USE SCHEMA on its "
+                 "containers)",
+                 target);
     } else {
-        snprintf(out, outlen, "the principal needs the grants USE CATALOG, USE SCHEMA, "
-                              "CREATE SCHEMA, CREATE TABLE, CREATE VOLUME, READ VOLUME, WRITE VOLUME, SELECT "
-                              "and MODIFY");
+        snprintf(out, outlen,
+                 "the principal needs the grants USE CATALOG, USE SCHEMA, "
+                 "CREATE SCHEMA, CREATE TABLE, CREATE VOLUME, READ VOLUME, WRITE VOLUME, SELECT "
+                 "and MODIFY");
     }
 }
 
@@ -459,8 +463,8 @@ long dp_retry_next_delay(dp_retry_t *r, int attempt, long retry_after_ms)
     unit = next_unit(r);
     delay = (long)(unit * (double)(ceiling + 1));
     if (retry_after_ms >= 0) {
-        long floor_ms = retry_after_ms < p->max_retry_after_ms ? retry_after_ms
-                                                               : p->max_retry_after_ms;
+        long floor_ms =
+            retry_after_ms < p->max_retry_after_ms ? retry_after_ms : p->max_retry_after_ms;
         if (delay < floor_ms) {
             delay = floor_ms;
         }
@@ -492,8 +496,7 @@ int dp_retry_next(dp_retry_t *r, dp_retry_state_t *state, long retry_after_ms, l
     return 0;
 }
 
-int dp_retry_poll(dp_retry_t *r, int max_polls, long interval_ms, int (*poll)(void *ctx),
-                  void *ctx)
+int dp_retry_poll(dp_retry_t *r, int max_polls, long interval_ms, int (*poll)(void *ctx), void *ctx)
 {
     int rc = 1;
 

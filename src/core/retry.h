@@ -129,8 +129,8 @@ long dp_retry_next_delay(dp_retry_t *r, int attempt, long retry_after_ms);
 
 /* Bookkeeping of one logical call; a plain value, start with dp_retry_begin. */
 typedef struct dp_retry_state {
-    int attempts;        /* attempts made so far */
-    long long start_ms;  /* clock at dp_retry_begin */
+    int attempts;       /* attempts made so far */
+    long long start_ms; /* clock at dp_retry_begin */
 } dp_retry_state_t;
 
 void dp_retry_begin(dp_retry_t *r, dp_retry_state_t *state);

@@ -13,16 +13,16 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "dbx/files.h"
-#include "dbx/http.h"
 #include "core/err.h"
 #include "core/retry.h"
+#include "dbx/files.h"
+#include "dbx/http.h"
 
 struct dp_dbx_client {
     CURL *curl;
-    char *host;                 /* scheme://authority, no trailing '/' */
-    char *ca_file;              /* NULL = system store */
-    const char *ca_setting;     /* static: the setting naming ca_file, for messages */
+    char *host;                       /* scheme://authority, no trailing '/' */
+    char *ca_file;                    /* NULL = system store */
+    const char *ca_setting;           /* static: the setting naming ca_file, for messages */
     char curl_error[CURL_ERROR_SIZE]; /* libcurl's detail of the last failed attempt */
     long connect_timeout_ms;
     long request_timeout_ms;
@@ -34,7 +34,7 @@ struct dp_dbx_client {
     dp_dbx_liveness_fn liveness;
     void *liveness_ctx;
     long attempts;
-    dp_dbx_counts_t counts;     /* logical calls by kind */
+    dp_dbx_counts_t counts; /* logical calls by kind */
 };
 
 /* One attempt whose transfer the caller drives itself (zerobus.c runs
@@ -48,12 +48,12 @@ typedef struct dp_dbx_attempt {
     dp_dbx_response_t *resp;
     size_t cap;
     size_t max;
-    int too_big;                 /* the body passed max_response_bytes */
+    int too_big; /* the body passed max_response_bytes */
     dp_dbx_liveness_fn liveness;
     void *liveness_ctx;
     long long last_beat_ms;
-    struct curl_slist *headers;  /* owned between setup and finish */
-    char *url;                   /* owned between setup and finish */
+    struct curl_slist *headers; /* owned between setup and finish */
+    char *url;                  /* owned between setup and finish */
 } dp_dbx_attempt_t;
 
 void dp_dbx_attempt_setup(dp_dbx_client_t *client, CURL *curl, const dp_dbx_request_t *req,

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dbx/dbx_int.h"
 #include "core/mem.h"
+#include "dbx/dbx_int.h"
 
 #define FS_FILES "/api/2.0/fs/files"
-#define FS_DIRS "/api/2.0/fs/directories"
+#define FS_DIRS  "/api/2.0/fs/directories"
 
 /* ---------------------------------------------------------------------------
  * Paths (pure)
@@ -23,8 +23,8 @@
 
 static int unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 /* Percent-encodes s into out; '/' is kept when keep_slash. Returns 0 or -1
@@ -73,8 +73,10 @@ static int check_segments(const char *path, dp_err_t *err)
             break; /* one trailing '/' on a directory */
         }
         if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.')) {
-            return dp_err_set(err, DP_EINVAL, 0, "files: path %s has an empty, '.' or '..' "
-                                                 "segment", path);
+            return dp_err_set(err, DP_EINVAL, 0,
+                              "files: path %s has an empty, '.' or '..' "
+                              "segment",
+                              path);
         }
         count++;
         if (end == NULL) {
@@ -84,8 +86,7 @@ static int check_segments(const char *path, dp_err_t *err)
     }
     if (count < 4) {
         return dp_err_set(err, DP_EINVAL, 0,
-                          "files: path %s is not under /Volumes/<catalog>/<schema>/<volume>",
-                          path);
+                          "files: path %s is not under /Volumes/<catalog>/<schema>/<volume>", path);
     }
     return 0;
 }
@@ -144,8 +145,7 @@ typedef struct fs_call {
 
 /* Prepares a request on prefix + encoded path + query. */
 static int fs_prepare(fs_call_t *c, const char *method, const char *prefix, const char *path,
-                      const char *query, const char *verb, dp_retry_access_t access,
-                      dp_err_t *err)
+                      const char *query, const char *verb, dp_retry_access_t access, dp_err_t *err)
 {
     char enc[3600];
     int rc;
@@ -216,8 +216,7 @@ int dp_dbx_files_mkdirs(dp_dbx_client_t *client, const char *dir_path, dp_err_t 
     return rc;
 }
 
-int dp_dbx_files_delete(dp_dbx_client_t *client, const char *path, int *was_absent,
-                        dp_err_t *err)
+int dp_dbx_files_delete(dp_dbx_client_t *client, const char *path, int *was_absent, dp_err_t *err)
 {
     static const long accept_404[] = {404, 0};
     dp_dbx_response_t resp = {0};

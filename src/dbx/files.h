@@ -12,8 +12,8 @@
 
 #include <stddef.h>
 
-#include "dbx/http.h"
 #include "core/err.h"
+#include "dbx/http.h"
 
 /* Uploads len bytes (data borrowed) to volume_path. With overwrite = 0 an
  * existing file is left alone: the call succeeds and sets *already_exists
@@ -30,15 +30,14 @@ int dp_dbx_files_mkdirs(dp_dbx_client_t *client, const char *dir_path, dp_err_t 
 
 /* Deletes a file. A file already gone (404) is success; *was_absent (may be
  * NULL) then says 1. Returns 0, DP_EINVAL, DP_EDENIED, or transport/HTTP. */
-int dp_dbx_files_delete(dp_dbx_client_t *client, const char *path, int *was_absent,
-                        dp_err_t *err);
+int dp_dbx_files_delete(dp_dbx_client_t *client, const char *path, int *was_absent, dp_err_t *err);
 
 /* One entry of a directory listing; strings borrowed for the callback. */
 typedef struct dp_dbx_file_entry {
-    const char *path;      /* full /Volumes/... path */
-    const char *name;      /* last segment */
+    const char *path; /* full /Volumes/... path */
+    const char *name; /* last segment */
     int is_directory;
-    long long file_size;   /* -1 when not given */
+    long long file_size;     /* -1 when not given */
     long long last_modified; /* ms since the epoch, -1 when not given */
 } dp_dbx_file_entry_t;
 

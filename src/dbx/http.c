@@ -25,8 +25,8 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "ops/metrics.h"
 #include "core/url.h"
+#include "ops/metrics.h"
 
 #define AUTH_LINE_MAX 4096
 
@@ -142,7 +142,7 @@ void dp_dbx_client_counts(const dp_dbx_client_t *client, dp_dbx_counts_t *out)
 const char *dp_dbx_call_kind_name(dp_dbx_call_kind_t kind)
 {
     static const char *const names[DP_DBX_CALL_COUNT_] = {
-        "statement",    "statement_poll", "files_write", "files_read", "files_list",
+        "statement",    "statement_poll", "files_write", "files_read",     "files_list",
         "files_delete", "files_mkdir",    "token",       "zerobus_insert", "other"};
 
     return (unsigned)kind < DP_DBX_CALL_COUNT_ ? names[kind] : "other";
@@ -447,8 +447,8 @@ void dp_dbx_attempt_finish(CURL *curl, dp_dbx_attempt_t *a, int curl_rc)
 
 /* Runs one attempt on the client's own handle; returns the CURLcode.
  * *too_big is set when the body passed the bound. */
-static int perform_once(dp_dbx_client_t *client, const dp_dbx_request_t *req,
-                        const char *auth_line, dp_dbx_response_t *resp, int *too_big)
+static int perform_once(dp_dbx_client_t *client, const dp_dbx_request_t *req, const char *auth_line,
+                        dp_dbx_response_t *resp, int *too_big)
 {
     attempt_t a;
     CURLcode rc;
@@ -638,9 +638,8 @@ dp_dbx_next_t dp_dbx_next(dp_dbx_client_t *client, const dp_dbx_request_t *req,
         dp_err_prefix(err, "gave up after %d attempts: ", st->attempts);
         return DP_DBX_NEXT_FAIL;
     }
-    dp_log(DP_LOG_WARN, "dbx", "retrying in %ld ms (attempt %d of %d): %s", delay,
-           st->attempts + 1, dp_retry_policy(client->retry)->max_attempts,
-           err ? err->msg : "");
+    dp_log(DP_LOG_WARN, "dbx", "retrying in %ld ms (attempt %d of %d): %s", delay, st->attempts + 1,
+           dp_retry_policy(client->retry)->max_attempts, err ? err->msg : "");
     *delay_ms = delay;
     return DP_DBX_NEXT_RETRY;
 }

@@ -35,19 +35,19 @@ typedef void (*dp_dbx_liveness_fn)(void *ctx);
 
 /* Client settings; strings are copied. Zero fields take the defaults. */
 typedef struct dp_dbx_config {
-    const char *host;            /* "https://adb-1.2.azuredatabricks.net" (required) */
-    int allow_insecure_http;     /* accept an http:// host (the local emulator) */
-    const char *ca_file;         /* PEM bundle for https, NULL = system store */
-    const char *ca_setting;      /* the setting that names ca_file, for TLS error
-                                  * messages [databricks.ca_file] */
-    long connect_timeout_ms;     /* [10000] */
-    long request_timeout_ms;     /* whole transfer of one attempt [300000] */
-    size_t max_response_bytes;   /* [16 MiB]; larger bodies fail with DP_ETOOBIG */
-    const char *warehouse_id;    /* SQL warehouse for sql.h, may be NULL otherwise */
-    dp_retry_policy_t retry;     /* see retry.h */
-    uint64_t retry_seed;         /* 0 = seed from /dev/urandom */
+    const char *host;              /* "https://adb-1.2.azuredatabricks.net" (required) */
+    int allow_insecure_http;       /* accept an http:// host (the local emulator) */
+    const char *ca_file;           /* PEM bundle for https, NULL = system store */
+    const char *ca_setting;        /* the setting that names ca_file, for TLS error
+                                    * messages [databricks.ca_file] */
+    long connect_timeout_ms;       /* [10000] */
+    long request_timeout_ms;       /* whole transfer of one attempt [300000] */
+    size_t max_response_bytes;     /* [16 MiB]; larger bodies fail with DP_ETOOBIG */
+    const char *warehouse_id;      /* SQL warehouse for sql.h, may be NULL otherwise */
+    dp_retry_policy_t retry;       /* see retry.h */
+    uint64_t retry_seed;           /* 0 = seed from /dev/urandom */
     const dp_retry_clock_t *clock; /* NULL = real monotonic clock and sleep */
-    dp_dbx_auth_fn auth;         /* NULL = unauthenticated (token endpoint) */
+    dp_dbx_auth_fn auth;           /* NULL = unauthenticated (token endpoint) */
     void *auth_ctx;
     dp_dbx_liveness_fn liveness; /* may be NULL */
     void *liveness_ctx;
@@ -74,15 +74,15 @@ long long dp_dbx_client_now_ms(const dp_dbx_client_t *client);
 /* Logical calls made by this client since creation, by kind (a call that
  * was retried counts once): what a load costs in round trips. */
 typedef enum {
-    DP_DBX_CALL_STATEMENT = 0, /* POST /api/2.0/sql/statements (a statement submitted) */
+    DP_DBX_CALL_STATEMENT = 0,  /* POST /api/2.0/sql/statements (a statement submitted) */
     DP_DBX_CALL_STATEMENT_POLL, /* GET or cancel of a submitted statement, result chunks */
-    DP_DBX_CALL_FILES_WRITE,   /* PUT of a file */
-    DP_DBX_CALL_FILES_READ,    /* GET or HEAD of a file */
-    DP_DBX_CALL_FILES_LIST,    /* GET of a directory page */
-    DP_DBX_CALL_FILES_DELETE,  /* DELETE of a file or directory */
-    DP_DBX_CALL_FILES_MKDIR,   /* PUT of a directory */
-    DP_DBX_CALL_TOKEN,         /* OAuth token request */
-    DP_DBX_CALL_ZEROBUS,       /* POST of a Zerobus Ingest insert (zerobus.h) */
+    DP_DBX_CALL_FILES_WRITE,    /* PUT of a file */
+    DP_DBX_CALL_FILES_READ,     /* GET or HEAD of a file */
+    DP_DBX_CALL_FILES_LIST,     /* GET of a directory page */
+    DP_DBX_CALL_FILES_DELETE,   /* DELETE of a file or directory */
+    DP_DBX_CALL_FILES_MKDIR,    /* PUT of a directory */
+    DP_DBX_CALL_TOKEN,          /* OAuth token request */
+    DP_DBX_CALL_ZEROBUS,        /* POST of a Zerobus Ingest insert (zerobus.h) */
     DP_DBX_CALL_OTHER,
     DP_DBX_CALL_COUNT_
 } dp_dbx_call_kind_t;
@@ -104,11 +104,11 @@ typedef struct dp_dbx_request {
     const char *content_type; /* set when body is sent */
     const void *body;         /* may be NULL with body_len 0 */
     size_t body_len;
-    const char *auth_header;  /* fixed header line replacing client->auth (OAuth Basic) */
-    int idempotent;           /* 1: 500/502/504 are retried */
-    const long *accept;       /* extra final statuses (0-terminated), e.g. 409 */
-    const char *what;         /* "upload /Volumes/c/s/v/f", for logs and errors */
-    dp_retry_object_t object; /* for grant messages */
+    const char *auth_header;     /* fixed header line replacing client->auth (OAuth Basic) */
+    int idempotent;              /* 1: 500/502/504 are retried */
+    const long *accept;          /* extra final statuses (0-terminated), e.g. 409 */
+    const char *what;            /* "upload /Volumes/c/s/v/f", for logs and errors */
+    dp_retry_object_t object;    /* for grant messages */
     dp_dbx_liveness_fn liveness; /* overrides the client's while this call waits */
     void *liveness_ctx;
 } dp_dbx_request_t;
@@ -123,7 +123,7 @@ typedef struct dp_dbx_response {
     long retry_after_ms;      /* -1 when absent */
     long long content_length; /* -1 when absent */
     int attempts;
-    char error_code[64];      /* from a JSON error body, "" otherwise */
+    char error_code[64]; /* from a JSON error body, "" otherwise */
     char message[384];
 } dp_dbx_response_t;
 

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dbx/dbx_int.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "dbx/dbx_int.h"
 
 #define BEARER_PREFIX "Authorization: Bearer "
 
@@ -25,14 +25,14 @@ struct dp_oauth {
     pthread_mutex_t lock;
     dp_dbx_client_t *client; /* token endpoint, unauthenticated */
     char *client_id;
-    char *secret;            /* wiped on destroy */
-    char *pat;               /* wiped on destroy */
+    char *secret; /* wiped on destroy */
+    char *pat;    /* wiped on destroy */
     char *scope;
-    char *resource;          /* NULL: not sent */
-    char *authz;             /* authorization_details, NULL: not sent */
+    char *resource; /* NULL: not sent */
+    char *authz;    /* authorization_details, NULL: not sent */
     long margin_ms;
-    char *token;             /* wiped when replaced */
-    long long expires_ms;    /* on the client's clock */
+    char *token;          /* wiped when replaced */
+    long long expires_ms; /* on the client's clock */
     long long margin_used_ms;
     long fetches;
 };
@@ -58,8 +58,7 @@ int dp_oauth_parse_token_response(const char *body, size_t len, char *token, siz
     if (tok == NULL || tok[0] == '\0') {
         rc = dp_err_set(err, DP_EINVAL, 0, "token response has no access_token");
     } else if (strlen(tok) + 1 > tokenlen) {
-        rc = dp_err_set(err, DP_ETOOBIG, 0, "access_token of %zu bytes is too long",
-                        strlen(tok));
+        rc = dp_err_set(err, DP_ETOOBIG, 0, "access_token of %zu bytes is too long", strlen(tok));
     } else {
         snprintf(token, tokenlen, "%s", tok);
         if (json_is_integer(exp) && json_integer_value(exp) > 0) {
@@ -84,8 +83,7 @@ int dp_oauth_parse_token_response(const char *body, size_t len, char *token, siz
  * Lifecycle
  * ------------------------------------------------------------------------- */
 
-dp_oauth_t *dp_oauth_new(const dp_oauth_config_t *cfg, const dp_dbx_config_t *http,
-                         dp_err_t *err)
+dp_oauth_t *dp_oauth_new(const dp_oauth_config_t *cfg, const dp_dbx_config_t *http, dp_err_t *err)
 {
     dp_dbx_config_t tcfg = *http;
     dp_oauth_t *oauth;
@@ -248,8 +246,8 @@ static int fetch_token(dp_oauth_t *oauth, dp_err_t *err)
         wipe_free(oauth->token);
         oauth->token = dp_strdup(token);
         oauth->expires_ms = started + expires_in * 1000LL;
-        oauth->margin_used_ms = oauth->margin_ms < expires_in * 500LL ? oauth->margin_ms
-                                                                      : expires_in * 500LL;
+        oauth->margin_used_ms =
+            oauth->margin_ms < expires_in * 500LL ? oauth->margin_ms : expires_in * 500LL;
         dp_log(DP_LOG_INFO, "oauth", "fetched an OAuth token for client %s, expires in %ld s",
                oauth->client_id, expires_in);
     }
@@ -276,8 +274,7 @@ static int token_due(const dp_oauth_t *oauth, const char *rejected)
     return now >= oauth->expires_ms - oauth->margin_used_ms;
 }
 
-int dp_oauth_token(dp_oauth_t *oauth, const char *rejected, char *out, size_t outlen,
-                   dp_err_t *err)
+int dp_oauth_token(dp_oauth_t *oauth, const char *rejected, char *out, size_t outlen, dp_err_t *err)
 {
     int rc = 0;
 
@@ -306,8 +303,7 @@ int dp_oauth_token(dp_oauth_t *oauth, const char *rejected, char *out, size_t ou
     return rc;
 }
 
-int dp_oauth_credential(void *ctx, const char *rejected, char *header, size_t len,
-                        dp_err_t *err)
+int dp_oauth_credential(void *ctx, const char *rejected, char *header, size_t len, dp_err_t *err)
 {
     size_t plen = strlen(BEARER_PREFIX);
     const char *old = NULL;

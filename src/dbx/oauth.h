@@ -19,8 +19,8 @@
 
 #include <stddef.h>
 
-#include "dbx/http.h"
 #include "core/err.h"
+#include "dbx/http.h"
 
 typedef struct dp_oauth dp_oauth_t;
 
@@ -28,13 +28,13 @@ typedef struct dp_oauth dp_oauth_t;
 typedef struct dp_oauth_config {
     const char *client_id;
     const char *client_secret;
-    const char *pat;          /* personal access token: PAT mode when set */
-    const char *scope;        /* [all-apis] */
-    long refresh_margin_s;    /* refresh this long before expiry [300]; at most
-                               * half the token's lifetime is used */
-    const char *resource;     /* optional form field "resource" (Zerobus: the API's URI) */
+    const char *pat;                   /* personal access token: PAT mode when set */
+    const char *scope;                 /* [all-apis] */
+    long refresh_margin_s;             /* refresh this long before expiry [300]; at most
+                                        * half the token's lifetime is used */
+    const char *resource;              /* optional form field "resource" (Zerobus: the API's URI) */
     const char *authorization_details; /* optional form field: a JSON array narrowing the
-                               * token to Unity Catalog objects (zerobus.h) */
+                                        * token to Unity Catalog objects (zerobus.h) */
 } dp_oauth_config_t;
 
 /* Creates the credential. http gives the host, TLS, timeouts, retry policy
@@ -42,8 +42,7 @@ typedef struct dp_oauth_config {
  * DP_EINVAL when neither a PAT nor a client id and secret is given, or the
  * host is refused (see dp_dbx_client_new). No request is made here.
  * Returns new (free with dp_oauth_destroy) or NULL with err set. */
-dp_oauth_t *dp_oauth_new(const dp_oauth_config_t *cfg, const dp_dbx_config_t *http,
-                         dp_err_t *err);
+dp_oauth_t *dp_oauth_new(const dp_oauth_config_t *cfg, const dp_dbx_config_t *http, dp_err_t *err);
 
 /* Wipes and frees; NULL is a no-op. Thread: once no caller uses it. */
 void dp_oauth_destroy(dp_oauth_t *oauth);
@@ -58,8 +57,7 @@ int dp_oauth_token(dp_oauth_t *oauth, const char *rejected, char *out, size_t ou
 
 /* dp_dbx_auth_fn for dp_dbx_config_t.auth, with ctx = the dp_oauth_t:
  * writes "Authorization: Bearer <token>". */
-int dp_oauth_credential(void *ctx, const char *rejected, char *header, size_t len,
-                        dp_err_t *err);
+int dp_oauth_credential(void *ctx, const char *rejected, char *header, size_t len, dp_err_t *err);
 
 /* Number of token requests sent so far (tests and metrics). */
 long dp_oauth_fetches(dp_oauth_t *oauth);

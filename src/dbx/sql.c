@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dbx/dbx_int.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "dbx/dbx_int.h"
 
 #define SQL_STATEMENTS "/api/2.0/sql/statements"
 
@@ -73,33 +73,58 @@ void dp_dbx_sql_error_class(const char *message, char *out, size_t outlen)
 
 /* Set-up errors: grants, missing objects or warehouse, credentials. */
 static const char *const setup_classes[] = {
-    "PERMISSION_DENIED",  "INSUFFICIENT_PERMISSIONS", "UNAUTHORIZED_ACCESS",
-    "TABLE_OR_VIEW_NOT_FOUND", "SCHEMA_NOT_FOUND", "CATALOG_NOT_FOUND",
-    "NO_SUCH_CATALOG_EXCEPTION", "VOLUME_NOT_FOUND", "UC_VOLUME_NOT_FOUND",
-    "WAREHOUSE_NOT_FOUND", "UNAUTHENTICATED", NULL,
+    "PERMISSION_DENIED",         "INSUFFICIENT_PERMISSIONS", "UNAUTHORIZED_ACCESS",
+    "TABLE_OR_VIEW_NOT_FOUND",   "SCHEMA_NOT_FOUND",         "CATALOG_NOT_FOUND",
+    "NO_SUCH_CATALOG_EXCEPTION", "VOLUME_NOT_FOUND",         "UC_VOLUME_NOT_FOUND",
+    "WAREHOUSE_NOT_FOUND",       "UNAUTHENTICATED",          NULL,
 };
 static const char *const setup_codes[] = {"PERMISSION_DENIED", "UNAUTHENTICATED", "NOT_FOUND",
                                           NULL};
 
 /* Transient errors: concurrent writers, unavailability. */
 static const char *const transient_prefixes[] = {
-    "COPY_INTO_DUPLICATED_FILES_COPY_NOT_ALLOWED", "COPY_INTO_NON_BLIND_APPEND_NOT_ALLOWED",
-    "TRANSACTION_CONCURRENT_", "DELTA_CONCURRENT_", "CONCURRENT_", "DELTA_METADATA_CHANGED",
-    "DELTA_PROTOCOL_CHANGED", NULL,
+    "COPY_INTO_DUPLICATED_FILES_COPY_NOT_ALLOWED",
+    "COPY_INTO_NON_BLIND_APPEND_NOT_ALLOWED",
+    "TRANSACTION_CONCURRENT_",
+    "DELTA_CONCURRENT_",
+    "CONCURRENT_",
+    "DELTA_METADATA_CHANGED",
+    "DELTA_PROTOCOL_CHANGED",
+    NULL,
 };
 static const char *const transient_codes[] = {
-    "TEMPORARILY_UNAVAILABLE", "WORKSPACE_TEMPORARILY_UNAVAILABLE", "SERVICE_UNDER_MAINTENANCE",
-    "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "ABORTED", NULL,
+    "TEMPORARILY_UNAVAILABLE",
+    "WORKSPACE_TEMPORARILY_UNAVAILABLE",
+    "SERVICE_UNDER_MAINTENANCE",
+    "RESOURCE_EXHAUSTED",
+    "DEADLINE_EXCEEDED",
+    "ABORTED",
+    NULL,
 };
 
 /* Errors of the data: a file or row Databricks refuses. */
 static const char *const data_prefixes[] = {
-    "DELTA_FAILED_TO_MERGE_FIELDS", "DELTA_MERGE_INCOMPATIBLE", "DELTA_SCHEMA_",
-    "INCOMPATIBLE_DATA", "DATATYPE_MISMATCH", "CAST_", "CANNOT_PARSE", "MALFORMED",
-    "FAILED_READ_FILE", "CORRUPT", "AVRO_", "NUMERIC_VALUE_OUT_OF_RANGE", "DELTA_NOT_NULL",
-    "NOT_NULL_", "DECIMAL_PRECISION_EXCEEDS_MAX_PRECISION", "ARITHMETIC_OVERFLOW",
-    "INVALID_ARRAY_INDEX", "DELTA_INVALID_CHARACTERS_IN_COLUMN_NAME", "UNSUPPORTED_DATATYPE",
-    "COPY_INTO_SCHEMA_MISMATCH", NULL,
+    "DELTA_FAILED_TO_MERGE_FIELDS",
+    "DELTA_MERGE_INCOMPATIBLE",
+    "DELTA_SCHEMA_",
+    "INCOMPATIBLE_DATA",
+    "DATATYPE_MISMATCH",
+    "CAST_",
+    "CANNOT_PARSE",
+    "MALFORMED",
+    "FAILED_READ_FILE",
+    "CORRUPT",
+    "AVRO_",
+    "NUMERIC_VALUE_OUT_OF_RANGE",
+    "DELTA_NOT_NULL",
+    "NOT_NULL_",
+    "DECIMAL_PRECISION_EXCEEDS_MAX_PRECISION",
+    "ARITHMETIC_OVERFLOW",
+    "INVALID_ARRAY_INDEX",
+    "DELTA_INVALID_CHARACTERS_IN_COLUMN_NAME",
+    "UNSUPPORTED_DATATYPE",
+    "COPY_INTO_SCHEMA_MISMATCH",
+    NULL,
 };
 
 static int has_prefix(const char *s, const char *const *list)
@@ -221,11 +246,10 @@ static long next_chunk_of(json_t *chunk)
     json_t *next = json_object_get(chunk, "next_chunk_index");
 
     return json_is_integer(next) && json_integer_value(next) > 0 ? (long)json_integer_value(next)
-                                                                  : 0;
+                                                                 : 0;
 }
 
-int dp_dbx_sql_parse_response(const char *body, size_t len, dp_dbx_sql_result_t *out,
-                              dp_err_t *err)
+int dp_dbx_sql_parse_response(const char *body, size_t len, dp_dbx_sql_result_t *out, dp_err_t *err)
 {
     json_t *root = json_loadb(body ? body : "", len, 0, NULL);
     json_t *status = json_object_get(root, "status");
@@ -320,7 +344,7 @@ int dp_dbx_sql_copy_counts(const dp_dbx_sql_result_t *res, dp_dbx_copy_counts_t 
 
 typedef struct sql_run {
     dp_dbx_client_t *client;
-    dp_dbx_sql_opts_t o;       /* with defaults */
+    dp_dbx_sql_opts_t o; /* with defaults */
     dp_dbx_sql_result_t *out;
     char path[256];
     char what[192];
@@ -353,8 +377,8 @@ static int valid_param_name(const char *s)
 {
     size_t i;
 
-    if (s == NULL || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
-                       s[0] == '_')) {
+    if (s == NULL ||
+        !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_')) {
         return 0;
     }
     for (i = 1; s[i] != '\0'; i++) {
@@ -415,8 +439,8 @@ out:
 
 /* Sends one request of the statement's life and parses the answer into
  * run->out (unless parse is 0). */
-static int statement_call(sql_run_t *run, const char *method, const char *path,
-                          const char *body, int idempotent, int parse, dp_err_t *err)
+static int statement_call(sql_run_t *run, const char *method, const char *path, const char *body,
+                          int idempotent, int parse, dp_err_t *err)
 {
     dp_dbx_request_t req;
     dp_dbx_response_t resp;
@@ -440,8 +464,7 @@ static int statement_call(sql_run_t *run, const char *method, const char *path,
         /* keep the API's error in the result, so the caller can classify it */
         snprintf(run->out->error_code, sizeof(run->out->error_code), "%s", resp.error_code);
         snprintf(run->out->message, sizeof(run->out->message), "%s", resp.message);
-        dp_dbx_sql_error_class(resp.message, run->out->error_class,
-                               sizeof(run->out->error_class));
+        dp_dbx_sql_error_class(resp.message, run->out->error_class, sizeof(run->out->error_class));
     } else if (parse) {
         rc = dp_dbx_sql_parse_response(resp.body, resp.body_len, run->out, err);
     }
@@ -490,8 +513,7 @@ static int poll_until(sql_run_t *run, long long until, long *interval, dp_err_t 
         if ((rc = statement_call(run, "GET", run->path, NULL, 1, 1, err)) < 0) {
             return rc;
         }
-        *interval = *interval * 3 / 2 > run->o.poll_max_ms ? run->o.poll_max_ms
-                                                           : *interval * 3 / 2;
+        *interval = *interval * 3 / 2 > run->o.poll_max_ms ? run->o.poll_max_ms : *interval * 3 / 2;
     }
     return 0;
 }
@@ -577,8 +599,8 @@ static int finish(sql_run_t *run, dp_err_t *err)
         dp_err_clear(err);
         return 0;
     case DP_DBX_SQL_CANCELED:
-        return dp_err_set(err, DP_EAGAIN, 1, "statement %s was cancelled: %s",
-                          out->statement_id, out->message);
+        return dp_err_set(err, DP_EAGAIN, 1, "statement %s was cancelled: %s", out->statement_id,
+                          out->message);
     default:
         break;
     }
@@ -591,8 +613,8 @@ static int finish(sql_run_t *run, dp_err_t *err)
                           out->statement_id, out->message);
     case DP_DBX_SQL_FAIL_SETUP:
         dp_retry_grant_message(&run->o.object, out->message, grant, sizeof(grant));
-        return dp_err_set(err, strstr(out->error_class, "NOT_FOUND") ? DP_ENOTFOUND : DP_EDENIED,
-                          0, "statement %s FAILED (set-up): %s; %s", out->statement_id, grant,
+        return dp_err_set(err, strstr(out->error_class, "NOT_FOUND") ? DP_ENOTFOUND : DP_EDENIED, 0,
+                          "statement %s FAILED (set-up): %s; %s", out->statement_id, grant,
                           out->message);
     default:
         return dp_err_set(err, DP_EFAIL, 0, "statement %s FAILED (%s %s): %s", out->statement_id,
@@ -602,8 +624,8 @@ static int finish(sql_run_t *run, dp_err_t *err)
 
 int dp_dbx_sql_execute(dp_dbx_client_t *client, const char *statement,
                        const dp_dbx_sql_param_t *params, size_t nparams, const char *catalog,
-                       const char *schema, const dp_dbx_sql_opts_t *opts,
-                       dp_dbx_sql_result_t *out, dp_err_t *err)
+                       const char *schema, const dp_dbx_sql_opts_t *opts, dp_dbx_sql_result_t *out,
+                       dp_err_t *err)
 {
     sql_run_t run;
     char *body = NULL;
@@ -622,8 +644,7 @@ int dp_dbx_sql_execute(dp_dbx_client_t *client, const char *statement,
     if ((body = submit_body(&run, statement, params, nparams, catalog, schema, err)) == NULL) {
         return err ? err->code : DP_EINVAL;
     }
-    snprintf(run.what, sizeof(run.what), "submit statement on warehouse %s",
-             client->warehouse_id);
+    snprintf(run.what, sizeof(run.what), "submit statement on warehouse %s", client->warehouse_id);
     deadline = dp_retry_now_ms(client->retry) + run.o.deadline_ms;
     interval = run.o.poll_initial_ms;
     rc = statement_call(&run, "POST", SQL_STATEMENTS, body, 0, 1, err);

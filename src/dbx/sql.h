@@ -18,9 +18,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "dbx/http.h"
 #include "core/err.h"
 #include "core/retry.h"
+#include "dbx/http.h"
 
 typedef enum {
     DP_DBX_SQL_UNKNOWN = 0, /* never reached the server, or unrecognised */
@@ -29,7 +29,7 @@ typedef enum {
     DP_DBX_SQL_SUCCEEDED,
     DP_DBX_SQL_FAILED,
     DP_DBX_SQL_CANCELED,
-    DP_DBX_SQL_CLOSED       /* succeeded, results no longer fetchable */
+    DP_DBX_SQL_CLOSED /* succeeded, results no longer fetchable */
 } dp_dbx_sql_state_t;
 
 /* A named parameter, referenced as :name. value NULL = SQL NULL; type NULL =
@@ -42,27 +42,27 @@ typedef struct dp_dbx_sql_param {
 
 /* Waiting policy; zero fields take the defaults in brackets. */
 typedef struct dp_dbx_sql_opts {
-    int wait_timeout_s;        /* server-side wait, 5..50 [50] */
-    long poll_initial_ms;      /* first poll interval [500], x1.5 each poll */
-    long poll_max_ms;          /* [5000] */
-    long deadline_ms;          /* from submit to cancel [1800000 = 30 min] */
-    long cancel_grace_ms;      /* polling after the cancel [30000] */
+    int wait_timeout_s;          /* server-side wait, 5..50 [50] */
+    long poll_initial_ms;        /* first poll interval [500], x1.5 each poll */
+    long poll_max_ms;            /* [5000] */
+    long deadline_ms;            /* from submit to cancel [1800000 = 30 min] */
+    long cancel_grace_ms;        /* polling after the cancel [30000] */
     dp_dbx_liveness_fn liveness; /* may be NULL; called at least once a second */
     void *liveness_ctx;
-    dp_retry_object_t object;  /* what the statement touches, for grant messages */
+    dp_retry_object_t object; /* what the statement touches, for grant messages */
 } dp_dbx_sql_opts_t;
 
 /* The outcome of a statement. Clear with dp_dbx_sql_result_clear. */
 typedef struct dp_dbx_sql_result {
     dp_dbx_sql_state_t state;
     char statement_id[128];
-    char error_code[64];    /* status.error.error_code, or the HTTP error_code */
-    char sql_state[16];     /* status.sql_state */
-    char error_class[128];  /* "DELTA_FAILED_TO_MERGE_FIELDS" from "[...] text" */
+    char error_code[64];   /* status.error.error_code, or the HTTP error_code */
+    char sql_state[16];    /* status.sql_state */
+    char error_class[128]; /* "DELTA_FAILED_TO_MERGE_FIELDS" from "[...] text" */
     char message[1024];
-    json_t *columns;        /* new: array of column-name strings, or NULL */
-    json_t *rows;           /* new: every row of every chunk (arrays of strings/null), or NULL */
-    long next_chunk;        /* internal: next chunk to fetch, 0 when none */
+    json_t *columns; /* new: array of column-name strings, or NULL */
+    json_t *rows;    /* new: every row of every chunk (arrays of strings/null), or NULL */
+    long next_chunk; /* internal: next chunk to fetch, 0 when none */
 } dp_dbx_sql_result_t;
 
 /* What a failed statement means for the loader (docs/DATABRICKS.md,
@@ -87,8 +87,8 @@ typedef enum {
  * HTTP codes from the API calls. */
 int dp_dbx_sql_execute(dp_dbx_client_t *client, const char *statement,
                        const dp_dbx_sql_param_t *params, size_t nparams, const char *catalog,
-                       const char *schema, const dp_dbx_sql_opts_t *opts,
-                       dp_dbx_sql_result_t *out, dp_err_t *err);
+                       const char *schema, const dp_dbx_sql_opts_t *opts, dp_dbx_sql_result_t *out,
+                       dp_err_t *err);
 
 /* Releases the JSON of res and zeroes it; NULL is a no-op. */
 void dp_dbx_sql_result_clear(dp_dbx_sql_result_t *res);

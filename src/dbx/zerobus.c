@@ -17,10 +17,10 @@
  */
 #include "dbx/zerobus.h"
 
-#include "dbx/dbx_int.h"
-#include "dbx/oauth.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "dbx/dbx_int.h"
+#include "dbx/oauth.h"
 
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -30,9 +30,9 @@
 #include <time.h>
 
 #define AUTH_LINE_MAX 8448
-#define PATH_MAX_LEN 1024
+#define PATH_MAX_LEN  1024
 #define WAIT_SLICE_MS 500
-#define POLL_MAX_MS 200
+#define POLL_MAX_MS   200
 
 typedef struct table_tok {
     char *table;       /* "c.s.t" */
@@ -47,7 +47,7 @@ typedef struct batch {
 } batch_t;
 
 typedef struct xfer {
-    struct xfer *next;       /* queue link */
+    struct xfer *next; /* queue link */
     dp_zerobus_insert_t *ins;
     batch_t *batch;
     table_tok_t *tok;
@@ -61,28 +61,28 @@ typedef struct xfer {
     dp_dbx_request_t req;
     dp_dbx_response_t resp;
     dp_dbx_attempt_t att;
-    CURL *easy;              /* while running */
+    CURL *easy; /* while running */
 } xfer_t;
 
 struct dp_zerobus {
-    dp_dbx_client_t *client;  /* the Zerobus host's settings and retry policy (sender) */
+    dp_dbx_client_t *client;    /* the Zerobus host's settings and retry policy (sender) */
     dp_dbx_config_t token_http; /* the workspace host, for the per-table token clients */
     char *workspace_host;
     char *ca_file;
     char *workspace_id;
     char *client_id;
-    char *secret;             /* wiped on destroy */
+    char *secret; /* wiped on destroy */
     size_t max_in_flight;
 
-    pthread_mutex_t mu;       /* guards everything below */
-    table_tok_t **toks;       /* each entry allocated once, never moved */
+    pthread_mutex_t mu; /* guards everything below */
+    table_tok_t **toks; /* each entry allocated once, never moved */
     size_t ntoks;
-    xfer_t *head, *tail;      /* queued inserts, in order */
+    xfer_t *head, *tail; /* queued inserts, in order */
     size_t in_flight;
     int stop;
 
-    CURLM *multi;             /* sender thread only (curl_multi_wakeup: any) */
-    CURL **idle;              /* easy handles for reuse (sender thread only) */
+    CURLM *multi; /* sender thread only (curl_multi_wakeup: any) */
+    CURL **idle;  /* easy handles for reuse (sender thread only) */
     size_t nidle;
     pthread_t thread;
     int started;
@@ -235,8 +235,8 @@ static void start(dp_zerobus_t *zb, xfer_t *x)
         dp_dbx_attempt_finish(easy, &x->att, CURLE_FAILED_INIT);
         zb->idle[zb->nidle++] = easy;
         x->easy = NULL;
-        x->ins->rc = dp_err_set(&x->ins->err, DP_EFAIL, 1, "%s: curl_multi_add_handle failed",
-                                x->what);
+        x->ins->rc =
+            dp_err_set(&x->ins->err, DP_EFAIL, 1, "%s: curl_multi_add_handle failed", x->what);
         hand_back(x);
     }
 }
@@ -435,8 +435,8 @@ size_t dp_zerobus_send(dp_zerobus_t *zb, dp_zerobus_insert_t *ins, size_t n,
         if (xs[i].state == X_DONE)
             continue;
         if (zb->stop) {
-            ins[i].rc = dp_err_set(&ins[i].err, DP_EAGAIN, 1, "%s: the client is stopping",
-                                   xs[i].what);
+            ins[i].rc =
+                dp_err_set(&ins[i].err, DP_EAGAIN, 1, "%s: the client is stopping", xs[i].what);
             xs[i].state = X_DONE;
             continue;
         }
@@ -485,7 +485,8 @@ dp_zerobus_t *dp_zerobus_new(const dp_zerobus_config_t *cfg, dp_err_t *err)
 
     if (!cfg->endpoint || !cfg->workspace_host || !cfg->workspace_id || !cfg->client_id ||
         !cfg->client_secret || !cfg->client_secret[0]) {
-        dp_err_set(err, DP_EINVAL, 0, "zerobus: the endpoint, the workspace host and id, and an "
+        dp_err_set(err, DP_EINVAL, 0,
+                   "zerobus: the endpoint, the workspace host and id, and an "
                    "OAuth client id and secret are all required");
         return NULL;
     }

@@ -38,9 +38,9 @@
 #ifndef DP_DBX_ZEROBUS_H
 #define DP_DBX_ZEROBUS_H
 
-#include "dbx/http.h"
 #include "core/err.h"
 #include "core/retry.h"
+#include "dbx/http.h"
 
 #include <stddef.h>
 
@@ -53,11 +53,11 @@ typedef struct dp_zerobus_config {
     const char *workspace_id;   /* digits, named in the token's resource */
     const char *client_id;      /* service principal (OAuth M2M) */
     const char *client_secret;
-    int allow_insecure_http;    /* accept http:// (the emulator) */
-    const char *ca_file;        /* NULL: the system CA bundle */
-    long request_timeout_ms;    /* one attempt [60000] */
-    dp_retry_policy_t retry;    /* zero fields: retry.h's defaults */
-    size_t max_in_flight;       /* inserts in flight at once [8] */
+    int allow_insecure_http; /* accept http:// (the emulator) */
+    const char *ca_file;     /* NULL: the system CA bundle */
+    long request_timeout_ms; /* one attempt [60000] */
+    dp_retry_policy_t retry; /* zero fields: retry.h's defaults */
+    size_t max_in_flight;    /* inserts in flight at once [8] */
 } dp_zerobus_config_t;
 
 /* Checks the hosts (https unless allow_insecure_http) and starts the sender
@@ -72,13 +72,13 @@ void dp_zerobus_destroy(dp_zerobus_t *zb);
 
 /* One insert. The caller sets table, body and len; the rest is filled. */
 typedef struct dp_zerobus_insert {
-    const char *table;    /* "catalog.schema.table", identifiers checked by tablename.h */
-    const char *body;     /* JSON array of row objects, borrowed */
+    const char *table; /* "catalog.schema.table", identifiers checked by tablename.h */
+    const char *body;  /* JSON array of row objects, borrowed */
     size_t len;
-    int rc;               /* out: 0 (acknowledged: durable) or a DP_E* code */
-    dp_err_t err;         /* out, when rc < 0 */
-    long status;          /* out: the last HTTP status (0: none); 400 = the rows were refused */
-    int attempts;         /* out */
+    int rc;       /* out: 0 (acknowledged: durable) or a DP_E* code */
+    dp_err_t err; /* out, when rc < 0 */
+    long status;  /* out: the last HTTP status (0: none); 400 = the rows were refused */
+    int attempts; /* out */
 } dp_zerobus_insert_t;
 
 /* Sends ins[0..n) and waits until each is acknowledged or failed, calling

@@ -51,8 +51,7 @@ void dp_assign_request(dp_parts_t *parts, dp_recover_t *recover,
 }
 
 int dp_assign_apply(dp_parts_t *parts, dp_recover_t *recover, dp_kafka_t *kafka,
-                    dp_offsets_t *offsets, rd_kafka_topic_partition_list_t *started,
-                    dp_err_t *err)
+                    dp_offsets_t *offsets, rd_kafka_topic_partition_list_t *started, dp_err_t *err)
 {
     dp_recover_part_t *done = NULL;
     size_t n = dp_recover_take(recover, &done);
@@ -109,14 +108,15 @@ static int range_error(dp_parts_t *parts, dp_part_t *p, dp_recover_t *recover, d
     rerr = rd_kafka_query_watermark_offsets(dp_kafka_handle(kafka), p->topic, p->partition, &low,
                                             &high, 5000);
     if (rerr) {
-        dp_log(DP_LOG_WARN, "worker", "%s [%d]: offset out of range, and the watermarks cannot "
-               "be read (%s): trying again", p->topic, (int)p->partition, rd_kafka_err2str(rerr));
+        dp_log(DP_LOG_WARN, "worker",
+               "%s [%d]: offset out of range, and the watermarks cannot "
+               "be read (%s): trying again",
+               p->topic, (int)p->partition, rd_kafka_err2str(rerr));
         p->range_error = 1;
         return 0;
     }
     anchored = p->verify_off >= 0;
-    if (dp_recover_place_start(recover, p->topic, p->partition, &p->start, &anchored, low,
-                               high)) {
+    if (dp_recover_place_start(recover, p->topic, p->partition, &p->start, &anchored, low, high)) {
         dp_parts_stop(parts, p, kafka);
         return 0;
     }

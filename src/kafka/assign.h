@@ -33,8 +33,7 @@ void dp_assign_request(dp_parts_t *parts, dp_recover_t *recover,
  * with err when a partition could not be sought (the poll loop must stop:
  * reading on would skip offsets). */
 int dp_assign_apply(dp_parts_t *parts, dp_recover_t *recover, dp_kafka_t *kafka,
-                    dp_offsets_t *offsets, rd_kafka_topic_partition_list_t *started,
-                    dp_err_t *err);
+                    dp_offsets_t *offsets, rd_kafka_topic_partition_list_t *started, dp_err_t *err);
 
 /* Handles the claimed partitions the broker answered "offset out of range"
  * for (dp_part_t.range_error): the message before the start gone (read on

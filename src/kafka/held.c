@@ -61,8 +61,7 @@ void dp_held_drop(dp_held_t *h, const rd_kafka_topic_partition_list_t *parts)
     h->n = keep;
 }
 
-size_t dp_held_replay(dp_held_t *h, int (*handle)(void *ctx, rd_kafka_message_t *msg),
-                      void *ctx)
+size_t dp_held_replay(dp_held_t *h, int (*handle)(void *ctx, rd_kafka_message_t *msg), void *ctx)
 {
     size_t done = 0;
 

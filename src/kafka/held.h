@@ -20,7 +20,7 @@
 typedef struct dp_held {
     rd_kafka_message_t **items; /* owned, each message too */
     size_t n, cap;
-    int paused;                 /* every partition was paused by dp_held_pause */
+    int paused; /* every partition was paused by dp_held_pause */
 } dp_held_t;
 
 /* Takes msg (owned by the queue from now on). */
@@ -44,8 +44,7 @@ void dp_held_drop(dp_held_t *h, const rd_kafka_topic_partition_list_t *parts);
 
 /* Hands the messages, oldest first, to handle(ctx, msg) while it returns 0;
  * those handed over are destroyed. Returns how many were. */
-size_t dp_held_replay(dp_held_t *h, int (*handle)(void *ctx, rd_kafka_message_t *msg),
-                      void *ctx);
+size_t dp_held_replay(dp_held_t *h, int (*handle)(void *ctx, rd_kafka_message_t *msg), void *ctx);
 
 /* Destroys every message and frees the queue. */
 void dp_held_free(dp_held_t *h);

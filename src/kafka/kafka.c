@@ -13,10 +13,10 @@
 #include "kafka/kafka.h"
 
 #include "batch/flush.h"
-#include "ops/health.h"
-#include "kafka/kstats.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "kafka/kstats.h"
+#include "ops/health.h"
 #include "ops/metrics.h"
 
 #include <jansson.h>
@@ -29,17 +29,23 @@ struct dp_kafka {
     rd_kafka_t *rk;
     dp_kafka_hooks_t hooks;
     int initial_latest;
-    int paused;                                 /* dp_kafka_pause_all in force */
-    rd_kafka_topic_partition_list_t *stale;     /* revoked while paused: flag still set */
-    rd_kafka_topic_partition_list_t *errored;   /* paused because they cannot be consumed */
-    char *incarnation;                          /* sent as "inc=<id>" with every commit */
-    char *worker_id;                            /* for log lines; NULL if unknown */
-    char *group;                                /* for log lines; immutable */
+    int paused;                               /* dp_kafka_pause_all in force */
+    rd_kafka_topic_partition_list_t *stale;   /* revoked while paused: flag still set */
+    rd_kafka_topic_partition_list_t *errored; /* paused because they cannot be consumed */
+    char *incarnation;                        /* sent as "inc=<id>" with every commit */
+    char *worker_id;                          /* for log lines; NULL if unknown */
+    char *group;                              /* for log lines; immutable */
 };
 
 const char *const dp_kafka_owned_keys[] = {
-    "enable.auto.commit", "enable.auto.offset.store", "auto.offset.reset", "group.id",
-    "partition.assignment.strategy", "rebalance_cb", "statistics.interval.ms", NULL,
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "auto.offset.reset",
+    "group.id",
+    "partition.assignment.strategy",
+    "rebalance_cb",
+    "statistics.interval.ms",
+    NULL,
 };
 
 /* Defaults the user may override through the `kafka` properties: a local
@@ -124,8 +130,10 @@ static void set_start_positions(dp_kafka_t *kafka, rd_kafka_topic_partition_list
     rd_kafka_resp_err_t rerr = rd_kafka_committed(kafka->rk, parts, 10000);
 
     if (rerr)
-        dp_log(DP_LOG_WARN, "kafka", "reading committed offsets failed: %s; partitions without "
-               "one start at the initial position", rd_kafka_err2str(rerr));
+        dp_log(DP_LOG_WARN, "kafka",
+               "reading committed offsets failed: %s; partitions without "
+               "one start at the initial position",
+               rd_kafka_err2str(rerr));
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
 
@@ -133,9 +141,10 @@ static void set_start_positions(dp_kafka_t *kafka, rd_kafka_topic_partition_list
             /* A commit of another incarnation: an offset into the log of a
              * topic that was deleted since (or a replaced cluster). The new
              * log is read from its beginning. */
-            dp_log(DP_LOG_WARN, "kafka", "%s [%d]: committed offset @%lld belongs to another "
-                   "incarnation (%.*s), not %s: ignored, reading from the beginning", tp->topic,
-                   (int)tp->partition, (long long)tp->offset, (int)tp->metadata_size,
+            dp_log(DP_LOG_WARN, "kafka",
+                   "%s [%d]: committed offset @%lld belongs to another "
+                   "incarnation (%.*s), not %s: ignored, reading from the beginning",
+                   tp->topic, (int)tp->partition, (long long)tp->offset, (int)tp->metadata_size,
                    (const char *)tp->metadata, kafka->incarnation);
             tp->offset = RD_KAFKA_OFFSET_BEGINNING;
             continue;
@@ -264,8 +273,8 @@ int dp_kafka_log_level(int syslog_level)
 
 static int topic_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 int dp_kafka_log_partition(const char *line, char *topic, size_t len, int32_t *partition)
@@ -448,15 +457,13 @@ static int subscribe(dp_kafka_t *kafka, const dp_kafka_opts_t *opts, dp_err_t *e
     return 0;
 }
 
-dp_kafka_t *dp_kafka_new(const dp_kafka_opts_t *opts, const dp_kafka_hooks_t *hooks,
-                         dp_err_t *err)
+dp_kafka_t *dp_kafka_new(const dp_kafka_opts_t *opts, const dp_kafka_hooks_t *hooks, dp_err_t *err)
 {
     dp_kafka_t *kafka;
     rd_kafka_conf_t *conf;
     char errstr[512];
 
-    if (!opts->bootstrap_servers || !opts->group_id ||
-        (!opts->topic_regex && opts->ntopics == 0)) {
+    if (!opts->bootstrap_servers || !opts->group_id || (!opts->topic_regex && opts->ntopics == 0)) {
         dp_err_set(err, DP_EINVAL, 0, "kafka: bootstrap servers, group id and topics are required");
         return NULL;
     }
@@ -505,8 +512,8 @@ static void partition_failed(dp_kafka_t *kafka, rd_kafka_message_t *msg)
     rd_kafka_topic_partition_list_destroy(one);
     list_add_unique(kafka->errored, topic, msg->partition);
     dp_metrics_add(DP_MC_OFFSET_OUT_OF_RANGE, 1);
-    dp_log(DP_LOG_ERROR, "kafka", "%s [%d] @%lld cannot be consumed, partition paused: %s",
-           topic, (int)msg->partition, (long long)msg->offset, rd_kafka_message_errstr(msg));
+    dp_log(DP_LOG_ERROR, "kafka", "%s [%d] @%lld cannot be consumed, partition paused: %s", topic,
+           (int)msg->partition, (long long)msg->offset, rd_kafka_message_errstr(msg));
     if (kafka->hooks.on_partition_error)
         kafka->hooks.on_partition_error(kafka->hooks.opaque, topic, msg->partition, msg->err,
                                         rd_kafka_message_errstr(msg));
@@ -644,8 +651,8 @@ int dp_kafka_commit(dp_kafka_t *kafka, rd_kafka_topic_partition_list_t *parts, d
             size_t len = strlen(kafka->incarnation) + 4 + (extra ? extra + 1 : 0);
             char *md = dp_malloc(len + 1);
 
-            snprintf(md, len + 1, "inc=%s%s%.*s", kafka->incarnation, extra ? ";" : "",
-                     (int)extra, extra ? (const char *)tp->metadata : "");
+            snprintf(md, len + 1, "inc=%s%s%.*s", kafka->incarnation, extra ? ";" : "", (int)extra,
+                     extra ? (const char *)tp->metadata : "");
             free(tp->metadata); /* the list owns it (rd_kafka_topic_partition_list_destroy) */
             tp->metadata = md;
             tp->metadata_size = len;

@@ -51,17 +51,17 @@ typedef struct dp_kafka_hooks {
 typedef int (*dp_kafka_apply_fn)(rd_kafka_conf_t *conf, void *ctx, dp_err_t *err);
 
 typedef struct dp_kafka_opts {
-    const char *bootstrap_servers;    /* required */
-    const char *group_id;             /* required */
-    const char *const *topics;        /* topic names, or NULL when topic_regex is set */
+    const char *bootstrap_servers; /* required */
+    const char *group_id;          /* required */
+    const char *const *topics;     /* topic names, or NULL when topic_regex is set */
     size_t ntopics;
-    const char *topic_regex;          /* e.g. "^events\\..*", or NULL */
-    int initial_position_latest;      /* 0: earliest (default), 1: latest */
-    const char *client_id;            /* may be NULL */
+    const char *topic_regex;            /* e.g. "^events\\..*", or NULL */
+    int initial_position_latest;        /* 0: earliest (default), 1: latest */
+    const char *client_id;              /* may be NULL */
     dp_kafka_apply_fn apply_properties; /* may be NULL */
     void *apply_ctx;
-    const char *worker_id;            /* named in librdkafka's log lines; may be NULL */
-    int stats_interval_ms;            /* librdkafka statistics, for the broker state: 0 = 5000 */
+    const char *worker_id; /* named in librdkafka's log lines; may be NULL */
+    int stats_interval_ms; /* librdkafka statistics, for the broker state: 0 = 5000 */
 } dp_kafka_opts_t;
 
 /*
@@ -100,8 +100,7 @@ extern const char *const dp_kafka_owned_keys[];
 /* Creates the consumer and subscribes. hooks is copied. Returns new (free
  * with dp_kafka_destroy), or NULL with err filled (DP_EINVAL for a bad
  * property: the message names the key and librdkafka's reason). */
-dp_kafka_t *dp_kafka_new(const dp_kafka_opts_t *opts, const dp_kafka_hooks_t *hooks,
-                         dp_err_t *err);
+dp_kafka_t *dp_kafka_new(const dp_kafka_opts_t *opts, const dp_kafka_hooks_t *hooks, dp_err_t *err);
 
 /* Polls once. Returns a message the caller must destroy with
  * rd_kafka_message_destroy(), or NULL (timeout, or an event that was handled:

@@ -4,15 +4,15 @@
  */
 #include "kafka/kstats.h"
 
-#include "ops/health.h"
 #include "core/mem.h"
+#include "ops/health.h"
 #include "ops/metrics.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SAMPLE_EVERY_MS 1000
+#define SAMPLE_EVERY_MS  1000
 #define CHECK_EVERY_MSGS 64
 
 /* Poll thread only, except committed which assign and commit also touch (on
@@ -74,8 +74,7 @@ static void lags_of(rd_kafka_t *rk, const rd_kafka_topic_partition_t *tp,
     out->partition = tp->partition;
     out->lag = -1;
     out->fetch_lag = -1;
-    if (rd_kafka_get_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi) ||
-        hi < 0)
+    if (rd_kafka_get_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi) || hi < 0)
         return;
     if (c >= 0)
         out->lag = hi > c ? hi - c : 0;

@@ -3,9 +3,9 @@
  */
 #include "kafka/offsets.h"
 
-#include "kafka/kstats.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "kafka/kstats.h"
 #include "ops/metrics.h"
 
 #include <stdio.h>
@@ -57,8 +57,10 @@ static int commit_flush(dp_offsets_t *o, const dp_flush_t *flush, int attempts, 
             continue;
         if (!owned || !rd_kafka_topic_partition_list_find(owned, topic, part)) {
             *all_ours = 0;
-            dp_log(DP_LOG_WARN, "worker", "%s [%d] @%lld..%lld loaded but no longer ours: not "
-                   "committed", topic, (int)part, (long long)first, (long long)last);
+            dp_log(DP_LOG_WARN, "worker",
+                   "%s [%d] @%lld..%lld loaded but no longer ours: not "
+                   "committed",
+                   topic, (int)part, (long long)first, (long long)last);
             continue;
         }
         {
@@ -102,9 +104,10 @@ static int commit_flush(dp_offsets_t *o, const dp_flush_t *flush, int attempts, 
             rd_kafka_topic_partition_list_del(o->starts, list->elems[i].topic,
                                               list->elems[i].partition);
         dp_kstats_committed(list);
-        dp_log(DP_LOG_INFO, "worker", "flush %llu loaded and committed: %llu messages in %d "
-               "partitions", (unsigned long long)dp_flush_seq(flush),
-               (unsigned long long)messages, list->cnt);
+        dp_log(DP_LOG_INFO, "worker",
+               "flush %llu loaded and committed: %llu messages in %d "
+               "partitions",
+               (unsigned long long)dp_flush_seq(flush), (unsigned long long)messages, list->cnt);
     }
     rd_kafka_topic_partition_list_destroy(list);
     if (owned)
@@ -112,8 +115,7 @@ static int commit_flush(dp_offsets_t *o, const dp_flush_t *flush, int attempts, 
     return rc < 0 ? -1 : rc;
 }
 
-dp_flush_t *dp_offsets_commit_loaded(dp_offsets_t *o, dp_flush_t *flush, int attempts,
-                                     int *whole)
+dp_flush_t *dp_offsets_commit_loaded(dp_offsets_t *o, dp_flush_t *flush, int attempts, int *whole)
 {
     int all_ours = 1;
     int rc = commit_flush(o, flush, attempts, &all_ours);

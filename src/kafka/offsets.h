@@ -22,9 +22,9 @@
 #define DP_OFFSETS_H
 
 #include "batch/flush.h"
+#include "core/retry.h"
 #include "kafka/kafka.h"
 #include "kafka/partitions.h"
-#include "core/retry.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -47,8 +47,7 @@ void dp_offsets_free(dp_offsets_t *o);
  * with *whole = 1 when every range was committed and 0 when its manifest
  * must stay (a partition is no longer ours, or the group refused the commit
  * for good); or NULL when the commit was postponed (dp_offsets_waiting). */
-dp_flush_t *dp_offsets_commit_loaded(dp_offsets_t *o, dp_flush_t *flush, int attempts,
-                                     int *whole);
+dp_flush_t *dp_offsets_commit_loaded(dp_offsets_t *o, dp_flush_t *flush, int attempts, int *whole);
 
 /* Commits the postponed flush again, as dp_offsets_commit_loaded; NULL as
  * well when none waits. */

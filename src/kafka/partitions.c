@@ -34,8 +34,8 @@ dp_part_t *dp_parts_find(dp_parts_t *ps, const char *topic, int32_t partition)
 
 static int guarded(const dp_part_t *p)
 {
-    return !p->claimed || p->stopped || p->verify_off >= 0 || p->expect >= 0 ||
-           p->gap_from >= 0 || p->gap_verify >= 0;
+    return !p->claimed || p->stopped || p->verify_off >= 0 || p->expect >= 0 || p->gap_from >= 0 ||
+           p->gap_verify >= 0;
 }
 
 void dp_parts_recount(dp_parts_t *ps)
@@ -112,8 +112,7 @@ int dp_parts_start(dp_parts_t *ps, dp_part_t *p, dp_kafka_t *kafka, int64_t star
     return 0;
 }
 
-int dp_parts_rewind(dp_parts_t *ps, dp_part_t *p, dp_kafka_t *kafka, int64_t offset,
-                    dp_err_t *err)
+int dp_parts_rewind(dp_parts_t *ps, dp_part_t *p, dp_kafka_t *kafka, int64_t offset, dp_err_t *err)
 {
     int rc = dp_kafka_seek(kafka, p->topic, p->partition, offset, err);
 
@@ -138,7 +137,8 @@ static int check_anchor(dp_parts_t *ps, dp_part_t *p, dp_kafka_t *kafka,
             return 1; /* the message loaded there: the log is the same; drop it */
         p->stopped = 1;
         dp_kafka_hold(kafka, p->topic, msg->partition);
-        dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped: the message at @%lld is not the one "
+        dp_log(DP_LOG_ERROR, "worker",
+               "%s [%d] stopped: the message at @%lld is not the one "
                "loaded there (fingerprint %08x, loaded %08x): the topic was deleted and "
                "recreated, or its log replaced. Nothing is read from it: after a recreation "
                "run `deltaport incarnation new`, then restart the pool (docs/DELIVERY.md)",
@@ -146,9 +146,10 @@ static int check_anchor(dp_parts_t *ps, dp_part_t *p, dp_kafka_t *kafka,
                (unsigned)p->verify_fp);
         return 1;
     }
-    dp_log(DP_LOG_WARN, "worker", "%s [%d]: @%lld, the message before the start, is gone "
-           "(compaction or retention): the log cannot be checked; reading from @%lld", p->topic,
-           (int)msg->partition, (long long)p->verify_off, (long long)msg->offset);
+    dp_log(DP_LOG_WARN, "worker",
+           "%s [%d]: @%lld, the message before the start, is gone "
+           "(compaction or retention): the log cannot be checked; reading from @%lld",
+           p->topic, (int)msg->partition, (long long)p->verify_off, (long long)msg->offset);
     p->verify_off = -1;
     dp_parts_recount(ps);
     return -1; /* not dropped for this reason: go on checking */
@@ -186,15 +187,17 @@ int dp_parts_drop(dp_parts_t *ps, dp_kafka_t *kafka, const char *topic,
         p->gap_verify = -1;
         dp_parts_recount(ps);
         if (msg->offset == verify) {
-            dp_log(DP_LOG_INFO, "worker", "%s [%d]: read again, the log still goes on at @%lld: "
+            dp_log(DP_LOG_INFO, "worker",
+                   "%s [%d]: read again, the log still goes on at @%lld: "
                    "the offsets before it do not exist for a consumer (compaction or "
-                   "transaction markers); gap accepted", p->topic, (int)msg->partition,
-                   (long long)msg->offset);
+                   "transaction markers); gap accepted",
+                   p->topic, (int)msg->partition, (long long)msg->offset);
             return DP_PARTS_GAP_ACCEPTED;
         }
-        dp_log(DP_LOG_ERROR, "worker", "%s [%d]: read again, the log has @%lld: the consumer "
-               "had skipped @%lld..@%lld (a client bug); they are loaded now", p->topic,
-               (int)msg->partition, (long long)msg->offset, (long long)msg->offset,
+        dp_log(DP_LOG_ERROR, "worker",
+               "%s [%d]: read again, the log has @%lld: the consumer "
+               "had skipped @%lld..@%lld (a client bug); they are loaded now",
+               p->topic, (int)msg->partition, (long long)msg->offset, (long long)msg->offset,
                (long long)verify - 1);
     }
     return 0;
@@ -251,9 +254,11 @@ void dp_parts_stop_at(dp_parts_t *ps, dp_kafka_t *kafka, const char *topic,
         p->claimed = 1;
     }
     dp_parts_stop(ps, p, kafka);
-    dp_log(DP_LOG_ERROR, "worker", "%s [%d] stopped at @%lld: the flush refused the message: %s. "
+    dp_log(DP_LOG_ERROR, "worker",
+           "%s [%d] stopped at @%lld: the flush refused the message: %s. "
            "Nothing from this offset on is committed; the partition is read again from it after "
-           "a restart", topic, (int)msg->partition, (long long)msg->offset, why);
+           "a restart",
+           topic, (int)msg->partition, (long long)msg->offset, why);
 }
 
 void dp_parts_range_error(dp_parts_t *ps, const char *topic, int32_t partition)
@@ -296,8 +301,8 @@ int dp_parts_rewind_fenced(dp_parts_t *ps, dp_kafka_t *kafka, const dp_flush_t *
             dp_err_prefix(err, "a fenced flush cannot be read again: ");
             return DP_EFAIL;
         }
-        dp_log(DP_LOG_WARN, "worker", "%s [%d]: flush %llu fenced, reading again from @%lld",
-               topic, (int)part, (unsigned long long)dp_flush_seq(flush), (long long)first);
+        dp_log(DP_LOG_WARN, "worker", "%s [%d]: flush %llu fenced, reading again from @%lld", topic,
+               (int)part, (unsigned long long)dp_flush_seq(flush), (long long)first);
     }
     return 0;
 }

@@ -25,29 +25,29 @@
 #include <stdint.h>
 
 typedef struct dp_part {
-    char *topic;         /* owned */
+    char *topic; /* owned */
     int32_t partition;
-    uint64_t gen;        /* changes at every assignment of the partition */
-    int claimed;         /* 0: its claim is being taken: held, messages dropped */
-    int64_t epoch;       /* the claim's epoch */
-    int64_t start;       /* where consumption began (after the claim) */
-    int64_t expect;      /* -1, or: drop its messages below this offset */
-    int64_t verify_off;  /* -1, or the offset whose message must match verify_fp */
+    uint64_t gen;       /* changes at every assignment of the partition */
+    int claimed;        /* 0: its claim is being taken: held, messages dropped */
+    int64_t epoch;      /* the claim's epoch */
+    int64_t start;      /* where consumption began (after the claim) */
+    int64_t expect;     /* -1, or: drop its messages below this offset */
+    int64_t verify_off; /* -1, or the offset whose message must match verify_fp */
     uint32_t verify_fp;
-    int stopped;         /* the log does not hold what was loaded: held, never read */
-    int range_error;     /* the broker answered "offset out of range" */
-    int64_t gap_from;    /* -1, or: offsets from here were missing in the flush; to be
-                          * read again from here (dp_parts_seek_gaps) */
-    int64_t gap_to;      /* the offset that came after them */
-    int64_t gap_verify;  /* -1, or: after that seek, the first message at or below this
-                          * tells a gap of the log from skipped messages */
+    int stopped;        /* the log does not hold what was loaded: held, never read */
+    int range_error;    /* the broker answered "offset out of range" */
+    int64_t gap_from;   /* -1, or: offsets from here were missing in the flush; to be
+                         * read again from here (dp_parts_seek_gaps) */
+    int64_t gap_to;     /* the offset that came after them */
+    int64_t gap_verify; /* -1, or: after that seek, the first message at or below this
+                         * tells a gap of the log from skipped messages */
 } dp_part_t;
 
 typedef struct dp_parts {
     dp_part_t *items;
     size_t n, cap;
     uint64_t next_gen;
-    size_t guarded;      /* parts with a check pending (not claimed, stopped, verify, expect) */
+    size_t guarded; /* parts with a check pending (not claimed, stopped, verify, expect) */
 } dp_parts_t;
 
 void dp_parts_init(dp_parts_t *ps);
@@ -75,8 +75,7 @@ int dp_parts_start(dp_parts_t *ps, dp_part_t *p, dp_kafka_t *kafka, int64_t star
 
 /* Moves p back to offset (a fenced flush is read again): seeks, and drops
  * what arrives below it. Returns 0 or DP_EFAIL. */
-int dp_parts_rewind(dp_parts_t *ps, dp_part_t *p, dp_kafka_t *kafka, int64_t offset,
-                    dp_err_t *err);
+int dp_parts_rewind(dp_parts_t *ps, dp_part_t *p, dp_kafka_t *kafka, int64_t offset, dp_err_t *err);
 
 /* Whether msg of topic is consumed (0) or dropped (1): a part not claimed
  * or stopped or waiting to be read again over a gap, a message below a seek,

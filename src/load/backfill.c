@@ -4,20 +4,20 @@
  */
 #include "load/backfill.h"
 
+#include "batch/sysrows.h"
 #include "core/buf.h"
 #include "core/clock.h"
-#include "load/load_merge.h"
-#include "load/sink_zerobus.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "ops/metrics.h"
+#include "load/load_merge.h"
+#include "load/sink_zerobus.h"
 #include "load/stmt.h"
-#include "batch/sysrows.h"
+#include "ops/metrics.h"
 #include "route/tablename.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <openssl/evp.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -59,8 +59,8 @@ struct dp_backfill {
 /* ------------------------------------------------------------------------- */
 
 #define POSITION "_incarnation, _kafka_topic, _kafka_partition, _kafka_offset"
-#define ON_POSITION                                                                               \
-    "t._incarnation = s._incarnation AND t._kafka_topic = s._kafka_topic AND "                    \
+#define ON_POSITION                                                                                \
+    "t._incarnation = s._incarnation AND t._kafka_topic = s._kafka_topic AND "                     \
     "t._kafka_partition = s._kafka_partition AND t._kafka_offset = s._kafka_offset"
 
 static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -113,8 +113,7 @@ char *dp_backfill_delete_sql(const char *own, const char *shared, int merge_even
 /* ------------------------------------------------------------------------- */
 
 static int run(dp_backfill_t *bf, const char *what, const char *sql,
-               const dp_dbx_sql_param_t *params, size_t n, dp_dbx_sql_result_t *res,
-               dp_err_t *err)
+               const dp_dbx_sql_param_t *params, size_t n, dp_dbx_sql_result_t *res, dp_err_t *err)
 {
     return dp_stmt_exec_params(bf->client, bf->cfg, what, sql, params, n, res, err);
 }
@@ -158,8 +157,10 @@ static int read_done(dp_backfill_t *bf, dp_err_t *err)
 
     if (qualified(bf, DP_BACKFILLS_TABLE, q, err) < 0)
         return DP_EINVAL;
-    snprintf(sql, sizeof(sql), "SELECT DISTINCT event_name FROM %s WHERE shared_table = :shared "
-             "AND state = 'done'", q);
+    snprintf(sql, sizeof(sql),
+             "SELECT DISTINCT event_name FROM %s WHERE shared_table = :shared "
+             "AND state = 'done'",
+             q);
     if ((rc = run(bf, "backfill: read the names moved", sql, p, 1, &res, err)) == 0) {
         for (size_t i = 0; i < dp_stmt_nrows(&res); i++) {
             const char *name = dp_stmt_cell(&res, i, 0);
@@ -182,8 +183,8 @@ static int read_tables(dp_backfill_t *bf, int64_t now, dp_err_t *err)
     dp_dbx_sql_result_t res;
     int rc;
 
-    if (dp_tablename_schema_qualified(cfg->databricks.catalog, cfg->databricks.schema, q,
-                                      sizeof(q), err) < 0)
+    if (dp_tablename_schema_qualified(cfg->databricks.catalog, cfg->databricks.schema, q, sizeof(q),
+                                      err) < 0)
         return DP_EINVAL;
     snprintf(sql, sizeof(sql), "SHOW TABLES IN %s", q);
     if ((rc = run(bf, "backfill: list tables", sql, NULL, 0, &res, err)) == 0) {
@@ -217,8 +218,10 @@ static int claim(dp_backfill_t *bf, const char *name, int64_t *epoch_out, char *
     *won = *done = 0;
     if (qualified(bf, DP_BACKFILLS_TABLE, q, err) < 0)
         return DP_EINVAL;
-    snprintf(sql, sizeof(sql), "SELECT epoch, member, claimed_at_us, state FROM %s WHERE "
-             "event_name = :name AND shared_table = :shared ORDER BY epoch DESC LIMIT 1", q);
+    snprintf(sql, sizeof(sql),
+             "SELECT epoch, member, claimed_at_us, state FROM %s WHERE "
+             "event_name = :name AND shared_table = :shared ORDER BY epoch DESC LIMIT 1",
+             q);
     if ((rc = run(bf, "backfill: read the claim", sql, rp, 2, &res, err)) == 0 &&
         dp_stmt_nrows(&res) == 1) {
         const char *state = dp_stmt_cell(&res, 0, 3);
@@ -235,8 +238,10 @@ static int claim(dp_backfill_t *bf, const char *name, int64_t *epoch_out, char *
     snprintf(epoch, sizeof(epoch), "%" PRId64, last + 1);
     snprintf(now_out, nowlen, "%" PRId64, now);
     {
-        dp_dbx_sql_param_t p[] = {{"name", name, "STRING"}, {"shared", shared, "STRING"},
-                                  {"epoch", epoch, "BIGINT"}, {"member", bf->worker_id, "STRING"},
+        dp_dbx_sql_param_t p[] = {{"name", name, "STRING"},
+                                  {"shared", shared, "STRING"},
+                                  {"epoch", epoch, "BIGINT"},
+                                  {"member", bf->worker_id, "STRING"},
                                   {"now", now_out, "BIGINT"}};
 
         snprintf(sql, sizeof(sql),
@@ -250,8 +255,10 @@ static int claim(dp_backfill_t *bf, const char *name, int64_t *epoch_out, char *
         if ((rc = run(bf, "backfill: claim", sql, p, 5, NULL, err)) < 0)
             return rc;
         /* Whoever inserted first: read what won. */
-        snprintf(sql, sizeof(sql), "SELECT member, claimed_at_us FROM %s WHERE event_name = "
-                 ":name AND shared_table = :shared AND epoch = CAST(:epoch AS BIGINT)", q);
+        snprintf(sql, sizeof(sql),
+                 "SELECT member, claimed_at_us FROM %s WHERE event_name = "
+                 ":name AND shared_table = :shared AND epoch = CAST(:epoch AS BIGINT)",
+                 q);
         if ((rc = run(bf, "backfill: read the claim back", sql, p, 3, &res, err)) == 0) {
             const char *who = dp_stmt_cell(&res, 0, 0), *at = dp_stmt_cell(&res, 0, 1);
 
@@ -269,13 +276,11 @@ static int mark_done(dp_backfill_t *bf, const char *name, int64_t epoch, long lo
 {
     char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 600];
     char e[24], m[24], d[24], f[24];
-    dp_dbx_sql_param_t p[] = {{"name", name, "STRING"},
-                              {"shared", bf->cfg->routing.shared_table, "STRING"},
-                              {"epoch", e, "BIGINT"},
-                              {"member", bf->worker_id, "STRING"},
-                              {"moved", m, "BIGINT"},
-                              {"deleted", d, "BIGINT"},
-                              {"fin", f, "BIGINT"}};
+    dp_dbx_sql_param_t p[] = {
+        {"name", name, "STRING"}, {"shared", bf->cfg->routing.shared_table, "STRING"},
+        {"epoch", e, "BIGINT"},   {"member", bf->worker_id, "STRING"},
+        {"moved", m, "BIGINT"},   {"deleted", d, "BIGINT"},
+        {"fin", f, "BIGINT"}};
 
     if (qualified(bf, DP_BACKFILLS_TABLE, q, err) < 0)
         return DP_EINVAL;
@@ -404,8 +409,8 @@ static int move(dp_backfill_t *bf, seen_name_t *sn, dp_err_t *err)
     dp_dbx_sql_result_clear(&res);
     if (rc < 0)
         return rc;
-    dp_log(DP_LOG_INFO, "backfill", "%s: %lld rows copied into %s; deleting them from %s",
-           sn->name, moved, own, cfg->routing.shared_table);
+    dp_log(DP_LOG_INFO, "backfill", "%s: %lld rows copied into %s; deleting them from %s", sn->name,
+           moved, own, cfg->routing.shared_table);
     sql = dp_backfill_delete_sql(qown, qshared, merge);
     rc = run(bf, "backfill: delete moved rows", sql, p, 1, &res, err);
     free(sql);
@@ -417,8 +422,10 @@ static int move(dp_backfill_t *bf, seen_name_t *sn, dp_err_t *err)
     sn->done = 1;
     atomic_fetch_add(&bf->moved, 1);
     dp_metrics_add(DP_MC_BACKFILL_ROWS_MOVED, (uint64_t)moved);
-    dp_log(DP_LOG_INFO, "backfill", "%s: moved from %s into %s: %lld rows inserted, %lld deleted "
-           "from the shared table", sn->name, cfg->routing.shared_table, own, moved, deleted);
+    dp_log(DP_LOG_INFO, "backfill",
+           "%s: moved from %s into %s: %lld rows inserted, %lld deleted "
+           "from the shared table",
+           sn->name, cfg->routing.shared_table, own, moved, deleted);
     if ((rc = record(bf, sn->name, own, epoch, moved, deleted, t0, err)) < 0)
         dp_log(DP_LOG_WARN, "backfill", "%s: the sync_runs row was not written: %s", sn->name,
                err->msg);
@@ -465,8 +472,10 @@ static void round_once(dp_backfill_t *bf)
         if (sn->done || now - sn->since_us < settle)
             continue;
         if (move(bf, sn, &err) < 0)
-            dp_log(DP_LOG_WARN, "backfill", "%s: %s (tried again later; each step is "
-                   "idempotent)", sn->name, err.msg);
+            dp_log(DP_LOG_WARN, "backfill",
+                   "%s: %s (tried again later; each step is "
+                   "idempotent)",
+                   sn->name, err.msg);
     }
 }
 

@@ -44,10 +44,10 @@
 #define DP_BACKFILL_H
 
 #include "config/config.h"
-#include "load/dbxconn.h"
 #include "core/err.h"
-#include "route/tablename.h"
+#include "load/dbxconn.h"
 #include "load/loadops.h"
+#include "route/tablename.h"
 
 #include <stddef.h>
 
@@ -57,11 +57,11 @@
 typedef struct dp_backfill dp_backfill_t;
 
 typedef struct dp_backfill_opts {
-    const dp_config_t *cfg;       /* borrowed for the object's life */
-    const char *incarnation;      /* copied */
-    const char *worker_id;        /* copied */
-    dp_loadops_t *ops;            /* borrowed: staged schema, sync_runs */
-    const dp_dbxconn_t *conn;     /* borrowed: the credential */
+    const dp_config_t *cfg;   /* borrowed for the object's life */
+    const char *incarnation;  /* copied */
+    const char *worker_id;    /* copied */
+    dp_loadops_t *ops;        /* borrowed: staged schema, sync_runs */
+    const dp_dbxconn_t *conn; /* borrowed: the credential */
 } dp_backfill_opts_t;
 
 /* Starts the thread. Returns new (dp_backfill_destroy) or NULL with err. */

@@ -5,9 +5,9 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
-#include "load/ddl.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "load/ddl.h"
 #include "load/stmt.h"
 #include "route/tablename.h"
 
@@ -19,10 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TS "{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}"
+#define TS          "{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}"
 #define NULLABLE(t) "[\"null\",\"" t "\"]"
 #define NULLABLE_TS "[\"null\"," TS "]"
 
+/* clang-format off: one field per line reads better than what it makes of NULLABLE(). */
 const char dp_claims_schema[] =
     "{\"type\":\"record\",\"name\":\"Claim\",\"namespace\":\"io.deltaport\",\"fields\":["
     "{\"name\":\"incarnation\",\"type\":\"string\"},"
@@ -32,7 +33,8 @@ const char dp_claims_schema[] =
     "{\"name\":\"member\",\"type\":\"string\"},"
     "{\"name\":\"claimed_at_us\",\"type\":\"long\"},"
     "{\"name\":\"floor_offset\",\"type\":" NULLABLE("long") "},"
-    "{\"name\":\"seen\",\"type\":" NULLABLE("string") "}]}";
+                                                            "{\"name\":\"seen\",\"type\":" NULLABLE(
+                                                                "string") "}]}";
 
 const char dp_claims_incarnations_schema[] =
     "{\"type\":\"record\",\"name\":\"Incarnation\",\"namespace\":\"io.deltaport\",\"fields\":["
@@ -45,27 +47,39 @@ const char dp_claims_ledger_schema[] =
     "{\"type\":\"record\",\"name\":\"LedgerRow\",\"namespace\":\"io.deltaport\",\"fields\":["
     "{\"name\":\"kind\",\"type\":\"string\"},"
     "{\"name\":\"incarnation\",\"type\":\"string\"},"
-    "{\"name\":\"topic\",\"type\":" NULLABLE("string") "},"
-    "{\"name\":\"kpartition\",\"type\":" NULLABLE("int") "},"
-    "{\"name\":\"first_offset\",\"type\":" NULLABLE("long") "},"
-    "{\"name\":\"last_offset\",\"type\":" NULLABLE("long") "},"
-    "{\"name\":\"epoch\",\"type\":" NULLABLE("long") "},"
-    "{\"name\":\"last_fp\",\"type\":" NULLABLE("long") "},"
-    "{\"name\":\"ts_min\",\"type\":" NULLABLE_TS "},"
-    "{\"name\":\"ts_max\",\"type\":" NULLABLE_TS "},"
-    "{\"name\":\"event_name\",\"type\":" NULLABLE("string") "},"
-    "{\"name\":\"stat_day\",\"type\":[\"null\",{\"type\":\"int\",\"logicalType\":\"date\"}]},"
-    "{\"name\":\"events\",\"type\":" NULLABLE("long") "},"
-    "{\"name\":\"run_key\",\"type\":\"string\"},"
-    "{\"name\":\"worker_id\",\"type\":\"string\"},"
-    "{\"name\":\"_loaded_at\",\"type\":" TS "}]}";
+    "{\"name\":\"topic\",\"type\":" NULLABLE(
+        "string") "},"
+                  "{\"name\":\"kpartition\",\"type\":" NULLABLE(
+                      "int") "},"
+                             "{\"name\":\"first_offset\",\"type\":" NULLABLE(
+                                 "long") "},"
+                                         "{\"name\":\"last_offset\",\"type\":" NULLABLE(
+                                             "long") "},"
+                                                     "{\"name\":\"epoch\",\"type\":" NULLABLE(
+                                                         "long") "},"
+                                                                 "{\"name\":\"last_fp\",\"type\":" NULLABLE(
+                                                                     "long") "},"
+                                                                             "{\"name\":\"ts_min\",\"type\":" NULLABLE_TS
+                                                                             "},"
+                                                                             "{\"name\":\"ts_max\",\"type\":" NULLABLE_TS
+                                                                             "},"
+                                                                             "{\"name\":\"event_name\",\"type\":" NULLABLE(
+                                                                                 "string") "},"
+                                                                                           "{\"name\":\"stat_day\",\"type\":[\"null\",{\"type\":\"int\",\"logicalType\":\"date\"}]},"
+                                                                                           "{\"name\":\"events\",\"type\":" NULLABLE(
+                                                                                               "long") "},"
+                                                                                                       "{\"name\":\"run_key\",\"type\":\"string\"},"
+                                                                                                       "{\"name\":\"worker_id\",\"type\":\"string\"},"
+                                                                                                       "{\"name\":\"_loaded_at\",\"type\":" TS
+                                                                                                       "}]}";
+/* clang-format on */
 
 /* What an abandoned claim's seen is set to (never a manifest key). */
 #define ABANDONED "!"
 
-static int run(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
-               const char *sql, const dp_dbx_sql_param_t *params, size_t nparams,
-               dp_dbx_sql_result_t *res, dp_err_t *err)
+static int run(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what, const char *sql,
+               const dp_dbx_sql_param_t *params, size_t nparams, dp_dbx_sql_result_t *res,
+               dp_err_t *err)
 {
     return dp_stmt_exec_params(client, cfg, what, sql, params, nparams, res, err);
 }
@@ -76,8 +90,7 @@ static int qualified(const dp_config_t *cfg, const char *table, char *out, dp_er
                                   DP_TABLENAME_QUALIFIED_SIZE, err);
 }
 
-int dp_claims_setup_incarnations(dp_dbx_client_t *client, const dp_config_t *cfg,
-                                 dp_err_t *err)
+int dp_claims_setup_incarnations(dp_dbx_client_t *client, const dp_config_t *cfg, dp_err_t *err)
 {
     char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 40];
     char *ddl;
@@ -111,8 +124,10 @@ static int max_epoch(dp_dbx_client_t *client, const dp_config_t *cfg, const char
     dp_dbx_sql_result_t res;
     int rc;
 
-    snprintf(sql, sizeof(sql), "SELECT MAX(epoch) FROM %s WHERE incarnation = :inc AND "
-             "topic = :topic", q);
+    snprintf(sql, sizeof(sql),
+             "SELECT MAX(epoch) FROM %s WHERE incarnation = :inc AND "
+             "topic = :topic",
+             q);
     if ((rc = run(client, cfg, "claims: read epochs", sql, params, 2, &res, err)) == 0)
         *out = dp_stmt_cell_ll(&res, 0, 0, 0);
     dp_dbx_sql_result_clear(&res);
@@ -151,9 +166,12 @@ int dp_claims_take(dp_dbx_client_t *client, const dp_config_t *cfg, const char *
     for (size_t i = 0; i < n; i++)
         epochs[i] = -1;
     for (int attempt = 0; left > 0 && attempt < 8; attempt++) {
-        dp_dbx_sql_param_t params[] = {{"inc", incarnation, "STRING"}, {"topic", topic, "STRING"},
-                                       {"member", member, "STRING"}, {"now", now, "BIGINT"},
-                                       {"e", e, "BIGINT"}, {"rows", NULL, "STRING"}};
+        dp_dbx_sql_param_t params[] = {{"inc", incarnation, "STRING"},
+                                       {"topic", topic, "STRING"},
+                                       {"member", member, "STRING"},
+                                       {"now", now, "BIGINT"},
+                                       {"e", e, "BIGINT"},
+                                       {"rows", NULL, "STRING"}};
         dp_dbx_sql_result_t res;
         int64_t top = 0;
 
@@ -173,13 +191,16 @@ int dp_claims_take(dp_dbx_client_t *client, const dp_config_t *cfg, const char *
                  "t.kpartition = s.kpartition AND t.epoch = s.epoch "
                  "WHEN NOT MATCHED THEN INSERT (incarnation, topic, kpartition, epoch, member, "
                  "claimed_at_us) VALUES (s.incarnation, s.topic, s.kpartition, s.epoch, s.member, "
-                 "s.claimed_at_us)", q);
+                 "s.claimed_at_us)",
+                 q);
         if ((rc = run(client, cfg, "claims: take claims", sql, params, 6, NULL, err)) < 0)
             break;
         /* A MERGE reports only totals: read the rows back to learn which
          * partitions this worker won (never infer it from the counts). */
-        snprintf(sql, sizeof(sql), "SELECT kpartition, member, claimed_at_us FROM %s WHERE "
-                 "incarnation = :inc AND topic = :topic AND epoch = CAST(:e AS BIGINT)", q);
+        snprintf(sql, sizeof(sql),
+                 "SELECT kpartition, member, claimed_at_us FROM %s WHERE "
+                 "incarnation = :inc AND topic = :topic AND epoch = CAST(:e AS BIGINT)",
+                 q);
         {
             dp_dbx_sql_param_t rb[] = {params[0], params[1], params[4]};
 
@@ -203,13 +224,17 @@ int dp_claims_take(dp_dbx_client_t *client, const dp_config_t *cfg, const char *
         if (rc < 0)
             break;
         if (left > 0)
-            dp_log(DP_LOG_INFO, "claims", "%s: %zu claim(s) at epoch %lld lost to another "
-                   "worker; taking them at a higher epoch", topic, left, (long long)(top + 1));
+            dp_log(DP_LOG_INFO, "claims",
+                   "%s: %zu claim(s) at epoch %lld lost to another "
+                   "worker; taking them at a higher epoch",
+                   topic, left, (long long)(top + 1));
     }
     free(rows);
     if (rc == 0 && left > 0)
-        rc = dp_err_set(err, DP_EFAIL, 1, "claims: %s: %zu partition(s) could not be claimed "
-                        "after 8 rounds of races", topic, left);
+        rc = dp_err_set(err, DP_EFAIL, 1,
+                        "claims: %s: %zu partition(s) could not be claimed "
+                        "after 8 rounds of races",
+                        topic, left);
     return rc;
 }
 
@@ -236,10 +261,10 @@ int dp_claims_publish(dp_dbx_client_t *client, const dp_config_t *cfg, const cha
         return DP_EINVAL;
     }
     for (size_t i = 0; i < n; i++) {
-        json_array_append_new(arr, json_pack("{s:i,s:I,s:I,s:s}", "kpartition",
-                                             (int)pubs[i].partition, "epoch",
-                                             (json_int_t)pubs[i].epoch, "floor_offset",
-                                             (json_int_t)pubs[i].floor, "seen", pubs[i].seen));
+        json_array_append_new(arr,
+                              json_pack("{s:i,s:I,s:I,s:s}", "kpartition", (int)pubs[i].partition,
+                                        "epoch", (json_int_t)pubs[i].epoch, "floor_offset",
+                                        (json_int_t)pubs[i].floor, "seen", pubs[i].seen));
         pubs[i].won = 0;
         if (pubs[i].epoch < lo)
             lo = pubs[i].epoch;
@@ -248,8 +273,10 @@ int dp_claims_publish(dp_dbx_client_t *client, const dp_config_t *cfg, const cha
     json_decref(arr);
     snprintf(emin, sizeof(emin), "%" PRId64, lo);
     {
-        dp_dbx_sql_param_t params[] = {{"inc", incarnation, "STRING"}, {"topic", topic, "STRING"},
-                                       {"rows", rows, "STRING"}, {"emin", emin, "BIGINT"}};
+        dp_dbx_sql_param_t params[] = {{"inc", incarnation, "STRING"},
+                                       {"topic", topic, "STRING"},
+                                       {"rows", rows, "STRING"},
+                                       {"emin", emin, "BIGINT"}};
 
         snprintf(sql, sizeof(sql),
                  "MERGE INTO %s AS t USING (SELECT :inc AS incarnation, :topic AS topic, "
@@ -259,11 +286,14 @@ int dp_claims_publish(dp_dbx_client_t *client, const dp_config_t *cfg, const cha
                  "ON t.incarnation = s.incarnation AND t.topic = s.topic AND "
                  "t.kpartition = s.kpartition AND t.epoch = s.epoch "
                  "WHEN MATCHED AND t.seen IS NULL THEN UPDATE SET floor_offset = s.floor_offset, "
-                 "seen = s.seen", q);
+                 "seen = s.seen",
+                 q);
         rc = run(client, cfg, "claims: publish claims", sql, params, 3, NULL, err);
         /* Compare-and-set: read back which publications took. */
-        snprintf(sql, sizeof(sql), "SELECT kpartition, epoch, seen FROM %s WHERE incarnation = "
-                 ":inc AND topic = :topic AND epoch >= CAST(:emin AS BIGINT)", q);
+        snprintf(sql, sizeof(sql),
+                 "SELECT kpartition, epoch, seen FROM %s WHERE incarnation = "
+                 ":inc AND topic = :topic AND epoch >= CAST(:emin AS BIGINT)",
+                 q);
         if (rc == 0) {
             dp_dbx_sql_param_t rb[] = {params[0], params[1], params[3]};
 
@@ -301,9 +331,11 @@ int dp_claims_ledger(dp_dbx_client_t *client, const dp_config_t *cfg, const char
         through[i] = fp[i] = -1;
     if (qualified(cfg, DP_LEDGER_TABLE, q, err) < 0)
         return DP_EINVAL;
-    snprintf(sql, sizeof(sql), "SELECT kpartition, MAX(last_offset), MAX_BY(last_fp, "
+    snprintf(sql, sizeof(sql),
+             "SELECT kpartition, MAX(last_offset), MAX_BY(last_fp, "
              "last_offset) FROM %s WHERE kind = 'range' AND incarnation = :inc AND "
-             "topic = :topic GROUP BY kpartition", q);
+             "topic = :topic GROUP BY kpartition",
+             q);
     if ((rc = run(client, cfg, "claims: read the ledger", sql, params, 2, &res, err)) == 0) {
         for (size_t k = 0; k < dp_stmt_nrows(&res); k++) {
             long long p = dp_stmt_cell_ll(&res, k, 0, -1);
@@ -359,10 +391,10 @@ int dp_claims_ledger_rows(dp_buf_t *out, const dp_manifest_t *m, dp_err_t *err)
         int ts = r->ts_max > 0;
 
         if (put_str(out, "range", err) < 0 || put_str(out, m->incarnation, err) < 0 ||
-            put_opt_str(out, r->topic, err) < 0 ||
-            dp_buf_put_long(out, 1, err) < 0 || dp_buf_put_int(out, r->partition, err) < 0 ||
-            put_opt_long(out, r->first, err) < 0 || put_opt_long(out, r->last, err) < 0 ||
-            put_opt_long(out, r->epoch, err) < 0 || put_opt_long(out, (int64_t)r->fp, err) < 0 ||
+            put_opt_str(out, r->topic, err) < 0 || dp_buf_put_long(out, 1, err) < 0 ||
+            dp_buf_put_int(out, r->partition, err) < 0 || put_opt_long(out, r->first, err) < 0 ||
+            put_opt_long(out, r->last, err) < 0 || put_opt_long(out, r->epoch, err) < 0 ||
+            put_opt_long(out, (int64_t)r->fp, err) < 0 ||
             (ts ? put_opt_long(out, r->ts_min, err) : put_null(out, err)) < 0 ||
             (ts ? put_opt_long(out, r->ts_max, err) : put_null(out, err)) < 0 ||
             put_null(out, err) < 0 || put_null(out, err) < 0 || put_null(out, err) < 0 ||
@@ -386,8 +418,10 @@ int dp_claims_ledger_rows(dp_buf_t *out, const dp_manifest_t *m, dp_err_t *err)
 
 void dp_claims_counts_sql(const char *qualified_name, char *out, size_t outlen)
 {
-    snprintf(out, outlen, "SELECT event_name, CAST(SUM(events) AS BIGINT) FROM %s WHERE "
-             "kind = 'count' AND stat_day >= :since GROUP BY event_name", qualified_name);
+    snprintf(out, outlen,
+             "SELECT event_name, CAST(SUM(events) AS BIGINT) FROM %s WHERE "
+             "kind = 'count' AND stat_day >= :since GROUP BY event_name",
+             qualified_name);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -445,8 +479,8 @@ static int judge_topic(dp_dbx_client_t *client, const dp_config_t *cfg, const dp
             if (seen && strcmp(seen, ABANDONED) == 0)
                 continue;
             if (!seen && latest) {
-                snprintf(why, whylen, "%s [%d]: claim %lld is not published yet", topic,
-                         (int)p, epoch);
+                snprintf(why, whylen, "%s [%d]: claim %lld is not published yet", topic, (int)p,
+                         epoch);
                 *verdict = DP_CLAIMS_UNDECIDED;
                 return 0;
             }
@@ -456,21 +490,26 @@ static int judge_topic(dp_dbx_client_t *client, const dp_config_t *cfg, const dp
                 if (rc < 0)
                     return rc;
                 *abandoned = 1;
-                dp_log(DP_LOG_INFO, "claims", "%s [%d]: claim %lld was superseded before it was "
-                       "published: %s", topic, (int)p, epoch, won ? "abandoned" : "published "
-                       "meanwhile");
+                dp_log(DP_LOG_INFO, "claims",
+                       "%s [%d]: claim %lld was superseded before it was "
+                       "published: %s",
+                       topic, (int)p, epoch,
+                       won ? "abandoned"
+                           : "published "
+                             "meanwhile");
                 if (won)
                     continue;
-                snprintf(why, whylen, "%s [%d]: claim %lld was published meanwhile", topic,
-                         (int)p, epoch);
+                snprintf(why, whylen, "%s [%d]: claim %lld was published meanwhile", topic, (int)p,
+                         epoch);
                 *verdict = DP_CLAIMS_UNDECIDED;
                 return 0;
             }
             if (lists(seen, m->key) || floor > r->last)
                 continue;
-            snprintf(why, whylen, "%s [%d] @%lld..%lld: claim %lld (floor @%lld) was taken "
-                     "before this flush's manifest existed", topic, (int)p, (long long)r->first,
-                     (long long)r->last, epoch, floor);
+            snprintf(why, whylen,
+                     "%s [%d] @%lld..%lld: claim %lld (floor @%lld) was taken "
+                     "before this flush's manifest existed",
+                     topic, (int)p, (long long)r->first, (long long)r->last, epoch, floor);
             *verdict = DP_CLAIMS_VOID;
             return 0;
         }
@@ -479,8 +518,7 @@ static int judge_topic(dp_dbx_client_t *client, const dp_config_t *cfg, const dp
 }
 
 /* The distinct topics of ms, borrowed, into topics (capacity cap). */
-static size_t topics_of(const dp_manifest_t *const *ms, size_t n, const char **topics,
-                        size_t cap)
+static size_t topics_of(const dp_manifest_t *const *ms, size_t n, const char **topics, size_t cap)
 {
     size_t nt = 0;
 
@@ -498,9 +536,8 @@ static size_t topics_of(const dp_manifest_t *const *ms, size_t n, const char **t
 }
 
 int dp_claims_judge_many(dp_dbx_client_t *client, const dp_config_t *cfg,
-                         const dp_manifest_t *const *ms, size_t n,
-                         dp_claims_verdict_t *verdicts, char **why, size_t whylen,
-                         dp_err_t *err)
+                         const dp_manifest_t *const *ms, size_t n, dp_claims_verdict_t *verdicts,
+                         char **why, size_t whylen, dp_err_t *err)
 {
     char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 240];
     const char *topics[64];
@@ -518,9 +555,11 @@ int dp_claims_judge_many(dp_dbx_client_t *client, const dp_config_t *cfg,
     if (qualified(cfg, DP_CLAIMS_TABLE, q, err) < 0)
         return DP_EINVAL;
     nt = topics_of(ms, n, topics, sizeof(topics) / sizeof(topics[0]));
-    snprintf(sql, sizeof(sql), "SELECT kpartition, epoch, floor_offset, seen FROM %s WHERE "
+    snprintf(sql, sizeof(sql),
+             "SELECT kpartition, epoch, floor_offset, seen FROM %s WHERE "
              "incarnation = :inc AND topic = :topic AND epoch > CAST(:emin AS BIGINT) "
-             "ORDER BY kpartition, epoch", q);
+             "ORDER BY kpartition, epoch",
+             q);
     for (size_t t = 0; t < nt && rc == 0; t++) {
         int64_t emin = INT64_MAX;
         int abandoned = 1;
@@ -539,8 +578,8 @@ int dp_claims_judge_many(dp_dbx_client_t *client, const dp_config_t *cfg,
         snprintf(e, sizeof(e), "%" PRId64, emin);
         /* An abandonment changes the rows: read them again (rare). */
         for (int pass = 0; abandoned && pass < 4 && rc == 0; pass++) {
-            dp_dbx_sql_param_t params[] = {{"inc", inc, "STRING"}, {"topic", topics[t], "STRING"},
-                                           {"emin", e, "BIGINT"}};
+            dp_dbx_sql_param_t params[] = {
+                {"inc", inc, "STRING"}, {"topic", topics[t], "STRING"}, {"emin", e, "BIGINT"}};
             dp_dbx_sql_result_t res;
 
             abandoned = 0;
@@ -571,9 +610,8 @@ int dp_claims_judge(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_ma
 /* ------------------------------------------------------------------------- */
 
 /* The newest incarnation of group: *seq (0 when none) and out. */
-static int newest(dp_dbx_client_t *client, const dp_config_t *cfg, const char *q,
-                  const char *group, int64_t *seq, char out[DP_CLAIMS_INCARNATION_SIZE],
-                  dp_err_t *err)
+static int newest(dp_dbx_client_t *client, const dp_config_t *cfg, const char *q, const char *group,
+                  int64_t *seq, char out[DP_CLAIMS_INCARNATION_SIZE], dp_err_t *err)
 {
     char sql[DP_TABLENAME_QUALIFIED_SIZE + 160];
     dp_dbx_sql_param_t params[] = {{"g", group, "STRING"}};
@@ -581,8 +619,10 @@ static int newest(dp_dbx_client_t *client, const dp_config_t *cfg, const char *q
     const char *inc;
     int rc;
 
-    snprintf(sql, sizeof(sql), "SELECT seq, incarnation FROM %s WHERE group_id = :g ORDER BY "
-             "seq DESC LIMIT 1", q);
+    snprintf(sql, sizeof(sql),
+             "SELECT seq, incarnation FROM %s WHERE group_id = :g ORDER BY "
+             "seq DESC LIMIT 1",
+             q);
     if ((rc = run(client, cfg, "claims: read the incarnation", sql, params, 1, &res, err)) == 0) {
         *seq = dp_stmt_cell_ll(&res, 0, 0, 0);
         inc = dp_stmt_cell(&res, 0, 1);
@@ -611,21 +651,26 @@ int dp_claims_incarnation(dp_dbx_client_t *client, const dp_config_t *cfg, const
         return dp_err_set(err, DP_EFAIL, 0, "claims: no random bytes for an incarnation id");
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
-             "%02x", b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-             b[12], b[13], b[14], b[15]);
+    snprintf(uuid, sizeof(uuid),
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
+             "%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
     snprintf(seqs, sizeof(seqs), "%" PRId64, seq + 1);
     snprintf(now, sizeof(now), "%lld", (long long)dp_clock_wall_us());
     {
-        dp_dbx_sql_param_t params[] = {{"g", group, "STRING"}, {"seq", seqs, "BIGINT"},
-                                       {"inc", uuid, "STRING"}, {"now", now, "BIGINT"}};
+        dp_dbx_sql_param_t params[] = {{"g", group, "STRING"},
+                                       {"seq", seqs, "BIGINT"},
+                                       {"inc", uuid, "STRING"},
+                                       {"now", now, "BIGINT"}};
 
         snprintf(sql, sizeof(sql),
                  "MERGE INTO %s AS t USING (VALUES (:g, CAST(:seq AS BIGINT), :inc, "
                  "CAST(:now AS BIGINT))) AS s(group_id, seq, incarnation, created_at_us) "
                  "ON t.group_id = s.group_id AND t.seq = s.seq WHEN NOT MATCHED THEN INSERT "
                  "(group_id, seq, incarnation, created_at_us) VALUES (s.group_id, s.seq, "
-                 "s.incarnation, s.created_at_us)", q);
+                 "s.incarnation, s.created_at_us)",
+                 q);
         if ((rc = run(client, cfg, "claims: mint an incarnation", sql, params, 4, NULL, err)) < 0)
             return rc;
     }
@@ -653,7 +698,8 @@ int dp_claims_table_id(dp_dbx_client_t *client, const dp_config_t *cfg, const ch
         return DP_EINVAL;
     snprintf(sql, sizeof(sql), "DESCRIBE DETAIL %s", q);
     rc = dp_stmt_exec(client, cfg, "claims: describe", sql, &res, err);
-    if (rc < 0 && res.state != DP_DBX_SQL_SUCCEEDED && strstr(res.message, "TABLE_OR_VIEW_NOT_FOUND"))
+    if (rc < 0 && res.state != DP_DBX_SQL_SUCCEEDED &&
+        strstr(res.message, "TABLE_OR_VIEW_NOT_FOUND"))
         rc = 0; /* a missing table has no id */
     else if (rc == 0) {
         json_array_foreach(res.columns, i, col)

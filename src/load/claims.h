@@ -53,16 +53,15 @@
 #ifndef DP_CLAIMS_H
 #define DP_CLAIMS_H
 
-#include "core/buf.h"
 #include "config/config.h"
-#include "dbx/http.h"
+#include "core/buf.h"
 #include "core/err.h"
+#include "dbx/http.h"
 #include "route/tablename.h"
 #include "stage/manifest.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
 
 typedef enum {
     DP_CLAIMS_VALID = 0,
@@ -80,8 +79,7 @@ extern const char dp_claims_incarnations_schema[];
  * EXISTS: what must exist before the pool's incarnation is read (the other
  * system tables are made by loadops, which needs the incarnation). Returns 0
  * or a DP_E* code (DP_EINVAL: a bad identifier in the configuration). */
-int dp_claims_setup_incarnations(dp_dbx_client_t *client, const dp_config_t *cfg,
-                                 dp_err_t *err);
+int dp_claims_setup_incarnations(dp_dbx_client_t *client, const dp_config_t *cfg, dp_err_t *err);
 
 /* Takes a claim on parts[0..n) of topic for member. epochs[i] receives the
  * epoch won for parts[i] (the same for all unless a race was lost for some).
@@ -120,9 +118,8 @@ int dp_claims_ledger(dp_dbx_client_t *client, const dp_config_t *cfg, const char
  * array of n buffers of whylen bytes) receives, for VOID and UNDECIDED, the
  * partition and claim that decided. Returns 0 or a DP_E* code. */
 int dp_claims_judge_many(dp_dbx_client_t *client, const dp_config_t *cfg,
-                         const dp_manifest_t *const *ms, size_t n,
-                         dp_claims_verdict_t *verdicts, char **why, size_t whylen,
-                         dp_err_t *err);
+                         const dp_manifest_t *const *ms, size_t n, dp_claims_verdict_t *verdicts,
+                         char **why, size_t whylen, dp_err_t *err);
 
 /* dp_claims_judge_many() for one manifest. */
 int dp_claims_judge(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_manifest_t *m,

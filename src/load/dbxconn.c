@@ -5,8 +5,8 @@
 
 #include <string.h>
 
-static void http_config(dp_dbx_config_t *http, const dp_config_t *cfg,
-                        dp_dbx_liveness_fn liveness, void *liveness_ctx)
+static void http_config(dp_dbx_config_t *http, const dp_config_t *cfg, dp_dbx_liveness_fn liveness,
+                        void *liveness_ctx)
 {
     memset(http, 0, sizeof(*http));
     http->host = cfg->databricks.host;

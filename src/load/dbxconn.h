@@ -7,13 +7,13 @@
 #define DP_DBXCONN_H
 
 #include "config/config.h"
+#include "core/err.h"
 #include "dbx/http.h"
 #include "dbx/oauth.h"
-#include "core/err.h"
 
 typedef struct dp_dbxconn {
-    dp_oauth_t *oauth;         /* owned */
-    dp_dbx_client_t *client;   /* owned */
+    dp_oauth_t *oauth;       /* owned */
+    dp_dbx_client_t *client; /* owned */
 } dp_dbxconn_t;
 
 /* Fills conn from cfg (borrowed only during the call). liveness may be NULL.

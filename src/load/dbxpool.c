@@ -136,8 +136,8 @@ size_t dp_dbxpool_lanes(const dp_dbxpool_t *pool)
     return pool->nlanes;
 }
 
-size_t dp_dbxpool_run(dp_dbxpool_t *pool, dp_dbxpool_job_t *jobs, size_t n,
-                      void (*beat)(void *ctx), void *ctx)
+size_t dp_dbxpool_run(dp_dbxpool_t *pool, dp_dbxpool_job_t *jobs, size_t n, void (*beat)(void *ctx),
+                      void *ctx)
 {
     dp_dbxpool_batch_t batch;
     size_t failed = 0;

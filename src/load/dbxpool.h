@@ -19,9 +19,9 @@
 #define DP_DBXPOOL_H
 
 #include "config/config.h"
+#include "core/err.h"
 #include "dbx/http.h"
 #include "load/dbxconn.h"
-#include "core/err.h"
 
 #include <stddef.h>
 
@@ -33,11 +33,11 @@ typedef int (*dp_dbxpool_fn)(dp_dbx_client_t *client, void *arg, dp_err_t *err);
 typedef struct dp_dbxpool_batch dp_dbxpool_batch_t;
 
 typedef struct dp_dbxpool_job {
-    dp_dbxpool_fn fn;        /* set by the caller */
-    void *arg;               /* set by the caller, borrowed */
-    int rc;                  /* out: fn's return */
-    dp_err_t err;            /* out: fn's error when rc < 0 */
-    dp_dbx_counts_t cost;    /* out: the calls the job made */
+    dp_dbxpool_fn fn;          /* set by the caller */
+    void *arg;                 /* set by the caller, borrowed */
+    int rc;                    /* out: fn's return */
+    dp_err_t err;              /* out: fn's error when rc < 0 */
+    dp_dbx_counts_t cost;      /* out: the calls the job made */
     dp_dbxpool_batch_t *batch; /* internal */
 } dp_dbxpool_job_t;
 
@@ -54,8 +54,8 @@ void dp_dbxpool_destroy(dp_dbxpool_t *pool);
 /* Runs jobs[0..n) and waits until every one has finished, calling beat(ctx)
  * (may be NULL) at least every 500 ms while it waits. Returns the number of
  * jobs whose rc is not 0. */
-size_t dp_dbxpool_run(dp_dbxpool_t *pool, dp_dbxpool_job_t *jobs, size_t n,
-                      void (*beat)(void *ctx), void *ctx);
+size_t dp_dbxpool_run(dp_dbxpool_t *pool, dp_dbxpool_job_t *jobs, size_t n, void (*beat)(void *ctx),
+                      void *ctx);
 
 /* Number of lanes. */
 size_t dp_dbxpool_lanes(const dp_dbxpool_t *pool);

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DDL_MAX (64 * 1024)
+#define DDL_MAX   (64 * 1024)
 #define DDL_DEPTH 16
 
 static int render_type(json_t *type, dp_buf_t *out, int *nullable, int depth, dp_err_t *err);
@@ -58,8 +58,8 @@ static int render_fields(json_t *fields, dp_buf_t *out, int in_struct, int depth
 
 static int render_named(const char *t, json_t *type, dp_buf_t *out, int depth, dp_err_t *err)
 {
-    const char *logical = json_is_object(type) ?
-                              json_string_value(json_object_get(type, "logicalType")) : NULL;
+    const char *logical =
+        json_is_object(type) ? json_string_value(json_object_get(type, "logicalType")) : NULL;
     char tmp[64];
 
     if (logical && strcmp(logical, "decimal") == 0 &&
@@ -188,7 +188,8 @@ char *dp_ddl_copy_into(const char *qualified, const char *path, dp_err_t *err)
     char *sql;
 
     if (strncmp(path, "/Volumes/", 9) != 0 || !file || file[1] == '\0' || strstr(path, "..") ||
-        strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") != plen) {
+        strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") !=
+            plen) {
         dp_err_set(err, DP_EINVAL, 0, "ddl: '%.80s' is not a staging Volume file path", path);
         return NULL;
     }

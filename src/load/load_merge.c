@@ -17,8 +17,7 @@ int dp_load_merge_mode(const dp_config_t *cfg, const char *table)
            dp_config_load_mode(cfg, table) == DP_CONFIG_LOAD_MERGE_EVENT_ID;
 }
 
-char *dp_load_merge_sql(const char *qualified, const char *path, const char *columns,
-                        dp_err_t *err)
+char *dp_load_merge_sql(const char *qualified, const char *path, const char *columns, dp_err_t *err)
 {
     static const char fmt[] =
         "MERGE WITH SCHEMA EVOLUTION INTO %s AS t USING (SELECT %s, current_timestamp() AS "
@@ -31,7 +30,8 @@ char *dp_load_merge_sql(const char *qualified, const char *path, const char *col
     /* The path is ours (stagename.h), checked again here: only these bytes
      * can reach the quoted literal. */
     if (strncmp(path, "/Volumes/", 9) != 0 || path[plen - 1] == '/' || strstr(path, "..") ||
-        strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") != plen) {
+        strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-") !=
+            plen) {
         dp_err_set(err, DP_EINVAL, 0, "load_merge: '%.80s' is not a staging Volume file path",
                    path);
         return NULL;
@@ -84,4 +84,3 @@ char *dp_load_merge_columns(const char *schema_json, dp_err_t *err)
     text = (char *)dp_buf_detach(&out, &len);
     return text;
 }
-

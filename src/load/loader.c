@@ -4,21 +4,19 @@
  */
 #include "load/loader_int.h"
 
-#include "stage/avrofile.h"
+#include "batch/sysrows.h"
 #include "core/clock.h"
-#include "ops/health.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "ops/health.h"
 #include "ops/metrics.h"
 #include "route/router.h"
-#include "batch/sysrows.h"
+#include "stage/avrofile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-
 
 /* ------------------------------------------------------------------------- */
 /* The thread                                                                */
@@ -116,10 +114,10 @@ static void *loader_main(void *arg)
             pthread_mutex_lock(&loader->mu);
             /* Until the first read succeeds the poll thread routes nothing:
              * retry it soon; afterwards, every stats_refresh_s. */
-            loader->next_stats_ms = dp_clock_mono_ms() +
-                                    (rc == 0 || loader->shared_known
-                                         ? loader->cfg->routing.stats_refresh_s * 1000
-                                         : next_backoff(loader, 1));
+            loader->next_stats_ms =
+                dp_clock_mono_ms() + (rc == 0 || loader->shared_known
+                                          ? loader->cfg->routing.stats_refresh_s * 1000
+                                          : next_backoff(loader, 1));
         } else if (loader->nretire > 0) {
             retire_queued(loader);
         } else {
@@ -244,8 +242,9 @@ int dp_loader_wait(dp_loader_t *loader, long timeout_ms)
     pthread_mutex_lock(&loader->mu);
     while (loader->job && !loader->job_done && dp_clock_mono_ms() < deadline) {
         dp_health_beat(DP_HEALTH_POLL); /* the poll thread waits here in a drain */
-        wait_locked(loader, (long)(deadline - dp_clock_mono_ms()) < 200 ? (long)(deadline - dp_clock_mono_ms())
-                                                                : 200);
+        wait_locked(loader, (long)(deadline - dp_clock_mono_ms()) < 200
+                                ? (long)(deadline - dp_clock_mono_ms())
+                                : 200);
     }
     done = !loader->job || loader->job_done;
     pthread_mutex_unlock(&loader->mu);

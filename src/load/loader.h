@@ -26,10 +26,10 @@
 #ifndef DP_LOADER_H
 #define DP_LOADER_H
 
-#include "config/config.h"
-#include "dbx/http.h"
-#include "core/err.h"
 #include "batch/flush.h"
+#include "config/config.h"
+#include "core/err.h"
+#include "dbx/http.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -47,11 +47,11 @@ typedef struct dp_loadops dp_loadops_t;
 typedef struct dp_dbxconn dp_dbxconn_t;
 
 typedef struct dp_loader_opts {
-    const dp_config_t *cfg;          /* borrowed for the loader's life */
-    const char *incarnation;         /* copied */
-    const char *worker_id;           /* copied */
-    dp_loadops_t *ops;               /* borrowed for the loader's life */
-    const dp_dbxconn_t *conn;        /* the worker's credential, borrowed */
+    const dp_config_t *cfg;   /* borrowed for the loader's life */
+    const char *incarnation;  /* copied */
+    const char *worker_id;    /* copied */
+    dp_loadops_t *ops;        /* borrowed for the loader's life */
+    const dp_dbxconn_t *conn; /* the worker's credential, borrowed */
 } dp_loader_opts_t;
 
 /* Creates the Databricks client and starts the thread. Returns new

@@ -16,18 +16,18 @@
  */
 #include "load/loader_int.h"
 
-#include "stage/avrofile.h"
+#include "batch/sysrows.h"
 #include "core/buf.h"
-#include "load/claims.h"
 #include "core/clock.h"
-#include "dbx/sql.h"
-#include "ops/health.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "ops/metrics.h"
+#include "dbx/sql.h"
+#include "load/claims.h"
 #include "load/sink_zerobus.h"
 #include "load/stmt.h"
-#include "batch/sysrows.h"
+#include "ops/health.h"
+#include "ops/metrics.h"
+#include "stage/avrofile.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -90,8 +90,8 @@ static int flush_key(const dp_loader_t *loader, const dp_flush_t *flush,
 static dp_manifest_t *manifest_of(const dp_loader_t *loader, const dp_flush_t *flush,
                                   const char *key, const dp_loader_stat_t *stats, size_t nstats)
 {
-    dp_manifest_t *m = dp_manifest_new(key, loader->incarnation, loader->worker_id,
-                                       dp_flush_opened_at(flush));
+    dp_manifest_t *m =
+        dp_manifest_new(key, loader->incarnation, loader->worker_id, dp_flush_opened_at(flush));
     int32_t day = (int32_t)(dp_flush_opened_at(flush) / 1000000 / 86400);
 
     for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
@@ -239,8 +239,8 @@ static int copy_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
     dp_sink_zb_t *zb = dp_loadops_sink(fj->loader->ops);
     int rc = zb && !dp_tablename_is_system(fj->f->table)
                  ? zerobus_job(zb, client, fj, err)
-                 : dp_loadops_load(fj->loader->ops, client, fj->f->table, fj->f->path,
-                                   fj->f->rows, &fj->f->inserted, &fj->f->duplicates, err);
+                 : dp_loadops_load(fj->loader->ops, client, fj->f->table, fj->f->path, fj->f->rows,
+                                   &fj->f->inserted, &fj->f->duplicates, err);
 
     fj->f->copy_ms = (dp_clock_wall_us() - t0) / 1000;
     return rc;
@@ -341,8 +341,8 @@ static int mark_copied(dp_loader_t *loader, dp_loader_file_t *f, int rc, const d
 
 struct rejecter {
     dp_loader_t *loader;
-    dp_buf_t *out;      /* event_errors records */
-    dp_buf_t body;      /* scratch */
+    dp_buf_t *out; /* event_errors records */
+    dp_buf_t body; /* scratch */
     const char *why;
     int64_t n;
     dp_err_t *err;
@@ -392,8 +392,7 @@ static int extra_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
 
     f->rows = ej->n;
     if (rc == 0)
-        rc = dp_loadops_copy(ej->loader->ops, client, DP_ERRORS_TABLE, f->path, &f->inserted,
-                             err);
+        rc = dp_loadops_copy(ej->loader->ops, client, DP_ERRORS_TABLE, f->path, &f->inserted, err);
     return rc == DP_EINVAL ? DP_EFAIL : rc;
 }
 
@@ -505,8 +504,7 @@ static int may_load_once(void *ctx)
  * claim decides (claims.h). Returns 0 (load it), 1 (fenced: nobody loads it;
  * the flush is marked and the caller reports success so the worker learns it),
  * or a DP_E* code (not known yet or Databricks failed: the job is retried). */
-static int may_load(dp_loader_t *loader, dp_flush_t *flush, const dp_manifest_t *m,
-                    dp_err_t *err)
+static int may_load(dp_loader_t *loader, dp_flush_t *flush, const dp_manifest_t *m, dp_err_t *err)
 {
     dp_claims_verdict_t verdict = DP_CLAIMS_UNDECIDED;
     char why[512];
@@ -519,12 +517,14 @@ static int may_load(dp_loader_t *loader, dp_flush_t *flush, const dp_manifest_t 
         return 0;
     if (verdict == DP_CLAIMS_UNDECIDED)
         return dp_err_set(err, DP_EAGAIN, 1, "flush %.16s: %s", m->key, why);
-    dp_log(DP_LOG_WARN, "loader", "flush %.16s fenced, not loaded (its partitions are read "
-           "again by their owners): %s", m->key, why);
+    dp_log(DP_LOG_WARN, "loader",
+           "flush %.16s fenced, not loaded (its partitions are read "
+           "again by their owners): %s",
+           m->key, why);
     dp_metrics_add(DP_MC_FLUSHES_FENCED, 1);
     if (dp_manifest_delete(loader->client, loader->cfg, m, err) < 0)
-        dp_log(DP_LOG_WARN, "loader", "deleting fenced manifest %.16s: %s (it stays void)",
-               m->key, err->msg);
+        dp_log(DP_LOG_WARN, "loader", "deleting fenced manifest %.16s: %s (it stays void)", m->key,
+               err->msg);
     dp_flush_set_fenced(flush, 1);
     return 1;
 }
@@ -656,12 +656,13 @@ int dp_loader__load_flush(dp_loader_t *loader, dp_flush_t *flush, const dp_loade
         rc = (int)nruns;
         goto out;
     }
-    if ((rc = dp_loadops_bookkeep(loader->ops, p->m, &runs, nruns, beat, loader, &p->cost,
-                                  err)) < 0)
+    if ((rc = dp_loadops_bookkeep(loader->ops, p->m, &runs, nruns, beat, loader, &p->cost, err)) <
+        0)
         goto out;
-    dp_log(DP_LOG_INFO, "loader", "flush %.16s loaded: %zu files, %ld statements, %ld Files "
-           "calls, %ld Zerobus inserts, %lld ms", p->key, p->nfiles,
-           p->cost.calls[DP_DBX_CALL_STATEMENT],
+    dp_log(DP_LOG_INFO, "loader",
+           "flush %.16s loaded: %zu files, %ld statements, %ld Files "
+           "calls, %ld Zerobus inserts, %lld ms",
+           p->key, p->nfiles, p->cost.calls[DP_DBX_CALL_STATEMENT],
            p->cost.calls[DP_DBX_CALL_FILES_WRITE] + p->cost.calls[DP_DBX_CALL_FILES_READ] +
                p->cost.calls[DP_DBX_CALL_FILES_MKDIR],
            p->cost.calls[DP_DBX_CALL_ZEROBUS],
@@ -830,8 +831,8 @@ int dp_loader__refresh_stats(dp_loader_t *loader)
         n++;
     }
     dp_dbx_sql_result_clear(&res);
-    if (dp_tablename_schema_qualified(cfg->databricks.catalog, cfg->databricks.schema, q,
-                                      sizeof(q), &err) == 0) {
+    if (dp_tablename_schema_qualified(cfg->databricks.catalog, cfg->databricks.schema, q, sizeof(q),
+                                      &err) == 0) {
         snprintf(sql, sizeof(sql), "SHOW TABLES IN %s", q);
         s.what = "list tables";
         s.sql = sql;

@@ -4,17 +4,17 @@
  */
 #include "load/loadops.h"
 
-#include "load/backfill.h"
+#include "batch/sysrows.h"
 #include "core/clock.h"
-#include "dbx/files.h"
-#include "load/ddl.h"
-#include "load/load_merge.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "ops/metrics.h"
+#include "dbx/files.h"
+#include "load/backfill.h"
+#include "load/ddl.h"
+#include "load/load_merge.h"
 #include "load/sink_zerobus.h"
 #include "load/stmt.h"
-#include "batch/sysrows.h"
+#include "ops/metrics.h"
 #include "route/tablename.h"
 
 #include <openssl/evp.h>
@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FILE_MAX ((size_t)1 << 31)
+#define FILE_MAX    ((size_t)1 << 31)
 #define BLOCK_BYTES (64 * 1024)
 
 typedef struct known_table {
@@ -35,15 +35,15 @@ struct dp_loadops {
     const dp_config_t *cfg;
     char *incarnation;
     char *worker_id;
-    char *staged_schema; /* canonical + lineage */
+    char *staged_schema;  /* canonical + lineage */
     char *staged_columns; /* its columns, backquoted (load_merge.h) */
-    char *errors_schema; /* event_errors body + lineage */
+    char *errors_schema;  /* event_errors body + lineage */
     dp_dbxpool_t *pool;
-    dp_sink_zb_t *zb;    /* owned; sink "zerobus" only: event rows go through Zerobus */
+    dp_sink_zb_t *zb; /* owned; sink "zerobus" only: event rows go through Zerobus */
 
     pthread_mutex_t setup_mu; /* held while the system objects are made */
     int setup_done;
-    int schema_done;          /* the schema (and incarnations) made before setup */
+    int schema_done; /* the schema (and incarnations) made before setup */
 
     pthread_mutex_t mu; /* guards what follows */
     known_table_t *tables;
@@ -54,7 +54,7 @@ struct dp_loadops {
 
 /* Made by setup. backfills is made by its own thread, when it runs
  * (backfill.h): a pool that does not backfill pays nothing for it. */
-static const char *const SYSTEM_TABLES[] = {DP_ERRORS_TABLE, DP_RUNS_TABLE, DP_LEDGER_TABLE,
+static const char *const SYSTEM_TABLES[] = {DP_ERRORS_TABLE, DP_RUNS_TABLE,         DP_LEDGER_TABLE,
                                             DP_CLAIMS_TABLE, DP_INCARNATIONS_TABLE, NULL};
 
 const char *const *dp_loadops_system_tables(void)
@@ -144,8 +144,8 @@ const char *dp_loadops_schema_of(const dp_loadops_t *ops, const char *table)
 
 static int qualified(const dp_loadops_t *ops, const char *table, char *out, dp_err_t *err)
 {
-    return dp_tablename_qualified(ops->cfg->databricks.catalog, ops->cfg->databricks.schema,
-                                  table, out, DP_TABLENAME_QUALIFIED_SIZE, err);
+    return dp_tablename_qualified(ops->cfg->databricks.catalog, ops->cfg->databricks.schema, table,
+                                  out, DP_TABLENAME_QUALIFIED_SIZE, err);
 }
 
 int dp_loadops_path(const dp_loadops_t *ops, const char *table, const char *key,
@@ -308,8 +308,8 @@ static int create_schema(dp_dbx_client_t *client, void *arg, dp_err_t *err)
     dp_loadops_t *ops = arg;
     char q[DP_TABLENAME_QUALIFIED_SIZE], sql[DP_TABLENAME_QUALIFIED_SIZE + 40];
 
-    if (dp_tablename_schema_qualified(ops->cfg->databricks.catalog, ops->cfg->databricks.schema,
-                                      q, sizeof(q), err) < 0)
+    if (dp_tablename_schema_qualified(ops->cfg->databricks.catalog, ops->cfg->databricks.schema, q,
+                                      sizeof(q), err) < 0)
         return DP_EINVAL;
     snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", q);
     return dp_stmt_exec(client, ops->cfg, "create schema", sql, NULL, err) < 0 ? DP_EFAIL : 0;
@@ -404,8 +404,8 @@ int dp_loadops_stage(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tab
     int exists = 0, rc;
 
     dp_stagename_sync(path, sync);
-    file = dp_avrofile_new(dp_loadops_schema_of(ops, table), DP_AVROFILE_SNAPPY, BLOCK_BYTES,
-                           sync, FILE_MAX, err);
+    file = dp_avrofile_new(dp_loadops_schema_of(ops, table), DP_AVROFILE_SNAPPY, BLOCK_BYTES, sync,
+                           FILE_MAX, err);
     if (!file)
         return DP_EFAIL;
     rc = fill(ctx, file, err);
@@ -479,8 +479,8 @@ static int load_file(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tab
     return rc;
 }
 
-int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
-                    const char *path, long long *inserted, dp_err_t *err)
+int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table, const char *path,
+                    long long *inserted, dp_err_t *err)
 {
     return load_file(ops, client, table, path, 0, inserted, err);
 }
@@ -502,9 +502,8 @@ static int load_counted(dp_loadops_t *ops, dp_dbx_client_t *client, const char *
     return rc;
 }
 
-int dp_loadops_load(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
-                    const char *path, int64_t rows, long long *inserted, long long *duplicates,
-                    dp_err_t *err)
+int dp_loadops_load(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table, const char *path,
+                    int64_t rows, long long *inserted, long long *duplicates, dp_err_t *err)
 {
     return load_counted(ops, client, table, path, dp_load_merge_mode(ops->cfg, table), rows,
                         inserted, duplicates, err);
@@ -555,8 +554,8 @@ static int stage_and_copy(dp_dbx_client_t *client, void *arg, dp_err_t *err)
 {
     rows_file_t *rf = arg;
     long long inserted = 0;
-    int rc = dp_loadops_stage_rows(rf->ops, client, rf->table, rf->path, rf->rows, rf->n, NULL,
-                                   err);
+    int rc =
+        dp_loadops_stage_rows(rf->ops, client, rf->table, rf->path, rf->rows, rf->n, NULL, err);
 
     if (rc == 0)
         rc = dp_loadops_copy(rf->ops, client, rf->table, rf->path, &inserted, err);
@@ -672,8 +671,7 @@ void dp_loadops_delete(dp_loadops_t *ops, char *const *paths, size_t n, void (*b
     free(jobs);
 }
 
-size_t dp_loadops_manifest_paths(const dp_loadops_t *ops, const dp_manifest_t *m,
-                                 char ***paths)
+size_t dp_loadops_manifest_paths(const dp_loadops_t *ops, const dp_manifest_t *m, char ***paths)
 {
     char **out = dp_calloc(m->nfiles + 3, sizeof(*out));
     const char *extra[] = {DP_LEDGER_TABLE, DP_RUNS_TABLE};

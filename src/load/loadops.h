@@ -29,29 +29,28 @@
 #ifndef DP_LOADOPS_H
 #define DP_LOADOPS_H
 
-#include "stage/avrofile.h"
-#include "core/buf.h"
-#include "load/claims.h"
-#include "route/tablename.h"
 #include "config/config.h"
-#include "dbx/http.h"
-#include "load/dbxpool.h"
+#include "core/buf.h"
 #include "core/err.h"
+#include "dbx/http.h"
+#include "load/claims.h"
+#include "load/dbxpool.h"
+#include "route/tablename.h"
+#include "stage/avrofile.h"
 #include "stage/manifest.h"
 #include "stage/stagename.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-
 typedef struct dp_loadops dp_loadops_t;
 
 typedef struct dp_loadops_opts {
-    const dp_config_t *cfg;        /* borrowed for the object's life */
-    const char *incarnation;       /* copied */
-    const char *worker_id;         /* copied */
-    const char *canonical_schema;  /* canonical schema JSON text, copied */
-    dp_dbxpool_t *pool;            /* borrowed */
+    const dp_config_t *cfg;       /* borrowed for the object's life */
+    const char *incarnation;      /* copied */
+    const char *worker_id;        /* copied */
+    const char *canonical_schema; /* canonical schema JSON text, copied */
+    dp_dbxpool_t *pool;           /* borrowed */
 } dp_loadops_opts_t;
 
 /* Returns new (dp_loadops_destroy) or NULL with err (a schema that cannot
@@ -94,8 +93,7 @@ int dp_loadops_prepare_table(dp_loadops_t *ops, dp_dbx_client_t *client, const c
                              dp_err_t *err);
 
 /* The cached Delta id of table into out ("" when unknown). */
-void dp_loadops_table_id(dp_loadops_t *ops, const char *table,
-                         char out[DP_CLAIMS_TABLE_ID_SIZE]);
+void dp_loadops_table_id(dp_loadops_t *ops, const char *table, char out[DP_CLAIMS_TABLE_ID_SIZE]);
 
 /* Forgets what this process knows of table (a load said it is gone): the
  * next prepare creates it and reads its id again. */
@@ -123,8 +121,8 @@ int dp_loadops_stage_rows(dp_loadops_t *ops, dp_dbx_client_t *client, const char
 /* COPY INTO table of the one staged file at path; *inserted receives
  * num_inserted_rows (0 when COPY skipped an already loaded file). Returns 0,
  * DP_EINVAL when Databricks refused the data, or another DP_E* code. */
-int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
-                    const char *path, long long *inserted, dp_err_t *err);
+int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table, const char *path,
+                    long long *inserted, dp_err_t *err);
 
 /* Loads the staged file at path into table as its load mode says
  * (load_merge.h): COPY INTO (copy), or MERGE on event_id (merge_event_id;
@@ -134,9 +132,8 @@ int dp_loadops_copy(dp_loadops_t *ops, dp_dbx_client_t *client, const char *tabl
  * deltaport_duplicates_merged_total. A file merged again after a crash
  * inserts nothing, so all its rows count as left out then. Returns as
  * dp_loadops_copy. */
-int dp_loadops_load(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table,
-                    const char *path, int64_t rows, long long *inserted, long long *duplicates,
-                    dp_err_t *err);
+int dp_loadops_load(dp_loadops_t *ops, dp_dbx_client_t *client, const char *table, const char *path,
+                    int64_t rows, long long *inserted, long long *duplicates, dp_err_t *err);
 
 /* dp_loadops_load() in merge_event_id mode whatever the table's mode (for
  * `deltaport replay`, which never duplicates an event_id). */
@@ -160,7 +157,6 @@ void dp_loadops_delete(dp_loadops_t *ops, char *const *paths, size_t n, void (*b
 /* Every staged path of manifest m (its files, then its ledger and sync_runs
  * files), for retiring it: *paths is new (free each and the array). Returns
  * the count. */
-size_t dp_loadops_manifest_paths(const dp_loadops_t *ops, const dp_manifest_t *m,
-                                 char ***paths);
+size_t dp_loadops_manifest_paths(const dp_loadops_t *ops, const dp_manifest_t *m, char ***paths);
 
 #endif

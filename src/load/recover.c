@@ -4,20 +4,20 @@
  */
 #include "load/recover.h"
 
-#include "load/claims.h"
+#include "batch/sysrows.h"
 #include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/retry.h"
 #include "dbx/files.h"
+#include "load/claims.h"
 #include "load/dbxconn.h"
 #include "load/dbxpool.h"
-#include "ops/health.h"
 #include "load/loadops.h"
-#include "core/log.h"
-#include "stage/manifest.h"
-#include "core/mem.h"
+#include "ops/health.h"
 #include "ops/metrics.h"
-#include "core/retry.h"
+#include "stage/manifest.h"
 #include "stage/stagename.h"
-#include "batch/sysrows.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -28,7 +28,7 @@
 #include <time.h>
 
 #define MAX_MANIFESTS 4096
-#define MAX_TOPICS 64
+#define MAX_TOPICS    64
 
 struct dp_recover {
     const dp_config_t *cfg;
@@ -46,11 +46,11 @@ struct dp_recover {
     int stop;
     dp_recover_part_t *queue; /* submitted, not yet being claimed */
     size_t nqueue;
-    dp_recover_part_t *done;  /* claimed, not yet taken */
+    dp_recover_part_t *done; /* claimed, not yet taken */
     size_t ndone;
-    size_t inflight;          /* being claimed */
-    dp_recover_part_t *gaps;  /* ranges lost to retention, to record: start = first, */
-    size_t ngaps;             /* committed_fp = last */
+    size_t inflight;         /* being claimed */
+    dp_recover_part_t *gaps; /* ranges lost to retention, to record: start = first, */
+    size_t ngaps;            /* committed_fp = last */
 
     _Atomic long long heartbeat_ms;
     _Atomic uint64_t completed, repaired, pruned;
@@ -61,15 +61,15 @@ typedef struct batch {
     dp_recover_t *r;
     dp_recover_part_t *parts;
     size_t n;
-    int64_t *floor;           /* per part: loaded through + 1 (or -1: unknown, latest) */
-    int64_t *ledger_fp;       /* per part: fingerprint at the ledger's end, or -1 */
-    int64_t *ledger_through;  /* per part */
-    char **seen;              /* per part: keys seen, comma-separated (owned), */
-    size_t nseen;             /* as many as the parts when the batch began */
-    char **keys;              /* every manifest listed (owned) */
+    int64_t *floor;          /* per part: loaded through + 1 (or -1: unknown, latest) */
+    int64_t *ledger_fp;      /* per part: fingerprint at the ledger's end, or -1 */
+    int64_t *ledger_through; /* per part */
+    char **seen;             /* per part: keys seen, comma-separated (owned), */
+    size_t nseen;            /* as many as the parts when the batch began */
+    char **keys;             /* every manifest listed (owned) */
     size_t nkeys;
-    dp_manifest_t **ms;       /* per key: the manifest read, or NULL (gone/untrusted) */
-    int *pending;             /* per key: covers a part at or past its floor */
+    dp_manifest_t **ms; /* per key: the manifest read, or NULL (gone/untrusted) */
+    int *pending;       /* per key: covers a part at or past its floor */
 } batch_t;
 
 static void beat(void *ctx)
@@ -123,16 +123,18 @@ static void apply_ledger(batch_t *b, size_t i)
     if (p->start >= 0 && p->start >= next)
         return;
     if (p->start >= 0) {
-        dp_log(DP_LOG_WARN, "recover", "%s [%d]: committed offset @%lld is below what Databricks "
+        dp_log(DP_LOG_WARN, "recover",
+               "%s [%d]: committed offset @%lld is below what Databricks "
                "holds (loaded through @%lld): starting at @%lld and committing it (repaired)",
-               p->topic, (int)p->partition, (long long)p->start,
-               (long long)b->ledger_through[i], (long long)next);
+               p->topic, (int)p->partition, (long long)p->start, (long long)b->ledger_through[i],
+               (long long)next);
         atomic_fetch_add(&b->r->repaired, 1);
         dp_metrics_add(DP_MC_OFFSET_REPAIRS, 1);
     } else {
-        dp_log(DP_LOG_WARN, "recover", "%s [%d]: no committed offset, but Databricks holds it "
-               "loaded through @%lld: starting at @%lld", p->topic, (int)p->partition,
-               (long long)b->ledger_through[i], (long long)next);
+        dp_log(DP_LOG_WARN, "recover",
+               "%s [%d]: no committed offset, but Databricks holds it "
+               "loaded through @%lld: starting at @%lld",
+               p->topic, (int)p->partition, (long long)b->ledger_through[i], (long long)next);
     }
     p->start = next;
     p->moved = 1;
@@ -177,8 +179,8 @@ static int ledger_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
     topic_job_t *tj = arg;
     dp_recover_t *r = tj->b->r;
 
-    return dp_claims_ledger(client, r->cfg, r->incarnation, tj->topic, tj->ps, tj->n,
-                            tj->through, tj->fp, err);
+    return dp_claims_ledger(client, r->cfg, r->incarnation, tj->topic, tj->ps, tj->n, tj->through,
+                            tj->fp, err);
 }
 
 /* Takes the claims of every topic's parts and reads the topics' ledgers, all
@@ -264,8 +266,8 @@ static int read_manifest(dp_dbx_client_t *client, void *arg, dp_err_t *err)
 {
     read_job_t *rj = arg;
     batch_t *b = rj->b;
-    int rc = dp_manifest_read(client, b->r->cfg, b->r->incarnation, b->keys[rj->k],
-                              &b->ms[rj->k], err);
+    int rc =
+        dp_manifest_read(client, b->r->cfg, b->r->incarnation, b->keys[rj->k], &b->ms[rj->k], err);
 
     if (rc == DP_EINVAL) {
         /* Not ours to trust: never loaded, so it is void for our claim. */
@@ -313,8 +315,8 @@ static size_t part_index(const batch_t *b, const char *topic, int32_t partition)
 {
     size_t i = 0;
 
-    while (i < b->n && !(b->parts[i].partition == partition &&
-                         strcmp(b->parts[i].topic, topic) == 0))
+    while (i < b->n &&
+           !(b->parts[i].partition == partition && strcmp(b->parts[i].topic, topic) == 0))
         i++;
     return i;
 }
@@ -362,17 +364,18 @@ static int publish_topic(batch_t *b, const char *topic, dp_err_t *err)
     for (size_t i = 0; i < b->n; i++) {
         if (strcmp(b->parts[i].topic, topic) != 0)
             continue;
-        pubs[n] = (dp_claims_pub_t){b->parts[i].partition, b->parts[i].epoch, b->floor[i],
-                                    b->seen[i], 0};
+        pubs[n] =
+            (dp_claims_pub_t){b->parts[i].partition, b->parts[i].epoch, b->floor[i], b->seen[i], 0};
         idx[n++] = i;
     }
     rc = dp_claims_publish(r->client, r->cfg, r->incarnation, topic, pubs, n, err);
     for (size_t k = 0; rc == 0 && k < n; k++) {
         b->parts[idx[k]].won = pubs[k].won;
         if (!pubs[k].won)
-            dp_log(DP_LOG_WARN, "recover", "%s [%d]: claim %lld was superseded before it was "
-                   "published; another worker owns the partition now", topic,
-                   (int)pubs[k].partition, (long long)pubs[k].epoch);
+            dp_log(DP_LOG_WARN, "recover",
+                   "%s [%d]: claim %lld was superseded before it was "
+                   "published; another worker owns the partition now",
+                   topic, (int)pubs[k].partition, (long long)pubs[k].epoch);
     }
     free(pubs);
     free(idx);
@@ -513,11 +516,12 @@ static int same_tables(batch_t *b, dp_err_t *err)
                 if (strcmp(ijs[j].table, f->table) != 0 || !ijs[j].id[0] ||
                     strcmp(ijs[j].id, f->table_id) == 0)
                     continue;
-                rc = dp_err_set(err, DP_EFAIL, 0, "recover: table %s was dropped and recreated "
+                rc = dp_err_set(err, DP_EFAIL, 0,
+                                "recover: table %s was dropped and recreated "
                                 "since flush %.16s was staged for it (table id %s, now %s): "
                                 "finishing that flush could load its rows twice, so its "
-                                "partitions wait for an operator (docs/DELIVERY.md)", f->table,
-                                b->ms[k]->key, f->table_id, ijs[j].id);
+                                "partitions wait for an operator (docs/DELIVERY.md)",
+                                f->table, b->ms[k]->key, f->table_id, ijs[j].id);
             }
         }
     }
@@ -617,9 +621,10 @@ static int finish_pending(batch_t *b, dp_err_t *err)
         if (rc == 0) {
             atomic_fetch_add(&r->completed, 1);
             dp_metrics_add(DP_MC_MANIFESTS_COMPLETED, 1);
-            dp_log(DP_LOG_INFO, "recover", "completed flush %.16s of worker %s: %zu files, %zu "
-                   "ranges", b->ms[k]->key, b->ms[k]->worker_id, b->ms[k]->nfiles,
-                   b->ms[k]->nranges);
+            dp_log(DP_LOG_INFO, "recover",
+                   "completed flush %.16s of worker %s: %zu files, %zu "
+                   "ranges",
+                   b->ms[k]->key, b->ms[k]->worker_id, b->ms[k]->nfiles, b->ms[k]->nranges);
         }
     }
     free(cjs);
@@ -645,8 +650,10 @@ static void advance(batch_t *b)
                 if (m->ranges[j].fp)
                     p->anchor = m->ranges[j].fp;
                 if (p->start != next) {
-                    dp_log(DP_LOG_INFO, "recover", "%s [%d] starts at @%lld, after a finished "
-                           "flush", p->topic, (int)p->partition, (long long)next);
+                    dp_log(DP_LOG_INFO, "recover",
+                           "%s [%d] starts at @%lld, after a finished "
+                           "flush",
+                           p->topic, (int)p->partition, (long long)next);
                     p->start = next;
                     p->moved = 1;
                 }
@@ -682,35 +689,40 @@ int dp_recover_place_start(dp_recover_t *r, const char *topic, int32_t partition
                            int *anchored, int64_t low, int64_t high)
 {
     if (*start > high) {
-        dp_log(DP_LOG_ERROR, "recover", "%s [%d] stopped: its start @%lld is past the end of the "
+        dp_log(DP_LOG_ERROR, "recover",
+               "%s [%d] stopped: its start @%lld is past the end of the "
                "log (high watermark @%lld): the topic was recreated or truncated, or offsets "
                "were reset. Nothing is skipped: the partition waits for an operator (after a "
                "recreation: `deltaport incarnation new`, then restart the pool; "
-               "docs/DELIVERY.md)", topic, (int)partition, (long long)*start, (long long)high);
+               "docs/DELIVERY.md)",
+               topic, (int)partition, (long long)*start, (long long)high);
         return 1;
     }
     if (*start < low && r->cfg->kafka.on_retention_gap == DP_CONFIG_GAP_STOP) {
-        dp_log(DP_LOG_ERROR, "recover", "%s [%d] stopped: records @%lld..@%lld were removed by "
+        dp_log(DP_LOG_ERROR, "recover",
+               "%s [%d] stopped: records @%lld..@%lld were removed by "
                "retention before they were loaded (the log starts at @%lld); "
-               "kafka.on_retention_gap is stop", topic, (int)partition, (long long)*start,
-               (long long)low - 1, (long long)low);
+               "kafka.on_retention_gap is stop",
+               topic, (int)partition, (long long)*start, (long long)low - 1, (long long)low);
         return 1;
     }
     if (*start < low) {
-        dp_log(DP_LOG_ERROR, "recover", "%s [%d]: records @%lld..@%lld were removed by retention "
+        dp_log(DP_LOG_ERROR, "recover",
+               "%s [%d]: records @%lld..@%lld were removed by retention "
                "before they were loaded (the log starts at @%lld): %lld record(s) lost, "
-               "recorded in sync_runs as LOST_TO_RETENTION; going on from @%lld", topic,
-               (int)partition, (long long)*start, (long long)low - 1, (long long)low,
+               "recorded in sync_runs as LOST_TO_RETENTION; going on from @%lld",
+               topic, (int)partition, (long long)*start, (long long)low - 1, (long long)low,
                (long long)(low - *start), (long long)low);
         dp_metrics_add(DP_MC_RECORDS_LOST_RETENTION, (uint64_t)(low - *start));
         dp_recover_record_gap(r, topic, partition, *start, low - 1);
         *start = low;
         *anchored = 0;
     } else if (*anchored && *start - 1 < low) {
-        dp_log(DP_LOG_WARN, "recover", "%s [%d]: @%lld, the message before the start, is gone "
+        dp_log(DP_LOG_WARN, "recover",
+               "%s [%d]: @%lld, the message before the start, is gone "
                "(retention; the log starts at @%lld): the log cannot be checked; reading from "
-               "@%lld", topic, (int)partition, (long long)*start - 1, (long long)low,
-               (long long)*start);
+               "@%lld",
+               topic, (int)partition, (long long)*start - 1, (long long)low, (long long)*start);
         *anchored = 0;
     }
     return 0;
@@ -780,9 +792,8 @@ static void prune(batch_t *b)
         size_t n;
 
         for (size_t j = 0; past && j < m->nranges; j++) {
-            rd_kafka_topic_partition_t *tp =
-                rd_kafka_topic_partition_list_find(list, m->ranges[j].topic,
-                                                   m->ranges[j].partition);
+            rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+                list, m->ranges[j].topic, m->ranges[j].partition);
 
             past = tp && tp->err == RD_KAFKA_RESP_ERR_NO_ERROR && tp->offset > m->ranges[j].last;
         }
@@ -807,8 +818,7 @@ static void prune(batch_t *b)
     if (nm > 0) {
         atomic_fetch_add(&r->pruned, nm);
         dp_metrics_add(DP_MC_MANIFESTS_PRUNED, nm);
-        dp_log(DP_LOG_INFO, "recover", "pruned %zu manifest(s) every owner had committed past",
-               nm);
+        dp_log(DP_LOG_INFO, "recover", "pruned %zu manifest(s) every owner had committed past", nm);
     }
 }
 
@@ -873,8 +883,10 @@ static int run_batch(batch_t *b, dp_err_t *err)
         check_ends(b);
     }
     if (rc == 0)
-        dp_log(DP_LOG_INFO, "recover", "claimed %zu partition(s) in %zu topic(s); %zu pending "
-               "manifest(s) listed", b->n, nt, b->nkeys);
+        dp_log(DP_LOG_INFO, "recover",
+               "claimed %zu partition(s) in %zu topic(s); %zu pending "
+               "manifest(s) listed",
+               b->n, nt, b->nkeys);
     return rc;
 }
 
@@ -894,9 +906,10 @@ static int record_gap(dp_recover_t *r, const dp_recover_part_t *g, dp_err_t *err
     EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL);
     for (unsigned int i = 0; i < 32; i++)
         snprintf(key + 2 * i, 3, "%02x", md[i]);
-    snprintf(ranges, sizeof(ranges), "[{\"topic\":\"%s\",\"partition\":%d,\"first\":%lld,"
-             "\"last\":%lld}]", g->topic, (int)g->partition, (long long)g->start,
-             (long long)g->committed_fp);
+    snprintf(ranges, sizeof(ranges),
+             "[{\"topic\":\"%s\",\"partition\":%d,\"first\":%lld,"
+             "\"last\":%lld}]",
+             g->topic, (int)g->partition, (long long)g->start, (long long)g->committed_fp);
     memset(&run, 0, sizeof(run));
     run.run_key = key;
     run.worker_id = r->worker_id;
@@ -911,8 +924,8 @@ static int record_gap(dp_recover_t *r, const dp_recover_part_t *g, dp_err_t *err
     if ((rc = dp_sysrows_run(&rows, &run, err)) == 0 &&
         (rc = dp_loadops_path(r->ops, DP_RUNS_TABLE, key, path, err)) == 0 &&
         (rc = dp_loadops_setup(r->ops, beat, r, err)) == 0 &&
-        (rc = dp_loadops_stage_rows(r->ops, r->client, DP_RUNS_TABLE, path, &rows, 1, NULL,
-                                    err)) == 0)
+        (rc = dp_loadops_stage_rows(r->ops, r->client, DP_RUNS_TABLE, path, &rows, 1, NULL, err)) ==
+            0)
         rc = dp_loadops_copy(r->ops, r->client, DP_RUNS_TABLE, path, &inserted, err);
     dp_buf_free(&rows);
     return rc;
@@ -943,8 +956,10 @@ static void *recover_main(void *arg)
                 long delay = dp_retry_next_delay(r->retry, ++failures, -1) + 500;
 
                 next_try = dp_clock_mono_ms() + delay;
-                dp_log(DP_LOG_ERROR, "recover", "recording a range lost to retention failed; "
-                       "retrying in %ld ms: %s", delay, err.msg);
+                dp_log(DP_LOG_ERROR, "recover",
+                       "recording a range lost to retention failed; "
+                       "retrying in %ld ms: %s",
+                       delay, err.msg);
             }
         } else if (r->nqueue > 0 && dp_clock_mono_ms() >= next_try) {
             batch_t b;
@@ -999,8 +1014,10 @@ static void *recover_main(void *arg)
                 b.parts = NULL;
                 b.n = 0;
                 next_try = dp_clock_mono_ms() + delay;
-                dp_log(DP_LOG_ERROR, "recover", "claiming %zu partition(s) failed; they stay "
-                       "paused and are claimed again in %ld ms: %s", r->nqueue, delay, err.msg);
+                dp_log(DP_LOG_ERROR, "recover",
+                       "claiming %zu partition(s) failed; they stay "
+                       "paused and are claimed again in %ld ms: %s",
+                       r->nqueue, delay, err.msg);
             }
             batch_free(&b);
         } else {

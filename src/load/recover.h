@@ -53,7 +53,7 @@ typedef struct dp_loadops dp_loadops_t;
 typedef struct dp_dbxconn dp_dbxconn_t;
 
 typedef struct dp_recover_part {
-    char *topic;          /* owned by the array (dp_recover_parts_free) */
+    char *topic; /* owned by the array (dp_recover_parts_free) */
     int32_t partition;
     uint64_t gen;         /* the caller's token, handed back unchanged */
     int64_t start;        /* in: the assigned start (committed offset, or
@@ -63,20 +63,20 @@ typedef struct dp_recover_part {
     int64_t committed_fp; /* in: the commit metadata's fingerprint of the
                            * message at start - 1, or -1 */
     /* Out. */
-    int64_t epoch;        /* the claim taken */
-    int64_t anchor;       /* fingerprint of the message at start - 1 as loaded, or -1 */
-    int won;              /* 0: a later claim superseded ours before we published */
-    int moved;            /* start moved past the ledger or finished flushes: commit it */
-    int stop;             /* do not consume: the start lies past the end of the log, or
-                           * below its beginning with kafka.on_retention_gap = stop */
+    int64_t epoch;  /* the claim taken */
+    int64_t anchor; /* fingerprint of the message at start - 1 as loaded, or -1 */
+    int won;        /* 0: a later claim superseded ours before we published */
+    int moved;      /* start moved past the ledger or finished flushes: commit it */
+    int stop;       /* do not consume: the start lies past the end of the log, or
+                     * below its beginning with kafka.on_retention_gap = stop */
 } dp_recover_part_t;
 
 typedef struct dp_recover_opts {
-    const dp_config_t *cfg;     /* borrowed for the object's life */
-    const char *incarnation;    /* copied */
-    const char *worker_id;      /* copied */
-    dp_loadops_t *ops;          /* borrowed */
-    const dp_dbxconn_t *conn;   /* the worker's credential, borrowed */
+    const dp_config_t *cfg;   /* borrowed for the object's life */
+    const char *incarnation;  /* copied */
+    const char *worker_id;    /* copied */
+    dp_loadops_t *ops;        /* borrowed */
+    const dp_dbxconn_t *conn; /* the worker's credential, borrowed */
 } dp_recover_opts_t;
 
 /* Starts the thread. Returns new (dp_recover_destroy) or NULL with err. */

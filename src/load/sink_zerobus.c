@@ -11,18 +11,18 @@
  */
 #include "load/sink_zerobus.h"
 
+#include "batch/sysrows.h"
 #include "codec/avro_walk.h"
-#include "load/claims.h"
+#include "codec/schema.h"
 #include "core/clock.h"
-#include "dbx/files.h"
-#include "dbx/zerobus.h"
-#include "load/ddl.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "ops/metrics.h"
-#include "codec/schema.h"
+#include "dbx/files.h"
+#include "dbx/zerobus.h"
+#include "load/claims.h"
+#include "load/ddl.h"
 #include "load/stmt.h"
-#include "batch/sysrows.h"
+#include "ops/metrics.h"
 
 #include <jansson.h>
 #include <libdeflate.h>
@@ -33,18 +33,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOADED_AT "_loaded_at"
+#define LOADED_AT     "_loaded_at"
 #define FIRST_LINEAGE "_kafka_topic"
-#define JSON_DEPTH 32
-#define BLOCK_MAX ((size_t)1 << 30)
-#define SEND_MAX 32 /* insert bodies built at a time, per table */
+#define JSON_DEPTH    32
+#define BLOCK_MAX     ((size_t)1 << 30)
+#define SEND_MAX      32 /* insert bodies built at a time, per table */
 
 struct dp_sink_zb {
     const dp_config_t *cfg;
-    struct dp_zerobus *zb;  /* owned */
-    char *staged;           /* the tables' schema (canonical + lineage + _loaded_at) */
-    dp_schema_t *rec;       /* owned: the staged record's schema (without _loaded_at) */
-    uint32_t ncanon;        /* fields of the canonical record; the lineage follows */
+    struct dp_zerobus *zb; /* owned */
+    char *staged;          /* the tables' schema (canonical + lineage + _loaded_at) */
+    dp_schema_t *rec;      /* owned: the staged record's schema (without _loaded_at) */
+    uint32_t ncanon;       /* fields of the canonical record; the lineage follows */
     size_t max_bytes, max_records;
 };
 
@@ -70,9 +70,8 @@ static char *record_schema(const char *staged, dp_err_t *err)
 {
     json_t *root = json_loads(staged, 0, NULL), *fields = json_object_get(root, "fields");
     size_t n = json_array_size(fields);
-    const char *last = n ? json_string_value(json_object_get(json_array_get(fields, n - 1),
-                                                             "name"))
-                         : NULL;
+    const char *last =
+        n ? json_string_value(json_object_get(json_array_get(fields, n - 1), "name")) : NULL;
     char *text = NULL, *dumped;
 
     if (!json_is_array(fields)) {
@@ -218,8 +217,8 @@ char *dp_sink_zb_view_sql(const char *catalog, const char *schema, const char *t
     if (rc == 0) {
         /* One row per record: the first load of each (incarnation, topic,
          * partition, offset). */
-        static const char *const by[] = {"_incarnation", "_kafka_topic", "_kafka_partition",
-                                         "_kafka_offset", "_loaded_at", NULL};
+        static const char *const by[] = {"_incarnation",  "_kafka_topic", "_kafka_partition",
+                                         "_kafka_offset", "_loaded_at",   NULL};
 
         rc = dp_buf_append(&out, " FROM ", 6, err);
         rc = rc ? rc : dp_buf_append(&out, qr, strlen(qr), err);
@@ -264,8 +263,7 @@ dp_sink_zb_t *dp_sink_zb_new(const dp_config_t *cfg, const char *staged_schema, 
         goto fail;
     lin = dp_schema_field_index(s->rec, 0, FIRST_LINEAGE);
     if (lin < 0) {
-        dp_err_set(err, DP_EINVAL, 0, "zerobus: the staged schema has no %s field",
-                   FIRST_LINEAGE);
+        dp_err_set(err, DP_EINVAL, 0, "zerobus: the staged schema has no %s field", FIRST_LINEAGE);
         goto fail;
     }
     s->ncanon = (uint32_t)lin;
@@ -307,8 +305,7 @@ struct dp_zerobus *dp_sink_zb_client(dp_sink_zb_t *s)
 /* Tables                                                                    */
 /* ------------------------------------------------------------------------- */
 
-int dp_sink_zb_prepare(dp_sink_zb_t *s, dp_dbx_client_t *client, const char *table,
-                       dp_err_t *err)
+int dp_sink_zb_prepare(dp_sink_zb_t *s, dp_dbx_client_t *client, const char *table, dp_err_t *err)
 {
     const dp_config_t *cfg = s->cfg;
     char where[DP_TABLENAME_QUALIFIED_SIZE], raw[DP_SINK_ZB_RAW_SIZE];
@@ -348,8 +345,10 @@ int dp_sink_zb_prepare(dp_sink_zb_t *s, dp_dbx_client_t *client, const char *tab
     free(sql);
     if (rc < 0 && !err->retryable) {
         /* Loading needs the raw table only; the view is what readers use. */
-        dp_log(DP_LOG_WARN, "zerobus", "view %s not created (readers see the rows of %s only "
-               "once it exists; `deltaport ddl` prints it): %s", table, raw, err->msg);
+        dp_log(DP_LOG_WARN, "zerobus",
+               "view %s not created (readers see the rows of %s only "
+               "once it exists; `deltaport ddl` prints it): %s",
+               table, raw, err->msg);
         rc = 0;
     }
     return rc;
@@ -404,8 +403,8 @@ static int put_string(dp_buf_t *o, const uint8_t *p, size_t n, dp_err_t *err)
     return 0;
 }
 
-int dp_sink_zb_decimal_text(const void *unscaled, size_t len, int scale, char *out,
-                            size_t outlen, dp_err_t *err)
+int dp_sink_zb_decimal_text(const void *unscaled, size_t len, int scale, char *out, size_t outlen,
+                            dp_err_t *err)
 {
     const uint8_t *b = unscaled;
     __int128 v = 0;
@@ -524,8 +523,8 @@ static int value_json(const dp_schema_t *s, const dp_avro_value_t *v, dp_buf_t *
     case DP_AVRO_BYTES:
     case DP_AVRO_FIXED:
         if (nd->logical == DP_LT_DECIMAL) {
-            if ((rc = dp_sink_zb_decimal_text(v->ptr, v->len, nd->scale, num, sizeof(num),
-                                              err)) < 0)
+            if ((rc = dp_sink_zb_decimal_text(v->ptr, v->len, nd->scale, num, sizeof(num), err)) <
+                0)
                 return rc;
             return put_string(o, (const uint8_t *)num, strlen(num), err);
         }
@@ -607,8 +606,8 @@ int dp_sink_zb_row_json(const dp_sink_zb_t *s, const void *body, size_t body_len
     snprintf(tail, sizeof(tail), "%s\"%s\":%lld}", "", LOADED_AT, (long long)loaded_at_us);
     if ((rc = put(out, "{", 1, err)) < 0 ||
         (rc = members_json(s->rec, 0, s->ncanon, body, body_len, &first, out, err)) < 0 ||
-        (rc = members_json(s->rec, s->ncanon, s->rec->nodes[0].n, lineage, lineage_len, &first,
-                           out, err)) < 0 ||
+        (rc = members_json(s->rec, s->ncanon, s->rec->nodes[0].n, lineage, lineage_len, &first, out,
+                           err)) < 0 ||
         (rc = (first ? 0 : put(out, ",", 1, err))) < 0 || (rc = puts_(out, tail, err)) < 0) {
         dp_buf_truncate(out, mark);
         return rc;
@@ -633,8 +632,8 @@ enum { PENDING = 0, ACKED = 1, REFUSED = 2 };
 
 struct dp_sink_zb_table {
     size_t nrecs;
-    uint8_t *mark;     /* PENDING, ACKED or REFUSED per record */
-    dp_buf_t rejects;  /* event_errors records */
+    uint8_t *mark;    /* PENDING, ACKED or REFUSED per record */
+    dp_buf_t rejects; /* event_errors records */
     int64_t nrejects, acked, inserts;
 };
 
@@ -669,8 +668,7 @@ typedef struct rows {
     size_t *off; /* row i is json[off[i], off[i + 1]) */
 } rows_t;
 
-static int convert(const dp_sink_zb_t *s, const zrec_t *recs, size_t n, rows_t *rows,
-                   dp_err_t *err)
+static int convert(const dp_sink_zb_t *s, const zrec_t *recs, size_t n, rows_t *rows, dp_err_t *err)
 {
     int64_t now = dp_clock_wall_us();
 
@@ -779,8 +777,8 @@ static int send_rows(dp_sink_zb_t *s, dp_dbx_client_t *client, const char *table
 
     if (dp_sink_zb_raw_name(table, raw, sizeof(raw), err) < 0)
         return DP_EINVAL;
-    snprintf(target, sizeof(target), "%s.%s.%s", cfg->databricks.catalog,
-             cfg->databricks.schema, raw);
+    snprintf(target, sizeof(target), "%s.%s.%s", cfg->databricks.catalog, cfg->databricks.schema,
+             raw);
     sp = initial_spans(s, t->mark, rows, t->nrecs, &nsp);
     while (nsp > 0 && rc == 0) {
         /* At most SEND_MAX bodies at a time: the rest waits for the next round. */
@@ -896,9 +894,9 @@ int dp_sink_zb_load_flush_table(dp_sink_zb_t *s, dp_dbx_client_t *client, const 
 
 typedef struct container {
     char *codec;
-    char *schema;               /* header schema text */
+    char *schema; /* header schema text */
     unsigned char sync[16];
-    unsigned char **blocks;     /* decompressed blocks, owned */
+    unsigned char **blocks; /* decompressed blocks, owned */
     size_t *block_len;
     int64_t *block_count;
     size_t nblocks;
@@ -1072,27 +1070,30 @@ static int container_records(const container_t *c, const dp_schema_t *fs, uint32
                 if (i == ncanon)
                     mid = cur.p;
                 if (dp_avro_read_value(&cur, dp_schema_field(fs, 0, i)->node, &v) < 0)
-                    return dp_err_set(err, DP_EINVAL, 0, "staged file: record %lld of block "
-                                      "%zu: %s", (long long)r, b, rej.reason);
+                    return dp_err_set(err, DP_EINVAL, 0,
+                                      "staged file: record %lld of block "
+                                      "%zu: %s",
+                                      (long long)r, b, rej.reason);
             }
             if (out->n == out->cap) {
                 out->cap = out->cap ? 2 * out->cap : 1024;
                 out->recs = dp_realloc(out->recs, out->cap * sizeof(*out->recs));
             }
-            out->recs[out->n++] = (zrec_t){start, mid, (size_t)(mid - start),
-                                           (size_t)(cur.p - mid)};
+            out->recs[out->n++] =
+                (zrec_t){start, mid, (size_t)(mid - start), (size_t)(cur.p - mid)};
         }
         if (cur.p != cur.end)
-            return dp_err_set(err, DP_EINVAL, 0, "staged file: bytes after the records of "
-                              "block %zu", b);
+            return dp_err_set(err, DP_EINVAL, 0,
+                              "staged file: bytes after the records of "
+                              "block %zu",
+                              b);
     }
     return 0;
 }
 
 int dp_sink_zb_load_file(dp_sink_zb_t *s, dp_dbx_client_t *client, const char *table,
                          const char *path, const char *worker_id, dp_buf_t *rejects,
-                         dp_sink_zb_result_t *res, void (*beat)(void *), void *ctx,
-                         dp_err_t *err)
+                         dp_sink_zb_result_t *res, void (*beat)(void *), void *ctx, dp_err_t *err)
 {
     char *data = NULL;
     size_t len = 0;
@@ -1110,8 +1111,10 @@ int dp_sink_zb_load_file(dp_sink_zb_t *s, dp_dbx_client_t *client, const char *t
     if ((rc = dp_dbx_files_download(client, path, &data, &len, &exists, err)) < 0)
         return rc;
     if (!exists) {
-        return dp_err_set(err, DP_ENOTFOUND, 0, "zerobus: staged file %s is gone while its "
-                          "manifest is pending (never regenerated: docs/DELIVERY.md)", path);
+        return dp_err_set(err, DP_ENOTFOUND, 0,
+                          "zerobus: staged file %s is gone while its "
+                          "manifest is pending (never regenerated: docs/DELIVERY.md)",
+                          path);
     }
     if ((rc = container_parse((const unsigned char *)data, len, &c, err)) < 0)
         goto out;

@@ -49,11 +49,11 @@
 #ifndef DP_SINK_ZEROBUS_H
 #define DP_SINK_ZEROBUS_H
 
-#include "core/buf.h"
-#include "config/config.h"
-#include "dbx/http.h"
-#include "core/err.h"
 #include "batch/flush.h"
+#include "config/config.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "dbx/http.h"
 #include "route/tablename.h"
 
 #include <stddef.h>
@@ -88,8 +88,7 @@ char *dp_sink_zb_view_sql(const char *catalog, const char *schema, const char *t
  * client). A principal that may not create tables gets on when the raw
  * table exists already (`deltaport ddl` made it). Returns 0 or a DP_E*
  * code. */
-int dp_sink_zb_prepare(dp_sink_zb_t *s, dp_dbx_client_t *client, const char *table,
-                       dp_err_t *err);
+int dp_sink_zb_prepare(dp_sink_zb_t *s, dp_dbx_client_t *client, const char *table, dp_err_t *err);
 
 /* Progress of one table of one flush across attempts; owned by the
  * loader's file record (dp_sink_zb_table_free). */
@@ -98,10 +97,10 @@ void dp_sink_zb_table_free(dp_sink_zb_table_t *t);
 
 /* What a load did. */
 typedef struct dp_sink_zb_result {
-    int64_t rows;        /* records of the table */
-    int64_t acked;       /* rows acknowledged (durable in Zerobus) */
-    int64_t rejected;    /* rows Zerobus refused (now event_errors records) */
-    int64_t inserts;     /* insert requests sent, splits included */
+    int64_t rows;     /* records of the table */
+    int64_t acked;    /* rows acknowledged (durable in Zerobus) */
+    int64_t rejected; /* rows Zerobus refused (now event_errors records) */
+    int64_t inserts;  /* insert requests sent, splits included */
 } dp_sink_zb_result_t;
 
 /* Inserts the rows of table ti of flush (the job's first attempt, or the
@@ -127,8 +126,7 @@ const dp_buf_t *dp_sink_zb_rejects(const dp_sink_zb_table_t *t, int64_t *n);
  * in res->rejected. Returns 0 or a DP_E* code as above. */
 int dp_sink_zb_load_file(dp_sink_zb_t *s, dp_dbx_client_t *client, const char *table,
                          const char *path, const char *worker_id, dp_buf_t *rejects,
-                         dp_sink_zb_result_t *res, void (*beat)(void *), void *ctx,
-                         dp_err_t *err);
+                         dp_sink_zb_result_t *res, void (*beat)(void *), void *ctx, dp_err_t *err);
 
 /* Converts one staged record (body of the canonical record, then the
  * lineage fields) to its JSON row, appended to out; loaded_at_us is the
@@ -141,8 +139,8 @@ int dp_sink_zb_row_json(const dp_sink_zb_t *s, const void *body, size_t body_len
 /* The decimal text of an Avro decimal (big-endian two's complement unscaled
  * value of len <= 16 bytes) with scale digits after the point:
  * "-99999999999999.9999". Returns 0 or DP_EINVAL. Pure (unit-tested). */
-int dp_sink_zb_decimal_text(const void *unscaled, size_t len, int scale, char *out,
-                            size_t outlen, dp_err_t *err);
+int dp_sink_zb_decimal_text(const void *unscaled, size_t len, int scale, char *out, size_t outlen,
+                            dp_err_t *err);
 
 /* The Zerobus client (tests). */
 struct dp_zerobus;

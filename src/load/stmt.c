@@ -56,8 +56,8 @@ int dp_stmt_exec_params(dp_dbx_client_t *client, const dp_config_t *cfg, const c
     return dp_stmt_run(client, cfg, &s, res, err);
 }
 
-int dp_stmt_exec(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
-                 const char *sql, dp_dbx_sql_result_t *res, dp_err_t *err)
+int dp_stmt_exec(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what, const char *sql,
+                 dp_dbx_sql_result_t *res, dp_err_t *err)
 {
     return dp_stmt_exec_params(client, cfg, what, sql, NULL, 0, res, err);
 }
@@ -84,8 +84,7 @@ static long long parse_ll(const char *v, long long dflt)
     return errno || *end ? dflt : n;
 }
 
-long long dp_stmt_cell_ll(const dp_dbx_sql_result_t *res, size_t row, size_t col,
-                          long long dflt)
+long long dp_stmt_cell_ll(const dp_dbx_sql_result_t *res, size_t row, size_t col, long long dflt)
 {
     return parse_ll(dp_stmt_cell(res, row, col), dflt);
 }

@@ -23,26 +23,26 @@
 #define DP_STMT_H
 
 #include "config/config.h"
-#include "dbx/http.h"
-#include "dbx/sql.h"
 #include "core/err.h"
 #include "core/retry.h"
+#include "dbx/http.h"
+#include "dbx/sql.h"
 
 #include <stddef.h>
 
 typedef struct dp_stmt {
-    const char *what;               /* purpose, for messages; NULL: the message is
-                                     * the statement's own (a command that names
-                                     * its step itself) */
-    const char *sql;                /* the statement (required) */
+    const char *what; /* purpose, for messages; NULL: the message is
+                       * the statement's own (a command that names
+                       * its step itself) */
+    const char *sql;  /* the statement (required) */
     const dp_dbx_sql_param_t *params;
     size_t nparams;
     const dp_retry_object_t *object; /* what it touches, for grant messages; may be NULL */
-    dp_dbx_liveness_fn liveness;    /* called while it waits; may be NULL */
+    dp_dbx_liveness_fn liveness;     /* called while it waits; may be NULL */
     void *liveness_ctx;
-    long deadline_ms;               /* from submit to cancel; 0: the client's default */
-    int no_namespace;               /* 1: no default catalog and schema (they may not
-                                     * exist yet: `deltaport check`) */
+    long deadline_ms; /* from submit to cancel; 0: the client's default */
+    int no_namespace; /* 1: no default catalog and schema (they may not
+                       * exist yet: `deltaport check`) */
 } dp_stmt_t;
 
 /* Runs s on the configured catalog and schema. res may be NULL; when given,
@@ -53,8 +53,8 @@ int dp_stmt_run(dp_dbx_client_t *client, const dp_config_t *cfg, const dp_stmt_t
                 dp_dbx_sql_result_t *res, dp_err_t *err);
 
 /* Shorthand for a statement without parameters or object. */
-int dp_stmt_exec(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
-                 const char *sql, dp_dbx_sql_result_t *res, dp_err_t *err);
+int dp_stmt_exec(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what, const char *sql,
+                 dp_dbx_sql_result_t *res, dp_err_t *err);
 
 /* Shorthand for a statement with parameters and no object. */
 int dp_stmt_exec_params(dp_dbx_client_t *client, const dp_config_t *cfg, const char *what,
@@ -67,8 +67,7 @@ long long dp_stmt_count(const dp_dbx_sql_result_t *res, const char *name, long l
 
 /* Cell (row, col) of res as an integer; dflt when missing, NULL or not an
  * integer (the whole text must be a number). */
-long long dp_stmt_cell_ll(const dp_dbx_sql_result_t *res, size_t row, size_t col,
-                          long long dflt);
+long long dp_stmt_cell_ll(const dp_dbx_sql_result_t *res, size_t row, size_t col, long long dflt);
 
 /* Cell (row, col) as a string, borrowed from res; NULL when missing or NULL. */
 const char *dp_stmt_cell(const dp_dbx_sql_result_t *res, size_t row, size_t col);

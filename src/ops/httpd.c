@@ -6,9 +6,9 @@
 #include "ops/httpd.h"
 
 #include "core/buf.h"
-#include "ops/health.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "ops/health.h"
 #include "ops/metrics.h"
 
 #include <microhttpd.h>
@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 
 #define METRICS_MAX (8u * 1024 * 1024)
-#define HOST_MAX 256
+#define HOST_MAX    256
 
 struct dp_httpd {
     struct MHD_Daemon *daemon;
@@ -82,9 +82,8 @@ static enum MHD_Result serve_metrics(struct MHD_Connection *conn)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     char why[512];
 
@@ -167,9 +166,8 @@ dp_httpd_t *dp_httpd_start(const char *listen, dp_err_t *err)
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     httpd = dp_calloc(1, sizeof(*httpd));
-    httpd->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, httpd,
-                                     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+    httpd->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, httpd, MHD_OPTION_SOCK_ADDR,
+                                     ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
                                      MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
     if (!httpd->daemon) {
         dp_err_set(err, DP_EIO, 0, "httpd: cannot listen on %s (address in use or not local?)",

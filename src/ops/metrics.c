@@ -9,8 +9,8 @@
  */
 #include "ops/metrics.h"
 
-#include "core/err.h"
 #include "codec/schema.h"
+#include "core/err.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,8 +28,8 @@
 #endif
 
 #define TABLE_NAME_MAX 160
-#define NBUCKETS 12
-#define LINE_MAX_ 1024
+#define NBUCKETS       12
+#define LINE_MAX_      1024
 
 /* Load and statement latency: from a warm 100 ms statement to a cold
  * warehouse start (minutes); 10 to 15 classic buckets, each one a series. */
@@ -70,8 +70,8 @@ static size_t nparts;
 static _Atomic int64_t start_time_ms;
 
 static const char *const retry_names[DP_MR_COUNT_] = {
-    "timeout", "transport", "unavailable", "permission_denied",
-    "not_found", "invalid", "too_big", "other",
+    "timeout",   "transport", "unavailable", "permission_denied",
+    "not_found", "invalid",   "too_big",     "other",
 };
 
 static const char *const flush_names[DP_MF_COUNT_] = {
@@ -531,8 +531,8 @@ static int render_gauges(dp_buf_t *out, dp_err_t *err)
  * parts_mu held. */
 static int render_lag(dp_buf_t *out, int which, dp_err_t *err)
 {
-    const char *name = which ? "deltaport_kafka_consumer_fetch_lag"
-                             : "deltaport_kafka_consumer_lag";
+    const char *name =
+        which ? "deltaport_kafka_consumer_fetch_lag" : "deltaport_kafka_consumer_lag";
     const char *help = which ? "Messages between the fetch position and the high watermark, per "
                                "assigned partition (the real backlog)."
                              : "Messages between the committed offset and the high watermark, per "
@@ -581,9 +581,8 @@ static int render_histograms(dp_buf_t *out, dp_err_t *err)
         }
         cum += atomic_load(&histograms[h].buckets[NBUCKETS]);
         if (put(out, err, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %llu.%06llu\n%s_count %llu\n",
-                names[h], (unsigned long long)cum, names[h],
-                (unsigned long long)(sum_us / 1000000), (unsigned long long)(sum_us % 1000000),
-                names[h], (unsigned long long)cum) < 0)
+                names[h], (unsigned long long)cum, names[h], (unsigned long long)(sum_us / 1000000),
+                (unsigned long long)(sum_us % 1000000), names[h], (unsigned long long)cum) < 0)
             return DP_ETOOBIG;
     }
     return 0;
@@ -672,8 +671,8 @@ int dp_metrics_render(dp_buf_t *out, dp_err_t *err)
         put(out, err, "deltaport_build_info{version=\"%s\"} 1\n", DP_VERSION) < 0)
         return DP_ETOOBIG;
     if (render_counters(out, err) < 0 || render_labelled(out, err) < 0 ||
-        render_dbx_calls(out, err) < 0 ||
-        render_gauges(out, err) < 0 || render_histograms(out, err) < 0)
+        render_dbx_calls(out, err) < 0 || render_gauges(out, err) < 0 ||
+        render_histograms(out, err) < 0)
         return DP_ETOOBIG;
     pthread_mutex_lock(&parts_mu);
     rc = render_lag(out, 0, err);

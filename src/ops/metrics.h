@@ -32,27 +32,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DP_METRICS_MAX_TABLES 128
+#define DP_METRICS_MAX_TABLES     128
 #define DP_METRICS_MAX_PARTITIONS 1024
-#define DP_METRICS_TOPIC_MAX 250 /* Kafka topic names are at most 249 bytes */
+#define DP_METRICS_TOPIC_MAX      250 /* Kafka topic names are at most 249 bytes */
 
 /* Counters without labels. */
 typedef enum {
-    DP_MC_MESSAGES_CONSUMED = 0, /* deltaport_kafka_messages_consumed_total */
-    DP_MC_BYTES_CONSUMED,        /* deltaport_kafka_bytes_consumed_total */
-    DP_MC_FLUSHES_LOADED,        /* deltaport_flushes_loaded_total */
-    DP_MC_COMMITS,               /* deltaport_kafka_commits_total */
-    DP_MC_COMMIT_FAILURES,       /* deltaport_kafka_commit_failures_total */
-    DP_MC_TOKEN_FETCHES,         /* deltaport_oauth_token_fetches_total */
-    DP_MC_LABEL_OVERFLOW,        /* deltaport_metrics_label_overflow_total */
-    DP_MC_FLUSHES_FENCED,        /* deltaport_flushes_fenced_total */
-    DP_MC_OFFSET_REPAIRS,        /* deltaport_offset_regressions_repaired_total */
+    DP_MC_MESSAGES_CONSUMED = 0,  /* deltaport_kafka_messages_consumed_total */
+    DP_MC_BYTES_CONSUMED,         /* deltaport_kafka_bytes_consumed_total */
+    DP_MC_FLUSHES_LOADED,         /* deltaport_flushes_loaded_total */
+    DP_MC_COMMITS,                /* deltaport_kafka_commits_total */
+    DP_MC_COMMIT_FAILURES,        /* deltaport_kafka_commit_failures_total */
+    DP_MC_TOKEN_FETCHES,          /* deltaport_oauth_token_fetches_total */
+    DP_MC_LABEL_OVERFLOW,         /* deltaport_metrics_label_overflow_total */
+    DP_MC_FLUSHES_FENCED,         /* deltaport_flushes_fenced_total */
+    DP_MC_OFFSET_REPAIRS,         /* deltaport_offset_regressions_repaired_total */
     DP_MC_RECORDS_LOST_RETENTION, /* deltaport_records_lost_to_retention_total */
-    DP_MC_MANIFESTS_COMPLETED,   /* deltaport_manifests_completed_total */
-    DP_MC_MANIFESTS_PRUNED,      /* deltaport_manifests_pruned_total */
-    DP_MC_OFFSET_OUT_OF_RANGE,   /* deltaport_kafka_offset_out_of_range_total */
-    DP_MC_DUPLICATES_MERGED,     /* deltaport_duplicates_merged_total */
-    DP_MC_BACKFILL_ROWS_MOVED,   /* deltaport_backfill_rows_moved_total */
+    DP_MC_MANIFESTS_COMPLETED,    /* deltaport_manifests_completed_total */
+    DP_MC_MANIFESTS_PRUNED,       /* deltaport_manifests_pruned_total */
+    DP_MC_OFFSET_OUT_OF_RANGE,    /* deltaport_kafka_offset_out_of_range_total */
+    DP_MC_DUPLICATES_MERGED,      /* deltaport_duplicates_merged_total */
+    DP_MC_BACKFILL_ROWS_MOVED,    /* deltaport_backfill_rows_moved_total */
     DP_MC_COUNT_
 } dp_metrics_counter_t;
 

@@ -91,7 +91,8 @@ static void message_of(const numbers_t *n, char *out, size_t len)
              "consumed %s, buffered %s records (%s%s), loaded %s rows, committed %s, lag %s "
              "(fetch lag %s), %s%s",
              n->consumed, n->buffered, n->bytes_h, n->loading_h, n->loaded, n->committed,
-             n->lag[0] == '-' ? "unknown" : n->lag, n->fetch_lag[0] == '-' ? "unknown" : n->fetch_lag,
+             n->lag[0] == '-' ? "unknown" : n->lag,
+             n->fetch_lag[0] == '-' ? "unknown" : n->fetch_lag,
              n->next_h[0] ? "next flush in " : "no flush due (nothing buffered)", n->next_h);
 }
 
@@ -119,9 +120,13 @@ void dp_progress_tick(const dp_progress_t *p)
     message_of(&n, msg, sizeof(msg));
     {
         const dp_log_field_t fields[] = {
-            {"consumed", n.consumed},   {"buffered", n.buffered},
-            {"buffered_bytes", n.bytes}, {"loading_bytes", n.loading}, {"loaded", n.loaded},
-            {"committed", n.committed}, {"lag", n.lag[0] == '-' ? NULL : n.lag},
+            {"consumed", n.consumed},
+            {"buffered", n.buffered},
+            {"buffered_bytes", n.bytes},
+            {"loading_bytes", n.loading},
+            {"loaded", n.loaded},
+            {"committed", n.committed},
+            {"lag", n.lag[0] == '-' ? NULL : n.lag},
             {"fetch_lag", n.fetch_lag[0] == '-' ? NULL : n.fetch_lag},
             {"next_flush_s", n.next_s[0] ? n.next_s : NULL},
         };

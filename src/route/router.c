@@ -16,11 +16,11 @@
 #define TABLE_MAX_LEN DP_TABLENAME_TABLE_SIZE
 
 typedef struct name_entry {
-    char *name;                 /* owned; NULL = empty slot */
+    char *name; /* owned; NULL = empty slot */
     size_t name_len;
-    char table[TABLE_MAX_LEN];  /* evt_<name> */
-    int64_t shared;             /* group-wide count in the window */
-    int64_t local;              /* routed since the last take_local */
+    char table[TABLE_MAX_LEN]; /* evt_<name> */
+    int64_t shared;            /* group-wide count in the window */
+    int64_t local;             /* routed since the last take_local */
     int promoted;
 } name_entry_t;
 
@@ -30,8 +30,8 @@ struct dp_router {
     char *shared_table;
     char *single_table;
     name_entry_t *slots;
-    size_t nslots;              /* power of two, >= 2 * max_names */
-    size_t *used;               /* indexes of the filled slots, in insertion order */
+    size_t nslots; /* power of two, >= 2 * max_names */
+    size_t *used;  /* indexes of the filled slots, in insertion order */
     size_t count;
     size_t max_names;
     uint64_t untracked;
@@ -138,8 +138,7 @@ int dp_router_route(dp_router_t *router, const char *name, size_t len, const cha
     return 0;
 }
 
-void dp_router_apply_shared(dp_router_t *router, const char *name, int64_t count,
-                            int table_exists)
+void dp_router_apply_shared(dp_router_t *router, const char *name, int64_t count, int table_exists)
 {
     name_entry_t *e;
     int invalid;

@@ -55,8 +55,7 @@ int dp_router_route(dp_router_t *router, const char *name, size_t len, const cha
 /* Sets the group-wide count of name within the window (from event_stats) and,
  * when table_exists, marks it promoted (sticky). Names not mentioned keep
  * their previous values. */
-void dp_router_apply_shared(dp_router_t *router, const char *name, int64_t count,
-                            int table_exists);
+void dp_router_apply_shared(dp_router_t *router, const char *name, int64_t count, int table_exists);
 
 /* Visits the counts routed since the last dp_router_take_local() and resets
  * them to zero: the caller stages them as event_stats rows of a flush. visit

@@ -162,8 +162,8 @@ int dp_tablename_qualified(const char *catalog, const char *schema, const char *
     return 0;
 }
 
-int dp_tablename_schema_qualified(const char *catalog, const char *schema, char *out,
-                                  size_t outlen, dp_err_t *err)
+int dp_tablename_schema_qualified(const char *catalog, const char *schema, char *out, size_t outlen,
+                                  dp_err_t *err)
 {
     int rc, n;
 
@@ -192,8 +192,8 @@ int dp_tablename_catalog_quoted(const char *catalog, char *out, size_t outlen, d
     }
     n = snprintf(out, outlen, "`%s`", catalog);
     if (n < 0 || (size_t)n >= outlen)
-        return dp_err_set(err, DP_ETOOBIG, 0, "quoted name needs %d bytes, buffer has %zu",
-                          n + 1, outlen);
+        return dp_err_set(err, DP_ETOOBIG, 0, "quoted name needs %d bytes, buffer has %zu", n + 1,
+                          outlen);
     return 0;
 }
 
@@ -211,8 +211,8 @@ int dp_tablename_column_quoted(const char *column, char *out, size_t outlen, dp_
         if (!is_tail(c) && !(c >= 'A' && c <= 'Z')) {
             describe_byte(c, what, sizeof(what));
             return dp_err_set(err, DP_EINVAL, 0,
-                              "column name has %s at byte %zu: only [A-Za-z0-9_] is allowed",
-                              what, i);
+                              "column name has %s at byte %zu: only [A-Za-z0-9_] is allowed", what,
+                              i);
         }
     }
     if (n + 3 > outlen)
@@ -225,8 +225,7 @@ int dp_tablename_column_quoted(const char *column, char *out, size_t outlen, dp_
     return 0;
 }
 
-int dp_tablename_principal_quoted(const char *principal, char *out, size_t outlen,
-                                  dp_err_t *err)
+int dp_tablename_principal_quoted(const char *principal, char *out, size_t outlen, dp_err_t *err)
 {
     size_t o = 0;
 

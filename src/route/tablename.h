@@ -35,13 +35,13 @@
 
 /* The system tables: the one place their names are spelled (every module
  * names them through these; dp_tablename_system_tables() lists them). */
-#define DP_RUNS_TABLE "sync_runs"
-#define DP_ERRORS_TABLE "event_errors"
-#define DP_STATS_TABLE "event_stats"
-#define DP_CLAIMS_TABLE "claims"
+#define DP_RUNS_TABLE         "sync_runs"
+#define DP_ERRORS_TABLE       "event_errors"
+#define DP_STATS_TABLE        "event_stats"
+#define DP_CLAIMS_TABLE       "claims"
 #define DP_INCARNATIONS_TABLE "incarnations"
-#define DP_LEDGER_TABLE "ledger"
-#define DP_BACKFILLS_TABLE "backfills"
+#define DP_LEDGER_TABLE       "ledger"
+#define DP_BACKFILLS_TABLE    "backfills"
 
 /* Longest accepted event name, in bytes. */
 #define DP_TABLENAME_EVENT_MAX 100
@@ -109,11 +109,10 @@ int dp_tablename_catalog_quoted(const char *catalog, char *out, size_t outlen, d
 /* Writes `principal` into out for a GRANT statement shown to a user (not run
  * by deltaport): a service principal's application id or a user's email, any
  * backquote doubled as Databricks SQL escapes it. Returns 0 or DP_ETOOBIG. */
-int dp_tablename_principal_quoted(const char *principal, char *out, size_t outlen,
-                                  dp_err_t *err);
+int dp_tablename_principal_quoted(const char *principal, char *out, size_t outlen, dp_err_t *err);
 
 /* Longest column (Avro field) name, in bytes, and room for it quoted. */
-#define DP_TABLENAME_COLUMN_MAX 255
+#define DP_TABLENAME_COLUMN_MAX         255
 #define DP_TABLENAME_COLUMN_QUOTED_SIZE (DP_TABLENAME_COLUMN_MAX + 3)
 
 /* Writes `column` into out for a column of our own schemas (Avro field
@@ -125,7 +124,7 @@ int dp_tablename_column_quoted(const char *column, char *out, size_t outlen, dp_
 
 /* Writes `catalog`.`schema` into out after checking both (as above).
  * Returns 0, DP_EINVAL or DP_ETOOBIG. */
-int dp_tablename_schema_qualified(const char *catalog, const char *schema, char *out,
-                                  size_t outlen, dp_err_t *err);
+int dp_tablename_schema_qualified(const char *catalog, const char *schema, char *out, size_t outlen,
+                                  dp_err_t *err);
 
 #endif

@@ -44,12 +44,13 @@ struct dp_avrofile {
     uint64_t block_count; /* records in the open block */
     uint64_t count;       /* records in the file */
     int finished;
-    int level;                             /* deflate level */
-    struct libdeflate_compressor *zc;      /* owned, for the deflate codec */
+    int level;                        /* deflate level */
+    struct libdeflate_compressor *zc; /* owned, for the deflate codec */
 };
 
-static const char *const lineage_fields[] = {"_kafka_topic", "_kafka_partition", "_kafka_offset",
-                                             "_kafka_timestamp", "_incarnation", LOADED_AT};
+static const char *const lineage_fields[] = {"_kafka_topic",  "_kafka_partition",
+                                             "_kafka_offset", "_kafka_timestamp",
+                                             "_incarnation",  LOADED_AT};
 
 /* ==== Buffer reuse ==== */
 
@@ -98,15 +99,13 @@ static void out_give(dp_buf_t *out)
 
 /* ==== Staged schema ==== */
 
-static json_t *lineage_field(const char *name, const char *type, const char *logical,
-                             int nullable)
+static json_t *lineage_field(const char *name, const char *type, const char *logical, int nullable)
 {
     json_t *type_json =
         logical ? json_pack("{s:s, s:s}", "type", type, "logicalType", logical) : json_string(type);
 
     if (nullable)
-        return json_pack("{s:s, s:[s,o], s:n}", "name", name, "type", "null", type_json,
-                         "default");
+        return json_pack("{s:s, s:[s,o], s:n}", "name", name, "type", "null", type_json, "default");
     return json_pack("{s:s, s:o}", "name", name, "type", type_json);
 }
 
@@ -207,7 +206,9 @@ int dp_avrofile_codec_parse(const char *name, dp_avrofile_codec_t *codec, dp_err
 
 const char *dp_avrofile_codec_name(dp_avrofile_codec_t codec)
 {
-    return codec == DP_AVROFILE_DEFLATE ? "deflate" : codec == DP_AVROFILE_SNAPPY ? "snappy" : "null";
+    return codec == DP_AVROFILE_DEFLATE  ? "deflate"
+           : codec == DP_AVROFILE_SNAPPY ? "snappy"
+                                         : "null";
 }
 
 /* ==== Container writing ==== */
@@ -325,8 +326,8 @@ static int close_block(dp_avrofile_t *f, dp_err_t *err)
     if (f->block_count == 0) {
         return 0;
     }
-    if ((rc = write_block(f, dp_buf_data(&f->block), dp_buf_len(&f->block), f->block_count,
-                          err)) < 0) {
+    if ((rc = write_block(f, dp_buf_data(&f->block), dp_buf_len(&f->block), f->block_count, err)) <
+        0) {
         return rc;
     }
     dp_buf_reset(&f->block);

@@ -3,8 +3,8 @@
  */
 #include "stage/manifest.h"
 
-#include "dbx/files.h"
 #include "core/mem.h"
+#include "dbx/files.h"
 #include "route/tablename.h"
 
 #include <errno.h>
@@ -107,22 +107,21 @@ char *dp_manifest_to_json(const dp_manifest_t *m)
     for (size_t i = 0; i < m->nranges; i++) {
         const dp_manifest_range_t *r = &m->ranges[i];
 
-        json_array_append_new(ranges, json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I}", "topic",
-                                                r->topic, "partition", (int)r->partition,
-                                                "first", (json_int_t)r->first, "last",
-                                                (json_int_t)r->last, "epoch",
-                                                (json_int_t)r->epoch, "fp", (json_int_t)r->fp,
-                                                "ts_min", (json_int_t)r->ts_min, "ts_max",
-                                                (json_int_t)r->ts_max));
+        json_array_append_new(ranges,
+                              json_pack("{s:s,s:i,s:I,s:I,s:I,s:I,s:I,s:I}", "topic", r->topic,
+                                        "partition", (int)r->partition, "first",
+                                        (json_int_t)r->first, "last", (json_int_t)r->last, "epoch",
+                                        (json_int_t)r->epoch, "fp", (json_int_t)r->fp, "ts_min",
+                                        (json_int_t)r->ts_min, "ts_max", (json_int_t)r->ts_max));
     }
     for (size_t i = 0; i < m->ncounts; i++)
-        json_array_append_new(counts, json_pack("{s:s,s:i,s:I}", "name", m->counts[i].name,
-                                                "day", (int)m->counts[i].day, "count",
+        json_array_append_new(counts, json_pack("{s:s,s:i,s:I}", "name", m->counts[i].name, "day",
+                                                (int)m->counts[i].day, "count",
                                                 (json_int_t)m->counts[i].count));
     for (size_t i = 0; i < m->nfiles; i++) {
-        json_t *f = json_pack("{s:s,s:s,s:I,s:I}", "table", m->files[i].table, "path",
-                              m->files[i].path, "rows", (json_int_t)m->files[i].rows, "bytes",
-                              (json_int_t)m->files[i].bytes);
+        json_t *f =
+            json_pack("{s:s,s:s,s:I,s:I}", "table", m->files[i].table, "path", m->files[i].path,
+                      "rows", (json_int_t)m->files[i].rows, "bytes", (json_int_t)m->files[i].bytes);
 
         if (m->files[i].table_id)
             json_object_set_new(f, "table_id", json_string(m->files[i].table_id));
@@ -172,8 +171,7 @@ static int parse_counts(dp_manifest_t *m, json_t *counts, dp_err_t *err)
             json_integer_value(day) < 0 || json_integer_value(day) > INT32_MAX ||
             json_integer_value(count) < 0)
             return bad(err, "a count is malformed");
-        dp_manifest_add_count(m, name, (int32_t)json_integer_value(day),
-                              json_integer_value(count));
+        dp_manifest_add_count(m, name, (int32_t)json_integer_value(day), json_integer_value(count));
     }
     return 0;
 }
@@ -240,9 +238,8 @@ dp_manifest_t *dp_manifest_from_json(const char *text, size_t len, dp_err_t *err
     inc = json_string_value(json_object_get(root, "incarnation"));
     worker = json_string_value(json_object_get(root, "worker_id"));
     version = json_integer_value(json_object_get(root, "version"));
-    if ((version != 1 && version != 2) || !key ||
-        strlen(key) != DP_STAGENAME_KEY_LEN || !inc || !worker ||
-        !json_is_array(json_object_get(root, "ranges")) ||
+    if ((version != 1 && version != 2) || !key || strlen(key) != DP_STAGENAME_KEY_LEN || !inc ||
+        !worker || !json_is_array(json_object_get(root, "ranges")) ||
         !json_is_array(json_object_get(root, "files"))) {
         bad(err, "missing or wrong version, key, incarnation, worker_id, ranges or files");
         goto out;
@@ -316,8 +313,10 @@ int dp_manifest_check(const dp_config_t *cfg, const char *incarnation, const dp_
         size_t plen;
 
         if (dp_tablename_is_system(f->table) && strcmp(f->table, DP_ERRORS_TABLE) != 0)
-            return dp_err_set(err, DP_EINVAL, 0, "manifest %.16s: file %zu names system table "
-                              "%s, which a flush never loads", m->key, i, f->table);
+            return dp_err_set(err, DP_EINVAL, 0,
+                              "manifest %.16s: file %zu names system table "
+                              "%s, which a flush never loads",
+                              m->key, i, f->table);
         if (base_path(cfg, incarnation, f->table, prefix, sizeof(prefix)) < 0)
             return bad(err, "a table name is too long");
         plen = strlen(prefix);
@@ -325,8 +324,10 @@ int dp_manifest_check(const dp_config_t *cfg, const char *incarnation, const dp_
             strlen(f->path + plen + 1) != DP_STAGENAME_KEY_LEN + 5 ||
             strspn(f->path + plen + 1, "0123456789abcdef") != DP_STAGENAME_KEY_LEN ||
             strcmp(f->path + plen + 1 + DP_STAGENAME_KEY_LEN, ".avro") != 0)
-            return dp_err_set(err, DP_EINVAL, 0, "manifest %.16s: file %zu is not a staged file "
-                              "of table %s under %s/", m->key, i, f->table, prefix);
+            return dp_err_set(err, DP_EINVAL, 0,
+                              "manifest %.16s: file %zu is not a staged file "
+                              "of table %s under %s/",
+                              m->key, i, f->table, prefix);
     }
     return 0;
 }

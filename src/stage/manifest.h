@@ -31,8 +31,8 @@
 #define DP_MANIFEST_H
 
 #include "config/config.h"
-#include "dbx/http.h"
 #include "core/err.h"
+#include "dbx/http.h"
 #include "stage/stagename.h"
 
 #include <stddef.h>
@@ -48,8 +48,8 @@ typedef struct dp_manifest_range {
 } dp_manifest_range_t;
 
 typedef struct dp_manifest_count {
-    char *name;    /* event name */
-    int32_t day;   /* days since the epoch (UTC) */
+    char *name;  /* event name */
+    int32_t day; /* days since the epoch (UTC) */
     int64_t count;
 } dp_manifest_count_t;
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz_util.h"
 #include "core/log.h"
+#include "fuzz_util.h"
 #include "stage/manifest.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

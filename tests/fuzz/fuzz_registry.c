@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "codec/decode.h"
-#include "fuzz_util.h"
 #include "codec/registry.h"
+#include "fuzz_util.h"
 
 #define FUZZ_ID 100u
 

@@ -6,20 +6,20 @@
  * void, undecided, abandoned), and the ledger read with MAX_BY.
  */
 #define _GNU_SOURCE
-#include "load/claims.h"
 #include "config/config.h"
-#include "load/dbxconn.h"
-#include "load/ddl.h"
 #include "dp_test.h"
 #include "emu_fixture.h"
-#include "stage/manifest.h"
+#include "load/claims.h"
+#include "load/dbxconn.h"
+#include "load/ddl.h"
 #include "load/stmt.h"
+#include "stage/manifest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define INC "11111111-2222-4333-8444-555555555555"
+#define INC   "11111111-2222-4333-8444-555555555555"
 #define KEY_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define KEY_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
@@ -43,14 +43,15 @@ static int env_start(env_t *env)
     f = fopen(path, "w");
     if (!f)
         return -1;
-    fprintf(f, "{\"kafka\": {\"bootstrap_servers\": \"127.0.0.1:9\", \"topics\": [\"t\"],"
-               " \"group_id\": \"g\"},"
-               " \"schemas\": {\"dir\": \"%s/schemas\"},"
-               " \"databricks\": {\"host\": \"%s\", \"allow_insecure_http\": true,"
-               " \"warehouse_id\": \"" DP_EMU_WAREHOUSE "\", \"catalog\": \"main\","
-               " \"schema\": \"ct\", \"volume\": \"staging\", \"create_schema\": true,"
-               " \"auth\": \"oauth\", \"client_id\": \"" DP_EMU_CLIENT_ID "\","
-               " \"statement_wait_timeout_s\": 5}}\n",
+    fprintf(f,
+            "{\"kafka\": {\"bootstrap_servers\": \"127.0.0.1:9\", \"topics\": [\"t\"],"
+            " \"group_id\": \"g\"},"
+            " \"schemas\": {\"dir\": \"%s/schemas\"},"
+            " \"databricks\": {\"host\": \"%s\", \"allow_insecure_http\": true,"
+            " \"warehouse_id\": \"" DP_EMU_WAREHOUSE "\", \"catalog\": \"main\","
+            " \"schema\": \"ct\", \"volume\": \"staging\", \"create_schema\": true,"
+            " \"auth\": \"oauth\", \"client_id\": \"" DP_EMU_CLIENT_ID "\","
+            " \"statement_wait_timeout_s\": 5}}\n",
             DP_SOURCE_DIR, env->ef.url);
     fclose(f);
     setenv("DELTAPORT_DATABRICKS_CLIENT_SECRET", DP_EMU_CLIENT_SECRET, 1);
@@ -141,14 +142,14 @@ static void test_claims_512_partitions_in_one_statement(void)
         parts[i] = i;
     /* 16 partitions, then 512: the same statements. */
     stmts0 = submitted(&env, "");
-    DP_ASSERT_MSG(dp_claims_take(env.conn.client, env.cfg, INC, "small", parts, 16, "w1", epochs,
-                                 &err) == 0,
-                  "take 16: %s", err.msg);
+    DP_ASSERT_MSG(
+        dp_claims_take(env.conn.client, env.cfg, INC, "small", parts, 16, "w1", epochs, &err) == 0,
+        "take 16: %s", err.msg);
     stmts1 = submitted(&env, "");
     merges0 = submitted(&env, "MERGE INTO `main`.`ct`.`claims`");
-    DP_ASSERT_MSG(dp_claims_take(env.conn.client, env.cfg, INC, "events", parts, N, "w1", epochs,
-                                 &err) == 0,
-                  "take 512: %s", err.msg);
+    DP_ASSERT_MSG(
+        dp_claims_take(env.conn.client, env.cfg, INC, "events", parts, N, "w1", epochs, &err) == 0,
+        "take 512: %s", err.msg);
     merges1 = submitted(&env, "MERGE INTO `main`.`ct`.`claims`");
     DP_ASSERT_MSG(merges1 - merges0 == 1, "512 claims took %d MERGE statements", merges1 - merges0);
     DP_ASSERT_MSG(submitted(&env, "") - stmts1 == stmts1 - stmts0,
@@ -173,9 +174,9 @@ static void test_claims_512_partitions_in_one_statement(void)
     {
         dp_claims_pub_t ab = {7, 1, -1, "!", 0};
 
-        DP_ASSERT_MSG(dp_claims_publish(env.conn.client, env.cfg, INC, "events", &ab, 1, &err) ==
-                          0 && ab.won,
-                      "abandoning failed: %s", err.msg);
+        DP_ASSERT_MSG(
+            dp_claims_publish(env.conn.client, env.cfg, INC, "events", &ab, 1, &err) == 0 && ab.won,
+            "abandoning failed: %s", err.msg);
     }
     merges0 = submitted(&env, "MERGE INTO `main`.`ct`.`claims`");
     DP_ASSERT_MSG(dp_claims_publish(env.conn.client, env.cfg, INC, "events", pubs, N, &err) == 0,
@@ -219,23 +220,24 @@ static void test_claims_judging_rule(void)
         return;
     }
     /* Epoch 1: the zombie's claims on partitions 0..3; its manifests. */
-    DP_ASSERT_FATAL_MSG(dp_claims_take(env.conn.client, env.cfg, INC, "events", p, 4, "zombie", e,
-                                       &err) == 0,
-                        "take: %s", err.msg);
+    DP_ASSERT_FATAL_MSG(
+        dp_claims_take(env.conn.client, env.cfg, INC, "events", p, 4, "zombie", e, &err) == 0,
+        "take: %s", err.msg);
     ms[0] = manifest(KEY_A, 0, 100, 199, 1); /* seen by the new owner */
     ms[1] = manifest(KEY_B, 1, 100, 199, 1); /* not seen */
     ms[2] = manifest(KEY_B, 2, 100, 199, 1); /* the new owner loaded past it */
     ms[3] = manifest(KEY_B, 3, 100, 199, 1); /* the new claim is not published yet */
     /* Epoch 2: the new owner's claims. */
-    DP_ASSERT_FATAL_MSG(dp_claims_take(env.conn.client, env.cfg, INC, "events", p, 4, "owner", e,
-                                       &err) == 0 && e[0] == 2,
-                        "take: %s", err.msg);
+    DP_ASSERT_FATAL_MSG(
+        dp_claims_take(env.conn.client, env.cfg, INC, "events", p, 4, "owner", e, &err) == 0 &&
+            e[0] == 2,
+        "take: %s", err.msg);
     {
         dp_claims_pub_t pubs[] = {{0, 2, 100, KEY_A, 0}, {1, 2, 100, "", 0}, {2, 2, 200, "", 0}};
 
-        DP_ASSERT_FATAL_MSG(dp_claims_publish(env.conn.client, env.cfg, INC, "events", pubs, 3,
-                                              &err) == 0,
-                            "publish: %s", err.msg);
+        DP_ASSERT_FATAL_MSG(
+            dp_claims_publish(env.conn.client, env.cfg, INC, "events", pubs, 3, &err) == 0,
+            "publish: %s", err.msg);
     }
     DP_ASSERT_FATAL_MSG(dp_claims_judge_many(env.conn.client, env.cfg,
                                              (const dp_manifest_t *const *)ms, 4, v, whyp, 512,
@@ -244,20 +246,21 @@ static void test_claims_judging_rule(void)
     DP_ASSERT_MSG(v[0] == DP_CLAIMS_VALID, "seen manifest: verdict %d (%s)", v[0], why[0]);
     DP_ASSERT_MSG(v[1] == DP_CLAIMS_VOID, "unseen manifest: verdict %d (%s)", v[1], why[1]);
     DP_ASSERT_MSG(v[2] == DP_CLAIMS_VALID, "loaded past: verdict %d (%s)", v[2], why[2]);
-    DP_ASSERT_MSG(v[3] == DP_CLAIMS_UNDECIDED, "unpublished claim: verdict %d (%s)", v[3],
-                  why[3]);
+    DP_ASSERT_MSG(v[3] == DP_CLAIMS_UNDECIDED, "unpublished claim: verdict %d (%s)", v[3], why[3]);
 
     /* Epoch 3 on partition 3 supersedes the unpublished epoch 2: a reader
      * abandons epoch 2, and epoch 3 (published, saw nothing) voids it. */
-    DP_ASSERT_FATAL_MSG(dp_claims_take(env.conn.client, env.cfg, INC, "events", &p[3], 1, "third",
-                                       e, &err) == 0 && e[0] == 3,
-                        "take: %s", err.msg);
+    DP_ASSERT_FATAL_MSG(
+        dp_claims_take(env.conn.client, env.cfg, INC, "events", &p[3], 1, "third", e, &err) == 0 &&
+            e[0] == 3,
+        "take: %s", err.msg);
     {
         dp_claims_pub_t pub = {3, 3, 100, "", 0};
 
-        DP_ASSERT_FATAL_MSG(dp_claims_publish(env.conn.client, env.cfg, INC, "events", &pub, 1,
-                                              &err) == 0 && pub.won,
-                            "publish: %s", err.msg);
+        DP_ASSERT_FATAL_MSG(
+            dp_claims_publish(env.conn.client, env.cfg, INC, "events", &pub, 1, &err) == 0 &&
+                pub.won,
+            "publish: %s", err.msg);
     }
     DP_ASSERT_MSG(dp_claims_judge(env.conn.client, env.cfg, ms[3], &v[3], why[3], 512, &err) == 0 &&
                       v[3] == DP_CLAIMS_VOID,
@@ -270,7 +273,8 @@ static void test_claims_judging_rule(void)
         dp_claims_pub_t late = {3, 2, 100, "", 0};
 
         DP_ASSERT_MSG(dp_claims_publish(env.conn.client, env.cfg, INC, "events", &late, 1, &err) ==
-                          0 && !late.won,
+                              0 &&
+                          !late.won,
                       "a late publication of an abandoned claim won");
     }
     for (int i = 0; i < 4; i++)
@@ -303,9 +307,9 @@ static void test_claims_ledger_reads_the_end_and_its_fingerprint(void)
                "run_key, worker_id, _loaded_at) VALUES ('count', '" INC "', 'page_view', "
                "CAST('2026-01-01' AS DATE), 10, 'k1', 'w', "
                "CAST('2026-01-01 00:00:00' AS TIMESTAMP))");
-    DP_ASSERT_FATAL_MSG(dp_claims_ledger(env.conn.client, env.cfg, INC, "events", parts, 3, through,
-                                         fp, &err) == 0,
-                        "ledger: %s", err.msg);
+    DP_ASSERT_FATAL_MSG(
+        dp_claims_ledger(env.conn.client, env.cfg, INC, "events", parts, 3, through, fp, &err) == 0,
+        "ledger: %s", err.msg);
     DP_ASSERT_MSG(through[0] == 149 && fp[0] == 222, "partition 0: through %lld fp %lld",
                   (long long)through[0], (long long)fp[0]);
     DP_ASSERT_MSG(through[1] == 9 && fp[1] == 333, "partition 1: through %lld fp %lld",

@@ -140,11 +140,17 @@ static void test_cli_errors_name_the_option(void)
          "deltaport produce: --format: 'xml' is not one of avro, json",
          "usage: deltaport produce"},
         {{"produce", "--count", "5"}, "deltaport produce: missing --topic T", "usage:"},
-        {{"run", "--conf1g", "x"}, "deltaport run: unknown option '--conf1g'", "usage: deltaport run"},
+        {{"run", "--conf1g", "x"},
+         "deltaport run: unknown option '--conf1g'",
+         "usage: deltaport run"},
         {{"run", "-z"}, "deltaport run: unknown option '-z'", "usage: deltaport run"},
-        {{"run", "--config", "a", "--config", "b"}, "deltaport run: --config given twice", "usage:"},
+        {{"run", "--config", "a", "--config", "b"},
+         "deltaport run: --config given twice",
+         "usage:"},
         {{"check"}, "deltaport check: missing --config FILE", "usage: deltaport check"},
-        {{"check", "--config", "a.json", "b"}, "deltaport check: unexpected argument 'b'", "usage:"},
+        {{"check", "--config", "a.json", "b"},
+         "deltaport check: unexpected argument 'b'",
+         "usage:"},
         {{"query", "--config", "a.json"}, "deltaport query: missing SQL", "usage: deltaport query"},
         {{"query", "--config"}, "deltaport query: --config needs a value (FILE)", "usage:"},
         {{"validate", "--config", "a", "--schemas", "b"},
@@ -156,7 +162,9 @@ static void test_cli_errors_name_the_option(void)
         {{"incarnation", "bogus", "--config", "a"},
          "deltaport incarnation: unknown subcommand 'bogus' (show or new)",
          "usage: deltaport incarnation"},
-        {{"config", "frob"}, "deltaport config: unknown subcommand 'frob'", "usage: deltaport config"},
+        {{"config", "frob"},
+         "deltaport config: unknown subcommand 'frob'",
+         "usage: deltaport config"},
         {{"config", "doc", "extra"}, "deltaport config doc: unexpected argument 'extra'", "usage:"},
         {{"bogus"}, "deltaport: unknown command 'bogus'", "usage: deltaport <command>"},
     };
@@ -215,8 +223,9 @@ static void test_cli_query_puts_the_engine_error_first(void)
 
     run_bin(&r, (const char *const[]){"query", arg, "SELECT * FROM nope", NULL});
     DP_ASSERT_MSG(r.status == 1 &&
-                      strncmp(r.err, "deltaport query: [TABLE_OR_VIEW_NOT_FOUND] The table or view "
-                                     "`main`.`q`.`nope` cannot be found",
+                      strncmp(r.err,
+                              "deltaport query: [TABLE_OR_VIEW_NOT_FOUND] The table or view "
+                              "`main`.`q`.`nope` cannot be found",
                               94) == 0 &&
                       strstr(r.err, "hint:") == NULL && strstr(r.err, "grant") == NULL,
                   "expected 'table not found' first and no grants hint, got %d '%s'", r.status,
@@ -224,11 +233,10 @@ static void test_cli_query_puts_the_engine_error_first(void)
     run_free(&r);
 
     run_bin(&r, (const char *const[]){"query", arg, "CREATE CATALOG other", NULL});
-    DP_ASSERT_MSG(r.status == 1 &&
-                      strncmp(r.err, "deltaport query: [INSUFFICIENT_PERMISSIONS]", 43) == 0 &&
-                      strstr(r.err, "\nhint: the principal lacks CREATE CATALOG on Metastore "),
-                  "expected the permission error first, then the grants hint, got %d '%s'",
-                  r.status, r.err);
+    DP_ASSERT_MSG(
+        r.status == 1 && strncmp(r.err, "deltaport query: [INSUFFICIENT_PERMISSIONS]", 43) == 0 &&
+            strstr(r.err, "\nhint: the principal lacks CREATE CATALOG on Metastore "),
+        "expected the permission error first, then the grants hint, got %d '%s'", r.status, r.err);
     run_free(&r);
 
     run_bin(&r, (const char *const[]){"query", arg, "SELECT 40 + 2 AS answer", NULL});

@@ -11,13 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "dbx/files.h"
 #include "dbx/http.h"
 #include "dbx/oauth.h"
 #include "dbx/sql.h"
 #include "dp_test.h"
 #include "emu_fixture.h"
-#include "core/log.h"
 
 #define VOLUME "/Volumes/main/default/dbx_stage"
 
@@ -282,14 +282,14 @@ static void test_dbx_files_upload_list_delete_round_trip(void)
     NEED_STARTED();
     oauth = new_oauth(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, NULL);
     client = new_client(&ef, oauth, NULL);
-    DP_ASSERT_FATAL_MSG(dp_dbx_files_mkdirs(client, VOLUME "/rt/sub dir", &err) == 0,
-                        "mkdirs: %s", err.msg);
+    DP_ASSERT_FATAL_MSG(dp_dbx_files_mkdirs(client, VOLUME "/rt/sub dir", &err) == 0, "mkdirs: %s",
+                        err.msg);
     DP_ASSERT_FATAL_MSG(dp_dbx_files_upload(client, VOLUME "/rt/sub dir/a b.avro", "hello", 5, 0,
                                             &dup, &err) == 0 &&
                             dup == 0,
                         "upload a: %s", err.msg);
-    DP_ASSERT_FATAL_MSG(dp_dbx_files_upload(client, VOLUME "/rt/sub dir/c%d.avro", "0123456789",
-                                            10, 1, NULL, &err) == 0,
+    DP_ASSERT_FATAL_MSG(dp_dbx_files_upload(client, VOLUME "/rt/sub dir/c%d.avro", "0123456789", 10,
+                                            1, NULL, &err) == 0,
                         "upload c: %s", err.msg);
     DP_ASSERT_MSG(dp_dbx_files_list(client, VOLUME "/rt/sub dir", on_entry, &l, &err) == 0,
                   "list: %s", err.msg);
@@ -327,7 +327,8 @@ static void test_dbx_files_overwrite_false_twice_reports_already_exists(void)
     oauth = new_oauth(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, NULL);
     client = new_client(&ef, oauth, NULL);
     dp_dbx_files_mkdirs(client, VOLUME "/ow", &err);
-    DP_ASSERT_MSG(dp_dbx_files_upload(client, VOLUME "/ow/k.avro", "first", 5, 0, &dup, &err) == 0 &&
+    DP_ASSERT_MSG(dp_dbx_files_upload(client, VOLUME "/ow/k.avro", "first", 5, 0, &dup, &err) ==
+                          0 &&
                       dup == 0,
                   "first upload: %s", err.msg);
     DP_ASSERT_MSG(dp_dbx_files_upload(client, VOLUME "/ow/k.avro", "second!", 7, 0, &dup, &err) ==
@@ -371,8 +372,10 @@ static void test_dbx_429_retry_after_is_honoured(void)
     DP_ASSERT_MSG(dp_dbx_files_upload(client, VOLUME "/r429/f", "x", 1, 1, NULL, &err) == 0,
                   "upload after a 429 should succeed: %s", err.msg);
     ms = dp_test_now_ms() - t0;
-    DP_ASSERT_MSG(ms >= 1900, "Retry-After: 2 must be waited (backoff alone is <= 200 ms), "
-                              "waited %lld ms", ms);
+    DP_ASSERT_MSG(ms >= 1900,
+                  "Retry-After: 2 must be waited (backoff alone is <= 200 ms), "
+                  "waited %lld ms",
+                  ms);
     DP_ASSERT_MSG(count_requests(&ef, "PUT", "/api/2.0/fs/files*", 0) - before == 2,
                   "one 429 then one success");
     DP_ASSERT_MSG(count_requests(&ef, "PUT", "/api/2.0/fs/files*", 429) >= 1, "the 429 is logged");
@@ -583,8 +586,8 @@ static void test_dbx_statement_deadline_cancels_and_reports_timeout(void)
     opts.deadline_ms = 2000;
     opts.cancel_grace_ms = 1500;
     rc = dp_dbx_sql_execute(client, "SELECT 1", NULL, 0, NULL, NULL, &opts, &res, &err);
-    DP_ASSERT_MSG(rc == DP_ETIMEDOUT && err.retryable, "expected retryable DP_ETIMEDOUT, got %s: %s",
-                  dp_err_name(rc), err.msg);
+    DP_ASSERT_MSG(rc == DP_ETIMEDOUT && err.retryable,
+                  "expected retryable DP_ETIMEDOUT, got %s: %s", dp_err_name(rc), err.msg);
     DP_ASSERT_MSG(strstr(err.msg, res.statement_id) != NULL && res.statement_id[0] != '\0',
                   "the timeout names the statement: %s", err.msg);
     DP_ASSERT_MSG(count_requests(&ef, "POST", "/api/2.0/sql/statements/*", 0) - cancels == 1,
@@ -650,7 +653,8 @@ static int perms_init(void)
 {
     static const char grants[] =
         "{\"grants\":["
-        "{\"principal\":\"" DP_EMU_CLIENT_ID "\",\"privilege\":\"USE CATALOG\",\"on\":\"CATALOG main\"},"
+        "{\"principal\":\"" DP_EMU_CLIENT_ID
+        "\",\"privilege\":\"USE CATALOG\",\"on\":\"CATALOG main\"},"
         "{\"principal\":\"" DP_EMU_CLIENT_ID "\",\"privilege\":\"USE SCHEMA\","
         "\"on\":\"SCHEMA main.default\"},"
         "{\"principal\":\"" DP_EMU_CLIENT_ID "\",\"privilege\":\"READ VOLUME\","

@@ -76,8 +76,10 @@ static void test_delivery_retention_never_stops_a_partition_for_good(void)
                       "no warning that the checked message is gone");
     /* sync_runs counts event_errors rows too: the big record is one. */
     rows = wait_loaded(&env, 56 + 3 + (low[0] == 56), 60000);
-    DP_ASSERT_MSG(rows == 59 + (low[0] == 56), "expected the records from @%lld loaded after "
-                  "the warning, got %lld", low[0], rows);
+    DP_ASSERT_MSG(rows == 59 + (low[0] == 56),
+                  "expected the records from @%lld loaded after "
+                  "the warning, got %lld",
+                  low[0], rows);
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.event_errors WHERE "
                                "_kafka_partition = 0 AND _kafka_offset = 57") == 1,
                   "the big record is not in event_errors");
@@ -96,24 +98,28 @@ static void test_delivery_retention_never_stops_a_partition_for_good(void)
                         "expected watermarks 61..63:66, got %d partitions, %lld:%lld (%s)", n,
                         low[0], high[0], why);
     start_worker(&env, &w, "r3");
-    DP_ASSERT_MSG(wait_log(&env, "r3", "removed by retention before they were loaded", 60000) ==
-                      0,
+    DP_ASSERT_MSG(wait_log(&env, "r3", "removed by retention before they were loaded", 60000) == 0,
                   "the lost range was not reported");
     rows = wait_loaded(&env, rows + 3 + (low[0] <= 62) + (low[0] <= 61), 60000);
     DP_ASSERT_MSG(stop_worker(&w) == 0, "clean stop expected");
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents WHERE "
                                "_kafka_offset >= 63") == 3,
                   "expected @63..@65 loaded after the gap");
-    snprintf(path, sizeof(path), "SELECT COUNT(*) FROM main.wt.sync_runs WHERE status = "
-             "'LOST_TO_RETENTION' AND kind = 'gap' AND rows = %lld", low[0] - 60);
-    DP_ASSERT_MSG(scalar(&env, path) == 1, "expected one sync_runs row recording the lost "
-                  "records @60..@%lld", low[0] - 1);
+    snprintf(path, sizeof(path),
+             "SELECT COUNT(*) FROM main.wt.sync_runs WHERE status = "
+             "'LOST_TO_RETENTION' AND kind = 'gap' AND rows = %lld",
+             low[0] - 60);
+    DP_ASSERT_MSG(scalar(&env, path) == 1,
+                  "expected one sync_runs row recording the lost "
+                  "records @60..@%lld",
+                  low[0] - 1);
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents WHERE "
                                "_kafka_offset = 60") == 0,
                   "a lost record was loaded");
-    DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(DISTINCT _kafka_offset) FROM main.wt.evt_otherevents") ==
-                      scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents"),
-                  "a record was loaded twice");
+    DP_ASSERT_MSG(
+        scalar(&env, "SELECT COUNT(DISTINCT _kafka_offset) FROM main.wt.evt_otherevents") ==
+            scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents"),
+        "a record was loaded twice");
     env_stop(&env);
 }
 
@@ -169,8 +175,7 @@ static void test_delivery_incarnation_new_refuses_a_live_topic(void)
         return;
     }
     /* Its refusals go to stderr. */
-    snprintf(cmd, sizeof(cmd), "%s incarnation new --config %s 2>&1", DP_DELTAPORT_BIN,
-             env.config);
+    snprintf(cmd, sizeof(cmd), "%s incarnation new --config %s 2>&1", DP_DELTAPORT_BIN, env.config);
     DP_ASSERT_MSG(produce(&env, 200, 0, 7) == 0, "produce failed");
     start_worker(&env, &w, "i1");
     DP_ASSERT_MSG(wait_loaded(&env, 200, 60000) == 200, "not loaded");
@@ -335,7 +340,8 @@ static void test_delivery_recovery_keeps_the_worker_live(void)
     long long deadline;
     long status;
 
-    snprintf(top, sizeof(top), ", \"http\": {\"listen\": \"127.0.0.1:%d\", \"liveness_max_age_ms\": 5000}", port);
+    snprintf(top, sizeof(top),
+             ", \"http\": {\"listen\": \"127.0.0.1:%d\", \"liveness_max_age_ms\": 5000}", port);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port);
     if (!DP_ASSERT_MSG(env_start(&env, 0, 100000) == 0, "fixtures did not start")) {
         env_stop(&env);
@@ -369,8 +375,8 @@ static void test_delivery_recovery_keeps_the_worker_live(void)
         dp_test_sleep_ms(250);
     }
     DP_ASSERT_MSG(file_contains(path, "completed flush"), "h2 did not finish h1's flush");
-    DP_ASSERT_MSG(polls > 20 && bad == 0, "/healthz answered other than 200 %d times of %d",
-                  bad, polls);
+    DP_ASSERT_MSG(polls > 20 && bad == 0, "/healthz answered other than 200 %d times of %d", bad,
+                  polls);
     set_latency(&env, "{\"statement_latency_ms\": 0}");
     DP_ASSERT_MSG(wait_loaded(&env, 600, 90000) == 600, "not everything was loaded");
     DP_ASSERT_MSG(check_exactly_once(&env, 600) == 0, "expected every record exactly once");

@@ -16,8 +16,8 @@
 #include "dp_test.h"
 #include "emu_fixture.h"
 
-#define TABLE "main.zb_t.events"
-#define INSERT "/zerobus/v1/tables/" TABLE "/insert"
+#define TABLE     "main.zb_t.events"
+#define INSERT    "/zerobus/v1/tables/" TABLE "/insert"
 #define WORKSPACE "1234567890123456"
 #define COLUMNS                                                                                    \
     "(event_id STRING NOT NULL, n BIGINT, ok BOOLEAN, ts TIMESTAMP, v STRING, "                    \
@@ -37,8 +37,9 @@ static int mint(const char *table, const char *workspace, char *out, size_t len,
     int rc = -1;
     char dot_c[64], dot_s[128];
     const char *d1 = strchr(table, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
-    const char *hdr[] = {"Authorization: Basic ZGVsdGFwb3J0LXRlc3Qtc3A6ZGVsdGFwb3J0LXRlc3Qtc2VjcmV0",
-                         "Content-Type: application/x-www-form-urlencoded", NULL};
+    const char *hdr[] = {
+        "Authorization: Basic ZGVsdGFwb3J0LXRlc3Qtc3A6ZGVsdGFwb3J0LXRlc3Qtc2VjcmV0",
+        "Content-Type: application/x-www-form-urlencoded", NULL};
 
     if (!d1 || !d2)
         return -1;
@@ -87,8 +88,8 @@ static int sql_ok(const char *stmt)
 static int suite_init(void)
 {
     ready = dp_emu_fixture_start(&ef, NULL) == 0 &&
-            dp_emu_token(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, ws_token,
-                         sizeof(ws_token)) == 0 &&
+            dp_emu_token(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, ws_token, sizeof(ws_token)) ==
+                0 &&
             sql_ok("CREATE SCHEMA IF NOT EXISTS main.zb_t") &&
             sql_ok("CREATE TABLE " TABLE " " COLUMNS) &&
             mint(TABLE, WORKSPACE, zb_token, sizeof(zb_token), NULL) == 0;
@@ -164,8 +165,8 @@ static void test_emulator_zerobus_rows_land_in_the_table(void)
                     "\"props\":{\"k\":\"v\"}},{\"event_id\":\"b\",\"n\":\"9007199254740993\"}]",
                     code, sizeof(code), msg, sizeof(msg));
     DP_ASSERT_FATAL_MSG(status == 200, "expected 200, got %ld %s %s", status, code, msg);
-    rows = dp_emu_rows(&ef, ws_token, "SELECT event_id, n, ok, ts, v, ctx.ip FROM " TABLE
-                                      " ORDER BY event_id");
+    rows = dp_emu_rows(&ef, ws_token,
+                       "SELECT event_id, n, ok, ts, v, ctx.ip FROM " TABLE " ORDER BY event_id");
     DP_ASSERT_FATAL_MSG(rows && json_array_size(rows) == 2, "expected two rows");
     {
         char *text = json_dumps(rows, JSON_COMPACT);
@@ -189,7 +190,8 @@ static void test_emulator_zerobus_schema_checks_name_the_column(void)
         {"[{\"event_id\":\"a\",\"n\":\"five\"}]", "column `n` is BIGINT: expected an integer"},
         {"[{\"event_id\":\"a\",\"ts\":\"2026-01-01T00:00:00Z\"}]",
          "column `ts` is TIMESTAMP: expected an integer (microseconds since the epoch)"},
-        {"[{\"event_id\":\"a\",\"v\":1.5}]", "column `v` is STRING: expected a string, got a number"},
+        {"[{\"event_id\":\"a\",\"v\":1.5}]",
+         "column `v` is STRING: expected a string, got a number"},
         {"[{\"event_id\":\"a\",\"ok\":1}]", "column `ok` is BOOLEAN: expected a boolean"},
         {"[{\"event_id\":\"a\",\"ctx\":\"x\"}]", "column `ctx` is STRUCT"},
         {"[{\"n\":1}]", "column `event_id` is NOT NULL"},
@@ -219,8 +221,8 @@ static void test_emulator_zerobus_tokens_have_their_own_audience(void)
     long status = 0;
 
     NEED_READY();
-    status = insert(ws_token, INSERT, "[{\"event_id\":\"a\"}]", code, sizeof(code), msg,
-                    sizeof(msg));
+    status =
+        insert(ws_token, INSERT, "[{\"event_id\":\"a\"}]", code, sizeof(code), msg, sizeof(msg));
     DP_ASSERT_MSG(status == 403 && strcmp(code, "PERMISSION_DENIED") == 0,
                   "a workspace token on an insert: expected 403, got %ld %s", status, code);
     status = insert("not-a-token", INSERT, "[{\"event_id\":\"a\"}]", code, sizeof(code), msg,
@@ -248,8 +250,8 @@ static void test_emulator_zerobus_missing_table_and_limits(void)
 
     NEED_READY();
     DP_ASSERT_FATAL_MSG(mint("main.zb_t.gone", WORKSPACE, tok, sizeof(tok), NULL) == 0, "mint");
-    status = insert(tok, "/zerobus/v1/tables/main.zb_t.gone/insert", "[{\"event_id\":\"a\"}]",
-                    code, sizeof(code), msg, sizeof(msg));
+    status = insert(tok, "/zerobus/v1/tables/main.zb_t.gone/insert", "[{\"event_id\":\"a\"}]", code,
+                    sizeof(code), msg, sizeof(msg));
     DP_ASSERT_MSG(status == 404 && strcmp(code, "NOT_FOUND") == 0 && strstr(msg, "main.zb_t.gone"),
                   "a missing table: expected 404 NOT_FOUND naming it, got %ld %s '%s'", status,
                   code, msg);
@@ -318,12 +320,13 @@ static void test_emulator_zerobus_faults_and_latency(void)
     DP_ASSERT_FATAL_MSG(dp_emu_fault(&ef, "{\"endpoint\":\"zerobus.insert\",\"kind\":\"drop\","
                                           "\"count\":1}") == 0,
                         "adding a drop fault");
-    rc = dp_emu_http(&ef, "POST", INSERT, zb_token, rows, strlen(rows), "application/json",
-                     &status, NULL, NULL);
+    rc = dp_emu_http(&ef, "POST", INSERT, zb_token, rows, strlen(rows), "application/json", &status,
+                     NULL, NULL);
     DP_ASSERT_MSG(rc == -18, "a dropped insert: expected CURLE_PARTIAL_FILE, got %d", rc);
     DP_ASSERT_MSG(count_rows() == 0, "a faulted insert wrote rows");
-    DP_ASSERT_FATAL_MSG(dp_emu_fault(&ef, "{\"endpoint\":\"zerobus.insert\",\"kind\":\"expire_token\","
-                                          "\"count\":1}") == 0,
+    DP_ASSERT_FATAL_MSG(dp_emu_fault(&ef,
+                                     "{\"endpoint\":\"zerobus.insert\",\"kind\":\"expire_token\","
+                                     "\"count\":1}") == 0,
                         "adding an expire_token fault");
     status = insert(zb_token, INSERT, rows, code, sizeof(code), msg, sizeof(msg));
     DP_ASSERT_MSG(status == 401, "expire_token: expected 401, got %ld", status);

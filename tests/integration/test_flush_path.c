@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TOPIC "events"
-#define PARTITIONS 4
+#define TOPIC             "events"
+#define PARTITIONS        4
 #define THRESHOLD_ROUTING "{\"mode\": \"threshold\", \"threshold\": 100, \"stats_refresh_s\": 10}"
 
 typedef struct env {
@@ -93,8 +93,10 @@ static void env_stop(env_t *env)
 static int produce_some(env_t *env, int count, int seed, int invalid_every)
 {
     char n[16], s[16], inv[16], out[512];
-    char *argv[] = {DP_DELTAPORT_BIN, "produce", "--bootstrap", env->kf.bootstrap, "--topic",
-                    TOPIC, "--count", n, "--seed", s, "--invalid-every", inv, "--quiet", NULL};
+    char *argv[] = {DP_DELTAPORT_BIN, "produce", "--bootstrap",     env->kf.bootstrap,
+                    "--topic",        TOPIC,     "--count",         n,
+                    "--seed",         s,         "--invalid-every", inv,
+                    "--quiet",        NULL};
 
     snprintf(n, sizeof(n), "%d", count);
     snprintf(s, sizeof(s), "%d", seed);
@@ -116,8 +118,9 @@ static int start_worker(env_t *env, dp_proc_t *proc)
 
 static long long loaded_rows(env_t *env)
 {
-    return dp_emu_scalar(&env->ef, env->token, "SELECT COALESCE(SUM(rows), 0) FROM "
-                                               "main.fp.sync_runs WHERE status = 'LOADED'");
+    return dp_emu_scalar(&env->ef, env->token,
+                         "SELECT COALESCE(SUM(rows), 0) FROM "
+                         "main.fp.sync_runs WHERE status = 'LOADED'");
 }
 
 static long long wait_loaded(env_t *env, long long want, long timeout_ms)
@@ -147,8 +150,8 @@ static int flush_cuts(const char *path, long long *max_bytes)
         const char *p = strstr(line, " cut (");
         long long rows, bytes;
 
-        if (!p || !(p = strstr(p, "): ")) || sscanf(p, "): %lld rows, %lld bytes", &rows,
-                                                     &bytes) != 2)
+        if (!p || !(p = strstr(p, "): ")) ||
+            sscanf(p, "): %lld rows, %lld bytes", &rows, &bytes) != 2)
             continue;
         n++;
         if (bytes > *max_bytes)
@@ -168,9 +171,10 @@ static void test_flush_path_flush_never_exceeds_max_bytes(void)
     long long max = 0, loaded;
     int cuts;
 
-    DP_ASSERT_FATAL_MSG(env_start(&env, "{\"max_events\": 100000, \"max_bytes\": \"256KiB\", "
-                                         "\"max_age_ms\": 1000, \"memory_budget_bytes\": "
-                                         "\"64MiB\"}",
+    DP_ASSERT_FATAL_MSG(env_start(&env,
+                                  "{\"max_events\": 100000, \"max_bytes\": \"256KiB\", "
+                                  "\"max_age_ms\": 1000, \"memory_budget_bytes\": "
+                                  "\"64MiB\"}",
                                   THRESHOLD_ROUTING) == 0,
                         "environment did not start");
     DP_ASSERT_FATAL_MSG(produce(&env, 2000, 5) == 0, "produce failed");
@@ -216,8 +220,8 @@ static void logged_incarnation(const char *path, char *out, size_t outlen)
         if (!p)
             continue;
         p += strlen("\"msg\":\"incarnation ");
-        while (n + 1 < outlen && ((p[n] >= '0' && p[n] <= '9') || (p[n] >= 'a' && p[n] <= 'f') ||
-                                  p[n] == '-'))
+        while (n + 1 < outlen &&
+               ((p[n] >= '0' && p[n] <= '9') || (p[n] >= 'a' && p[n] <= 'f') || p[n] == '-'))
             n++;
         memcpy(out, p, n);
         out[n] = '\0';
@@ -273,9 +277,10 @@ static void test_flush_path_lineage_and_load_time(void)
     long long t0, t1, loaded, n, ts_min, ts_max, la_events, la_errors, la_runs;
     json_t *rows;
 
-    DP_ASSERT_FATAL_MSG(env_start(&env, "{\"max_events\": 100000, \"max_bytes\": \"16MiB\", "
-                                         "\"max_age_ms\": 1000, \"memory_budget_bytes\": "
-                                         "\"64MiB\"}",
+    DP_ASSERT_FATAL_MSG(env_start(&env,
+                                  "{\"max_events\": 100000, \"max_bytes\": \"16MiB\", "
+                                  "\"max_age_ms\": 1000, \"memory_budget_bytes\": "
+                                  "\"64MiB\"}",
                                   "{\"mode\": \"single\", \"single_table\": \"evt_all\"}") == 0,
                         "environment did not start");
     DP_ASSERT_FATAL_MSG(produce(&env, 200, 7) == 0, "produce failed");
@@ -301,8 +306,8 @@ static void test_flush_path_lineage_and_load_time(void)
     snprintf(sql, sizeof(sql),
              "SELECT COUNT(*) FROM main.fp.event_errors WHERE _kafka_timestamp >= '%s'", since);
     n += dp_emu_scalar(&env.ef, env.token, sql);
-    DP_ASSERT_MSG(n == 500, "expected the 500 rows of the second batch by _kafka_timestamp, got %lld",
-                  n);
+    DP_ASSERT_MSG(n == 500,
+                  "expected the 500 rows of the second batch by _kafka_timestamp, got %lld", n);
     ts_min = ts_scalar(&env, "SELECT MIN(_kafka_timestamp) FROM main.fp.evt_all");
     ts_max = ts_scalar(&env, "SELECT MAX(_kafka_timestamp) FROM main.fp.evt_all");
     DP_ASSERT_MSG(ts_max >= t0 - 1000 && ts_max <= t1 + 1000 && ts_min > 0 && ts_min < t0,
@@ -320,8 +325,8 @@ static void test_flush_path_lineage_and_load_time(void)
                   "before it was produced (%lld): not the load time",
                   la_events, la_errors, t0);
     la_runs = ts_scalar(&env, "SELECT MAX(_loaded_at) FROM main.fp.sync_runs");
-    DP_ASSERT_MSG(la_runs >= la_events, "sync_runs' last _loaded_at %lld is before the events' %lld",
-                  la_runs, la_events);
+    DP_ASSERT_MSG(la_runs >= la_events,
+                  "sync_runs' last _loaded_at %lld is before the events' %lld", la_runs, la_events);
     snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM main.fp.evt_all WHERE _incarnation = '%s'",
              inc);
     n = dp_emu_scalar(&env.ef, env.token, sql);

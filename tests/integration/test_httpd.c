@@ -18,9 +18,9 @@
 #include "dp_proc.h"
 #include "dp_test.h"
 #include "emu_fixture.h"
+#include "kafka_fixture.h"
 #include "ops/health.h"
 #include "ops/httpd.h"
-#include "kafka_fixture.h"
 #include "ops/metrics.h"
 #include "prom_check.h"
 
@@ -31,10 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOPIC "events"
+#define TOPIC      "events"
 #define PARTITIONS 4
-#define CLIENT_ID "deltaport-ops-sp"
-#define SECRET "s3cr3t-0ps-VALUE-9f1e2d"
+#define CLIENT_ID  "deltaport-ops-sp"
+#define SECRET     "s3cr3t-0ps-VALUE-9f1e2d"
 /* base64("deltaport-ops-sp:s3cr3t-0ps-VALUE-9f1e2d"), the Basic credential */
 #define SECRET_BASIC "ZGVsdGFwb3J0LW9wcy1zcDpzM2NyM3QtMHBzLVZBTFVFLTlmMWUyZA=="
 
@@ -319,8 +319,9 @@ static char *wait_settled(int port, int produced, int rejected, long timeout_ms)
 static int produce(env_t *env, int count, int invalid_every)
 {
     char n[16], inv[16], out[512];
-    char *argv[] = {DP_DELTAPORT_BIN, "produce", "--bootstrap", env->kf.bootstrap, "--topic",
-                    TOPIC, "--count", n, "--invalid-every", inv, "--quiet", NULL};
+    char *argv[] = {DP_DELTAPORT_BIN,  "produce", "--bootstrap", env->kf.bootstrap,
+                    "--topic",         TOPIC,     "--count",     n,
+                    "--invalid-every", inv,       "--quiet",     NULL};
 
     snprintf(n, sizeof(n), "%d", count);
     snprintf(inv, sizeof(inv), "%d", invalid_every);
@@ -329,8 +330,8 @@ static int produce(env_t *env, int count, int invalid_every)
 
 static void assert_no_secret(const char *what, const char *text)
 {
-    static const char *const needles[] = {SECRET, SECRET_BASIC, "Bearer ", "access_token",
-                                          "Authorization:", NULL};
+    static const char *const needles[] = {SECRET,         SECRET_BASIC,     "Bearer ",
+                                          "access_token", "Authorization:", NULL};
 
     for (int i = 0; needles[i]; i++)
         DP_ASSERT_MSG(strstr(text, needles[i]) == NULL, "expected no \"%s\" in %s", needles[i],

@@ -13,8 +13,8 @@
  *     check, Confluent error bodies.
  */
 #include "codec/decode.h"
-#include "dp_test.h"
 #include "codec/registry.h"
+#include "dp_test.h"
 #include "registry_fixture.h"
 
 #include <stdio.h>
@@ -26,8 +26,8 @@ static long scaled(long ms)
     return ms * dp_test_timeout_scale();
 }
 
-static dp_registry_t *client(const char *url, const char *user, const char *password,
-                             long retry_ms, long ttl_ms)
+static dp_registry_t *client(const char *url, const char *user, const char *password, long retry_ms,
+                             long ttl_ms)
 {
     dp_registry_opts_t o;
     dp_err_t err = {DP_OK, 0, ""};
@@ -59,8 +59,8 @@ static void test_registry_client_found_cached_and_added_to_decoder(void)
     int rc;
 
     DP_ASSERT_FATAL_MSG(dp_registry_fixture_start(&rf, args) == 0, "registry did not start");
-    id = dp_registry_fixture_register_file(&rf, "events-value",
-                                           DP_SOURCE_DIR "/schemas/ids/2.avsc");
+    id =
+        dp_registry_fixture_register_file(&rf, "events-value", DP_SOURCE_DIR "/schemas/ids/2.avsc");
     DP_ASSERT_MSG(id == 100, "expected the first id 100, got %ld", id);
     DP_ASSERT_MSG(dp_registry_fixture_register_file(&rf, "other-value",
                                                     DP_SOURCE_DIR "/schemas/ids/2.avsc") == 100,
@@ -78,8 +78,7 @@ static void test_registry_client_found_cached_and_added_to_decoder(void)
                       "a found id must come from the cache");
         rc = dp_registry_load_into(reg, dec, 100, &err);
         DP_ASSERT_MSG(rc == 0 && dp_decoder_schema_status(dec, 100, NULL) == 1,
-                      "schema 100 must be added to the decoder as compatible: %d %s", rc,
-                      err.msg);
+                      "schema 100 must be added to the decoder as compatible: %d %s", rc, err.msg);
     }
     dp_decoder_destroy(dec);
     dp_registry_destroy(reg);
@@ -99,8 +98,7 @@ static void test_registry_client_unknown_id_is_not_found_and_remembered(void)
     DP_ASSERT_FATAL_MSG(dp_registry_fixture_start(&rf, NULL) == 0, "registry did not start");
     reg = client(rf.url, NULL, NULL, 5000, scaled(400));
     if (reg) {
-        snprintf(expect, sizeof(expect), "schema id 4242 not found in the registry at %s",
-                 rf.url);
+        snprintf(expect, sizeof(expect), "schema id 4242 not found in the registry at %s", rf.url);
         rc = dp_registry_get(reg, 4242, NULL, NULL, &err);
         DP_ASSERT_MSG(rc == DP_ENOTFOUND && !err.retryable && strcmp(err.msg, expect) == 0,
                       "expected DP_ENOTFOUND \"%s\", got %d \"%s\"", expect, rc, err.msg);
@@ -154,7 +152,8 @@ static void test_registry_client_outage_is_retryable_and_not_refetched(void)
         rc = dp_registry_get(reg, (uint32_t)id + 1, NULL, NULL, &err);
         DP_ASSERT_MSG(rc == DP_EAGAIN && dp_test_now_ms() - t0 < scaled(2500),
                       "a hanging registry must give DP_EAGAIN within ~2 x timeout, got %d "
-                      "after %lld ms", rc, dp_test_now_ms() - t0);
+                      "after %lld ms",
+                      rc, dp_test_now_ms() - t0);
         dp_registry_fixture_fault(&rf, 0, 0, 0);
     }
     dp_registry_destroy(reg);
@@ -185,8 +184,7 @@ static void test_registry_client_basic_auth_and_wrong_url(void)
                       "no credentials: expected DP_EAGAIN naming 401, got %d %s", rc, err.msg);
         rc = dp_registry_get(wrong, 1, NULL, NULL, &err);
         DP_ASSERT_MSG(rc == DP_EAGAIN && !strstr(err.msg, "sr-user") && !strstr(err.msg, "nope"),
-                      "wrong password: DP_EAGAIN without the credentials, got %d %s", rc,
-                      err.msg);
+                      "wrong password: DP_EAGAIN without the credentials, got %d %s", rc, err.msg);
         rc = dp_registry_get(good, 1, NULL, NULL, &err);
         DP_ASSERT_MSG(rc == 0, "right credentials: expected the schema, got %s", err.msg);
         rc = dp_registry_get(badurl, 1, NULL, NULL, &err);
@@ -244,7 +242,8 @@ static const dp_test_case_t cases[] = {
      test_registry_client_unknown_id_is_not_found_and_remembered},
     {"test_registry_client_outage_is_retryable_and_not_refetched",
      test_registry_client_outage_is_retryable_and_not_refetched},
-    {"test_registry_client_basic_auth_and_wrong_url", test_registry_client_basic_auth_and_wrong_url},
+    {"test_registry_client_basic_auth_and_wrong_url",
+     test_registry_client_basic_auth_and_wrong_url},
     {"test_registry_fake_api_compatibility_and_errors",
      test_registry_fake_api_compatibility_and_errors},
     {NULL, NULL}};

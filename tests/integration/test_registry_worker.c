@@ -12,13 +12,13 @@
  *     table gains the column, old rows read null, no row is lost.
  */
 #define _GNU_SOURCE
+#include "codec/json_event.h"
+#include "codec/schema.h"
 #include "dp_proc.h"
 #include "dp_test.h"
 #include "emu_fixture.h"
-#include "codec/json_event.h"
 #include "kafka_fixture.h"
 #include "registry_fixture.h"
-#include "codec/schema.h"
 
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -62,9 +62,11 @@ static int write_config(env_t *env, const char *schemas_dir, const char *registr
     snprintf(env->config, sizeof(env->config), "%s/worker.json", env->ef.dir);
     snprintf(group, sizeof(group), "rg-%d", (int)getpid());
     if (registry_url)
-        snprintf(reg, sizeof(reg), ", \"registry_url\": \"%s\", "
+        snprintf(reg, sizeof(reg),
+                 ", \"registry_url\": \"%s\", "
                  "\"registry_allow_insecure_http\": true, \"registry_retry_ms\": 500, "
-                 "\"registry_timeout_ms\": 1000", registry_url);
+                 "\"registry_timeout_ms\": 1000",
+                 registry_url);
     f = fopen(env->config, "w");
     if (!f)
         return -1;
@@ -287,14 +289,18 @@ static void test_registry_worker_ids_unknown_ids_and_outage(void)
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.rt.evt_otherevents WHERE event_id = "
                                "'a-3' AND value = 15.5") == 1,
                   "expected a-3 with value 15.5 (decimal mapped)");
-    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM main.rt.event_errors WHERE error_code = "
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM main.rt.event_errors WHERE error_code = "
              "'UNKNOWN_SCHEMA_ID' AND error_message LIKE '%%schema id 4242 not found in the "
-             "registry at %s%%'", env.rf.url);
+             "registry at %s%%'",
+             env.rf.url);
     DP_ASSERT_MSG(scalar(&env, sql) == 3, "expected 3 UNKNOWN_SCHEMA_ID rows naming the registry");
 
     /* Outage: a new id while the registry answers 503. */
-    snprintf(v3, sizeof(v3), "%.*s,{\"name\":\"coupon\",\"type\":[\"null\",\"string\"],"
-             "\"default\":null}]}", (int)strlen(writer_v2) - 2, writer_v2);
+    snprintf(v3, sizeof(v3),
+             "%.*s,{\"name\":\"coupon\",\"type\":[\"null\",\"string\"],"
+             "\"default\":null}]}",
+             (int)strlen(writer_v2) - 2, writer_v2);
     id2 = dp_registry_fixture_register(&env.rf, TOPIC "-value", v3);
     DP_ASSERT_MSG(id2 == 101, "expected id 101, got %ld", id2);
     dp_registry_fixture_fault(&env.rf, 503, -1, 0);
@@ -309,7 +315,8 @@ static void test_registry_worker_ids_unknown_ids_and_outage(void)
     n = wait_count(&env, LOADED_REG, 33, 30000);
     DP_ASSERT_MSG(n == 33, "after the outage the 10 events load: %lld rows", n);
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.rt.evt_otherevents WHERE event_id "
-                               "LIKE 'b-%'") == 10, "expected the 10 held events loaded once");
+                               "LIKE 'b-%'") == 10,
+                  "expected the 10 held events loaded once");
     rc = stop_worker(&w);
     DP_ASSERT_MSG(rc == 0, "worker exit %d", rc);
     dp_proc_stop(&w, 1000);
@@ -326,8 +333,8 @@ static int evolved_schemas(const char *dir)
              "mkdir -p '%s/ids' && cp " DP_SOURCE_DIR "/schemas/ids/*.avsc '%s/ids/' && "
              "/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); "
              "s[\"fields\"].append({\"name\":\"loyalty_tier\",\"type\":[\"null\",\"string\"],"
-             "\"default\":None}); json.dump(s, open(sys.argv[2],\"w\"), indent=1)' "
-             DP_SOURCE_DIR "/schemas/canonical_event.avsc '%s/canonical_event.avsc'",
+             "\"default\":None}); json.dump(s, open(sys.argv[2],\"w\"), indent=1)' " DP_SOURCE_DIR
+             "/schemas/canonical_event.avsc '%s/canonical_event.avsc'",
              dir, dir, dir);
     return system(cmd) == 0 ? 0 : -1;
 }
@@ -381,7 +388,8 @@ static void test_registry_worker_table_gains_an_optional_column(void)
     start_worker(&env, &w, "v2");
     DP_ASSERT_MSG(wait_count(&env, LOADED_EVO, 20, 60000) == 20, "v2: expected 20 rows in all");
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.rt.evt_otherevents WHERE "
-                               "merchant_id = 'm-evo'") == 20, "no row may be lost");
+                               "merchant_id = 'm-evo'") == 20,
+                  "no row may be lost");
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.rt.evt_otherevents WHERE "
                                "loyalty_tier = 'gold' AND event_id LIKE 'new-%'") == 10,
                   "the 10 new rows must carry loyalty_tier");
@@ -401,12 +409,11 @@ static void test_registry_worker_table_gains_an_optional_column(void)
     env_stop(&env);
 }
 
-static const dp_test_case_t cases[] = {
-    {"test_registry_worker_ids_unknown_ids_and_outage",
-     test_registry_worker_ids_unknown_ids_and_outage},
-    {"test_registry_worker_table_gains_an_optional_column",
-     test_registry_worker_table_gains_an_optional_column},
-    {NULL, NULL}};
+static const dp_test_case_t cases[] = {{"test_registry_worker_ids_unknown_ids_and_outage",
+                                        test_registry_worker_ids_unknown_ids_and_outage},
+                                       {"test_registry_worker_table_gains_an_optional_column",
+                                        test_registry_worker_table_gains_an_optional_column},
+                                       {NULL, NULL}};
 
 static const dp_test_suite_t suites[] = {{"registry_worker", NULL, NULL, cases},
                                          {NULL, NULL, NULL, NULL}};

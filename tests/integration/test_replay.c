@@ -13,11 +13,11 @@
  *     worker died between the two steps and another one reran them.
  */
 #define _GNU_SOURCE
-#include "load/backfill.h"
-#include "load/ddl.h"
 #include "batch/sysrows.h"
 #include "dp_proc.h"
 #include "dp_test.h"
+#include "load/backfill.h"
+#include "load/ddl.h"
 #include "worker_env.h"
 
 #include <signal.h>
@@ -59,15 +59,25 @@ static void rfc3339(long long us, char *out, size_t len)
 static long long produce_repeats(env_t *env, int count, int repeat_every, int seed)
 {
     char n[16], r[16], s[16], out[1024];
-    char *argv[] = {DP_DELTAPORT_BIN, "produce", "--bootstrap", env->kf.bootstrap, "--topic",
-                    TOPIC, "--count", n, "--repeat-every", r, "--seed", s, NULL};
+    char *argv[] = {DP_DELTAPORT_BIN,
+                    "produce",
+                    "--bootstrap",
+                    env->kf.bootstrap,
+                    "--topic",
+                    TOPIC,
+                    "--count",
+                    n,
+                    "--repeat-every",
+                    r,
+                    "--seed",
+                    s,
+                    NULL};
     const char *at;
 
     snprintf(n, sizeof(n), "%d", count);
     snprintf(r, sizeof(r), "%d", repeat_every);
     snprintf(s, sizeof(s), "%d", seed);
-    if (dp_proc_run(argv, out, sizeof(out), scaled(60000)) != 0 ||
-        !(at = strstr(out, " resent: ")))
+    if (dp_proc_run(argv, out, sizeof(out), scaled(60000)) != 0 || !(at = strstr(out, " resent: ")))
         return -1;
     return strtoll(strchr(at, ':') + 1, NULL, 10);
 }
@@ -79,9 +89,10 @@ static int replay(env_t *env, const char *args, char *out, size_t outlen)
     char cmd[2048];
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 
-    snprintf(cmd, sizeof(cmd), "%s replay --config %s %s >%s/replay.out 2>&1; rc=$?; "
-             "grep -v allow_insecure_http %s/replay.out; exit $rc", DP_DELTAPORT_BIN,
-             env->config, args, env->ef.dir, env->ef.dir);
+    snprintf(cmd, sizeof(cmd),
+             "%s replay --config %s %s >%s/replay.out 2>&1; rc=$?; "
+             "grep -v allow_insecure_http %s/replay.out; exit $rc",
+             DP_DELTAPORT_BIN, env->config, args, env->ef.dir, env->ef.dir);
     return dp_proc_run(argv, out, outlen, scaled(180000));
 }
 
@@ -94,9 +105,10 @@ static int delete_ids(env_t *env, const char *table, const char *name, int first
 
     len = (size_t)snprintf(sql, cap, "MERGE INTO %s AS t USING (VALUES ", table);
     for (int i = 0; i < n; i++)
-        len += (size_t)snprintf(sql + len, cap - len, "%s('%s-%d')", i ? ", " : "", name,
-                                first + i);
-    snprintf(sql + len, cap - len, ") AS s(event_id) ON t.event_id = s.event_id WHEN MATCHED "
+        len +=
+            (size_t)snprintf(sql + len, cap - len, "%s('%s-%d')", i ? ", " : "", name, first + i);
+    snprintf(sql + len, cap - len,
+             ") AS s(event_id) ON t.event_id = s.event_id WHEN MATCHED "
              "THEN DELETE");
     res = rows_of(env, sql);
     free(sql);
@@ -154,8 +166,8 @@ static int no_backfill(env_t *env)
     text[n] = '\0';
     if (!(at = strstr(text, key)) || !(f = fopen(env->config, "w")))
         return -1;
-    fprintf(f, "%.*s\"stats_refresh_s\": 10, \"backfill_on_promotion\": false}%s",
-            (int)(at - text), text, at + strlen(key));
+    fprintf(f, "%.*s\"stats_refresh_s\": 10, \"backfill_on_promotion\": false}%s", (int)(at - text),
+            text, at + strlen(key));
     fclose(f);
     return 0;
 }
@@ -191,8 +203,10 @@ static void test_replay_merge_mode_lands_each_event_id_once(void)
     loaded = wait_loaded(&env, 330, 60000);
     DP_ASSERT_MSG(loaded == 330, "expected 330 staged rows loaded, got %lld", loaded);
     DP_ASSERT_MSG(stop_worker(&w) == 0, "clean stop expected");
-    DP_ASSERT_MSG(count_of(&env, SHARED, NULL) == 210, "expected 210 rows (one per event_id), "
-                  "got %lld", count_of(&env, SHARED, NULL));
+    DP_ASSERT_MSG(count_of(&env, SHARED, NULL) == 210,
+                  "expected 210 rows (one per event_id), "
+                  "got %lld",
+                  count_of(&env, SHARED, NULL));
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(DISTINCT event_id) FROM main.wt.evt_otherevents") ==
                       210,
                   "expected 210 distinct event ids");
@@ -225,7 +239,8 @@ static void test_replay_merge_mode_lands_each_event_id_once(void)
         for (int p = 0; p < PARTITIONS; p++)
             DP_ASSERT_MSG(max_rep[p] < 0 || min_orig[p] < 0 || max_rep[p] < min_orig[p],
                           "partition %d: a resend was kept instead of the first record "
-                          "(@%lld after @%lld)", p, max_rep[p], min_orig[p]);
+                          "(@%lld after @%lld)",
+                          p, max_rep[p], min_orig[p]);
     }
     DP_ASSERT_MSG(scalar(&env, "SELECT SUM(duplicates) FROM main.wt.sync_runs WHERE kind = "
                                "'file'") == 120,
@@ -265,7 +280,7 @@ static void test_replay_merge_mode_crash_after_merge_is_finished_once(void)
     dp_proc_signal(&w, SIGKILL);
     dp_proc_wait(&w, scaled(10000));
     DP_ASSERT_MSG(committed_to_end(&env) == 0, "the flush was committed before the kill: the test "
-                  "did not hit the window it is about");
+                                               "did not hit the window it is about");
     d = produce_repeats(&env, 200, 10, 82);
     DP_ASSERT_MSG(d == 180, "expected 180 distinct ids, got %lld", d);
     distinct += d;
@@ -294,8 +309,8 @@ static void test_replay_merge_mode_crash_after_merge_is_finished_once(void)
         }
         json_decref(tables);
         DP_ASSERT_MSG(rows == distinct && ids == distinct,
-                      "expected %lld rows, one per event_id, got %lld rows and %lld ids",
-                      distinct, rows, ids);
+                      "expected %lld rows, one per event_id, got %lld rows and %lld ids", distinct,
+                      rows, ids);
     }
     DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "offsets not committed to the end");
     env_stop(&env);
@@ -455,8 +470,10 @@ static void test_replay_window_before_retention(void)
                         "expected retention to have removed @0..@29 (%s)", why);
     rc = replay(&env, "--from 1h", out, sizeof(out));
     at = strstr(out, "The earliest time available is ");
-    DP_ASSERT_MSG(rc == 1 && at, "a window before retention must be refused with the earliest "
-                  "time (%d): %s", rc, out);
+    DP_ASSERT_MSG(rc == 1 && at,
+                  "a window before retention must be refused with the earliest "
+                  "time (%d): %s",
+                  rc, out);
     if (rc == 1 && at) {
         const char *t = at + strlen("The earliest time available is "), *z = strchr(t, 'Z');
 
@@ -523,8 +540,10 @@ static int wait_backfilled(env_t *env, const char *name, long timeout_ms)
     long long deadline = dp_test_now_ms() + scaled(timeout_ms);
     char sql[256];
 
-    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM main.wt.backfills WHERE event_name = '%s' "
-             "AND state = 'done'", name);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM main.wt.backfills WHERE event_name = '%s' "
+             "AND state = 'done'",
+             name);
     while (dp_test_now_ms() < deadline) {
         if (scalar(env, sql) >= 1)
             return 0;
@@ -561,7 +580,8 @@ static void test_replay_backfill_moves_a_promoted_name(void)
     other = count_of(&env, SHARED, "event_name = 'page_view'");
     DP_ASSERT_MSG(own == 2500 && shared == 0 && other == 300,
                   "expected 2500 purchases in their table, none shared, 300 page views shared; "
-                  "got %lld, %lld, %lld", own, shared, other);
+                  "got %lld, %lld, %lld",
+                  own, shared, other);
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(DISTINCT _kafka_offset * 100 + _kafka_partition) "
                                "FROM main.wt.evt_purchase") == 2500,
                   "a purchase was moved twice");
@@ -637,7 +657,8 @@ static void test_replay_backfill_crash_between_steps_and_rerun(void)
         DP_ASSERT_FATAL_MSG(res != NULL, "the backfills table could not be made");
         json_decref(res);
     }
-    snprintf(sql, sizeof(sql), "INSERT INTO main.wt.backfills (event_name, shared_table, epoch, "
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO main.wt.backfills (event_name, shared_table, epoch, "
              "member, claimed_at_us, state) VALUES ('purchase', 'evt_otherevents', 1, "
              "'dead-worker', %lld, 'running')",
              now_us() - (long long)(DP_BACKFILL_LEASE_S + 60) * 1000000);
@@ -657,8 +678,9 @@ static void test_replay_backfill_crash_between_steps_and_rerun(void)
     DP_ASSERT_MSG(own == 2100 && shared == 0,
                   "expected the same result as one clean run (2100 own, 0 shared), got %lld, %lld",
                   own, shared);
-    DP_ASSERT_MSG(count_of(&env, "main.wt.backfills", "epoch = 2 AND member = 'c2' AND state = "
-                                                      "'done'") == 1,
+    DP_ASSERT_MSG(count_of(&env, "main.wt.backfills",
+                           "epoch = 2 AND member = 'c2' AND state = "
+                           "'done'") == 1,
                   "the dead worker's claim was not taken over at epoch 2");
     DP_ASSERT_MSG(check_exactly_once(&env, 2100) == 0, "expected every record exactly once");
     env_stop(&env);
@@ -672,8 +694,7 @@ static const dp_test_case_t cases[] = {
     {"test_replay_window_inside_one_partition", test_replay_window_inside_one_partition},
     {"test_replay_window_across_all_partitions", test_replay_window_across_all_partitions},
     {"test_replay_window_before_retention", test_replay_window_before_retention},
-    {"test_replay_to_the_table_that_holds_the_rows",
-     test_replay_to_the_table_that_holds_the_rows},
+    {"test_replay_to_the_table_that_holds_the_rows", test_replay_to_the_table_that_holds_the_rows},
     {"test_replay_backfill_moves_a_promoted_name", test_replay_backfill_moves_a_promoted_name},
     {"test_replay_backfill_crash_between_steps_and_rerun",
      test_replay_backfill_crash_between_steps_and_rerun},

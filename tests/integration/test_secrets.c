@@ -22,14 +22,14 @@
  * Expected: zero hits.
  */
 #define _GNU_SOURCE
+#include "codec/json_event.h"
+#include "codec/schema.h"
 #include "dp_proc.h"
 #include "dp_test.h"
 #include "emu_fixture.h"
-#include "codec/json_event.h"
 #include "kafka_fixture.h"
 #include "registry_fixture.h"
 #include "sasl_listener.h"
-#include "codec/schema.h"
 
 #include <curl/curl.h>
 #include <ftw.h>
@@ -598,8 +598,7 @@ out:
 
         /* the search is worth something only if the debug lines are there */
         DP_ASSERT_MSG(log && strstr(log, "load failed, data kept") &&
-                          strstr(log, "\"fac\":\"CONF\"") &&
-                          strstr(log, "client.id = sec-a"),
+                          strstr(log, "\"fac\":\"CONF\"") && strstr(log, "client.id = sec-a"),
                       "expected worker A's log with the failed loads and librdkafka's debug lines");
         free(log);
         snprintf(q, sizeof(q), "%s/config-dump.stdout", outdir);

@@ -12,15 +12,15 @@
  *   - `deltaport check` reports the TLS failure as such.
  */
 #define _GNU_SOURCE
+#include "core/err.h"
+#include "core/log.h"
 #include "dbx/http.h"
 #include "dbx/oauth.h"
 #include "dbx/sql.h"
 #include "dp_proc.h"
 #include "dp_test.h"
 #include "emu_fixture.h"
-#include "core/err.h"
 #include "kafka_fixture.h"
-#include "core/log.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -124,10 +124,12 @@ static void test_worker_failed_loads_keep_offsets_until_the_fault_clears(void)
     /* COPY INTO fails with a data-independent error 4 times, and uploads are
      * refused more often than the client's own retries allow. */
     DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"files.upload\",\"kind\":\"500\","
-                                        "\"count\":8}") == 0, "fault not accepted");
+                                        "\"count\":8}") == 0,
+                  "fault not accepted");
     DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"failed\","
                                         "\"error_class\":\"DELTA_CONCURRENT_APPEND\","
-                                        "\"count\":4}") == 0, "fault not accepted");
+                                        "\"count\":4}") == 0,
+                  "fault not accepted");
     DP_ASSERT_MSG(produce(&env, 800, 50, 31) == 0, "produce failed");
     /* Reported once the flush's concurrent jobs are done: the upload's own retries
      * (8 refusals, jittered backoff) may take half a minute. */
@@ -180,7 +182,8 @@ static void test_worker_rows_refused_by_databricks_go_to_event_errors(void)
     DP_ASSERT_MSG(otherevents == 0, "the refused table should hold no rows, got %lld", otherevents);
     DP_ASSERT_MSG(refused == 594 && errors == 600,
                   "expected the 594 valid rows refused + 6 invalid in event_errors, got %lld "
-                  "refused of %lld", refused, errors);
+                  "refused of %lld",
+                  refused, errors);
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.sync_runs "
                                "WHERE status = 'REJECTED'") >= 1,
                   "expected a REJECTED sync_runs row");
@@ -208,7 +211,8 @@ static void test_worker_sigterm_deadline_and_second_signal_lose_nothing(void)
     start_worker(&env, &w, "s1");
     DP_ASSERT_MSG(wait_log(&env, "s1", "claimed ", 30000) == 0, "no partition was claimed");
     DP_ASSERT_MSG(wait_log(&env, "s1", "routing ready", 30000) == 0, "counts never read");
-    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"503\"}") == 0,
+    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"503\"}") ==
+                      0,
                   "fault not accepted");
     DP_ASSERT_MSG(produce(&env, 400, 0, 51) == 0, "produce failed");
     DP_ASSERT_MSG(wait_log(&env, "s1", "cut (", 30000) == 0, "no flush was cut");
@@ -228,7 +232,8 @@ static void test_worker_sigterm_deadline_and_second_signal_lose_nothing(void)
     start_worker(&env, &w, "s2");
     DP_ASSERT_MSG(wait_log(&env, "s2", "claimed ", 30000) == 0, "no partition was claimed");
     DP_ASSERT_MSG(wait_log(&env, "s2", "routing ready", 30000) == 0, "counts never read");
-    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"503\"}") == 0,
+    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"503\"}") ==
+                      0,
                   "fault not accepted");
     DP_ASSERT_MSG(wait_log(&env, "s2", "cut (", 30000) == 0, "no flush was cut");
     dp_proc_signal(&w, SIGTERM);
@@ -277,12 +282,14 @@ static void test_worker_killed_after_copy_is_finished_by_the_next_owner(void)
     dp_proc_signal(&w, SIGKILL);
     dp_proc_wait(&w, scaled(10000));
     DP_ASSERT_MSG(committed_to_end(&env) == 0, "the flush was committed before the kill: the "
-                  "test did not hit the window it is about");
+                                               "test did not hit the window it is about");
     /* More events, so that cutting the old offsets again would give other
      * file names (and load them twice). */
     DP_ASSERT_MSG(produce(&env, 200, 0, 62) == 0, "second produce failed");
     DP_ASSERT_MSG(dp_emu_http(&env.ef, "DELETE", "/_emulator/faults", NULL, NULL, 0, NULL, &status,
-                              &body, &len) == 0 && status / 100 == 2, "clearing faults failed");
+                              &body, &len) == 0 &&
+                      status / 100 == 2,
+                  "clearing faults failed");
     free(body);
     start_worker(&env, &w, "k2");
     loaded = wait_loaded(&env, 500, 90000);
@@ -311,9 +318,11 @@ static void test_worker_refused_commit_keeps_the_manifest_for_the_next_owner(voi
     DP_ASSERT_MSG(produce(&env, 300, 0, 71) == 0, "produce failed");
     /* The group refuses the first commits (OffsetCommit is API key 8): the
      * flush is loaded but its offsets stay where they were. */
-    DP_ASSERT_MSG(dp_kafka_fixture_ctl(&env.kf, "push_errors 8 ILLEGAL_GENERATION "
-                                       "ILLEGAL_GENERATION ILLEGAL_GENERATION", reply,
-                                       sizeof(reply)) == 0, "push_errors: %s", reply);
+    DP_ASSERT_MSG(dp_kafka_fixture_ctl(&env.kf,
+                                       "push_errors 8 ILLEGAL_GENERATION "
+                                       "ILLEGAL_GENERATION ILLEGAL_GENERATION",
+                                       reply, sizeof(reply)) == 0,
+                  "push_errors: %s", reply);
     start_worker(&env, &w, "c1");
     DP_ASSERT_MSG(wait_log(&env, "c1", "loaded but not committed", 60000) == 0,
                   "the commit was not refused");
@@ -336,7 +345,6 @@ static void test_worker_refused_commit_keeps_the_manifest_for_the_next_owner(voi
     dp_proc_stop(&w, 1000);
     env_stop(&env);
 }
-
 
 /* H1: a worker stopped (SIGSTOP) past its session timeout while a flush was
  * staged wakes up after another worker took its partitions over. It must not
@@ -406,7 +414,8 @@ static void test_worker_claims_wait_for_databricks(void)
     /* Databricks goes away once the worker has its incarnation, before the
      * group assigns it the partitions (joining takes seconds on the mock). */
     DP_ASSERT_MSG(wait_log(&env, "d1", "incarnation ", 30000) == 0, "no incarnation");
-    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"503\"}") == 0,
+    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"503\"}") ==
+                      0,
                   "fault not accepted");
     DP_ASSERT_MSG(wait_log(&env, "d1", "they stay paused", 120000) == 0,
                   "the worker did not hold its unclaimed partitions");
@@ -478,8 +487,10 @@ static void test_worker_recreated_topic_skips_nothing(void)
                   "a partition inside the new log was not stopped by its fingerprint");
     dp_test_sleep_ms(3000);
     loaded = scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents");
-    DP_ASSERT_MSG(loaded == 200, "records of the new log were loaded before the operator "
-                  "decided: %lld rows", loaded);
+    DP_ASSERT_MSG(loaded == 200,
+                  "records of the new log were loaded before the operator "
+                  "decided: %lld rows",
+                  loaded);
     dp_proc_signal(&w, SIGTERM);
     DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
 
@@ -492,11 +503,14 @@ static void test_worker_recreated_topic_skips_nothing(void)
     DP_ASSERT_MSG(loaded == 600, "expected 200 + 400 loaded, got %lld", loaded);
     dp_proc_signal(&w, SIGTERM);
     DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
-    DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents") == 600 &&
-                      scalar(&env, "SELECT COUNT(DISTINCT event_id) FROM main.wt.evt_otherevents") == 600,
-                  "expected 600 rows with 600 distinct event ids");
-    snprintf(md, sizeof(md), "SELECT SUM(last_offset - first_offset + 1) FROM main.wt.ledger WHERE "
-             "incarnation = '%s'", inc_b);
+    DP_ASSERT_MSG(
+        scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents") == 600 &&
+            scalar(&env, "SELECT COUNT(DISTINCT event_id) FROM main.wt.evt_otherevents") == 600,
+        "expected 600 rows with 600 distinct event ids");
+    snprintf(md, sizeof(md),
+             "SELECT SUM(last_offset - first_offset + 1) FROM main.wt.ledger WHERE "
+             "incarnation = '%s'",
+             inc_b);
     DP_ASSERT_MSG(scalar(&env, md) == 400, "expected the new log's 400 offsets in the ledger");
     DP_ASSERT_MSG(committed_to_end(&env) == PARTITIONS, "offsets not committed to the end");
     snprintf(path, sizeof(path), "%s/r3.log", env.ef.dir);

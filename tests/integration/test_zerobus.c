@@ -18,9 +18,9 @@
 #define _GNU_SOURCE
 #include "worker_env.h"
 
-#include "stage/avrofile.h"
 #include "dp_test.h"
 #include "load/sink_zerobus.h"
+#include "stage/avrofile.h"
 
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -100,8 +100,7 @@ static raw_tally_t raw_tally(env_t *env)
 
         if (!name || strncmp(name, "raw_", 4) != 0)
             continue;
-        snprintf(sql, sizeof(sql), "SELECT _kafka_partition, _kafka_offset FROM main.wt.%s",
-                 name);
+        snprintf(sql, sizeof(sql), "SELECT _kafka_partition, _kafka_offset FROM main.wt.%s", name);
         rows = rows_of(env, sql);
         json_array_foreach(rows, k, r)
         {
@@ -180,9 +179,9 @@ static void test_zerobus_happy_path_and_decimals(void)
     stop_worker(&w);
     t = raw_tally(&env);
     DP_ASSERT_MSG(t.dups == 0 && t.distinct + scalar(&env, "SELECT COUNT(*) FROM "
-                                                           "main.wt.event_errors") == 2003,
-                  "expected 2003 records once: %lld raw rows, %lld distinct", t.rows,
-                  t.distinct);
+                                                           "main.wt.event_errors") ==
+                                     2003,
+                  "expected 2003 records once: %lld raw rows, %lld distinct", t.rows, t.distinct);
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.event_errors") == 20,
                   "expected the 20 invalid events in event_errors");
     rows = rows_of(&env, "SELECT event_id, value FROM main.wt.raw_evt_otherevents WHERE "
@@ -205,10 +204,11 @@ static void test_zerobus_happy_path_and_decimals(void)
     {
         char *text = rows ? json_dumps(rows, JSON_COMPACT) : NULL;
 
-        DP_ASSERT_MSG(text && strcmp(text, "[[\"dec-max\",\"99999999999999.9999\",\"100000000000000.0000\"],"
-                                           "[\"dec-min\",\"-99999999999999.9999\",\"-99999999999999.9998\"],"
-                                           "[\"dec-small\",\"-0.0001\",\"0.0000\"]]") == 0,
-                      "the view's decimals are not exact: %s", text ? text : "(none)");
+        DP_ASSERT_MSG(
+            text && strcmp(text, "[[\"dec-max\",\"99999999999999.9999\",\"100000000000000.0000\"],"
+                                 "[\"dec-min\",\"-99999999999999.9999\",\"-99999999999999.9998\"],"
+                                 "[\"dec-small\",\"-0.0001\",\"0.0000\"]]") == 0,
+            "the view's decimals are not exact: %s", text ? text : "(none)");
         free(text);
     }
     json_decref(rows);
@@ -227,8 +227,7 @@ static void test_zerobus_happy_path_and_decimals(void)
     copies = scalar(&env, "SELECT COUNT(*) FROM main.wt.sync_runs WHERE kind = 'file' AND "
                           "table_name LIKE 'evt_%' AND status = 'LOADED'");
     DP_ASSERT_MSG(copies > 0 && !file_contains(env.ef.request_log, "COPY INTO `main`.`wt`.`evt_"),
-                  "event tables must be loaded by Zerobus, not COPY INTO (%lld file rows)",
-                  copies);
+                  "event tables must be loaded by Zerobus, not COPY INTO (%lld file rows)", copies);
     zb_env_stop(&env);
 }
 
@@ -268,7 +267,8 @@ static void test_zerobus_storms_and_expired_tokens(void)
     t = raw_tally(&env);
     DP_ASSERT_MSG(t.distinct == 2000 && t.dups == 0,
                   "expected 2000 records once (the faults never store rows): %lld distinct, "
-                  "%lld duplicates", t.distinct, t.dups);
+                  "%lld duplicates",
+                  t.distinct, t.dups);
     /* Rows loaded after every token expired prove the tokens were refreshed. */
     DP_ASSERT_MSG(wait_log(&env, "zb-storm", "HTTP 429", 1000) == 0 &&
                       wait_log(&env, "zb-storm", "HTTP 503", 1000) == 0,
@@ -299,8 +299,8 @@ static void test_zerobus_schema_mismatch_goes_to_event_errors(void)
     canonical = calloc(1, 1 << 16);
     n = (long)fread(canonical, 1, (1 << 16) - 1, f);
     fclose(f);
-    DP_ASSERT_FATAL_MSG(n > 0 && dp_avrofile_staged_schema(canonical, (size_t)n, &staged, &err) ==
-                                     0,
+    DP_ASSERT_FATAL_MSG(n > 0 &&
+                            dp_avrofile_staged_schema(canonical, (size_t)n, &staged, &err) == 0,
                         "staged schema");
     sql = dp_sink_zb_table_sql("main", "wt", "evt_otherevents", staged, &err);
     DP_ASSERT_FATAL_MSG(sql && (col = strstr(sql, "`order_id` STRING")) != NULL, "DDL");
@@ -451,12 +451,11 @@ static void test_zerobus_backfill_moves_between_raw_tables(void)
     shared = scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents WHERE event_name = "
                           "'purchase'");
     DP_ASSERT_MSG(shared == 0 && own >= 210,
-                  "expected every purchase in evt_purchase and none shared, got %lld and %lld",
-                  own, shared);
+                  "expected every purchase in evt_purchase and none shared, got %lld and %lld", own,
+                  shared);
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.evt_otherevents") == 30,
                   "expected the 30 page views to stay shared");
-    DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(DISTINCT event_id) FROM main.wt.evt_purchase") ==
-                      own,
+    DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(DISTINCT event_id) FROM main.wt.evt_purchase") == own,
                   "a purchase is in its view twice");
     DP_ASSERT_MSG(scalar(&env, "SELECT COUNT(*) FROM main.wt.sync_runs WHERE kind = 'backfill' "
                                "AND rows = 200") == 1,
@@ -499,11 +498,12 @@ static void test_zerobus_sigkill_mid_batch(void)
     stop_worker(&b);
     after = raw_tally(&env);
     st = dp_emu_stats(&env.ef, 0);
-    fprintf(stderr, "sigkill: %lld rows stored before the kill, %lld raw rows after, %lld "
-            "duplicates, %lld distinct; %lld inserts\n", before.rows, after.rows, after.dups,
-            after.distinct,
-            (long long)json_integer_value(json_object_get(json_object_get(st, "zerobus"),
-                                                          "inserts")));
+    fprintf(
+        stderr,
+        "sigkill: %lld rows stored before the kill, %lld raw rows after, %lld "
+        "duplicates, %lld distinct; %lld inserts\n",
+        before.rows, after.rows, after.dups, after.distinct,
+        (long long)json_integer_value(json_object_get(json_object_get(st, "zerobus"), "inserts")));
     json_decref(st);
     DP_ASSERT_MSG(after.distinct == 3000, "expected every record, got %lld", after.distinct);
     DP_ASSERT_MSG(check_exactly_once(&env, 3000) == 0,
@@ -556,8 +556,10 @@ static void test_zerobus_ddl_output_runs(void)
         json_decref(r);
         nstmt++;
     }
-    DP_ASSERT_MSG(nstmt == 11, "expected 11 CREATE statements (schema, volume, 5 system tables, "
-                               "2 pairs), ran %d", nstmt);
+    DP_ASSERT_MSG(nstmt == 11,
+                  "expected 11 CREATE statements (schema, volume, 5 system tables, "
+                  "2 pairs), ran %d",
+                  nstmt);
     free(out);
     DP_ASSERT_FATAL_MSG(produce(&env, 300, 0, 17) == 0, "producing");
     DP_ASSERT_FATAL_MSG(start_worker(&env, &w, "zb-ddl") == 0, "starting the worker");

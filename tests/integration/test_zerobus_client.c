@@ -58,8 +58,8 @@ static dp_zerobus_t *client(size_t in_flight, int attempts)
 static int suite_init(void)
 {
     ready = dp_emu_fixture_start(&ef, NULL) == 0 &&
-            dp_emu_token(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, ws_token,
-                         sizeof(ws_token)) == 0 &&
+            dp_emu_token(&ef, DP_EMU_CLIENT_ID, DP_EMU_CLIENT_SECRET, ws_token, sizeof(ws_token)) ==
+                0 &&
             sql_ok("CREATE SCHEMA IF NOT EXISTS main.zc") &&
             sql_ok("CREATE TABLE main.zc.a (id STRING NOT NULL, n BIGINT)") &&
             sql_ok("CREATE TABLE main.zc.b (id STRING NOT NULL, n BIGINT)") &&
@@ -223,8 +223,8 @@ static void test_zerobus_client_500_and_drop_are_retried(void)
                         "adding the faults");
     in = one("main.zc.c", body, sizeof(body), "r500");
     DP_ASSERT_MSG(dp_zerobus_send(zb, &in, 1, NULL, NULL, NULL) == 0 && in.attempts == 3,
-                  "expected success on the third attempt, got %s after %d: %s",
-                  dp_err_name(in.rc), in.attempts, in.err.msg);
+                  "expected success on the third attempt, got %s after %d: %s", dp_err_name(in.rc),
+                  in.attempts, in.err.msg);
     DP_ASSERT_MSG(rows_with("main.zc.c", "r500") == 1, "expected exactly one row");
 }
 
@@ -248,7 +248,8 @@ static void test_zerobus_client_expired_token_is_refreshed_once(void)
                   "expected success after one refresh, got %s after %d attempts: %s",
                   dp_err_name(in.rc), in.attempts, in.err.msg);
     DP_ASSERT_MSG(dp_zerobus_token_fetches(zb) == fetches + 1,
-                  "expected exactly one new token, got %ld", dp_zerobus_token_fetches(zb) - fetches);
+                  "expected exactly one new token, got %ld",
+                  dp_zerobus_token_fetches(zb) - fetches);
     DP_ASSERT_MSG(rows_with("main.zc.a", "tok-2") == 1, "expected the row");
 }
 
@@ -286,12 +287,13 @@ static void test_zerobus_client_token_request_fields(void)
                         "token request: %s", err.msg);
     DP_ASSERT_MSG(strcmp(resource, "api://databricks/workspaces/42/zerobusDirectWriteApi") == 0,
                   "resource '%s'", resource);
-    DP_ASSERT_MSG(strstr(details, "\"privileges\":[\"USE CATALOG\"],\"object_type\":\"CATALOG\","
-                                  "\"object_full_path\":\"cat\"") &&
-                      strstr(details, "\"object_type\":\"SCHEMA\",\"object_full_path\":\"cat.sch\"") &&
-                      strstr(details, "[\"SELECT\",\"MODIFY\"],\"object_type\":\"TABLE\","
-                                      "\"object_full_path\":\"cat.sch.tbl\""),
-                  "authorization_details '%s'", details);
+    DP_ASSERT_MSG(
+        strstr(details, "\"privileges\":[\"USE CATALOG\"],\"object_type\":\"CATALOG\","
+                        "\"object_full_path\":\"cat\"") &&
+            strstr(details, "\"object_type\":\"SCHEMA\",\"object_full_path\":\"cat.sch\"") &&
+            strstr(details, "[\"SELECT\",\"MODIFY\"],\"object_type\":\"TABLE\","
+                            "\"object_full_path\":\"cat.sch.tbl\""),
+        "authorization_details '%s'", details);
     DP_ASSERT_MSG(dp_zerobus_token_request("42", "cat.tbl", resource, sizeof(resource), details,
                                            sizeof(details), &err) == DP_EINVAL &&
                       dp_zerobus_token_request("42", "c.s.t\"x", resource, sizeof(resource),

@@ -15,8 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int dp_proc_start(dp_proc_t *proc, char *const argv[], int capture_stdout,
-                  const char *stderr_path)
+int dp_proc_start(dp_proc_t *proc, char *const argv[], int capture_stdout, const char *stderr_path)
 {
     int pfd[2] = {-1, -1};
     pid_t pid;
@@ -212,7 +211,8 @@ int dp_proc_run(char *const argv[], char *out, size_t outlen, long timeout_ms)
     }
     if (out && outlen)
         out[len] = '\0';
-    rc = dp_proc_wait(&proc, deadline - dp_test_now_ms() > 0 ? (long)(deadline - dp_test_now_ms()) : 1);
+    rc = dp_proc_wait(&proc,
+                      deadline - dp_test_now_ms() > 0 ? (long)(deadline - dp_test_now_ms()) : 1);
     if (rc < 0) {
         dp_proc_signal(&proc, SIGKILL);
         dp_proc_wait(&proc, 5000);

@@ -12,18 +12,17 @@
 
 typedef struct dp_proc {
     pid_t pid;
-    int out_fd;       /* read end of the child's stdout, -1 when not captured */
-    char rbuf[8192];  /* bytes read but not yet returned as lines */
+    int out_fd;      /* read end of the child's stdout, -1 when not captured */
+    char rbuf[8192]; /* bytes read but not yet returned as lines */
     size_t rlen;
-    int exited;       /* 1 once waited for */
-    int status;       /* waitpid status once exited */
+    int exited; /* 1 once waited for */
+    int status; /* waitpid status once exited */
 } dp_proc_t;
 
 /* Starts argv[0] (searched in PATH when it has no '/') with stdout captured
  * when capture_stdout is set, and stderr appended to stderr_path when given.
  * Returns 0, or -1 with errno set. */
-int dp_proc_start(dp_proc_t *proc, char *const argv[], int capture_stdout,
-                  const char *stderr_path);
+int dp_proc_start(dp_proc_t *proc, char *const argv[], int capture_stdout, const char *stderr_path);
 
 /* Reads the next line of the child's stdout (without the newline) into line,
  * waiting at most timeout_ms. Returns 0, or -1 on timeout, EOF or error. */

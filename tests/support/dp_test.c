@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static int skipped;        /* skips of this run */
-static int skips_refused;  /* skips that count as failures (CI, DP_TEST_NO_SKIP) */
+static int skipped;               /* skips of this run */
+static int skips_refused;         /* skips that count as failures (CI, DP_TEST_NO_SKIP) */
 static const char *prog = "test"; /* basename of argv[0] */
 
 int dp_test_assert(int cond, int line, const char *file, const char *fmt, ...)

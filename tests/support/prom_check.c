@@ -9,9 +9,9 @@
 #include <string.h>
 
 #define MAX_FAMILIES 256
-#define MAX_SERIES 4096
-#define NAME_MAX_ 200
-#define SERIES_MAX_ 600
+#define MAX_SERIES   4096
+#define NAME_MAX_    200
+#define SERIES_MAX_  600
 
 typedef struct family {
     char name[NAME_MAX_];

@@ -16,11 +16,11 @@
 
 typedef struct dp_registry_fixture {
     dp_proc_t proc;
-    char url[128];        /* "http://127.0.0.1:PORT" */
-    char dir[256];        /* temporary directory (its stderr log) */
+    char url[128]; /* "http://127.0.0.1:PORT" */
+    char dir[256]; /* temporary directory (its stderr log) */
     char stderr_log[300];
-    const char *userpwd;  /* "user:password" given with --user, or NULL */
-    int exit_status;      /* set by stop: 0 after a clean SIGTERM exit */
+    const char *userpwd; /* "user:password" given with --user, or NULL */
+    int exit_status;     /* set by stop: 0 after a clean SIGTERM exit */
 } dp_registry_fixture_t;
 
 /* Starts the fake; extra_args is NULL-terminated and may be NULL. A

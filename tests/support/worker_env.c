@@ -33,26 +33,27 @@ int write_config(env_t *env, long threshold, long max_events)
     f = fopen(env->config, "w");
     if (!f)
         return -1;
-    fprintf(f,
-            "{\"kafka\": {\"bootstrap_servers\": \"%s\", \"topics\": [\"" TOPIC "\"],\n"
-            "  \"group_id\": \"%s\", \"properties\": {\"session.timeout.ms\": 6000,\n"
-            "  \"heartbeat.interval.ms\": 1000, \"fetch.wait.max.ms\": 10,\n"
-            "  \"reconnect.backoff.max.ms\": 500}%s},\n"
-            " \"schemas\": {\"dir\": \"%s/schemas\"},\n"
-            " \"routing\": {\"mode\": \"threshold\", \"threshold\": %ld, \"stats_refresh_s\": 10},\n"
-            " \"flush\": {\"max_events\": %ld, \"max_bytes\": \"8MiB\", \"max_age_ms\": 700,\n"
-            "  \"memory_budget_bytes\": \"64MiB\"},\n"
-            " \"databricks\": {\"host\": \"%s\", \"allow_insecure_http\": true,\n"
-            "  \"warehouse_id\": \"" DP_EMU_WAREHOUSE "\", \"catalog\": \"main\",\n"
-            "  \"schema\": \"wt\", \"volume\": \"staging\", \"create_schema\": true,\n"
-            "  \"auth\": \"oauth\", \"client_id\": \"" DP_EMU_CLIENT_ID "\",\n"
-            "  \"statement_wait_timeout_s\": 5, \"http_timeout_ms\": 30000%s},\n"
-            " \"log\": {\"level\": \"%s\"},\n"
-            " \"worker\": {\"shutdown_timeout_ms\": %ld}%s}\n",
-            env->kf.bootstrap, env->group, g_kafka_extra, DP_SOURCE_DIR, threshold, max_events,
-            env->ef.url, g_databricks_extra,
-            getenv("DP_TEST_WORKER_LOG") ? getenv("DP_TEST_WORKER_LOG") : "info", g_shutdown_ms,
-            g_top_extra);
+    fprintf(
+        f,
+        "{\"kafka\": {\"bootstrap_servers\": \"%s\", \"topics\": [\"" TOPIC "\"],\n"
+        "  \"group_id\": \"%s\", \"properties\": {\"session.timeout.ms\": 6000,\n"
+        "  \"heartbeat.interval.ms\": 1000, \"fetch.wait.max.ms\": 10,\n"
+        "  \"reconnect.backoff.max.ms\": 500}%s},\n"
+        " \"schemas\": {\"dir\": \"%s/schemas\"},\n"
+        " \"routing\": {\"mode\": \"threshold\", \"threshold\": %ld, \"stats_refresh_s\": 10},\n"
+        " \"flush\": {\"max_events\": %ld, \"max_bytes\": \"8MiB\", \"max_age_ms\": 700,\n"
+        "  \"memory_budget_bytes\": \"64MiB\"},\n"
+        " \"databricks\": {\"host\": \"%s\", \"allow_insecure_http\": true,\n"
+        "  \"warehouse_id\": \"" DP_EMU_WAREHOUSE "\", \"catalog\": \"main\",\n"
+        "  \"schema\": \"wt\", \"volume\": \"staging\", \"create_schema\": true,\n"
+        "  \"auth\": \"oauth\", \"client_id\": \"" DP_EMU_CLIENT_ID "\",\n"
+        "  \"statement_wait_timeout_s\": 5, \"http_timeout_ms\": 30000%s},\n"
+        " \"log\": {\"level\": \"%s\"},\n"
+        " \"worker\": {\"shutdown_timeout_ms\": %ld}%s}\n",
+        env->kf.bootstrap, env->group, g_kafka_extra, DP_SOURCE_DIR, threshold, max_events,
+        env->ef.url, g_databricks_extra,
+        getenv("DP_TEST_WORKER_LOG") ? getenv("DP_TEST_WORKER_LOG") : "info", g_shutdown_ms,
+        g_top_extra);
     fclose(f);
     return 0;
 }
@@ -91,8 +92,10 @@ void env_stop(env_t *env)
 int produce(env_t *env, int count, int invalid_every, int seed)
 {
     char n[16], inv[16], s[16], out[512];
-    char *argv[] = {DP_DELTAPORT_BIN, "produce", "--bootstrap", env->kf.bootstrap, "--topic",
-                    TOPIC, "--count", n, "--invalid-every", inv, "--seed", s, "--quiet", NULL};
+    char *argv[] = {DP_DELTAPORT_BIN,  "produce", "--bootstrap", env->kf.bootstrap,
+                    "--topic",         TOPIC,     "--count",     n,
+                    "--invalid-every", inv,       "--seed",      s,
+                    "--quiet",         NULL};
 
     snprintf(n, sizeof(n), "%d", count);
     snprintf(inv, sizeof(inv), "%d", invalid_every);
@@ -235,8 +238,10 @@ long long check_exactly_once(env_t *env, long long produced)
     if (!DP_ASSERT_MSG(n == PARTITIONS, "watermarks: %s", why))
         return -1;
     for (int p = 0; p < PARTITIONS; p++) {
-        DP_ASSERT_MSG(low[p] == 0, "the broker dropped records of partition %d (low %lld): "
-                      "not the worker's fault, but the test cannot check them", p, low[p]);
+        DP_ASSERT_MSG(low[p] == 0,
+                      "the broker dropped records of partition %d (low %lld): "
+                      "not the worker's fault, but the test cannot check them",
+                      p, low[p]);
         total += t.high[p];
         t.seen[p] = calloc((size_t)t.high[p] + 1, 1);
     }
@@ -258,8 +263,8 @@ long long check_exactly_once(env_t *env, long long produced)
     }
     DP_ASSERT_MSG(missing == 0 && t.dups == 0 && t.foreign == 0,
                   "expected every record exactly once: %lld missing, %lld duplicated, %lld "
-                  "unknown, %lld rows for %lld records", missing, t.dups, t.foreign, t.rows,
-                  total);
+                  "unknown, %lld rows for %lld records",
+                  missing, t.dups, t.foreign, t.rows, total);
     errors = scalar(env, "SELECT COUNT(*) FROM main.wt.event_errors");
     return missing || t.dups || t.foreign ? -1 : errors;
 }
@@ -294,7 +299,6 @@ int committed_to_end(env_t *env)
     rd_kafka_destroy(rk);
     return ok;
 }
-
 
 /* Commits offset (with commit metadata md) for partition p of the group, as
  * a stale member of the group would have. The group must be empty. */
@@ -338,8 +342,13 @@ int commit_stale(env_t *env, int p, long long offset, const char *md)
 int incarnation(env_t *env, const char *verb, char *out, size_t outlen)
 {
     /* `new` is refused without --force on the embedded Kafka (no DescribeGroups). */
-    char *argv[] = {DP_DELTAPORT_BIN, "incarnation", (char *)verb, "--config", env->config,
-                    strcmp(verb, "new") == 0 ? "--force" : NULL, NULL};
+    char *argv[] = {DP_DELTAPORT_BIN,
+                    "incarnation",
+                    (char *)verb,
+                    "--config",
+                    env->config,
+                    strcmp(verb, "new") == 0 ? "--force" : NULL,
+                    NULL};
     char *nl;
 
     if (dp_proc_run(argv, out, outlen, scaled(30000)) != 0)
@@ -355,12 +364,12 @@ void clear_faults(env_t *env)
     char *body = NULL;
     size_t len = 0;
 
-    DP_ASSERT_MSG(dp_emu_http(&env->ef, "DELETE", "/_emulator/faults", NULL, NULL, 0, NULL,
-                              &status, &body, &len) == 0 && status / 100 == 2,
+    DP_ASSERT_MSG(dp_emu_http(&env->ef, "DELETE", "/_emulator/faults", NULL, NULL, 0, NULL, &status,
+                              &body, &len) == 0 &&
+                      status / 100 == 2,
                   "clearing the faults failed: %ld", status);
     free(body);
 }
-
 
 static int delivery_failures;
 
@@ -412,12 +421,15 @@ int produce_json(env_t *env, int partition, const char *name, int count, int fir
         int n;
 
         snprintf(id, sizeof(id), "%s-%d", name, first_id + i);
-        n = snprintf(ev, sizeof(ev), "{\"event_id\":\"%s\",\"event_name\":\"%s\","
-                     "\"event_time\":1767225600000000,\"merchant_id\":\"m1\"}", id, name);
-        if (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(TOPIC),
-                              RD_KAFKA_V_PARTITION(partition >= 0 ? partition : RD_KAFKA_PARTITION_UA),
-                              RD_KAFKA_V_KEY(id, strlen(id)), RD_KAFKA_V_VALUE(ev, (size_t)n),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) != 0)
+        n = snprintf(ev, sizeof(ev),
+                     "{\"event_id\":\"%s\",\"event_name\":\"%s\","
+                     "\"event_time\":1767225600000000,\"merchant_id\":\"m1\"}",
+                     id, name);
+        if (rd_kafka_producev(
+                rk, RD_KAFKA_V_TOPIC(TOPIC),
+                RD_KAFKA_V_PARTITION(partition >= 0 ? partition : RD_KAFKA_PARTITION_UA),
+                RD_KAFKA_V_KEY(id, strlen(id)), RD_KAFKA_V_VALUE(ev, (size_t)n),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) != 0)
             rc = -1;
         rd_kafka_poll(rk, 0);
     }

@@ -17,7 +17,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define TOPIC "events"
+#define TOPIC      "events"
 #define PARTITIONS 8
 #define MAX_TABLES 64
 

@@ -7,9 +7,9 @@
  * code and path, never read out of bounds.
  */
 #include "codec/avro_walk.h"
-#include "dp_test.h"
 #include "codec/json_event.h"
 #include "codec/schema.h"
+#include "dp_test.h"
 
 #include <avro.h>
 #include <stdlib.h>
@@ -143,10 +143,9 @@ static void test_avro_walk_extracts_fields_of_avro_c_encoding(void)
     DP_ASSERT_MSG(f[11].len == 3 && f[11].ptr[0] == 0x01, "value: got %zu bytes", f[11].len);
     DP_ASSERT_MSG(f[16].is_null, "context must be null");
     rc = dp_avro_walk_record(canon, f[15].node, f[15].ptr, f[15].len, sub, 8, &rej);
-    DP_ASSERT_MSG(rc == 0 && sub[1].len == 5 && memcmp(sub[1].ptr, "email", 5) == 0 &&
-                      sub[0].is_null,
-                  "attribution.channel: rc %d got %.*s", rc, (int)sub[1].len,
-                  (const char *)sub[1].ptr);
+    DP_ASSERT_MSG(
+        rc == 0 && sub[1].len == 5 && memcmp(sub[1].ptr, "email", 5) == 0 && sub[0].is_null,
+        "attribution.channel: rc %d got %.*s", rc, (int)sub[1].len, (const char *)sub[1].ptr);
     dp_avro_iter_init(&it, canon, &f[17], &rej);
     rc = dp_avro_iter_next(&it, &key, &val);
     DP_ASSERT_MSG(rc == 1 && key.len == 5 && memcmp(key.ptr, "color", 5) == 0 && val.len == 3,
@@ -206,8 +205,8 @@ static void test_avro_walk_rejects_every_truncation(void)
         rc = dp_avro_walk_record(canon, 0, copy, k, NULL, 0, &rej);
         DP_ASSERT_MSG(rc == DP_EINVAL &&
                           (rej.code == DP_REJ_TRUNCATED || rej.code == DP_REJ_BAD_LENGTH),
-                      "prefix of %zu/%zu bytes: expected TRUNCATED or BAD_LENGTH, got rc %d %s",
-                      k, n, rc, dp_reject_name(rej.code));
+                      "prefix of %zu/%zu bytes: expected TRUNCATED or BAD_LENGTH, got rc %d %s", k,
+                      n, rc, dp_reject_name(rej.code));
         free(copy);
     }
 }
@@ -225,11 +224,11 @@ static void test_avro_walk_rejects_bad_lengths_and_varints(void)
 {
     /* event_id length prefix 2^60 (zig-zag), then nothing. */
     static const uint8_t huge[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20};
-    static const uint8_t negative[] = {0x03, 'a', 'b'};             /* length -2 */
-    static const uint8_t overlong[] = {0x02, 'a', 0x02, 'b', 0xff, 0xff, 0xff, 0xff, 0xff,
-                                       0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
-    static const uint8_t overflow[] = {0x02, 'a', 0x02, 'b', 0xff, 0xff, 0xff, 0xff, 0xff,
-                                       0xff, 0xff, 0xff, 0xff, 0x7f};
+    static const uint8_t negative[] = {0x03, 'a', 'b'}; /* length -2 */
+    static const uint8_t overlong[] = {0x02, 'a',  0x02, 'b',  0xff, 0xff, 0xff, 0xff,
+                                       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t overflow[] = {0x02, 'a',  0x02, 'b',  0xff, 0xff, 0xff,
+                                       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
     static const uint8_t bad_utf8[] = {0x04, 0xc3, 0x28};
     static const uint8_t surrogate[] = {0x06, 0xed, 0xa0, 0x80};
 
@@ -269,9 +268,9 @@ static void test_avro_walk_rejects_bad_union_index_with_path(void)
     dp_buf_put_long(&b, -1, NULL);
     expect_reject(b.data, b.len, DP_REJ_BAD_UNION_BRANCH, "$.event_type");
     required(&b);
-    nulls(&b, 11);               /* event_type .. match_quality */
+    nulls(&b, 11);                /* event_type .. match_quality */
     dp_buf_put_long(&b, 1, NULL); /* attribution: the record */
-    nulls(&b, 1);                /* campaign_id */
+    nulls(&b, 1);                 /* campaign_id */
     dp_buf_put_long(&b, 7, NULL); /* channel: bad branch */
     expect_reject(b.data, b.len, DP_REJ_BAD_UNION_BRANCH, "$.attribution.channel");
     dp_buf_free(&b);
@@ -284,20 +283,20 @@ static void test_avro_walk_rejects_hostile_map_counts(void)
     dp_buf_init(&b, 4096);
     required(&b);
     nulls(&b, 13);
-    dp_buf_put_long(&b, 1, NULL);              /* properties: the map */
-    dp_buf_put_long(&b, 1LL << 40, NULL);      /* count */
+    dp_buf_put_long(&b, 1, NULL);         /* properties: the map */
+    dp_buf_put_long(&b, 1LL << 40, NULL); /* count */
     expect_reject(b.data, b.len, DP_REJ_BAD_LENGTH, "$.properties[]");
     required(&b);
     nulls(&b, 13);
     dp_buf_put_long(&b, 1, NULL);
-    dp_buf_put_long(&b, -1, NULL);             /* one item, with a byte size */
-    dp_buf_put_long(&b, 1LL << 50, NULL);      /* byte size */
+    dp_buf_put_long(&b, -1, NULL);        /* one item, with a byte size */
+    dp_buf_put_long(&b, 1LL << 50, NULL); /* byte size */
     expect_reject(b.data, b.len, DP_REJ_BAD_LENGTH, "$.properties[]");
     required(&b);
     nulls(&b, 13);
     dp_buf_put_long(&b, 1, NULL);
     dp_buf_put_long(&b, 1, NULL);
-    dp_buf_put_bytes(&b, "\xff", 1, NULL);       /* key not UTF-8 */
+    dp_buf_put_bytes(&b, "\xff", 1, NULL); /* key not UTF-8 */
     dp_buf_put_bytes(&b, "v", 1, NULL);
     dp_buf_put_long(&b, 0, NULL);
     nulls(&b, 1);
@@ -347,8 +346,8 @@ static void test_avro_walk_survives_random_corruption(void)
         seed = seed * 1103515245u + 12345u;
         copy[(seed >> 8) % n] ^= (char)(1 + (seed >> 20) % 255);
         rc = dp_avro_walk_record(canon, 0, copy, n, f, DP_SCHEMA_MAX_FIELDS, &rej);
-        DP_ASSERT_MSG(rc == 0 || (rc == DP_EINVAL && rej.code != DP_REJ_NONE),
-                      "rc %d with code %d", rc, rej.code);
+        DP_ASSERT_MSG(rc == 0 || (rc == DP_EINVAL && rej.code != DP_REJ_NONE), "rc %d with code %d",
+                      rc, rej.code);
         rejected += rc != 0;
         free(copy);
     }
@@ -375,7 +374,8 @@ static const dp_test_case_t cases[] = {
      test_avro_walk_json_encoder_matches_avro_c_bytes},
     {"test_avro_walk_rejects_every_truncation", test_avro_walk_rejects_every_truncation},
     {"test_avro_walk_rejects_trailing_bytes", test_avro_walk_rejects_trailing_bytes},
-    {"test_avro_walk_rejects_bad_lengths_and_varints", test_avro_walk_rejects_bad_lengths_and_varints},
+    {"test_avro_walk_rejects_bad_lengths_and_varints",
+     test_avro_walk_rejects_bad_lengths_and_varints},
     {"test_avro_walk_rejects_bad_union_index_with_path",
      test_avro_walk_rejects_bad_union_index_with_path},
     {"test_avro_walk_rejects_hostile_map_counts", test_avro_walk_rejects_hostile_map_counts},

@@ -7,10 +7,10 @@
  * Bodies are encoded by avro-c from tests/data/staging/test_event.avsc, so
  * the pass-through path is checked against an independent encoder.
  */
-#include "stage/avrofile.h"
 #include "batch/flush.h"
 #include "core/buf.h"
 #include "dp_test.h"
+#include "stage/avrofile.h"
 
 #include <avro.h>
 #include <jansson.h>
@@ -22,7 +22,7 @@
 #define CANONICAL DP_SOURCE_DIR "/schemas/canonical_event.avsc"
 #define T0        1700000000000000LL
 /* Kafka timestamps of the records (ms); every fifth record has none. */
-#define TS_MS(i) ((i) % 5 == 4 ? -1LL : 1700000000123LL + (i))
+#define TS_MS(i)    ((i) % 5 == 4 ? -1LL : 1700000000123LL + (i))
 #define INCARNATION "inc-0f3a"
 
 static const unsigned char sync_a[16] = "0123456789abcdef";
@@ -216,18 +216,18 @@ static int check_record(avro_value_t *rec, int i, size_t prop_len)
     if (avro_value_get_by_name(&field, "k", &entry, NULL) == 0) {
         avro_value_get_string(&entry, &prop, &plen);
     }
-    return DP_ASSERT_MSG(strcmp(get_str(rec, "event_id"), id) == 0 && t == T0 + i &&
-                             strcmp(get_str(rec, "_kafka_topic"), topic_of(i)) == 0 &&
-                             part == i % 7 && off == 1000 + i && no_loaded_at &&
-                             (TS_MS(i) < 0 ? ts_disc == 0 : ts_disc == 1 && ts == TS_MS(i) * 1000) &&
-                             strcmp(get_str(rec, "_incarnation"), INCARNATION) == 0 &&
-                             disc == (i % 3 ? 1 : 0) && (disc == 0 || n == 3) && prop != NULL &&
-                             plen - 1 == (prop_len ? prop_len : strlen(id)),
-                         "record %d: got id %s time %lld topic %s part %lld off %lld ts %d/%lld "
-                         "incarnation %s _loaded_at %s branch %d",
-                         i, get_str(rec, "event_id"), (long long)t, get_str(rec, "_kafka_topic"),
-                         (long long)part, (long long)off, ts_disc, (long long)ts,
-                         get_str(rec, "_incarnation"), no_loaded_at ? "absent" : "present", disc);
+    return DP_ASSERT_MSG(
+        strcmp(get_str(rec, "event_id"), id) == 0 && t == T0 + i &&
+            strcmp(get_str(rec, "_kafka_topic"), topic_of(i)) == 0 && part == i % 7 &&
+            off == 1000 + i && no_loaded_at &&
+            (TS_MS(i) < 0 ? ts_disc == 0 : ts_disc == 1 && ts == TS_MS(i) * 1000) &&
+            strcmp(get_str(rec, "_incarnation"), INCARNATION) == 0 && disc == (i % 3 ? 1 : 0) &&
+            (disc == 0 || n == 3) && prop != NULL && plen - 1 == (prop_len ? prop_len : strlen(id)),
+        "record %d: got id %s time %lld topic %s part %lld off %lld ts %d/%lld "
+        "incarnation %s _loaded_at %s branch %d",
+        i, get_str(rec, "event_id"), (long long)t, get_str(rec, "_kafka_topic"), (long long)part,
+        (long long)off, ts_disc, (long long)ts, get_str(rec, "_incarnation"),
+        no_loaded_at ? "absent" : "present", disc);
 }
 
 /* Reads the whole in-memory file with avro-c's file reader and checks
@@ -279,10 +279,10 @@ static json_t *field_named(json_t *fields, const char *name)
 
 static void test_avrofile_staged_schema_appends_lineage(void)
 {
-    static const char *names[] = {"event_id",         "event_name",   "event_time",
-                                  "value",            "properties",   "_kafka_topic",
-                                  "_kafka_partition", "_kafka_offset", "_kafka_timestamp",
-                                  "_incarnation",     "_loaded_at"};
+    static const char *names[] = {
+        "event_id",         "event_name",   "event_time",       "value",
+        "properties",       "_kafka_topic", "_kafka_partition", "_kafka_offset",
+        "_kafka_timestamp", "_incarnation", "_loaded_at"};
     json_t *root = json_loads(staged_json, 0, NULL), *fields, *t, *dec;
     size_t i;
 

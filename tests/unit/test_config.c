@@ -11,9 +11,9 @@
  */
 #include "cli/cmd_config.h"
 #include "config/config.h"
+#include "core/url.h"
 #include "dp_test.h"
 #include "kafka/kafka.h"
-#include "core/url.h"
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -215,7 +215,8 @@ static void test_config_load_modes(void)
     cfg = expect_load(patched("{\"load\": {\"table_modes\": {\"evt_purchase\": "
                               "\"merge_event_id\"}}, \"routing\": {\"backfill_on_promotion\": "
                               "false}}"));
-    DP_ASSERT_MSG(cfg && dp_config_load_mode(cfg, "evt_purchase") == DP_CONFIG_LOAD_MERGE_EVENT_ID &&
+    DP_ASSERT_MSG(cfg &&
+                      dp_config_load_mode(cfg, "evt_purchase") == DP_CONFIG_LOAD_MERGE_EVENT_ID &&
                       dp_config_load_mode(cfg, "evt_otherevents") == DP_CONFIG_LOAD_COPY &&
                       !cfg->routing.backfill_on_promotion,
                   "expected only evt_purchase merged, and no backfill");
@@ -228,8 +229,7 @@ static void test_config_load_modes(void)
                  "load.table_modes.evt_x = 1: must be one of copy, merge_event_id");
     expect_error("{\"load\": {\"table_modes\": {\"sync_runs\": \"merge_event_id\"}}}",
                  "load.table_modes.sync_runs: a system table is always loaded by COPY INTO");
-    expect_error("{\"load\": {\"table_modes\": {\"Evt-X\": \"copy\"}}}",
-                 "load.table_modes.Evt-X:");
+    expect_error("{\"load\": {\"table_modes\": {\"Evt-X\": \"copy\"}}}", "load.table_modes.Evt-X:");
 }
 
 /* ------------------------------------------------------------------------- */
@@ -308,8 +308,8 @@ static void test_config_table_names_have_the_flush_limit(void)
     reset_env();
     memset(name, 's', 200);
     name[200] = '\0';
-    snprintf(patch, sizeof(patch), "{\"routing\": {\"mode\": \"single\", \"single_table\": \"%s\"}}",
-             name);
+    snprintf(patch, sizeof(patch),
+             "{\"routing\": {\"mode\": \"single\", \"single_table\": \"%s\"}}", name);
     expect_error(patch, "routing.single_table");
     expect_error(patch, "at most 104 allowed");
     snprintf(patch, sizeof(patch), "{\"routing\": {\"shared_table\": \"%.105s\"}}", name);
@@ -907,7 +907,8 @@ static void test_config_schema_follows_the_table(void)
                       json_object_get(db, "client_secret_file") != NULL,
                   "expected no secret key, only its _file");
     kp = json_object_get(
-        json_object_get(json_object_get(json_object_get(props, "kafka"), "properties"), "properties"),
+        json_object_get(json_object_get(json_object_get(props, "kafka"), "properties"),
+                        "properties"),
         "properties");
     DP_ASSERT_MSG(json_object_get(kp, "enable.auto.commit") && json_object_get(kp, "sasl.password"),
                   "expected owned and secret librdkafka properties refused");

@@ -6,9 +6,9 @@
  * nothing.
  */
 #include "config/config.h"
+#include "core/log.h"
 #include "dp_test.h"
 #include "kafka/kafka.h"
-#include "core/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

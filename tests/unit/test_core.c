@@ -1,10 +1,10 @@
 /*
  * Unit tests of the core helpers: err, mem, log.
  */
-#include "dp_test.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "dp_test.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +21,13 @@ static void test_err_set_returns_code_and_bounds_message(void)
     rc = dp_err_set(&err, DP_EINVAL, 1, "field %s: %s", "event_name", big);
     DP_ASSERT_MSG(rc == DP_EINVAL, "expected DP_EINVAL (%d), got %d", DP_EINVAL, rc);
     DP_ASSERT_MSG(err.retryable == 1, "expected retryable 1, got %d", err.retryable);
-    DP_ASSERT_MSG(strlen(err.msg) == DP_ERR_MSG_MAX - 1, "expected a truncated message of %d, got %zu",
-                  DP_ERR_MSG_MAX - 1, strlen(err.msg));
-    DP_ASSERT_MSG(strncmp(err.msg, "field event_name: x", 19) == 0, "unexpected message start '%.30s'",
-                  err.msg);
-    DP_ASSERT_MSG(dp_err_set(NULL, DP_EIO, 0, "ignored") == DP_EIO, "NULL err must still return code");
+    DP_ASSERT_MSG(strlen(err.msg) == DP_ERR_MSG_MAX - 1,
+                  "expected a truncated message of %d, got %zu", DP_ERR_MSG_MAX - 1,
+                  strlen(err.msg));
+    DP_ASSERT_MSG(strncmp(err.msg, "field event_name: x", 19) == 0,
+                  "unexpected message start '%.30s'", err.msg);
+    DP_ASSERT_MSG(dp_err_set(NULL, DP_EIO, 0, "ignored") == DP_EIO,
+                  "NULL err must still return code");
 }
 
 static void test_err_prefix_and_names(void)
@@ -71,9 +73,11 @@ static void test_log_escapes_json_and_respects_level(void)
     dp_log_set_stream(NULL);
     dp_log_set_level(DP_LOG_INFO);
     fclose(mem);
-    DP_ASSERT_MSG(strstr(buf, "dropped") == NULL, "a line below the threshold was written: %s", buf);
-    DP_ASSERT_MSG(strstr(buf, "\"level\":\"error\",\"module\":\"test\",\"msg\":\"kept \\\"q\\\"\"}") != NULL,
-                  "unexpected log line: %s", buf);
+    DP_ASSERT_MSG(strstr(buf, "dropped") == NULL, "a line below the threshold was written: %s",
+                  buf);
+    DP_ASSERT_MSG(
+        strstr(buf, "\"level\":\"error\",\"module\":\"test\",\"msg\":\"kept \\\"q\\\"\"}") != NULL,
+        "unexpected log line: %s", buf);
     free(buf);
 }
 

@@ -3,10 +3,10 @@
  * transport rules at creation (https only unless allow_insecure_http, with
  * one warning), the PAT credential, and the one-refresh rule on 401.
  */
+#include "core/log.h"
 #include "dbx/http.h"
 #include "dbx/oauth.h"
 #include "dp_test.h"
-#include "core/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

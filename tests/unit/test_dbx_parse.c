@@ -29,8 +29,15 @@ static void test_dbx_encode_path_keeps_slashes_and_escapes_the_rest(void)
         {"/Volumes/c/s/v/a~b-c_d.e", "/Volumes/c/s/v/a~b-c_d.e"},
     };
     static const char *const bad[] = {
-        "/tmp/x", "Volumes/c/s/v/f", "/Volumes/c/s", "/Volumes/c//v/f", "/Volumes/c/s/v/../f",
-        "/Volumes/c/s/v/./f", "/Volumes/c/s/v/a\nb", "/Volumes/c/s/v/f//", NULL,
+        "/tmp/x",
+        "Volumes/c/s/v/f",
+        "/Volumes/c/s",
+        "/Volumes/c//v/f",
+        "/Volumes/c/s/v/../f",
+        "/Volumes/c/s/v/./f",
+        "/Volumes/c/s/v/a\nb",
+        "/Volumes/c/s/v/f//",
+        NULL,
     };
     char out[256];
     dp_err_t err;
@@ -39,8 +46,9 @@ static void test_dbx_encode_path_keeps_slashes_and_escapes_the_rest(void)
     for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         int rc = dp_dbx_encode_path(ok[i].in, out, sizeof(out), &err);
 
-        DP_ASSERT_MSG(rc == 0 && strcmp(out, ok[i].out) == 0, "'%s': expected '%s', got rc %d '%s' (%s)",
-                      ok[i].in, ok[i].out, rc, rc == 0 ? out : "", rc == 0 ? "" : err.msg);
+        DP_ASSERT_MSG(rc == 0 && strcmp(out, ok[i].out) == 0,
+                      "'%s': expected '%s', got rc %d '%s' (%s)", ok[i].in, ok[i].out, rc,
+                      rc == 0 ? out : "", rc == 0 ? "" : err.msg);
     }
     for (i = 0; bad[i] != NULL; i++) {
         int rc = dp_dbx_encode_path(bad[i], out, sizeof(out), &err);
@@ -73,13 +81,16 @@ static void test_dbx_parse_error_body_forms(void)
     const char *b = "{\"error\":\"invalid_client\",\"error_description\":\"bad secret\"}";
     char code[64], msg[64];
 
-    DP_ASSERT_MSG(dp_dbx_parse_error_body(a, strlen(a), code, sizeof(code), msg, sizeof(msg)) == 0 &&
+    DP_ASSERT_MSG(dp_dbx_parse_error_body(a, strlen(a), code, sizeof(code), msg, sizeof(msg)) ==
+                          0 &&
                       !strcmp(code, "PERMISSION_DENIED") && !strcmp(msg, "no"),
                   "Databricks form: got %s / %s", code, msg);
-    DP_ASSERT_MSG(dp_dbx_parse_error_body(b, strlen(b), code, sizeof(code), msg, sizeof(msg)) == 0 &&
+    DP_ASSERT_MSG(dp_dbx_parse_error_body(b, strlen(b), code, sizeof(code), msg, sizeof(msg)) ==
+                          0 &&
                       !strcmp(code, "invalid_client") && !strcmp(msg, "bad secret"),
                   "OAuth form: got %s / %s", code, msg);
-    DP_ASSERT_MSG(dp_dbx_parse_error_body("<html>", 6, code, sizeof(code), msg, sizeof(msg)) == -1 &&
+    DP_ASSERT_MSG(dp_dbx_parse_error_body("<html>", 6, code, sizeof(code), msg, sizeof(msg)) ==
+                          -1 &&
                       code[0] == '\0',
                   "HTML gives no code");
     DP_ASSERT_MSG(dp_dbx_parse_error_body(NULL, 0, code, sizeof(code), msg, sizeof(msg)) == -1,
@@ -97,17 +108,18 @@ static void test_dbx_parse_token_response(void)
     long exp = 0;
     dp_err_t err;
 
-    DP_ASSERT_MSG(dp_oauth_parse_token_response(ok, strlen(ok), tok, sizeof(tok), &exp, &err) == 0 &&
+    DP_ASSERT_MSG(dp_oauth_parse_token_response(ok, strlen(ok), tok, sizeof(tok), &exp, &err) ==
+                          0 &&
                       !strcmp(tok, "abc.def") && exp == 3599,
                   "expected abc.def / 3599, got %s / %ld", tok, exp);
-    DP_ASSERT_MSG(dp_oauth_parse_token_response(noexp, strlen(noexp), tok, sizeof(tok), &exp, &err) ==
-                          0 &&
-                      exp == 3600,
-                  "missing expires_in defaults to 3600, got %ld", exp);
-    DP_ASSERT_MSG(dp_oauth_parse_token_response(strexp, strlen(strexp), tok, sizeof(tok), &exp,
-                                                &err) == 0 &&
-                      exp == 120,
-                  "string expires_in accepted, got %ld", exp);
+    DP_ASSERT_MSG(
+        dp_oauth_parse_token_response(noexp, strlen(noexp), tok, sizeof(tok), &exp, &err) == 0 &&
+            exp == 3600,
+        "missing expires_in defaults to 3600, got %ld", exp);
+    DP_ASSERT_MSG(
+        dp_oauth_parse_token_response(strexp, strlen(strexp), tok, sizeof(tok), &exp, &err) == 0 &&
+            exp == 120,
+        "string expires_in accepted, got %ld", exp);
     DP_ASSERT_MSG(dp_oauth_parse_token_response(none, strlen(none), tok, sizeof(tok), &exp, &err) ==
                       DP_EINVAL,
                   "no access_token is DP_EINVAL");
@@ -169,9 +181,9 @@ static void test_dbx_parse_directory_pages(void)
                                           &stopped, &err) == 0 &&
                       next[0] == '\0',
                   "last page has no token");
-    DP_ASSERT_MSG(dp_dbx_files_parse_page(empty, 2, collect_cb, &c, next, sizeof(next), &stopped,
-                                          &err) == 0,
-                  "an empty directory answers {}");
+    DP_ASSERT_MSG(
+        dp_dbx_files_parse_page(empty, 2, collect_cb, &c, next, sizeof(next), &stopped, &err) == 0,
+        "an empty directory answers {}");
     memset(&c, 0, sizeof(c));
     c.stop_after = 1;
     dp_dbx_files_parse_page(p1, strlen(p1), collect_cb, &c, next, sizeof(next), &stopped, &err);
@@ -306,10 +318,11 @@ static void test_dbx_sql_copy_counts(void)
 
 static void test_dbx_sql_parse_notes_more_chunks(void)
 {
-    const char *first = "{\"statement_id\":\"c\",\"status\":{\"state\":\"SUCCEEDED\"},"
-                        "\"manifest\":{\"total_chunk_count\":3},\"result\":{\"chunk_index\":0,"
-                        "\"data_array\":[[\"a\"]],\"next_chunk_index\":1,"
-                        "\"next_chunk_internal_link\":\"/api/2.0/sql/statements/c/result/chunks/1\"}}";
+    const char *first =
+        "{\"statement_id\":\"c\",\"status\":{\"state\":\"SUCCEEDED\"},"
+        "\"manifest\":{\"total_chunk_count\":3},\"result\":{\"chunk_index\":0,"
+        "\"data_array\":[[\"a\"]],\"next_chunk_index\":1,"
+        "\"next_chunk_internal_link\":\"/api/2.0/sql/statements/c/result/chunks/1\"}}";
     dp_dbx_sql_result_t res = {0};
     dp_err_t err;
 
@@ -356,8 +369,8 @@ static void test_dbx_sql_failure_kind(void)
         snprintf(res.error_code, sizeof(res.error_code), "%s", cases[i].code);
         snprintf(res.error_class, sizeof(res.error_class), "%s", cases[i].cls);
         DP_ASSERT_MSG(dp_dbx_sql_failure_kind(&res) == cases[i].kind,
-                      "case %zu (%s %s): expected kind %d, got %d", i, cases[i].code,
-                      cases[i].cls, cases[i].kind, dp_dbx_sql_failure_kind(&res));
+                      "case %zu (%s %s): expected kind %d, got %d", i, cases[i].code, cases[i].cls,
+                      cases[i].kind, dp_dbx_sql_failure_kind(&res));
     }
 }
 

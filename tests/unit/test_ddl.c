@@ -1,8 +1,8 @@
 /*
  * Unit tests of ddl: Avro schema -> Databricks columns.
  */
-#include "load/ddl.h"
 #include "dp_test.h"
+#include "load/ddl.h"
 #include "load/load_merge.h"
 
 #include <stdio.h>
@@ -81,8 +81,10 @@ static void test_ddl_create_table_and_rejections(void)
         char *cols = dp_ddl_columns_from_avro(bad[i], &err);
 
         DP_ASSERT_MSG(cols == NULL, "schema %d should be refused, got: %s", i, cols ? cols : "");
-        DP_ASSERT_MSG(err.code == DP_EINVAL && err.msg[0], "schema %d: expected DP_EINVAL and a "
-                      "message, got %d '%s'", i, err.code, err.msg);
+        DP_ASSERT_MSG(err.code == DP_EINVAL && err.msg[0],
+                      "schema %d: expected DP_EINVAL and a "
+                      "message, got %d '%s'",
+                      i, err.code, err.msg);
         free(cols);
     }
 }
@@ -92,14 +94,16 @@ static void test_ddl_copy_into_text_and_refusals(void)
     const char *bad[] = {"/Volumes/c/s/v/i0/t/x'); DROP TABLE t; --.avro", "/tmp/x.avro",
                          "/Volumes/c/s/v/../../x.avro", "/Volumes/c/s/v/i0/t/", NULL};
     dp_err_t err;
-    char *sql = dp_ddl_copy_into("`main`.`s`.`evt_a`", "/Volumes/main/s/v/i0/evt_a/ab12.avro", &err);
+    char *sql =
+        dp_ddl_copy_into("`main`.`s`.`evt_a`", "/Volumes/main/s/v/i0/evt_a/ab12.avro", &err);
 
     DP_ASSERT_FATAL_MSG(sql != NULL, "expected SQL, got: %s", err.msg);
     /* The SELECT form: _loaded_at is the load time (issue 11 item 6). */
-    DP_ASSERT_MSG(strcmp(sql, "COPY INTO `main`.`s`.`evt_a` FROM (SELECT *, current_timestamp() "
-                              "AS _loaded_at FROM '/Volumes/main/s/v/i0/evt_a/') "
-                              "FILEFORMAT = AVRO FILES = ('ab12.avro') FORMAT_OPTIONS "
-                              "('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')") == 0,
+    DP_ASSERT_MSG(strcmp(sql,
+                         "COPY INTO `main`.`s`.`evt_a` FROM (SELECT *, current_timestamp() "
+                         "AS _loaded_at FROM '/Volumes/main/s/v/i0/evt_a/') "
+                         "FILEFORMAT = AVRO FILES = ('ab12.avro') FORMAT_OPTIONS "
+                         "('mergeSchema' = 'true') COPY_OPTIONS ('mergeSchema' = 'true')") == 0,
                   "got: %s", sql);
     free(sql);
     for (int i = 0; bad[i]; i++) {

@@ -5,9 +5,9 @@
  * rejection code with its field path, and hostile bodies.
  */
 #include "codec/decode.h"
-#include "dp_test.h"
 #include "codec/json_event.h"
 #include "codec/validate.h"
+#include "dp_test.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,8 @@
 static dp_decoder_t *dec;
 static dp_decode_scratch_t scratch;
 
-#define BASE "\"event_id\":\"e-1\",\"event_name\":\"order_completed\",\"event_time\":1764000000000000,\"merchant_id\":\"m-1\""
+#define BASE                                                                                       \
+    "\"event_id\":\"e-1\",\"event_name\":\"order_completed\",\"event_time\":1764000000000000,\"merchant_id\":\"m-1\""
 
 static int suite_init(void)
 {
@@ -46,7 +47,8 @@ static int encode(const dp_schema_t *schema, const char *json, dp_buf_t *out)
     dp_buf_init(out, 1 << 16);
     rc = root ? dp_json_event_encode(schema, root, json, strlen(json), out, &rej) : -1;
     json_decref(root);
-    DP_ASSERT_MSG(rc == 0, "encoding %s failed: %s %s", json, rc ? rej.path : "", rc ? rej.reason : "");
+    DP_ASSERT_MSG(rc == 0, "encoding %s failed: %s %s", json, rc ? rej.path : "",
+                  rc ? rej.reason : "");
     return rc;
 }
 
@@ -116,10 +118,11 @@ static void test_decode_old_writer_schema_maps_by_name(void)
 
     DP_ASSERT_FATAL_MSG(s2 != NULL, "ids/2.avsc: %s", err.msg);
     DP_ASSERT_MSG(dp_decoder_schema_status(dec, 2, NULL) == 1, "schema 2 must be compatible");
-    rc = encode(s2, "{\"event_id\":\"e-2\",\"event_name\":\"page_viewed\",\"merchant_id\":\"m-9\","
-                    "\"event_time\":1764000000000000,\"event_type\":\"page\","
-                    "\"received_at\":1764000000123,\"session_seq\":7,\"value\":\"5\","
-                    "\"currency\":\"USD\",\"properties\":{\"k\":\"v\"}}",
+    rc = encode(s2,
+                "{\"event_id\":\"e-2\",\"event_name\":\"page_viewed\",\"merchant_id\":\"m-9\","
+                "\"event_time\":1764000000000000,\"event_type\":\"page\","
+                "\"received_at\":1764000000123,\"session_seq\":7,\"value\":\"5\","
+                "\"currency\":\"USD\",\"properties\":{\"k\":\"v\"}}",
                 &old);
     rc |= encode(dp_decoder_canonical(dec),
                  "{\"event_id\":\"e-2\",\"event_name\":\"page_viewed\","
@@ -164,9 +167,10 @@ static void test_decode_old_writer_every_truncation_rejected(void)
     int rc;
 
     DP_ASSERT_FATAL_MSG(s2 != NULL, "ids/2.avsc: %s", err.msg);
-    if (encode(s2, "{\"event_id\":\"e\",\"event_name\":\"a\",\"merchant_id\":\"m\",\"event_time\":"
-                   "1764000000000000,\"event_type\":\"t\",\"session_seq\":1,\"user_id\":\"u\","
-                   "\"properties\":{\"a\":\"b\",\"c\":\"d\"}}",
+    if (encode(s2,
+               "{\"event_id\":\"e\",\"event_name\":\"a\",\"merchant_id\":\"m\",\"event_time\":"
+               "1764000000000000,\"event_type\":\"t\",\"session_seq\":1,\"user_id\":\"u\","
+               "\"properties\":{\"a\":\"b\",\"c\":\"d\"}}",
                &old) == 0) {
         for (k = 0; k < old.len; k++) {
             msg = frame(2, old.data, k, &len);
@@ -183,7 +187,8 @@ static void test_decode_old_writer_every_truncation_rejected(void)
 
 static void test_decode_json_input_and_raw_payload(void)
 {
-    const char *with_unknown = "{" BASE ",\"cart_size\":3,\"attribution\":{\"channel\":\"ads\",\"x\":1}}";
+    const char *with_unknown =
+        "{" BASE ",\"cart_size\":3,\"attribution\":{\"channel\":\"ads\",\"x\":1}}";
     dp_avro_value_t f[DP_SCHEMA_MAX_FIELDS];
     dp_buf_t expect;
     dp_decoded_t out;
@@ -216,12 +221,17 @@ static void test_decode_json_timestamps_and_decimals(void)
         int64_t received_at;
         int64_t unscaled;
     } ok[] = {
-        {"\"received_at\":\"2026-11-24T06:41:55.123Z\",\"value\":\"12.34\"", 1795502515123000LL, 123400},
-        {"\"received_at\":\"2026-11-24T07:41:55.123456+01:00\",\"value\":12.34", 1795502515123456LL, 123400},
-        {"\"received_at\":\"2026-11-24T06:41:55.123456789Z\",\"value\":\"-0.5\"", 1795502515123456LL, -5000},
+        {"\"received_at\":\"2026-11-24T06:41:55.123Z\",\"value\":\"12.34\"", 1795502515123000LL,
+         123400},
+        {"\"received_at\":\"2026-11-24T07:41:55.123456+01:00\",\"value\":12.34", 1795502515123456LL,
+         123400},
+        {"\"received_at\":\"2026-11-24T06:41:55.123456789Z\",\"value\":\"-0.5\"",
+         1795502515123456LL, -5000},
         {"\"received_at\":1795502515000000,\"value\":7", 1795502515000000LL, 70000},
-        {"\"received_at\":\"2000-01-01T00:00:00Z\",\"value\":\"99999999999999.9999\"", 946684800000000LL, 999999999999999999LL},
-        {"\"received_at\":\"2024-02-29T23:59:59-0130\",\"value\":\"-0.0001\"", 1709256599000000LL, -1},
+        {"\"received_at\":\"2000-01-01T00:00:00Z\",\"value\":\"99999999999999.9999\"",
+         946684800000000LL, 999999999999999999LL},
+        {"\"received_at\":\"2024-02-29T23:59:59-0130\",\"value\":\"-0.0001\"", 1709256599000000LL,
+         -1},
     };
     char json[512];
     dp_decoded_t out;
@@ -255,15 +265,24 @@ typedef struct reject_case {
 static void test_decode_json_rejections_name_code_and_path(void)
 {
     static const reject_case_t cases[] = {
-        {"{\"event_name\":\"a\",\"event_time\":1764000000000000,\"merchant_id\":\"m\"}", DP_REJ_MISSING_FIELD, "$.event_id"},
-        {"{\"event_id\":\"e\",\"event_name\":\"a\",\"event_time\":1764000000000000}", DP_REJ_MISSING_FIELD, "$.merchant_id"},
-        {"{\"event_id\":null,\"event_name\":\"a\",\"event_time\":1764000000000000,\"merchant_id\":\"m\"}", DP_REJ_MISSING_FIELD, "$.event_id"},
-        {"{\"event_id\":\"\",\"event_name\":\"a\",\"event_time\":1764000000000000,\"merchant_id\":\"m\"}", DP_REJ_BAD_EVENT_ID, "$.event_id"},
-        {"{\"event_id\":\"e\",\"event_name\":\"a\",\"event_time\":1764000000000000,\"merchant_id\":\"\"}", DP_REJ_BAD_MERCHANT_ID, "$.merchant_id"},
-        {"{\"event_id\":\"e\",\"event_name\":\"Order Completed\",\"event_time\":1764000000000000,\"merchant_id\":\"m\"}", DP_REJ_BAD_EVENT_NAME, "$.event_name"},
-        {"{\"event_id\":\"e\",\"event_name\":\"a\",\"event_time\":\"2026-13-01T00:00:00Z\",\"merchant_id\":\"m\"}", DP_REJ_BAD_TIMESTAMP, "$.event_time"},
-        {"{\"event_id\":\"e\",\"event_name\":\"a\",\"event_time\":946684799999999,\"merchant_id\":\"m\"}", DP_REJ_BAD_TIMESTAMP, "$.event_time"},
-        {"{\"event_id\":\"e\",\"event_name\":\"a\",\"event_time\":true,\"merchant_id\":\"m\"}", DP_REJ_BAD_TIMESTAMP, "$.event_time"},
+        {"{\"event_name\":\"a\",\"event_time\":1764000000000000,\"merchant_id\":\"m\"}",
+         DP_REJ_MISSING_FIELD, "$.event_id"},
+        {"{\"event_id\":\"e\",\"event_name\":\"a\",\"event_time\":1764000000000000}",
+         DP_REJ_MISSING_FIELD, "$.merchant_id"},
+        {"{\"event_id\":null,\"event_name\":\"a\",\"event_time\":1764000000000000,\"merchant_id\":\"m\"}",
+         DP_REJ_MISSING_FIELD, "$.event_id"},
+        {"{\"event_id\":\"\",\"event_name\":\"a\",\"event_time\":1764000000000000,\"merchant_id\":\"m\"}",
+         DP_REJ_BAD_EVENT_ID, "$.event_id"},
+        {"{\"event_id\":\"e\",\"event_name\":\"a\",\"event_time\":1764000000000000,\"merchant_id\":\"\"}",
+         DP_REJ_BAD_MERCHANT_ID, "$.merchant_id"},
+        {"{\"event_id\":\"e\",\"event_name\":\"Order Completed\",\"event_time\":1764000000000000,\"merchant_id\":\"m\"}",
+         DP_REJ_BAD_EVENT_NAME, "$.event_name"},
+        {"{\"event_id\":\"e\",\"event_name\":\"a\",\"event_time\":\"2026-13-01T00:00:00Z\",\"merchant_id\":\"m\"}",
+         DP_REJ_BAD_TIMESTAMP, "$.event_time"},
+        {"{\"event_id\":\"e\",\"event_name\":\"a\",\"event_time\":946684799999999,\"merchant_id\":\"m\"}",
+         DP_REJ_BAD_TIMESTAMP, "$.event_time"},
+        {"{\"event_id\":\"e\",\"event_name\":\"a\",\"event_time\":true,\"merchant_id\":\"m\"}",
+         DP_REJ_BAD_TIMESTAMP, "$.event_time"},
         {"{" BASE ",\"received_at\":\"yesterday\"}", DP_REJ_BAD_TIMESTAMP, "$.received_at"},
         {"{" BASE ",\"user_id\":5}", DP_REJ_BAD_TYPE, "$.user_id"},
         {"{" BASE ",\"currency\":\"usd\"}", DP_REJ_BAD_CURRENCY, "$.currency"},
@@ -277,7 +296,8 @@ static void test_decode_json_rejections_name_code_and_path(void)
         {"{" BASE ",\"properties\":{\"qty\":2}}", DP_REJ_BAD_TYPE, "$.properties.qty"},
         {"{" BASE ",\"context\":\"x\"}", DP_REJ_BAD_TYPE, "$.context"},
         {"{" BASE ",\"foo\":1,\"raw_payload\":\"kept\"}", DP_REJ_UNKNOWN_FIELD, "$.foo"},
-        {"{" BASE ",\"attribution\":{\"foo\":1},\"raw_payload\":\"r\"}", DP_REJ_UNKNOWN_FIELD, "$.attribution.foo"},
+        {"{" BASE ",\"attribution\":{\"foo\":1},\"raw_payload\":\"r\"}", DP_REJ_UNKNOWN_FIELD,
+         "$.attribution.foo"},
         {"{bad", DP_REJ_BAD_JSON, "$"},
         {"{" BASE ",\"event_id\":\"dup\"}", DP_REJ_BAD_JSON, "$"},
         {"{" BASE "} trailing", DP_REJ_BAD_JSON, "$"},
@@ -338,7 +358,10 @@ static void test_decode_avro_rejections(void)
     expect_avro(msg, len, DP_REJ_TOO_LARGE, "$");
     dp_decoder_set_max_message(dec, DP_DECODE_DEFAULT_MAX_MESSAGE);
     free(msg);
-    msg = frame(1, "\x02" "e\x02n\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 15, &len);
+    msg = frame(1,
+                "\x02"
+                "e\x02n\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01",
+                15, &len);
     expect_avro(msg, len, DP_REJ_BAD_VARINT, "$.event_time");
     free(msg);
     dp_buf_free(&body);
@@ -372,7 +395,10 @@ static void test_decode_incompatible_and_evolved_writers(void)
     DP_ASSERT_MSG(dp_decoder_add_schema(dec, 9, "{\"type\":", 8, &err) == DP_EINVAL,
                   "bad JSON must be refused");
     DP_ASSERT_MSG(dp_decoder_schema_status(dec, 9, NULL) == -1, "schema 9 must not be added");
-    msg = frame(3, "\x02" "e", 2, &len);
+    msg = frame(3,
+                "\x02"
+                "e",
+                2, &len);
     expect_avro(msg, len, DP_REJ_INCOMPATIBLE_SCHEMA, "$");
     free(msg);
 
@@ -380,30 +406,39 @@ static void test_decode_incompatible_and_evolved_writers(void)
                             dp_decoder_schema_status(dec, 4, NULL) == 1,
                         "schema 4 must be compatible");
     ws = dp_schema_parse(evolved, strlen(evolved), &err);
-    if (encode(ws, "{\"merchant_id\":\"m\",\"event_id\":\"e\",\"event_name\":\"a\","
-                   "\"event_time\":1764000000000000,\"value\":null,"
-                   "\"attribution\":{\"extra\":5,\"channel\":\"ads\"}}", &body) == 0 &&
-        encode(dp_decoder_canonical(dec), "{\"merchant_id\":\"m\",\"event_id\":\"e\",\"event_name\":\"a\","
-                   "\"event_time\":1764000000000000,\"attribution\":{\"channel\":\"ads\"}}", &expect) == 0) {
+    if (encode(ws,
+               "{\"merchant_id\":\"m\",\"event_id\":\"e\",\"event_name\":\"a\","
+               "\"event_time\":1764000000000000,\"value\":null,"
+               "\"attribution\":{\"extra\":5,\"channel\":\"ads\"}}",
+               &body) == 0 &&
+        encode(dp_decoder_canonical(dec),
+               "{\"merchant_id\":\"m\",\"event_id\":\"e\",\"event_name\":\"a\","
+               "\"event_time\":1764000000000000,\"attribution\":{\"channel\":\"ads\"}}",
+               &expect) == 0) {
         msg = frame(4, body.data, body.len, &len);
         DP_ASSERT_MSG(dp_decode_message(dec, NULL, msg, len, &out, &scratch, &err) == 0 &&
-                          out.body_len == expect.len && memcmp(out.body, expect.data, expect.len) == 0,
+                          out.body_len == expect.len &&
+                          memcmp(out.body, expect.data, expect.len) == 0,
                       "evolved writer must map to the canonical bytes: %s", err.msg);
         free(msg);
         dp_buf_free(&body);
         dp_buf_free(&expect);
     }
-    if (encode(ws, "{\"merchant_id\":\"m\",\"event_id\":null,\"event_name\":\"a\","
-                   "\"event_time\":1764000000000000,\"value\":null,"
-                   "\"attribution\":{\"extra\":5,\"channel\":\"ads\"}}", &body) == 0) {
+    if (encode(ws,
+               "{\"merchant_id\":\"m\",\"event_id\":null,\"event_name\":\"a\","
+               "\"event_time\":1764000000000000,\"value\":null,"
+               "\"attribution\":{\"extra\":5,\"channel\":\"ads\"}}",
+               &body) == 0) {
         msg = frame(4, body.data, body.len, &len);
         expect_avro(msg, len, DP_REJ_MISSING_FIELD, "$.event_id");
         free(msg);
         dp_buf_free(&body);
     }
-    if (encode(ws, "{\"merchant_id\":\"m\",\"event_id\":\"e\",\"event_name\":\"a\","
-                   "\"event_time\":1764000000000000,\"value\":\"12\","
-                   "\"attribution\":{\"extra\":5,\"channel\":\"ads\"}}", &body) == 0) {
+    if (encode(ws,
+               "{\"merchant_id\":\"m\",\"event_id\":\"e\",\"event_name\":\"a\","
+               "\"event_time\":1764000000000000,\"value\":\"12\","
+               "\"attribution\":{\"extra\":5,\"channel\":\"ads\"}}",
+               &body) == 0) {
         msg = frame(4, body.data, body.len, &len);
         expect_avro(msg, len, DP_REJ_BAD_TYPE, "$.value");
         free(msg);
@@ -414,7 +449,8 @@ static void test_decode_incompatible_and_evolved_writers(void)
 
 static void test_decode_output_is_bounded_by_scratch(void)
 {
-    const char *json = "{" BASE ",\"context\":{\"user_agent\":\"Mozilla/5.0 (X11; Linux x86_64) long enough\"}}";
+    const char *json =
+        "{" BASE ",\"context\":{\"user_agent\":\"Mozilla/5.0 (X11; Linux x86_64) long enough\"}}";
     dp_decode_scratch_t small;
     dp_decoded_t out;
     dp_err_t err = {DP_OK, 0, ""};
@@ -422,8 +458,7 @@ static void test_decode_output_is_bounded_by_scratch(void)
 
     dp_decode_scratch_init(&small, 32);
     rc = dp_decode_message(dec, NULL, json, strlen(json), &out, &small, &err);
-    DP_ASSERT_MSG(rc == DP_EINVAL && out.reject.code == DP_REJ_TOO_LARGE &&
-                      small.body.cap <= 32,
+    DP_ASSERT_MSG(rc == DP_EINVAL && out.reject.code == DP_REJ_TOO_LARGE && small.body.cap <= 32,
                   "expected TOO_LARGE within a 32-byte scratch, got rc %d %s (cap %zu)", rc,
                   err.msg, small.body.cap);
     dp_decode_scratch_free(&small);

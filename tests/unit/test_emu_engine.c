@@ -31,10 +31,11 @@ static void test_emu_engine_starts_with_main_default(void)
 
 static void test_emu_engine_volume_path_rejects_bad_paths(void)
 {
-    static const char *const bad[] = {"/Volumes/main/default/stage/../x", "/Volumes/main/default/stage/./x",
-                                      "/Volumes/main/default/stage//x", "/Volumes/main/default",
-                                      "/Volumes/main/default/stage/a\\b", "/etc/passwd",
-                                      "/Volumes/main/def ault/stage/x"};
+    static const char *const bad[] = {
+        "/Volumes/main/default/stage/../x", "/Volumes/main/default/stage/./x",
+        "/Volumes/main/default/stage//x",   "/Volumes/main/default",
+        "/Volumes/main/default/stage/a\\b", "/etc/passwd",
+        "/Volumes/main/def ault/stage/x"};
     char dir[512], local[1024], msg[256];
     emu_engine_t *e = t_open("emu_badpath", NULL, dir);
     size_t k;
@@ -81,8 +82,9 @@ static void test_emu_engine_create_schema_and_errors(void)
                   "expected SCHEMA_NOT_FOUND 42704, got '%s' %s", res.message, res.sql_state);
     emu_result_clear(&res);
     rc = t_exec(e, NULL, "CREATE SCHEMAX foo", NULL, &res);
-    DP_ASSERT_MSG(rc == -1 && strcmp(res.message, "[PARSE_SYNTAX_ERROR] Syntax error at or near "
-                                                  "'SCHEMAX'. SQLSTATE: 42601") == 0 &&
+    DP_ASSERT_MSG(rc == -1 &&
+                      strcmp(res.message, "[PARSE_SYNTAX_ERROR] Syntax error at or near "
+                                          "'SCHEMAX'. SQLSTATE: 42601") == 0 &&
                       strcmp(res.error_code, "BAD_REQUEST") == 0,
                   "expected a syntax error near SCHEMAX, got '%s' (%s)", res.message,
                   res.error_code);
@@ -92,11 +94,13 @@ static void test_emu_engine_create_schema_and_errors(void)
 
 static const dp_test_case_t k_cases[] = {
     {"test_emu_engine_starts_with_main_default", test_emu_engine_starts_with_main_default},
-    {"test_emu_engine_volume_path_rejects_bad_paths", test_emu_engine_volume_path_rejects_bad_paths},
+    {"test_emu_engine_volume_path_rejects_bad_paths",
+     test_emu_engine_volume_path_rejects_bad_paths},
     {"test_emu_engine_create_schema_and_errors", test_emu_engine_create_schema_and_errors},
     {NULL, NULL}};
 
-static const dp_test_suite_t k_suites[] = {{"emu_engine", NULL, NULL, k_cases}, {NULL, NULL, NULL, NULL}};
+static const dp_test_suite_t k_suites[] = {{"emu_engine", NULL, NULL, k_cases},
+                                           {NULL, NULL, NULL, NULL}};
 
 int main(int argc, char **argv)
 {

@@ -65,7 +65,7 @@ static int write_two(const char *dir, const char *name, const char *id1, const c
 
 #define COPY_MERGE                                                                                 \
     "COPY INTO evt FROM '/Volumes/main/default/stage/evt/' FILEFORMAT = AVRO "                     \
-    "FILES = ('a.avro', 'missing.avro') FORMAT_OPTIONS ('mergeSchema' = 'true') "                   \
+    "FILES = ('a.avro', 'missing.avro') FORMAT_OPTIONS ('mergeSchema' = 'true') "                  \
     "COPY_OPTIONS ('mergeSchema' = 'true'"
 
 static void expect_copy(emu_engine_t *e, const char *sql, const char *ins, const char *skipped)
@@ -75,7 +75,8 @@ static void expect_copy(emu_engine_t *e, const char *sql, const char *ins, const
 
     DP_ASSERT_MSG(rc == 0, "expected COPY to succeed, got '%s' for %s", res.message, sql);
     if (rc == 0) {
-        DP_ASSERT_MSG(strcmp(t_cell(&res, 0, 0), ins) == 0 && strcmp(t_cell(&res, 0, 1), ins) == 0 &&
+        DP_ASSERT_MSG(strcmp(t_cell(&res, 0, 0), ins) == 0 &&
+                          strcmp(t_cell(&res, 0, 1), ins) == 0 &&
                           strcmp(t_cell(&res, 0, 2), skipped) == 0,
                       "expected [%s, %s, %s], got [%s, %s, %s]", ins, ins, skipped,
                       t_cell(&res, 0, 0), t_cell(&res, 0, 1), t_cell(&res, 0, 2));
@@ -144,42 +145,54 @@ static void test_emu_engine_copy_pattern_corrupt_and_mismatch(void)
     write_two(dir, "a.avro", "a1", "a2");
     write_two(dir, "b1.avro", "b1", "b2");
     write_two(dir, "b2.avro", "b3", "b4");
-    expect_copy(e, "COPY INTO evt FROM '/Volumes/main/default/stage/evt' FILEFORMAT = AVRO "
-                   "PATTERN = 'b*.avro'", "4", "0");
-    expect_copy(e, "COPY INTO evt FROM '/Volumes/main/default/stage/evt/' FILEFORMAT = AVRO",
-                "2", "0");
+    expect_copy(e,
+                "COPY INTO evt FROM '/Volumes/main/default/stage/evt' FILEFORMAT = AVRO "
+                "PATTERN = 'b*.avro'",
+                "4", "0");
+    expect_copy(e, "COPY INTO evt FROM '/Volumes/main/default/stage/evt/' FILEFORMAT = AVRO", "2",
+                "0");
     /* A truncated container fails the statement, or is skipped and not recorded. */
     snprintf(path, sizeof(path), "%s/volumes/main/default/stage/evt/c.avro", dir);
     t_write_file(path, "Obj\x01\x04garbage");
-    rc = t_exec(e, NULL, "COPY INTO evt FROM '/Volumes/main/default/stage/evt/' FILEFORMAT = AVRO "
-                         "FILES = ('c.avro')", NULL, &res);
+    rc = t_exec(e, NULL,
+                "COPY INTO evt FROM '/Volumes/main/default/stage/evt/' FILEFORMAT = AVRO "
+                "FILES = ('c.avro')",
+                NULL, &res);
     DP_ASSERT_MSG(rc == -1 && strncmp(res.message, "[FAILED_READ_FILE.NO_HINT]", 26) == 0 &&
                       strstr(res.message, "/Volumes/main/default/stage/evt/c.avro") != NULL,
                   "expected FAILED_READ_FILE naming c.avro, got '%s'", res.message);
     emu_result_clear(&res);
-    expect_copy(e, "COPY INTO evt FROM '/Volumes/main/default/stage/evt/' FILEFORMAT = AVRO "
-                   "FILES = ('c.avro') FORMAT_OPTIONS ('ignoreCorruptFiles' = 'true')", "0", "1");
-    expect_copy(e, "COPY INTO evt FROM '/Volumes/main/default/stage/evt/' FILEFORMAT = AVRO "
-                   "FILES = ('c.avro') FORMAT_OPTIONS ('ignoreCorruptFiles' = 'true')", "0", "1");
+    expect_copy(e,
+                "COPY INTO evt FROM '/Volumes/main/default/stage/evt/' FILEFORMAT = AVRO "
+                "FILES = ('c.avro') FORMAT_OPTIONS ('ignoreCorruptFiles' = 'true')",
+                "0", "1");
+    expect_copy(e,
+                "COPY INTO evt FROM '/Volumes/main/default/stage/evt/' FILEFORMAT = AVRO "
+                "FILES = ('c.avro') FORMAT_OPTIONS ('ignoreCorruptFiles' = 'true')",
+                "0", "1");
     /* A narrower table refuses the extra columns without mergeSchema. */
     t_ok(e, "CREATE TABLE narrow (event_id STRING)");
-    rc = t_exec(e, NULL, "COPY INTO narrow FROM '/Volumes/main/default/stage/evt/' "
-                         "FILEFORMAT = AVRO FILES = ('a.avro')", NULL, &res);
-    DP_ASSERT_MSG(rc == -1 && strncmp(res.message, "[COPY_INTO_SCHEMA_MISMATCH_WITH_TARGET_TABLE]",
-                                      45) == 0,
-                  "expected COPY_INTO_SCHEMA_MISMATCH_WITH_TARGET_TABLE, got '%s'", res.message);
+    rc = t_exec(e, NULL,
+                "COPY INTO narrow FROM '/Volumes/main/default/stage/evt/' "
+                "FILEFORMAT = AVRO FILES = ('a.avro')",
+                NULL, &res);
+    DP_ASSERT_MSG(
+        rc == -1 && strncmp(res.message, "[COPY_INTO_SCHEMA_MISMATCH_WITH_TARGET_TABLE]", 45) == 0,
+        "expected COPY_INTO_SCHEMA_MISMATCH_WITH_TARGET_TABLE, got '%s'", res.message);
     emu_result_clear(&res);
     rc = t_exec(e, NULL, "COPY INTO nope FROM '/Volumes/main/default/stage/evt/' FILEFORMAT = AVRO",
                 NULL, &res);
-    DP_ASSERT_MSG(rc == -1 && strncmp(res.message, "[TABLE_OR_VIEW_NOT_FOUND] The table or view "
-                                                   "`main`.`default`.`nope` cannot be found.",
-                                      84) == 0 && strcmp(res.sql_state, "42P01") == 0,
+    DP_ASSERT_MSG(rc == -1 &&
+                      strncmp(res.message,
+                              "[TABLE_OR_VIEW_NOT_FOUND] The table or view "
+                              "`main`.`default`.`nope` cannot be found.",
+                              84) == 0 &&
+                      strcmp(res.sql_state, "42P01") == 0,
                   "expected TABLE_OR_VIEW_NOT_FOUND 42P01, got '%s' %s", res.message,
                   res.sql_state);
     emu_result_clear(&res);
     t_close(e, dir);
 }
-
 
 static void test_emu_engine_copy_json_lines(void)
 {
@@ -194,19 +207,20 @@ static void test_emu_engine_copy_json_lines(void)
     snprintf(path, sizeof(path), "%s/volumes/main/default/stage/e.json", dir);
     t_write_file(path, "{\"topic\":\"orders\",\"at\":\"2026-11-24T06:41:55Z\"}\n"
                        "{\"topic\":\"users\",\"partition\":3}\n");
-    expect_copy(e, "COPY INTO errs FROM '/Volumes/main/default/stage' FILEFORMAT = JSON "
-                   "FILES = ('e.json') COPY_OPTIONS ('mergeSchema' = 'true')", "2", "0");
+    expect_copy(e,
+                "COPY INTO errs FROM '/Volumes/main/default/stage' FILEFORMAT = JSON "
+                "FILES = ('e.json') COPY_OPTIONS ('mergeSchema' = 'true')",
+                "2", "0");
     rc = t_exec(e, NULL, "SELECT topic, at, partition FROM errs ORDER BY topic", NULL, &res);
     DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 1), "2026-11-24T06:41:55.000000Z") == 0 &&
                       strcmp(t_cell(&res, 1, 2), "3") == 0 &&
                       strcmp(t_colinfo(&res, 2, "type_text"), "BIGINT") == 0,
-                  "expected the timestamp cast and a BIGINT partition, got rc %d '%s' %s %s %s",
-                  rc, res.message, t_cell(&res, 0, 1), t_cell(&res, 1, 2),
+                  "expected the timestamp cast and a BIGINT partition, got rc %d '%s' %s %s %s", rc,
+                  res.message, t_cell(&res, 0, 1), t_cell(&res, 1, 2),
                   t_colinfo(&res, 2, "type_text"));
     emu_result_clear(&res);
     t_close(e, dir);
 }
-
 
 /* Expects rc -1 and a message starting with prefix. */
 static void expect_fail(emu_engine_t *e, const char *sql, const char *prefix)
@@ -269,21 +283,21 @@ static void test_emu_engine_copy_select_form_adds_computed_columns(void)
                   t_nrows(&res), t_cell(&res, 4, 0), t_cell(&res, 4, 1), t_cell(&res, 5, 1),
                   t_cell(&res, 6, 1), t_cell(&res, 8, 1));
     emu_result_clear(&res);
-    rc = t_exec(e, NULL, "SELECT event_id, _loaded_at, _worker, _gen, _incarnation, _n, _f "
-                         "FROM evt ORDER BY event_id", NULL, &res);
-    DP_ASSERT_MSG(rc == 0 && t_nrows(&res) == 2 &&
-                      strcmp(t_cell(&res, 0, 1), t_cell(&res, 1, 1)) == 0 &&
-                      strcmp(t_cell(&res, 0, 1), before) >= 0 &&
-                      strcmp(t_cell(&res, 0, 1), after) <= 0 &&
-                      strlen(t_cell(&res, 0, 1)) == 27 && strcmp(t_cell(&res, 0, 2), "w1") == 0 &&
-                      strcmp(t_cell(&res, 1, 3), "7") == 0 &&
-                      strcmp(t_cell(&res, 0, 4), "inc-1") == 0 &&
-                      strcmp(t_cell(&res, 1, 5), "42") == 0 &&
-                      strcmp(t_cell(&res, 0, 6), "a.avro") == 0,
-                  "expected one statement time (%s..%s) on both rows, w1, 7, inc-1, 42, a.avro; "
-                  "got rc %d '%s' %zu rows: %s %s %s %s %s %s %s", before, after, rc, res.message,
-                  t_nrows(&res), t_cell(&res, 0, 1), t_cell(&res, 1, 1), t_cell(&res, 0, 2),
-                  t_cell(&res, 1, 3), t_cell(&res, 0, 4), t_cell(&res, 1, 5), t_cell(&res, 0, 6));
+    rc = t_exec(e, NULL,
+                "SELECT event_id, _loaded_at, _worker, _gen, _incarnation, _n, _f "
+                "FROM evt ORDER BY event_id",
+                NULL, &res);
+    DP_ASSERT_MSG(
+        rc == 0 && t_nrows(&res) == 2 && strcmp(t_cell(&res, 0, 1), t_cell(&res, 1, 1)) == 0 &&
+            strcmp(t_cell(&res, 0, 1), before) >= 0 && strcmp(t_cell(&res, 0, 1), after) <= 0 &&
+            strlen(t_cell(&res, 0, 1)) == 27 && strcmp(t_cell(&res, 0, 2), "w1") == 0 &&
+            strcmp(t_cell(&res, 1, 3), "7") == 0 && strcmp(t_cell(&res, 0, 4), "inc-1") == 0 &&
+            strcmp(t_cell(&res, 1, 5), "42") == 0 && strcmp(t_cell(&res, 0, 6), "a.avro") == 0,
+        "expected one statement time (%s..%s) on both rows, w1, 7, inc-1, 42, a.avro; "
+        "got rc %d '%s' %zu rows: %s %s %s %s %s %s %s",
+        before, after, rc, res.message, t_nrows(&res), t_cell(&res, 0, 1), t_cell(&res, 1, 1),
+        t_cell(&res, 0, 2), t_cell(&res, 1, 3), t_cell(&res, 0, 4), t_cell(&res, 1, 5),
+        t_cell(&res, 0, 6));
     emu_result_clear(&res);
     /* Load history as for the plain form: the same file is skipped the second time. */
     rc = t_exec(e, NULL, k_sql, k_params, &res);
@@ -294,13 +308,14 @@ static void test_emu_engine_copy_select_form_adds_computed_columns(void)
     /* A file column renamed, into a table that has exactly those columns. */
     write_two(dir, "b.avro", "b1", "b2");
     t_ok(e, "CREATE TABLE narrow (id STRING, src STRING)");
-    expect_copy(e, "COPY INTO narrow FROM (SELECT event_id AS id, _metadata.file_path AS src "
-                   "FROM '/Volumes/main/default/stage/evt/') FILEFORMAT = AVRO FILES = ('b.avro')",
+    expect_copy(e,
+                "COPY INTO narrow FROM (SELECT event_id AS id, _metadata.file_path AS src "
+                "FROM '/Volumes/main/default/stage/evt/') FILEFORMAT = AVRO FILES = ('b.avro')",
                 "2", "0");
     rc = t_exec(e, NULL, "SELECT src FROM narrow WHERE id = 'b2'", NULL, &res);
-    DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 0), "/Volumes/main/default/stage/evt/b.avro") == 0,
-                  "expected _metadata.file_path of b.avro, got '%s' %s", res.message,
-                  t_cell(&res, 0, 0));
+    DP_ASSERT_MSG(
+        rc == 0 && strcmp(t_cell(&res, 0, 0), "/Volumes/main/default/stage/evt/b.avro") == 0,
+        "expected _metadata.file_path of b.avro, got '%s' %s", res.message, t_cell(&res, 0, 0));
     emu_result_clear(&res);
     /* What the emulator does not evaluate fails; nothing is loaded. */
     expect_fail(e, SELECT_FROM("*, event_id", "b.avro"), "[DELTA_DUPLICATE_COLUMNS_FOUND]");

@@ -25,14 +25,18 @@ static void test_emu_merge_with_schema_evolution(void)
             "ON t.id = s.id WHEN NOT MATCHED THEN INSERT *");
     t_rows(e, "SELECT * FROM t", "[[\"x\",\"1\"]]");
     /* With it, the column is added (nullable) and filled. */
-    t_rows(e, "MERGE WITH SCHEMA EVOLUTION INTO t AS t USING (SELECT id, a, extra FROM u) AS s "
-              "ON t.id = s.id WHEN NOT MATCHED THEN INSERT *",
+    t_rows(e,
+           "MERGE WITH SCHEMA EVOLUTION INTO t AS t USING (SELECT id, a, extra FROM u) AS s "
+           "ON t.id = s.id WHEN NOT MATCHED THEN INSERT *",
            "[[\"1\",\"0\",\"0\",\"1\"]]");
-    t_rows(e, "SELECT id, a, extra FROM t ORDER BY id", "[[\"x\",\"1\",null],[\"y\",\"2\",\"two\"]]");
+    t_rows(e, "SELECT id, a, extra FROM t ORDER BY id",
+           "[[\"x\",\"1\",null],[\"y\",\"2\",\"two\"]]");
     t_rows(e, "DESCRIBE TABLE t",
            "[[\"id\",\"string\",null],[\"a\",\"bigint\",null],[\"extra\",\"string\",null]]");
-    t_fails(e, NULL, "MERGE WITH SCHEMA INTO t USING u ON t.id = u.id WHEN NOT MATCHED THEN "
-                     "INSERT *", NULL, "[PARSE_SYNTAX_ERROR]", NULL);
+    t_fails(e, NULL,
+            "MERGE WITH SCHEMA INTO t USING u ON t.id = u.id WHEN NOT MATCHED THEN "
+            "INSERT *",
+            NULL, "[PARSE_SYNTAX_ERROR]", NULL);
     t_close(e, dir);
 }
 

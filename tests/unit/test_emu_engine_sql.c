@@ -55,8 +55,10 @@ static void test_emu_engine_insert_and_select_format_values(void)
 
     DP_ASSERT_FATAL_MSG(e != NULL, "engine open");
     setup_orders(e);
-    rc = t_exec(e, NULL, "SELECT id, value, at, paid, ctx.ip, ctx FROM orders WHERE id <= :n "
-                         "ORDER BY id", "[{\"name\":\"n\",\"value\":\"2\",\"type\":\"INT\"}]", &res);
+    rc = t_exec(e, NULL,
+                "SELECT id, value, at, paid, ctx.ip, ctx FROM orders WHERE id <= :n "
+                "ORDER BY id",
+                "[{\"name\":\"n\",\"value\":\"2\",\"type\":\"INT\"}]", &res);
     DP_ASSERT_FATAL_MSG(rc == 0 && t_nrows(&res) == 2, "expected 2 rows, got rc %d %zu '%s'", rc,
                         t_nrows(&res), res.message);
     DP_ASSERT_MSG(strcmp(t_cell(&res, 0, 1), "10.5000") == 0 &&
@@ -80,9 +82,11 @@ static void test_emu_engine_insert_and_select_format_values(void)
                   t_colinfo(&res, 0, "type_text"), t_colinfo(&res, 1, "type_text"),
                   t_colinfo(&res, 2, "type_name"));
     emu_result_clear(&res);
-    rc = t_exec(e, NULL, "SELECT merchant, COUNT(*), COUNT(DISTINCT id) AS n, SUM(value), "
-                         "MAX(at) FROM orders GROUP BY merchant HAVING COUNT(*) > 0 "
-                         "ORDER BY merchant DESC LIMIT 5", NULL, &res);
+    rc = t_exec(e, NULL,
+                "SELECT merchant, COUNT(*), COUNT(DISTINCT id) AS n, SUM(value), "
+                "MAX(at) FROM orders GROUP BY merchant HAVING COUNT(*) > 0 "
+                "ORDER BY merchant DESC LIMIT 5",
+                NULL, &res);
     DP_ASSERT_FATAL_MSG(rc == 0 && t_nrows(&res) == 2, "expected 2 groups, got rc %d %zu '%s'", rc,
                         t_nrows(&res), res.message);
     DP_ASSERT_MSG(strcmp(t_cell(&res, 0, 0), "m2") == 0 && strcmp(t_cell(&res, 1, 1), "2") == 0 &&
@@ -137,11 +141,10 @@ static void test_emu_engine_sql_errors(void)
     t_close(e, dir);
 }
 
-
 #define CLAIM_MERGE                                                                                \
-    "MERGE INTO claims AS t USING (VALUES (:p, :w, CAST(:ts AS TIMESTAMP))) AS s(part, worker, "    \
-    "at) ON t.part = s.part WHEN MATCHED AND t.worker <> s.worker THEN UPDATE SET worker = "        \
-    "s.worker, at = s.at WHEN NOT MATCHED THEN INSERT (part, worker, at) VALUES (s.part, "          \
+    "MERGE INTO claims AS t USING (VALUES (:p, :w, CAST(:ts AS TIMESTAMP))) AS s(part, worker, "   \
+    "at) ON t.part = s.part WHEN MATCHED AND t.worker <> s.worker THEN UPDATE SET worker = "       \
+    "s.worker, at = s.at WHEN NOT MATCHED THEN INSERT (part, worker, at) VALUES (s.part, "         \
     "s.worker, s.at)"
 
 static void expect_merge(emu_engine_t *e, const char *params, const char *aff, const char *upd,
@@ -169,49 +172,67 @@ static void test_emu_engine_merge_upserts_claims(void)
 
     DP_ASSERT_FATAL_MSG(e != NULL, "engine open");
     t_ok(e, "CREATE TABLE claims (part STRING NOT NULL, worker STRING, at TIMESTAMP)");
-    expect_merge(e, "[{\"name\":\"p\",\"value\":\"orders-3\"},{\"name\":\"w\",\"value\":\"w1\"},"
-                    "{\"name\":\"ts\",\"value\":\"2026-11-24T06:00:00Z\"}]", "1", "0", "1");
-    expect_merge(e, "[{\"name\":\"p\",\"value\":\"orders-3\"},{\"name\":\"w\",\"value\":\"w2\"},"
-                    "{\"name\":\"ts\",\"value\":\"2026-11-24T07:00:00Z\"}]", "1", "1", "0");
-    expect_merge(e, "[{\"name\":\"p\",\"value\":\"orders-3\"},{\"name\":\"w\",\"value\":\"w2\"},"
-                    "{\"name\":\"ts\",\"value\":\"2026-11-24T08:00:00Z\"}]", "0", "0", "0");
+    expect_merge(e,
+                 "[{\"name\":\"p\",\"value\":\"orders-3\"},{\"name\":\"w\",\"value\":\"w1\"},"
+                 "{\"name\":\"ts\",\"value\":\"2026-11-24T06:00:00Z\"}]",
+                 "1", "0", "1");
+    expect_merge(e,
+                 "[{\"name\":\"p\",\"value\":\"orders-3\"},{\"name\":\"w\",\"value\":\"w2\"},"
+                 "{\"name\":\"ts\",\"value\":\"2026-11-24T07:00:00Z\"}]",
+                 "1", "1", "0");
+    expect_merge(e,
+                 "[{\"name\":\"p\",\"value\":\"orders-3\"},{\"name\":\"w\",\"value\":\"w2\"},"
+                 "{\"name\":\"ts\",\"value\":\"2026-11-24T08:00:00Z\"}]",
+                 "0", "0", "0");
     rc = t_exec(e, NULL, "SELECT part, worker, at FROM claims", NULL, &res);
     DP_ASSERT_MSG(rc == 0 && t_nrows(&res) == 1 && strcmp(t_cell(&res, 0, 1), "w2") == 0 &&
                       strcmp(t_cell(&res, 0, 2), "2026-11-24T07:00:00.000000Z") == 0,
-                  "expected one claim by w2 at 07:00, got rc %d %zu rows %s %s", rc,
-                  t_nrows(&res), t_cell(&res, 0, 1), t_cell(&res, 0, 2));
+                  "expected one claim by w2 at 07:00, got rc %d %zu rows %s %s", rc, t_nrows(&res),
+                  t_cell(&res, 0, 1), t_cell(&res, 0, 2));
     emu_result_clear(&res);
-    rc = t_exec(e, NULL, "MERGE INTO claims USING (VALUES ('a', 'w'), ('b', 'w')) AS s(part, "
-                         "worker) ON claims.part = s.part WHEN MATCHED THEN UPDATE SET * "
-                         "WHEN NOT MATCHED THEN INSERT *", NULL, &res);
+    rc = t_exec(e, NULL,
+                "MERGE INTO claims USING (VALUES ('a', 'w'), ('b', 'w')) AS s(part, "
+                "worker) ON claims.part = s.part WHEN MATCHED THEN UPDATE SET * "
+                "WHEN NOT MATCHED THEN INSERT *",
+                NULL, &res);
     DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 3), "2") == 0,
                   "expected INSERT * of 2 rows, got rc %d '%s' %s", rc, res.message,
                   t_cell(&res, 0, 3));
     emu_result_clear(&res);
     /* Delta: two source rows matching one target row fail unless the MERGE has no matched
      * clause, or its only one is an unconditional DELETE (every pair deletes the same row) */
-    fails_with(e, NULL, "MERGE INTO claims USING (VALUES ('a'), ('a')) AS s(part) ON "
-                        "claims.part = s.part WHEN MATCHED AND s.part = 'a' THEN DELETE", NULL,
-               "[DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE]", "21506");
-    fails_with(e, NULL, "MERGE INTO claims USING (VALUES ('a', 'x'), ('a', 'y')) AS s(part, "
-                        "worker) ON claims.part = s.part WHEN MATCHED THEN UPDATE SET *", NULL,
-               "[DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE]", "21506");
-    rc = t_exec(e, NULL, "MERGE INTO claims USING (VALUES ('b'), ('b'), ('z'), ('z')) AS s(part) "
-                         "ON claims.part = s.part WHEN NOT MATCHED THEN INSERT (part, worker) "
-                         "VALUES (s.part, 'dup')", NULL, &res);
+    fails_with(e, NULL,
+               "MERGE INTO claims USING (VALUES ('a'), ('a')) AS s(part) ON "
+               "claims.part = s.part WHEN MATCHED AND s.part = 'a' THEN DELETE",
+               NULL, "[DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE]", "21506");
+    fails_with(e, NULL,
+               "MERGE INTO claims USING (VALUES ('a', 'x'), ('a', 'y')) AS s(part, "
+               "worker) ON claims.part = s.part WHEN MATCHED THEN UPDATE SET *",
+               NULL, "[DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE]", "21506");
+    rc = t_exec(e, NULL,
+                "MERGE INTO claims USING (VALUES ('b'), ('b'), ('z'), ('z')) AS s(part) "
+                "ON claims.part = s.part WHEN NOT MATCHED THEN INSERT (part, worker) "
+                "VALUES (s.part, 'dup')",
+                NULL, &res);
     DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 3), "2") == 0,
                   "expected an insert-only MERGE to insert both unmatched duplicates, got rc %d "
-                  "'%s' %s", rc, res.message, t_cell(&res, 0, 3));
+                  "'%s' %s",
+                  rc, res.message, t_cell(&res, 0, 3));
     emu_result_clear(&res);
-    rc = t_exec(e, NULL, "MERGE INTO claims USING (VALUES ('a'), ('a')) AS s(part) ON "
-                         "claims.part = s.part WHEN MATCHED THEN DELETE", NULL, &res);
+    rc = t_exec(e, NULL,
+                "MERGE INTO claims USING (VALUES ('a'), ('a')) AS s(part) ON "
+                "claims.part = s.part WHEN MATCHED THEN DELETE",
+                NULL, &res);
     DP_ASSERT_MSG(rc == 0 && strcmp(t_cell(&res, 0, 2), "1") == 0,
                   "expected one unconditional DELETE to delete the row matched twice once, got "
-                  "rc %d '%s' %s", rc, res.message, t_cell(&res, 0, 2));
+                  "rc %d '%s' %s",
+                  rc, res.message, t_cell(&res, 0, 2));
     emu_result_clear(&res);
     t_ok(e, "CREATE TABLE empty_one");
-    fails_with(e, NULL, "MERGE INTO empty_one USING (VALUES (1)) AS s(a) ON empty_one.a = s.a "
-                        "WHEN NOT MATCHED THEN INSERT *", NULL, "[DELTA_SCHEMA_NOT_SET]", "KD008");
+    fails_with(e, NULL,
+               "MERGE INTO empty_one USING (VALUES (1)) AS s(a) ON empty_one.a = s.a "
+               "WHEN NOT MATCHED THEN INSERT *",
+               NULL, "[DELTA_SCHEMA_NOT_SET]", "KD008");
     t_close(e, dir);
 }
 
@@ -241,10 +262,12 @@ static void test_emu_engine_grants_inheritance_and_owner(void)
     }
     fails_with(e, "sp-1", "INSERT INTO orders VALUES (1)", NULL,
                "[INSUFFICIENT_PERMISSIONS] Insufficient privileges:\nUser does not have MODIFY on "
-               "Table 'main.default.orders'.", "42501");
+               "Table 'main.default.orders'.",
+               "42501");
     fails_with(e, "sp-2", "SELECT * FROM orders", NULL,
                "[INSUFFICIENT_PERMISSIONS] Insufficient privileges:\nUser does not have USE SCHEMA "
-               "on Schema 'main.default'.", "42501");
+               "on Schema 'main.default'.",
+               "42501");
     fails_with(e, "sp-1", "CREATE VOLUME v2", NULL, "[INSUFFICIENT_PERMISSIONS]", "42501");
     fails_with(e, "sp-1", "CREATE SCHEMA s2", NULL, "[INSUFFICIENT_PERMISSIONS]", "42501");
     /* The creator owns its table: MODIFY without a grant. */
@@ -260,8 +283,8 @@ static void test_emu_engine_grants_inheritance_and_owner(void)
     rc = emu_engine_volume_path(e, "sp-1", "/Volumes/main/default/stage/f", EMU_VOLUME_READ, local,
                                 sizeof(local), msg, sizeof(msg));
     DP_ASSERT_MSG(rc == 0, "expected READ VOLUME to be granted, got %d %s", rc, msg);
-    rc = emu_engine_volume_path(e, "sp-1", "/Volumes/main/default/stage/f", EMU_VOLUME_WRITE,
-                                local, sizeof(local), msg, sizeof(msg));
+    rc = emu_engine_volume_path(e, "sp-1", "/Volumes/main/default/stage/f", EMU_VOLUME_WRITE, local,
+                                sizeof(local), msg, sizeof(msg));
     DP_ASSERT_MSG(rc == -403 && strcmp(msg, "User does not have WRITE VOLUME on Volume "
                                             "'main.default.stage'.") == 0,
                   "expected -403 naming WRITE VOLUME, got %d '%s'", rc, msg);

@@ -59,8 +59,8 @@ int t_exec(emu_engine_t *e, const char *principal, const char *sql, const char *
     json_t *p = params != NULL ? json_loads(params, 0, &je) : NULL;
     int rc;
 
-    rc = emu_engine_execute(e, principal != NULL ? principal : "admin", "main", "default", sql,
-                            p, res);
+    rc = emu_engine_execute(e, principal != NULL ? principal : "admin", "main", "default", sql, p,
+                            res);
     json_decref(p);
     return rc;
 }

@@ -1,8 +1,8 @@
 /*
  * Unit tests of flush: records per (table, partition), ranges, drop, cap.
  */
-#include "dp_test.h"
 #include "batch/flush.h"
+#include "dp_test.h"
 #include "route/tablename.h"
 
 #include <stdio.h>
@@ -56,7 +56,8 @@ static void test_flush_ranges_and_tables(void)
         DP_ASSERT_FATAL_MSG(dp_flush_add(flush, table, "events", 3, off, TS, "abc", 3, &err) == 0,
                             "add @%lld failed: %s", (long long)off, err.msg);
     }
-    DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "event_errors", "events", 5, 100, TS, "x", 1, &err) == 0,
+    DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "event_errors", "events", 5, 100, TS, "x", 1, &err) ==
+                            0,
                         "add failed: %s", err.msg);
     DP_ASSERT_MSG(dp_flush_add(flush, "evt_purchase", "events", 3, 15, TS, "y", 1, &err) ==
                       DP_FLUSH_REDELIVERY,
@@ -214,7 +215,8 @@ static void test_flush_redelivery_is_not_an_error(void)
     dp_err_t err;
     int rc;
 
-    DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "t", 0, 5, TS, "x", 1, &err) == 0, "%s", err.msg);
+    DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "t", 0, 5, TS, "x", 1, &err) == 0, "%s",
+                        err.msg);
     rc = dp_flush_add(flush, "evt_a", "t", 0, 5, TS, "x", 1, &err);
     DP_ASSERT_MSG(rc == DP_FLUSH_REDELIVERY && strstr(err.msg, "@5 is not above @5"),
                   "same offset again: expected DP_FLUSH_REDELIVERY, got %d '%s'", rc, err.msg);
@@ -281,15 +283,16 @@ static void test_flush_fingerprint_of_last_message(void)
     for (int64_t off = 0; off < 50; off++) {
         int n = snprintf(value, sizeof(value), "value-%lld", (long long)off);
 
-        DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "t", (int32_t)(off % 2), off / 2, TS, "b",
-                                         1, &err) == 0,
-                            "%s", err.msg);
+        DP_ASSERT_FATAL_MSG(
+            dp_flush_add(flush, "evt_a", "t", (int32_t)(off % 2), off / 2, TS, "b", 1, &err) == 0,
+            "%s", err.msg);
         dp_flush_set_last_message(flush, "k", 1, value, (size_t)n);
     }
     for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
         int n;
 
-        DP_ASSERT_FATAL_MSG(dp_flush_range(flush, i, &topic, &part, &first, &last) == 0, "range %zu", i);
+        DP_ASSERT_FATAL_MSG(dp_flush_range(flush, i, &topic, &part, &first, &last) == 0,
+                            "range %zu", i);
         n = snprintf(value, sizeof(value), "value-%lld", (long long)(last * 2 + part));
         DP_ASSERT_MSG(dp_flush_range_fp(flush, i) == dp_flush_fingerprint("k", 1, value, (size_t)n),
                       "partition %d: not the fingerprint of its last message", (int)part);
@@ -322,7 +325,8 @@ static int count_offsets(void *ctx, const dp_flush_record_t *rec)
 {
     int64_t *seen = ctx;
 
-    if (rec->body_len != 1000 || ((const unsigned char *)rec->body)[0] != (unsigned char)rec->offset)
+    if (rec->body_len != 1000 ||
+        ((const unsigned char *)rec->body)[0] != (unsigned char)rec->offset)
         return DP_EFAIL;
     seen[rec->partition] += 1;
     return 0;
@@ -342,14 +346,16 @@ static void test_flush_records_span_chunks(void)
 
     for (int64_t i = 0; i < 2000; i++) {
         memset(body, (int)(i / 2) & 0xff, sizeof(body));
-        DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "events", (int32_t)(i % 2), i / 2, TS, body,
-                                         sizeof(body), &err) == 0,
+        DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "events", (int32_t)(i % 2), i / 2, TS,
+                                         body, sizeof(body), &err) == 0,
                             "add %lld: %s", (long long)i, err.msg);
     }
     c.data = malloc(dp_flush_bytes(flush));
     dp_flush_table_records(flush, 0, collect, &c);
-    DP_ASSERT_MSG(c.n == 2000 && c.calls > 3, "expected 2000 records in several chunks, got %lld "
-                  "in %d", (long long)c.n, c.calls);
+    DP_ASSERT_MSG(c.n == 2000 && c.calls > 3,
+                  "expected 2000 records in several chunks, got %lld "
+                  "in %d",
+                  (long long)c.n, c.calls);
     /* Each record: 1000 body bytes + "events" (1+6) + partition (1) + offset + the
      * timestamp + the incarnation. */
     DP_ASSERT_MSG(c.len + 2000 * 8 == dp_flush_bytes(flush), "%zu record bytes, flush counts %zu",
@@ -373,8 +379,9 @@ static void test_flush_records_span_chunks(void)
     /* A second flush reuses the freed chunks; nothing to see but no error. */
     flush = dp_flush_new(2, 0, "inc-1", 64 << 20);
     for (int64_t i = 0; i < 500; i++)
-        DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_b", "events", 0, i, TS, body, sizeof(body), &err) == 0,
-                            "%s", err.msg);
+        DP_ASSERT_FATAL_MSG(
+            dp_flush_add(flush, "evt_b", "events", 0, i, TS, body, sizeof(body), &err) == 0, "%s",
+            err.msg);
     DP_ASSERT_MSG(dp_flush_rows(flush) == 500, "rows %lld", (long long)dp_flush_rows(flush));
     dp_flush_destroy(flush);
 }
@@ -385,15 +392,15 @@ static void test_flush_records_span_chunks(void)
 static void test_flush_lineage_encoding(void)
 {
     static const unsigned char with_ts[] = {
-        0x0c, 'e', 'v', 'e', 'n', 't', 's', /* string "events" */
-        0x06,                               /* int 3 */
-        0x54,                               /* long 42 */
-        0x02, 0xd0, 0x0f,                   /* branch 1, long 1000 (1 ms) */
-        0x06, 'i', 'n', 'c',                /* string "inc" */
+        0x0c, 'e',  'v',  'e', 'n', 't', 's', /* string "events" */
+        0x06,                                 /* int 3 */
+        0x54,                                 /* long 42 */
+        0x02, 0xd0, 0x0f,                     /* branch 1, long 1000 (1 ms) */
+        0x06, 'i',  'n',  'c',                /* string "inc" */
     };
-    static const unsigned char without[] = {0x0c, 'e', 'v', 'e', 'n', 't', 's', 0x06, 0x54,
-                                            0x00, /* branch 0: null */
-                                            0x06, 'i', 'n', 'c'};
+    static const unsigned char without[] = {0x0c, 'e', 'v',  'e',  'n',
+                                            't',  's', 0x06, 0x54, 0x00, /* branch 0: null */
+                                            0x06, 'i', 'n',  'c'};
     dp_buf_t b;
     dp_err_t err;
 
@@ -427,18 +434,18 @@ static void test_flush_range_timestamps(void)
     int checked = 0;
 
     for (int i = 0; i < 5; i++)
-        DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "events", 1, 100 + i, ts[i], "x", 1,
-                                         &err) == 0, "%s", err.msg);
+        DP_ASSERT_FATAL_MSG(
+            dp_flush_add(flush, "evt_a", "events", 1, 100 + i, ts[i], "x", 1, &err) == 0, "%s",
+            err.msg);
     DP_ASSERT_FATAL_MSG(dp_flush_add(flush, "evt_a", "events", 2, 7, -1, "x", 1, &err) == 0, "%s",
                         err.msg);
     for (size_t i = 0; i < dp_flush_nranges(flush); i++) {
         if (dp_flush_range(flush, i, &topic, &part, &first, &last) < 0)
             continue;
         if (part == 1) {
-            DP_ASSERT_MSG(dp_flush_range_ts(flush, i, &lo, &hi) == 0 && lo == 3000000 &&
-                              hi == 9000000,
-                          "p1: expected 3000000..9000000 us, got %lld..%lld", (long long)lo,
-                          (long long)hi);
+            DP_ASSERT_MSG(
+                dp_flush_range_ts(flush, i, &lo, &hi) == 0 && lo == 3000000 && hi == 9000000,
+                "p1: expected 3000000..9000000 us, got %lld..%lld", (long long)lo, (long long)hi);
             checked++;
         } else {
             DP_ASSERT_MSG(dp_flush_range_ts(flush, i, &lo, &hi) == -1 && lo == 0 && hi == 0,

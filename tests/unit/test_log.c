@@ -6,8 +6,8 @@
  * whole length; lines written from several threads never interleave.
  */
 #define _GNU_SOURCE
-#include "dp_test.h"
 #include "core/log.h"
+#include "dp_test.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -55,8 +55,8 @@ static int check_lines(const char *text, char *why, size_t whylen)
         obj = json_loadb(text, (size_t)(nl - text), 0, &jerr);
         if (!json_is_object(obj) || !json_is_string(json_object_get(obj, "msg")) ||
             !json_is_string(json_object_get(obj, "ts"))) {
-            snprintf(why, whylen, "line %d is not a JSON log object (%s): %.200s", n + 1,
-                     jerr.text, text);
+            snprintf(why, whylen, "line %d is not a JSON log object (%s): %.200s", n + 1, jerr.text,
+                     text);
             json_decref(obj);
             return -1;
         }
@@ -93,15 +93,17 @@ static void test_log_escape_invalid_utf8_becomes_replacement(void)
         const char *in, *want;
     } cases[] = {
         {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
-        {"a\xff" "b", "a\\ufffdb"},                /* never valid */
-        {"\x80x", "\\ufffdx"},                     /* stray continuation byte */
-        {"\xc3\x28", "\\ufffd("},                  /* lead without continuation */
-        {"\xc0\xaf", "\\ufffd\\ufffd"},            /* overlong '/' */
-        {"\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd"}, /* overlong, 3 bytes */
-        {"\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"}, /* UTF-16 surrogate */
+        {"a\xff"
+         "b",
+         "a\\ufffdb"},                                        /* never valid */
+        {"\x80x", "\\ufffdx"},                                /* stray continuation byte */
+        {"\xc3\x28", "\\ufffd("},                             /* lead without continuation */
+        {"\xc0\xaf", "\\ufffd\\ufffd"},                       /* overlong '/' */
+        {"\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd"},            /* overlong, 3 bytes */
+        {"\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd"},            /* UTF-16 surrogate */
         {"\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd"}, /* past U+10FFFF */
-        {"\xe2\x82z", "\\ufffdz"},                 /* cut short: one replacement */
-        {"end\xe2\x82", "end\\ufffd"},             /* cut short at the end */
+        {"\xe2\x82z", "\\ufffdz"},                            /* cut short: one replacement */
+        {"end\xe2\x82", "end\\ufffd"},                        /* cut short at the end */
         {"\xf0\x9f\x98", "\\ufffd"},
     };
     char esc[128];
@@ -128,8 +130,7 @@ static void test_log_escape_cuts_with_marker_at_a_boundary(void)
     DP_ASSERT_MSG(n == strlen(esc) && n < sizeof(esc), "expected a bounded result, got %zu", n);
     DP_ASSERT_MSG(strstr(esc, DP_LOG_CUT_MARKER "298 bytes]") != NULL,
                   "expected the cut marker with 298 bytes, got '%s'", esc);
-    DP_ASSERT_MSG((strstr(esc, DP_LOG_CUT_MARKER) - esc) % 2 == 0 &&
-                      strstr(esc, "\\ufffd") == NULL,
+    DP_ASSERT_MSG((strstr(esc, DP_LOG_CUT_MARKER) - esc) % 2 == 0 && strstr(esc, "\\ufffd") == NULL,
                   "expected the cut between two characters, got '%s'", esc);
     /* Escapes are never split either. */
     memset(in, '"', 200);

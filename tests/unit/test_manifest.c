@@ -2,8 +2,8 @@
  * Unit tests of manifest: JSON round trip, refusal of tampered manifests,
  * the trust check of what is read back from the Volume.
  */
-#include "dp_test.h"
 #include "config/config.h"
+#include "dp_test.h"
 #include "stage/manifest.h"
 
 #include <stdlib.h>
@@ -109,12 +109,12 @@ static void test_manifest_check_refuses_foreign_paths_and_system_tables(void)
     } cases[] = {
         {"i0", "evt_a", "/Volumes/c/s/v/i0/evt_a/" KEY ".avro", 1},
         {"i0", "event_errors", "/Volumes/c/s/v/i0/event_errors/" KEY ".avro", 1},
-        {"i1", "evt_a", "/Volumes/c/s/v/i0/evt_a/" KEY ".avro", 0},          /* other incarnation */
-        {"i0", "evt_a", "/Volumes/c/s/v/i1/evt_a/" KEY ".avro", 0},          /* other folder */
-        {"i0", "evt_a", "/Volumes/c/s/v/i0/evt_b/" KEY ".avro", 0},          /* other table */
-        {"i0", "evt_a", "/Volumes/c/other/v/i0/evt_a/" KEY ".avro", 0},      /* other schema */
-        {"i0", "evt_a", "/Volumes/c/s/v/i0/evt_a/x.avro", 0},                /* not a key */
-        {"i0", "ledger", "/Volumes/c/s/v/i0/ledger/" KEY ".avro", 0},        /* system table */
+        {"i1", "evt_a", "/Volumes/c/s/v/i0/evt_a/" KEY ".avro", 0},     /* other incarnation */
+        {"i0", "evt_a", "/Volumes/c/s/v/i1/evt_a/" KEY ".avro", 0},     /* other folder */
+        {"i0", "evt_a", "/Volumes/c/s/v/i0/evt_b/" KEY ".avro", 0},     /* other table */
+        {"i0", "evt_a", "/Volumes/c/other/v/i0/evt_a/" KEY ".avro", 0}, /* other schema */
+        {"i0", "evt_a", "/Volumes/c/s/v/i0/evt_a/x.avro", 0},           /* not a key */
+        {"i0", "ledger", "/Volumes/c/s/v/i0/ledger/" KEY ".avro", 0},   /* system table */
         {"i0", "claims", "/Volumes/c/s/v/i0/claims/" KEY ".avro", 0},
         {NULL, NULL, NULL, 0},
     };

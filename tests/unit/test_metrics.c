@@ -9,14 +9,14 @@
  * get our levels and their partition, and the progress line adds up the
  * registry's numbers.
  */
-#include "dp_test.h"
-#include "ops/health.h"
-#include "kafka/kafka.h"
+#include "codec/schema.h"
 #include "core/log.h"
+#include "dp_test.h"
+#include "kafka/kafka.h"
+#include "ops/health.h"
 #include "ops/metrics.h"
 #include "ops/progress.h"
 #include "prom_check.h"
-#include "codec/schema.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -52,18 +52,32 @@ static double value_of(const char *text, const char *series)
 static void test_metrics_exposition_is_valid_text_format(void)
 {
     static const char *const families[] = {
-        "deltaport_build_info", "deltaport_kafka_messages_consumed_total",
-        "deltaport_kafka_bytes_consumed_total", "deltaport_flushes_loaded_total",
-        "deltaport_kafka_commits_total", "deltaport_kafka_commit_failures_total",
-        "deltaport_oauth_token_fetches_total", "deltaport_metrics_label_overflow_total",
-        "deltaport_events_rejected_total", "deltaport_load_retries_total",
-        "deltaport_flushes_total", "deltaport_rows_loaded_total", "deltaport_buffer_bytes",
-        "deltaport_buffer_limit_bytes", "deltaport_loader_busy",
-        "deltaport_kafka_assigned_partitions", "deltaport_kafka_paused_partitions",
-        "deltaport_ready", "deltaport_last_load_success_timestamp_seconds",
-        "deltaport_flush_duration_seconds", "deltaport_copy_into_duration_seconds",
-        "deltaport_upload_duration_seconds", "deltaport_kafka_consumer_lag",
-        "deltaport_kafka_consumer_fetch_lag", "process_start_time_seconds", NULL,
+        "deltaport_build_info",
+        "deltaport_kafka_messages_consumed_total",
+        "deltaport_kafka_bytes_consumed_total",
+        "deltaport_flushes_loaded_total",
+        "deltaport_kafka_commits_total",
+        "deltaport_kafka_commit_failures_total",
+        "deltaport_oauth_token_fetches_total",
+        "deltaport_metrics_label_overflow_total",
+        "deltaport_events_rejected_total",
+        "deltaport_load_retries_total",
+        "deltaport_flushes_total",
+        "deltaport_rows_loaded_total",
+        "deltaport_buffer_bytes",
+        "deltaport_buffer_limit_bytes",
+        "deltaport_loader_busy",
+        "deltaport_kafka_assigned_partitions",
+        "deltaport_kafka_paused_partitions",
+        "deltaport_ready",
+        "deltaport_last_load_success_timestamp_seconds",
+        "deltaport_flush_duration_seconds",
+        "deltaport_copy_into_duration_seconds",
+        "deltaport_upload_duration_seconds",
+        "deltaport_kafka_consumer_lag",
+        "deltaport_kafka_consumer_fetch_lag",
+        "process_start_time_seconds",
+        NULL,
     };
     dp_metrics_partition_t parts[] = {{"events", 0, 5, 2}, {"events", 1, 0, 0}};
     char why[512], want[256];
@@ -93,8 +107,7 @@ static void test_metrics_exposition_is_valid_text_format(void)
                   "expected 7 rows for evt_purchase");
     DP_ASSERT_MSG(value_of(text, "deltaport_flushes_total{reason=\"max_age\"}") == 1,
                   "expected one max_age flush");
-    DP_ASSERT_MSG(value_of(text, "deltaport_last_load_success_timestamp_seconds") ==
-                      1700000000.123,
+    DP_ASSERT_MSG(value_of(text, "deltaport_last_load_success_timestamp_seconds") == 1700000000.123,
                   "expected the timestamp in seconds with ms, got %.3f",
                   value_of(text, "deltaport_last_load_success_timestamp_seconds"));
     DP_ASSERT_MSG(
@@ -150,8 +163,8 @@ static void test_metrics_table_labels_are_capped_with_overflow_counted(void)
     n = dp_prom_sum(text, "deltaport_rows_loaded_total", &sum);
     DP_ASSERT_MSG(n == DP_METRICS_MAX_TABLES + 1, "expected %d series (cap + other), got %d",
                   DP_METRICS_MAX_TABLES + 1, n);
-    DP_ASSERT_MSG(sum == 10.0 * (DP_METRICS_MAX_TABLES + 2) + 5, "expected every row counted, got %g",
-                  sum);
+    DP_ASSERT_MSG(sum == 10.0 * (DP_METRICS_MAX_TABLES + 2) + 5,
+                  "expected every row counted, got %g", sum);
     DP_ASSERT_MSG(value_of(text, "deltaport_rows_loaded_total{table=\"other\"}") == 20,
                   "expected 20 rows under other");
     DP_ASSERT_MSG(dp_metrics_counter(DP_MC_LABEL_OVERFLOW) == 2, "expected overflow 2, got %llu",
@@ -204,7 +217,8 @@ static void test_metrics_rejects_retries_and_flush_reasons_are_bounded(void)
                   "expected every reject code exported (pre-set to 0)");
     DP_ASSERT_MSG(value_of(text, "deltaport_events_rejected_total{reason=\"BAD_CURRENCY\"}") == 2,
                   "expected 2 BAD_CURRENCY");
-    DP_ASSERT_MSG(value_of(text, "deltaport_load_retries_total{class=\"permission_denied\"}") == 1 &&
+    DP_ASSERT_MSG(value_of(text, "deltaport_load_retries_total{class=\"permission_denied\"}") ==
+                          1 &&
                       value_of(text, "deltaport_load_retries_total{class=\"unavailable\"}") == 1 &&
                       value_of(text, "deltaport_load_retries_total{class=\"other\"}") == 1,
                   "expected one retry in each of permission_denied, unavailable, other");
@@ -228,7 +242,7 @@ static void test_metrics_raise_never_lowers_a_counter(void)
                   (unsigned long long)dp_metrics_counter(DP_MC_TOKEN_FETCHES));
 }
 
-#define THREADS 4
+#define THREADS    4
 #define PER_THREAD 20000
 
 static void *adder(void *arg)
@@ -391,7 +405,8 @@ static void test_kafka_log_levels_and_partitions(void)
     int32_t part;
 
     DP_ASSERT_MSG(dp_kafka_log_level(0) == DP_LOG_ERROR && dp_kafka_log_level(3) == DP_LOG_ERROR &&
-                      dp_kafka_log_level(4) == DP_LOG_WARN && dp_kafka_log_level(5) == DP_LOG_INFO &&
+                      dp_kafka_log_level(4) == DP_LOG_WARN &&
+                      dp_kafka_log_level(5) == DP_LOG_INFO &&
                       dp_kafka_log_level(6) == DP_LOG_INFO && dp_kafka_log_level(7) == DP_LOG_DEBUG,
                   "expected syslog 0-3 error, 4 warn, 5-6 info, 7 debug");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -425,8 +440,8 @@ static void test_metrics_brokers_up_and_databricks_success_exported(void)
 
 static void test_progress_line_adds_up_the_registry(void)
 {
-    dp_metrics_partition_t parts[] = {{"events", 0, 100, 40}, {"events", 1, 20, -1},
-                                      {"events", 2, -1, -1}};
+    dp_metrics_partition_t parts[] = {
+        {"events", 0, 100, 40}, {"events", 1, 20, -1}, {"events", 2, -1, -1}};
     dp_progress_t p = {1200, 300, 900, 0};
     char line[512];
 
@@ -438,9 +453,11 @@ static void test_progress_line_adds_up_the_registry(void)
     dp_metrics_set(DP_MG_BUFFER_LOADING_BYTES, 2048);
     p.flush_due_ms = 1000000 + 5012 * 1000;
     dp_progress_format(&p, 1000000, line, sizeof(line));
-    DP_ASSERT_MSG(strcmp(line, "consumed 1200, buffered 300 records (1.5 MiB, 2.0 KiB loading), loaded 900 rows, "
-                               "committed 900, lag 120 (fetch lag 40), next flush in 1h23m32s") == 0,
-                  "unexpected progress line: %s", line);
+    DP_ASSERT_MSG(
+        strcmp(line,
+               "consumed 1200, buffered 300 records (1.5 MiB, 2.0 KiB loading), loaded 900 rows, "
+               "committed 900, lag 120 (fetch lag 40), next flush in 1h23m32s") == 0,
+        "unexpected progress line: %s", line);
     p.buffered = 0;
     dp_metrics_set_partitions(NULL, 0);
     dp_progress_format(&p, 1000000, line, sizeof(line));

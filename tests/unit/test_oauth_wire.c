@@ -5,18 +5,19 @@
  * a form field), and the client credentials travel only in the Basic header.
  */
 #define _GNU_SOURCE
+#include "core/log.h"
 #include "dbx/http.h"
 #include "dbx/oauth.h"
 #include "dp_test.h"
 #include "http_capture.h"
-#include "core/log.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static void test_oauth_scope_is_form_encoded(void)
 {
-    dp_oauth_config_t ocfg = {"sp-id", "sp-secret", NULL, "all-apis sql&extra=1 \xc3\xa9", 0, NULL, NULL};
+    dp_oauth_config_t ocfg = {"sp-id", "sp-secret", NULL, "all-apis sql&extra=1 \xc3\xa9",
+                              0,       NULL,        NULL};
     dp_dbx_config_t http;
     dp_http_capture_t cap;
     char token[256];

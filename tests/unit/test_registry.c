@@ -5,10 +5,10 @@
  * a failed id at most once per retry period (an injected clock, so nothing
  * waits), the bound of the cache, and a decoder left untouched.
  */
-#include "config/config.h"
 #include "codec/decode.h"
-#include "dp_test.h"
 #include "codec/registry.h"
+#include "config/config.h"
+#include "dp_test.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -103,7 +103,8 @@ static void test_registry_unreachable_is_unavailable_and_asked_once_per_period(v
         return;
     fake_now = 1000000;
     rc = dp_registry_get(reg, 7, &text, NULL, &err);
-    DP_ASSERT_MSG(rc == DP_EAGAIN && err.retryable && strstr(err.msg, "unavailable for schema id 7"),
+    DP_ASSERT_MSG(rc == DP_EAGAIN && err.retryable &&
+                      strstr(err.msg, "unavailable for schema id 7"),
                   "expected DP_EAGAIN (retryable, naming id 7), got %d %s", rc, err.msg);
     dp_registry_stats(reg, &st);
     first = st.requests;
@@ -114,16 +115,16 @@ static void test_registry_unreachable_is_unavailable_and_asked_once_per_period(v
     }
     dp_registry_stats(reg, &st);
     DP_ASSERT_MSG(rc == DP_EAGAIN && st.requests == first && strstr(err.msg, "next attempt in"),
-                  "within retry_ms the id must not be asked again: %ld requests (%s)",
-                  st.requests, err.msg);
+                  "within retry_ms the id must not be asked again: %ld requests (%s)", st.requests,
+                  err.msg);
     fake_now += 5000;
     rc = dp_registry_get(reg, 7, &text, NULL, &err);
     dp_registry_stats(reg, &st);
     DP_ASSERT_MSG(rc == DP_EAGAIN && st.requests == first + 2,
                   "after retry_ms one more lookup (2 attempts), got %ld requests", st.requests);
     DP_ASSERT_MSG(st.unavailable == 52 && st.not_found == 0 && st.found == 0,
-                  "counters: unavailable %ld not_found %ld found %ld", st.unavailable,
-                  st.not_found, st.found);
+                  "counters: unavailable %ld not_found %ld found %ld", st.unavailable, st.not_found,
+                  st.found);
     dp_registry_destroy(reg);
 }
 
@@ -142,13 +143,11 @@ static void test_registry_cache_is_bounded(void)
     /* id 40 is among the newest: cached, no request */
     dp_registry_get(reg, 40, NULL, NULL, &err);
     dp_registry_stats(reg, &st);
-    DP_ASSERT_MSG(st.requests == 80, "id 40 must come from the cache: %ld requests",
-                  st.requests);
+    DP_ASSERT_MSG(st.requests == 80, "id 40 must come from the cache: %ld requests", st.requests);
     /* id 1 was evicted: asked again */
     dp_registry_get(reg, 1, NULL, NULL, &err);
     dp_registry_stats(reg, &st);
-    DP_ASSERT_MSG(st.requests == 82, "evicted id 1 must be asked again: %ld requests",
-                  st.requests);
+    DP_ASSERT_MSG(st.requests == 82, "evicted id 1 must be asked again: %ld requests", st.requests);
     dp_registry_destroy(reg);
 }
 
@@ -181,8 +180,7 @@ static const dp_test_case_t cases[] = {
      test_registry_outage_leaves_the_decoder_unchanged},
     {NULL, NULL}};
 
-static const dp_test_suite_t suites[] = {{"registry", NULL, NULL, cases},
-                                         {NULL, NULL, NULL, NULL}};
+static const dp_test_suite_t suites[] = {{"registry", NULL, NULL, cases}, {NULL, NULL, NULL, NULL}};
 
 int main(int argc, char **argv)
 {

@@ -9,9 +9,9 @@
  * reader's own encoding of the expected values.
  */
 #include "codec/decode.h"
-#include "dp_test.h"
 #include "codec/json_event.h"
 #include "codec/resolve.h"
+#include "dp_test.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -86,8 +86,8 @@ static void check_maps(uint32_t id, const char *writer, const char *data, const 
         DP_ASSERT_MSG(rc == 0 && out.body_len == want.len &&
                           memcmp(out.body, want.data, want.len) == 0,
                       "writer %u: expected the canonical bytes of %s (%zu bytes), got rc %d %s "
-                      "(%zu bytes)", id, expect, want.len, rc, rc ? err.msg : "",
-                      rc ? 0 : out.body_len);
+                      "(%zu bytes)",
+                      id, expect, want.len, rc, rc ? err.msg : "", rc ? 0 : out.body_len);
         free(msg);
     }
     dp_buf_free(&body);
@@ -99,55 +99,58 @@ static void test_resolve_writer_lacking_every_optional_field(void)
 {
     /* The canonical reader adds 15 optional fields to this writer: the pair
      * that makes avro_resolved_writer_new abort (B.1). Fields reordered. */
-    check_maps(501,
-               "{\"type\":\"record\",\"name\":\"Minimal\",\"namespace\":\"shop\",\"fields\":["
-               "{\"name\":\"merchant_id\",\"type\":\"string\"},"
-               "{\"name\":\"event_time\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}},"
-               "{\"name\":\"event_name\",\"type\":\"string\"},"
-               "{\"name\":\"event_id\",\"type\":\"string\"}]}",
-               "{\"merchant_id\":\"m-1\",\"event_time\":1764000000000000,"
-               "\"event_name\":\"cart_viewed\",\"event_id\":\"e-501\"}",
-               "{\"event_id\":\"e-501\",\"event_name\":\"cart_viewed\","
-               "\"event_time\":1764000000000000,\"merchant_id\":\"m-1\"}");
+    check_maps(
+        501,
+        "{\"type\":\"record\",\"name\":\"Minimal\",\"namespace\":\"shop\",\"fields\":["
+        "{\"name\":\"merchant_id\",\"type\":\"string\"},"
+        "{\"name\":\"event_time\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}},"
+        "{\"name\":\"event_name\",\"type\":\"string\"},"
+        "{\"name\":\"event_id\",\"type\":\"string\"}]}",
+        "{\"merchant_id\":\"m-1\",\"event_time\":1764000000000000,"
+        "\"event_name\":\"cart_viewed\",\"event_id\":\"e-501\"}",
+        "{\"event_id\":\"e-501\",\"event_name\":\"cart_viewed\","
+        "\"event_time\":1764000000000000,\"merchant_id\":\"m-1\"}");
 }
 
 static void test_resolve_writer_with_extra_fields_and_nested_changes(void)
 {
     /* Writer fields the reader lacks are dropped (also inside context), the
      * writer's context record lacks most reader fields, properties moved. */
-    check_maps(502,
-               "{\"type\":\"record\",\"name\":\"V2\",\"fields\":["
-               "{\"name\":\"event_id\",\"type\":\"string\"},"
-               "{\"name\":\"legacy_score\",\"type\":\"int\"},"
-               "{\"name\":\"properties\",\"type\":[\"null\",{\"type\":\"map\",\"values\":\"string\"}],\"default\":null},"
-               "{\"name\":\"event_name\",\"type\":\"string\"},"
-               "{\"name\":\"context\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"Ctx\",\"fields\":["
-               "{\"name\":\"device_model\",\"type\":\"string\"},{\"name\":\"locale\",\"type\":[\"null\",\"string\"],\"default\":null}]}],\"default\":null},"
-               "{\"name\":\"event_time\",\"type\":\"long\"},"
-               "{\"name\":\"merchant_id\",\"type\":\"string\"},"
-               "{\"name\":\"user_id\",\"type\":[\"null\",\"string\"],\"default\":null}]}",
-               "{\"event_id\":\"e-502\",\"legacy_score\":42,\"properties\":{\"sku\":\"A-1\"},"
-               "\"event_name\":\"item_added\",\"context\":{\"device_model\":\"x\",\"locale\":\"de-DE\"},"
-               "\"event_time\":1764000000000000,\"merchant_id\":\"m-2\",\"user_id\":\"u-9\"}",
-               "{\"event_id\":\"e-502\",\"event_name\":\"item_added\",\"event_time\":1764000000000000,"
-               "\"merchant_id\":\"m-2\",\"user_id\":\"u-9\",\"context\":{\"locale\":\"de-DE\"},"
-               "\"properties\":{\"sku\":\"A-1\"}}");
+    check_maps(
+        502,
+        "{\"type\":\"record\",\"name\":\"V2\",\"fields\":["
+        "{\"name\":\"event_id\",\"type\":\"string\"},"
+        "{\"name\":\"legacy_score\",\"type\":\"int\"},"
+        "{\"name\":\"properties\",\"type\":[\"null\",{\"type\":\"map\",\"values\":\"string\"}],\"default\":null},"
+        "{\"name\":\"event_name\",\"type\":\"string\"},"
+        "{\"name\":\"context\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"Ctx\",\"fields\":["
+        "{\"name\":\"device_model\",\"type\":\"string\"},{\"name\":\"locale\",\"type\":[\"null\",\"string\"],\"default\":null}]}],\"default\":null},"
+        "{\"name\":\"event_time\",\"type\":\"long\"},"
+        "{\"name\":\"merchant_id\",\"type\":\"string\"},"
+        "{\"name\":\"user_id\",\"type\":[\"null\",\"string\"],\"default\":null}]}",
+        "{\"event_id\":\"e-502\",\"legacy_score\":42,\"properties\":{\"sku\":\"A-1\"},"
+        "\"event_name\":\"item_added\",\"context\":{\"device_model\":\"x\",\"locale\":\"de-DE\"},"
+        "\"event_time\":1764000000000000,\"merchant_id\":\"m-2\",\"user_id\":\"u-9\"}",
+        "{\"event_id\":\"e-502\",\"event_name\":\"item_added\",\"event_time\":1764000000000000,"
+        "\"merchant_id\":\"m-2\",\"user_id\":\"u-9\",\"context\":{\"locale\":\"de-DE\"},"
+        "\"properties\":{\"sku\":\"A-1\"}}");
 }
 
 static void test_resolve_non_union_writer_into_optional_reader(void)
 {
     /* A writer that made optional fields required (plain string) and wrote
      * received_at in millis: read into the reader's unions, millis -> micros. */
-    check_maps(503,
-               "{\"type\":\"record\",\"name\":\"V3\",\"fields\":["
-               "{\"name\":\"event_id\",\"type\":\"string\"},{\"name\":\"event_name\",\"type\":\"string\"},"
-               "{\"name\":\"event_time\",\"type\":\"long\"},{\"name\":\"merchant_id\",\"type\":\"string\"},"
-               "{\"name\":\"currency\",\"type\":\"string\"},"
-               "{\"name\":\"received_at\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}}]}",
-               "{\"event_id\":\"e\",\"event_name\":\"paid\",\"event_time\":1764000000000000,"
-               "\"merchant_id\":\"m\",\"currency\":\"EUR\",\"received_at\":1764000000123}",
-               "{\"event_id\":\"e\",\"event_name\":\"paid\",\"event_time\":1764000000000000,"
-               "\"merchant_id\":\"m\",\"currency\":\"EUR\",\"received_at\":1764000000123000}");
+    check_maps(
+        503,
+        "{\"type\":\"record\",\"name\":\"V3\",\"fields\":["
+        "{\"name\":\"event_id\",\"type\":\"string\"},{\"name\":\"event_name\",\"type\":\"string\"},"
+        "{\"name\":\"event_time\",\"type\":\"long\"},{\"name\":\"merchant_id\",\"type\":\"string\"},"
+        "{\"name\":\"currency\",\"type\":\"string\"},"
+        "{\"name\":\"received_at\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}}]}",
+        "{\"event_id\":\"e\",\"event_name\":\"paid\",\"event_time\":1764000000000000,"
+        "\"merchant_id\":\"m\",\"currency\":\"EUR\",\"received_at\":1764000000123}",
+        "{\"event_id\":\"e\",\"event_name\":\"paid\",\"event_time\":1764000000000000,"
+        "\"merchant_id\":\"m\",\"currency\":\"EUR\",\"received_at\":1764000000123000}");
 }
 
 /* The canonical schema has no int or float field, so promotions are checked
@@ -155,12 +158,11 @@ static void test_resolve_non_union_writer_into_optional_reader(void)
  * with a non-null default the writer lacks, a removed writer field. */
 static void test_resolve_promotions_and_defaults_on_a_small_reader(void)
 {
-    const char *reader =
-        "{\"type\":\"record\",\"name\":\"R\",\"fields\":["
-        "{\"name\":\"n\",\"type\":\"long\"},{\"name\":\"x\",\"type\":\"double\"},"
-        "{\"name\":\"y\",\"type\":[\"null\",\"double\"],\"default\":null},"
-        "{\"name\":\"tier\",\"type\":\"string\",\"default\":\"basic\"},"
-        "{\"name\":\"note\",\"type\":[\"null\",\"string\"],\"default\":null}]}";
+    const char *reader = "{\"type\":\"record\",\"name\":\"R\",\"fields\":["
+                         "{\"name\":\"n\",\"type\":\"long\"},{\"name\":\"x\",\"type\":\"double\"},"
+                         "{\"name\":\"y\",\"type\":[\"null\",\"double\"],\"default\":null},"
+                         "{\"name\":\"tier\",\"type\":\"string\",\"default\":\"basic\"},"
+                         "{\"name\":\"note\",\"type\":[\"null\",\"string\"],\"default\":null}]}";
     const char *writer =
         "{\"type\":\"record\",\"name\":\"W\",\"fields\":["
         "{\"name\":\"gone\",\"type\":\"string\"},{\"name\":\"y\",\"type\":\"int\"},"
@@ -184,13 +186,16 @@ static void test_resolve_promotions_and_defaults_on_a_small_reader(void)
         rc = dp_resolver_run(res, in.data, in.len, &out, &rej);
         DP_ASSERT_MSG(rc == 0 && out.len == want.len && memcmp(out.data, want.data, want.len) == 0,
                       "expected n=2147483647 x=1.5 y=-3.0 tier=basic note=null (%zu bytes), got "
-                      "rc %d %s %s (%zu bytes)", want.len, rc, rej.path, rej.reason, out.len);
+                      "rc %d %s %s (%zu bytes)",
+                      want.len, rc, rej.path, rej.reason, out.len);
     }
     dp_resolver_destroy(res);
     /* and the reverse is not allowed: long cannot be read as int */
     res = dp_resolver_new(rs, ws, why, sizeof(why));
-    DP_ASSERT_MSG(res == NULL && strstr(why, "$."), "reader int from writer long must be "
-                  "refused with a field path, got %s", res ? "compatible" : why);
+    DP_ASSERT_MSG(res == NULL && strstr(why, "$."),
+                  "reader int from writer long must be "
+                  "refused with a field path, got %s",
+                  res ? "compatible" : why);
     dp_resolver_destroy(res);
     dp_buf_free(&in);
     dp_buf_free(&out);
@@ -206,8 +211,8 @@ static void check_incompatible(uint32_t id, const char *writer, const char *path
     dp_err_t err = {DP_OK, 0, ""};
     const char *why = NULL;
     dp_decoded_t out;
-    uint8_t msg[6] = {0, (uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8),
-                      (uint8_t)id, 0};
+    uint8_t msg[6] = {0, (uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8), (uint8_t)id,
+                      0};
     int rc;
 
     rc = dp_decoder_add_schema(dec, id, writer, strlen(writer), &err);
@@ -222,38 +227,40 @@ static void check_incompatible(uint32_t id, const char *writer, const char *path
 
 static void test_resolve_incompatible_writers_name_field_and_rule(void)
 {
-    check_incompatible(511,
-                       "{\"type\":\"record\",\"name\":\"W\",\"fields\":["
-                       "{\"name\":\"event_id\",\"type\":\"string\"},{\"name\":\"event_name\",\"type\":\"string\"},"
-                       "{\"name\":\"event_time\",\"type\":\"long\"},{\"name\":\"merchant_id\",\"type\":\"long\"}]}",
-                       "$.merchant_id", "cannot be read as");
-    check_incompatible(512,
-                       "{\"type\":\"record\",\"name\":\"W\",\"fields\":["
-                       "{\"name\":\"event_name\",\"type\":\"string\"},"
-                       "{\"name\":\"event_time\",\"type\":\"long\"},{\"name\":\"merchant_id\",\"type\":\"string\"}]}",
-                       "$.event_id", "no default");
-    check_incompatible(513,
-                       "{\"type\":\"record\",\"name\":\"W\",\"fields\":["
-                       "{\"name\":\"event_id\",\"type\":\"string\"},{\"name\":\"event_name\",\"type\":\"string\"},"
-                       "{\"name\":\"event_time\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}},"
-                       "{\"name\":\"merchant_id\",\"type\":\"string\"},"
-                       "{\"name\":\"value\",\"type\":{\"type\":\"bytes\",\"logicalType\":\"decimal\","
-                       "\"precision\":18,\"scale\":2}}]}",
-                       "$.value", "union");
+    check_incompatible(
+        511,
+        "{\"type\":\"record\",\"name\":\"W\",\"fields\":["
+        "{\"name\":\"event_id\",\"type\":\"string\"},{\"name\":\"event_name\",\"type\":\"string\"},"
+        "{\"name\":\"event_time\",\"type\":\"long\"},{\"name\":\"merchant_id\",\"type\":\"long\"}]}",
+        "$.merchant_id", "cannot be read as");
+    check_incompatible(
+        512,
+        "{\"type\":\"record\",\"name\":\"W\",\"fields\":["
+        "{\"name\":\"event_name\",\"type\":\"string\"},"
+        "{\"name\":\"event_time\",\"type\":\"long\"},{\"name\":\"merchant_id\",\"type\":\"string\"}]}",
+        "$.event_id", "no default");
+    check_incompatible(
+        513,
+        "{\"type\":\"record\",\"name\":\"W\",\"fields\":["
+        "{\"name\":\"event_id\",\"type\":\"string\"},{\"name\":\"event_name\",\"type\":\"string\"},"
+        "{\"name\":\"event_time\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}},"
+        "{\"name\":\"merchant_id\",\"type\":\"string\"},"
+        "{\"name\":\"value\",\"type\":{\"type\":\"bytes\",\"logicalType\":\"decimal\","
+        "\"precision\":18,\"scale\":2}}]}",
+        "$.value", "union");
 }
 
-static const dp_test_case_t cases[] = {
-    {"test_resolve_writer_lacking_every_optional_field",
-     test_resolve_writer_lacking_every_optional_field},
-    {"test_resolve_writer_with_extra_fields_and_nested_changes",
-     test_resolve_writer_with_extra_fields_and_nested_changes},
-    {"test_resolve_non_union_writer_into_optional_reader",
-     test_resolve_non_union_writer_into_optional_reader},
-    {"test_resolve_promotions_and_defaults_on_a_small_reader",
-     test_resolve_promotions_and_defaults_on_a_small_reader},
-    {"test_resolve_incompatible_writers_name_field_and_rule",
-     test_resolve_incompatible_writers_name_field_and_rule},
-    {NULL, NULL}};
+static const dp_test_case_t cases[] = {{"test_resolve_writer_lacking_every_optional_field",
+                                        test_resolve_writer_lacking_every_optional_field},
+                                       {"test_resolve_writer_with_extra_fields_and_nested_changes",
+                                        test_resolve_writer_with_extra_fields_and_nested_changes},
+                                       {"test_resolve_non_union_writer_into_optional_reader",
+                                        test_resolve_non_union_writer_into_optional_reader},
+                                       {"test_resolve_promotions_and_defaults_on_a_small_reader",
+                                        test_resolve_promotions_and_defaults_on_a_small_reader},
+                                       {"test_resolve_incompatible_writers_name_field_and_rule",
+                                        test_resolve_incompatible_writers_name_field_and_rule},
+                                       {NULL, NULL}};
 
 static const dp_test_suite_t suites[] = {{"registry_resolve", suite_init, suite_cleanup, cases},
                                          {NULL, NULL, NULL, NULL}};

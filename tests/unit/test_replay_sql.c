@@ -2,10 +2,10 @@
  * Unit tests of issue 17's pure parts: the times `deltaport replay` takes,
  * and the SQL of a backfill on promotion.
  */
-#include "load/backfill.h"
 #include "cli/cmd_replay.h"
-#include "load/load_merge.h"
 #include "dp_test.h"
+#include "load/backfill.h"
+#include "load/load_merge.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,13 +44,13 @@ static void test_backfill_sql(void)
     char *sql = dp_backfill_move_sql("`c`.`s`.`evt_purchase`", "`c`.`s`.`evt_otherevents`",
                                      "`event_id`, `event_name`", 0);
 
-    DP_ASSERT_MSG(strcmp(sql, "MERGE INTO `c`.`s`.`evt_purchase` AS t USING (SELECT `event_id`, "
-                              "`event_name`, current_timestamp() AS _loaded_at FROM "
-                              "`c`.`s`.`evt_otherevents` WHERE event_name = :name) AS s ON "
-                              "t._incarnation = s._incarnation AND t._kafka_topic = "
-                              "s._kafka_topic AND t._kafka_partition = s._kafka_partition AND "
-                              "t._kafka_offset = s._kafka_offset WHEN NOT MATCHED THEN INSERT *") ==
-                      0,
+    DP_ASSERT_MSG(strcmp(sql,
+                         "MERGE INTO `c`.`s`.`evt_purchase` AS t USING (SELECT `event_id`, "
+                         "`event_name`, current_timestamp() AS _loaded_at FROM "
+                         "`c`.`s`.`evt_otherevents` WHERE event_name = :name) AS s ON "
+                         "t._incarnation = s._incarnation AND t._kafka_topic = "
+                         "s._kafka_topic AND t._kafka_partition = s._kafka_partition AND "
+                         "t._kafka_offset = s._kafka_offset WHEN NOT MATCHED THEN INSERT *") == 0,
                   "got: %s", sql);
     free(sql);
     sql = dp_backfill_delete_sql("`c`.`s`.`evt_purchase`", "`c`.`s`.`evt_otherevents`", 0);
@@ -81,17 +81,17 @@ static void test_load_merge_columns(void)
 {
     dp_err_t err;
     char *cols = dp_load_merge_columns("{\"type\":\"record\",\"name\":\"r\",\"fields\":["
-                                     "{\"name\":\"event_id\",\"type\":\"string\"},"
-                                     "{\"name\":\"_kafka_offset\",\"type\":\"long\"},"
-                                     "{\"name\":\"_loaded_at\",\"type\":\"long\"}]}",
-                                     &err);
+                                       "{\"name\":\"event_id\",\"type\":\"string\"},"
+                                       "{\"name\":\"_kafka_offset\",\"type\":\"long\"},"
+                                       "{\"name\":\"_loaded_at\",\"type\":\"long\"}]}",
+                                       &err);
 
     DP_ASSERT_MSG(cols && strcmp(cols, "`event_id`, `_kafka_offset`") == 0,
                   "expected the columns without _loaded_at, got %s", cols ? cols : err.msg);
     free(cols);
     cols = dp_load_merge_columns("{\"type\":\"record\",\"name\":\"r\",\"fields\":["
-                               "{\"name\":\"a`b\",\"type\":\"string\"}]}",
-                               &err);
+                                 "{\"name\":\"a`b\",\"type\":\"string\"}]}",
+                                 &err);
     DP_ASSERT_MSG(!cols && err.code == DP_EINVAL, "a name that is no identifier is refused");
     free(cols);
 }

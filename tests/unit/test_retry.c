@@ -3,8 +3,8 @@
  * Retry-After parsing, backoff bounds and jitter distribution, and attempt
  * bookkeeping on a fake clock.
  */
-#include "dp_test.h"
 #include "core/retry.h"
+#include "dp_test.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -99,8 +99,8 @@ static void test_retry_classify_table(void)
                       c->retry, retry, err.retryable);
         DP_ASSERT_MSG(err.code == c->code, "case %zu: expected %s, got %s (%s)", i,
                       dp_err_name(c->code), dp_err_name(err.code), err.msg);
-        DP_ASSERT_MSG(strncmp(err.msg, "call: ", 6) == 0, "case %zu: message should name the call: %s",
-                      i, err.msg);
+        DP_ASSERT_MSG(strncmp(err.msg, "call: ", 6) == 0,
+                      "case %zu: message should name the call: %s", i, err.msg);
     }
 }
 
@@ -269,14 +269,16 @@ static void test_retry_backoff_bounds_and_cap(void)
         for (i = 0; i < 500; i++) {
             long d = dp_retry_next_delay(r, attempt, -1);
 
-            DP_ASSERT_MSG(d >= 0 && d <= ceiling, "attempt %d: delay %ld outside [0, %ld]",
-                          attempt, d, ceiling);
+            DP_ASSERT_MSG(d >= 0 && d <= ceiling, "attempt %d: delay %ld outside [0, %ld]", attempt,
+                          d, ceiling);
             if (d > maxd) {
                 maxd = d;
             }
         }
-        DP_ASSERT_MSG(maxd > ceiling / 2, "attempt %d: 500 draws never passed half the ceiling "
-                                          "%ld (max %ld)", attempt, ceiling, maxd);
+        DP_ASSERT_MSG(maxd > ceiling / 2,
+                      "attempt %d: 500 draws never passed half the ceiling "
+                      "%ld (max %ld)",
+                      attempt, ceiling, maxd);
     }
     dp_retry_destroy(r);
 }
@@ -355,7 +357,7 @@ static void test_retry_attempts_and_elapsed_limits(void)
     dp_retry_begin(r, &st);
     dp_retry_sleep_ms(r, 6000);
     DP_ASSERT_MSG(dp_retry_now_ms(r) == 7000 && fc.slept == 6000, "the fake sleep advanced the "
-                                                                   "clock");
+                                                                  "clock");
     DP_ASSERT_MSG(dp_retry_next(r, &st, 3000, &delay) == 0 && delay == 3000,
                   "6 s + 3 s fits in 10 s (delay %ld)", delay);
     DP_ASSERT_MSG(dp_retry_next(r, &st, 5000, &delay) == DP_EAGAIN,
@@ -391,8 +393,8 @@ static void test_retry_poll_stops_on_verdict_and_jitters(void)
     pc.decide_at = 3;
     pc.verdict = 0;
     rc = dp_retry_poll(r, 40, 250, count_poll, &pc);
-    DP_ASSERT_MSG(rc == 0 && pc.calls == 3, "a verdict on the 3rd poll ends it: rc %d, %d calls", rc,
-                  pc.calls);
+    DP_ASSERT_MSG(rc == 0 && pc.calls == 3, "a verdict on the 3rd poll ends it: rc %d, %d calls",
+                  rc, pc.calls);
     DP_ASSERT_MSG(pc.at[0] == 0, "the first poll does not wait (%lld)", pc.at[0]);
 
     memset(&pc, 0, sizeof(pc));

@@ -132,7 +132,8 @@ static void test_router_bounds_distinct_names(void)
 }
 
 static const dp_test_case_t cases[] = {
-    {"test_router_threshold_promotes_after_exceeding", test_router_threshold_promotes_after_exceeding},
+    {"test_router_threshold_promotes_after_exceeding",
+     test_router_threshold_promotes_after_exceeding},
     {"test_router_shared_counts_from_other_workers_promote",
      test_router_shared_counts_from_other_workers_promote},
     {"test_router_take_local_resets_counts", test_router_take_local_resets_counts},

@@ -3,8 +3,8 @@
  * types and defaults (which avro-c drops), named types and recursion, the
  * errors of bad schemas, and structural equality.
  */
-#include "dp_test.h"
 #include "codec/schema.h"
+#include "dp_test.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +33,10 @@ static const dp_schema_node_t *field_node(const dp_schema_t *s, uint32_t rec, co
 static void test_schema_canonical_fields_and_logical_types(void)
 {
     static const char *const order[] = {
-        "event_id",     "event_name", "event_time",     "merchant_id",   "event_type",
-        "received_at",  "user_id",    "anonymous_id",   "order_id",      "platform",
-        "source",       "value",      "currency",       "consent_status", "match_quality",
-        "attribution",  "context",    "properties",     "raw_payload"};
+        "event_id",    "event_name", "event_time",   "merchant_id",    "event_type",
+        "received_at", "user_id",    "anonymous_id", "order_id",       "platform",
+        "source",      "value",      "currency",     "consent_status", "match_quality",
+        "attribution", "context",    "properties",   "raw_payload"};
     dp_schema_t *s = load("schemas/canonical_event.avsc");
     const dp_schema_node_t *nd;
     int nb, vb, inner;
@@ -112,29 +112,33 @@ static void test_schema_rejects_bad_schemas(void)
 {
     expect_error("{\"type\":\"record\",", "schema JSON");
     expect_error("\"string\"", "not a record");
-    expect_error("{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"Nope\"}]}",
-                 "unknown type name 'Nope'");
-    expect_error("{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"},"
-                 "{\"name\":\"a\",\"type\":\"int\"}]}",
-                 "field 'a' twice");
+    expect_error(
+        "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"Nope\"}]}",
+        "unknown type name 'Nope'");
+    expect_error(
+        "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"},"
+        "{\"name\":\"a\",\"type\":\"int\"}]}",
+        "field 'a' twice");
     expect_error("{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":"
                  "[\"null\",[\"int\"]]}]}",
                  "union directly inside a union");
     expect_error("{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":"
                  "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[]}}]}",
                  "without symbols");
-    expect_error("{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"R2\"}],"
-                 "\"x\":1,\"x\":2}",
-                 "duplicate");
+    expect_error(
+        "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"R2\"}],"
+        "\"x\":1,\"x\":2}",
+        "duplicate");
 }
 
 static void test_schema_invalid_logical_type_is_ignored(void)
 {
-    const char *text = "{\"type\":\"record\",\"name\":\"R\",\"fields\":["
-                       "{\"name\":\"a\",\"type\":{\"type\":\"string\",\"logicalType\":\"decimal\"}},"
-                       "{\"name\":\"b\",\"type\":{\"type\":\"bytes\",\"logicalType\":\"decimal\","
-                       "\"precision\":4,\"scale\":9}},"
-                       "{\"name\":\"c\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}}]}";
+    const char *text =
+        "{\"type\":\"record\",\"name\":\"R\",\"fields\":["
+        "{\"name\":\"a\",\"type\":{\"type\":\"string\",\"logicalType\":\"decimal\"}},"
+        "{\"name\":\"b\",\"type\":{\"type\":\"bytes\",\"logicalType\":\"decimal\","
+        "\"precision\":4,\"scale\":9}},"
+        "{\"name\":\"c\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}}]}";
     dp_err_t err = {DP_OK, 0, ""};
     dp_schema_t *s = dp_schema_parse(text, strlen(text), &err);
 
@@ -179,11 +183,13 @@ static void test_schema_reject_names_are_stable(void)
 }
 
 static const dp_test_case_t cases[] = {
-    {"test_schema_canonical_fields_and_logical_types", test_schema_canonical_fields_and_logical_types},
+    {"test_schema_canonical_fields_and_logical_types",
+     test_schema_canonical_fields_and_logical_types},
     {"test_schema_named_reference_and_recursion", test_schema_named_reference_and_recursion},
     {"test_schema_rejects_bad_schemas", test_schema_rejects_bad_schemas},
     {"test_schema_invalid_logical_type_is_ignored", test_schema_invalid_logical_type_is_ignored},
-    {"test_schema_equality_of_shipped_writer_schemas", test_schema_equality_of_shipped_writer_schemas},
+    {"test_schema_equality_of_shipped_writer_schemas",
+     test_schema_equality_of_shipped_writer_schemas},
     {"test_schema_reject_names_are_stable", test_schema_reject_names_are_stable},
     {NULL, NULL}};
 

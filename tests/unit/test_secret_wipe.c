@@ -13,20 +13,20 @@
  * SASL password) is outside what this can see (docs/SECURITY.md).
  */
 #define _GNU_SOURCE
+#include "codec/registry.h"
 #include "config/config.h"
+#include "core/log.h"
+#include "core/mem.h"
 #include "dbx/http.h"
 #include "dbx/oauth.h"
 #include "dp_test.h"
 #include "http_capture.h"
-#include "core/log.h"
-#include "core/mem.h"
-#include "codec/registry.h"
 
 #include <malloc.h>
-#include <valgrind/memcheck.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <valgrind/memcheck.h>
 
 #define M_CLIENT  "WipeMarkerClientSecret1"
 #define M_SASL    "WipeMarkerSaslPassword2"

@@ -6,13 +6,13 @@
  * the DDL of a raw table (decimals as STRING) and of its view (the cast back
  * to DECIMAL(18,4), one row per lineage key).
  */
-#include "stage/avrofile.h"
-#include "config/config.h"
-#include "dp_test.h"
 #include "batch/flush.h"
 #include "codec/json_event.h"
 #include "codec/schema.h"
+#include "config/config.h"
+#include "dp_test.h"
 #include "load/sink_zerobus.h"
+#include "stage/avrofile.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -61,24 +61,25 @@ static void test_sink_zerobus_decimal_text(void)
         {{0x30, 0x39}, 2, 0, "12345"},
         {{0x80}, 1, 2, "-1.28"},
         /* 2^127 - 1 and -2^127, 16 bytes */
-        {{0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-          0xFF, 0xFF},
-         16, 0, "170141183460469231731687303715884105727"},
+        {{0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+          0xFF},
+         16,
+         0,
+         "170141183460469231731687303715884105727"},
         {{0x80}, 16, 38, "-1.70141183460469231731687303715884105728"},
     };
     char out[80];
     dp_err_t err;
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int rc = dp_sink_zb_decimal_text(cases[i].b, cases[i].len, cases[i].scale, out,
-                                         sizeof(out), &err);
+        int rc = dp_sink_zb_decimal_text(cases[i].b, cases[i].len, cases[i].scale, out, sizeof(out),
+                                         &err);
 
         DP_ASSERT_MSG(rc == 0 && strcmp(out, cases[i].want) == 0,
                       "case %zu: expected %s, got rc %d '%s'", i, cases[i].want, rc,
                       rc == 0 ? out : err.msg);
     }
-    DP_ASSERT_MSG(dp_sink_zb_decimal_text(cases[0].b, 17, 4, out, sizeof(out), &err) ==
-                      DP_EINVAL,
+    DP_ASSERT_MSG(dp_sink_zb_decimal_text(cases[0].b, 17, 4, out, sizeof(out), &err) == DP_EINVAL,
                   "17 bytes must be refused");
 }
 
@@ -185,15 +186,14 @@ static void test_sink_zerobus_row_json(void)
     DP_ASSERT_MSG(json_object_get(row, "user_id") == NULL &&
                       json_object_get(row, "attribution") == NULL,
                   "top-level nulls must be left out: %s", (const char *)dp_buf_data(&out));
-    DP_ASSERT_MSG(strcmp(json_string_value(json_object_get(row, "_kafka_topic")), "events") == 0 &&
-                      json_integer_value(json_object_get(row, "_kafka_partition")) == 7 &&
-                      json_integer_value(json_object_get(row, "_kafka_offset")) == 123456789012LL &&
-                      json_integer_value(json_object_get(row, "_kafka_timestamp")) ==
-                          1764000000999000LL &&
-                      strcmp(json_string_value(json_object_get(row, "_incarnation")), "inc-1") ==
-                          0 &&
-                      json_integer_value(json_object_get(row, "_loaded_at")) == 1764000001000000LL,
-                  "lineage wrong in %s", (const char *)dp_buf_data(&out));
+    DP_ASSERT_MSG(
+        strcmp(json_string_value(json_object_get(row, "_kafka_topic")), "events") == 0 &&
+            json_integer_value(json_object_get(row, "_kafka_partition")) == 7 &&
+            json_integer_value(json_object_get(row, "_kafka_offset")) == 123456789012LL &&
+            json_integer_value(json_object_get(row, "_kafka_timestamp")) == 1764000000999000LL &&
+            strcmp(json_string_value(json_object_get(row, "_incarnation")), "inc-1") == 0 &&
+            json_integer_value(json_object_get(row, "_loaded_at")) == 1764000001000000LL,
+        "lineage wrong in %s", (const char *)dp_buf_data(&out));
     json_decref(row);
     /* A body cut short, or with a byte too many, is refused and nothing is written. */
     dp_buf_reset(&out);
@@ -226,8 +226,9 @@ static void test_sink_zerobus_ddl(void)
                       strstr(t, "`_incarnation` STRING NOT NULL") &&
                       strstr(t, "`_loaded_at` TIMESTAMP NOT NULL"),
                   "raw table DDL: %s", t);
-    DP_ASSERT_MSG(strncmp(v, "CREATE VIEW IF NOT EXISTS `main`.`s`.`evt_purchase` AS SELECT "
-                             "`event_id`, ",
+    DP_ASSERT_MSG(strncmp(v,
+                          "CREATE VIEW IF NOT EXISTS `main`.`s`.`evt_purchase` AS SELECT "
+                          "`event_id`, ",
                           70) == 0 &&
                       strstr(v, ", CAST(`value` AS DECIMAL(18,4)) AS `value`, ") &&
                       strstr(v, " FROM `main`.`s`.`raw_evt_purchase` QUALIFY ROW_NUMBER() OVER "

@@ -106,10 +106,12 @@ static void test_stagename_key_has_no_ambiguity(void)
 static void test_stagename_key_refuses_bad_ranges(void)
 {
     const dp_range_t bad[] = {
-        {NULL, INC, 0, 0, 0, 0},  {"", INC, 0, 0, 0, 0},   {"a b", INC, 0, 0, 0, 0}, {"t", NULL, 0, 0, 0, 0},
-        {"t", "a/b", 0, 0, 0, 0}, {"t", INC, -1, 0, 0, 0}, {"t", INC, 0, -1, 5, 0},  {"t", INC, 0, 9, 8, 0},
+        {NULL, INC, 0, 0, 0, 0}, {"", INC, 0, 0, 0, 0},    {"a b", INC, 0, 0, 0, 0},
+        {"t", NULL, 0, 0, 0, 0}, {"t", "a/b", 0, 0, 0, 0}, {"t", INC, -1, 0, 0, 0},
+        {"t", INC, 0, -1, 5, 0}, {"t", INC, 0, 9, 8, 0},
     };
-    const dp_range_t dup[] = {{"t", INC, 2, 0, 5, 0}, {"u", INC, 2, 0, 5, 0}, {"t", INC, 2, 6, 9, 0}};
+    const dp_range_t dup[] = {
+        {"t", INC, 2, 0, 5, 0}, {"u", INC, 2, 0, 5, 0}, {"t", INC, 2, 6, 9, 0}};
     char key[DP_STAGENAME_KEY_SIZE];
     dp_err_t err;
     size_t i;

@@ -4,8 +4,8 @@
  * three characters), that no valid name reaches a system table, and the
  * quoting of qualified names.
  */
-#include "dp_test.h"
 #include "core/mem.h"
+#include "dp_test.h"
 #include "route/tablename.h"
 
 #include <stdlib.h>
@@ -204,9 +204,9 @@ static void test_tablename_one_length_limit_for_tables(void)
     dp_err_t err;
 
     memset(name, 'n', DP_TABLENAME_EVENT_MAX);
-    DP_ASSERT_FATAL_MSG(dp_tablename_for_event(name, DP_TABLENAME_EVENT_MAX, table, sizeof(table),
-                                               &err) == 0,
-                        "longest event name refused: %s", err.msg);
+    DP_ASSERT_FATAL_MSG(
+        dp_tablename_for_event(name, DP_TABLENAME_EVENT_MAX, table, sizeof(table), &err) == 0,
+        "longest event name refused: %s", err.msg);
     DP_ASSERT_MSG(strlen(table) == DP_TABLENAME_TABLE_MAX && DP_TABLENAME_TABLE_MAX == 104,
                   "longest table is %zu bytes, limit %zu", strlen(table),
                   (size_t)DP_TABLENAME_TABLE_MAX);
@@ -220,7 +220,8 @@ static void test_tablename_one_length_limit_for_tables(void)
                   "105 bytes: expected DP_EINVAL naming the limit, got '%s'", err.msg);
     memset(t, 'a', 200);
     t[200] = '\0';
-    DP_ASSERT_MSG(dp_tablename_check_shared(t, &err) == DP_EINVAL, "200-byte shared table accepted");
+    DP_ASSERT_MSG(dp_tablename_check_shared(t, &err) == DP_EINVAL,
+                  "200-byte shared table accepted");
     DP_ASSERT_MSG(dp_tablename_check_table(NULL, &err) == DP_EINVAL, "NULL accepted");
 }
 

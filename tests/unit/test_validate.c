@@ -4,9 +4,9 @@
  * fixtures in tests/data/codec/ with its stdout captured.
  */
 #include "cli/cmd_validate.h"
-#include "dp_test.h"
 #include "codec/json_event.h"
 #include "codec/validate.h"
+#include "dp_test.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,8 +47,19 @@ static void test_validate_currency_list(void)
 
 static void test_validate_decimal_bytes_round_trip(void)
 {
-    static const int64_t values[] = {0, 1, -1, 127, 128, -128, -129, 255, 256, 123400,
-                                     -5000, 999999999999999999LL, -999999999999999999LL};
+    static const int64_t values[] = {0,
+                                     1,
+                                     -1,
+                                     127,
+                                     128,
+                                     -128,
+                                     -129,
+                                     255,
+                                     256,
+                                     123400,
+                                     -5000,
+                                     999999999999999999LL,
+                                     -999999999999999999LL};
     static const uint8_t nine[9] = {0, 0, 0, 0, 0, 0, 0, 0, 1};
     static const uint8_t limit[8] = {0x0d, 0xe0, 0xb6, 0xb3, 0xa7, 0x64, 0x00, 0x00}; /* 10^18 */
     uint8_t b[8];
@@ -101,10 +112,14 @@ static void test_validate_event_rules_name_field(void)
 
 static void test_validate_iso8601_and_decimal_parsers(void)
 {
-    static const char *const bad_times[] = {
-        "2026-11-24",           "2026-11-24T06:41:55",    "2026-02-29T00:00:00Z",
-        "2026-11-24T24:00:00Z", "2026-11-24T06:41:55.Z",  "2026-11-24T06:41:55+1:00",
-        "20261124T064155Z",     "2026-11-24T06:41:55.1234567890Z"};
+    static const char *const bad_times[] = {"2026-11-24",
+                                            "2026-11-24T06:41:55",
+                                            "2026-02-29T00:00:00Z",
+                                            "2026-11-24T24:00:00Z",
+                                            "2026-11-24T06:41:55.Z",
+                                            "2026-11-24T06:41:55+1:00",
+                                            "20261124T064155Z",
+                                            "2026-11-24T06:41:55.1234567890Z"};
     const char *why = NULL;
     int64_t v;
     size_t i;
@@ -115,8 +130,8 @@ static void test_validate_iso8601_and_decimal_parsers(void)
     for (i = 0; i < sizeof(bad_times) / sizeof(bad_times[0]); i++)
         DP_ASSERT_MSG(dp_iso8601_to_micros(bad_times[i], strlen(bad_times[i]), &v) == -1,
                       "'%s' must be refused", bad_times[i]);
-    DP_ASSERT_MSG(dp_decimal_parse("0012.3400", 9, 18, 4, &v, &why) == 0 && v == 123400,
-                  "got %lld", (long long)v);
+    DP_ASSERT_MSG(dp_decimal_parse("0012.3400", 9, 18, 4, &v, &why) == 0 && v == 123400, "got %lld",
+                  (long long)v);
     DP_ASSERT_MSG(dp_decimal_parse("+.5", 3, 18, 4, &v, &why) == 0 && v == 5000, "got %lld",
                   (long long)v);
     DP_ASSERT_MSG(dp_decimal_parse("-", 1, 18, 4, &v, &why) == -1, "a lone sign is refused");
@@ -185,14 +200,17 @@ static void expect_lines(const char *out, const char *const *needles, size_t n)
 
 static void test_validate_command_on_json_fixtures(void)
 {
-    static const char *const bad_expect[] = {
-        "line 2: BAD_EVENT_NAME $.event_name: ", "line 3: BAD_CURRENCY $.currency: ",
-        "line 4: BAD_DECIMAL $.value: ",         "line 5: BAD_TIMESTAMP $.event_time: ",
-        "line 6: MISSING_FIELD $.merchant_id: ", "line 7: BAD_TYPE $.attribution.channel: ",
-        "line 8: BAD_JSON $: ",                  "line 9: BAD_TYPE $.properties.qty: ",
-        "9 messages: 1 valid, 8 invalid\n"};
-    char *good[] = {"validate", "--schemas", DP_SOURCE_DIR "/schemas", "--format", "json",
-                    DP_SOURCE_DIR "/tests/data/codec/good.jsonl"};
+    static const char *const bad_expect[] = {"line 2: BAD_EVENT_NAME $.event_name: ",
+                                             "line 3: BAD_CURRENCY $.currency: ",
+                                             "line 4: BAD_DECIMAL $.value: ",
+                                             "line 5: BAD_TIMESTAMP $.event_time: ",
+                                             "line 6: MISSING_FIELD $.merchant_id: ",
+                                             "line 7: BAD_TYPE $.attribution.channel: ",
+                                             "line 8: BAD_JSON $: ",
+                                             "line 9: BAD_TYPE $.properties.qty: ",
+                                             "9 messages: 1 valid, 8 invalid\n"};
+    char *good[] = {"validate", "--schemas", DP_SOURCE_DIR "/schemas",
+                    "--format", "json",      DP_SOURCE_DIR "/tests/data/codec/good.jsonl"};
     char *bad[] = {"validate", "--schemas", DP_SOURCE_DIR "/schemas",
                    DP_SOURCE_DIR "/tests/data/codec/bad.jsonl"};
     char *out;
@@ -211,12 +229,15 @@ static void test_validate_command_on_json_fixtures(void)
 
 static void test_validate_command_on_base64_fixtures(void)
 {
-    static const char *const expect[] = {
-        "line 3: TRUNCATED ",         "line 4: UNKNOWN_SCHEMA_ID $: ", "line 5: FRAMING $: ",
-        "line 6: TRAILING_BYTES $: ", "line 7: BAD_EVENT_NAME $.event_name: ",
-        "line 8: BAD_CURRENCY $.currency: ", "8 messages: 2 valid, 6 invalid\n"};
-    char *b64[] = {"validate", "--schemas", DP_SOURCE_DIR "/schemas", "--format", "avro-base64",
-                   DP_SOURCE_DIR "/tests/data/codec/framed.b64"};
+    static const char *const expect[] = {"line 3: TRUNCATED ",
+                                         "line 4: UNKNOWN_SCHEMA_ID $: ",
+                                         "line 5: FRAMING $: ",
+                                         "line 6: TRAILING_BYTES $: ",
+                                         "line 7: BAD_EVENT_NAME $.event_name: ",
+                                         "line 8: BAD_CURRENCY $.currency: ",
+                                         "8 messages: 2 valid, 6 invalid\n"};
+    char *b64[] = {"validate", "--schemas",   DP_SOURCE_DIR "/schemas",
+                   "--format", "avro-base64", DP_SOURCE_DIR "/tests/data/codec/framed.b64"};
     char *autofmt[] = {"validate", "--schemas", DP_SOURCE_DIR "/schemas",
                        DP_SOURCE_DIR "/tests/data/codec/framed.b64"};
     char *out;
@@ -273,8 +294,7 @@ static const dp_test_case_t cases[] = {
     {"test_validate_command_usage_errors", test_validate_command_usage_errors},
     {NULL, NULL}};
 
-static const dp_test_suite_t suites[] = {{"validate", NULL, NULL, cases},
-                                         {NULL, NULL, NULL, NULL}};
+static const dp_test_suite_t suites[] = {{"validate", NULL, NULL, cases}, {NULL, NULL, NULL, NULL}};
 
 int main(int argc, char **argv)
 {

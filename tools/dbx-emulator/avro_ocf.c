@@ -24,11 +24,11 @@
 #include <avro.h>
 #include <limits.h>
 #include <pthread.h>
-#include <zlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define MAX_DEPTH 32
 
@@ -222,8 +222,8 @@ static int walk(const unsigned char *buf, size_t len, json_t **schema, long long
     r.off += 16;
     while (r.off < r.len) {
         if (rd_long(&r, &cnt) != 0 || rd_long(&r, &size) != 0 || cnt < 0 || size < 0 ||
-            cnt > LLONG_MAX - *nrec ||
-            (unsigned long long)size > r.len - r.off || r.len - r.off - (size_t)size < 16) {
+            cnt > LLONG_MAX - *nrec || (unsigned long long)size > r.len - r.off ||
+            r.len - r.off - (size_t)size < 16) {
             goto bad;
         }
         if (deflate && !inflates(buf + r.off, (size_t)size, &plain)) {
@@ -271,7 +271,8 @@ static void collect_names(const json_t *s, json_t *names, const char *ns, int de
         return;
     }
     if (json_is_array(s)) {
-        json_array_foreach(s, k, it) {
+        json_array_foreach(s, k, it)
+        {
             collect_names(it, names, ns, depth + 1);
         }
         return;
@@ -293,7 +294,8 @@ static void collect_names(const json_t *s, json_t *names, const char *ns, int de
             json_object_set(names, full, (json_t *)s);
         }
     }
-    json_array_foreach(json_object_get(s, "fields"), k, it) {
+    json_array_foreach(json_object_get(s, "fields"), k, it)
+    {
         collect_names(json_object_get(it, "type"), names, nns, depth + 1);
     }
     collect_names(json_object_get(s, "items"), names, nns, depth + 1);
@@ -343,7 +345,8 @@ static int check_names(const json_t *s, int depth, char *err, size_t errlen)
         return -1;
     }
     if (json_is_array(s)) {
-        json_array_foreach(s, k, it) {
+        json_array_foreach(s, k, it)
+        {
             if (check_names(it, depth + 1, err, errlen) != 0) {
                 return -1;
             }
@@ -354,8 +357,8 @@ static int check_names(const json_t *s, int depth, char *err, size_t errlen)
         return 0;
     }
     type = json_string_value(json_object_get(s, "type"));
-    if (type != NULL && (strcmp(type, "record") == 0 || strcmp(type, "enum") == 0 ||
-                         strcmp(type, "fixed") == 0)) {
+    if (type != NULL &&
+        (strcmp(type, "record") == 0 || strcmp(type, "enum") == 0 || strcmp(type, "fixed") == 0)) {
         const char *name = json_string_value(json_object_get(s, "name"));
         const json_t *ns = json_object_get(s, "namespace");
 
@@ -366,12 +369,14 @@ static int check_names(const json_t *s, int depth, char *err, size_t errlen)
             bad = json_is_string(ns) ? json_string_value(ns) : "(not a string)";
         }
     }
-    json_array_foreach(json_object_get(s, "symbols"), k, it) {
+    json_array_foreach(json_object_get(s, "symbols"), k, it)
+    {
         if (bad == NULL && !avro_name_ok(json_string_value(it), 0)) {
             bad = json_is_string(it) ? json_string_value(it) : "(not a string)";
         }
     }
-    json_array_foreach(json_object_get(s, "fields"), k, it) {
+    json_array_foreach(json_object_get(s, "fields"), k, it)
+    {
         const char *fname = json_string_value(json_object_get(it, "name"));
 
         if (bad == NULL && !avro_name_ok(fname, 0)) {
@@ -465,8 +470,10 @@ static int type_of(const json_t *s, const json_t *names, tb_t *b, int depth)
     }
     if (strcmp(t, "union") == 0) {
         const json_t *only = NULL;
-        json_array_foreach(s, k, it) {
-            if (strcmp(base_type(resolve(it, names)) ? base_type(resolve(it, names)) : "", "null")) {
+        json_array_foreach(s, k, it)
+        {
+            if (strcmp(base_type(resolve(it, names)) ? base_type(resolve(it, names)) : "",
+                       "null")) {
                 nonnull++;
                 only = it;
             }
@@ -479,7 +486,8 @@ static int type_of(const json_t *s, const json_t *names, tb_t *b, int depth)
             return type_of(only, names, b, depth + 1);
         }
         tb_add(b, "STRUCT<");
-        json_array_foreach(s, k, it) {
+        json_array_foreach(s, k, it)
+        {
             const char *bt = base_type(resolve(it, names));
             if (bt == NULL || strcmp(bt, "null") == 0) {
                 continue;
@@ -515,7 +523,8 @@ static int type_of(const json_t *s, const json_t *names, tb_t *b, int depth)
     }
     if (strcmp(t, "record") == 0) {
         tb_add(b, "STRUCT<");
-        json_array_foreach(json_object_get(s, "fields"), k, it) {
+        json_array_foreach(json_object_get(s, "fields"), k, it)
+        {
             const char *fn = json_string_value(json_object_get(it, "name"));
             if (fn == NULL) {
                 return -1;
@@ -540,8 +549,8 @@ static int type_of(const json_t *s, const json_t *names, tb_t *b, int depth)
     }
     {
         static const char *const prim[][2] = {
-            {"string", "STRING"}, {"enum", "STRING"},  {"boolean", "BOOLEAN"}, {"int", "INT"},
-            {"long", "BIGINT"},   {"float", "FLOAT"},  {"double", "DOUBLE"},   {"bytes", "BINARY"},
+            {"string", "STRING"}, {"enum", "STRING"}, {"boolean", "BOOLEAN"}, {"int", "INT"},
+            {"long", "BIGINT"},   {"float", "FLOAT"}, {"double", "DOUBLE"},   {"bytes", "BINARY"},
             {"fixed", "BINARY"},  {"null", "STRING"}};
         for (k = 0; k < sizeof(prim) / sizeof(prim[0]); k++) {
             if (strcmp(t, prim[k][0]) == 0) {
@@ -613,7 +622,8 @@ static json_t *record_json(avro_value_t *v, const json_t *s, const json_t *names
     json_t *obj = json_object(), *fields = json_object_get(s, "fields"), *f;
     size_t k;
 
-    json_array_foreach(fields, k, f) {
+    json_array_foreach(fields, k, f)
+    {
         avro_value_t child;
         json_t *cv;
         if (avro_value_get_by_index(v, k, &child, NULL) != 0 ||
@@ -664,7 +674,8 @@ static json_t *union_json(avro_value_t *v, const json_t *s, const json_t *names,
         (size_t)disc >= json_array_size(s)) {
         return NULL;
     }
-    json_array_foreach(s, k, it) {
+    json_array_foreach(s, k, it)
+    {
         const char *bt = base_type(resolve(it, names));
         if (bt != NULL && strcmp(bt, "null") != 0) {
             nonnull++;
@@ -716,9 +727,8 @@ static json_t *long_json(avro_value_t *v, const json_t *s)
         return json_string(buf);
     }
     if (lt != NULL && strncmp(lt, "local-timestamp-", 16) == 0) {
-        emu_timestamp_from_micros(strcmp(lt, "local-timestamp-millis") == 0 ? (long long)l * 1000
-                                                                              : l,
-                                  buf, sizeof(buf));
+        emu_timestamp_from_micros(
+            strcmp(lt, "local-timestamp-millis") == 0 ? (long long)l * 1000 : l, buf, sizeof(buf));
         return json_string(buf);
     }
     return json_integer((json_int_t)l);
@@ -850,7 +860,8 @@ static int columns_of(const json_t *schema, const json_t *names, emu_filedata_t 
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    json_array_foreach(fields, k, f) {
+    json_array_foreach(fields, k, f)
+    {
         const char *name = json_string_value(json_object_get(f, "name"));
         const json_t *ft = resolve(json_object_get(f, "type"), names);
         tb_t b = {type, 0, sizeof(type)};

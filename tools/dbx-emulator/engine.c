@@ -127,10 +127,12 @@ int emu_result_simple(emu_ctx_t *cx, int n, const char *const *names, const char
 /* SQLSTATE of the error classes the engine's SQL functions raise. */
 static const char *step_state(const char *msg)
 {
-    static const char *const map[][2] = {
-        {"[NUMERIC_VALUE_OUT_OF_RANGE", "22003"}, {"[CAST_OVERFLOW", "22003"},
-        {"[ARITHMETIC_OVERFLOW", "22003"},        {"[CAST_INVALID_INPUT", "22018"},
-        {"[DIVIDE_BY_ZERO", "22012"},             {"[INVALID_FORMAT", "22018"}};
+    static const char *const map[][2] = {{"[NUMERIC_VALUE_OUT_OF_RANGE", "22003"},
+                                         {"[CAST_OVERFLOW", "22003"},
+                                         {"[ARITHMETIC_OVERFLOW", "22003"},
+                                         {"[CAST_INVALID_INPUT", "22018"},
+                                         {"[DIVIDE_BY_ZERO", "22012"},
+                                         {"[INVALID_FORMAT", "22018"}};
     size_t k;
 
     for (k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
@@ -482,7 +484,8 @@ static int split_volume_path(const char *p, emu_name_t *n, const char **rest)
     for (seg = p + 1; *seg != '\0';) {
         const char *e = strchr(seg, '/');
         size_t len = e != NULL ? (size_t)(e - seg) : strlen(seg);
-        if (len == 0 || (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.')) {
+        if (len == 0 || (len == 1 && seg[0] == '.') ||
+            (len == 2 && seg[0] == '.' && seg[1] == '.')) {
             if (!(len == 0 && e == NULL)) {
                 return -1;
             }
@@ -533,8 +536,9 @@ int emu_volume_locked(emu_engine_t *engine, const char *principal, const char *v
     cx.res = &res;
     cx.principal = principal != NULL ? principal : "anonymous";
     if (volume_path == NULL || split_volume_path(volume_path, &n, &rest) != 0) {
-        snprintf(msg, msglen, "Invalid path: '%.200s'. Expected /Volumes/<catalog>/<schema>/"
-                              "<volume>/<path> without '.', '..' or empty segments.",
+        snprintf(msg, msglen,
+                 "Invalid path: '%.200s'. Expected /Volumes/<catalog>/<schema>/"
+                 "<volume>/<path> without '.', '..' or empty segments.",
                  volume_path != NULL ? volume_path : "");
         return -400;
     }
@@ -557,8 +561,8 @@ int emu_volume_locked(emu_engine_t *engine, const char *principal, const char *v
         goto out;
     }
     if (!emu_allowed(engine, cx.principal,
-                     access == EMU_VOLUME_WRITE ? "WRITE VOLUME" : "READ VOLUME", EMU_ON_VOLUME,
-                     &n, msg, msglen)) {
+                     access == EMU_VOLUME_WRITE ? "WRITE VOLUME" : "READ VOLUME", EMU_ON_VOLUME, &n,
+                     msg, msglen)) {
         rc = -403;
         goto out;
     }

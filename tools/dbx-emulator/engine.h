@@ -24,15 +24,15 @@ typedef struct emu_engine emu_engine_t;
 
 /* Outcome of one SQL statement, in the Statement Execution API's terms. */
 typedef struct emu_result {
-    int succeeded;        /* 1: state SUCCEEDED; 0: state FAILED */
-    json_t *columns;      /* new ref or NULL: array of {"name","type_name","type_text",
-                           * "position"[, "type_precision","type_scale"]} as in
-                           * manifest.schema.columns */
-    json_t *rows;         /* new ref or NULL: array of rows, each an array of strings or
-                           * null (Databricks returns every value as a string) */
-    char error_code[64];  /* on failure: status.error.error_code, e.g. "BAD_REQUEST" */
-    char sql_state[8];    /* on failure: SQLSTATE, e.g. "42P01" */
-    char message[2048];   /* on failure: "[ERROR_CLASS] text", as Databricks words it */
+    int succeeded;          /* 1: state SUCCEEDED; 0: state FAILED */
+    json_t *columns;        /* new ref or NULL: array of {"name","type_name","type_text",
+                             * "position"[, "type_precision","type_scale"]} as in
+                             * manifest.schema.columns */
+    json_t *rows;           /* new ref or NULL: array of rows, each an array of strings or
+                             * null (Databricks returns every value as a string) */
+    char error_code[64];    /* on failure: status.error.error_code, e.g. "BAD_REQUEST" */
+    char sql_state[8];      /* on failure: SQLSTATE, e.g. "42P01" */
+    char message[2048];     /* on failure: "[ERROR_CLASS] text", as Databricks words it */
     long long bytes_loaded; /* COPY INTO: bytes of the files it read (the cost model's input) */
 } emu_result_t;
 

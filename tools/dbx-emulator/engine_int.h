@@ -20,7 +20,7 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 
-#define EMU_NAME_MAX 256
+#define EMU_NAME_MAX    256
 #define EMU_MAX_COLUMNS 1024
 
 struct emu_engine {
@@ -46,12 +46,12 @@ typedef struct emu_ctx {
     const json_t *params;
     emu_result_t *res;
     emu_toks_t *tk;
-    const char *sql;      /* the statement's text (CREATE VIEW stores its query's text) */
-    json_t *keep;         /* owned: strings that live until the statement ends (emu_keep) */
-    int ntemp;            /* temporary tables temp.emu_t0.. made by this statement */
-    int depth;            /* nesting of subqueries and views being translated */
-    int nrel;             /* relations (FROM items) named so far: r1, r2, ... */
-    long long now_us;     /* current_timestamp() of the statement; 0 until first read */
+    const char *sql;            /* the statement's text (CREATE VIEW stores its query's text) */
+    json_t *keep;               /* owned: strings that live until the statement ends (emu_keep) */
+    int ntemp;                  /* temporary tables temp.emu_t0.. made by this statement */
+    int depth;                  /* nesting of subqueries and views being translated */
+    int nrel;                   /* relations (FROM items) named so far: r1, r2, ... */
+    long long now_us;           /* current_timestamp() of the statement; 0 until first read */
     const emu_name_t *defining; /* CREATE VIEW: the view being defined (cycle check) */
 } emu_ctx_t;
 
@@ -87,14 +87,14 @@ typedef struct emu_col {
 /* A table's (or view's) metadata. cols and view_text are owned (free with emu_table_free). */
 typedef struct emu_table {
     emu_name_t name;
-    char id[40];      /* UUID */
-    char data[48];    /* SQLite table holding the rows: d_<32 hex> (empty for a view) */
+    char id[40];   /* UUID */
+    char data[48]; /* SQLite table holding the rows: d_<32 hex> (empty for a view) */
     char owner[EMU_NAME_MAX];
     long long created_ms;
     emu_col_t *cols;
     int ncols;
-    int is_view;      /* 1: a view; its query is view_text, resolved in view_c.view_s */
-    int view_named;   /* 1: the view was created with a column list (columns map by position) */
+    int is_view;    /* 1: a view; its query is view_text, resolved in view_c.view_s */
+    int view_named; /* 1: the view was created with a column list (columns map by position) */
     char *view_text;
     char view_c[EMU_NAME_MAX], view_s[EMU_NAME_MAX];
 } emu_table_t;
@@ -211,8 +211,8 @@ const char *emu_kind_name(emu_kind_t k);
 void emu_col_set(emu_col_t *col, const char *name, const char *type, int nullable);
 /* Converts text to the storage of col and binds it at idx. Returns 0, or -1 with a
  * Databricks-style message in err. NULL text binds NULL. */
-int emu_bind_text_as(sqlite3_stmt *st, int idx, const emu_col_t *col, const char *text,
-                     char *err, size_t errlen);
+int emu_bind_text_as(sqlite3_stmt *st, int idx, const emu_col_t *col, const char *text, char *err,
+                     size_t errlen);
 /* Formats stored value v of a column typed (kind, scale) as a JSON string or null. */
 json_t *emu_format_value(sqlite3_stmt *st, int i, emu_kind_t kind, int scale);
 /* Normalises a decimal string to scale digits; 0, or -1 when not a number / too big. */

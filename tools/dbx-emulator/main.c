@@ -51,7 +51,7 @@ typedef struct options {
     unsigned long long zerobus_max_bytes;
     long zerobus_max_records;
     emu_sim_latency_t latency; /* --statement-latency-ms and friends (sim.h) */
-    const char *tls_cert; /* PEM files: serve HTTPS (both or neither) */
+    const char *tls_cert;      /* PEM files: serve HTTPS (both or neither) */
     const char *tls_key;
 } options_t;
 

@@ -251,8 +251,8 @@ int emu_oauth_check_for(emu_oauth_t *oauth, const char *token, const char *audie
         if (secret_equal(oauth->tokens[i].value, token)) {
             snprintf(principal, len, "%s", oauth->tokens[i].principal);
             rc = !same_audience(oauth->tokens[i].audience, audience) ? EMU_AUTH_AUDIENCE
-                 : oauth->tokens[i].expires > now_mono()               ? EMU_AUTH_OK
-                                                                       : EMU_AUTH_EXPIRED;
+                 : oauth->tokens[i].expires > now_mono()             ? EMU_AUTH_OK
+                                                                     : EMU_AUTH_EXPIRED;
         }
     }
     pthread_mutex_unlock(&oauth->mu);

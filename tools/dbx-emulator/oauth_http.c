@@ -14,7 +14,7 @@
 
 #include "server.h"
 
-#define FIELD_MAX 512
+#define FIELD_MAX   512
 #define DETAILS_MAX 8192 /* authorization_details: three objects with full names */
 
 void emu_oauth_handle_discovery(emu_req_t *req)
@@ -137,8 +137,7 @@ static void oauth_error(emu_req_t *req, int status, const char *error, const cha
  * api://databricks/workspaces/<this workspace>/zerobusDirectWriteApi and
  * authorization_details granting SELECT and MODIFY on a TABLE, as the Zerobus
  * SDK asks). Returns 0, or -1 with the OAuth error replied. */
-static int token_audience(emu_req_t *req, const char *body, char *audience, size_t len,
-                          int *has)
+static int token_audience(emu_req_t *req, const char *body, char *audience, size_t len, int *has)
 {
     char resource[FIELD_MAX] = "", want[FIELD_MAX], *details = malloc(DETAILS_MAX);
     json_t *arr = NULL, *it;
@@ -222,8 +221,8 @@ void emu_oauth_handle_token(emu_req_t *req)
     if (token_audience(req, body, audience, sizeof(audience), &has_audience) < 0) {
         return;
     }
-    rc = id[0] ? emu_oauth_issue_for(req->srv->oauth, id, secret,
-                                     has_audience ? audience : NULL, token, sizeof(token))
+    rc = id[0] ? emu_oauth_issue_for(req->srv->oauth, id, secret, has_audience ? audience : NULL,
+                                     token, sizeof(token))
                : -1;
     if (rc == -1) {
         oauth_error(req, 401, "invalid_client", "Client authentication failed.");

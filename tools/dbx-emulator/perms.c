@@ -24,10 +24,19 @@ struct emu_perms {
     size_t n;
 };
 
-static const char *const k_privs[] = {
-    "USE CATALOG",  "USE SCHEMA",   "CREATE SCHEMA", "CREATE TABLE", "CREATE VOLUME",
-    "READ VOLUME",  "WRITE VOLUME", "SELECT",        "MODIFY",       "ALL PRIVILEGES",
-    "BROWSE",       "MANAGE",       NULL};
+static const char *const k_privs[] = {"USE CATALOG",
+                                      "USE SCHEMA",
+                                      "CREATE SCHEMA",
+                                      "CREATE TABLE",
+                                      "CREATE VOLUME",
+                                      "READ VOLUME",
+                                      "WRITE VOLUME",
+                                      "SELECT",
+                                      "MODIFY",
+                                      "ALL PRIVILEGES",
+                                      "BROWSE",
+                                      "MANAGE",
+                                      NULL};
 
 int emu_perms_priv_norm(const char *in, char *out, size_t outlen)
 {
@@ -123,8 +132,10 @@ static int add_grant(emu_perms_t *p, const char *principal, const char *priv, co
     }
     if (parse_on(on, &g) != 0) {
         grant_free(&g);
-        snprintf(err, errlen, "bad securable '%s' (want 'CATALOG c', 'SCHEMA c.s', 'TABLE c.s.t' or "
-                              "'VOLUME c.s.v')", on);
+        snprintf(err, errlen,
+                 "bad securable '%s' (want 'CATALOG c', 'SCHEMA c.s', 'TABLE c.s.t' or "
+                 "'VOLUME c.s.v')",
+                 on);
         return -1;
     }
     g.principal = strdup(principal);
@@ -148,15 +159,19 @@ static int load_one(emu_perms_t *p, json_t *g, size_t idx, char *err, size_t err
     size_t k;
 
     if (principal == NULL || on == NULL || (!json_is_string(priv) && !json_is_array(privs))) {
-        snprintf(err, errlen, "grants[%zu]: needs \"principal\", \"on\" and \"privilege\" or "
-                              "\"privileges\"", idx);
+        snprintf(err, errlen,
+                 "grants[%zu]: needs \"principal\", \"on\" and \"privilege\" or "
+                 "\"privileges\"",
+                 idx);
         return -1;
     }
     if (json_is_string(priv) && add_grant(p, principal, json_string_value(priv), on, err, errlen)) {
         return -1;
     }
-    json_array_foreach(privs, k, it) {
-        if (!json_is_string(it) || add_grant(p, principal, json_string_value(it), on, err, errlen)) {
+    json_array_foreach(privs, k, it)
+    {
+        if (!json_is_string(it) ||
+            add_grant(p, principal, json_string_value(it), on, err, errlen)) {
             if (!json_is_string(it)) {
                 snprintf(err, errlen, "grants[%zu].privileges[%zu] is not a string", idx, k);
             }
@@ -188,7 +203,8 @@ emu_perms_t *emu_perms_load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    json_array_foreach(grants, idx, g) {
+    json_array_foreach(grants, idx, g)
+    {
         if (load_one(p, g, idx, err, errlen) != 0) {
             goto out;
         }
@@ -248,7 +264,8 @@ int emu_perms_granted(const emu_perms_t *p, const char *principal, const char *p
     }
     for (k = 0; k < p->n; k++) {
         const grant_t *g = &p->v[k];
-        if (strcmp(g->principal, principal) != 0 && strcasecmp(g->principal, "account users") != 0) {
+        if (strcmp(g->principal, principal) != 0 &&
+            strcasecmp(g->principal, "account users") != 0) {
             continue;
         }
         if (strcmp(g->priv, priv) != 0 && strcmp(g->priv, "ALL PRIVILEGES") != 0) {

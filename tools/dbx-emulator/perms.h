@@ -20,9 +20,9 @@ typedef struct emu_perms emu_perms_t;
 
 /* Securable levels, outermost first. */
 #define EMU_PERMS_CATALOG 0
-#define EMU_PERMS_SCHEMA 1
-#define EMU_PERMS_TABLE 2
-#define EMU_PERMS_VOLUME 3
+#define EMU_PERMS_SCHEMA  1
+#define EMU_PERMS_TABLE   2
+#define EMU_PERMS_VOLUME  3
 
 /* Loads the grants file at path. Returns new (free with emu_perms_free) or NULL
  * with err filled (unreadable file, bad JSON, unknown privilege or securable).

@@ -35,8 +35,8 @@ typedef struct emu_zerobus emu_zerobus_t;
 /* Everything a handler may use; all members borrowed from main.c. */
 typedef struct emu_server {
     struct MHD_Daemon *daemon;
-    unsigned short port; /* bound port, known once started */
-    char base_url[64];   /* "http://127.0.0.1:PORT" ("https://" with TLS) */
+    unsigned short port;      /* bound port, known once started */
+    char base_url[64];        /* "http://127.0.0.1:PORT" ("https://" with TLS) */
     const char *tls_cert_pem; /* PEM certificate (chain) to serve HTTPS, or NULL: HTTP */
     const char *tls_key_pem;  /* its PEM private key (with tls_cert_pem) */
     const char *state_dir;
@@ -48,8 +48,8 @@ typedef struct emu_server {
     emu_faults_t *faults;
     emu_reqlog_t *reqlog;
     emu_statements_t *statements;
-    emu_sim_t *sim; /* latency settings and round-trip counters */
-    emu_zerobus_t *zerobus; /* the Zerobus Ingest endpoint (zerobus.h) */
+    emu_sim_t *sim;           /* latency settings and round-trip counters */
+    emu_zerobus_t *zerobus;   /* the Zerobus Ingest endpoint (zerobus.h) */
     const char *workspace_id; /* named in Zerobus tokens' resource */
 } emu_server_t;
 

@@ -426,13 +426,13 @@ static json_t *counters_json(const counters_t *c)
     strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(since + strlen(since), sizeof(since) - strlen(since), ".%03dZ",
              (int)(c->since_ms % 1000));
-    return json_pack(
-        "{s:s, s:I, s:{s:I, s:o}, s:I, s:I, s:I, s:o, s:{s:I, s:I}, s:I}", "since", since,
-        "oauth_tokens", (json_int_t)c->oauth_tokens, "statements", "total",
-        (json_int_t)c->statements, "by_kind", kinds, "statement_polls", (json_int_t)c->polls,
-        "statement_chunks", (json_int_t)c->chunks, "statement_cancels", (json_int_t)c->cancels,
-        "files", files, "zerobus", "inserts", (json_int_t)c->zerobus_inserts, "rows",
-        (json_int_t)c->zerobus_rows, "other", (json_int_t)c->other);
+    return json_pack("{s:s, s:I, s:{s:I, s:o}, s:I, s:I, s:I, s:o, s:{s:I, s:I}, s:I}", "since",
+                     since, "oauth_tokens", (json_int_t)c->oauth_tokens, "statements", "total",
+                     (json_int_t)c->statements, "by_kind", kinds, "statement_polls",
+                     (json_int_t)c->polls, "statement_chunks", (json_int_t)c->chunks,
+                     "statement_cancels", (json_int_t)c->cancels, "files", files, "zerobus",
+                     "inserts", (json_int_t)c->zerobus_inserts, "rows", (json_int_t)c->zerobus_rows,
+                     "other", (json_int_t)c->other);
 }
 
 json_t *emu_sim_stats_json(emu_sim_t *sim, int reset)

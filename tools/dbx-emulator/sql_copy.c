@@ -27,15 +27,15 @@
 
 typedef struct copy_stmt {
     emu_table_t t;
-    char source[2048];  /* as written, e.g. /Volumes/main/s/v/dir/ */
-    int avro;           /* 1 AVRO, 0 JSON */
-    json_t *files;      /* array of names (FILES) or NULL */
+    char source[2048];     /* as written, e.g. /Volumes/main/s/v/dir/ */
+    int avro;              /* 1 AVRO, 0 JSON */
+    json_t *files;         /* array of names (FILES) or NULL */
     emu_copy_select_t sel; /* FROM (SELECT ...): the select list; nitems 0 for the plain form */
-    char pattern[512];  /* PATTERN or "" */
+    char pattern[512];     /* PATTERN or "" */
     int merge_schema, force, ignore_corrupt, ignore_missing;
     /* run state */
-    char dir[4096];     /* local directory */
-    char vdir[2048];    /* /Volumes path of the directory, no trailing slash */
+    char dir[4096];  /* local directory */
+    char vdir[2048]; /* /Volumes path of the directory, no trailing slash */
     long long inserted, skipped_corrupt;
     long long bytes_read; /* of the files loaded, for the emulator's COPY cost */
 } copy_stmt_t;
@@ -117,8 +117,9 @@ static int parse_clauses(emu_ctx_t *cx, copy_stmt_t *c)
             } else if (emu_tk_accept_kw(cx->tk, "JSON")) {
                 c->avro = 0;
             } else {
-                return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] The emulator's COPY INTO reads "
-                                             "FILEFORMAT = AVRO or JSON only, not '%.50s'.",
+                return emu_fail(cx, "0A000",
+                                "[UNSUPPORTED_FEATURE] The emulator's COPY INTO reads "
+                                "FILEFORMAT = AVRO or JSON only, not '%.50s'.",
                                 emu_tk_peek(cx->tk)->raw);
             }
             have_format = 1;
@@ -250,12 +251,14 @@ static int select_files(emu_ctx_t *cx, copy_stmt_t *c, json_t *out)
     const char **v;
 
     if (c->files != NULL) {
-        json_array_foreach(c->files, k, it) {
+        json_array_foreach(c->files, k, it)
+        {
             const char *rel = json_string_value(it);
             if (!safe_rel(rel)) {
                 json_decref(all);
-                return emu_fail(cx, "42000", "[INVALID_PARAMETER_VALUE] The file name '%.200s' in "
-                                             "FILES is not a relative path inside the source.",
+                return emu_fail(cx, "42000",
+                                "[INVALID_PARAMETER_VALUE] The file name '%.200s' in "
+                                "FILES is not a relative path inside the source.",
                                 rel);
             }
             snprintf(path, sizeof(path), "%s/%s", c->dir, rel);
@@ -301,9 +304,9 @@ static int in_history(emu_ctx_t *cx, const char *id, const char *path)
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
-    if (sqlite3_prepare_v2(cx->eng->db,
-                           "SELECT count(*) FROM emu_load_history WHERE table_id = ?1 AND path = ?2",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            cx->eng->db, "SELECT count(*) FROM emu_load_history WHERE table_id = ?1 AND path = ?2",
+            -1, &st, NULL) != SQLITE_OK) {
         return emu_fail_db(cx, "prepare");
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -432,7 +435,8 @@ static int insert_rows(emu_ctx_t *cx, copy_stmt_t *c, const emu_filedata_t *d, c
             err[0] = '\0';
             if (emu_bind_cell(st, k + 2, &c->t.cols[map[k]], &d->cells[r * (size_t)d->ncols + k],
                               err, sizeof(err)) != 0) {
-                emu_fail(cx, "22000", "[COPY_INTO_FAILED_ROW] Row %zu of %s: %s", r + 1, vpath, err);
+                emu_fail(cx, "22000", "[COPY_INTO_FAILED_ROW] Row %zu of %s: %s", r + 1, vpath,
+                         err);
                 goto out;
             }
         }
@@ -462,8 +466,10 @@ static int check_not_null(emu_ctx_t *cx, const copy_stmt_t *c, const emu_filedat
             found = map[j] == k;
         }
         if (!found && !c->t.cols[k].nullable) {
-            return emu_fail(cx, "23502", "[DELTA_NOT_NULL_CONSTRAINT_VIOLATED] NOT NULL constraint "
-                                         "violated for column: %s.", c->t.cols[k].name);
+            return emu_fail(cx, "23502",
+                            "[DELTA_NOT_NULL_CONSTRAINT_VIOLATED] NOT NULL constraint "
+                            "violated for column: %s.",
+                            c->t.cols[k].name);
         }
     }
     return 0;
@@ -534,8 +540,9 @@ static int resolve_source(emu_ctx_t *cx, copy_stmt_t *c)
     }
     snprintf(c->vdir, sizeof(c->vdir), "%s", c->source);
     if (strncmp(c->source, "/Volumes/", 9) != 0) {
-        return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] The emulator's COPY INTO reads Unity "
-                                     "Catalog Volume paths (/Volumes/...) only, not '%.200s'.",
+        return emu_fail(cx, "0A000",
+                        "[UNSUPPORTED_FEATURE] The emulator's COPY INTO reads Unity "
+                        "Catalog Volume paths (/Volumes/...) only, not '%.200s'.",
                         c->source);
     }
     rc = emu_volume_locked(cx->eng, cx->principal, c->source, EMU_VOLUME_READ, c->dir,
@@ -597,7 +604,8 @@ int emu_sql_copy(emu_ctx_t *cx)
     } else if (select_files(cx, c, files) != 0) {
         goto out;
     }
-    json_array_foreach(files, k, it) {
+    json_array_foreach(files, k, it)
+    {
         if (load_one(cx, c, json_string_value(it)) != 0) {
             goto out;
         }

@@ -19,11 +19,11 @@ typedef struct emu_cell {
 } emu_cell_t;
 
 typedef struct emu_filedata {
-    emu_col_t *cols;   /* file columns with Databricks types (owned) */
+    emu_col_t *cols; /* file columns with Databricks types (owned) */
     int ncols;
     emu_cell_t *cells; /* nrows * ncols, row-major (owned) */
     size_t nrows;
-    long long bytes;   /* file size */
+    long long bytes; /* file size */
 } emu_filedata_t;
 
 /* Largest file COPY INTO reads (bytes); bigger files are corrupt for the emulator. */
@@ -58,8 +58,8 @@ int emu_bind_cell(sqlite3_stmt *st, int idx, const emu_col_t *col, const emu_cel
 typedef enum {
     EMU_CI_STAR = 0, /* every column of the file */
     EMU_CI_COLUMN,   /* one file column, maybe renamed */
-    EMU_CI_CONST,    /* a value computed once per statement (literal, :param, current_timestamp()) */
-    EMU_CI_META      /* a _metadata field of the file */
+    EMU_CI_CONST, /* a value computed once per statement (literal, :param, current_timestamp()) */
+    EMU_CI_META   /* a _metadata field of the file */
 } emu_copy_item_kind_t;
 
 typedef struct emu_copy_item {

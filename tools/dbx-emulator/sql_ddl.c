@@ -102,7 +102,8 @@ static int create_catalog(emu_ctx_t *cx)
         }
         return emu_fail(cx, "42P04",
                         "[CATALOG_ALREADY_EXISTS] Cannot create catalog `%s` because it already "
-                        "exists.", n.c);
+                        "exists.",
+                        n.c);
     }
     args[0] = n.c;
     args[1] = cx->principal;
@@ -182,7 +183,8 @@ static int create_volume(emu_ctx_t *cx)
         }
         return emu_fail(cx, "42710",
                         "[RESOURCE_ALREADY_EXISTS] Cannot create volume `%s`.`%s`.`%s` because it "
-                        "already exists.", n.c, n.s, n.o);
+                        "already exists.",
+                        n.c, n.s, n.o);
     }
     if (emu_require(cx, "CREATE VOLUME", EMU_ON_SCHEMA, &n) != 0) {
         return -1;
@@ -345,7 +347,8 @@ static int create_table(emu_ctx_t *cx)
                      "[TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create table or view `%s`.`%s`.`%s` "
                      "because it already exists. Choose a different name, drop or replace the "
                      "existing object, or add the IF NOT EXISTS clause to tolerate pre-existing "
-                     "objects.", t.name.c, t.name.s, t.name.o);
+                     "objects.",
+                     t.name.c, t.name.s, t.name.o);
         }
         goto out;
     }
@@ -390,15 +393,17 @@ int emu_sql_create(emu_ctx_t *cx)
         cx->tk->i += 2;
     }
     if (emu_tk_is_kw(cx->tk, "TEMPORARY") || emu_tk_is_kw(cx->tk, "TEMP")) {
-        return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] Temporary views are not emulated "
-                                     "(the Statement Execution API has no session to keep them).");
+        return emu_fail(cx, "0A000",
+                        "[UNSUPPORTED_FEATURE] Temporary views are not emulated "
+                        "(the Statement Execution API has no session to keep them).");
     }
     if (emu_tk_accept_kw(cx->tk, "VIEW")) {
         return emu_sql_create_view(cx, replace);
     }
     if (replace) {
-        return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] CREATE OR REPLACE is emulated for "
-                                     "views only.");
+        return emu_fail(cx, "0A000",
+                        "[UNSUPPORTED_FEATURE] CREATE OR REPLACE is emulated for "
+                        "views only.");
     }
     if (emu_tk_accept_kw(cx->tk, "CATALOG")) {
         return create_catalog(cx);
@@ -453,8 +458,9 @@ static int drop_table(emu_ctx_t *cx)
         goto out;
     }
     if (t.is_view) {
-        emu_fail(cx, "42809", "[DROP_COMMAND_TYPE_MISMATCH] Cannot drop a view with DROP TABLE. "
-                              "Use DROP VIEW instead.");
+        emu_fail(cx, "42809",
+                 "[DROP_COMMAND_TYPE_MISMATCH] Cannot drop a view with DROP TABLE. "
+                 "Use DROP VIEW instead.");
         goto out;
     }
     if (emu_require(cx, "MANAGE", EMU_ON_TABLE, &t.name) != 0) {
@@ -538,7 +544,8 @@ static int drop_schema(emu_ctx_t *cx)
     if (sqlite3_prepare_v2(cx->eng->db,
                            "SELECT (SELECT count(*) FROM emu_tables WHERE catalog = ?1 AND schema "
                            "= ?2) + (SELECT count(*) FROM emu_volumes WHERE catalog = ?1 AND "
-                           "schema = ?2)", -1, &st, NULL) != SQLITE_OK) {
+                           "schema = ?2)",
+                           -1, &st, NULL) != SQLITE_OK) {
         return emu_fail_db(cx, "prepare");
     }
     sqlite3_bind_text(st, 1, n.c, -1, SQLITE_STATIC);
@@ -550,7 +557,8 @@ static int drop_schema(emu_ctx_t *cx)
                       : emu_fail(cx, "2BP01",
                                  "[SCHEMA_NOT_EMPTY] Cannot drop a schema `%s`.`%s` because it "
                                  "contains objects. Drop its tables and volumes first (CASCADE is "
-                                 "not emulated).", n.c, n.s);
+                                 "not emulated).",
+                                 n.c, n.s);
     }
     args[0] = n.c;
     args[1] = n.s;

@@ -47,8 +47,8 @@ static unsigned char *unbase64(const char *s, size_t *len)
         return NULL;
     }
     for (k = 0; k < n && s[k] != '='; k++) {
-        const char *p = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-                               s[k]);
+        const char *p =
+            strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", s[k]);
         if (p == NULL || s[k] == '\0') {
             free(out);
             return NULL;
@@ -77,16 +77,20 @@ int emu_dml_bind_result(sqlite3_stmt *st, int idx, const emu_col_t *col, const j
         col->kind == EMU_T_BINARY) {
         bytes = unbase64(text, &len);
         if (bytes == NULL) {
-            snprintf(err, errlen, "[CAST_INVALID_INPUT] A BINARY value for column `%s` is not "
-                                  "readable. SQLSTATE: 22018", col->name);
+            snprintf(err, errlen,
+                     "[CAST_INVALID_INPUT] A BINARY value for column `%s` is not "
+                     "readable. SQLSTATE: 22018",
+                     col->name);
             return -1;
         }
         sqlite3_bind_blob(st, idx, bytes, (int)len, free);
         return 0;
     }
     if (text == NULL && !col->nullable) {
-        snprintf(err, errlen, "[DELTA_NOT_NULL_CONSTRAINT_VIOLATED] NOT NULL constraint violated "
-                              "for column: %s. SQLSTATE: 23502", col->name);
+        snprintf(err, errlen,
+                 "[DELTA_NOT_NULL_CONSTRAINT_VIOLATED] NOT NULL constraint violated "
+                 "for column: %s. SQLSTATE: 23502",
+                 col->name);
         return -1;
     }
     return emu_bind_text_as(st, idx, col, text, err, errlen);
@@ -94,9 +98,10 @@ int emu_dml_bind_result(sqlite3_stmt *st, int idx, const emu_col_t *col, const j
 
 int emu_dml_schema_not_set(emu_ctx_t *cx, const emu_table_t *t)
 {
-    return emu_fail(cx, "KD008", "[DELTA_SCHEMA_NOT_SET] Table schema is not set (`%s`.`%s`.`%s`"
-                                 " has no columns). Write data into it with COPY INTO ... "
-                                 "mergeSchema or use CREATE TABLE to set the schema.",
+    return emu_fail(cx, "KD008",
+                    "[DELTA_SCHEMA_NOT_SET] Table schema is not set (`%s`.`%s`.`%s`"
+                    " has no columns). Write data into it with COPY INTO ... "
+                    "mergeSchema or use CREATE TABLE to set the schema.",
                     t->name.c, t->name.s, t->name.o);
 }
 
@@ -112,9 +117,11 @@ static int column_list(emu_ctx_t *cx, const emu_table_t *t, int *idx, int *n)
         }
         k = emu_table_col(t, c->val);
         if (k < 0) {
-            return emu_fail(cx, "42703", "[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION] A column, "
-                                         "variable, or function parameter with name `%.200s` "
-                                         "cannot be resolved.", c->val);
+            return emu_fail(cx, "42703",
+                            "[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION] A column, "
+                            "variable, or function parameter with name `%.200s` "
+                            "cannot be resolved.",
+                            c->val);
         }
         if (*n >= t->ncols) {
             return emu_syntax(cx);
@@ -145,24 +152,25 @@ static int prepare_insert(emu_ctx_t *cx, const emu_table_t *t, const int *idx, i
         len += (size_t)snprintf(sql + len, cap - len, "%s?%d", k > 0 ? ", " : "", k + 1);
     }
     snprintf(sql + len, cap - len, ")");
-    rc = sqlite3_prepare_v2(cx->eng->db, sql, -1, st, NULL) == SQLITE_OK ? 0
-                                                                          : emu_fail_db(cx, "insert");
+    rc = sqlite3_prepare_v2(cx->eng->db, sql, -1, st, NULL) == SQLITE_OK
+             ? 0
+             : emu_fail_db(cx, "insert");
     free(sql);
     return rc;
 }
 
 static int arity(emu_ctx_t *cx, const emu_table_t *t, int want, int got)
 {
-    return emu_fail(cx, "21S01", "[INSERT_COLUMN_ARITY_MISMATCH.%s] Cannot write to "
-                                 "`%s`.`%s`.`%s`, the reason is %s data columns: table columns %d, "
-                                 "data columns %d.",
+    return emu_fail(cx, "21S01",
+                    "[INSERT_COLUMN_ARITY_MISMATCH.%s] Cannot write to "
+                    "`%s`.`%s`.`%s`, the reason is %s data columns: table columns %d, "
+                    "data columns %d.",
                     got < want ? "NOT_ENOUGH_DATA_COLUMNS" : "TOO_MANY_DATA_COLUMNS", t->name.c,
                     t->name.s, t->name.o, got < want ? "not enough" : "too many", want, got);
 }
 
 /* Binds one VALUES row to st; returns 0 or -1. */
-static int insert_row(emu_ctx_t *cx, const emu_table_t *t, const int *idx, int n,
-                      sqlite3_stmt *st)
+static int insert_row(emu_ctx_t *cx, const emu_table_t *t, const int *idx, int n, sqlite3_stmt *st)
 {
     char err[1024], *v = NULL;
     int k = 0, is_null = 0;
@@ -180,14 +188,17 @@ static int insert_row(emu_ctx_t *cx, const emu_table_t *t, const int *idx, int n
             return -1;
         }
         if (is_null && !t->cols[idx[k]].nullable) {
-            return emu_fail(cx, "23502", "[DELTA_NOT_NULL_CONSTRAINT_VIOLATED] NOT NULL constraint "
-                                         "violated for column: %s.", t->cols[idx[k]].name);
+            return emu_fail(cx, "23502",
+                            "[DELTA_NOT_NULL_CONSTRAINT_VIOLATED] NOT NULL constraint "
+                            "violated for column: %s.",
+                            t->cols[idx[k]].name);
         }
         if (emu_bind_text_as(st, k + 1, &t->cols[idx[k]], v, err, sizeof(err)) != 0) {
             free(v);
-            return emu_fail(cx, "22018", "%.*s", (int)(strstr(err, " SQLSTATE") != NULL
-                                                           ? strstr(err, " SQLSTATE") - err
-                                                           : (long)strlen(err)), err);
+            return emu_fail(cx, "22018", "%.*s",
+                            (int)(strstr(err, " SQLSTATE") != NULL ? strstr(err, " SQLSTATE") - err
+                                                                   : (long)strlen(err)),
+                            err);
         }
         free(v);
         v = NULL;
@@ -247,14 +258,15 @@ static int insert_select(emu_ctx_t *cx, const emu_table_t *t, const int *idx, in
     if (prepare_insert(cx, t, idx, n, &st) != 0) {
         goto out;
     }
-    json_array_foreach(rows, r, row) {
+    json_array_foreach(rows, r, row)
+    {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         for (k = 0; k < n; k++) {
-            const char *tn = json_string_value(
-                json_object_get(json_array_get(cols, (size_t)k), "type_name"));
-            if (emu_dml_bind_result(st, k + 1, &t->cols[idx[k]], json_array_get(row, (size_t)k),
-                                    tn, err, sizeof(err)) != 0) {
+            const char *tn =
+                json_string_value(json_object_get(json_array_get(cols, (size_t)k), "type_name"));
+            if (emu_dml_bind_result(st, k + 1, &t->cols[idx[k]], json_array_get(row, (size_t)k), tn,
+                                    err, sizeof(err)) != 0) {
                 emu_dml_fail_message(cx, err);
                 goto out;
             }
@@ -296,8 +308,10 @@ static int insert_values(emu_ctx_t *cx, emu_table_t *t, long long *count)
             listed |= idx[j] == k;
         }
         if (!listed && !t->cols[k].nullable) {
-            emu_fail(cx, "23502", "[DELTA_NOT_NULL_CONSTRAINT_VIOLATED] NOT NULL constraint "
-                                  "violated for column: %s.", t->cols[k].name);
+            emu_fail(cx, "23502",
+                     "[DELTA_NOT_NULL_CONSTRAINT_VIOLATED] NOT NULL constraint "
+                     "violated for column: %s.",
+                     t->cols[k].name);
             goto out;
         }
     }

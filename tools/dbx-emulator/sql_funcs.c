@@ -140,8 +140,8 @@ int emu_sql_register_functions(sqlite3 *db)
                                    by_final, NULL) != SQLITE_OK ||
         sqlite3_create_function_v2(db, "emu_greatest", -1, flags, (void *)&k_max, extreme, NULL,
                                    NULL, NULL) != SQLITE_OK ||
-        sqlite3_create_function_v2(db, "emu_least", -1, flags, (void *)&k_min, extreme, NULL,
-                                   NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function_v2(db, "emu_least", -1, flags, (void *)&k_min, extreme, NULL, NULL,
+                                   NULL) != SQLITE_OK ||
         emu_sql_register_cast(db) != 0 || emu_sql_register_decimal(db) != 0) {
         return -1;
     }

@@ -138,9 +138,9 @@ int emu_schema_exists(emu_ctx_t *cx, const char *c, const char *s)
 
 int emu_volume_exists(emu_ctx_t *cx, const emu_name_t *n)
 {
-    return exists(cx,
-                  "SELECT count(*) FROM emu_volumes WHERE catalog = ?1 AND schema = ?2 AND name = ?3",
-                  n->c, n->s, n->o);
+    return exists(
+        cx, "SELECT count(*) FROM emu_volumes WHERE catalog = ?1 AND schema = ?2 AND name = ?3",
+        n->c, n->s, n->o);
 }
 
 int emu_require_schema(emu_ctx_t *cx, const emu_name_t *n)
@@ -314,8 +314,9 @@ int emu_table_require_table(emu_ctx_t *cx, const emu_name_t *n, emu_table_t *t,
     int rc = emu_table_require(cx, n, t);
 
     if (rc == 0 && t->is_view) {
-        emu_fail(cx, "42809", "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] '%s' expects a table but "
-                              "`%s`.`%s`.`%s` is a view.",
+        emu_fail(cx, "42809",
+                 "[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] '%s' expects a table but "
+                 "`%s`.`%s`.`%s` is a view.",
                  operation, t->name.c, t->name.s, t->name.o);
         emu_table_free(t);
         return -1;

@@ -67,7 +67,8 @@ static void infer(const json_t *v, char *out, size_t outlen, int depth)
     } else if (json_is_object(v) && json_object_size(v) > 0) {
         n = (size_t)snprintf(out, outlen, "STRUCT<");
         k = 0;
-        json_object_foreach((json_t *)v, key, it) {
+        json_object_foreach((json_t *)v, key, it)
+        {
             infer(it, inner, sizeof(inner), depth + 1);
             if (n < outlen) {
                 n += (size_t)snprintf(out + n, outlen - n, "%s%s: %s", k++ > 0 ? ", " : "", key,
@@ -79,7 +80,8 @@ static void infer(const json_t *v, char *out, size_t outlen, int depth)
         }
     } else if (json_is_array(v)) {
         const json_t *first = NULL;
-        json_array_foreach((json_t *)v, k, it) {
+        json_array_foreach((json_t *)v, k, it)
+        {
             if (!json_is_null(it)) {
                 first = it;
                 break;
@@ -140,7 +142,8 @@ static int add_line(emu_filedata_t *d, json_t *obj, int *typed, char *err, size_
     int k;
 
     /* Columns first (this may widen earlier rows), then the row. */
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         if ((k = column_for(d, key, typed, err, errlen)) < 0) {
             return -1;
         }
@@ -153,7 +156,8 @@ static int add_line(emu_filedata_t *d, json_t *obj, int *typed, char *err, size_
     if ((row = emu_filedata_add_row(d)) == NULL) {
         return -1;
     }
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         k = column_for(d, key, typed, err, errlen);
         row[k].j = json_incref(v);
     }
@@ -226,8 +230,10 @@ int emu_bind_cell(sqlite3_stmt *st, int idx, const emu_col_t *col, const emu_cel
     }
     if (j == NULL || json_is_null(j)) {
         if (!col->nullable) {
-            snprintf(err, errlen, "[DELTA_NOT_NULL_CONSTRAINT_VIOLATED] NOT NULL constraint "
-                                  "violated for column: %s. SQLSTATE: 23502", col->name);
+            snprintf(err, errlen,
+                     "[DELTA_NOT_NULL_CONSTRAINT_VIOLATED] NOT NULL constraint "
+                     "violated for column: %s. SQLSTATE: 23502",
+                     col->name);
             return -1;
         }
         sqlite3_bind_null(st, idx);

@@ -24,9 +24,9 @@ typedef enum {
 
 typedef struct emu_token {
     emu_tk_kind_t kind;
-    char *raw;   /* as written (owned) */
-    char *val;   /* decoded value (owned) */
-    size_t pos;  /* byte offset in the statement */
+    char *raw;  /* as written (owned) */
+    char *val;  /* decoded value (owned) */
+    size_t pos; /* byte offset in the statement */
 } emu_token_t;
 
 typedef struct emu_toks {

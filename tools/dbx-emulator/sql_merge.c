@@ -60,9 +60,10 @@ static int skip_rows(emu_ctx_t *cx, size_t *start)
     size_t end;
 
     if (!emu_tk_accept_op(cx->tk, "(") || !emu_tk_accept_kw(cx->tk, "VALUES")) {
-        return emu_fail(cx, "0A000", "[UNSUPPORTED_FEATURE] The emulator's MERGE takes its source "
-                                     "as USING (VALUES (...), ...) AS s(cols) or USING (SELECT "
-                                     "...) AS s.");
+        return emu_fail(cx, "0A000",
+                        "[UNSUPPORTED_FEATURE] The emulator's MERGE takes its source "
+                        "as USING (VALUES (...), ...) AS s(cols) or USING (SELECT "
+                        "...) AS s.");
     }
     *start = cx->tk->i;
     end = emu_xl_find(cx->tk, NULL, NULL);
@@ -184,8 +185,7 @@ static int load_select(merge_t *m)
         char text[3 * EMU_NAME_MAX + 32];
         size_t errpos = 0;
         memset(&tk, 0, sizeof(tk));
-        snprintf(text, sizeof(text), "SELECT * FROM `%s`.`%s`.`%s`", m->src.c, m->src.s,
-                 m->src.o);
+        snprintf(text, sizeof(text), "SELECT * FROM `%s`.`%s`.`%s`", m->src.c, m->src.s, m->src.o);
         if (emu_lex(text, &tk, &errpos) != 0) {
             emu_lex_free(&tk);
             oom(cx);
@@ -213,19 +213,22 @@ static int load_select(merge_t *m)
         }
     }
     if ((size_t)m->nscols != json_array_size(cols)) {
-        emu_fail(cx, "42826", "[NUM_COLUMNS_MISMATCH] The source alias names %d columns but its "
-                              "query returns %zu.", m->nscols, json_array_size(cols));
+        emu_fail(cx, "42826",
+                 "[NUM_COLUMNS_MISMATCH] The source alias names %d columns but its "
+                 "query returns %zu.",
+                 m->nscols, json_array_size(cols));
         goto out;
     }
     if (create_src(m, &st) != 0) {
         goto out;
     }
-    json_array_foreach(rows, r, row) {
+    json_array_foreach(rows, r, row)
+    {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         for (k = 0; k < m->nscols; k++) {
-            const char *tn = json_string_value(
-                json_object_get(json_array_get(cols, (size_t)k), "type_name"));
+            const char *tn =
+                json_string_value(json_object_get(json_array_get(cols, (size_t)k), "type_name"));
             if (emu_dml_bind_result(st, k + 1, &m->scols[k], json_array_get(row, (size_t)k), tn,
                                     err, sizeof(err)) != 0) {
                 emu_dml_fail_message(cx, err);
@@ -359,8 +362,10 @@ static int target_col(merge_t *m, const char *name)
     int c = emu_table_col(&m->t, name);
 
     if (c < 0) {
-        emu_fail(m->cx, "42703", "[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION] A column, variable, or "
-                                 "function parameter with name `%.200s` cannot be resolved.", name);
+        emu_fail(m->cx, "42703",
+                 "[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION] A column, variable, or "
+                 "function parameter with name `%.200s` cannot be resolved.",
+                 name);
     }
     return c;
 }
@@ -540,9 +545,10 @@ static int when_not_matched(merge_t *m)
         }
         goto out;
     }
-    emu_sb_addf(&sql, "INSERT INTO %s(%s) SELECT %s FROM emu_src WHERE NOT EXISTS (SELECT 1 FROM "
-                      "%s WHERE ", m->t.data, cols.p != NULL ? cols.p : "",
-                vals.p != NULL ? vals.p : "", m->t.data);
+    emu_sb_addf(&sql,
+                "INSERT INTO %s(%s) SELECT %s FROM emu_src WHERE NOT EXISTS (SELECT 1 FROM "
+                "%s WHERE ",
+                m->t.data, cols.p != NULL ? cols.p : "", vals.p != NULL ? vals.p : "", m->t.data);
     if (on_cond(m, &sql) != 0) {
         goto out;
     }
@@ -601,9 +607,10 @@ static int check_unique_match(merge_t *m)
     }
     emu_xl_bind(&m->x, st);
     if (sqlite3_step(st) == SQLITE_ROW) {
-        emu_fail(m->cx, "21506", "[DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE] Cannot "
-                                 "perform Merge as multiple source rows matched and attempted to "
-                                 "modify the same target row in the Delta table.");
+        emu_fail(m->cx, "21506",
+                 "[DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE] Cannot "
+                 "perform Merge as multiple source rows matched and attempted to "
+                 "modify the same target row in the Delta table.");
         goto out;
     }
     rc = 0;
@@ -651,8 +658,8 @@ static int index_keys(merge_t *m)
         if (c >= 0) {
             char sql[200];
 
-            snprintf(sql, sizeof(sql), "CREATE INDEX IF NOT EXISTS %s_k%d ON %s(c%d)", m->t.data,
-                     c, m->t.data, c);
+            snprintf(sql, sizeof(sql), "CREATE INDEX IF NOT EXISTS %s_k%d ON %s(c%d)", m->t.data, c,
+                     m->t.data, c);
             rc = emu_exec(m->cx, sql);
         }
     }
@@ -727,10 +734,11 @@ static int clauses(merge_t *m)
         if (!emu_tk_accept_kw(tk, "MATCHED")) {
             return emu_syntax(m->cx);
         }
-        if (not && emu_tk_accept_kw(tk, "BY")) {
+        if (not &&emu_tk_accept_kw(tk, "BY")) {
             if (!emu_tk_accept_kw(tk, "TARGET")) {
-                return emu_fail(m->cx, "0A000", "[UNSUPPORTED_FEATURE] WHEN NOT MATCHED BY SOURCE "
-                                                "is not emulated.");
+                return emu_fail(m->cx, "0A000",
+                                "[UNSUPPORTED_FEATURE] WHEN NOT MATCHED BY SOURCE "
+                                "is not emulated.");
             }
         }
         if ((not ? when_not_matched(m) : when_matched(m)) != 0) {
@@ -742,8 +750,8 @@ static int clauses(merge_t *m)
 
 int emu_sql_merge(emu_ctx_t *cx)
 {
-    static const char *const names[] = {"num_affected_rows", "num_updated_rows",
-                                        "num_deleted_rows", "num_inserted_rows"};
+    static const char *const names[] = {"num_affected_rows", "num_updated_rows", "num_deleted_rows",
+                                        "num_inserted_rows"};
     static const char *const types[] = {"BIGINT", "BIGINT", "BIGINT", "BIGINT"};
     merge_t *m = calloc(1, sizeof(*m));
     char v[4][32];

@@ -17,7 +17,8 @@ int emu_param_get(const emu_ctx_t *cx, const char *name, const char **value, con
     size_t k;
     json_t *p;
 
-    json_array_foreach(cx->params, k, p) {
+    json_array_foreach(cx->params, k, p)
+    {
         const char *n = json_string_value(json_object_get(p, "name"));
         if (n != NULL && strcasecmp(n, name) == 0) {
             *value = json_string_value(json_object_get(p, "value"));
@@ -30,9 +31,10 @@ int emu_param_get(const emu_ctx_t *cx, const char *name, const char **value, con
 
 int emu_param_unbound(emu_ctx_t *cx, const char *name)
 {
-    return emu_fail(cx, "42P02", "[UNBOUND_SQL_PARAMETER] Found the unbound parameter: %.200s. "
-                                 "Please, fix `args` and provide a mapping of the parameter to "
-                                 "either a SQL literal or collection constructor functions.",
+    return emu_fail(cx, "42P02",
+                    "[UNBOUND_SQL_PARAMETER] Found the unbound parameter: %.200s. "
+                    "Please, fix `args` and provide a mapping of the parameter to "
+                    "either a SQL literal or collection constructor functions.",
                     name);
 }
 

@@ -17,16 +17,27 @@
 
 static int describe_detail(emu_ctx_t *cx, const emu_table_t *t)
 {
-    static const char *const names[] = {"format", "id", "name", "description", "location",
-                                        "createdAt", "lastModified", "partitionColumns",
-                                        "clusteringColumns", "numFiles", "sizeInBytes",
-                                        "properties", "minReaderVersion", "minWriterVersion",
-                                        "tableFeatures", "statistics"};
-    static const char *const types[] = {"STRING", "STRING", "STRING", "STRING", "STRING",
-                                        "TIMESTAMP", "TIMESTAMP", "ARRAY<STRING>",
-                                        "ARRAY<STRING>", "BIGINT", "BIGINT",
-                                        "MAP<STRING, STRING>", "INT", "INT", "ARRAY<STRING>",
-                                        "MAP<STRING, BIGINT>"};
+    static const char *const names[] = {"format",
+                                        "id",
+                                        "name",
+                                        "description",
+                                        "location",
+                                        "createdAt",
+                                        "lastModified",
+                                        "partitionColumns",
+                                        "clusteringColumns",
+                                        "numFiles",
+                                        "sizeInBytes",
+                                        "properties",
+                                        "minReaderVersion",
+                                        "minWriterVersion",
+                                        "tableFeatures",
+                                        "statistics"};
+    static const char *const types[] = {
+        "STRING",        "STRING",    "STRING",        "STRING",
+        "STRING",        "TIMESTAMP", "TIMESTAMP",     "ARRAY<STRING>",
+        "ARRAY<STRING>", "BIGINT",    "BIGINT",        "MAP<STRING, STRING>",
+        "INT",           "INT",       "ARRAY<STRING>", "MAP<STRING, BIGINT>"};
     char full[3 * EMU_NAME_MAX + 4], loc[128], created[40], modified[40], nf[32], sz[32];
     const char *vals[16];
     sqlite3_stmt *st = NULL;
@@ -34,7 +45,8 @@ static int describe_detail(emu_ctx_t *cx, const emu_table_t *t)
 
     if (sqlite3_prepare_v2(cx->eng->db,
                            "SELECT comment, modified_ms, num_files, size_bytes, properties FROM "
-                           "emu_tables WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+                           "emu_tables WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
         return emu_fail_db(cx, "prepare");
     }
     sqlite3_bind_text(st, 1, t->id, -1, SQLITE_STATIC);
@@ -220,23 +232,29 @@ int emu_sql_show(emu_ctx_t *cx)
         if (show_in(cx, &n, 1) != 0) {
             return -1;
         }
-        return listing(cx, "SELECT schema, name, 'false' FROM emu_tables WHERE catalog = ?1 AND "
-                           "schema = ?2 ORDER BY name", n.c, n.s, 3, tnames);
+        return listing(cx,
+                       "SELECT schema, name, 'false' FROM emu_tables WHERE catalog = ?1 AND "
+                       "schema = ?2 ORDER BY name",
+                       n.c, n.s, 3, tnames);
     }
     if (emu_tk_accept_kw(cx->tk, "VIEWS")) {
         if (show_in(cx, &n, 1) != 0) {
             return -1;
         }
-        return listing(cx, "SELECT t.schema, t.name, 'false' FROM emu_tables t JOIN emu_views v "
-                           "ON v.id = t.id WHERE t.catalog = ?1 AND t.schema = ?2 ORDER BY "
-                           "t.name", n.c, n.s, 3, wnames);
+        return listing(cx,
+                       "SELECT t.schema, t.name, 'false' FROM emu_tables t JOIN emu_views v "
+                       "ON v.id = t.id WHERE t.catalog = ?1 AND t.schema = ?2 ORDER BY "
+                       "t.name",
+                       n.c, n.s, 3, wnames);
     }
     if (emu_tk_accept_kw(cx->tk, "VOLUMES")) {
         if (show_in(cx, &n, 1) != 0) {
             return -1;
         }
-        return listing(cx, "SELECT schema, name FROM emu_volumes WHERE catalog = ?1 AND schema = "
-                           "?2 ORDER BY name", n.c, n.s, 2, vnames);
+        return listing(cx,
+                       "SELECT schema, name FROM emu_volumes WHERE catalog = ?1 AND schema = "
+                       "?2 ORDER BY name",
+                       n.c, n.s, 2, vnames);
     }
     if (emu_tk_accept_kw(cx->tk, "SCHEMAS") || emu_tk_accept_kw(cx->tk, "DATABASES")) {
         if (show_in(cx, &n, 0) != 0) {
@@ -286,8 +304,10 @@ static int add_columns(emu_ctx_t *cx, emu_table_t *t)
             cx->tk->i++;
         }
         if (emu_table_col(t, name) >= 0) {
-            return emu_fail(cx, "42711", "[FIELD_ALREADY_EXISTS] Cannot add column, because `%s` "
-                                         "already exists in the table.", name);
+            return emu_fail(cx, "42711",
+                            "[FIELD_ALREADY_EXISTS] Cannot add column, because `%s` "
+                            "already exists in the table.",
+                            name);
         }
         if (emu_table_add_column(cx, t, name, type, nullable, NULL) != 0) {
             return -1;
@@ -319,9 +339,11 @@ int emu_sql_alter(emu_ctx_t *cx)
         return -1;
     }
     if (t.is_view) {
-        emu_fail(cx, "42809", "[EXPECT_TABLE_NOT_VIEW.USE_ALTER_VIEW] 'ALTER TABLE ... ADD "
-                              "COLUMNS' expects a table but `%s`.`%s`.`%s` is a view. Please use "
-                              "ALTER VIEW instead.", t.name.c, t.name.s, t.name.o);
+        emu_fail(cx, "42809",
+                 "[EXPECT_TABLE_NOT_VIEW.USE_ALTER_VIEW] 'ALTER TABLE ... ADD "
+                 "COLUMNS' expects a table but `%s`.`%s`.`%s` is a view. Please use "
+                 "ALTER VIEW instead.",
+                 t.name.c, t.name.s, t.name.o);
     } else if (emu_require(cx, "MODIFY", EMU_ON_TABLE, &t.name) == 0) {
         rc = add_columns(cx, &t);
     }

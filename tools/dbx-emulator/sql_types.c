@@ -81,7 +81,8 @@ static int parse_decimal(emu_ctx_t *cx, tbuf_t *b)
     if (p < 1 || p > 38 || s < 0 || s > p) {
         return emu_fail(cx, "0A000",
                         "[DECIMAL_PRECISION_EXCEEDS_MAX_PRECISION] Decimal precision %ld exceeds "
-                        "max precision 38 (or scale %ld is invalid).", p, s);
+                        "max precision 38 (or scale %ld is invalid).",
+                        p, s);
     }
     snprintf(tmp, sizeof(tmp), "DECIMAL(%ld,%ld)", p, s);
     tb_add(b, tmp);
@@ -102,9 +103,8 @@ static int parse_struct(emu_ctx_t *cx, tbuf_t *b, int depth)
             return emu_syntax(cx);
         }
         f = emu_tk_peek(cx->tk);
-        if ((f->kind != TK_IDENT && f->kind != TK_QIDENT) || !emu_ident_valid(f->raw[0] == '`'
-                                                                                   ? f->val
-                                                                                   : f->raw)) {
+        if ((f->kind != TK_IDENT && f->kind != TK_QIDENT) ||
+            !emu_ident_valid(f->raw[0] == '`' ? f->val : f->raw)) {
             return emu_syntax(cx);
         }
         tb_add(b, first ? "" : ", ");
@@ -162,13 +162,24 @@ static int parse_generic(emu_ctx_t *cx, tbuf_t *b, int depth, int nargs, const c
 
 static int parse_type_rec(emu_ctx_t *cx, tbuf_t *b, int depth)
 {
-    static const char *const simple[][2] = {
-        {"string", "STRING"},     {"bigint", "BIGINT"},   {"long", "BIGINT"},
-        {"int", "INT"},           {"integer", "INT"},     {"smallint", "SMALLINT"},
-        {"short", "SMALLINT"},    {"tinyint", "TINYINT"}, {"byte", "TINYINT"},
-        {"double", "DOUBLE"},     {"float", "FLOAT"},     {"real", "FLOAT"},
-        {"boolean", "BOOLEAN"},   {"binary", "BINARY"},   {"date", "DATE"},
-        {"timestamp", "TIMESTAMP"}, {"timestamp_ntz", "TIMESTAMP"}, {"timestamp_ltz", "TIMESTAMP"}};
+    static const char *const simple[][2] = {{"string", "STRING"},
+                                            {"bigint", "BIGINT"},
+                                            {"long", "BIGINT"},
+                                            {"int", "INT"},
+                                            {"integer", "INT"},
+                                            {"smallint", "SMALLINT"},
+                                            {"short", "SMALLINT"},
+                                            {"tinyint", "TINYINT"},
+                                            {"byte", "TINYINT"},
+                                            {"double", "DOUBLE"},
+                                            {"float", "FLOAT"},
+                                            {"real", "FLOAT"},
+                                            {"boolean", "BOOLEAN"},
+                                            {"binary", "BINARY"},
+                                            {"date", "DATE"},
+                                            {"timestamp", "TIMESTAMP"},
+                                            {"timestamp_ntz", "TIMESTAMP"},
+                                            {"timestamp_ltz", "TIMESTAMP"}};
     const emu_token_t *t = emu_tk_peek(cx->tk);
     const char *w;
     size_t k;
@@ -230,11 +241,21 @@ emu_kind_t emu_type_kind(const char *type, int *prec, int *scale)
     static const struct {
         const char *prefix;
         emu_kind_t k;
-    } map[] = {{"STRING", EMU_T_STRING},   {"BIGINT", EMU_T_BIGINT},     {"INT", EMU_T_INT},
-               {"SMALLINT", EMU_T_SMALLINT}, {"TINYINT", EMU_T_TINYINT}, {"DOUBLE", EMU_T_DOUBLE},
-               {"FLOAT", EMU_T_FLOAT},     {"BOOLEAN", EMU_T_BOOLEAN},   {"BINARY", EMU_T_BINARY},
-               {"DATE", EMU_T_DATE},       {"TIMESTAMP", EMU_T_TIMESTAMP}, {"DECIMAL", EMU_T_DECIMAL},
-               {"STRUCT", EMU_T_STRUCT},   {"MAP", EMU_T_MAP},           {"ARRAY", EMU_T_ARRAY},
+    } map[] = {{"STRING", EMU_T_STRING},
+               {"BIGINT", EMU_T_BIGINT},
+               {"INT", EMU_T_INT},
+               {"SMALLINT", EMU_T_SMALLINT},
+               {"TINYINT", EMU_T_TINYINT},
+               {"DOUBLE", EMU_T_DOUBLE},
+               {"FLOAT", EMU_T_FLOAT},
+               {"BOOLEAN", EMU_T_BOOLEAN},
+               {"BINARY", EMU_T_BINARY},
+               {"DATE", EMU_T_DATE},
+               {"TIMESTAMP", EMU_T_TIMESTAMP},
+               {"DECIMAL", EMU_T_DECIMAL},
+               {"STRUCT", EMU_T_STRUCT},
+               {"MAP", EMU_T_MAP},
+               {"ARRAY", EMU_T_ARRAY},
                {"VOID", EMU_T_NULL}};
     size_t k;
 
@@ -260,10 +281,9 @@ emu_kind_t emu_type_kind(const char *type, int *prec, int *scale)
 
 const char *emu_kind_name(emu_kind_t k)
 {
-    static const char *const names[] = {"STRING", "LONG",   "INT",       "SHORT",   "BYTE",
-                                        "DOUBLE", "FLOAT",  "BOOLEAN",   "BINARY",  "DATE",
-                                        "TIMESTAMP", "DECIMAL", "STRUCT", "MAP",    "ARRAY",
-                                        "NULL"};
+    static const char *const names[] = {
+        "STRING", "LONG", "INT",       "SHORT",   "BYTE",   "DOUBLE", "FLOAT", "BOOLEAN",
+        "BINARY", "DATE", "TIMESTAMP", "DECIMAL", "STRUCT", "MAP",    "ARRAY", "NULL"};
 
     return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "STRING";
 }
@@ -507,10 +527,12 @@ int emu_date_norm(const char *in, char *out, size_t outlen)
 
 static int bind_int(sqlite3_stmt *st, int idx, const emu_col_t *col, const char *text)
 {
-    static const long long lim[][2] = {{LLONG_MIN, LLONG_MAX}, {INT_MIN, INT_MAX},
-                                       {-32768, 32767},         {-128, 127}};
-    int which = col->kind == EMU_T_BIGINT ? 0 : col->kind == EMU_T_INT ? 1
-                : col->kind == EMU_T_SMALLINT ? 2 : 3;
+    static const long long lim[][2] = {
+        {LLONG_MIN, LLONG_MAX}, {INT_MIN, INT_MAX}, {-32768, 32767}, {-128, 127}};
+    int which = col->kind == EMU_T_BIGINT     ? 0
+                : col->kind == EMU_T_INT      ? 1
+                : col->kind == EMU_T_SMALLINT ? 2
+                                              : 3;
     char *end = NULL;
     long long v;
 
@@ -603,8 +625,8 @@ static int bind_kind(sqlite3_stmt *st, int idx, const emu_col_t *col, const char
     return 0;
 }
 
-int emu_bind_text_as(sqlite3_stmt *st, int idx, const emu_col_t *col, const char *text,
-                     char *err, size_t errlen)
+int emu_bind_text_as(sqlite3_stmt *st, int idx, const emu_col_t *col, const char *text, char *err,
+                     size_t errlen)
 {
     int rc;
 
@@ -629,8 +651,7 @@ int emu_bind_text_as(sqlite3_stmt *st, int idx, const emu_col_t *col, const char
 
 char *emu_base64(const unsigned char *p, size_t len)
 {
-    static const char tbl[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
     size_t i;
 

@@ -12,10 +12,10 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <microhttpd.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,8 +220,8 @@ static int bind_value(sqlite3_stmt *st, int idx, const emu_col_t *col, const jso
             break;
         }
         raw = malloc(len / 4 * 3 + 1);
-        got = raw ? EVP_DecodeBlock(raw, (const unsigned char *)json_string_value(v), (int)len)
-                  : -1;
+        got =
+            raw ? EVP_DecodeBlock(raw, (const unsigned char *)json_string_value(v), (int)len) : -1;
         if (got < 0) {
             free(raw);
             want = "a base64 string";
@@ -314,10 +314,9 @@ static int apply_rows(emu_zerobus_t *zb, const char *principal, const emu_name_t
     cx.res = &res;
     o->status = 200;
     pthread_mutex_lock(&eng->mu);
-    if (check_grants && (!emu_allowed(eng, principal, "SELECT", EMU_ON_TABLE, n, msg,
-                                      sizeof(msg)) ||
-                         !emu_allowed(eng, principal, "MODIFY", EMU_ON_TABLE, n, msg,
-                                      sizeof(msg)))) {
+    if (check_grants &&
+        (!emu_allowed(eng, principal, "SELECT", EMU_ON_TABLE, n, msg, sizeof(msg)) ||
+         !emu_allowed(eng, principal, "MODIFY", EMU_ON_TABLE, n, msg, sizeof(msg)))) {
         refuse(o, 403, "PERMISSION_DENIED", "%s", msg);
         goto out;
     }
@@ -437,9 +436,10 @@ static void write_pending(emu_zerobus_t *zb, pending_t *p)
 
     /* The grants were checked when the rows were acknowledged. */
     if (apply_rows(zb, "admin", &p->name, p->rows, 0, 1, &o) < 0)
-        fprintf(stderr, "deltaport-dbx-emulator: zerobus: %zu acknowledged rows for %s.%s.%s "
-                "not written: %s\n", json_array_size(p->rows), p->name.c, p->name.s, p->name.o,
-                o.msg);
+        fprintf(stderr,
+                "deltaport-dbx-emulator: zerobus: %zu acknowledged rows for %s.%s.%s "
+                "not written: %s\n",
+                json_array_size(p->rows), p->name.c, p->name.s, p->name.o, o.msg);
     json_decref(p->rows);
     free(p);
 }

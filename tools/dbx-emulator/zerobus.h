@@ -33,7 +33,7 @@ typedef struct emu_zerobus emu_zerobus_t;
 struct emu_req;
 
 /* Limits of one insert request; bigger ones are refused (413 / 400). */
-#define EMU_ZEROBUS_MAX_BYTES_DEFAULT (10u * 1024u * 1024u)
+#define EMU_ZEROBUS_MAX_BYTES_DEFAULT   (10u * 1024u * 1024u)
 #define EMU_ZEROBUS_MAX_RECORDS_DEFAULT 10000
 
 /* Creates the endpoint's state and starts its writer thread. engine and sim

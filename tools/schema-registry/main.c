@@ -36,7 +36,7 @@
 typedef struct app {
     sr_store_t *store;
     struct MHD_Daemon *daemon;
-    const char *user; /* "user:password" or NULL */
+    const char *user;     /* "user:password" or NULL */
     pthread_mutex_t lock; /* guards the fault and the counters */
     int fault_status;
     long fault_count; /* < 0: until cleared */
@@ -79,7 +79,8 @@ static enum MHD_Result reply_json(struct MHD_Connection *conn, int status, json_
 static enum MHD_Result reply_error(struct MHD_Connection *conn, int status, int code,
                                    const char *message)
 {
-    return reply_json(conn, status, json_pack("{s:i, s:s}", "error_code", code, "message", message));
+    return reply_json(conn, status,
+                      json_pack("{s:i, s:s}", "error_code", code, "message", message));
 }
 
 static enum MHD_Result reply_store(struct MHD_Connection *conn, json_t *json, const sr_error_t *e)
@@ -284,9 +285,9 @@ static enum MHD_Result dispatch(app_t *app, struct MHD_Connection *conn, const c
     }
     if (strncmp(url, "/_admin/", 8) == 0) {
         ret = admin(app, conn, method, url, body);
-    } else if ((fault = take_fault(app, strcmp(method, "GET") == 0 &&
-                                         strncmp(url, "/schemas/ids/", 13) == 0,
-                                     &delay)) != 0) {
+    } else if ((fault = take_fault(
+                    app, strcmp(method, "GET") == 0 && strncmp(url, "/schemas/ids/", 13) == 0,
+                    &delay)) != 0) {
         ret = reply_error(conn, fault, fault * 100 + 1, "Injected fault");
     } else if (!authorized(app, conn)) {
         ret = reply_error(conn, 401, 401, "Unauthorized");
@@ -411,12 +412,12 @@ int main(int argc, char **argv)
     addr.sin_family = AF_INET;
     addr.sin_port = htons((unsigned short)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    app.daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-            MHD_USE_ERROR_LOG,
-        (unsigned short)port, NULL, NULL, on_request, &app, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_done, &app,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60, MHD_OPTION_END);
+    app.daemon =
+        MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                             MHD_USE_POLL | MHD_USE_ERROR_LOG,
+                         (unsigned short)port, NULL, NULL, on_request, &app, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_done, &app,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60, MHD_OPTION_END);
     info = app.daemon ? MHD_get_daemon_info(app.daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
     if (app.store == NULL || info == NULL) {
         fprintf(stderr, "deltaport-schema-registry: cannot listen on 127.0.0.1:%ld\n", port);

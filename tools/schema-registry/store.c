@@ -15,13 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SCHEMAS 10000
+#define MAX_SCHEMAS  10000
 #define MAX_SUBJECTS 1000
 #define MAX_VERSIONS 1000
 
 typedef struct stored {
     long id;
-    char *text;  /* as registered (owned) */
+    char *text;   /* as registered (owned) */
     json_t *json; /* parsed, for equality (owned) */
 } stored_t;
 
@@ -113,8 +113,8 @@ static subject_t *by_subject(sr_store_t *st, const char *name)
 
 static json_t *version_json(const subject_t *sub, size_t v, const stored_t *s)
 {
-    return json_pack("{s:s, s:I, s:I, s:s}", "subject", sub->name, "version", (json_int_t)v,
-                     "id", (json_int_t)s->id, "schema", s->text);
+    return json_pack("{s:s, s:I, s:I, s:s}", "subject", sub->name, "version", (json_int_t)v, "id",
+                     (json_int_t)s->id, "schema", s->text);
 }
 
 /* The version (1-based) of id in sub, or 0. */

@@ -16,8 +16,8 @@
 typedef struct sr_store sr_store_t;
 
 typedef struct sr_error {
-    int status;        /* HTTP status */
-    int code;          /* Confluent error_code (40401, 40403, 42201, ...) */
+    int status; /* HTTP status */
+    int code;   /* Confluent error_code (40401, 40403, 42201, ...) */
     char message[300];
 } sr_error_t;
 
