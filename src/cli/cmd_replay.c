@@ -1178,6 +1178,12 @@ static int replay(replay_t *r, int to_given, dp_err_t *err)
                               "earlier, or leave --to out",
                               when, when);
         r->to_us = newest;
+        if (r->to_us < r->from_us)
+            return dp_err_set(err, DP_EFAIL, 0,
+                              "replay: --from is after the newest record the pool has "
+                              "loaded (%s): nothing loaded lies in the window; use --from %s "
+                              "or earlier",
+                              when, when);
     }
     if (r->nspans == 0) {
         fprintf(stderr, "replay: the ledger has no loaded record in the window\n");

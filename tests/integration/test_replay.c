@@ -274,11 +274,20 @@ static void test_replay_merge_mode_crash_after_merge_is_finished_once(void)
     DP_ASSERT_MSG(d == 270, "expected 270 distinct ids, got %lld", d);
     distinct += d;
     start_worker(&env, &w, "k1");
+    /* A flush's statements run milliseconds apart, and the submit is logged
+     * when it answers. So once k1 runs, every statement is held 8 s, longer
+     * than the submit's 5 s wait: the MERGE's submit answers PENDING, k1 is
+     * killed then, and the MERGE runs after k1 died, with no ledger rows. */
+    DP_ASSERT_MSG(wait_log(&env, "k1", "claimed (epoch", 60000) == 0, "k1 did not claim");
+    DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":"
+                                        "\"pending\",\"seconds\":8,\"count\":1000}") == 0,
+                  "fault not set");
     DP_ASSERT_MSG(wait_request(&env, "MERGE WITH SCHEMA EVOLUTION", 60000) == 0,
                   "no merge was submitted");
     dp_proc_signal(&w, SIGSTOP);
     dp_proc_signal(&w, SIGKILL);
     dp_proc_wait(&w, scaled(10000));
+    clear_faults(&env);
     DP_ASSERT_MSG(committed_to_end(&env) == 0, "the flush was committed before the kill: the test "
                                                "did not hit the window it is about");
     d = produce_repeats(&env, 200, 10, 82);
@@ -431,6 +440,13 @@ static void test_replay_window_across_all_partitions(void)
     rc = replay(&env, args, out, sizeof(out));
     DP_ASSERT_MSG(rc == 1 && strstr(out, "past the newest record the pool has loaded"),
                   "a --to past the ledger must be refused (%d): %s", rc, out);
+    /* A --from after the newest loaded record (produced seconds before the
+     * loads, stop and replays above), --to left out: refused too. */
+    rfc3339(now_us() - 1000000, from, sizeof(from));
+    snprintf(args, sizeof(args), "--from %s", from);
+    rc = replay(&env, args, out, sizeof(out));
+    DP_ASSERT_MSG(rc == 1 && strstr(out, "--from is after the newest record the pool has loaded"),
+                  "a --from past the ledger must be refused (%d): %s", rc, out);
     env_stop(&env);
 }
 
