@@ -224,13 +224,17 @@ static int claim(dp_backfill_t *bf, const char *name, int64_t *epoch_out, char *
              q);
     if ((rc = run(bf, "backfill: read the claim", sql, rp, 2, &res, err)) == 0 &&
         dp_stmt_nrows(&res) == 1) {
-        const char *state = dp_stmt_cell(&res, 0, 3);
+        const char *state = dp_stmt_cell(&res, 0, 3), *member = dp_stmt_cell(&res, 0, 1);
 
         last = dp_stmt_cell_ll(&res, 0, 0, 0);
         if (state && strcmp(state, "done") == 0)
             *done = 1;
-        else if (now - dp_stmt_cell_ll(&res, 0, 2, 0) < (int64_t)DP_BACKFILL_LEASE_S * 1000000)
+        else if ((!member || strcmp(member, bf->worker_id) != 0) &&
+                 now - dp_stmt_cell_ll(&res, 0, 2, 0) < (int64_t)DP_BACKFILL_LEASE_S * 1000000)
             last = -1; /* running elsewhere, within its lease */
+        /* This worker's own claim still running: its run failed (a refused
+         * statement, or a stop); the steps are idempotent, so it claims the
+         * next epoch now instead of waiting out its own lease. */
     }
     dp_dbx_sql_result_clear(&res);
     if (rc < 0 || *done || last < 0)
