@@ -271,7 +271,7 @@ static void restart_parts(dp_worker_t *w)
 static void housekeep(dp_worker_t *w)
 {
     dp_loader_stat_t *shared;
-    const char *why;
+    const char *why, *fresh[64];
     size_t n = 0;
 
     restart_parts(w);
@@ -279,7 +279,9 @@ static void housekeep(dp_worker_t *w)
         dp_offsets_commit_starts(&w->offsets, &w->parts);
     finish_loaded(w, 1);
     shared = dp_loader_take_shared(w->loader, &n);
-    dp_ingest_apply_shared(w->ingest, shared, n); /* the group's counts, for routing */
+    dp_ingest_apply_shared(w->ingest, shared, n);     /* the group's counts, for routing */
+    n = dp_openflush_new_tables(&w->open, fresh, 64); /* created while the flush fills */
+    dp_loader_prepare(w->loader, fresh, n);
     dp_metrics_set(DP_MG_BUFFER_OPEN_BYTES, (int64_t)dp_flush_bytes(w->open.flush));
     dp_progress_tick(&(dp_progress_t){w->stats.consumed, (uint64_t)dp_flush_rows(w->open.flush),
                                       w->offsets.committed,

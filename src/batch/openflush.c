@@ -11,6 +11,7 @@ static void open_flush(dp_openflush_t *o)
 {
     o->flush = dp_flush_new(++o->seq, dp_clock_wall_us(), o->incarnation, o->cap);
     o->since_ms = 0;
+    o->announced = 0;
 }
 
 void dp_openflush_init(dp_openflush_t *o, const dp_config_t *cfg, const char *incarnation)
@@ -41,6 +42,17 @@ void dp_openflush_drop(dp_openflush_t *o, const rd_kafka_topic_partition_list_t 
 {
     for (int i = 0; o->flush && i < parts->cnt; i++)
         dp_flush_drop_partition(o->flush, parts->elems[i].topic, parts->elems[i].partition);
+}
+
+size_t dp_openflush_new_tables(dp_openflush_t *o, const char **names, size_t max)
+{
+    size_t nt = dp_flush_ntables(o->flush), n = 0;
+
+    if (o->announced > nt)
+        o->announced = nt; /* a dropped partition emptied a table */
+    while (o->announced < nt && n < max)
+        names[n++] = dp_flush_table(o->flush, o->announced++, NULL);
+    return n;
 }
 
 const char *dp_openflush_due(const dp_openflush_t *o)

@@ -26,6 +26,7 @@ typedef struct dp_openflush {
     size_t cap;              /* byte cap of one flush */
     const dp_config_t *cfg;  /* borrowed */
     const char *incarnation; /* borrowed: written into every flush's records */
+    size_t announced;        /* tables of the open flush dp_openflush_new_tables gave */
 } dp_openflush_t;
 
 /* Opens the first flush (allocated, owned by o until handed over). cfg and
@@ -46,6 +47,10 @@ void dp_openflush_drop(dp_openflush_t *o, const rd_kafka_topic_partition_list_t 
 /* Why the open flush is due to be cut ("max_events", "max_bytes",
  * "max_age"), or NULL when it is not (or holds no row). */
 const char *dp_openflush_due(const dp_openflush_t *o);
+
+/* The tables the open flush has begun to fill since the last call (names
+ * borrowed from the flush, at most max into names); returns their count. */
+size_t dp_openflush_new_tables(dp_openflush_t *o, const char **names, size_t max);
 
 /* Destroys the open flush. */
 void dp_openflush_free(dp_openflush_t *o);

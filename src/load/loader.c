@@ -60,6 +60,48 @@ static void retire_queued(dp_loader_t *loader)
     pthread_mutex_lock(&loader->mu);
 }
 
+typedef struct prep_job {
+    dp_loadops_t *ops;
+    const char *table; /* borrowed from the batch */
+} prep_job_t;
+
+static int prep_job(dp_dbx_client_t *client, void *arg, dp_err_t *err)
+{
+    prep_job_t *pj = arg;
+
+    return dp_loadops_prepare_table(pj->ops, client, pj->table, err);
+}
+
+/* Creates the tables asked for by dp_loader_prepare, on the lanes (called
+ * with mu held, only while no flush is waiting to load). */
+static void prepare_queued(dp_loader_t *loader)
+{
+    char **names = loader->prep;
+    size_t n = loader->nprep;
+    dp_dbxpool_job_t *jobs = dp_calloc(n, sizeof(*jobs));
+    prep_job_t *pj = dp_calloc(n, sizeof(*pj));
+
+    loader->prep = NULL;
+    loader->nprep = loader->prepcap = 0;
+    pthread_mutex_unlock(&loader->mu);
+    for (size_t i = 0; i < n; i++) {
+        pj[i] = (prep_job_t){loader->ops, names[i]};
+        jobs[i].fn = prep_job;
+        jobs[i].arg = &pj[i];
+    }
+    dp_dbxpool_run(dp_loadops_pool(loader->ops), jobs, n, dp_loader__beat, loader);
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i].rc < 0)
+            dp_log(DP_LOG_DEBUG, "loader", "%s: not created ahead (its load will): %s", names[i],
+                   jobs[i].err.msg);
+        free(names[i]);
+    }
+    free(names);
+    free(jobs);
+    free(pj);
+    pthread_mutex_lock(&loader->mu);
+}
+
 /* The backoff before attempt number `failures` + 1 (jittered, capped). */
 static long next_backoff(dp_loader_t *loader, int failures)
 {
@@ -106,6 +148,7 @@ static void *loader_main(void *arg)
 
             pthread_mutex_unlock(&loader->mu);
             rc = dp_loadops_setup(loader->ops, dp_loader__beat, loader, &err);
+            loader->setup_ok = rc == 0;
             /* Only the threshold needs the group's counts. */
             if (rc == 0 && loader->cfg->routing.mode == DP_ROUTE_THRESHOLD)
                 rc = dp_loader__refresh_stats(loader);
@@ -118,6 +161,8 @@ static void *loader_main(void *arg)
                 dp_clock_mono_ms() + (rc == 0 || loader->shared_known
                                           ? loader->cfg->routing.stats_refresh_s * 1000
                                           : next_backoff(loader, 1));
+        } else if (loader->nprep > 0 && loader->setup_ok) {
+            prepare_queued(loader);
         } else if (loader->nretire > 0) {
             retire_queued(loader);
         } else {
@@ -173,6 +218,9 @@ void dp_loader_destroy(dp_loader_t *loader)
     for (size_t i = 0; i < loader->nretire; i++)
         dp_flush_destroy(loader->retire[i]);
     free(loader->retire);
+    for (size_t i = 0; i < loader->nprep; i++)
+        free(loader->prep[i]);
+    free(loader->prep);
     dp_flush_destroy(loader->job);
     dp_loader_stats_free(loader->job_stats, loader->job_n);
     dp_loader__clear_prog(loader);
@@ -269,6 +317,28 @@ void dp_loader_retire(dp_loader_t *loader, dp_flush_t *flush)
         loader->retire = dp_realloc(loader->retire, loader->retirecap * sizeof(*loader->retire));
     }
     loader->retire[loader->nretire++] = flush;
+    pthread_cond_broadcast(&loader->cv);
+    pthread_mutex_unlock(&loader->mu);
+}
+
+void dp_loader_prepare(dp_loader_t *loader, const char *const *tables, size_t n)
+{
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&loader->mu);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+
+        while (k < loader->nprep && strcmp(loader->prep[k], tables[i]) != 0)
+            k++;
+        if (k < loader->nprep)
+            continue;
+        if (loader->nprep == loader->prepcap) {
+            loader->prepcap = loader->prepcap ? 2 * loader->prepcap : 16;
+            loader->prep = dp_realloc(loader->prep, loader->prepcap * sizeof(*loader->prep));
+        }
+        loader->prep[loader->nprep++] = dp_strdup(tables[i]);
+    }
     pthread_cond_broadcast(&loader->cv);
     pthread_mutex_unlock(&loader->mu);
 }

@@ -83,6 +83,13 @@ int dp_loader_wait(dp_loader_t *loader, long timeout_ms);
  * flush (destroyed once its files are gone). */
 void dp_loader_retire(dp_loader_t *loader, dp_flush_t *flush);
 
+/* Asks the loader thread to create the tables the open flush has begun to
+ * fill (CREATE TABLE IF NOT EXISTS and the table id, once per table and
+ * process), while the flush fills: its load then finds them made. tables[i]
+ * are copied; n may be 0. A table already known costs nothing; a failure is
+ * logged at debug level and met again by the load. Thread: any. */
+void dp_loader_prepare(dp_loader_t *loader, const char *const *tables, size_t n);
+
 /* Takes the latest group-wide counts read from event_stats, or NULL when no
  * new read happened since the last call. Caller frees with dp_loader_stats_free. */
 dp_loader_stat_t *dp_loader_take_shared(dp_loader_t *loader, size_t *n);

@@ -79,10 +79,13 @@ struct dp_loader {
     size_t nshared;
     int shared_new;
     int shared_known; /* 1 once a first read of the counts succeeded */
+    char **prep;      /* owned, each owned: tables to create ahead (dp_loader_prepare) */
+    size_t nprep, prepcap;
 
     /* Loader thread only. */
     dp_loader_prog_t prog;
     long long next_stats_ms;
+    int setup_ok; /* the schema, Volume and system tables exist */
     char last_error[DP_ERR_MSG_MAX];
 
     _Atomic long long heartbeat_ms;
