@@ -153,7 +153,7 @@ static void finish_loaded(dp_worker_t *w, int attempts)
     if (!(flush = dp_loader_take_done(w->loader, &stats, &n)))
         return;
     if (dp_flush_fenced(flush)) {
-        dp_loader_stats_free(stats, n);
+        dp_ingest_release(w->ingest, stats, n);
         rewind_fenced(w, flush);
         return;
     }

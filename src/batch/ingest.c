@@ -114,6 +114,13 @@ void dp_ingest_add_loaded(dp_ingest_t *in, dp_loader_stat_t *stats, size_t n)
     dp_loader_stats_free(stats, n);
 }
 
+void dp_ingest_release(dp_ingest_t *in, dp_loader_stat_t *stats, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dp_router_release(in->router, stats[i].name, stats[i].count);
+    dp_loader_stats_free(stats, n);
+}
+
 void dp_ingest_apply_shared(dp_ingest_t *in, dp_loader_stat_t *shared, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -44,6 +44,10 @@ dp_loader_stat_t *dp_ingest_take_counts(dp_ingest_t *in, size_t *n);
  * shared counts. */
 void dp_ingest_add_loaded(dp_ingest_t *in, dp_loader_stat_t *stats, size_t n);
 
+/* The counts of a flush that was not loaded (fenced; taken: freed here) stop
+ * counting for routing: its events are read again. */
+void dp_ingest_release(dp_ingest_t *in, dp_loader_stat_t *stats, size_t n);
+
 /* Applies the group-wide counts the loader read (dp_loader_take_shared;
  * taken: freed here; NULL when no new read). The first read makes routing
  * ready (logged). */

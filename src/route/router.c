@@ -21,6 +21,7 @@ typedef struct name_entry {
     char table[TABLE_MAX_LEN]; /* evt_<name> */
     int64_t shared;            /* group-wide count in the window */
     int64_t local;             /* routed since the last take_local */
+    int64_t inflight;          /* taken by take_local, its flush not yet loaded */
     int promoted;
 } name_entry_t;
 
@@ -132,7 +133,7 @@ int dp_router_route(dp_router_t *router, const char *name, size_t len, const cha
         *table = router->single_table;
         return 0;
     }
-    if (!e->promoted && e->shared + e->local > router->threshold)
+    if (!e->promoted && e->shared + e->inflight + e->local > router->threshold)
         e->promoted = 1;
     *table = e->promoted ? e->table : router->shared_table;
     return 0;
@@ -161,6 +162,7 @@ void dp_router_take_local(dp_router_t *router,
 
         if (e->local > 0) {
             visit(ctx, e->name, e->local);
+            e->inflight += e->local;
             e->local = 0;
         }
     }
@@ -171,8 +173,19 @@ void dp_router_add_shared(dp_router_t *router, const char *name, int64_t count)
     int invalid;
     name_entry_t *e = lookup(router, name, strlen(name), 0, NULL, &invalid);
 
+    if (!e)
+        return;
+    e->inflight = e->inflight > count ? e->inflight - count : 0;
+    e->shared += count;
+}
+
+void dp_router_release(dp_router_t *router, const char *name, int64_t count)
+{
+    int invalid;
+    name_entry_t *e = lookup(router, name, strlen(name), 0, NULL, &invalid);
+
     if (e)
-        e->shared += count;
+        e->inflight = e->inflight > count ? e->inflight - count : 0;
 }
 
 int dp_router_is_promoted(const dp_router_t *router, const char *name)

@@ -57,9 +57,12 @@ int dp_router_route(dp_router_t *router, const char *name, size_t len, const cha
  * their previous values. */
 void dp_router_apply_shared(dp_router_t *router, const char *name, int64_t count, int table_exists);
 
-/* Visits the counts routed since the last dp_router_take_local() and resets
- * them to zero: the caller stages them as event_stats rows of a flush. visit
- * receives borrowed strings. */
+/* Visits the counts routed since the last dp_router_take_local() and moves
+ * them to the name's in-flight count: the caller stages them as event_stats
+ * rows of a flush. Routing counts them until dp_router_add_shared() (loaded)
+ * or dp_router_release() (not loaded) takes them out, so that a name does not
+ * fall back under the threshold while its flush loads. visit receives
+ * borrowed strings. */
 void dp_router_take_local(dp_router_t *router,
                           void (*visit)(void *ctx, const char *name, int64_t count), void *ctx);
 
@@ -67,6 +70,11 @@ void dp_router_take_local(dp_router_t *router,
  * their flush is loaded (so that this worker's own counts keep counting until
  * the next re-read of event_stats). */
 void dp_router_add_shared(dp_router_t *router, const char *name, int64_t count);
+
+/* Takes counts of dp_router_take_local() out of the in-flight count without
+ * adding them: their flush was not loaded (fenced), and its events are read
+ * again and routed anew. */
+void dp_router_release(dp_router_t *router, const char *name, int64_t count);
 
 /* 1 when name has its own table. */
 int dp_router_is_promoted(const dp_router_t *router, const char *name);

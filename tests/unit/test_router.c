@@ -95,6 +95,41 @@ static void test_router_take_local_resets_counts(void)
     dp_router_destroy(router);
 }
 
+/* Counts taken for a flush keep counting while it loads: the 21st event of a
+ * name with threshold 20 is promoted whether the first 20 are routed, in
+ * flight or loaded; a flush that is not loaded gives its counts back. */
+static void test_router_counts_in_flight_keep_counting(void)
+{
+    dp_router_t *router = dp_router_new(DP_ROUTE_THRESHOLD, 20, "evt_otherevents", NULL, 100);
+    dp_router_t *fenced = dp_router_new(DP_ROUTE_THRESHOLD, 20, "evt_otherevents", NULL, 100);
+    struct taken tk = {0};
+    const char *t;
+
+    for (int i = 0; i < 20; i++) {
+        route(router, "purchase");
+        route(fenced, "purchase");
+    }
+    dp_router_take_local(router, visit, &tk);
+    DP_ASSERT_FATAL_MSG(tk.n == 1 && tk.counts[0] == 20, "expected purchase 20 taken");
+    t = route(router, "purchase");
+    DP_ASSERT_MSG(t && strcmp(t, "evt_purchase") == 0,
+                  "20 in flight + 1 > 20: expected evt_purchase, got %s", t ? t : "(error)");
+    dp_router_add_shared(router, "purchase", 20);
+    tk.n = 0;
+    dp_router_take_local(router, visit, &tk);
+    DP_ASSERT_MSG(tk.n == 1 && tk.counts[0] == 1, "expected the 21st alone taken");
+
+    tk.n = 0;
+    dp_router_take_local(fenced, visit, &tk);
+    dp_router_release(fenced, "purchase", 20);
+    t = route(fenced, "purchase");
+    DP_ASSERT_MSG(t && strcmp(t, "evt_otherevents") == 0,
+                  "released counts still counted: expected evt_otherevents, got %s",
+                  t ? t : "(error)");
+    dp_router_destroy(router);
+    dp_router_destroy(fenced);
+}
+
 static void test_router_rejects_bad_names_and_modes(void)
 {
     dp_router_t *single = dp_router_new(DP_ROUTE_SINGLE, 0, "evt_otherevents", "events_all", 10);
@@ -137,6 +172,7 @@ static const dp_test_case_t cases[] = {
     {"test_router_shared_counts_from_other_workers_promote",
      test_router_shared_counts_from_other_workers_promote},
     {"test_router_take_local_resets_counts", test_router_take_local_resets_counts},
+    {"test_router_counts_in_flight_keep_counting", test_router_counts_in_flight_keep_counting},
     {"test_router_rejects_bad_names_and_modes", test_router_rejects_bad_names_and_modes},
     {"test_router_bounds_distinct_names", test_router_bounds_distinct_names},
     {NULL, NULL},
