@@ -381,7 +381,7 @@ static void test_worker_metrics_probes_and_secret_free_logs(void)
     /* Once the partitions are claimed (the claims use statements too). */
     DP_ASSERT_MSG(wait_text(env.log, "claimed ", 30000) == 0, "expected the partitions claimed");
     DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"failed\","
-                                        "\"count\":1}") == 0 &&
+                                        "\"statement\":\"COPY INTO\",\"count\":1}") == 0 &&
                       dp_emu_fault(&env.ef, "{\"endpoint\":\"files.upload\","
                                             "\"kind\":\"expire_token\",\"count\":1}") == 0,
                   "expected the emulator to take the faults");

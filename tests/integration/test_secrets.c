@@ -489,7 +489,7 @@ static void test_secrets_at_every_level(void)
      * refresh) take the worker through the paths that handle credentials. */
     DP_ASSERT_MSG(wait_text(log_a, "claimed ", 60000) == 0, "expected worker A to claim");
     DP_ASSERT_MSG(dp_emu_fault(&ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"failed\","
-                                    "\"count\":3}") == 0 &&
+                                    "\"statement\":\"COPY INTO\",\"count\":3}") == 0 &&
                       dp_emu_fault(&ef, "{\"endpoint\":\"files.upload\","
                                         "\"kind\":\"expire_token\",\"count\":1}") == 0,
                   "expected the emulator to take the faults");

@@ -92,6 +92,42 @@ static void test_emu_faults_statement_kinds_only_on_submit(void)
     emu_faults_destroy(f);
 }
 
+/* A rule naming a statement kind fires only for that kind, once its text is
+ * known, and never at the request stage. */
+static void test_emu_faults_statement_filter(void)
+{
+    emu_faults_t *f = emu_faults_new(1);
+    emu_fault_hit_t hit;
+    char err[256] = "";
+
+    DP_ASSERT_FATAL_MSG(emu_faults_add_json(f,
+                                            "{\"endpoint\":\"statements.submit\",\"kind\":"
+                                            "\"failed\",\"statement\":\"COPY INTO\",\"count\":1}",
+                                            err, sizeof(err)) == 0,
+                        "expected the rule accepted: %s", err);
+    DP_ASSERT_MSG(emu_faults_match(f, "statements.submit", &hit) == 0,
+                  "a statement rule fired before the text was known");
+    DP_ASSERT_MSG(emu_faults_match_statement(f, "CREATE TABLE", &hit) == 0,
+                  "a COPY INTO rule fired on CREATE TABLE");
+    DP_ASSERT_MSG(emu_faults_match_statement(f, "COPY INTO", &hit) == 1 &&
+                      hit.kind == EMU_FAULT_FAILED,
+                  "expected the COPY INTO rule to fire, got kind %d", hit.kind);
+    DP_ASSERT_MSG(emu_faults_match_statement(f, "COPY INTO", &hit) == 0,
+                  "expected the count of 1 spent");
+    DP_ASSERT_MSG(emu_faults_add_json(f,
+                                      "{\"endpoint\":\"files.upload\",\"kind\":\"500\","
+                                      "\"statement\":\"COPY INTO\"}",
+                                      err, sizeof(err)) < 0 &&
+                      strstr(err, "statement"),
+                  "expected a statement filter refused on files.upload, got '%s'", err);
+    DP_ASSERT_MSG(emu_faults_add_json(f,
+                                      "{\"endpoint\":\"statements.submit\",\"kind\":\"503\","
+                                      "\"statement\":\"MERGE\"}",
+                                      err, sizeof(err)) < 0,
+                  "expected a statement filter refused with kind 503");
+    emu_faults_destroy(f);
+}
+
 static void test_emu_faults_rejects_bad_rules(void)
 {
     emu_faults_t *f = emu_faults_new(1);
@@ -148,6 +184,7 @@ static const dp_test_case_t cases[] = {
      test_emu_faults_rate_zero_never_fires_and_rate_is_seeded},
     {"test_emu_faults_statement_kinds_only_on_submit",
      test_emu_faults_statement_kinds_only_on_submit},
+    {"test_emu_faults_statement_filter", test_emu_faults_statement_filter},
     {"test_emu_faults_rejects_bad_rules", test_emu_faults_rejects_bad_rules},
     {"test_emu_faults_list_shows_remaining_and_clear_empties",
      test_emu_faults_list_shows_remaining_and_clear_empties},

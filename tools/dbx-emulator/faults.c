@@ -14,6 +14,7 @@
 
 typedef struct rule {
     char endpoint[48];
+    char statement[32];  /* "" or the statement kind it waits for ("COPY INTO") */
     emu_fault_hit_t hit; /* what firing produces */
     long remaining;      /* -1: unlimited */
     double rate;         /* 0..1 */
@@ -137,6 +138,7 @@ static int parse_rule(const json_t *rule, rule_t *r, char *errbuf, size_t errlen
     const char *kind = json_string_value(json_object_get(rule, "kind"));
     const char *error_class = json_string_value(json_object_get(rule, "error_class"));
     const char *error_code = json_string_value(json_object_get(rule, "error_code"));
+    const json_t *statement = json_object_get(rule, "statement");
     double count = -1, rate = 1, retry_after = 0, seconds = 0;
     size_t i;
 
@@ -165,6 +167,18 @@ static int parse_rule(const json_t *rule, rule_t *r, char *errbuf, size_t errlen
                  "non-negative numbers");
         return -1;
     }
+    if (statement && (!json_is_string(statement) || json_string_length(statement) == 0 ||
+                      json_string_length(statement) >= sizeof(r->statement) ||
+                      strcmp(endpoint, "statements.submit") != 0 ||
+                      (KINDS[i].kind != EMU_FAULT_FAILED && KINDS[i].kind != EMU_FAULT_PENDING))) {
+        snprintf(errbuf, errlen,
+                 "statement (a statement kind such as \"COPY INTO\", under %zu characters) "
+                 "applies only to endpoint statements.submit with kind failed or pending",
+                 sizeof(r->statement));
+        return -1;
+    }
+    snprintf(r->statement, sizeof(r->statement), "%s",
+             statement ? json_string_value(statement) : "");
     snprintf(r->endpoint, sizeof(r->endpoint), "%s", endpoint);
     r->hit.kind = KINDS[i].kind;
     snprintf(r->hit.kind_name, sizeof(r->hit.kind_name), "%s", kind);
@@ -242,6 +256,9 @@ static json_t *rule_to_json(const rule_t *r)
     }
     json_object_set_new(o, "remaining",
                         r->remaining < 0 ? json_null() : json_integer(r->remaining));
+    if (r->statement[0] != '\0') {
+        json_object_set_new(o, "statement", json_string(r->statement));
+    }
     if (r->hit.retry_after > 0) {
         json_object_set_new(o, "retry_after", json_integer(r->hit.retry_after));
     }
@@ -283,7 +300,10 @@ static int kind_applies(emu_fault_kind_t kind, const char *endpoint)
     return 1;
 }
 
-int emu_faults_match(emu_faults_t *faults, const char *endpoint, emu_fault_hit_t *hit)
+/* The first rule for endpoint that fires: without statement, the rules that
+ * name no statement kind; with one, only those naming it. */
+static int match(emu_faults_t *faults, const char *endpoint, const char *statement,
+                 emu_fault_hit_t *hit)
 {
     size_t i;
     int fired = 0;
@@ -294,7 +314,8 @@ int emu_faults_match(emu_faults_t *faults, const char *endpoint, emu_fault_hit_t
         rule_t *r = &faults->rules[i];
 
         if (r->remaining == 0 || !emu_faults_endpoint_matches(r->endpoint, endpoint) ||
-            !kind_applies(r->hit.kind, endpoint)) {
+            !kind_applies(r->hit.kind, endpoint) ||
+            (statement ? strcmp(r->statement, statement) != 0 : r->statement[0] != '\0')) {
             continue;
         }
         /* rate 1 never draws, so rules without a rate do not move the PRNG */
@@ -310,4 +331,14 @@ int emu_faults_match(emu_faults_t *faults, const char *endpoint, emu_fault_hit_t
     }
     pthread_mutex_unlock(&faults->mu);
     return fired;
+}
+
+int emu_faults_match(emu_faults_t *faults, const char *endpoint, emu_fault_hit_t *hit)
+{
+    return match(faults, endpoint, NULL, hit);
+}
+
+int emu_faults_match_statement(emu_faults_t *faults, const char *statement, emu_fault_hit_t *hit)
+{
+    return match(faults, "statements.submit", statement, hit);
 }

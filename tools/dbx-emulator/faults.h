@@ -1,7 +1,7 @@
 /*
  * faults: the emulator's fault-injection table.
  *
- * A fault is a rule {endpoint, kind, count, rate, ...} set from the command
+ * A fault is a rule {endpoint, kind, count, rate, statement, ...} set from the command
  * line (--fault JSON) or at run time through POST /_emulator/faults. Every
  * request of the API asks emu_faults_match() once, with the name of its
  * endpoint; the first rule that matches, still has a remaining count and wins
@@ -68,6 +68,12 @@ json_t *emu_faults_list(emu_faults_t *faults);
  * "oauth.token". Returns 1 when a fault fires, 0 otherwise (hit->kind NONE).
  * Thread: any. */
 int emu_faults_match(emu_faults_t *faults, const char *endpoint, emu_fault_hit_t *hit);
+
+/* The same for a submitted statement once its text is read: the rules of
+ * endpoint statements.submit that name this statement kind (a "statement"
+ * field, e.g. "COPY INTO", as emu_sim_statement_kind() spells it), which
+ * emu_faults_match() never applies. Returns 1 when one fires. Thread: any. */
+int emu_faults_match_statement(emu_faults_t *faults, const char *statement, emu_fault_hit_t *hit);
 
 /* Returns 1 when pattern ("*", "files.*", "files.upload") covers endpoint. Pure. */
 int emu_faults_endpoint_matches(const char *pattern, const char *endpoint);

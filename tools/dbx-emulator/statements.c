@@ -611,13 +611,20 @@ static stmt_t *stmt_new(emu_req_t *req, const json_t *body)
     s->params = json_is_array(params) ? json_deep_copy(params) : NULL;
     s->row_limit = opt_limit(body, "row_limit");
     s->byte_limit = opt_limit(body, "byte_limit");
-    s->fault = req->fault;
-    if (req->fault.kind == EMU_FAULT_PENDING) {
-        s->pending_until = now_mono() + req->fault.seconds;
-    }
     if (s->principal == NULL || s->text == NULL) {
         stmt_free(s);
         return NULL;
+    }
+    s->fault = req->fault;
+    if (s->fault.kind == EMU_FAULT_NONE) {
+        char kind[64];
+
+        emu_faults_match_statement(req->srv->faults,
+                                   emu_sim_statement_kind(s->text, kind, sizeof(kind)), &s->fault);
+        req->fault = s->fault; /* for the request log */
+    }
+    if (s->fault.kind == EMU_FAULT_PENDING) {
+        s->pending_until = now_mono() + s->fault.seconds;
     }
     return s;
 }
