@@ -615,10 +615,16 @@ static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t rerr,
     }
 }
 
+/* Whether a refused commit may be tried again after polling. A stale
+ * generation (ILLEGAL_GENERATION) is one of them: the group moved on while
+ * the flush loaded, and once the consumer has rejoined, the commit of the
+ * partitions it still owns goes through (the caller checks the assignment
+ * again before each attempt; partitions gone by then are the next owner's). */
 static int commit_retryable(rd_kafka_resp_err_t rerr)
 {
     switch (rerr) {
     case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
     case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
     case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:

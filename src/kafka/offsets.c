@@ -95,6 +95,10 @@ static int commit_flush(dp_offsets_t *o, const dp_flush_t *flush, int attempts, 
         dp_metrics_add(DP_MC_COMMIT_FAILURES, 1);
         dp_log(DP_LOG_ERROR, "worker", "flush %llu loaded but not committed: %s",
                (unsigned long long)dp_flush_seq(flush), err.msg);
+    } else if (list->cnt == 0) {
+        dp_log(DP_LOG_INFO, "worker",
+               "flush %llu loaded; none of its partitions is still ours: nothing committed",
+               (unsigned long long)dp_flush_seq(flush));
     } else {
         o->committed += messages;
         dp_metrics_add(DP_MC_COMMITS, 1);

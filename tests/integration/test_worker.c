@@ -128,7 +128,7 @@ static void test_worker_failed_loads_keep_offsets_until_the_fault_clears(void)
                   "fault not accepted");
     DP_ASSERT_MSG(dp_emu_fault(&env.ef, "{\"endpoint\":\"statements.submit\",\"kind\":\"failed\","
                                         "\"error_class\":\"DELTA_CONCURRENT_APPEND\","
-                                        "\"count\":4}") == 0,
+                                        "\"statement\":\"COPY INTO\",\"count\":4}") == 0,
                   "fault not accepted");
     DP_ASSERT_MSG(produce(&env, 800, 50, 31) == 0, "produce failed");
     /* Reported once the flush's concurrent jobs are done: the upload's own retries
@@ -304,6 +304,42 @@ static void test_worker_killed_after_copy_is_finished_by_the_next_owner(void)
     env_stop(&env);
 }
 
+/* A commit refused for a stale generation (the group moved on while the
+ * flush loaded) is tried again while the worker polls, and goes through once
+ * the consumer has rejoined: no manifest is left behind for a next owner. */
+static void test_worker_stale_generation_commit_is_retried(void)
+{
+    env_t env;
+    dp_proc_t w;
+    char reply[256], path[400];
+    int committed;
+
+    if (!DP_ASSERT_MSG(env_start(&env, 1000000, 100000) == 0, "fixtures did not start")) {
+        env_stop(&env);
+        return;
+    }
+    DP_ASSERT_MSG(produce(&env, 300, 0, 73) == 0, "produce failed");
+    DP_ASSERT_MSG(dp_kafka_fixture_ctl(&env.kf,
+                                       "push_errors 8 ILLEGAL_GENERATION "
+                                       "ILLEGAL_GENERATION ILLEGAL_GENERATION",
+                                       reply, sizeof(reply)) == 0,
+                  "push_errors: %s", reply);
+    start_worker(&env, &w, "g1");
+    DP_ASSERT_MSG(wait_log(&env, "g1", "commit postponed", 60000) == 0,
+                  "the stale generation was not reported");
+    committed = wait_committed_to_end(&env, 60000);
+    DP_ASSERT_MSG(committed == PARTITIONS, "expected the retried commit to reach the end, got %d",
+                  committed);
+    dp_proc_signal(&w, SIGTERM);
+    DP_ASSERT_MSG(dp_proc_wait(&w, scaled(30000)) == 0, "clean stop expected");
+    snprintf(path, sizeof(path), "%s/g1.log", env.ef.dir);
+    DP_ASSERT_MSG(!file_contains(path, "loaded but not committed"),
+                  "a stale generation was taken for a refusal");
+    DP_ASSERT_MSG(check_exactly_once(&env, 300) == 0, "expected every record exactly once");
+    dp_proc_stop(&w, 1000);
+    env_stop(&env);
+}
+
 static void test_worker_refused_commit_keeps_the_manifest_for_the_next_owner(void)
 {
     env_t env;
@@ -316,11 +352,11 @@ static void test_worker_refused_commit_keeps_the_manifest_for_the_next_owner(voi
         return;
     }
     DP_ASSERT_MSG(produce(&env, 300, 0, 71) == 0, "produce failed");
-    /* The group refuses the first commits (OffsetCommit is API key 8): the
-     * flush is loaded but its offsets stay where they were. */
+    /* The group refuses the first commits for good (OffsetCommit is API key
+     * 8): the flush is loaded but its offsets stay where they were. */
     DP_ASSERT_MSG(dp_kafka_fixture_ctl(&env.kf,
-                                       "push_errors 8 ILLEGAL_GENERATION "
-                                       "ILLEGAL_GENERATION ILLEGAL_GENERATION",
+                                       "push_errors 8 OFFSET_METADATA_TOO_LARGE "
+                                       "OFFSET_METADATA_TOO_LARGE OFFSET_METADATA_TOO_LARGE",
                                        reply, sizeof(reply)) == 0,
                   "push_errors: %s", reply);
     start_worker(&env, &w, "c1");
@@ -381,7 +417,11 @@ static void test_worker_zombie_flush_is_fenced(void)
     dp_proc_signal(&z, SIGCONT);
     DP_ASSERT_MSG(wait_log(&env, "z1", "fenced, not loaded", 60000) == 0,
                   "z1's flush was not fenced");
-    dp_test_sleep_ms(2000);
+    /* The group settles after z1 rejoins: w1's commit, refused while it
+     * rebalanced, goes through then (or the partitions' next owner finishes
+     * w1's manifest). */
+    DP_ASSERT_MSG(wait_committed_to_end(&env, 60000) == PARTITIONS,
+                  "offsets not committed to the end once z1 rejoined");
     DP_ASSERT_MSG(check_exactly_once(&env, 300) == 0, "expected every record exactly once");
     dp_proc_signal(&z, SIGTERM);
     dp_proc_signal(&w, SIGTERM);
@@ -601,6 +641,8 @@ static const dp_test_case_t cases[] = {
     {"test_worker_recreated_topic_skips_nothing", test_worker_recreated_topic_skips_nothing},
     {"test_worker_claims_wait_for_databricks", test_worker_claims_wait_for_databricks},
     {"test_worker_zombie_flush_is_fenced", test_worker_zombie_flush_is_fenced},
+    {"test_worker_stale_generation_commit_is_retried",
+     test_worker_stale_generation_commit_is_retried},
     {"test_worker_refused_commit_keeps_the_manifest_for_the_next_owner",
      test_worker_refused_commit_keeps_the_manifest_for_the_next_owner},
     {"test_worker_killed_after_copy_is_finished_by_the_next_owner",

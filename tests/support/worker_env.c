@@ -456,3 +456,15 @@ int produce_blob(env_t *env, int partition, size_t len)
     free(blob);
     return finish(rk, rc);
 }
+
+int wait_committed_to_end(env_t *env, long timeout_ms)
+{
+    long long deadline = dp_test_now_ms() + scaled(timeout_ms);
+    int n = committed_to_end(env);
+
+    while (n != PARTITIONS && dp_test_now_ms() < deadline) {
+        dp_test_sleep_ms(500);
+        n = committed_to_end(env);
+    }
+    return n;
+}

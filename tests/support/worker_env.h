@@ -59,6 +59,10 @@ int wait_log(env_t *env, const char *id, const char *needle, long timeout_ms);
 long long check_exactly_once(env_t *env, long long produced);
 /* Partitions whose committed offset is their high watermark. */
 int committed_to_end(env_t *env);
+
+/* Waits until every partition is committed to its end (committed_to_end);
+ * returns how many are, after at most timeout_ms (scaled). */
+int wait_committed_to_end(env_t *env, long timeout_ms);
 /* Commits offset with metadata md for partition p, as a stale member. */
 int commit_stale(env_t *env, int p, long long offset, const char *md);
 /* `deltaport incarnation show|new` (new with --force): out receives the id. */
