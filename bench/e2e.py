@@ -330,10 +330,40 @@ def run_python(env, n):
                    "rejected": info["rejected"]})
 
 
-def soak(env, seconds, rate):
+def scrape(logpath, port=[None]):
+    """What the soak worker holds, from its /metrics: the open and loading
+    flushes' bytes and the fetch lag (messages read by Kafka's client but not
+    yet by the worker, plus those still at the broker), or None."""
+    import urllib.request
+    if port[0] is None:
+        try:
+            m = re.search(rb"serving /metrics.* \(port (\d+)\)", open(logpath, "rb").read())
+        except OSError:
+            m = None
+        if not m:
+            return None
+        port[0] = int(m.group(1))
+    try:
+        body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port[0], timeout=2).read()
+    except OSError:
+        return None
+    got = {"open": 0, "loading": 0, "fetch_lag": 0}
+    for line in body.decode().splitlines():
+        m = re.match(r'deltaport_buffer_bytes\{flush="(open|loading)"\} (\d+)', line)
+        if m:
+            got[m.group(1)] = int(m.group(2))
+        elif line.startswith("deltaport_kafka_consumer_fetch_lag{"):
+            got["fetch_lag"] += int(float(line.rsplit(" ", 1)[1]))
+    return got
+
+
+def soak(env, seconds, rate, burst=0):
     """One worker for `seconds` while events arrive at `rate`/s; RSS sampled
     every 5 s. Growth: the largest RSS of the last third minus the largest of
-    the first third after a 60 s warm-up (or a sixth of the soak)."""
+    the first third after a 60 s warm-up (or a sixth of the soak). With
+    `burst`, that many more events arrive as fast as the producer can send
+    them when the first third ends: the last third then shows whether the
+    memory the burst needed was given back."""
     a = env.a
     cfg = env.config("soak")
     lf = open(os.path.join(env.work, "worker-soak.log"), "wb")
@@ -345,34 +375,47 @@ def soak(env, seconds, rate):
                              "--count", str(int(rate * seconds)), "--rate", str(rate),
                              "--seed", "11", "--quiet"], stdout=subprocess.DEVNULL)
     t0 = time.monotonic()
+    warm = min(60, seconds / 6)
+    burst_at = warm + (seconds - warm) / 3
+    bursting = None
     samples = []
+    held = []
     try:
         while time.monotonic() - t0 < seconds:
             time.sleep(5)
+            if burst and bursting is None and time.monotonic() - t0 >= burst_at:
+                log("soak: a burst of %d events at %.0f s" % (burst, time.monotonic() - t0))
+                bursting = subprocess.Popen(
+                    ["taskset", "-c", core(0), os.path.join(env.bin, "src/deltaport"), "produce",
+                     "--bootstrap", env.bootstrap, "--topic", "events", "--count", str(burst),
+                     "--seed", "12", "--quiet"], stdout=subprocess.DEVNULL)
             if w.poll() is not None:
                 raise SystemExit("e2e: the soak worker exited %d (log in %s)"
                                  % (w.returncode, env.work))
             samples.append((round(time.monotonic() - t0, 1), proc_rss_kib(w.pid)))
+            held.append((samples[-1][0], scrape(lf.name)))
         prod.wait(120)
+        if bursting:
+            bursting.wait(120)
         cpu = proc_cpu_s(w.pid)
         w.send_signal(signal.SIGTERM)
         w.wait(60)
     finally:
-        for p in (w, prod):
-            if p.poll() is None:
+        for p in (w, prod, bursting):
+            if p and p.poll() is None:
                 p.kill()
                 p.wait(10)
         lf.close()
-    warm = min(60, seconds / 6)
     body = [s for s in samples if s[0] >= warm]
     third = max(1, len(body) // 3)
     first = max(r for _, r in body[:third])
     last = max(r for _, r in body[-third:])
-    return {"seconds": seconds, "rate": rate, "cpu_s": round(cpu, 2),
-            "cpu_s_per_million": round(cpu * 1e6 / (rate * seconds), 2),
+    return {"seconds": seconds, "rate": rate, "burst": burst, "cpu_s": round(cpu, 2),
+            "cpu_s_per_million": round(cpu * 1e6 / (rate * seconds + burst), 2),
             "rss_first_third_mib": round(first / 1024, 1),
             "rss_last_third_mib": round(last / 1024, 1),
-            "growth_mib": round((last - first) / 1024, 1), "samples": samples}
+            "growth_mib": round((last - first) / 1024, 1), "samples": samples,
+            "held": held}
 
 
 def table(res):
@@ -452,6 +495,8 @@ def main():
     ap.add_argument("--runs", default="ABCD", help="which runs, e.g. AB")
     ap.add_argument("--soak", type=int, default=0, help="seconds of RSS soak (0: none)")
     ap.add_argument("--soak-rate", type=int, default=5000)
+    ap.add_argument("--soak-burst", type=int, default=0,
+                    help="events sent at once when the soak's first third ends")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per worker run")
     ap.add_argument("--out", default=os.path.join(ROOT, "build/bench/e2e"))
     ap.add_argument("--no-targets", action="store_true", help="report only (the ctest form)")
@@ -498,7 +543,7 @@ def main():
             res["D"] = derive(run_workers(env, "d", [0, 1], a.events))
             log("D two workers: %d events/s" % res["D"]["events_per_s"])
         if a.soak:
-            res["soak"] = soak(env, a.soak, a.soak_rate)
+            res["soak"] = soak(env, a.soak, a.soak_rate, a.soak_burst)
             log("soak: RSS %.1f -> %.1f MiB" % (res["soak"]["rss_first_third_mib"],
                                                 res["soak"]["rss_last_third_mib"]))
     finally:

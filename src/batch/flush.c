@@ -97,10 +97,11 @@ struct dp_flush {
  * some virtual machines was a tenth of the worker's CPU. A freed chunk goes
  * to this free list (from the loader thread), and the next flush takes it
  * (on the poll thread). Slabs are never unmapped, but a chunk left unused on
- * the list for POOL_IDLE_MS is given back to the kernel (MADV_DONTNEED):
- * after a burst of large flushes (a slow load) the memory returns to what
- * the flushes need, while a steady stream reuses every chunk within a few
- * flushes and never faults them in again. */
+ * the list for POOL_IDLE_MS is given back to the kernel (MADV_DONTNEED, and
+ * no longer a huge page): after a burst of large flushes (a slow load) the
+ * memory returns to what the flushes need, while a steady stream reuses
+ * every chunk within a few flushes and never faults them in again. The
+ * malloc arenas are trimmed at the same pace (dp_mem_give_back). */
 #define SLAB_SIZE       ((size_t)2 << 20)
 #define CHUNKS_PER_SLAB (SLAB_SIZE / DP_FLUSH_CHUNK_SIZE)
 #define POOL_IDLE_MS    60000
@@ -180,10 +181,17 @@ static void pool_trim(void)
 
     pthread_mutex_lock(&pool_mu);
     while (ncold < npool && pool_at[ncold] < old) {
+#ifdef MADV_NOHUGEPAGE
+        /* Else khugepaged (max_ptes_none 511 by default) folds the chunk
+         * back into a huge page as soon as one chunk of its slab is in
+         * use, and the 2 MiB are resident again. */
+        madvise(pool[ncold], DP_FLUSH_CHUNK_SIZE, MADV_NOHUGEPAGE);
+#endif
         madvise(pool[ncold], DP_FLUSH_CHUNK_SIZE, MADV_DONTNEED); /* refused: kept */
         ncold++;
     }
     pthread_mutex_unlock(&pool_mu);
+    dp_mem_give_back(POOL_IDLE_MS / 2); /* what librdkafka and the flushes freed */
 }
 
 static void chunk_free(unsigned char *p, size_t cap)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void oom(size_t size)
 {
@@ -95,4 +96,29 @@ void dp_mem_wipe_json_frees(void)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
 
     pthread_once(&once, install_json_free);
+}
+
+int dp_mem_give_back(long long interval_ms)
+{
+#ifdef __GLIBC__
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static long long last;
+    struct timespec ts;
+    long long now;
+    int due;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    pthread_mutex_lock(&mu);
+    due = last == 0 || now - last >= interval_ms;
+    if (due)
+        last = now;
+    pthread_mutex_unlock(&mu);
+    if (due)
+        malloc_trim(0);
+    return due;
+#else
+    (void)interval_ms;
+    return 0;
+#endif
 }

@@ -32,4 +32,11 @@ void dp_free_secret(char *s);
  * configuration loader and the OAuth client do). Thread: any. */
 void dp_mem_wipe_json_frees(void);
 
+/* Gives the free memory of every malloc arena back to the kernel
+ * (malloc_trim), at most once per interval_ms; does nothing elsewhere than
+ * glibc. After a burst, the buffers librdkafka's threads and the flushes
+ * freed stay in the arenas they came from; a steady stream never returns
+ * them by itself. Returns 1 when it trimmed. Thread: any. */
+int dp_mem_give_back(long long interval_ms);
+
 #endif
