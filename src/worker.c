@@ -278,6 +278,7 @@ static void housekeep(dp_worker_t *w)
     if (!dp_offsets_waiting(&w->offsets))
         dp_offsets_commit_starts(&w->offsets, &w->parts);
     finish_loaded(w, 1);
+    dp_flush_give_back(); /* memory a burst needed, once it is idle */
     shared = dp_loader_take_shared(w->loader, &n);
     dp_ingest_apply_shared(w->ingest, shared, n);     /* the group's counts, for routing */
     n = dp_openflush_new_tables(&w->open, fresh, 64); /* created while the flush fills */

@@ -104,7 +104,7 @@ struct dp_flush {
  * malloc arenas are trimmed at the same pace (dp_mem_give_back). */
 #define SLAB_SIZE       ((size_t)2 << 20)
 #define CHUNKS_PER_SLAB (SLAB_SIZE / DP_FLUSH_CHUNK_SIZE)
-#define POOL_IDLE_MS    60000
+#define POOL_IDLE_MS    10000
 
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char **pool; /* free full-size chunks, a stack: most recent on top */
@@ -173,9 +173,9 @@ static unsigned char *chunk_alloc(size_t cap)
     return p ? p : dp_malloc(cap);
 }
 
-/* Gives the memory of the chunks idle on the list for POOL_IDLE_MS back to
- * the kernel (the stack's bottom holds the oldest). */
-static void pool_trim(void)
+/* The chunks idle on the list for POOL_IDLE_MS go back to the kernel (the
+ * stack's bottom holds the oldest). */
+void dp_flush_give_back(void)
 {
     long long old = mono_ms() - POOL_IDLE_MS;
 
@@ -191,7 +191,7 @@ static void pool_trim(void)
         ncold++;
     }
     pthread_mutex_unlock(&pool_mu);
-    dp_mem_give_back(POOL_IDLE_MS / 2); /* what librdkafka and the flushes freed */
+    dp_mem_give_back(POOL_IDLE_MS); /* what librdkafka and the flushes freed */
 }
 
 static void chunk_free(unsigned char *p, size_t cap)
@@ -256,7 +256,7 @@ void dp_flush_destroy(dp_flush_t *flush)
         free(tb->chunks);
         free(tb->idx);
     }
-    pool_trim();
+    dp_flush_give_back();
     for (size_t p = 0; p < flush->nparts; p++) {
         free(flush->parts[p].topic);
         free(flush->parts[p].prefix);

@@ -82,6 +82,13 @@ dp_flush_t *dp_flush_new(uint64_t seq, int64_t opened_at_us, const char *incarna
  * no-op. Thread: any (one thread at a time per flush). */
 void dp_flush_destroy(dp_flush_t *flush);
 
+/* Gives back to the kernel the free chunks left unused for 10 s, and trims
+ * the malloc arenas at the same pace (dp_mem_give_back): after a burst, the
+ * memory returns to what the flushes of the last seconds needed. Called at
+ * every flush destroyed and by the poll thread's housekeeping (a worker that
+ * went idle). Thread: any. */
+void dp_flush_give_back(void);
+
 /* Appends one record: body (an Avro record body of the table's schema, copied)
  * followed by the lineage of (topic, partition, offset, timestamp_ms: the
  * Kafka timestamp in ms, negative when the record has none). table is

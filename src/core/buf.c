@@ -52,6 +52,11 @@ size_t dp_buf_max(const dp_buf_t *buf)
     return buf->max;
 }
 
+size_t dp_buf_capacity(const dp_buf_t *buf)
+{
+    return buf->cap;
+}
+
 size_t dp_buf_room(const dp_buf_t *buf)
 {
     return buf->max - buf->len;

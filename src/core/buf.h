@@ -52,6 +52,8 @@ void dp_buf_reset(dp_buf_t *buf);
 const unsigned char *dp_buf_data(const dp_buf_t *buf);
 size_t dp_buf_len(const dp_buf_t *buf);
 size_t dp_buf_max(const dp_buf_t *buf);
+/* Bytes allocated (len <= capacity <= max). */
+size_t dp_buf_capacity(const dp_buf_t *buf);
 /* Bytes still appendable before the cap: max - len. */
 size_t dp_buf_room(const dp_buf_t *buf);
 

@@ -57,7 +57,10 @@ static const char *const lineage_fields[] = {"_kafka_topic",  "_kafka_partition"
 /* The output buffer of the last writer destroyed, kept for the next one with
  * the same cap: the loader writes one file after another, and a file's
  * buffer grown anew each time cost a page fault per 4 KiB written. One
- * buffer at most, so this keeps the largest recent file's memory. */
+ * buffer at most, and only while it fits the files written: a buffer that a
+ * burst grew (a flush of 64 MiB) and the next file uses less than half of
+ * is freed, so the memory follows the files of the last flushes. */
+#define SPARE_SLACK ((size_t)1 << 20)
 static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
 static dp_buf_t spare;
 static int have_spare;
@@ -83,7 +86,7 @@ static void out_give(dp_buf_t *out)
     dp_buf_t drop;
     int had;
 
-    if (dp_buf_data(out) == NULL) {
+    if (dp_buf_data(out) == NULL || dp_buf_capacity(out) > 2 * dp_buf_len(out) + SPARE_SLACK) {
         dp_buf_free(out);
         return;
     }
