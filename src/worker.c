@@ -152,6 +152,10 @@ static void finish_loaded(dp_worker_t *w, int attempts)
     }
     if (!(flush = dp_loader_take_done(w->loader, &stats, &n)))
         return;
+    /* Loaded or fenced, its records are not read again: committing, rewinding
+     * and retiring need its ranges and tables only, and retirement waits
+     * while the next flush loads. */
+    dp_flush_drop_records(flush);
     if (dp_flush_fenced(flush)) {
         dp_ingest_release(w->ingest, stats, n);
         rewind_fenced(w, flush);

@@ -244,6 +244,24 @@ dp_flush_t *dp_flush_new(uint64_t seq, int64_t opened_at_us, const char *incarna
     return flush;
 }
 
+void dp_flush_drop_records(dp_flush_t *flush)
+{
+    if (!flush)
+        return;
+    for (size_t t = 0; t < flush->ntables; t++) {
+        table_t *tb = &flush->tables[t];
+
+        for (size_t c = 0; c < tb->nchunks; c++)
+            chunk_free(tb->chunks[c].data, tb->chunks[c].cap);
+        free(tb->chunks);
+        free(tb->idx);
+        tb->chunks = NULL;
+        tb->idx = NULL;
+        tb->nchunks = tb->chunkcap = tb->nidx = tb->idxcap = 0;
+    }
+    flush->bytes = 0;
+}
+
 void dp_flush_destroy(dp_flush_t *flush)
 {
     if (!flush)

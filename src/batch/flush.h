@@ -82,6 +82,14 @@ dp_flush_t *dp_flush_new(uint64_t seq, int64_t opened_at_us, const char *incarna
  * no-op. Thread: any (one thread at a time per flush). */
 void dp_flush_destroy(dp_flush_t *flush);
 
+/* Frees the records of a loaded flush (their chunks go back to the free
+ * list) and keeps what names it: sequence, ranges, tables and their row
+ * counts. A committed flush waits for retirement (its manifest and files
+ * deleted) until no flush loads, which can be a whole slow load: its records
+ * are not needed for that. dp_flush_bytes() is 0 afterwards; the records
+ * must not be read again. Thread: the flush's owner. */
+void dp_flush_drop_records(dp_flush_t *flush);
+
 /* Gives back to the kernel the free chunks left unused for 10 s, and trims
  * the malloc arenas at the same pace (dp_mem_give_back): after a burst, the
  * memory returns to what the flushes of the last seconds needed. Called at

@@ -304,6 +304,26 @@ static void test_worker_killed_after_copy_is_finished_by_the_next_owner(void)
     env_stop(&env);
 }
 
+/* Starts the fixtures with 300 events and worker `id`, the group refusing
+ * its first three commits with `error` (OffsetCommit is API key 8). Returns
+ * 0, or -1 after a failed assertion (the fixtures stopped). */
+static int start_with_refused_commits(env_t *env, dp_proc_t *w, const char *id, int seed,
+                                      const char *error)
+{
+    char cmd[256], reply[256];
+
+    if (!DP_ASSERT_MSG(env_start(env, 1000000, 100000) == 0, "fixtures did not start")) {
+        env_stop(env);
+        return -1;
+    }
+    DP_ASSERT_MSG(produce(env, 300, 0, seed) == 0, "produce failed");
+    snprintf(cmd, sizeof(cmd), "push_errors 8 %s %s %s", error, error, error);
+    DP_ASSERT_MSG(dp_kafka_fixture_ctl(&env->kf, cmd, reply, sizeof(reply)) == 0, "push_errors: %s",
+                  reply);
+    start_worker(env, w, id);
+    return 0;
+}
+
 /* A commit refused for a stale generation (the group moved on while the
  * flush loaded) is tried again while the worker polls, and goes through once
  * the consumer has rejoined: no manifest is left behind for a next owner. */
@@ -311,20 +331,11 @@ static void test_worker_stale_generation_commit_is_retried(void)
 {
     env_t env;
     dp_proc_t w;
-    char reply[256], path[400];
+    char path[400];
     int committed;
 
-    if (!DP_ASSERT_MSG(env_start(&env, 1000000, 100000) == 0, "fixtures did not start")) {
-        env_stop(&env);
+    if (start_with_refused_commits(&env, &w, "g1", 73, "ILLEGAL_GENERATION") < 0)
         return;
-    }
-    DP_ASSERT_MSG(produce(&env, 300, 0, 73) == 0, "produce failed");
-    DP_ASSERT_MSG(dp_kafka_fixture_ctl(&env.kf,
-                                       "push_errors 8 ILLEGAL_GENERATION "
-                                       "ILLEGAL_GENERATION ILLEGAL_GENERATION",
-                                       reply, sizeof(reply)) == 0,
-                  "push_errors: %s", reply);
-    start_worker(&env, &w, "g1");
     DP_ASSERT_MSG(wait_log(&env, "g1", "commit postponed", 60000) == 0,
                   "the stale generation was not reported");
     committed = wait_committed_to_end(&env, 60000);
@@ -347,19 +358,10 @@ static void test_worker_refused_commit_keeps_the_manifest_for_the_next_owner(voi
     long long loaded;
     char reply[256], path[400];
 
-    if (!DP_ASSERT_MSG(env_start(&env, 1000000, 100000) == 0, "fixtures did not start")) {
-        env_stop(&env);
+    /* The group refuses the first commits for good: the flush is loaded but
+     * its offsets stay where they were. */
+    if (start_with_refused_commits(&env, &w, "c1", 71, "OFFSET_METADATA_TOO_LARGE") < 0)
         return;
-    }
-    DP_ASSERT_MSG(produce(&env, 300, 0, 71) == 0, "produce failed");
-    /* The group refuses the first commits for good (OffsetCommit is API key
-     * 8): the flush is loaded but its offsets stay where they were. */
-    DP_ASSERT_MSG(dp_kafka_fixture_ctl(&env.kf,
-                                       "push_errors 8 OFFSET_METADATA_TOO_LARGE "
-                                       "OFFSET_METADATA_TOO_LARGE OFFSET_METADATA_TOO_LARGE",
-                                       reply, sizeof(reply)) == 0,
-                  "push_errors: %s", reply);
-    start_worker(&env, &w, "c1");
     DP_ASSERT_MSG(wait_log(&env, "c1", "loaded but not committed", 60000) == 0,
                   "the commit was not refused");
     dp_kafka_fixture_ctl(&env.kf, "clear_errors 8", reply, sizeof(reply));
